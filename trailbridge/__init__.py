@@ -1,0 +1,3 @@
+"""trailbridge: a self-hostable CloudTrail + EventBridge."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""trailbridge's command line."""

@@ -1,0 +1,160 @@
+"""Reading events: parse once, then pull out only the fields that some pattern mentions.
+
+A `PathTrie` holds the dotted paths a matcher's patterns use. `extract` walks an event along it and
+returns, per path slot, the leaf values found there (arrays contribute each element; an object or
+an empty array is not a leaf), plus the set of paths where the event has a non-empty array. That set
+tells the matcher when array consistency could matter; only then does it call `extract_members`,
+which also records for every value the array elements it sits in.
+
+Both walks use an explicit stack, so deep events cannot exhaust Python's recursion limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from trailbridge.patterns.values import Leaf
+
+Membership = tuple[tuple[int, int], ...]  # (array id, element index) for each enclosing array
+
+
+@dataclass(slots=True)
+class Step:
+    name: str  # the dotted path up to here
+    slot: int = -1  # where values of this exact path go, or -1 when no pattern uses it
+    children: dict[str, Step] = field(default_factory=dict)
+    deep: bool = False  # some path continues at least two keys below this step
+
+    def descend(self, parts: list[str]) -> Step | None:
+        step: Step | None = self
+        for part in parts:
+            step = step.children.get(part) if step is not None else None
+        return step
+
+
+class PathTrie:
+    """The dotted paths in use, each with a slot number, arranged as a tree of key steps."""
+
+    def __init__(self, paths: Iterable[str] = ()) -> None:
+        self.root = Step("")
+        self.slots: dict[str, int] = {}
+        for path in paths:
+            self.add(path)
+
+    def add(self, path: str) -> int:
+        slot = self.slots.get(path)
+        if slot is not None:
+            return slot
+        slot = len(self.slots)
+        self.slots[path] = slot
+        step = self.root
+        parts = path.split(".")
+        for depth, part in enumerate(parts):
+            if depth < len(parts) - 1:
+                step.deep = True
+            nxt = step.children.get(part)
+            if nxt is None:
+                nxt = step.children[part] = Step(".".join(parts[: depth + 1]))
+            step = nxt
+        step.slot = slot
+        return slot
+
+
+_MISSING: Any = object()
+
+
+def parse_event(event: str | bytes | Mapping[str, Any]) -> dict[str, Any]:
+    """The event as a dict; raises ValueError for text that is not a JSON object."""
+    if isinstance(event, dict):
+        return event
+    if isinstance(event, Mapping):
+        return dict(event)
+    try:
+        parsed = orjson.loads(event)
+    except orjson.JSONDecodeError as exc:
+        raise ValueError(f"Event is not valid JSON: {exc}") from None
+    if type(parsed) is not dict:
+        raise ValueError("Event is not a JSON object")
+    return parsed  # type: ignore[no-any-return]
+
+
+def _has_dotted_key(obj: dict[str, Any]) -> bool:
+    try:
+        return "." in "".join(obj)
+    except TypeError:  # a caller's dict with keys that are not strings
+        return False
+
+
+def _dotted(obj: dict[str, Any], step: Step) -> list[tuple[Any, Step]]:
+    """Values under keys that contain dots: EventBridge flattens `{"a.b": 1}` like `{"a": {"b": 1}}`."""
+    found = []
+    for key, value in obj.items():
+        if "." in key:
+            target = step.descend(key.split("."))
+            if target is not None:
+                found.append((value, target))
+    return found
+
+
+def extract(event: dict[str, Any], trie: PathTrie) -> tuple[list[list[Leaf] | None], set[str] | None]:
+    """Per slot, the leaf values at that path (None when there are none); and array paths seen."""
+    out: list[list[Leaf] | None] = [None] * len(trie.slots)
+    arrays: set[str] | None = None
+    work: list[tuple[Any, Step]] = []
+    root = trie.root
+    for key, step in root.children.items():
+        value = event.get(key, _MISSING)
+        if value is not _MISSING:
+            work.append((value, step))
+    if root.deep and _has_dotted_key(event):
+        work.extend(_dotted(event, root))
+    while work:
+        value, step = work.pop()
+        kind = type(value)
+        if kind is dict:
+            for key, child in step.children.items():
+                inner = value.get(key, _MISSING)
+                if inner is not _MISSING:
+                    work.append((inner, child))
+            if step.deep and _has_dotted_key(value):
+                work.extend(_dotted(value, step))
+        elif kind is list:
+            if value:
+                if arrays is None:
+                    arrays = set()
+                arrays.add(step.name)
+                work.extend((element, step) for element in value)
+        elif step.slot >= 0:
+            values = out[step.slot]
+            if values is None:
+                out[step.slot] = [value]
+            else:
+                values.append(value)
+    return out, arrays
+
+
+def extract_members(event: dict[str, Any], trie: PathTrie) -> list[list[tuple[Leaf, Membership]]]:
+    """Per slot, each leaf value with the array elements that enclose it."""
+    out: list[list[tuple[Leaf, Membership]]] = [[] for _ in trie.slots]
+    next_array = 0
+    work: list[tuple[Any, Step, Membership]] = [(event, trie.root, ())]
+    while work:
+        value, step, members = work.pop()
+        kind = type(value)
+        if kind is dict:
+            for key, child in step.children.items():
+                inner = value.get(key, _MISSING)
+                if inner is not _MISSING:
+                    work.append((inner, child, members))
+            if step.deep and _has_dotted_key(value):
+                work.extend((inner, child, members) for inner, child in _dotted(value, step))
+        elif kind is list:
+            array_id, next_array = next_array, next_array + 1
+            work.extend((e, step, (*members, (array_id, i))) for i, e in enumerate(value))
+        elif step.slot >= 0:
+            out[step.slot].append((value, members))
+    return out

@@ -1,0 +1,338 @@
+"""Many patterns, one index: which of them match an event.
+
+Design (why it is fast): every pattern is compiled once, at `add`, into branches (conjunctions of
+field conditions; `$or` makes several). Equal conditions are interned, so two rules that both ask
+`errorCode` to be absent share one condition, evaluated at most once per event. Each branch is filed
+under one *anchor*: a condition the index can look up instead of evaluating: an exact value (a
+dict lookup), a prefix or suffix (a dict lookup per distinct length), or mere presence. The anchor
+chosen is the one whose bucket is currently smallest, which spreads rules over their most selective
+field (say `eventName` rather than `source`). Matching an event then costs:
+
+1. one walk over the event along the trie of paths that some pattern mentions;
+2. one lookup per extracted value in each anchored index;
+3. the remaining conditions of the candidate branches found, memoised per event;
+4. branches with no anchorable condition (only `anything-but`, `numeric`, `exists: false`, ...),
+   which are always evaluated.
+
+So cost grows with the event and the number of candidates, not with the number of rules. Array
+consistency (two fields of one pattern object must match inside the same array element) only
+matters when the event has an array at a path two of the branch's fields share; only then is the
+branch re-checked with the array membership of every value.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Hashable, Iterable, Mapping
+from typing import Any
+
+from trailbridge.patterns.compiler import Branch, Field, compile_branches
+from trailbridge.patterns.event import Membership, PathTrie, extract, extract_members, parse_event
+from trailbridge.patterns.values import Leaf, key_of
+
+PatternInput = str | bytes | Mapping[str, Any]
+EventInput = str | bytes | Mapping[str, Any]
+_KIND_RANK = {"exact": 0, "prefix": 1, "suffix": 1, "present": 2}
+
+
+def pattern_text(pattern: PatternInput) -> str:
+    if isinstance(pattern, str):
+        return pattern
+    if isinstance(pattern, bytes):
+        return pattern.decode("utf-8", errors="replace")
+    import orjson
+
+    return orjson.dumps(pattern).decode()
+
+
+class Condition:
+    """One interned field condition; `evaluate` reads the values extracted for its path."""
+
+    __slots__ = ("field", "slot", "fns", "absent_ok", "users")
+
+    def __init__(self, field: Field, slot: int) -> None:
+        self.field = field
+        self.slot = slot
+        self.fns = tuple(t.fn for t in field.tests)
+        self.absent_ok = field.absent_ok
+        self.users = 0
+
+    def evaluate(self, out: list[list[Leaf] | None]) -> bool:
+        values = out[self.slot]
+        if values is None:
+            return self.absent_ok
+        for fn in self.fns:
+            for value in values:
+                if fn(value):
+                    return True
+        return False
+
+    def accepts(self, value: Leaf) -> bool:
+        return any(fn(value) for fn in self.fns)
+
+
+class _Branch:
+    __slots__ = ("rule_id", "conditions", "checks", "shared", "anchor")
+
+    def __init__(self, rule_id: Hashable, conditions: tuple[Condition, ...], anchor: Condition | None) -> None:
+        self.rule_id = rule_id
+        self.conditions = conditions
+        self.checks = tuple(c for c in conditions if c is not anchor)
+        self.shared = _shared_prefixes([c.field.path for c in conditions])
+        self.anchor = anchor
+
+
+def _shared_prefixes(paths: list[str]) -> frozenset[str]:
+    """Every path prefix that two of the paths have in common: where an array would bind them."""
+    shared: set[str] = set()
+    for i, a in enumerate(paths):
+        for b in paths[i + 1 :]:
+            pa, pb = a.split("."), b.split(".")
+            depth = 0
+            while depth < min(len(pa), len(pb)) and pa[depth] == pb[depth]:
+                depth += 1
+                shared.add(".".join(pa[:depth]))
+    return frozenset(shared)
+
+
+class _SlotIndex:
+    """Anchored branches of one path: by exact key, by prefix and suffix (grouped by length), by presence."""
+
+    __slots__ = ("exact", "prefixes", "suffixes", "present")
+
+    def __init__(self) -> None:
+        self.exact: dict[Hashable, list[_Branch]] = {}
+        self.prefixes: dict[int, dict[str, list[_Branch]]] = {}
+        self.suffixes: dict[int, dict[str, list[_Branch]]] = {}
+        self.present: list[_Branch] = []
+
+    def bucket(self, kind: str, key: Hashable, create: bool) -> list[_Branch] | None:
+        if kind == "present":
+            return self.present
+        if kind == "exact":
+            table: dict[Hashable, list[_Branch]] = self.exact
+        else:
+            by_length = self.prefixes if kind == "prefix" else self.suffixes
+            assert isinstance(key, str)
+            if create:
+                table = by_length.setdefault(len(key), {})  # type: ignore[assignment]
+            else:
+                table = by_length.get(len(key), {})  # type: ignore[assignment]
+        if create:
+            return table.setdefault(key, [])
+        return table.get(key)
+
+    def candidates(self, values: list[Leaf], found: list[list[_Branch]]) -> None:
+        exact, prefixes, suffixes = self.exact, self.prefixes, self.suffixes
+        if self.present:
+            found.append(self.present)
+        for value in values:
+            if exact:
+                bucket = exact.get(value if type(value) is str else key_of(value))
+                if bucket:
+                    found.append(bucket)
+            if type(value) is not str:
+                continue
+            for length, table in prefixes.items():
+                if len(value) >= length and (bucket := table.get(value[:length])):
+                    found.append(bucket)
+            for length, table in suffixes.items():
+                if len(value) >= length and (bucket := table.get(value[len(value) - length :])):
+                    found.append(bucket)
+
+    def empty(self) -> bool:
+        return not (self.exact or self.prefixes or self.suffixes or self.present)
+
+
+class Matcher:
+    """A set of named event patterns, matched all at once."""
+
+    def __init__(self) -> None:
+        self._rules: dict[Hashable, list[_Branch]] = {}
+        self._conditions: dict[tuple[object, ...], Condition] = {}
+        self._trie = PathTrie()
+        self._path_users: dict[str, int] = defaultdict(int)
+        self._index: dict[int, _SlotIndex] = {}
+        self._index_items: list[tuple[int, _SlotIndex]] = []
+        self._unanchored: list[_Branch] = []
+
+    def __len__(self) -> int:
+        return len(self._rules)
+
+    def __contains__(self, rule_id: object) -> bool:
+        return rule_id in self._rules
+
+    # -- changing the set ---------------------------------------------------------------------
+
+    def add(self, rule_id: Hashable, pattern: PatternInput) -> None:
+        """Add (or replace) a rule; raises PatternError for an invalid pattern, leaving the set as it was."""
+        self.add_compiled(rule_id, compile_branches(pattern_text(pattern)))
+
+    def add_compiled(self, rule_id: Hashable, branches: Iterable[Branch]) -> None:
+        if rule_id in self._rules:
+            self.remove(rule_id)
+        self._rules[rule_id] = [self._file(rule_id, branch) for branch in branches]
+        self._refresh_items()
+
+    def remove(self, rule_id: Hashable) -> None:
+        """Remove a rule; removing an unknown id does nothing."""
+        branches = self._rules.pop(rule_id, None)
+        if branches is None:
+            return
+        retired: list[str] = []
+        for branch in branches:
+            self._unfile(branch)
+            for condition in branch.conditions:
+                condition.users -= 1
+                if condition.users == 0:
+                    del self._conditions[condition.field.key]
+                path = condition.field.path
+                self._path_users[path] -= 1
+                if self._path_users[path] == 0:
+                    del self._path_users[path]
+                    retired.append(path)
+        if retired:
+            self._rebuild_trie()
+        self._refresh_items()
+
+    def _intern(self, field: Field) -> Condition:
+        condition = self._conditions.get(field.key)
+        if condition is None:
+            condition = self._conditions[field.key] = Condition(field, self._trie.add(field.path))
+        condition.users += 1
+        self._path_users[field.path] += 1
+        return condition
+
+    def _file(self, rule_id: Hashable, branch: Branch) -> _Branch:
+        conditions = tuple(self._intern(f) for f in branch)
+        anchor = min(
+            (c for c in conditions if c.field.anchors is not None),
+            key=self._anchor_cost,
+            default=None,
+        )
+        filed = _Branch(rule_id, conditions, anchor)
+        for bucket in self._buckets(filed, create=True):
+            bucket.append(filed)
+        return filed
+
+    def _unfile(self, branch: _Branch) -> None:
+        for bucket in self._buckets(branch, create=False):
+            bucket.remove(branch)
+        if branch.anchor is not None:
+            index = self._index[branch.anchor.slot]
+            for length_tables in (index.prefixes, index.suffixes):
+                for length, table in list(length_tables.items()):
+                    for key in [k for k, v in table.items() if not v]:
+                        del table[key]
+                    if not table:
+                        del length_tables[length]
+            for key in [k for k, v in index.exact.items() if not v]:
+                del index.exact[key]
+            if index.empty():
+                del self._index[branch.anchor.slot]
+
+    def _buckets(self, branch: _Branch, *, create: bool) -> list[list[_Branch]]:
+        anchor = branch.anchor
+        if anchor is None:
+            return [self._unanchored]
+        index = self._index.get(anchor.slot)
+        if index is None:
+            index = self._index[anchor.slot] = _SlotIndex()
+        buckets = []
+        for kind, key in anchor.field.anchors or ():
+            keys = key if kind == "exact" and isinstance(key, frozenset) else (key,)
+            for k in keys:
+                bucket = index.bucket(kind, k, create)
+                if bucket is not None and (create or branch in bucket):
+                    buckets.append(bucket)
+        return buckets
+
+    def _anchor_cost(self, condition: Condition) -> tuple[int, int, int]:
+        index = self._index.get(condition.slot)
+        size = 0
+        rank = 0
+        for kind, key in condition.field.anchors or ():
+            rank = max(rank, _KIND_RANK[kind])
+            keys = key if kind == "exact" and isinstance(key, frozenset) else (key,)
+            if index is not None:
+                size += sum(len(index.bucket(kind, k, False) or ()) for k in keys)
+        return size, rank, -condition.field.path.count(".")
+
+    def _rebuild_trie(self) -> None:
+        trie = PathTrie(sorted(self._path_users))
+        moved = {}
+        for condition in self._conditions.values():
+            new_slot = trie.slots[condition.field.path]
+            moved[condition.slot] = new_slot
+            condition.slot = new_slot
+        self._index = {moved[slot]: index for slot, index in self._index.items()}
+        self._trie = trie
+
+    def _refresh_items(self) -> None:
+        self._index_items = sorted(self._index.items(), key=lambda item: item[0])
+
+    # -- matching -----------------------------------------------------------------------------
+
+    def matches(self, event: EventInput) -> set[Hashable]:
+        """The ids of the rules whose pattern matches the event; ValueError for a bad event."""
+        parsed = parse_event(event)
+        out, arrays = extract(parsed, self._trie)
+        found: list[list[_Branch]] = [self._unanchored]
+        for slot, index in self._index_items:
+            values = out[slot]
+            if values is not None:
+                index.candidates(values, found)
+        matched: set[Hashable] = set()
+        memo: dict[Condition, bool] = {}
+        members: list[list[tuple[Leaf, Membership]]] | None = None
+        for bucket in found:
+            for branch in bucket:
+                if branch.rule_id in matched:
+                    continue
+                if arrays is not None and not branch.shared.isdisjoint(arrays):
+                    if members is None:
+                        members = extract_members(parsed, self._trie)
+                    if _consistent_match(branch.conditions, members):
+                        matched.add(branch.rule_id)
+                    continue
+                for condition in branch.checks:
+                    result = memo.get(condition)
+                    if result is None:
+                        result = memo[condition] = condition.evaluate(out)
+                    if not result:
+                        break
+                else:
+                    matched.add(branch.rule_id)
+        return matched
+
+
+def _consistent_match(
+    conditions: tuple[Condition, ...], members: list[list[tuple[Leaf, Membership]]]
+) -> bool:
+    """Whether values satisfying every condition exist that sit in the same array elements."""
+    choices: list[list[Membership]] = []
+    for condition in conditions:
+        values = members[condition.slot]
+        if not values:
+            if not condition.absent_ok:
+                return False
+            continue
+        accepted = [m for v, m in values if condition.accepts(v)]
+        if not accepted:
+            return False
+        choices.append(accepted)
+    choices.sort(key=len)
+    return _assign(choices)
+
+
+def _assign(choices: list[list[Membership]]) -> bool:
+    """Depth-first search for one membership per choice list, all pairwise consistent."""
+    stack: list[tuple[int, dict[int, int]]] = [(0, {})]
+    while stack:
+        index, chosen = stack.pop()
+        if index == len(choices):
+            return True
+        for membership in choices[index]:
+            if all(chosen.get(array, element) == element for array, element in membership):
+                stack.append((index + 1, {**chosen, **dict(membership)}))
+    return False
