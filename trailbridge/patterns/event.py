@@ -1,17 +1,18 @@
 """Reading events: parse once, then pull out only the fields that some pattern mentions.
 
-A `PathTrie` holds the dotted paths a matcher's patterns use. `extract` walks an event along it and
-returns, per path slot, the leaf values found there (arrays contribute each element; an object or
-an empty array is not a leaf), plus the set of paths where the event has a non-empty array. That set
-tells the matcher when array consistency could matter; only then does it call `extract_members`,
-which also records for every value the array elements it sits in.
+A `PathTrie` holds the dotted paths a matcher's patterns use. `compile_extractor` turns it into a
+function that walks an event along those paths only and returns, per path slot, the leaf values
+found there (arrays contribute each element; an object or an empty array is not a leaf), plus the
+set of paths where the event has a non-empty array. That set tells the matcher when array
+consistency could matter; only then does it call `extract_members`, which also records for every
+value the array elements it sits in.
 
 Both walks use an explicit stack, so deep events cannot exhaust Python's recursion limit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,18 +101,85 @@ def _dotted(obj: dict[str, Any], step: Step) -> list[tuple[Any, Step]]:
     return found
 
 
-def extract(event: dict[str, Any], trie: PathTrie) -> tuple[list[list[Leaf] | None], set[str] | None]:
-    """Per slot, the leaf values at that path (None when there are none); and array paths seen."""
-    out: list[list[Leaf] | None] = [None] * len(trie.slots)
-    arrays: set[str] | None = None
-    work: list[tuple[Any, Step]] = []
-    root = trie.root
-    for key, step in root.children.items():
-        value = event.get(key, _MISSING)
-        if value is not _MISSING:
-            work.append((value, step))
-    if root.deep and _has_dotted_key(event):
-        work.extend(_dotted(event, root))
+def extract_members(event: dict[str, Any], trie: PathTrie) -> list[list[tuple[Leaf, Membership]]]:
+    """Per slot, each leaf value with the array elements that enclose it."""
+    out: list[list[tuple[Leaf, Membership]]] = [[] for _ in trie.slots]
+    next_array = 0
+    work: list[tuple[Any, Step, Membership]] = [(event, trie.root, ())]
+    while work:
+        value, step, members = work.pop()
+        kind = type(value)
+        if kind is dict:
+            for key, child in step.children.items():
+                inner = value.get(key, _MISSING)
+                if inner is not _MISSING:
+                    work.append((inner, child, members))
+            if step.deep and _has_dotted_key(value):
+                work.extend((inner, child, members) for inner, child in _dotted(value, step))
+        elif kind is list:
+            array_id, next_array = next_array, next_array + 1
+            work.extend((e, step, (*members, (array_id, i))) for i, e in enumerate(value))
+        elif step.slot >= 0:
+            out[step.slot].append((value, members))
+    return out
+
+
+Extractor = Callable[[dict[str, Any]], tuple[list[list[Leaf] | None], set[str] | None]]
+
+
+def compile_extractor(trie: PathTrie) -> Extractor:
+    """The extraction function for this trie, generated as straight-line code.
+
+    The generated code handles the common case (objects and leaves) inline and hands arrays, and
+    objects with dotted keys, to the generic walk. It is regenerated only when a path is added.
+    """
+    lines = [
+        "def extract(event):",
+        f"    out = [None] * {len(trie.slots)}",
+        "    arrays = None",
+    ]
+    steps: dict[str, Step] = {}
+    counter = iter(range(1_000_000))
+
+    def emit(obj: str, step: Step, indent: str) -> None:
+        for key, child in step.children.items():
+            var = f"v{next(counter)}"
+            steps[var] = child
+            lines.append(f"{indent}{var} = {obj}.get({key!r}, MISSING)")
+            lines.append(f"{indent}if {var} is not MISSING:")
+            lines.append(f"{indent}    kind = type({var})")
+            lines.append(f"{indent}    if kind is dict:")
+            if child.children:
+                emit(var, child, indent + "        ")
+            else:
+                lines.append(f"{indent}        pass")
+            lines.append(f"{indent}    elif kind is list:")
+            lines.append(f"{indent}        arrays = walk([({var}, STEPS[{var!r}])], out, arrays)")
+            if child.slot >= 0:
+                lines.append(f"{indent}    else:")
+                lines.append(f"{indent}        out[{child.slot}] = [{var}]")
+        if step.deep:
+            steps[f"{obj}@"] = step
+            lines.append(f"{indent}if has_dotted({obj}):")
+            lines.append(f"{indent}    arrays = walk(dotted({obj}, STEPS[{obj + '@'!r}]), out, arrays)")
+
+    emit("event", trie.root, "    ")
+    lines.append("    return out, arrays")
+    namespace: dict[str, Any] = {
+        "MISSING": _MISSING,
+        "STEPS": steps,
+        "walk": _walk,
+        "has_dotted": _has_dotted_key,
+        "dotted": _dotted,
+    }
+    exec(compile("\n".join(lines), "<trailbridge extractor>", "exec"), namespace)  # noqa: S102
+    return namespace["extract"]  # type: ignore[no-any-return]
+
+
+def _walk(
+    work: list[tuple[Any, Step]], out: list[list[Leaf] | None], arrays: set[str] | None
+) -> set[str] | None:
+    """The generic walk from some (value, step) pairs, adding to `out`; returns the array paths seen."""
     while work:
         value, step = work.pop()
         kind = type(value)
@@ -134,27 +202,4 @@ def extract(event: dict[str, Any], trie: PathTrie) -> tuple[list[list[Leaf] | No
                 out[step.slot] = [value]
             else:
                 values.append(value)
-    return out, arrays
-
-
-def extract_members(event: dict[str, Any], trie: PathTrie) -> list[list[tuple[Leaf, Membership]]]:
-    """Per slot, each leaf value with the array elements that enclose it."""
-    out: list[list[tuple[Leaf, Membership]]] = [[] for _ in trie.slots]
-    next_array = 0
-    work: list[tuple[Any, Step, Membership]] = [(event, trie.root, ())]
-    while work:
-        value, step, members = work.pop()
-        kind = type(value)
-        if kind is dict:
-            for key, child in step.children.items():
-                inner = value.get(key, _MISSING)
-                if inner is not _MISSING:
-                    work.append((inner, child, members))
-            if step.deep and _has_dotted_key(value):
-                work.extend((inner, child, members) for inner, child in _dotted(value, step))
-        elif kind is list:
-            array_id, next_array = next_array, next_array + 1
-            work.extend((e, step, (*members, (array_id, i))) for i, e in enumerate(value))
-        elif step.slot >= 0:
-            out[step.slot].append((value, members))
-    return out
+    return arrays

@@ -27,7 +27,7 @@ from collections.abc import Hashable, Iterable, Mapping
 from typing import Any
 
 from trailbridge.patterns.compiler import Branch, Field, compile_branches
-from trailbridge.patterns.event import Membership, PathTrie, extract, extract_members, parse_event
+from trailbridge.patterns.event import Membership, PathTrie, compile_extractor, extract_members, parse_event
 from trailbridge.patterns.values import Leaf, key_of
 
 PatternInput = str | bytes | Mapping[str, Any]
@@ -71,15 +71,17 @@ class Condition:
         return any(fn(value) for fn in self.fns)
 
 
-class _Branch:
-    __slots__ = ("rule_id", "conditions", "checks", "shared", "anchor")
+class _Group:
+    """Branches with the same anchor and the same remaining conditions: evaluated once per event."""
 
-    def __init__(self, rule_id: Hashable, conditions: tuple[Condition, ...], anchor: Condition | None) -> None:
-        self.rule_id = rule_id
+    __slots__ = ("anchor", "checks", "conditions", "ids", "shared")
+
+    def __init__(self, conditions: tuple[Condition, ...], anchor: Condition | None) -> None:
+        self.anchor = anchor
         self.conditions = conditions
         self.checks = tuple(c for c in conditions if c is not anchor)
         self.shared = _shared_prefixes([c.field.path for c in conditions])
-        self.anchor = anchor
+        self.ids: dict[Hashable, int] = {}  # rule id -> how many of its branches are in this group
 
 
 def _shared_prefixes(paths: list[str]) -> frozenset[str]:
@@ -101,16 +103,16 @@ class _SlotIndex:
     __slots__ = ("exact", "prefixes", "suffixes", "present")
 
     def __init__(self) -> None:
-        self.exact: dict[Hashable, list[_Branch]] = {}
-        self.prefixes: dict[int, dict[str, list[_Branch]]] = {}
-        self.suffixes: dict[int, dict[str, list[_Branch]]] = {}
-        self.present: list[_Branch] = []
+        self.exact: dict[Hashable, list[_Group]] = {}
+        self.prefixes: dict[int, dict[str, list[_Group]]] = {}
+        self.suffixes: dict[int, dict[str, list[_Group]]] = {}
+        self.present: list[_Group] = []
 
-    def bucket(self, kind: str, key: Hashable, create: bool) -> list[_Branch] | None:
+    def bucket(self, kind: str, key: Hashable, create: bool) -> list[_Group] | None:
         if kind == "present":
             return self.present
         if kind == "exact":
-            table: dict[Hashable, list[_Branch]] = self.exact
+            table: dict[Hashable, list[_Group]] = self.exact
         else:
             by_length = self.prefixes if kind == "prefix" else self.suffixes
             assert isinstance(key, str)
@@ -122,7 +124,7 @@ class _SlotIndex:
             return table.setdefault(key, [])
         return table.get(key)
 
-    def candidates(self, values: list[Leaf], found: list[list[_Branch]]) -> None:
+    def candidates(self, values: list[Leaf], found: list[list[_Group]]) -> None:
         exact, prefixes, suffixes = self.exact, self.prefixes, self.suffixes
         if self.present:
             found.append(self.present)
@@ -148,13 +150,15 @@ class Matcher:
     """A set of named event patterns, matched all at once."""
 
     def __init__(self) -> None:
-        self._rules: dict[Hashable, list[_Branch]] = {}
+        self._rules: dict[Hashable, list[_Group]] = {}
         self._conditions: dict[tuple[object, ...], Condition] = {}
+        self._groups: dict[tuple[Condition | None, tuple[Condition, ...]], _Group] = {}
         self._trie = PathTrie()
+        self._extract = compile_extractor(self._trie)
         self._path_users: dict[str, int] = defaultdict(int)
         self._index: dict[int, _SlotIndex] = {}
         self._index_items: list[tuple[int, _SlotIndex]] = []
-        self._unanchored: list[_Branch] = []
+        self._unanchored: list[_Group] = []
 
     def __len__(self) -> int:
         return len(self._rules)
@@ -171,26 +175,22 @@ class Matcher:
     def add_compiled(self, rule_id: Hashable, branches: Iterable[Branch]) -> None:
         if rule_id in self._rules:
             self.remove(rule_id)
+        paths = len(self._trie.slots)
         self._rules[rule_id] = [self._file(rule_id, branch) for branch in branches]
+        if len(self._trie.slots) != paths:
+            self._extract = compile_extractor(self._trie)
         self._refresh_items()
 
     def remove(self, rule_id: Hashable) -> None:
         """Remove a rule; removing an unknown id does nothing."""
-        branches = self._rules.pop(rule_id, None)
-        if branches is None:
+        groups = self._rules.pop(rule_id, None)
+        if groups is None:
             return
-        retired: list[str] = []
-        for branch in branches:
-            self._unfile(branch)
-            for condition in branch.conditions:
-                condition.users -= 1
-                if condition.users == 0:
-                    del self._conditions[condition.field.key]
-                path = condition.field.path
-                self._path_users[path] -= 1
-                if self._path_users[path] == 0:
-                    del self._path_users[path]
-                    retired.append(path)
+        retired = False
+        for group in groups:
+            self._unfile(rule_id, group)
+            for condition in group.conditions:
+                retired |= self._release(condition)
         if retired:
             self._rebuild_trie()
         self._refresh_items()
@@ -203,36 +203,62 @@ class Matcher:
         self._path_users[field.path] += 1
         return condition
 
-    def _file(self, rule_id: Hashable, branch: Branch) -> _Branch:
+    def _release(self, condition: Condition) -> bool:
+        """Drop one use of a condition; True when its path is no longer used by any rule."""
+        condition.users -= 1
+        if condition.users == 0:
+            del self._conditions[condition.field.key]
+        path = condition.field.path
+        self._path_users[path] -= 1
+        if self._path_users[path]:
+            return False
+        del self._path_users[path]
+        return True
+
+    def _file(self, rule_id: Hashable, branch: Branch) -> _Group:
         conditions = tuple(self._intern(f) for f in branch)
         anchor = min(
             (c for c in conditions if c.field.anchors is not None),
             key=self._anchor_cost,
             default=None,
         )
-        filed = _Branch(rule_id, conditions, anchor)
-        for bucket in self._buckets(filed, create=True):
-            bucket.append(filed)
-        return filed
+        key = (anchor, tuple(c for c in conditions if c is not anchor))
+        group = self._groups.get(key)
+        if group is None:
+            group = self._groups[key] = _Group(conditions, anchor)
+            for bucket in self._buckets(group, create=True):
+                bucket.append(group)
+        group.ids[rule_id] = group.ids.get(rule_id, 0) + 1
+        return group
 
-    def _unfile(self, branch: _Branch) -> None:
-        for bucket in self._buckets(branch, create=False):
-            bucket.remove(branch)
-        if branch.anchor is not None:
-            index = self._index[branch.anchor.slot]
-            for length_tables in (index.prefixes, index.suffixes):
-                for length, table in list(length_tables.items()):
-                    for key in [k for k, v in table.items() if not v]:
-                        del table[key]
-                    if not table:
-                        del length_tables[length]
-            for key in [k for k, v in index.exact.items() if not v]:
-                del index.exact[key]
-            if index.empty():
-                del self._index[branch.anchor.slot]
+    def _unfile(self, rule_id: Hashable, group: _Group) -> None:
+        group.ids[rule_id] -= 1
+        if group.ids[rule_id]:
+            return
+        del group.ids[rule_id]
+        if group.ids:
+            return
+        del self._groups[(group.anchor, group.checks)]
+        for bucket in self._buckets(group, create=False):
+            bucket.remove(group)
+        if group.anchor is not None:
+            self._prune(group.anchor.slot)
 
-    def _buckets(self, branch: _Branch, *, create: bool) -> list[list[_Branch]]:
-        anchor = branch.anchor
+    def _prune(self, slot: int) -> None:
+        index = self._index[slot]
+        for by_length in (index.prefixes, index.suffixes):
+            for length, table in list(by_length.items()):
+                for key in [k for k, v in table.items() if not v]:
+                    del table[key]
+                if not table:
+                    del by_length[length]
+        for key in [k for k, v in index.exact.items() if not v]:
+            del index.exact[key]
+        if index.empty():
+            del self._index[slot]
+
+    def _buckets(self, group: _Group, *, create: bool) -> list[list[_Group]]:
+        anchor = group.anchor
         if anchor is None:
             return [self._unanchored]
         index = self._index.get(anchor.slot)
@@ -243,7 +269,7 @@ class Matcher:
             keys = key if kind == "exact" and isinstance(key, frozenset) else (key,)
             for k in keys:
                 bucket = index.bucket(kind, k, create)
-                if bucket is not None and (create or branch in bucket):
+                if bucket is not None and (create or group in bucket):
                     buckets.append(bucket)
         return buckets
 
@@ -267,6 +293,7 @@ class Matcher:
             condition.slot = new_slot
         self._index = {moved[slot]: index for slot, index in self._index.items()}
         self._trie = trie
+        self._extract = compile_extractor(trie)
 
     def _refresh_items(self) -> None:
         self._index_items = sorted(self._index.items(), key=lambda item: item[0])
@@ -276,8 +303,8 @@ class Matcher:
     def matches(self, event: EventInput) -> set[Hashable]:
         """The ids of the rules whose pattern matches the event; ValueError for a bad event."""
         parsed = parse_event(event)
-        out, arrays = extract(parsed, self._trie)
-        found: list[list[_Branch]] = [self._unanchored]
+        out, arrays = self._extract(parsed)
+        found: list[list[_Group]] = [self._unanchored]
         for slot, index in self._index_items:
             values = out[slot]
             if values is not None:
@@ -286,23 +313,21 @@ class Matcher:
         memo: dict[Condition, bool] = {}
         members: list[list[tuple[Leaf, Membership]]] | None = None
         for bucket in found:
-            for branch in bucket:
-                if branch.rule_id in matched:
-                    continue
-                if arrays is not None and not branch.shared.isdisjoint(arrays):
+            for group in bucket:
+                if arrays is not None and not group.shared.isdisjoint(arrays):
                     if members is None:
                         members = extract_members(parsed, self._trie)
-                    if _consistent_match(branch.conditions, members):
-                        matched.add(branch.rule_id)
+                    if _consistent_match(group.conditions, members):
+                        matched.update(group.ids)
                     continue
-                for condition in branch.checks:
+                for condition in group.checks:
                     result = memo.get(condition)
                     if result is None:
                         result = memo[condition] = condition.evaluate(out)
                     if not result:
                         break
                 else:
-                    matched.add(branch.rule_id)
+                    matched.update(group.ids)
         return matched
 
 
