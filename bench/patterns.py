@@ -124,7 +124,7 @@ def build(rules: list[dict[str, Any]]) -> tuple[Matcher, float, float]:
     matcher = Matcher()
     for index, text in enumerate(texts):
         matcher.add(f"rule-{index}", text)
-    seconds = time.perf_counter() - start
+    time.perf_counter() - start
     per_rule = (tracemalloc.get_traced_memory()[0] - before) / len(rules)
     tracemalloc.stop()
     start = time.perf_counter()  # timing without tracemalloc's overhead

@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 
 from tests.corpora import corpus, load_json
-from trailbridge.patterns import Matcher, PatternError, compile_pattern
-from trailbridge.patterns import reference
+from trailbridge.patterns import Matcher, PatternError, compile_pattern, reference
 
 RULER = ("event-patterns", "event-ruler")
 CORRECTNESS: list[dict[str, Any]] = load_json(*RULER, "correctness-cases.json")["cases"]

@@ -7,8 +7,7 @@ from typing import Any
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from trailbridge.patterns import Matcher, PatternError, compile_pattern
-from trailbridge.patterns import reference
+from trailbridge.patterns import Matcher, PatternError, compile_pattern, reference
 
 NAMES = st.sampled_from(["a", "b", "c", "a.b"])
 STRINGS = st.sampled_from(["x", "xy", "yx", "", "X", "10.0.0.7", "2001:db8::1", "a*b", "arn:aws:s3:::b"])
@@ -40,7 +39,9 @@ def patterns(depth: int = 2) -> st.SearchStrategy[dict[str, Any]]:
     inner = patterns(depth - 1)
     values = st.one_of(leaf, leaf, inner)
     plain = st.dictionaries(NAMES, values, min_size=1, max_size=3)
-    with_or = st.builds(lambda base, branches: {**base, "$or": branches}, plain, st.lists(inner, min_size=2, max_size=3))
+    with_or = st.builds(
+        lambda base, branches: {**base, "$or": branches}, plain, st.lists(inner, min_size=2, max_size=3)
+    )
     return st.one_of(plain, plain, with_or)
 
 

@@ -23,7 +23,7 @@ _ONLY: Hashable = "pattern"
 class Pattern:
     """One compiled, validated event pattern."""
 
-    __slots__ = ("text", "branches", "_matcher")
+    __slots__ = ("_matcher", "branches", "text")
 
     def __init__(self, text: str, branches: tuple[Branch, ...]) -> None:
         self.text = text

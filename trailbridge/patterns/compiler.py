@@ -26,9 +26,33 @@ from trailbridge.patterns.values import comparable, number_key
 
 OR = "$or"
 RESERVED_IN_OR = frozenset(
-    "exactly equals-ignore-case prefix suffix anything-but exists wildcard numeric cidr html "
-    "= < <= > >= regex not-wildcard not-equals-ignore-case date-after date-on-or-after date-before "
-    "date-on-or-before in-date-range ip-address-in-range ip-address-not-in-range".split()
+    [
+        "exactly",
+        "equals-ignore-case",
+        "prefix",
+        "suffix",
+        "anything-but",
+        "exists",
+        "wildcard",
+        "numeric",
+        "cidr",
+        "html",
+        "=",
+        "<",
+        "<=",
+        ">",
+        ">=",
+        "regex",
+        "not-wildcard",
+        "not-equals-ignore-case",
+        "date-after",
+        "date-on-or-after",
+        "date-before",
+        "date-on-or-before",
+        "in-date-range",
+        "ip-address-in-range",
+        "ip-address-not-in-range",
+    ]
 )
 MAX_BRANCHES = 1024
 TOO_MANY_BRANCHES = f"Too many $or combinations: a pattern may expand to at most {MAX_BRANCHES} branches"
@@ -80,9 +104,7 @@ def compile_branches(text: str) -> tuple[Branch, ...]:
     if lexer.next().kind is not Tok.START_OBJECT:
         raise PatternError("Filter is not an object")
     maps = _Walker(lexer).run()
-    branches = tuple(
-        tuple(Field.build(path, v.tests, v.absent_ok) for path, v in sorted(m.items())) for m in maps
-    )
+    branches = tuple(tuple(Field.build(path, v.tests, v.absent_ok) for path, v in sorted(m.items())) for m in maps)
     _check_complexity(branches)
     return branches
 
@@ -278,9 +300,7 @@ class _Expression:
     def suffix(self) -> op.Test:
         return self._affix("suffix", op.suffix, op.suffix_ignore_case)
 
-    def _affix(
-        self, name: str, plain: Callable[[str], op.Test], ignore_case: Callable[[str], op.Test]
-    ) -> op.Test:
+    def _affix(self, name: str, plain: Callable[[str], op.Test], ignore_case: Callable[[str], op.Test]) -> op.Test:
         token = self.lexer.next()
         if token.kind is Tok.START_OBJECT:
             inner = self.lexer.next()
@@ -369,10 +389,7 @@ class _Expression:
             token = self.lexer.next()
         if token.kind not in (Tok.START_ARRAY, Tok.STRING, Tok.NUMBER):
             raise PatternError("Value of anything-but must be an array or single string/number value.")
-        if variant:
-            test = self._anything_but_set(variant, token)
-        else:
-            test = self._anything_but_values(token)
+        test = self._anything_but_set(variant, token) if variant else self._anything_but_values(token)
         self._end("Too many elements in numeric expression")
         if variant:
             self._end("Too many elements in numeric expression")

@@ -80,7 +80,7 @@ def parse_event(event: str | bytes | Mapping[str, Any]) -> dict[str, Any]:
         raise ValueError(f"Event is not valid JSON: {exc}") from None
     if type(parsed) is not dict:
         raise ValueError("Event is not a JSON object")
-    return parsed  # type: ignore[no-any-return]
+    return parsed
 
 
 def _has_dotted_key(obj: dict[str, Any]) -> bool:
@@ -124,6 +124,7 @@ def extract_members(event: dict[str, Any], trie: PathTrie) -> list[list[tuple[Le
     return out
 
 
+_MAX_INLINE_INDENT = 4 + 8 * 12  # deeper paths are left to the generic walk (Python caps nesting)
 Extractor = Callable[[dict[str, Any]], tuple[list[list[Leaf] | None], set[str] | None]]
 
 
@@ -142,6 +143,7 @@ def compile_extractor(trie: PathTrie) -> Extractor:
     counter = iter(range(1_000_000))
 
     def emit(obj: str, step: Step, indent: str) -> None:
+        deeper = indent + "        "
         for key, child in step.children.items():
             var = f"v{next(counter)}"
             steps[var] = child
@@ -149,8 +151,10 @@ def compile_extractor(trie: PathTrie) -> Extractor:
             lines.append(f"{indent}if {var} is not MISSING:")
             lines.append(f"{indent}    kind = type({var})")
             lines.append(f"{indent}    if kind is dict:")
-            if child.children:
-                emit(var, child, indent + "        ")
+            if child.children and len(deeper) > _MAX_INLINE_INDENT:
+                lines.append(f"{deeper}arrays = walk([({var}, STEPS[{var!r}])], out, arrays)")
+            elif child.children:
+                emit(var, child, deeper)
             else:
                 lines.append(f"{indent}        pass")
             lines.append(f"{indent}    elif kind is list:")
@@ -172,13 +176,11 @@ def compile_extractor(trie: PathTrie) -> Extractor:
         "has_dotted": _has_dotted_key,
         "dotted": _dotted,
     }
-    exec(compile("\n".join(lines), "<trailbridge extractor>", "exec"), namespace)  # noqa: S102
+    exec(compile("\n".join(lines), "<trailbridge extractor>", "exec"), namespace)
     return namespace["extract"]  # type: ignore[no-any-return]
 
 
-def _walk(
-    work: list[tuple[Any, Step]], out: list[list[Leaf] | None], arrays: set[str] | None
-) -> set[str] | None:
+def _walk(work: list[tuple[Any, Step]], out: list[list[Leaf] | None], arrays: set[str] | None) -> set[str] | None:
     """The generic walk from some (value, step) pairs, adding to `out`; returns the array paths seen."""
     while work:
         value, step = work.pop()

@@ -245,10 +245,10 @@ class Lexer:
         self._i += 4
         code = int(digits, 16)
         low = s[self._i + 2 : self._i + 6]
-        if 0xD800 <= code < 0xDC00 and s[self._i : self._i + 2] == "\\u" and len(low) == 4:
-            if all(d in _HEX for d in low) and 0xDC00 <= int(low, 16) < 0xE000:
-                self._i += 6
-                return chr(0x10000 + ((code - 0xD800) << 10) + (int(low, 16) - 0xDC00))
+        paired = 0xD800 <= code < 0xDC00 and s[self._i : self._i + 2] == "\\u" and len(low) == 4
+        if paired and all(d in _HEX for d in low) and 0xDC00 <= int(low, 16) < 0xE000:
+            self._i += 6
+            return chr(0x10000 + ((code - 0xD800) << 10) + (int(low, 16) - 0xDC00))
         return chr(code)
 
     def _number(self) -> str:

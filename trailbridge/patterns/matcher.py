@@ -26,6 +26,8 @@ from collections import defaultdict
 from collections.abc import Hashable, Iterable, Mapping
 from typing import Any
 
+import orjson
+
 from trailbridge.patterns.compiler import Branch, Field, compile_branches
 from trailbridge.patterns.event import Membership, PathTrie, compile_extractor, extract_members, parse_event
 from trailbridge.patterns.values import Leaf, key_of
@@ -40,15 +42,13 @@ def pattern_text(pattern: PatternInput) -> str:
         return pattern
     if isinstance(pattern, bytes):
         return pattern.decode("utf-8", errors="replace")
-    import orjson
-
     return orjson.dumps(pattern).decode()
 
 
 class Condition:
     """One interned field condition; `evaluate` reads the values extracted for its path."""
 
-    __slots__ = ("field", "slot", "fns", "absent_ok", "users")
+    __slots__ = ("absent_ok", "field", "fns", "slot", "users")
 
     def __init__(self, field: Field, slot: int) -> None:
         self.field = field
@@ -100,7 +100,7 @@ def _shared_prefixes(paths: list[str]) -> frozenset[str]:
 class _SlotIndex:
     """Anchored branches of one path: by exact key, by prefix and suffix (grouped by length), by presence."""
 
-    __slots__ = ("exact", "prefixes", "suffixes", "present")
+    __slots__ = ("exact", "prefixes", "present", "suffixes")
 
     def __init__(self) -> None:
         self.exact: dict[Hashable, list[_Group]] = {}
@@ -116,10 +116,7 @@ class _SlotIndex:
         else:
             by_length = self.prefixes if kind == "prefix" else self.suffixes
             assert isinstance(key, str)
-            if create:
-                table = by_length.setdefault(len(key), {})  # type: ignore[assignment]
-            else:
-                table = by_length.get(len(key), {})  # type: ignore[assignment]
+            table = by_length.setdefault(len(key), {}) if create else by_length.get(len(key), {})  # type: ignore[assignment]
         if create:
             return table.setdefault(key, [])
         return table.get(key)
@@ -248,8 +245,8 @@ class Matcher:
         index = self._index[slot]
         for by_length in (index.prefixes, index.suffixes):
             for length, table in list(by_length.items()):
-                for key in [k for k, v in table.items() if not v]:
-                    del table[key]
+                for text in [k for k, v in table.items() if not v]:
+                    del table[text]
                 if not table:
                     del by_length[length]
         for key in [k for k, v in index.exact.items() if not v]:
@@ -331,9 +328,7 @@ class Matcher:
         return matched
 
 
-def _consistent_match(
-    conditions: tuple[Condition, ...], members: list[list[tuple[Leaf, Membership]]]
-) -> bool:
+def _consistent_match(conditions: tuple[Condition, ...], members: list[list[tuple[Leaf, Membership]]]) -> bool:
     """Whether values satisfying every condition exist that sit in the same array elements."""
     choices: list[list[Membership]] = []
     for condition in conditions:
