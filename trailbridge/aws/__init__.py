@@ -1,0 +1,1 @@
+"""The AWS JSON wire protocol, driven by botocore's published service models."""

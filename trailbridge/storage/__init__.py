@@ -1,0 +1,1 @@
+"""Persistence behind narrow interfaces. The embedded default is SQLite (`storage.sqlite`)."""

@@ -1,0 +1,111 @@
+-- Named queries of the SQLite backend: each starts with `-- name: <name>`.
+
+-- name: resource_get
+SELECT doc FROM resources WHERE arn = ?;
+
+-- name: resource_by_name
+SELECT arn, doc FROM resources WHERE kind = ? AND account = ? AND region = ? AND parent = ? AND name = ?;
+
+-- name: resource_put
+INSERT INTO resources (arn, kind, account, region, parent, name, doc) VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (arn) DO UPDATE SET doc = excluded.doc;
+
+-- name: resource_delete
+DELETE FROM resources WHERE arn = ?;
+
+-- name: resource_list
+SELECT arn, doc FROM resources
+WHERE kind = ? AND account = ? AND region = ? AND parent = ? AND name >= ? AND name LIKE ? ESCAPE '\'
+ORDER BY name;
+
+-- name: resource_count
+SELECT count(*) FROM resources WHERE kind = ? AND account = ? AND region = ? AND parent = ?;
+
+-- name: resource_all
+SELECT arn, account, region, parent, doc FROM resources WHERE kind = ?;
+
+-- name: version_get
+SELECT value FROM meta WHERE key = 'config_version';
+
+-- name: version_bump
+UPDATE meta SET value = value + 1 WHERE key = 'config_version';
+
+-- name: event_add
+INSERT INTO events (id, body, ingested, lineage) VALUES (?, ?, ?, ?);
+
+-- name: delivery_add
+INSERT INTO deliveries (event_id, rule_arn, target_id, target_arn, due) VALUES (?, ?, ?, ?, ?);
+
+-- name: delivery_claim
+UPDATE deliveries SET leased = 1
+WHERE id IN (
+    SELECT id FROM deliveries
+    WHERE leased = 0 AND due <= ? AND target_arn NOT IN (SELECT value FROM json_each(?))
+    ORDER BY due LIMIT ?
+)
+RETURNING id, event_id, rule_arn, target_id, target_arn, attempts;
+
+-- name: delivery_next_due
+SELECT min(due) FROM deliveries WHERE leased = 0;
+
+-- name: delivery_done
+DELETE FROM deliveries WHERE id = ?;
+
+-- name: delivery_retry
+UPDATE deliveries SET leased = 0, due = ?, attempts = ?, last_error = ? WHERE id = ?;
+
+-- name: delivery_unlease_all
+UPDATE deliveries SET leased = 0 WHERE leased = 1;
+
+-- name: delivery_pending
+SELECT count(*) FROM deliveries;
+
+-- name: event_get
+SELECT body, ingested, lineage FROM events WHERE id = ?;
+
+-- name: event_delete_if_done
+DELETE FROM events WHERE id = ? AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = ?);
+
+-- name: schedule_all
+SELECT rule_arn, next_fire FROM schedules;
+
+-- name: schedule_set
+INSERT INTO schedules (rule_arn, next_fire) VALUES (?, ?)
+ON CONFLICT (rule_arn) DO UPDATE SET next_fire = excluded.next_fire;
+
+-- name: schedule_delete
+DELETE FROM schedules WHERE rule_arn = ?;
+
+-- name: message_send
+INSERT INTO queue_messages (queue_arn, message_id, body, attributes, sent, visible_at) VALUES (?, ?, ?, ?, ?, ?);
+
+-- name: message_visible
+SELECT seq, message_id, body, attributes, sent, receive_count FROM queue_messages
+WHERE queue_arn = ? AND visible_at <= ? ORDER BY seq LIMIT ?;
+
+-- name: message_receive
+UPDATE queue_messages SET visible_at = ?, receive_count = receive_count + 1, receipt = ? WHERE seq = ?;
+
+-- name: message_delete
+DELETE FROM queue_messages WHERE queue_arn = ? AND receipt = ?;
+
+-- name: message_change_visibility
+UPDATE queue_messages SET visible_at = ? WHERE queue_arn = ? AND receipt = ?;
+
+-- name: message_purge
+DELETE FROM queue_messages WHERE queue_arn = ?;
+
+-- name: message_count
+SELECT count(*), coalesce(sum(visible_at > ?), 0) FROM queue_messages WHERE queue_arn = ?;
+
+-- name: log_put
+INSERT INTO log_events (group_arn, stream, timestamp, message, ingested) VALUES (?, ?, ?, ?, ?);
+
+-- name: log_get
+SELECT stream, timestamp, message, ingested FROM log_events WHERE group_arn = ? ORDER BY seq LIMIT ?;
+
+-- name: log_purge
+DELETE FROM log_events WHERE group_arn = ?;
+
+-- name: resource_scope
+SELECT kind, account, region, parent, name FROM resources WHERE arn = ?;

@@ -1,0 +1,67 @@
+-- trailbridge's SQLite schema. Applied at open; every statement is idempotent.
+-- Resources of every kind (buses, rules, connections, API destinations, queues, log groups) share one table:
+-- the document is the AWS-shaped description; `parent` scopes a rule to its bus.
+CREATE TABLE IF NOT EXISTS resources (
+    arn      TEXT PRIMARY KEY,
+    kind     TEXT NOT NULL,
+    account  TEXT NOT NULL,
+    region   TEXT NOT NULL,
+    parent   TEXT NOT NULL DEFAULT '',
+    name     TEXT NOT NULL,
+    doc      BLOB NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS resources_by_name ON resources (kind, account, region, parent, name);
+
+-- Bumped on every change to a resource, so a process that caches routing tables notices other writers.
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT OR IGNORE INTO meta (key, value) VALUES ('config_version', 0);
+
+-- Accepted events that still have deliveries; `lineage` counts the rules an event chain has passed.
+CREATE TABLE IF NOT EXISTS events (
+    id        TEXT PRIMARY KEY,
+    body      BLOB NOT NULL,
+    ingested  REAL NOT NULL,
+    lineage   TEXT NOT NULL DEFAULT '{}'
+);
+
+-- The durable delivery queue: one row per (event, rule, target) until it is delivered or dead-lettered.
+-- `leased` marks rows a dispatcher is working on; the next dispatcher to start clears them (redelivery).
+CREATE TABLE IF NOT EXISTS deliveries (
+    id          INTEGER PRIMARY KEY,
+    event_id    TEXT NOT NULL,
+    rule_arn    TEXT NOT NULL,
+    target_id   TEXT NOT NULL,
+    target_arn  TEXT NOT NULL,
+    due         REAL NOT NULL,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    leased      INTEGER NOT NULL DEFAULT 0,
+    last_error  TEXT
+);
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (leased, due);
+CREATE INDEX IF NOT EXISTS deliveries_event ON deliveries (event_id);
+
+CREATE TABLE IF NOT EXISTS schedules (rule_arn TEXT PRIMARY KEY, next_fire REAL);
+
+CREATE TABLE IF NOT EXISTS queue_messages (
+    seq            INTEGER PRIMARY KEY,
+    queue_arn      TEXT NOT NULL,
+    message_id     TEXT NOT NULL,
+    body           TEXT NOT NULL,
+    attributes     BLOB NOT NULL,
+    sent           REAL NOT NULL,
+    visible_at     REAL NOT NULL,
+    receive_count  INTEGER NOT NULL DEFAULT 0,
+    receipt        TEXT
+);
+CREATE INDEX IF NOT EXISTS queue_messages_visible ON queue_messages (queue_arn, visible_at);
+CREATE INDEX IF NOT EXISTS queue_messages_receipt ON queue_messages (receipt);
+
+CREATE TABLE IF NOT EXISTS log_events (
+    seq        INTEGER PRIMARY KEY,
+    group_arn  TEXT NOT NULL,
+    stream     TEXT NOT NULL,
+    timestamp  INTEGER NOT NULL,
+    message    TEXT NOT NULL,
+    ingested   INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS log_events_group ON log_events (group_arn, timestamp);

@@ -1,0 +1,92 @@
+"""The embedded store: one SQLite database file in WAL mode, shared by every thread of the process.
+
+All statements run on one connection under one lock: SQLite has one writer anyway, and keeping the
+connection single makes `transaction()` a plain critical section. Schema and queries live in `.sql`
+files beside this module.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from trailbridge.errors import InvalidInputError
+
+_SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
+
+
+@cache
+def queries() -> dict[str, str]:
+    text = resources.files(__package__).joinpath("queries.sql").read_text(encoding="utf-8")
+    named = re.split(r"^-- name: (\w+)\n", text, flags=re.MULTILINE)
+    return {named[i]: named[i + 1].strip() for i in range(1, len(named), 2)}
+
+
+class SqliteStore:
+    """Raw access to the database: named queries, run inside `transaction()` or one at a time."""
+
+    def __init__(self, path: Path | str, synchronous: str = "NORMAL") -> None:
+        if synchronous.upper() not in _SYNCHRONOUS:
+            raise InvalidInputError(f"sqlite synchronous must be one of {', '.join(_SYNCHRONOUS)}, not {synchronous}")
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
+        schema = resources.files(__package__).joinpath("schema.sql").read_text(encoding="utf-8")
+        self._db.executescript(schema)  # idempotent: CREATE ... IF NOT EXISTS, INSERT OR IGNORE
+        self._sql = queries()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One write transaction; nested uses join the outer one."""
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            self._db.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            else:
+                self._db.execute("COMMIT")
+            finally:
+                self._depth = 0
+
+    def all(self, name: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._db.execute(self._sql[name], args).fetchall()
+
+    def one(self, name: str, args: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        with self._lock:
+            row: tuple[Any, ...] | None = self._db.execute(self._sql[name], args).fetchone()
+            return row
+
+    def run(self, name: str, args: Sequence[Any] = ()) -> int:
+        """Execute a statement; the number of rows it changed."""
+        with self._lock:
+            return self._db.execute(self._sql[name], args).rowcount
+
+    def run_many(self, name: str, rows: Iterable[Sequence[Any]]) -> None:
+        with self._lock:
+            self._db.executemany(self._sql[name], rows)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
