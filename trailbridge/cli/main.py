@@ -6,12 +6,10 @@ import sys
 from pathlib import Path
 
 import click
-import orjson
 
+from trailbridge.bus.envelope import valid_test_event
 from trailbridge.patterns import PatternError, compile_pattern
 
-# TestEventPattern requires these envelope fields in the event (AWS answers ValidationException).
-REQUIRED_EVENT_FIELDS = ("id", "account", "source", "time", "region", "detail-type")
 INVALID_EVENT = "Parameter Event is not valid."
 
 
@@ -23,15 +21,6 @@ def _argument(value: str) -> str:
         except OSError as exc:
             raise click.BadParameter(f"cannot read {value[1:]}: {exc.strerror}") from None
     return value
-
-
-def event_is_valid(text: str) -> bool:
-    """Whether TestEventPattern would accept this event text."""
-    try:
-        event = orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return False
-    return isinstance(event, dict) and all(k in event for k in REQUIRED_EVENT_FIELDS)
 
 
 @click.group()
@@ -51,7 +40,7 @@ def test_pattern(pattern: str, event: str) -> None:
     except PatternError as exc:
         click.echo(f"InvalidEventPatternException: {exc}", err=True)
         sys.exit(2)
-    if not event_is_valid(event_text):
+    if not valid_test_event(event_text):
         click.echo(f"ValidationException: {INVALID_EVENT}", err=True)
         sys.exit(2)
     result = compiled.matches(event_text)

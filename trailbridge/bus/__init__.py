@@ -1,0 +1,1 @@
+"""The EventBridge engine: buses, rules, routing, schedules."""

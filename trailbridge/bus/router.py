@@ -1,0 +1,226 @@
+"""PutEvents and scheduled rules: turn events into durable deliveries.
+
+An entry is accepted only once it is durable: the event and every delivery its matching rules trigger
+are written in one transaction before `put_events` returns. The dispatcher is then woken to deliver.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+import orjson
+
+from trailbridge.bus.envelope import EntryError, build_event, check_request_size, scheduled_event
+from trailbridge.bus.routing import RoutingTable, Rule
+from trailbridge.bus.schedule import parse_schedule
+from trailbridge.clock import Clock
+from trailbridge.delivery.metrics import Metrics
+from trailbridge.domain.arns import bus_arn, bus_name_of, parse_arn
+from trailbridge.errors import InvalidInputError
+from trailbridge.settings import Settings
+from trailbridge.storage.resources import Resources, Scope
+
+Lineage = dict[str, int]  # rule ARN -> how many times this event chain has passed through it
+# The chain of the event a function target is handling: events it puts continue that chain.
+CURRENT_LINEAGE: ContextVar[Lineage | None] = ContextVar("trailbridge_lineage", default=None)
+
+
+def bus_scope(account: str, region: str) -> Scope:
+    return Scope("bus", account, region)
+
+
+def default_bus_doc(account: str, region: str, now: float) -> dict[str, Any]:
+    return {
+        "Name": "default",
+        "Arn": bus_arn(account, region, "default"),
+        "CreationTime": now,
+        "LastModifiedTime": now,
+    }
+
+
+class Router:
+    def __init__(self, resources: Resources, clock: Clock, metrics: Metrics, settings: Settings) -> None:
+        self.resources, self.clock, self.metrics, self.settings = resources, clock, metrics, settings
+        self.table = RoutingTable()
+        self._version = -1
+        self._lock = threading.RLock()
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_accept(self, listener: Callable[[], None]) -> None:
+        """Call `listener` after new deliveries are committed (the dispatcher's wake-up)."""
+        self._listeners.append(listener)
+
+    # -- configuration ------------------------------------------------------------------------
+
+    @contextmanager
+    def changing(self) -> Iterator[None]:
+        """A configuration change: one transaction, after which the table is in step with the store."""
+        with self._lock, self.resources.store.transaction():
+            self.refresh()
+            yield
+            self._version = self.resources.version()
+
+    def refresh(self) -> None:
+        """Reload the table if some other process changed the configuration."""
+        with self._lock:
+            version = self.resources.version()
+            if version != self._version:
+                self.table.load(self.resources.all_of_kind("rule"))
+                self._version = version
+
+    def ensure_default_bus(self, account: str, region: str) -> None:
+        if self.resources.by_name(bus_scope(account, region), "default") is None:
+            with self.changing():
+                doc = default_bus_doc(account, region, self.clock.now())
+                self.resources.put(bus_scope(account, region), "default", doc["Arn"], doc)
+
+    def rule_saved(self, doc: Mapping[str, Any]) -> None:
+        """Call inside `changing()` after a rule document is written."""
+        rule = Rule.from_doc(doc)
+        self.table.put(rule)
+        store = self.resources.store
+        if rule.schedule is None:
+            store.run("schedule_delete", (rule.arn,))
+        else:
+            schedule = parse_schedule(rule.schedule, float(doc.get("CreatedAt", self.clock.now())))
+            store.run("schedule_set", (rule.arn, schedule.next_after(self.clock.now())))
+
+    def rule_deleted(self, rule_arn: str) -> None:
+        self.table.delete(rule_arn)
+        self.resources.store.run("schedule_delete", (rule_arn,))
+
+    # -- events -------------------------------------------------------------------------------
+
+    def put_events(
+        self,
+        account: str,
+        region: str,
+        entries: list[Mapping[str, Any]],
+        *,
+        lineage: Lineage | None = None,
+        trusted: bool = False,
+    ) -> dict[str, Any]:
+        """PutEvents: AWS's answer, each entry with an EventId or an ErrorCode/ErrorMessage."""
+        check_request_size(entries)
+        self.ensure_default_bus(account, region)
+        now = self.clock.now()
+        results: list[dict[str, Any]] = []
+        with self._lock, self.resources.store.transaction():
+            self.refresh()
+            chain = lineage if lineage is not None else CURRENT_LINEAGE.get() or {}
+            for entry in entries:
+                results.append(self._accept(entry, account, region, now, chain, trusted))
+        self._wake()
+        failed = sum(1 for result in results if "ErrorCode" in result)
+        return {"FailedEntryCount": failed, "Entries": results}
+
+    def _accept(
+        self, entry: Mapping[str, Any], account: str, region: str, now: float, lineage: Lineage, trusted: bool
+    ) -> dict[str, Any]:
+        try:
+            target_bus = self._bus_for(entry, account, region, trusted)
+            event_id = str(uuid.uuid4())
+            event = build_event(entry, event_id, account, region, now, trusted=trusted)
+        except EntryError as exc:
+            return {"ErrorCode": exc.code, "ErrorMessage": exc.message}
+        self.record(target_bus, event, now, lineage)
+        return {"EventId": event_id}
+
+    def _bus_for(self, entry: Mapping[str, Any], account: str, region: str, trusted: bool) -> str:
+        try:
+            owner, bus_region, name = bus_name_of(entry.get("EventBusName") or "default")
+        except InvalidInputError as exc:
+            raise EntryError("InvalidArgument", exc.message) from None
+        owner, bus_region = owner or account, bus_region or region
+        if bus_region != region:
+            raise EntryError("InvalidArgument", f"Event bus {name} is not in region {region}.")
+        doc = self.resources.by_name(bus_scope(owner, bus_region), name)
+        if doc is None:
+            raise EntryError("ResourceNotFoundException", f"Event bus {name} does not exist.")
+        if owner != account and not trusted and not _policy_allows(doc, account):
+            raise EntryError("AccessDeniedException", f"Account {account} is not authorized to put events to {name}.")
+        return str(doc["Arn"])
+
+    def record(self, bus: str, event: dict[str, Any], ingested: float, lineage: Lineage) -> int:
+        """Route one event and write it with its deliveries (call inside a transaction)."""
+        rules = []
+        for rule in self.table.route(bus, event):
+            if lineage.get(rule.arn, 0) >= self.settings.max_rule_hops:
+                self.metrics.add("LoopsStopped", rule.arn)
+                continue
+            self.metrics.add("MatchedEvents", rule.arn)
+            self.metrics.add("TriggeredRules", rule.arn)
+            rules.append(rule)
+        return self._write(event, rules, ingested, lineage)
+
+    def _write(self, event: dict[str, Any], rules: list[Rule], ingested: float, lineage: Lineage) -> int:
+        rows = [(event["id"], rule.arn, t.id, t.arn, ingested) for rule in rules for t in rule.targets.values()]
+        if rows:
+            store = self.resources.store
+            store.run("event_add", (event["id"], orjson.dumps(event), ingested, orjson.dumps(lineage).decode()))
+            store.run_many("delivery_add", rows)
+        return len(rows)
+
+    def fire_schedules(self) -> float | None:
+        """Fire every scheduled rule that is due (a missed tick fires once); the next due time, if any."""
+        now = self.clock.now()
+        store = self.resources.store
+        fired = False
+        with self._lock, store.transaction():
+            self.refresh()
+            upcoming: list[float] = []
+            for rule_arn, due in store.all("schedule_all"):
+                next_fire = due
+                if due is not None and due <= now:
+                    fired |= self._fire(rule_arn, due, now)
+                    next_fire = self._reschedule(rule_arn, now)
+                if next_fire is not None:
+                    upcoming.append(next_fire)
+        if fired:
+            self._wake()
+        return min(upcoming, default=None)
+
+    def _fire(self, rule_arn: str, fire_time: float, now: float) -> bool:
+        rule = self.table.rules.get(rule_arn)
+        if rule is None or rule.state == "DISABLED" or not rule.targets:
+            return False
+        arn = parse_arn(rule_arn)
+        event = scheduled_event(str(uuid.uuid4()), arn.account, arn.region, rule_arn, fire_time)
+        self.metrics.add("TriggeredRules", rule_arn)
+        return self._write(event, [rule], now, {}) > 0
+
+    def _reschedule(self, rule_arn: str, now: float) -> float | None:
+        rule = self.table.rules.get(rule_arn)
+        doc = self.resources.get(rule_arn)
+        if rule is None or rule.schedule is None or doc is None:
+            self.resources.store.run("schedule_delete", (rule_arn,))
+            return None
+        next_fire = parse_schedule(rule.schedule, float(doc.get("CreatedAt", now))).next_after(now)
+        self.resources.store.run("schedule_set", (rule_arn, next_fire))
+        return next_fire
+
+    def _wake(self) -> None:
+        for listener in self._listeners:
+            listener()
+
+
+def _policy_allows(bus_doc: Mapping[str, Any], account: str) -> bool:
+    """Whether the bus's resource policy lets `account` call PutEvents on it."""
+    policy = bus_doc.get("Policy")
+    if not policy:
+        return False
+    for statement in orjson.loads(policy).get("Statement", []):
+        principal = statement.get("Principal")
+        principals = principal.get("AWS") if isinstance(principal, dict) else principal
+        principals = principals if isinstance(principals, list) else [principals]
+        allowed = any(p in ("*", account) or (isinstance(p, str) and f":{account}:" in p) for p in principals)
+        actions = statement.get("Action")
+        actions = actions if isinstance(actions, list) else [actions]
+        if statement.get("Effect") == "Allow" and allowed and {"events:PutEvents", "events:*"} & set(actions):
+            return True
+    return False

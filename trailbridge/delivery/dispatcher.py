@@ -1,0 +1,296 @@
+"""The dispatcher: takes due deliveries from the durable queue, renders and invokes, then acknowledges.
+
+Life of a delivery row (see storage/schema.sql):
+
+    written by PutEvents (leased=0, due=now)
+      -> claimed (leased=1) -> invoked -> success ........................ row deleted
+                                        -> failure, retries left ......... leased=0, due=now+backoff
+                                        -> failure, none left / not retryable
+                                             -> dead-letter queue (or dropped and counted); row deleted
+    the process dies while leased=1 -> the next dispatcher to start clears `leased` -> delivered again
+
+So every accepted event is delivered at least once or dead-lettered. One dispatcher per data directory
+(an exclusive lock file enforces it) runs an asyncio loop in its own thread; `max_in_flight` bounds the
+deliveries under way and `max_in_flight_per_target` keeps one slow target from taking every slot.
+Scheduled rules fire from the same loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import threading
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any, NamedTuple, TextIO
+
+import orjson
+
+from trailbridge.bus.router import Lineage, Router
+from trailbridge.bus.routing import Rule, Target
+from trailbridge.clock import Clock
+from trailbridge.delivery.invoker import Delivery, Invoker
+from trailbridge.delivery.metrics import Metrics
+from trailbridge.delivery.queues import QueueMessages
+from trailbridge.delivery.retry import DeliveryFailure, compute_backoff, gives_up
+from trailbridge.errors import ConflictError
+from trailbridge.settings import Settings
+from trailbridge.storage.resources import Resources
+from trailbridge.transform import InputContext
+
+log = logging.getLogger("trailbridge.delivery")
+_IDLE_SECONDS = 1.0
+
+
+class _Row(NamedTuple):
+    id: int
+    event_id: str
+    rule_arn: str
+    target_id: str
+    target_arn: str
+    attempts: int
+
+
+class _Event(NamedTuple):
+    body: bytes
+    doc: dict[str, Any]
+    ingested: float
+    lineage: Lineage
+
+
+class _Outcome(NamedTuple):
+    row: _Row
+    kind: str  # done | retry | dead
+    due: float = 0.0
+    error: DeliveryFailure | None = None
+    event: _Event | None = None
+    target: Target | None = None
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        resources: Resources,
+        router: Router,
+        invoker: Invoker,
+        queues: QueueMessages,
+        metrics: Metrics,
+        settings: Settings,
+        clock: Clock,
+    ) -> None:
+        self.store = resources.store
+        self.resources, self.router, self.invoker, self.queues = resources, router, invoker, queues
+        self.metrics, self.settings, self.clock = metrics, settings, clock
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wakeup: asyncio.Event | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self._lock_file: TextIO | None = None
+        self._outcomes: list[_Outcome] = []
+        self._per_target: Counter[str] = Counter()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._ready = threading.Event()
+
+    # -- life cycle ---------------------------------------------------------------------------
+
+    def start(self, lock_dir: Path | None) -> None:
+        if lock_dir is not None:
+            self._lock_file = _exclusive_lock(lock_dir / "dispatcher.lock")
+        self.store.run("delivery_unlease_all")  # whatever a dead dispatcher held is due again
+        self._thread = threading.Thread(target=self._run, name="trailbridge-dispatcher", daemon=True)
+        self._thread.start()
+        self._ready.wait()
+
+    def wake(self) -> None:
+        loop, wakeup = self._loop, self._wakeup
+        if loop is not None and wakeup is not None:
+            loop.call_soon_threadsafe(wakeup.set)
+
+    def stop(self) -> None:
+        """Stop claiming, let deliveries under way finish within the grace period, then stop."""
+        self._stopping = True
+        self.wake()
+        if self._thread is not None:
+            self._thread.join(self.settings.shutdown_grace_seconds + 5)
+        if self._lock_file is not None:
+            self._lock_file.close()
+            self._lock_file = None
+
+    def _run(self) -> None:
+        asyncio.run(self._main())
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._wakeup = asyncio.Event()
+        self._ready.set()
+        next_schedule = 0.0
+        try:
+            while not self._stopping:
+                try:
+                    if self.clock.now() >= next_schedule:
+                        upcoming = self.router.fire_schedules()
+                        next_schedule = min(upcoming or float("inf"), self.clock.now() + _IDLE_SECONDS)
+                    self._claim_and_start()
+                    self._flush()
+                except Exception:  # e.g. the database is locked for longer than its timeout: try again
+                    log.exception("dispatcher loop failed; retrying")
+                    await asyncio.sleep(_IDLE_SECONDS)
+                await self._sleep(next_schedule)
+            await self._drain()
+        finally:
+            await self.invoker.http.close()
+
+    async def _sleep(self, next_schedule: float) -> None:
+        assert self._wakeup is not None
+        if self._wakeup.is_set() or self._outcomes:
+            self._wakeup.clear()
+            return
+        row = self.store.one("delivery_next_due")
+        next_due = row[0] if row and row[0] is not None else float("inf")
+        timeout = max(0.0, min(next_due, next_schedule) - self.clock.now())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wakeup.wait(), timeout=min(timeout, _IDLE_SECONDS))
+        self._wakeup.clear()
+
+    async def _drain(self) -> None:
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=self.settings.shutdown_grace_seconds)
+        self._flush()
+
+    # -- claiming -----------------------------------------------------------------------------
+
+    def _claim_and_start(self) -> None:
+        room = self.settings.max_in_flight - len(self._tasks)
+        if room <= 0:
+            return
+        cap = self.settings.max_in_flight_per_target
+        saturated = orjson.dumps([arn for arn, count in self._per_target.items() if count >= cap]).decode()
+        rows = [_Row(*r) for r in self.store.all("delivery_claim", (self.clock.now(), saturated, room))]
+        events = self._events({row.event_id for row in rows})
+        for row in rows:
+            self._per_target[row.target_arn] += 1
+            task = asyncio.create_task(self._deliver(row, events.get(row.event_id)))
+            self._tasks.add(task)
+            task.add_done_callback(self._task_done)
+
+    def _events(self, ids: set[str]) -> dict[str, _Event]:
+        events = {}
+        for event_id in ids:
+            found = self.store.one("event_get", (event_id,))
+            if found is not None:
+                body, ingested, lineage = found
+                events[event_id] = _Event(body, orjson.loads(body), ingested, orjson.loads(lineage))
+        return events
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if self._wakeup is not None:
+            self._wakeup.set()
+
+    # -- one delivery -------------------------------------------------------------------------
+
+    async def _deliver(self, row: _Row, event: _Event | None) -> None:
+        try:
+            outcome = await self._attempt(row, event)  # awaited first: _flush swaps the list meanwhile
+        except Exception:  # a bug must not lose the delivery: leave it for a retry
+            log.exception("delivery %s failed unexpectedly", row.id)
+            outcome = _Outcome(row, "retry", due=self.clock.now() + self.settings.retry_max_seconds)
+        finally:
+            self._per_target[row.target_arn] -= 1
+        self._outcomes.append(outcome)
+
+    async def _attempt(self, row: _Row, event: _Event | None) -> _Outcome:
+        rule = self.router.table.rules.get(row.rule_arn)
+        target = rule.targets.get(row.target_id) if rule is not None else None
+        if event is None or rule is None or target is None:
+            self.metrics.add("DroppedEvents", row.rule_arn, row.target_id)  # rule or target removed meanwhile
+            return _Outcome(row, "done")
+        context = InputContext(rule.arn, rule.name, event.ingested)
+        try:
+            payload = target.input.render(event.doc, event.body, context)
+            child = {**event.lineage, rule.arn: event.lineage.get(rule.arn, 0) + 1}
+            delivery = Delivery(target.arn, target.spec, payload, event.doc, child, str(uuid.uuid4()))
+            throttled = await self.invoker.invoke(delivery)
+        except DeliveryFailure as failure:
+            return self._failed(row, rule, target, event, failure)
+        self._succeeded(rule, target, event, throttled)
+        return _Outcome(row, "done")
+
+    def _succeeded(self, rule: Rule, target: Target, event: _Event, throttled: bool) -> None:
+        self.metrics.add("Invocations", rule.arn, target.id)
+        if throttled:
+            self.metrics.add("ThrottledRules", rule.arn, target.id)
+        self.metrics.observe_latency(rule.arn, target.id, self.clock.now() - event.ingested)
+
+    def _failed(self, row: _Row, rule: Rule, target: Target, event: _Event, failure: DeliveryFailure) -> _Outcome:
+        attempts = row.attempts + 1
+        now = self.clock.now()
+        delay = compute_backoff(attempts - 1, self.settings.retry_base_seconds, self.settings.retry_max_seconds)
+        age_at_retry = now + delay - event.ingested
+        if failure.retryable and not gives_up(attempts, target.max_attempts, age_at_retry, target.max_age):
+            self.metrics.add("RetryInvocationAttempts", rule.arn, target.id)
+            return _Outcome(row._replace(attempts=attempts), "retry", due=now + delay, error=failure)
+        self.metrics.add("FailedInvocations", rule.arn, target.id)
+        return _Outcome(row, "dead", error=failure, event=event, target=target)
+
+    # -- acknowledging ------------------------------------------------------------------------
+
+    def _flush(self) -> None:
+        outcomes, self._outcomes = self._outcomes, []
+        if not outcomes:
+            return
+        with self.store.transaction():
+            for outcome in outcomes:
+                self._settle(outcome)
+            for event_id in {o.row.event_id for o in outcomes if o.kind != "retry"}:
+                self.store.run("event_delete_if_done", (event_id, event_id))
+
+    def _settle(self, outcome: _Outcome) -> None:
+        row = outcome.row
+        if outcome.kind == "retry":
+            error = str(outcome.error) if outcome.error else None
+            self.store.run("delivery_retry", (outcome.due, row.attempts, error, row.id))
+            return
+        if outcome.kind == "dead":
+            self._dead_letter(outcome)
+        self.store.run("delivery_done", (row.id,))
+
+    def _dead_letter(self, outcome: _Outcome) -> None:
+        assert outcome.target is not None and outcome.event is not None and outcome.error is not None
+        target, row, error = outcome.target, outcome.row, outcome.error
+        self.metrics.add("DeadLetterInvocations", row.rule_arn, row.target_id)
+        queue = target.dead_letter_arn
+        if queue is None:
+            self.metrics.add("DroppedEvents", row.rule_arn, row.target_id)
+            log.warning("dropped event %s for %s: %s (no dead-letter queue)", row.event_id, target.arn, error)
+            return
+        if self.resources.get(queue) is None:
+            self.metrics.add("InvocationsFailedToBeSentToDlq", row.rule_arn, row.target_id)
+            log.error("dead-letter queue %s does not exist; event %s dropped", queue, row.event_id)
+            return
+        attributes = {
+            "RULE_ARN": row.rule_arn,
+            "TARGET_ARN": target.arn,
+            "ERROR_CODE": error.code,
+            "ERROR_MESSAGE": error.message,
+        }
+        self.queues.send(
+            queue,
+            outcome.event.body.decode(),
+            {k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},
+        )
+        self.metrics.add("InvocationsSentToDlq", row.rule_arn, row.target_id)
+
+
+def _exclusive_lock(path: Path) -> TextIO:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = path.open("a")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise ConflictError(f"another dispatcher is running on {path.parent} (it holds {path.name})") from None
+    return handle

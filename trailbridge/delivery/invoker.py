@@ -1,0 +1,146 @@
+"""Invoke one target with one rendered payload, whatever kind of target its ARN names.
+
+Every failure becomes a DeliveryFailure; `retryable=False` sends the event to the dead-letter queue at
+once (a target that does not exist, a 4xx answer), anything else is retried.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, NamedTuple
+
+import orjson
+
+from trailbridge.bus.router import CURRENT_LINEAGE, Lineage, Router
+from trailbridge.delivery.functions import Functions
+from trailbridge.delivery.http import HttpInvoker
+from trailbridge.delivery.logs import LogEvents
+from trailbridge.delivery.queues import QueueMessages
+from trailbridge.delivery.retry import DeliveryFailure
+from trailbridge.delivery.secrets import SecretBox
+from trailbridge.domain.arns import parse_arn
+from trailbridge.storage.resources import Resources
+
+SUPPORTED = (
+    "arn:aws:lambda:REGION:ACCOUNT:function:NAME, arn:aws:sqs:REGION:ACCOUNT:NAME, "
+    "arn:aws:events:REGION:ACCOUNT:event-bus/NAME, arn:aws:events:REGION:ACCOUNT:api-destination/NAME/ID, "
+    "arn:aws:logs:REGION:ACCOUNT:log-group:NAME"
+)
+
+
+def target_kind(arn: str) -> str | None:
+    """function, queue, bus, api-destination, log-group; None for a kind trailbridge cannot deliver to."""
+    try:
+        parsed = parse_arn(arn)
+    except ValueError:
+        return None
+    resource = parsed.resource
+    kinds = {
+        ("lambda", "function:"): "function",
+        ("events", "event-bus/"): "bus",
+        ("events", "api-destination/"): "api-destination",
+        ("logs", "log-group:"): "log-group",
+    }
+    for (service, prefix), kind in kinds.items():
+        if parsed.service == service and resource.startswith(prefix):
+            return kind
+    return "queue" if parsed.service == "sqs" and resource and ":" not in resource else None
+
+
+class Delivery(NamedTuple):
+    """What the invoker needs to know about one delivery."""
+
+    target_arn: str
+    target_spec: Mapping[str, Any]
+    payload: bytes
+    event: Mapping[str, Any]
+    child_lineage: Lineage
+    request_id: str
+
+
+class Invoker:
+    def __init__(
+        self,
+        resources: Resources,
+        router: Router,
+        functions: Functions,
+        queues: QueueMessages,
+        logs: LogEvents,
+        secrets: SecretBox,
+        http: HttpInvoker,
+    ) -> None:
+        self.resources, self.router, self.functions = resources, router, functions
+        self.queues, self.logs, self.secrets, self.http = queues, logs, secrets, http
+
+    async def invoke(self, delivery: Delivery) -> bool:
+        """Deliver; True when a rate limit made the delivery wait. Raises DeliveryFailure."""
+        kind = target_kind(delivery.target_arn)
+        if kind == "function":
+            await self._function(delivery)
+        elif kind == "queue":
+            self._queue(delivery)
+        elif kind == "bus":
+            self._bus(delivery)
+        elif kind == "log-group":
+            self._log(delivery)
+        elif kind == "api-destination":
+            return await self._http(delivery)
+        else:
+            raise DeliveryFailure("INVALID_TARGET", f"cannot deliver to {delivery.target_arn}", retryable=False)
+        return False
+
+    async def _function(self, delivery: Delivery) -> None:
+        if not self.functions.exists(delivery.target_arn):
+            raise DeliveryFailure("RESOURCE_NOT_FOUND", f"no function registered for {delivery.target_arn}")
+        token = CURRENT_LINEAGE.set(delivery.child_lineage)
+        try:
+            await self.functions.invoke(delivery.target_arn, orjson.loads(delivery.payload), delivery.request_id)
+        except Exception as exc:  # a failing handler is a failed invocation, whatever it raised
+            raise DeliveryFailure("FUNCTION_ERROR", f"{type(exc).__name__}: {exc}") from None
+        finally:
+            CURRENT_LINEAGE.reset(token)
+
+    def _exists(self, arn: str) -> None:
+        if self.resources.get(arn) is None:
+            raise DeliveryFailure("RESOURCE_NOT_FOUND", f"{arn} does not exist", retryable=False)
+
+    def _queue(self, delivery: Delivery) -> None:
+        self._exists(delivery.target_arn)
+        self.queues.send(delivery.target_arn, delivery.payload.decode())
+
+    def _log(self, delivery: Delivery) -> None:
+        self._exists(delivery.target_arn)
+        self.logs.put(delivery.target_arn, delivery.payload.decode(), _event_millis(delivery.event))
+
+    def _bus(self, delivery: Delivery) -> None:
+        arn = parse_arn(delivery.target_arn)
+        event = delivery.event
+        entry = {
+            "EventBusName": delivery.target_arn,
+            "Source": event["source"],
+            "DetailType": event["detail-type"],
+            "Detail": orjson.dumps(event["detail"]).decode(),
+            "Resources": event["resources"],
+            "Time": event["time"],
+        }
+        answer = self.router.put_events(arn.account, arn.region, [entry], lineage=delivery.child_lineage, trusted=True)
+        result = answer["Entries"][0]
+        if "ErrorCode" in result:
+            retryable = result["ErrorCode"] not in ("ResourceNotFoundException", "InvalidArgument")
+            raise DeliveryFailure(result["ErrorCode"], result["ErrorMessage"], retryable=retryable)
+
+    async def _http(self, delivery: Delivery) -> bool:
+        destination = self.resources.get(delivery.target_arn)
+        if destination is None:
+            raise DeliveryFailure("RESOURCE_NOT_FOUND", f"{delivery.target_arn} does not exist", retryable=False)
+        connection = self.resources.get(destination["ConnectionArn"])
+        if connection is None:
+            raise DeliveryFailure("RESOURCE_NOT_FOUND", f"{destination['ConnectionArn']} does not exist")
+        secrets = self.secrets.open(connection["SealedSecrets"])
+        http_parameters = delivery.target_spec.get("HttpParameters") or {}
+        return await self.http.invoke(destination, connection, secrets, http_parameters, delivery.payload)
+
+
+def _event_millis(event: Mapping[str, Any]) -> int:
+    return int(datetime.fromisoformat(str(event["time"]).replace("Z", "+00:00")).timestamp() * 1000)

@@ -1,0 +1,45 @@
+"""Connection secrets (passwords, API keys, OAuth client secrets), encrypted at rest with Fernet.
+
+The key lives in `secret.key` in the data directory, created on first use, readable by the owner only.
+Anyone with the data directory but not that file cannot read the secrets; back the two up separately.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import orjson
+from cryptography.fernet import Fernet, InvalidToken
+
+from trailbridge.errors import TrailbridgeError
+
+
+class SecretBox:
+    def __init__(self, key: bytes) -> None:
+        self._fernet = Fernet(key)
+
+    @classmethod
+    def in_directory(cls, directory: Path) -> SecretBox:
+        path = directory / "secret.key"
+        if not path.exists():
+            directory.mkdir(parents=True, exist_ok=True)
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(Fernet.generate_key())
+        return cls(path.read_bytes().strip())
+
+    @classmethod
+    def ephemeral(cls) -> SecretBox:
+        return cls(Fernet.generate_key())
+
+    def seal(self, values: dict[str, Any]) -> str:
+        return self._fernet.encrypt(orjson.dumps(values)).decode()
+
+    def open(self, token: str) -> dict[str, Any]:
+        try:
+            values: dict[str, Any] = orjson.loads(self._fernet.decrypt(token.encode()))
+        except InvalidToken:
+            raise TrailbridgeError("connection secret cannot be decrypted: secret.key does not match") from None
+        return values

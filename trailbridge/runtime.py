@@ -1,0 +1,125 @@
+"""`Trailbridge`: the whole engine on one data directory, as a Python object.
+
+    with Trailbridge("./trailbridge-data") as tb:          # starts the dispatcher and scheduler
+        events = tb.events()                                 # default account and region
+        events.put_rule(Name="r", EventPattern='{"source": ["my.app"]}')
+        ...
+
+Service objects take boto3's arguments and give boto3's answers (`ServiceError.code` is the AWS error
+code), so code written against boto3 moves over unchanged.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import TracebackType
+
+from trailbridge.bus.router import Router
+from trailbridge.clock import Clock, SystemClock
+from trailbridge.delivery.dispatcher import Dispatcher
+from trailbridge.delivery.functions import Functions
+from trailbridge.delivery.http import HttpInvoker
+from trailbridge.delivery.invoker import Invoker
+from trailbridge.delivery.logs import LogEvents
+from trailbridge.delivery.metrics import Metrics
+from trailbridge.delivery.queues import QueueMessages
+from trailbridge.delivery.secrets import SecretBox
+from trailbridge.services.base import Engine
+from trailbridge.services.destinations import DestinationsService
+from trailbridge.services.events import EventsService
+from trailbridge.services.logs import LogsService
+from trailbridge.services.sqs import QueuesService
+from trailbridge.settings import Settings
+from trailbridge.storage.resources import Resources
+from trailbridge.storage.sqlite import SqliteStore
+
+
+class Trailbridge:
+    """The engine on a data directory (`None`: in memory, gone when closed)."""
+
+    def __init__(
+        self, data_dir: Path | str | None = None, settings: Settings | None = None, clock: Clock | None = None
+    ) -> None:
+        self.settings = settings or Settings()
+        self.data_dir = Path(data_dir) if data_dir is not None else None
+        self.clock = clock or SystemClock()
+        store_path = self.data_dir / "trailbridge.sqlite3" if self.data_dir else ":memory:"
+        self.store = SqliteStore(store_path, self.settings.sqlite_synchronous)
+        resources = Resources(self.store)
+        self.metrics = Metrics()
+        self.functions = Functions()
+        router = Router(resources, self.clock, self.metrics, self.settings)
+        secrets = SecretBox.in_directory(self.data_dir) if self.data_dir else SecretBox.ephemeral()
+        self.engine = Engine(
+            settings=self.settings,
+            clock=self.clock,
+            resources=resources,
+            router=router,
+            queues=QueueMessages(self.store, self.clock),
+            logs=LogEvents(self.store, self.clock),
+            secrets=secrets,
+            functions=self.functions,
+            metrics=self.metrics,
+        )
+        self._dispatcher: Dispatcher | None = None
+
+    # -- services -----------------------------------------------------------------------------
+
+    def _where(self, account: str | None, region: str | None) -> tuple[str, str]:
+        return account or self.settings.default_account, region or self.settings.default_region
+
+    def events(self, account: str | None = None, region: str | None = None) -> EventsService:
+        return EventsService(self.engine, *self._where(account, region))
+
+    def destinations(self, account: str | None = None, region: str | None = None) -> DestinationsService:
+        return DestinationsService(self.engine, *self._where(account, region))
+
+    def sqs(self, account: str | None = None, region: str | None = None) -> QueuesService:
+        return QueuesService(self.engine, *self._where(account, region))
+
+    def logs(self, account: str | None = None, region: str | None = None) -> LogsService:
+        return LogsService(self.engine, *self._where(account, region))
+
+    # -- life cycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start delivering (and firing schedules) in a background thread."""
+        if self._dispatcher is not None:
+            return
+        engine = self.engine
+        invoker = Invoker(
+            engine.resources,
+            engine.router,
+            engine.functions,
+            engine.queues,
+            engine.logs,
+            engine.secrets,
+            HttpInvoker(self.settings.http_timeout_seconds),
+        )
+        dispatcher = Dispatcher(
+            engine.resources, engine.router, invoker, engine.queues, self.metrics, self.settings, self.clock
+        )
+        engine.router.on_accept(dispatcher.wake)
+        dispatcher.start(self.data_dir)
+        self._dispatcher = dispatcher
+
+    def stop(self) -> None:
+        """Stop delivering; deliveries under way get `shutdown_grace_seconds` to finish."""
+        if self._dispatcher is not None:
+            self._dispatcher.stop()
+            self._dispatcher = None
+
+    def close(self) -> None:
+        self.stop()
+        self.store.close()
+
+    def pending_deliveries(self) -> int:
+        row = self.store.one("delivery_pending")
+        return int(row[0]) if row else 0
+
+    def __enter__(self) -> Trailbridge:
+        self.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()

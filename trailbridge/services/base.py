@@ -1,0 +1,138 @@
+"""What every service shares: the engine's parts, AWS error codes, validation from botocore's model,
+pagination, and timestamps."""
+
+from __future__ import annotations
+
+import base64
+import functools
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from trailbridge.aws.validate import operation as model_operation
+from trailbridge.aws.validate import validate
+from trailbridge.bus.router import Router
+from trailbridge.clock import Clock
+from trailbridge.delivery.functions import Functions
+from trailbridge.delivery.logs import LogEvents
+from trailbridge.delivery.metrics import Metrics
+from trailbridge.delivery.queues import QueueMessages
+from trailbridge.delivery.secrets import SecretBox
+from trailbridge.errors import (
+    AlreadyExistsError,
+    ConflictError,
+    InvalidInputError,
+    LimitExceededError,
+    ManagedRuleError,
+    NotFoundError,
+    TrailbridgeError,
+)
+from trailbridge.patterns import PatternError
+from trailbridge.settings import Settings
+from trailbridge.storage.resources import Resources
+
+LIMIT_EXCEEDED = "The requested resource exceeds the maximum number allowed."
+
+
+class ServiceError(TrailbridgeError):
+    """An AWS error: `code` is what boto3 shows as Error.Code, `status` the HTTP status AWS uses."""
+
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.code, self.status = code, status
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Engine:
+    """The engine's parts, shared by every service object of one trailbridge instance."""
+
+    settings: Settings
+    clock: Clock
+    resources: Resources
+    router: Router
+    queues: QueueMessages
+    logs: LogEvents
+    secrets: SecretBox
+    functions: Functions
+    metrics: Metrics
+
+
+_CODES: dict[type[TrailbridgeError], str] = {
+    PatternError: "InvalidEventPatternException",
+    InvalidInputError: "ValidationException",
+    NotFoundError: "ResourceNotFoundException",
+    AlreadyExistsError: "ResourceAlreadyExistsException",
+    LimitExceededError: "LimitExceededException",
+    ConflictError: "ConcurrentModificationException",
+    ManagedRuleError: "ManagedRuleException",
+}
+
+
+@contextmanager
+def aws_errors(overrides: Mapping[type[TrailbridgeError], str] | None = None) -> Iterator[None]:
+    """Translate the engine's errors into AWS error codes."""
+    try:
+        yield
+    except ServiceError:
+        raise
+    except TrailbridgeError as exc:
+        codes = {**_CODES, **(overrides or {})}
+        code = next((codes[kind] for kind in type(exc).__mro__ if kind in codes), "InternalException")
+        raise ServiceError(code, exc.message, 500 if code == "InternalException" else 400) from exc
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def operation(
+    service: str, name: str, overrides: Mapping[type[TrailbridgeError], str] | None = None
+) -> Callable[[F], F]:
+    """Mark a method as the AWS operation `name`: validate its keyword arguments against botocore's input
+    shape, and answer errors with AWS's codes."""
+    model = model_operation(service, name)
+
+    def decorate(method: F) -> F:
+        @functools.wraps(method)
+        def wrapper(self: Any, **params: Any) -> Any:
+            with aws_errors(overrides):
+                validate(model, params)
+                return method(self, **params)
+
+        wrapper.aws_operation = name  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def page(
+    items: Iterable[dict[str, Any]], key: str, token: str | None, limit: int | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of name-ordered items after `token`; the token of the next page, if any."""
+    try:
+        start = base64.b64decode(token.encode(), altchars=b"-_", validate=True).decode() if token else ""
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInputError("The NextToken provided is invalid.") from None
+    chosen = [item for item in items if item[key] > start] if start else list(items)
+    size = limit or 100
+    if len(chosen) <= size:
+        return chosen, None
+    chosen = chosen[:size]
+    return chosen, base64.urlsafe_b64encode(chosen[-1][key].encode()).decode()
+
+
+def timestamp(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def with_times(doc: Mapping[str, Any], *keys: str) -> dict[str, Any]:
+    """A stored document as boto3 shows it: epoch-second fields as datetimes, private fields dropped."""
+    out = {k: v for k, v in doc.items() if not k.startswith("Sealed") and k != "CreatedAt"}
+    for key in keys:
+        if key in out:
+            out[key] = timestamp(out[key])
+    return out
