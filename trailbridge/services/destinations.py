@@ -7,7 +7,7 @@ never returned: Describe shows the rest of the parameters, as AWS does.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from trailbridge.domain.arns import api_destination_arn, connection_arn, parse_arn
@@ -57,6 +57,22 @@ class DestinationsService:
             raise NotFoundError(f"{label} '{name}' does not exist.")
         return doc
 
+    def _create(
+        self, kind: str, params: Mapping[str, Any], exists: str, fields: Callable[[float], dict[str, Any]]
+    ) -> dict[str, Any]:
+        """Create a connection or API destination named params["Name"]; `fields(now)` gives the rest."""
+        name = params["Name"]
+        with self.engine.router.changing():
+            if self.resources.by_name(self._scope(kind), name) is not None:
+                raise AlreadyExistsError(exists)
+            now = self.engine.clock.now()
+            doc = {"Name": name, **fields(now), "CreationTime": now, "LastModifiedTime": now}
+            if params.get("Description") is not None:
+                doc["Description"] = params["Description"]
+            arn_key = "ConnectionArn" if kind == "connection" else "ApiDestinationArn"
+            self.resources.put(self._scope(kind), name, doc[arn_key], doc)
+        return doc
+
     # -- connections --------------------------------------------------------------------------
 
     @operation("events", "CreateConnection")
@@ -64,24 +80,19 @@ class DestinationsService:
         name, kind = params["Name"], params["AuthorizationType"]
         public, secrets = _split_secrets(params["AuthParameters"])
         _check_auth(kind, public, secrets)
-        with self.engine.router.changing():
-            if self.resources.by_name(self._scope("connection"), name) is not None:
-                raise AlreadyExistsError(f"Connection {name} already exists.")
-            now = self.engine.clock.now()
-            doc = {
-                "Name": name,
+        doc = self._create(
+            "connection",
+            params,
+            f"Connection {name} already exists.",
+            lambda now: {
                 "ConnectionArn": connection_arn(self.account, self.region, name, str(uuid.uuid4())),
                 "ConnectionState": "AUTHORIZED",
                 "AuthorizationType": kind,
                 "AuthParameters": public,
-                "CreationTime": now,
-                "LastModifiedTime": now,
                 "LastAuthorizedTime": now,
                 "SealedSecrets": self.engine.secrets.seal(secrets),
-            }
-            if params.get("Description") is not None:
-                doc["Description"] = params["Description"]
-            self.resources.put(self._scope("connection"), name, doc["ConnectionArn"], doc)
+            },
+        )
         return _summary(doc, "ConnectionArn", "ConnectionState")
 
     @operation("events", "DescribeConnection")
@@ -157,24 +168,19 @@ class DestinationsService:
     def create_api_destination(self, **params: Any) -> dict[str, Any]:
         name = params["Name"]
         _check_endpoint(params["InvocationEndpoint"])
-        with self.engine.router.changing():
-            if self.resources.by_name(self._scope("api-destination"), name) is not None:
-                raise AlreadyExistsError(f"An api-destination '{name}' already exists.")
-            now = self.engine.clock.now()
-            doc = {
-                "Name": name,
+        doc = self._create(
+            "api-destination",
+            params,
+            f"An api-destination '{name}' already exists.",
+            lambda now: {
                 "ApiDestinationArn": api_destination_arn(self.account, self.region, name, str(uuid.uuid4())),
                 "ApiDestinationState": "ACTIVE",
                 "ConnectionArn": self._connection_arn(params["ConnectionArn"]),
                 "InvocationEndpoint": params["InvocationEndpoint"],
                 "HttpMethod": params["HttpMethod"],
                 "InvocationRateLimitPerSecond": params.get("InvocationRateLimitPerSecond") or 300,
-                "CreationTime": now,
-                "LastModifiedTime": now,
-            }
-            if params.get("Description") is not None:
-                doc["Description"] = params["Description"]
-            self.resources.put(self._scope("api-destination"), name, doc["ApiDestinationArn"], doc)
+            },
+        )
         return _summary(doc, "ApiDestinationArn", "ApiDestinationState")
 
     @operation("events", "DescribeApiDestination")
