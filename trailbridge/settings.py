@@ -1,13 +1,15 @@
 """One frozen, typed Settings object, built once at start-up and passed down explicitly.
 
-Every field reads from a `TRAILBRIDGE_<FIELD>` environment variable (upper case) when `Settings.from_env()`
-builds it; nothing reads the environment at import time.
+`Settings.load()` builds it from, in rising priority: the defaults below, an optional TOML config file
+(keys are the field names), `TRAILBRIDGE_<FIELD>` environment variables (upper case), and flags.
+Nothing reads the environment at import time.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,7 @@ class Settings:
     data_dir: Path = Path("trailbridge-data")
     default_account: str = "123456789012"
     default_region: str = "us-east-1"
-    public_url: str = "http://localhost:4566"  # the base of queue URLs
+    public_url: str = ""  # the base of queue URLs; empty: http://HOST:PORT of the server
     # Delivery: the first retry waits about retry_base_seconds, doubling up to retry_max_seconds (with jitter).
     retry_base_seconds: float = 1.0
     retry_max_seconds: float = 300.0
@@ -36,23 +38,72 @@ class Settings:
     max_event_buses: int = 100
     # sqlite: NORMAL survives a killed process (WAL); FULL also survives power loss, at a cost per write.
     sqlite_synchronous: str = "NORMAL"
+    # The server (`trailbridge serve`).
+    host: str = "127.0.0.1"
+    port: int = 4566
+    # AWS-format credentials file: access key -> secret and account (aws_account_id). Used to map callers
+    # to accounts; with `auth`, every request's SigV4 signature is verified against it.
+    credentials_file: Path | None = None
+    auth: bool = False
+    insecure: bool = False  # allow a non-loopback host without auth
+    max_request_bytes: int = 2 * 1024 * 1024
+    log_level: str = "INFO"
+
+    @property
+    def endpoint_url(self) -> str:
+        """Where clients reach the server (the base of queue URLs)."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "localhost" if self.host in ("0.0.0.0", "::", "127.0.0.1") else self.host
+        return f"http://{host}:{self.port}"
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-        """Defaults, then `TRAILBRIDGE_*` variables, then explicit overrides (flags)."""
+    def load(
+        cls, config_file: Path | None = None, environ: Mapping[str, str] | None = None, **overrides: Any
+    ) -> Settings:
+        """Defaults, then the config file, then `TRAILBRIDGE_*` variables, then explicit overrides (flags)."""
         env = os.environ if environ is None else environ
+        fields = {field.name: str(field.type) for field in dataclasses.fields(cls)}
         values: dict[str, Any] = {}
-        for field in dataclasses.fields(cls):
-            raw = env.get(f"TRAILBRIDGE_{field.name.upper()}")
+        for key, value in _read_config(config_file).items():
+            if key not in fields:
+                raise InvalidInputError(f"{config_file}: unknown setting {key!r}")
+            values[key] = _convert(f"{config_file}: {key}", fields[key], str(value))
+        for name, kind in fields.items():
+            raw = env.get(f"TRAILBRIDGE_{name.upper()}")
             if raw is not None:
-                values[field.name] = _convert(field.name, field.type, raw)
+                values[name] = _convert(f"TRAILBRIDGE_{name.upper()}", kind, raw)
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
 
-def _convert(name: str, kind: Any, raw: str) -> Any:
-    converters: dict[str, Any] = {"Path": Path, "str": str, "int": int, "float": float}
+def _read_config(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
     try:
-        return converters[str(kind)](raw)
-    except ValueError:
-        raise InvalidInputError(f"TRAILBRIDGE_{name.upper()}={raw!r} is not a valid {kind}") from None
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise InvalidInputError(f"cannot read config file {path}: {exc}") from None
+
+
+_BOOLEANS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
+
+
+def _boolean(raw: str) -> bool:
+    return _BOOLEANS[raw.strip().lower()]
+
+
+def _convert(where: str, kind: str, raw: str) -> Any:
+    converters: dict[str, Any] = {
+        "Path": Path,
+        "Path | None": lambda text: Path(text) if text else None,
+        "str": str,
+        "int": int,
+        "float": float,
+        "bool": _boolean,
+    }
+    try:
+        return converters[kind](raw)
+    except (ValueError, KeyError):
+        raise InvalidInputError(f"{where}={raw!r} is not a valid {kind}") from None

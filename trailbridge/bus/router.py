@@ -221,6 +221,8 @@ def _policy_allows(bus_doc: Mapping[str, Any], account: str) -> bool:
         allowed = any(p in ("*", account) or (isinstance(p, str) and f":{account}:" in p) for p in principals)
         actions = statement.get("Action")
         actions = actions if isinstance(actions, list) else [actions]
-        if statement.get("Effect") == "Allow" and allowed and {"events:PutEvents", "events:*"} & set(actions):
+        granted = allowed and {"events:PutEvents", "events:*"} & set(actions)
+        # A condition names an organization, which trailbridge does not model: such a statement never grants.
+        if statement.get("Effect") == "Allow" and granted and not statement.get("Condition"):
             return True
     return False

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import ipaddress
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from trailbridge.bus.envelope import valid_test_event
+from trailbridge.errors import TrailbridgeError
 from trailbridge.patterns import PatternError, compile_pattern
+from trailbridge.settings import Settings
 
 INVALID_EVENT = "Parameter Event is not valid."
 
@@ -46,3 +50,69 @@ def test_pattern(pattern: str, event: str) -> None:
     result = compiled.matches(event_text)
     click.echo("true" if result else "false")
     sys.exit(0 if result else 1)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@cli.command()
+@click.option("--host", help="Address to listen on (default 127.0.0.1). [TRAILBRIDGE_HOST]")
+@click.option("--port", type=int, help="Port (default 4566). [TRAILBRIDGE_PORT]")
+@click.option("--data", "data_dir", type=click.Path(path_type=Path), help="Data directory. [TRAILBRIDGE_DATA_DIR]")
+@click.option("--config", "config_file", type=click.Path(path_type=Path, exists=True), help="TOML settings file.")
+@click.option(
+    "--credentials",
+    "credentials_file",
+    type=click.Path(path_type=Path, exists=True),
+    help="AWS-format credentials file: access keys, secrets, aws_account_id. [TRAILBRIDGE_CREDENTIALS_FILE]",
+)
+@click.option("--auth/--no-auth", default=None, help="Verify every request's SigV4 signature. [TRAILBRIDGE_AUTH]")
+@click.option("--insecure", is_flag=True, default=None, help="Allow a non-loopback --host without --auth.")
+@click.option("--log-level", help="DEBUG, INFO, WARNING or ERROR (default INFO). [TRAILBRIDGE_LOG_LEVEL]")
+def serve(config_file: Path | None, **flags: Any) -> None:
+    """Serve the AWS EventBridge, SQS and CloudWatch Logs JSON APIs, and deliver events."""
+    import uvicorn  # noqa: PLC0415 (the server's imports are not needed by the other commands)
+
+    from trailbridge.aws.sigv4 import Authenticator, load_credentials  # noqa: PLC0415
+    from trailbridge.runtime import Trailbridge  # noqa: PLC0415
+    from trailbridge.server.app import create_app  # noqa: PLC0415
+    from trailbridge.server.logs import configure  # noqa: PLC0415
+
+    try:
+        settings = Settings.load(config_file, **flags)
+    except TrailbridgeError as exc:
+        raise click.UsageError(exc.message) from None
+    if settings.auth and settings.credentials_file is None:
+        raise click.UsageError("--auth needs --credentials FILE (the access keys and secrets to verify against)")
+    if not _is_loopback(settings.host) and not settings.auth and not settings.insecure:
+        raise click.UsageError(
+            f"refusing to listen on {settings.host} without --auth: anyone who can reach it could change rules "
+            "and read queues. Add --auth --credentials FILE, or --insecure if you mean it."
+        )
+    try:
+        credentials = (
+            load_credentials(settings.credentials_file, settings.default_account) if settings.credentials_file else {}
+        )
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    configure(settings.log_level)
+    authenticator = Authenticator(credentials, settings.default_account, settings.default_region, verify=settings.auth)
+    try:
+        tb = Trailbridge(settings.data_dir, settings)
+    except TrailbridgeError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"trailbridge listening on http://{settings.host}:{settings.port} (data in {settings.data_dir})")
+    uvicorn.run(
+        create_app(tb, authenticator),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+    )

@@ -104,6 +104,7 @@ def operation(
                 return method(self, **params)
 
         wrapper.aws_operation = name  # type: ignore[attr-defined]
+        wrapper.aws_service = service  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]
 
     return decorate

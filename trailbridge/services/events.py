@@ -21,6 +21,16 @@ MAX_TARGETS_PER_RULE = 5
 _BUS_TIMES = ("CreationTime", "LastModifiedTime")
 
 
+def find_bus(engine: Engine, account: str, region: str, name_or_arn: str | None) -> dict[str, Any]:
+    """The bus a request names (default when none); ResourceNotFound when it does not exist."""
+    engine.router.ensure_default_bus(account, region)
+    owner, bus_region, name = bus_name_of(name_or_arn or "default")
+    doc = engine.resources.by_name(bus_scope(owner or account, bus_region or region), name)
+    if doc is None:
+        raise NotFoundError(f"Event bus {name} does not exist.")
+    return doc
+
+
 class EventsService:
     def __init__(self, engine: Engine, account: str, region: str) -> None:
         self.engine, self.account, self.region = engine, account, region
@@ -29,14 +39,7 @@ class EventsService:
     # -- buses --------------------------------------------------------------------------------
 
     def _bus(self, name_or_arn: str | None) -> dict[str, Any]:
-        """The bus a request names (default when none); ResourceNotFound when it does not exist."""
-        self.router.ensure_default_bus(self.account, self.region)
-        owner, region, name = bus_name_of(name_or_arn or "default")
-        scope = bus_scope(owner or self.account, region or self.region)
-        doc = self.resources.by_name(scope, name)
-        if doc is None:
-            raise NotFoundError(f"Event bus {name} does not exist.")
-        return doc
+        return find_bus(self.engine, self.account, self.region, name_or_arn)
 
     @operation("events", "CreateEventBus")
     def create_event_bus(self, **params: Any) -> dict[str, Any]:

@@ -1,21 +1,45 @@
-"""The built-in queues through Amazon SQS's operations (the subset queues need as targets and DLQs)."""
+"""The built-in queues through Amazon SQS's operations (standard queues; the subset targets, dead-letter
+queues and their readers use)."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from trailbridge.delivery.queues import DEFAULT_VISIBILITY_TIMEOUT, md5_hex
+from trailbridge.delivery.queues import md5_hex, md5_of_attributes
 from trailbridge.domain.arns import queue_arn
 from trailbridge.errors import NotFoundError, TrailbridgeError
+from trailbridge.services import sqs_attributes as attrs
 from trailbridge.services.base import Engine, ServiceError, operation
 from trailbridge.storage.resources import Scope
 
 _QUEUE_MISSING: dict[type[TrailbridgeError], str] = {NotFoundError: "QueueDoesNotExist"}
 _MISSING = "The specified queue does not exist."
+_QUEUE_NAME = re.compile(r"[A-Za-z0-9_-]{1,80}")
+_BATCH_ID = re.compile(r"[A-Za-z0-9_-]{1,80}")
+_SYSTEM_ATTRIBUTES = ("SentTimestamp", "ApproximateReceiveCount", "ApproximateFirstReceiveTimestamp")
+
+# SQS moved from the query protocol to JSON; over the wire it still names each error by its old query code
+# (the `x-amzn-query-error` header), which is what boto3 shows as the error code.
+QUERY_ERROR_CODES = {
+    "QueueDoesNotExist": "AWS.SimpleQueueService.NonExistentQueue",
+    "QueueNameExists": "QueueAlreadyExists",
+    "ReceiptHandleIsInvalid": "ReceiptHandleIsInvalid",
+    "InvalidAttributeName": "InvalidAttributeName",
+    "InvalidAttributeValue": "InvalidAttributeValue",
+    "InvalidParameterValue": "InvalidParameterValue",
+    "InvalidMessageContents": "InvalidMessageContents",
+    "EmptyBatchRequest": "AWS.SimpleQueueService.EmptyBatchRequest",
+    "TooManyEntriesInBatchRequest": "AWS.SimpleQueueService.TooManyEntriesInBatchRequest",
+    "BatchEntryIdsNotDistinct": "AWS.SimpleQueueService.BatchEntryIdsNotDistinct",
+    "InvalidBatchEntryId": "AWS.SimpleQueueService.InvalidBatchEntryId",
+    "BatchRequestTooLong": "AWS.SimpleQueueService.BatchRequestTooLong",
+}
 
 
-class ReceiptHandleError(TrailbridgeError):
-    """A receipt handle that names no received message."""
+def _invalid_receipt(handle: str) -> ServiceError:
+    return ServiceError("ReceiptHandleIsInvalid", f'The input receipt handle "{handle}" is not a valid receipt handle.')
 
 
 class QueuesService:
@@ -28,7 +52,7 @@ class QueuesService:
         return Scope("queue", self.account, self.region)
 
     def url(self, name: str) -> str:
-        return f"{self.engine.settings.public_url.rstrip('/')}/{self.account}/{name}"
+        return f"{self.engine.settings.endpoint_url}/{self.account}/{name}"
 
     def _queue(self, url: str) -> dict[str, Any]:
         name = url.rstrip("/").rsplit("/", 1)[-1]
@@ -37,21 +61,31 @@ class QueuesService:
             raise NotFoundError(_MISSING)
         return doc
 
+    def _known_queues(self) -> set[str]:
+        return {doc["Arn"] for doc in self.resources.scan(self._scope)}
+
+    # -- queues -------------------------------------------------------------------------------
+
     @operation("sqs", "CreateQueue", _QUEUE_MISSING)
     def create_queue(self, **params: Any) -> dict[str, Any]:
         name = params["QueueName"]
-        attributes = dict(params.get("Attributes") or {})
+        if not _QUEUE_NAME.fullmatch(name):
+            raise attrs.invalid_parameter(
+                "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length"
+            )
+        attributes = attrs.check_queue_attributes(params.get("Attributes") or {}, self._known_queues())
         existing = self.resources.by_name(self._scope, name)
         if existing is not None:
-            if attributes and attributes != existing["Attributes"]:
+            if any(existing["Attributes"].get(k) != v for k, v in attributes.items()):
                 raise ServiceError(
                     "QueueNameExists",
                     "A queue already exists with the same name and a different value for attribute(s).",
                 )
             return {"QueueUrl": self.url(name)}
         arn = queue_arn(self.account, self.region, name)
+        now = self.engine.clock.now()
         doc = {"Name": name, "Arn": arn, "Attributes": attributes, "Tags": dict(params.get("tags") or {})}
-        doc["CreatedTimestamp"] = self.engine.clock.now()
+        doc.update(CreatedTimestamp=now, LastModifiedTimestamp=now)
         self.resources.put(self._scope, name, arn, doc)
         return {"QueueUrl": self.url(name)}
 
@@ -79,55 +113,169 @@ class QueuesService:
     @operation("sqs", "GetQueueAttributes", _QUEUE_MISSING)
     def get_queue_attributes(self, **params: Any) -> dict[str, Any]:
         doc = self._queue(params["QueueUrl"])
-        total, invisible = self.messages.counts(doc["Arn"])
-        attributes = {
+        visible, in_flight, delayed = self.messages.counts(doc["Arn"])
+        defaults = {name: str(default) for name, (_, _, default) in attrs.RANGES.items()}
+        attributes = defaults | {
             "QueueArn": doc["Arn"],
-            "VisibilityTimeout": str(DEFAULT_VISIBILITY_TIMEOUT),
-            "ApproximateNumberOfMessages": str(total - invisible),
-            "ApproximateNumberOfMessagesNotVisible": str(invisible),
+            "ApproximateNumberOfMessages": str(visible),
+            "ApproximateNumberOfMessagesNotVisible": str(in_flight),
+            "ApproximateNumberOfMessagesDelayed": str(delayed),
             "CreatedTimestamp": str(int(doc["CreatedTimestamp"])),
-        } | doc["Attributes"]
-        wanted = params.get("AttributeNames") or ["All"]
-        return {"Attributes": attributes if "All" in wanted else {k: v for k, v in attributes.items() if k in wanted}}
+            "LastModifiedTimestamp": str(int(doc.get("LastModifiedTimestamp", doc["CreatedTimestamp"]))),
+        }
+        attributes |= {k: v for k, v in doc["Attributes"].items() if v != ""}
+        wanted = params.get("AttributeNames") or []
+        unknown = [n for n in wanted if n != "All" and n not in attributes and n not in attrs.STORED_ONLY]
+        if unknown and unknown[0] != "RedrivePolicy":
+            raise ServiceError("InvalidAttributeName", f"Unknown Attribute {unknown[0]}.")
+        chosen = attributes if "All" in wanted else {k: v for k, v in attributes.items() if k in wanted}
+        return {"Attributes": chosen} if chosen else {}
+
+    @operation("sqs", "SetQueueAttributes", _QUEUE_MISSING)
+    def set_queue_attributes(self, **params: Any) -> dict[str, Any]:
+        doc = self._queue(params["QueueUrl"])
+        given = params["Attributes"]
+        read_only = [name for name in given if name in attrs.READ_ONLY]
+        if read_only:
+            raise ServiceError("InvalidAttributeName", f"Unknown Attribute {read_only[0]}.")
+        doc["Attributes"] |= attrs.check_queue_attributes(given, self._known_queues())
+        doc["LastModifiedTimestamp"] = self.engine.clock.now()
+        self.resources.put(self._scope, doc["Name"], doc["Arn"], doc)
+        return {}
+
+    # -- messages -----------------------------------------------------------------------------
+
+    def _send(self, doc: Mapping[str, Any], entry: Mapping[str, Any]) -> dict[str, Any]:
+        body, attributes = entry["MessageBody"], dict(entry.get("MessageAttributes") or {})
+        attrs.check_body(body)
+        attrs.check_message_attributes(attributes)
+        limit = attrs.number(doc["Attributes"], "MaximumMessageSize")
+        if attrs.message_size(body, attributes) > limit:
+            raise attrs.invalid_parameter(
+                f"One or more parameters are invalid. Reason: Message must be shorter than {limit} bytes."
+            )
+        delay = entry.get("DelaySeconds")
+        if delay is not None and not 0 <= delay <= 900:
+            raise attrs.invalid_parameter(
+                f"Value {delay} for parameter DelaySeconds is invalid. Reason: Must be >= 0 and <= 900."
+            )
+        delay = attrs.number(doc["Attributes"], "DelaySeconds") if delay is None else delay
+        message_id = self.messages.send(doc["Arn"], body, attrs.to_store(attributes), delay)
+        answer = {"MessageId": message_id, "MD5OfMessageBody": md5_hex(body)}
+        return answer | ({"MD5OfMessageAttributes": md5_of_attributes(attributes)} if attributes else {})
 
     @operation("sqs", "SendMessage", _QUEUE_MISSING)
     def send_message(self, **params: Any) -> dict[str, Any]:
+        return self._send(self._queue(params["QueueUrl"]), params)
+
+    @operation("sqs", "SendMessageBatch", _QUEUE_MISSING)
+    def send_message_batch(self, **params: Any) -> dict[str, Any]:
         doc = self._queue(params["QueueUrl"])
-        body = params["MessageBody"]
-        message_id = self.messages.send(doc["Arn"], body, params.get("MessageAttributes"))
-        return {"MessageId": message_id, "MD5OfMessageBody": md5_hex(body)}
+        entries = params["Entries"]
+        _check_batch(entries)
+        total = sum(attrs.message_size(e["MessageBody"], e.get("MessageAttributes") or {}) for e in entries)
+        limit = attrs.number(doc["Attributes"], "MaximumMessageSize")
+        if total > limit:
+            raise ServiceError(
+                "BatchRequestTooLong",
+                f"Batch requests cannot be longer than {limit} bytes. You have sent {total} bytes.",
+            )
+        return _batch(entries, lambda entry: self._send(doc, entry))
 
     @operation("sqs", "ReceiveMessage", _QUEUE_MISSING)
     def receive_message(self, **params: Any) -> dict[str, Any]:
         doc = self._queue(params["QueueUrl"])
-        default = float(doc["Attributes"].get("VisibilityTimeout", DEFAULT_VISIBILITY_TIMEOUT))
+        limit = _bounded(params, "MaxNumberOfMessages", 1, 10, 1)
+        wait = _bounded(
+            params, "WaitTimeSeconds", 0, 20, attrs.number(doc["Attributes"], "ReceiveMessageWaitTimeSeconds")
+        )
         timeout = params.get("VisibilityTimeout")
-        limit = params.get("MaxNumberOfMessages") or 1
-        if not 1 <= limit <= 10:
-            raise ServiceError(
-                "InvalidParameterValue",
-                f"Value {limit} for parameter MaxNumberOfMessages is invalid. "
-                "Reason: Must be between 1 and 10, if provided.",
-            )
-        received = self.messages.receive(doc["Arn"], limit, default if timeout is None else float(timeout))
+        if timeout is not None:
+            _bounded(params, "VisibilityTimeout", 0, 43_200, 0)
+        policy = attrs.receive_policy(doc["Attributes"], timeout)
+        received = self.messages.receive(doc["Arn"], limit, policy, wait)
+        system = [*(params.get("AttributeNames") or []), *(params.get("MessageSystemAttributeNames") or [])]
+        names = params.get("MessageAttributeNames") or []
+        for message in received:
+            message["Attributes"] = {
+                k: v for k, v in message["Attributes"].items() if "All" in system or k in system
+            } or None
+            chosen = attrs.from_store(message.pop("MessageAttributes", {}), names)
+            if chosen:
+                message["MessageAttributes"] = chosen
+                message["MD5OfMessageAttributes"] = md5_of_attributes(chosen)
+        received = [{k: v for k, v in m.items() if v is not None} for m in received]
         return {"Messages": received} if received else {}
 
     @operation("sqs", "DeleteMessage", _QUEUE_MISSING)
     def delete_message(self, **params: Any) -> dict[str, Any]:
         doc = self._queue(params["QueueUrl"])
         if not self.messages.delete(doc["Arn"], params["ReceiptHandle"]):
-            raise ServiceError(
-                "ReceiptHandleIsInvalid",
-                f'The input receipt handle "{params["ReceiptHandle"]}" is not a valid receipt handle.',
-            )
+            raise _invalid_receipt(params["ReceiptHandle"])
         return {}
+
+    @operation("sqs", "DeleteMessageBatch", _QUEUE_MISSING)
+    def delete_message_batch(self, **params: Any) -> dict[str, Any]:
+        doc = self._queue(params["QueueUrl"])
+        entries = params["Entries"]
+        _check_batch(entries)
+
+        def delete(entry: Mapping[str, Any]) -> dict[str, Any]:
+            if not self.messages.delete(doc["Arn"], entry["ReceiptHandle"]):
+                raise _invalid_receipt(entry["ReceiptHandle"])
+            return {}
+
+        return _batch(entries, delete)
 
     @operation("sqs", "ChangeMessageVisibility", _QUEUE_MISSING)
     def change_message_visibility(self, **params: Any) -> dict[str, Any]:
         doc = self._queue(params["QueueUrl"])
-        if not self.messages.change_visibility(doc["Arn"], params["ReceiptHandle"], params["VisibilityTimeout"]):
-            raise ServiceError(
-                "ReceiptHandleIsInvalid",
-                f'The input receipt handle "{params["ReceiptHandle"]}" is not a valid receipt handle.',
-            )
+        timeout = _bounded(params, "VisibilityTimeout", 0, 43_200, 0)
+        if not self.messages.change_visibility(doc["Arn"], params["ReceiptHandle"], timeout):
+            raise _invalid_receipt(params["ReceiptHandle"])
         return {}
+
+
+def _bounded(params: Mapping[str, Any], name: str, low: int, high: int, default: int) -> int:
+    value = params.get(name)
+    if value is None:
+        return default
+    if not low <= value <= high:
+        raise attrs.invalid_parameter(
+            f"Value {value} for parameter {name} is invalid. Reason: Must be between {low} and {high}, if provided."
+        )
+    return int(value)
+
+
+def _check_batch(entries: list[Mapping[str, Any]]) -> None:
+    if not entries:
+        raise ServiceError(
+            "EmptyBatchRequest", "There should be at least one SendMessageBatchRequestEntry in the request."
+        )
+    if len(entries) > 10:
+        raise ServiceError(
+            "TooManyEntriesInBatchRequest",
+            f"Maximum number of entries per request are 10. You have sent {len(entries)}.",
+        )
+    ids = [entry["Id"] for entry in entries]
+    bad = next((i for i in ids if not _BATCH_ID.fullmatch(i)), None)
+    if bad is not None:
+        raise ServiceError(
+            "InvalidBatchEntryId",
+            "A batch entry id can only contain alphanumeric characters, hyphens and underscores. "
+            "It can be at most 80 letters long.",
+        )
+    if len(set(ids)) != len(ids):
+        duplicate = next(i for i in ids if ids.count(i) > 1)
+        raise ServiceError("BatchEntryIdsNotDistinct", f"Id {duplicate} repeated.")
+
+
+def _batch(entries: list[Mapping[str, Any]], act: Callable[[Mapping[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+    """Apply `act` to each entry; AWS's Successful/Failed lists."""
+    successful, failed = [], []
+    for entry in entries:
+        try:
+            successful.append({"Id": entry["Id"], **act(entry)})
+        except ServiceError as exc:
+            failed.append({"Id": entry["Id"], "SenderFault": True, "Code": exc.code, "Message": exc.message})
+    return {"Successful": successful, "Failed": failed}

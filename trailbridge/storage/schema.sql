@@ -51,7 +51,8 @@ CREATE TABLE IF NOT EXISTS queue_messages (
     sent           REAL NOT NULL,
     visible_at     REAL NOT NULL,
     receive_count  INTEGER NOT NULL DEFAULT 0,
-    receipt        TEXT
+    receipt        TEXT,
+    first_received REAL
 );
 CREATE INDEX IF NOT EXISTS queue_messages_visible ON queue_messages (queue_arn, visible_at);
 CREATE INDEX IF NOT EXISTS queue_messages_receipt ON queue_messages (receipt);

@@ -29,6 +29,9 @@ def queries() -> dict[str, str]:
     return {named[i]: named[i + 1].strip() for i in range(1, len(named), 2)}
 
 
+SCHEMA_VERSION = 1  # bump with every change to schema.sql
+
+
 class SqliteStore:
     """Raw access to the database: named queries, run inside `transaction()` or one at a time."""
 
@@ -42,9 +45,21 @@ class SqliteStore:
         self._depth = 0
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
+        self._apply_schema(path)
+        self._sql = queries()
+
+    def _apply_schema(self, path: Path | str) -> None:
+        """Create the tables of a new database; refuse one written with another schema version."""
+        found = self._db.execute("PRAGMA user_version").fetchone()[0]
+        used = self._db.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
+        if used and found != SCHEMA_VERSION:
+            raise InvalidInputError(
+                f"{path} has schema version {found}; this trailbridge uses {SCHEMA_VERSION}. "
+                "Start with a new data directory (trailbridge has no migrations before its first release)."
+            )
         schema = resources.files(__package__).joinpath("schema.sql").read_text(encoding="utf-8")
         self._db.executescript(schema)  # idempotent: CREATE ... IF NOT EXISTS, INSERT OR IGNORE
-        self._sql = queries()
+        self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

@@ -1,0 +1,174 @@
+"""Who is calling: the access key and region of an AWS Signature Version 4 request, and, when asked, proof
+that the caller holds the secret key.
+
+The algorithm is AWS's published one (canonical request -> string to sign -> HMAC chain keyed by the
+secret, date, region and service). A request is refused when its signature is missing, malformed, made with
+an unknown access key, wrong, or dated more than five minutes away from the server's clock.
+"""
+
+from __future__ import annotations
+
+import configparser
+import hashlib
+import hmac
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import parse_qsl, quote, unquote
+
+from trailbridge.aws.wire import WireError
+
+ALGORITHM = "AWS4-HMAC-SHA256"
+MAX_SKEW_SECONDS = 300
+_ACCOUNT_KEY = re.compile(r"\d{12}")
+_FIELD = re.compile(r"(Credential|SignedHeaders|Signature)=([^,\s]*)")
+
+
+@dataclass(frozen=True)
+class Principal:
+    access_key: str
+    account: str
+    region: str
+
+
+@dataclass(frozen=True)
+class Credential:
+    secret_key: str
+    account: str
+
+
+@dataclass(frozen=True)
+class Signature:
+    access_key: str
+    date: str  # YYYYMMDD
+    region: str
+    service: str
+    signed_headers: tuple[str, ...]
+    signature: str
+
+    @property
+    def scope(self) -> str:
+        return f"{self.date}/{self.region}/{self.service}/aws4_request"
+
+
+def load_credentials(path: Path, default_account: str) -> dict[str, Credential]:
+    """Access key -> secret and account, from a file in the AWS credentials format (INI sections with
+    aws_access_key_id, aws_secret_access_key and optionally aws_account_id)."""
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        with path.open(encoding="utf-8") as handle:
+            parser.read_file(handle)
+    except (OSError, configparser.Error) as exc:
+        raise ValueError(f"cannot read credentials file {path}: {exc}") from None
+    credentials = {}
+    for name in parser.sections():
+        section = parser[name]
+        if "aws_access_key_id" not in section or "aws_secret_access_key" not in section:
+            raise ValueError(f"{path} [{name}]: aws_access_key_id and aws_secret_access_key are required")
+        account = section.get("aws_account_id", default_account)
+        if not _ACCOUNT_KEY.fullmatch(account):
+            raise ValueError(f"{path} [{name}]: aws_account_id must be 12 digits")
+        credentials[section["aws_access_key_id"]] = Credential(section["aws_secret_access_key"], account)
+    return credentials
+
+
+def parse_authorization(header: str) -> Signature:
+    if not header.startswith(ALGORITHM + " "):
+        raise WireError("IncompleteSignatureException", f"Authorization header requires the {ALGORITHM} algorithm.")
+    fields = dict(_FIELD.findall(header))
+    missing = [name for name in ("Credential", "SignedHeaders", "Signature") if not fields.get(name)]
+    if missing:
+        raise WireError(
+            "IncompleteSignatureException",
+            f"Authorization header requires '{missing[0]}' parameter. Authorization={header}",
+        )
+    parts = fields["Credential"].split("/")
+    if len(parts) != 5 or parts[4] != "aws4_request":
+        credential = fields["Credential"]
+        raise WireError("IncompleteSignatureException", f"Credential should be scoped correctly: {credential}")
+    headers = tuple(fields["SignedHeaders"].split(";"))
+    return Signature(parts[0], parts[1], parts[2], parts[3], headers, fields["Signature"])
+
+
+def canonical_request(
+    method: str, raw_path: str, query: str, headers: Mapping[str, str], signed: tuple[str, ...], payload: bytes
+) -> str:
+    path = quote(unquote(raw_path) or "/", safe="/~")
+    pairs = sorted((quote(k, safe="-_.~"), quote(v, safe="-_.~")) for k, v in parse_qsl(query, keep_blank_values=True))
+    lines = [f"{name}:{' '.join(headers.get(name, '').split())}\n" for name in signed]
+    payload_hash = headers.get("x-amz-content-sha256") or hashlib.sha256(payload).hexdigest()
+    query_text = "&".join(f"{k}={v}" for k, v in pairs)
+    return "\n".join([method, path, query_text, "".join(lines), ";".join(signed), payload_hash])
+
+
+def signature_of(secret_key: str, sig: Signature, amz_date: str, request: str) -> str:
+    digest = hashlib.sha256(request.encode()).hexdigest()
+    to_sign = f"{ALGORITHM}\n{amz_date}\n{sig.scope}\n{digest}"
+    key = ("AWS4" + secret_key).encode()
+    for part in (sig.date, sig.region, sig.service, "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    return hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    raw_path: str
+    query: str
+    headers: Mapping[str, str]  # lower-case names
+    body: bytes
+
+
+class Authenticator:
+    """Find the caller of a request; with `verify`, refuse one whose signature does not check out."""
+
+    def __init__(
+        self, credentials: Mapping[str, Credential], default_account: str, default_region: str, *, verify: bool
+    ) -> None:
+        self.credentials, self.verify = credentials, verify
+        self.default_account, self.default_region = default_account, default_region
+
+    def principal(self, request: Request, now: datetime | None = None) -> Principal:
+        header = request.headers.get("authorization")
+        if header is None:
+            if self.verify:
+                raise WireError("MissingAuthenticationTokenException", "Missing Authentication Token", 403)
+            return Principal("", self.default_account, self.default_region)
+        sig = parse_authorization(header)
+        known = self.credentials.get(sig.access_key)
+        if self.verify:
+            if known is None:
+                raise WireError("UnrecognizedClientException", "The security token included in the request is invalid.")
+            self._check(request, sig, known, now or datetime.now(UTC))
+        return Principal(sig.access_key, self._account(sig.access_key, known), sig.region)
+
+    def _account(self, access_key: str, known: Credential | None) -> str:
+        if known is not None:
+            return known.account
+        return access_key if _ACCOUNT_KEY.fullmatch(access_key) else self.default_account
+
+    def _check(self, request: Request, sig: Signature, known: Credential, now: datetime) -> None:
+        amz_date = request.headers.get("x-amz-date", "")
+        try:
+            stamp = datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        except ValueError:
+            raise WireError("IncompleteSignatureException", "X-Amz-Date header is missing or malformed.") from None
+        skew = (now - stamp).total_seconds()
+        if abs(skew) > MAX_SKEW_SECONDS:
+            bound = "earlier" if skew > 0 else "later"
+            raise WireError(
+                "InvalidSignatureException",
+                f"Signature expired: {amz_date} is now {bound} than {now:%Y%m%dT%H%M%SZ} "
+                f"({now:%Y%m%dT%H%M%SZ} {'-' if skew > 0 else '+'} 5 min.)",
+            )
+        text = canonical_request(
+            request.method, request.raw_path, request.query, request.headers, sig.signed_headers, request.body
+        )
+        if not hmac.compare_digest(signature_of(known.secret_key, sig, amz_date, text), sig.signature):
+            raise WireError(
+                "InvalidSignatureException",
+                "The request signature we calculated does not match the signature you provided. Check your AWS "
+                "Secret Access Key and signing method. Consult the service documentation for details.",
+            )

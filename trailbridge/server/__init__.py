@@ -1,0 +1,1 @@
+"""`trailbridge serve`: the AWS JSON APIs over HTTP (starlette + uvicorn)."""

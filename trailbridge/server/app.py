@@ -1,0 +1,172 @@
+"""The ASGI application: AWS JSON requests at `POST /`, plus `GET /health` and `GET /metrics`.
+
+Each request: read the body (bounded), pick the service and operation from `X-Amz-Target`, find the caller
+(access key -> account, credential scope -> region; signature checked with --auth), parse the body from the
+input shape, run the operation in a worker thread, and write the answer from the output shape. Every error
+becomes AWS's JSON error here and nowhere else; nothing the client sends yields a 5xx.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from functools import partial
+from importlib.metadata import version
+from typing import Any
+
+import anyio
+import anyio.to_thread
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from trailbridge.aws import sigv4
+from trailbridge.aws.wire import (
+    JsonService,
+    WireError,
+    json_service,
+    parse_request,
+    serialize_error,
+    serialize_response,
+)
+from trailbridge.runtime import Trailbridge
+from trailbridge.server.metrics import CONTENT_TYPE, ServerMetrics
+from trailbridge.server.operations import SERVICE_CLASSES, Handler, handlers
+from trailbridge.services.base import ServiceError
+from trailbridge.services.sqs import QUERY_ERROR_CODES
+
+log = logging.getLogger("trailbridge.server")
+WORKER_THREADS = 256  # operations run in threads; long-polling ReceiveMessage holds one for up to 20 s
+
+
+@dataclass
+class _Call:
+    """What is known of one request so far (for the answer, the metrics and the log line)."""
+
+    request_id: str
+    service: JsonService
+    operation: str = "-"
+    account: str = "-"
+    region: str = "-"
+
+
+class Gateway:
+    def __init__(self, tb: Trailbridge, authenticator: sigv4.Authenticator) -> None:
+        self.tb, self.authenticator = tb, authenticator
+        self.max_body = tb.settings.max_request_bytes
+        services = [json_service("events"), json_service("sqs", QUERY_ERROR_CODES), json_service("logs")]
+        self.services = {service.target_prefix: service for service in services}
+        self.handlers: dict[str, dict[str, Handler]] = {name: handlers(name) for name in SERVICE_CLASSES}
+        self.metrics = ServerMetrics(tb.metrics, tb.pending_deliveries)
+        self.limiter: anyio.CapacityLimiter | None = None
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        self.limiter = anyio.CapacityLimiter(WORKER_THREADS)
+        self.tb.start()
+        log.info("trailbridge started", extra={"data_dir": str(self.tb.data_dir)})
+        try:
+            yield
+        finally:
+            await anyio.to_thread.run_sync(self.tb.close)
+            log.info("trailbridge stopped")
+
+    async def health(self, request: Request) -> Response:
+        status = {"status": "ok", "version": version("trailbridge"), "pendingDeliveries": self.tb.pending_deliveries()}
+        return Response(orjson.dumps(status), media_type="application/json")
+
+    async def prometheus(self, request: Request) -> Response:
+        return Response(self.metrics.render(), media_type=CONTENT_TYPE)
+
+    async def api(self, request: Request) -> Response:
+        started = time.perf_counter()
+        call = _Call(str(uuid.uuid4()), self.services["AWSEvents"])
+        try:
+            response = await self._answer(request, call)
+        except (WireError, ServiceError) as exc:
+            response = self._error(call, exc.code, exc.message, exc.status)
+        except Exception:
+            log.exception("operation failed", extra={"request_id": call.request_id, "operation": call.operation})
+            response = self._error(call, "InternalFailure", "The request processing has failed.", 500)
+        response.headers["x-amzn-RequestId"] = call.request_id
+        elapsed = time.perf_counter() - started
+        self.metrics.observe(call.service.name, call.operation, response.status_code, elapsed)
+        log.info(
+            "request",
+            extra={
+                "request_id": call.request_id,
+                "service": call.service.name,
+                "operation": call.operation,
+                "account": call.account,
+                "region": call.region,
+                "status": response.status_code,
+                "ms": round(elapsed * 1000, 2),
+            },
+        )
+        return response
+
+    async def _answer(self, request: Request, call: _Call) -> Response:
+        body = await self._body(request)
+        prefix, _, operation = (request.headers.get("x-amz-target") or "").rpartition(".")
+        service = self.services.get(prefix)
+        if service is None:
+            raise WireError("UnknownOperationException", _unknown_target(request.headers))
+        call.service, call.operation = service, operation
+        principal = self.authenticator.principal(_signed_request(request, body))
+        call.account, call.region = principal.account, principal.region
+        model = service.operation(operation)
+        params = parse_request(model, body)
+        handler = self.handlers[service.name].get(operation)
+        if handler is None:
+            raise WireError(
+                "NotImplementedException", f"trailbridge does not implement {service.name} {operation} yet.", 501
+            )
+        method = handler.bind(self.tb.engine, principal.account, principal.region)
+        result: Mapping[str, Any] = await anyio.to_thread.run_sync(partial(method, **params), limiter=self.limiter)
+        return Response(serialize_response(model, result), media_type=service.content_type)
+
+    async def _body(self, request: Request) -> bytes:
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > self.max_body:
+                raise WireError("RequestEntityTooLargeException", f"Request body exceeds {self.max_body} bytes.", 413)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _error(self, call: _Call, code: str, message: str, status: int) -> Response:
+        service = call.service
+        return Response(
+            serialize_error(service, code, message),
+            status,
+            headers=service.error_headers(code, status),
+            media_type=service.content_type,
+        )
+
+
+def _unknown_target(headers: Mapping[str, str]) -> str:
+    if "x-amz-target" not in headers:
+        return "Missing X-Amz-Target header: trailbridge speaks the AWS JSON protocol (botocore >= 1.34)."
+    return f"Unknown X-Amz-Target {headers['x-amz-target']!r}."
+
+
+def _signed_request(request: Request, body: bytes) -> sigv4.Request:
+    raw_path = request.scope.get("raw_path", b"/").decode("latin-1")
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    return sigv4.Request(request.method, raw_path, request.url.query, headers, body)
+
+
+def create_app(tb: Trailbridge, authenticator: sigv4.Authenticator) -> Starlette:
+    gateway = Gateway(tb, authenticator)
+    routes = [
+        Route("/health", gateway.health, methods=["GET"]),
+        Route("/metrics", gateway.prometheus, methods=["GET"]),
+        Route("/{path:path}", gateway.api, methods=["POST"]),
+    ]
+    return Starlette(routes=routes, lifespan=gateway.lifespan)

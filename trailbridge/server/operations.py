@@ -1,0 +1,46 @@
+"""Which method answers which AWS operation: collected from the `@operation` marks on the service classes,
+so adding an operation to a service makes it reachable over the wire with no other change."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from trailbridge.services.base import Engine
+from trailbridge.services.destinations import DestinationsService
+from trailbridge.services.events import EventsService
+from trailbridge.services.logs import LogsService
+from trailbridge.services.permissions import PermissionsService
+from trailbridge.services.sqs import QueuesService
+
+ServiceClass = Callable[[Engine, str, str], Any]
+
+# botocore service name -> the classes whose marked methods implement its operations.
+SERVICE_CLASSES: dict[str, tuple[ServiceClass, ...]] = {
+    "events": (EventsService, DestinationsService, PermissionsService),
+    "sqs": (QueuesService,),
+    "logs": (LogsService,),
+}
+
+
+@dataclass(frozen=True)
+class Handler:
+    factory: ServiceClass
+    method: str
+
+    def bind(self, engine: Engine, account: str, region: str) -> Callable[..., dict[str, Any]]:
+        method: Callable[..., dict[str, Any]] = getattr(self.factory(engine, account, region), self.method)
+        return method
+
+
+def handlers(service: str) -> dict[str, Handler]:
+    """Operation name -> handler, for one botocore service."""
+    found: dict[str, Handler] = {}
+    for cls in SERVICE_CLASSES[service]:
+        for name, member in inspect.getmembers(cls, inspect.isfunction):
+            operation = getattr(member, "aws_operation", None)
+            if operation is not None and member.aws_service == service:  # type: ignore[attr-defined]
+                found[operation] = Handler(cls, name)
+    return found
