@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Iterator
 
 import pytest
 
 from tests.support.http import Endpoint
+from tests.support.server import Server
 from trailbridge.runtime import Trailbridge
 from trailbridge.settings import Settings
 
@@ -34,3 +36,20 @@ def wait_for(condition: Callable[[], object], timeout: float = 5.0) -> None:
             return
         time.sleep(0.01)
     raise AssertionError(f"condition not met within {timeout} s")
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[Server]:
+    """One `trailbridge serve` process for the session; tests keep apart by account (see `account`)."""
+    process = Server()
+    yield process
+    process.stop()
+
+
+_accounts = itertools.count(100000000001)
+
+
+@pytest.fixture
+def account() -> str:
+    """A fresh 12-digit account id: used as the access key, it gives each test its own account."""
+    return str(next(_accounts))

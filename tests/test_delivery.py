@@ -41,7 +41,7 @@ def collector(tb: Trailbridge, name: str = "collect") -> list:
 
 def queue_messages(tb: Trailbridge, name: str) -> list[dict]:
     sqs = tb.sqs()
-    answer = sqs.receive_message(QueueUrl=sqs.url(name), MaxNumberOfMessages=10)
+    answer = sqs.receive_message(QueueUrl=sqs.url(name), MaxNumberOfMessages=10, MessageAttributeNames=["All"])
     return answer.get("Messages", [])
 
 
@@ -188,7 +188,12 @@ def test_queue_target_and_receive_delete(tb: Trailbridge) -> None:
     url = sqs.create_queue(QueueName="q")["QueueUrl"]
     rule_with(tb, {"Id": "q", "Arn": QUEUE + "q", "InputPath": "$.detail"})
     tb.events().put_events(Entries=[entry({"hello": "world"})])
-    wait_for(lambda: sqs.get_queue_attributes(QueueUrl=url)["Attributes"]["ApproximateNumberOfMessages"] == "1")
+    wait_for(
+        lambda: (
+            sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]["ApproximateNumberOfMessages"]
+            == "1"
+        )
+    )
     message = sqs.receive_message(QueueUrl=url, VisibilityTimeout=30)["Messages"][0]
     assert json.loads(message["Body"]) == {"hello": "world"}
     assert sqs.receive_message(QueueUrl=url) == {}  # invisible while received
@@ -207,7 +212,7 @@ def test_received_message_becomes_visible_again() -> None:
     url = sqs.create_queue(QueueName="q")["QueueUrl"]
     sqs.send_message(QueueUrl=url, MessageBody="hi")
     first = sqs.receive_message(QueueUrl=url, VisibilityTimeout=0)["Messages"][0]
-    second = sqs.receive_message(QueueUrl=url)["Messages"][0]
+    second = sqs.receive_message(QueueUrl=url, AttributeNames=["All"])["Messages"][0]
     assert first["MessageId"] == second["MessageId"]
     assert second["Attributes"]["ApproximateReceiveCount"] == "2"
 
