@@ -49,6 +49,12 @@ class Settings:
     max_request_bytes: int = 2 * 1024 * 1024
     log_level: str = "INFO"
 
+    def __post_init__(self) -> None:
+        if self.log_level.upper() not in _LOG_LEVELS:
+            raise InvalidInputError(f"log level must be one of {', '.join(_LOG_LEVELS)}, not {self.log_level!r}")
+        if not 0 <= self.port <= 65535:
+            raise InvalidInputError(f"port must be between 0 and 65535, not {self.port}")
+
     @property
     def endpoint_url(self) -> str:
         """Where clients reach the server (the base of queue URLs)."""
@@ -87,6 +93,7 @@ def _read_config(path: Path | None) -> dict[str, Any]:
         raise InvalidInputError(f"cannot read config file {path}: {exc}") from None
 
 
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _BOOLEANS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -107,6 +108,8 @@ def serve(config_file: Path | None, **flags: Any) -> None:
         tb = Trailbridge(settings.data_dir, settings)
     except TrailbridgeError as exc:
         raise click.ClickException(exc.message) from None
+    # uvicorn shuts down gracefully on SIGTERM, then raises the signal again: end with status 0 then.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     click.echo(f"trailbridge listening on http://{settings.host}:{settings.port} (data in {settings.data_dir})")
     uvicorn.run(
         create_app(tb, authenticator),
