@@ -6,7 +6,6 @@ are written in one transaction before `put_events` returns. The dispatcher is th
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -48,7 +47,6 @@ class Router:
         self.resources, self.clock, self.metrics, self.settings = resources, clock, metrics, settings
         self.table = RoutingTable()
         self._version = -1
-        self._lock = threading.RLock()
         self._listeners: list[Callable[[], None]] = []
 
     def on_accept(self, listener: Callable[[], None]) -> None:
@@ -59,15 +57,18 @@ class Router:
 
     @contextmanager
     def changing(self) -> Iterator[None]:
-        """A configuration change: one transaction, after which the table is in step with the store."""
-        with self._lock, self.resources.store.transaction():
+        """A configuration change: one transaction, after which the table is in step with the store.
+
+        The store's lock is the only lock: the table changes only while it is held, so whoever holds it
+        (a PutEvents group commit, the scheduler) sees a consistent table."""
+        with self.resources.store.transaction():
             self.refresh()
             yield
             self._version = self.resources.version()
 
     def refresh(self) -> None:
         """Reload the table if some other process changed the configuration."""
-        with self._lock:
+        with self.resources.store.locked():
             version = self.resources.version()
             if version != self._version:
                 self.table.load(self.resources.all_of_kind("rule"))
@@ -109,12 +110,13 @@ class Router:
         check_request_size(entries)
         self.ensure_default_bus(account, region)
         now = self.clock.now()
-        results: list[dict[str, Any]] = []
-        with self._lock, self.resources.store.transaction():
+        chain = lineage if lineage is not None else CURRENT_LINEAGE.get() or {}
+
+        def accept_all() -> list[dict[str, Any]]:
             self.refresh()
-            chain = lineage if lineage is not None else CURRENT_LINEAGE.get() or {}
-            for entry in entries:
-                results.append(self._accept(entry, account, region, now, chain, trusted))
+            return [self._accept(entry, account, region, now, chain, trusted) for entry in entries]
+
+        results = self.resources.store.combined(accept_all)  # durable when it returns
         self._wake()
         failed = sum(1 for result in results if "ErrorCode" in result)
         return {"FailedEntryCount": failed, "Entries": results}
@@ -171,7 +173,7 @@ class Router:
         now = self.clock.now()
         store = self.resources.store
         fired = False
-        with self._lock, store.transaction():
+        with store.transaction():
             self.refresh()
             upcoming: list[float] = []
             for rule_arn, due in store.all("schedule_all"):

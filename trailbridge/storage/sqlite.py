@@ -10,12 +10,12 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from trailbridge.errors import InvalidInputError
 
@@ -30,6 +30,17 @@ def queries() -> dict[str, str]:
 
 
 SCHEMA_VERSION = 1  # bump with every change to schema.sql
+T = TypeVar("T")
+
+
+class _Slot:
+    """One thread's work waiting for a group commit."""
+
+    def __init__(self, work: Callable[[], Any]) -> None:
+        self.work = work
+        self.result: Any = None
+        self.error: Exception | None = None
+        self.done = False
 
 
 class SqliteStore:
@@ -43,6 +54,8 @@ class SqliteStore:
         self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
         self._lock = threading.RLock()
         self._depth = 0
+        self._waiting: list[_Slot] = []
+        self._waiting_lock = threading.Lock()
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
         self._apply_schema(path)
@@ -60,6 +73,10 @@ class SqliteStore:
         schema = resources.files(__package__).joinpath("schema.sql").read_text(encoding="utf-8")
         self._db.executescript(schema)  # idempotent: CREATE ... IF NOT EXISTS, INSERT OR IGNORE
         self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    def locked(self) -> threading.RLock:
+        """The connection's lock, for reads that must not interleave with a transaction."""
+        return self._lock
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -83,6 +100,40 @@ class SqliteStore:
                 self._db.execute("COMMIT")
             finally:
                 self._depth = 0
+
+    def combined(self, work: Callable[[], T]) -> T:
+        """Run `work` in a write transaction shared with the other threads waiting to do the same (group
+        commit): whichever thread gets the connection first runs every waiting work, each in a savepoint
+        (one that raises is rolled back alone), and commits once. Returns after the commit."""
+        slot = _Slot(work)
+        with self._waiting_lock:
+            self._waiting.append(slot)
+        with self._lock:
+            if not slot.done:
+                with self._waiting_lock:
+                    batch, self._waiting = self._waiting, []
+                self._run_batch(batch)
+        if slot.error is not None:
+            raise slot.error
+        return cast(T, slot.result)
+
+    def _run_batch(self, batch: list[_Slot]) -> None:
+        try:
+            with self.transaction():
+                for slot in batch:
+                    self._db.execute("SAVEPOINT work")
+                    try:
+                        slot.result = slot.work()
+                    except Exception as exc:
+                        self._db.execute("ROLLBACK TO work")
+                        slot.error = exc
+                    self._db.execute("RELEASE work")
+        except Exception as exc:  # the commit failed: nothing of the batch is stored
+            for slot in batch:
+                slot.result, slot.error = None, exc
+        finally:
+            for slot in batch:
+                slot.done = True
 
     def all(self, name: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:

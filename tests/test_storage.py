@@ -1,0 +1,51 @@
+"""The SQLite store's group commit and schema version."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from trailbridge.errors import InvalidInputError
+from trailbridge.storage.sqlite import SqliteStore
+
+
+def test_group_commit_runs_every_work_once_and_isolates_failures(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "db.sqlite3")
+    results: dict[int, object] = {}
+    barrier = threading.Barrier(16)
+
+    def work(n: int) -> int:
+        store.run("message_send", (f"q{n}", str(n), "body", b"{}", 0.0, 0.0))
+        if n % 5 == 0:
+            raise ValueError(f"work {n} failed")
+        return n * 10
+
+    def client(n: int) -> None:
+        barrier.wait()
+        try:
+            results[n] = store.combined(lambda: work(n))
+        except ValueError as exc:
+            results[n] = str(exc)
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == {n: (f"work {n} failed" if n % 5 == 0 else n * 10) for n in range(16)}
+    store.close()
+    with sqlite3.connect(tmp_path / "db.sqlite3") as db:
+        kept = sorted(int(row[0]) for row in db.execute("SELECT message_id FROM queue_messages"))
+    assert kept == [n for n in range(16) if n % 5]  # a failed work's writes were rolled back, alone
+
+
+def test_a_database_of_another_schema_version_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    SqliteStore(path).close()
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA user_version = 99")
+    with pytest.raises(InvalidInputError, match="schema version 99"):
+        SqliteStore(path)
