@@ -9,6 +9,7 @@ import pytest
 from trailbridge.runtime import Trailbridge
 from trailbridge.services.base import ServiceError
 from trailbridge.settings import Settings
+from trailbridge.storage.resources import Scope
 
 FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:f"
 PATTERN = json.dumps({"source": ["my.app"]})
@@ -217,3 +218,24 @@ def test_a_second_process_sees_rule_changes(tmp_path) -> None:
     assert reader.pending_deliveries() == 1
     writer.close()
     reader.close()
+
+
+def test_managed_rules_need_force_to_delete(api: Trailbridge) -> None:
+    # Rules that a service creates on the user's behalf carry ManagedBy (no AWS operation sets it).
+    events = api.events()
+    arn = events.put_rule(Name="managed", EventPattern='{"source": ["a"]}')["RuleArn"]
+    doc = api.engine.resources.get(arn)
+    assert doc is not None
+    doc["ManagedBy"] = "cloudtrail.amazonaws.com"
+    with api.engine.router.changing():
+        api.engine.resources.put(Scope("rule", "123456789012", "us-east-1", "default"), "managed", arn, doc)
+    for call, params in [
+        (events.delete_rule, {"Name": "managed"}),
+        (events.put_rule, {"Name": "managed", "EventPattern": PATTERN}),
+        (events.disable_rule, {"Name": "managed"}),
+        (events.put_targets, {"Rule": "managed", "Targets": [{"Id": "f", "Arn": FUNCTION}]}),
+        (events.remove_targets, {"Rule": "managed", "Ids": ["f"]}),
+    ]:
+        assert error_of(call, **params).code == "ManagedRuleException"
+    events.delete_rule(Name="managed", Force=True)
+    assert events.list_rules()["Rules"] == []

@@ -11,7 +11,13 @@ from trailbridge.bus.router import bus_scope
 from trailbridge.bus.schedule import parse_schedule
 from trailbridge.delivery.invoker import SUPPORTED, target_kind
 from trailbridge.domain.arns import bus_arn, bus_name_of, rule_arn
-from trailbridge.errors import AlreadyExistsError, InvalidInputError, LimitExceededError, NotFoundError
+from trailbridge.errors import (
+    AlreadyExistsError,
+    InvalidInputError,
+    LimitExceededError,
+    ManagedRuleError,
+    NotFoundError,
+)
 from trailbridge.patterns import compile_pattern
 from trailbridge.services.base import LIMIT_EXCEEDED, Engine, operation, page, with_times
 from trailbridge.storage.resources import Scope
@@ -29,6 +35,12 @@ def find_bus(engine: Engine, account: str, region: str, name_or_arn: str | None)
     if doc is None:
         raise NotFoundError(f"Event bus {name} does not exist.")
     return doc
+
+
+def _unmanaged(rule: Mapping[str, Any], force: bool | None) -> None:
+    """Rules a service created on the user's behalf (ManagedBy) change only with Force, as AWS has it."""
+    if rule.get("ManagedBy") and not force:
+        raise ManagedRuleError(f"Rule {rule['Name']} is managed by {rule['ManagedBy']}; use Force to change it.")
 
 
 class EventsService:
@@ -134,6 +146,8 @@ class EventsService:
                 parse_schedule(schedule, self.engine.clock.now())
             scope = self._rule_scope(bus)
             old = self.resources.by_name(scope, name)
+            if old is not None:
+                _unmanaged(old, False)
             if old is None and self.resources.count(scope) >= self.engine.settings.max_rules_per_bus:
                 raise LimitExceededError(LIMIT_EXCEEDED)
             doc = self._rule_doc(params, bus, old)
@@ -175,6 +189,7 @@ class EventsService:
     def _set_state(self, params: Mapping[str, Any], state: str) -> dict[str, Any]:
         with self.router.changing():
             bus, doc = self._rule(params["Name"], params.get("EventBusName"))
+            _unmanaged(doc, False)
             doc["State"] = state
             self._save_rule(bus, doc)
         return {}
@@ -194,6 +209,7 @@ class EventsService:
             doc = self.resources.by_name(self._rule_scope(bus), params["Name"])
             if doc is None:
                 return {}  # as AWS: deleting a rule that does not exist succeeds
+            _unmanaged(doc, params.get("Force"))
             if doc["Targets"]:
                 raise InvalidInputError("Rule can't be deleted since it has targets.")
             self.resources.delete(doc["Arn"])
@@ -224,6 +240,7 @@ class EventsService:
             raise InvalidInputError("The same target Id is given more than once.")
         with self.router.changing():
             bus, doc = self._rule(params["Rule"], params.get("EventBusName"))
+            _unmanaged(doc, params.get("Force"))
             merged = {t["Id"]: t for t in doc["Targets"]} | {t["Id"]: dict(t) for t in targets}
             if len(merged) > MAX_TARGETS_PER_RULE:
                 raise LimitExceededError(LIMIT_EXCEEDED)
@@ -251,6 +268,7 @@ class EventsService:
     def remove_targets(self, **params: Any) -> dict[str, Any]:
         with self.router.changing():
             bus, doc = self._rule(params["Rule"], params.get("EventBusName"))
+            _unmanaged(doc, params.get("Force"))
             present = {t["Id"] for t in doc["Targets"]}
             failed = [
                 {
