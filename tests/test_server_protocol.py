@@ -135,6 +135,10 @@ def test_settings_from_environment_and_config_file(tmp_path: Path) -> None:
     config.write_text('log_level = "LOUD"\n')
     result = _serve("--config", str(config), "--data", str(tmp_path))
     assert result.returncode == 2 and "LOUD" in result.stderr
+    command = [sys.executable, "-m", "trailbridge", "serve", "--data", str(tmp_path)]
+    named = {**os.environ, "TRAILBRIDGE_CONFIG": str(config)}
+    result = subprocess.run(command, capture_output=True, text=True, timeout=30, check=False, env=named)
+    assert result.returncode == 2 and "LOUD" in result.stderr
     env = {**os.environ, "TRAILBRIDGE_PORT": "not-a-port"}
     command = [sys.executable, "-m", "trailbridge", "serve", "--data", str(tmp_path)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=30, check=False, env=env)

@@ -66,7 +66,13 @@ def _is_loopback(host: str) -> bool:
 @click.option("--host", help="Address to listen on (default 127.0.0.1). [TRAILBRIDGE_HOST]")
 @click.option("--port", type=int, help="Port (default 4566). [TRAILBRIDGE_PORT]")
 @click.option("--data", "data_dir", type=click.Path(path_type=Path), help="Data directory. [TRAILBRIDGE_DATA_DIR]")
-@click.option("--config", "config_file", type=click.Path(path_type=Path, exists=True), help="TOML settings file.")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path, exists=True),
+    envvar="TRAILBRIDGE_CONFIG",
+    help="TOML settings file. [TRAILBRIDGE_CONFIG]",
+)
 @click.option(
     "--credentials",
     "credentials_file",
