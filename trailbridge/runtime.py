@@ -25,6 +25,7 @@ from trailbridge.delivery.metrics import Metrics
 from trailbridge.delivery.queues import QueueMessages
 from trailbridge.delivery.secrets import SecretBox
 from trailbridge.services.base import Engine
+from trailbridge.services.cloudtrail import CloudTrailService
 from trailbridge.services.destinations import DestinationsService
 from trailbridge.services.events import EventsService
 from trailbridge.services.logs import LogsService
@@ -32,6 +33,7 @@ from trailbridge.services.sqs import QueuesService
 from trailbridge.settings import Settings
 from trailbridge.storage.resources import Resources
 from trailbridge.storage.sqlite import SqliteStore
+from trailbridge.trail.recorder import Recorder
 
 
 class Trailbridge:
@@ -61,6 +63,7 @@ class Trailbridge:
             functions=self.functions,
             metrics=self.metrics,
         )
+        self.recorder = Recorder(self.store, self.clock, self.settings.lookup_retention_days)
         self._dispatcher: Dispatcher | None = None
 
     # -- services -----------------------------------------------------------------------------
@@ -79,6 +82,9 @@ class Trailbridge:
 
     def logs(self, account: str | None = None, region: str | None = None) -> LogsService:
         return LogsService(self.engine, *self._where(account, region))
+
+    def cloudtrail(self, account: str | None = None, region: str | None = None) -> CloudTrailService:
+        return CloudTrailService(self.engine, *self._where(account, region))
 
     # -- life cycle ---------------------------------------------------------------------------
 
@@ -102,12 +108,14 @@ class Trailbridge:
         engine.router.on_accept(dispatcher.wake)
         dispatcher.start(self.data_dir)
         self._dispatcher = dispatcher
+        self.recorder.start()
 
     def stop(self) -> None:
         """Stop delivering; deliveries under way get `shutdown_grace_seconds` to finish."""
         if self._dispatcher is not None:
             self._dispatcher.stop()
             self._dispatcher = None
+        self.recorder.stop()
 
     def close(self) -> None:
         self.stop()

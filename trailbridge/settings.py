@@ -38,6 +38,8 @@ class Settings:
     max_event_buses: int = 100
     # sqlite: NORMAL survives a killed process (WAL); FULL also survives power loss, at a cost per write.
     sqlite_synchronous: str = "NORMAL"
+    # CloudTrail: how long LookupEvents keeps management events.
+    lookup_retention_days: float = 90.0
     # The server (`trailbridge serve`).
     host: str = "127.0.0.1"
     port: int = 4566

@@ -31,12 +31,14 @@ class Principal:
     access_key: str
     account: str
     region: str
+    user_name: str | None = None  # the credentials-file section of the access key
 
 
 @dataclass(frozen=True)
 class Credential:
     secret_key: str
     account: str
+    name: str  # the credentials-file section
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,7 @@ def load_credentials(path: Path, default_account: str) -> dict[str, Credential]:
         account = section.get("aws_account_id", default_account)
         if not _ACCOUNT_KEY.fullmatch(account):
             raise ValueError(f"{path} [{name}]: aws_account_id must be 12 digits")
-        credentials[section["aws_access_key_id"]] = Credential(section["aws_secret_access_key"], account)
+        credentials[section["aws_access_key_id"]] = Credential(section["aws_secret_access_key"], account, name)
     return credentials
 
 
@@ -142,7 +144,8 @@ class Authenticator:
             if known is None:
                 raise WireError("UnrecognizedClientException", "The security token included in the request is invalid.")
             self._check(request, sig, known, now or datetime.now(UTC))
-        return Principal(sig.access_key, self._account(sig.access_key, known), sig.region)
+        name = known.name if known is not None else None
+        return Principal(sig.access_key, self._account(sig.access_key, known), sig.region, name)
 
     def _account(self, access_key: str, known: Credential | None) -> str:
         if known is not None:

@@ -13,7 +13,7 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from importlib.metadata import version
 from typing import Any
@@ -21,6 +21,7 @@ from typing import Any
 import anyio
 import anyio.to_thread
 import orjson
+from botocore.model import OperationModel
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -40,6 +41,7 @@ from trailbridge.server.metrics import CONTENT_TYPE, ServerMetrics
 from trailbridge.server.operations import SERVICE_CLASSES, Handler, handlers
 from trailbridge.services.base import ServiceError
 from trailbridge.services.sqs import QUERY_ERROR_CODES
+from trailbridge.trail.record import ApiCall, Caller, cloudtrail_record, is_management
 
 log = logging.getLogger("trailbridge.server")
 WORKER_THREADS = 256  # operations run in threads; long-polling ReceiveMessage holds one for up to 20 s
@@ -47,20 +49,29 @@ WORKER_THREADS = 256  # operations run in threads; long-polling ReceiveMessage h
 
 @dataclass
 class _Call:
-    """What is known of one request so far (for the answer, the metrics and the log line)."""
+    """What is known of one request so far (for the answer, the metrics, the log line and the record)."""
 
     request_id: str
     service: JsonService
     operation: str = "-"
     account: str = "-"
     region: str = "-"
+    model: OperationModel | None = None
+    principal: sigv4.Principal | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+    result: Mapping[str, Any] | None = None
 
 
 class Gateway:
     def __init__(self, tb: Trailbridge, authenticator: sigv4.Authenticator) -> None:
         self.tb, self.authenticator = tb, authenticator
         self.max_body = tb.settings.max_request_bytes
-        services = [json_service("events"), json_service("sqs", QUERY_ERROR_CODES), json_service("logs")]
+        services = [
+            json_service("events"),
+            json_service("sqs", QUERY_ERROR_CODES),
+            json_service("logs"),
+            json_service("cloudtrail"),
+        ]
         self.services = {service.target_prefix: service for service in services}
         self.handlers: dict[str, dict[str, Handler]] = {name: handlers(name) for name in SERVICE_CLASSES}
         self.metrics = ServerMetrics(tb.metrics, tb.pending_deliveries)
@@ -87,14 +98,18 @@ class Gateway:
     async def api(self, request: Request) -> Response:
         started = time.perf_counter()
         call = _Call(str(uuid.uuid4()), self.services["AWSEvents"])
+        error: tuple[str, str] | None = None
         try:
             response = await self._answer(request, call)
         except (WireError, ServiceError) as exc:
             response = self._error(call, exc.code, exc.message, exc.status)
+            error = (exc.code, exc.message)
         except Exception:
             log.exception("operation failed", extra={"request_id": call.request_id, "operation": call.operation})
             response = self._error(call, "InternalFailure", "The request processing has failed.", 500)
+            error = ("InternalFailure", "The request processing has failed.")
         response.headers["x-amzn-RequestId"] = call.request_id
+        self._record(request, call, error)
         elapsed = time.perf_counter() - started
         self.metrics.observe(call.service.name, call.operation, response.status_code, elapsed)
         log.info(
@@ -119,9 +134,9 @@ class Gateway:
             raise WireError("UnknownOperationException", _unknown_target(request.headers))
         call.service, call.operation = service, operation
         principal = self.authenticator.principal(_signed_request(request, body))
-        call.account, call.region = principal.account, principal.region
-        model = service.operation(operation)
-        params = parse_request(model, body)
+        call.account, call.region, call.principal = principal.account, principal.region, principal
+        model = call.model = service.operation(operation)
+        params = call.params = parse_request(model, body)
         handler = self.handlers[service.name].get(operation)
         if handler is None:
             raise WireError(
@@ -129,7 +144,33 @@ class Gateway:
             )
         method = handler.bind(self.tb.engine, principal.account, principal.region)
         result: Mapping[str, Any] = await anyio.to_thread.run_sync(partial(method, **params), limiter=self.limiter)
+        call.result = result
         return Response(serialize_response(model, result), media_type=service.content_type)
+
+    def _record(self, request: Request, call: _Call, error: tuple[str, str] | None) -> None:
+        """Every call that named a known operation, from a known caller, becomes a CloudTrail record."""
+        model, principal = call.model, call.principal
+        if model is None or principal is None or not is_management(call.service.name, model.name):
+            return  # data events go only to trails that select them
+        now = self.tb.clock.now()
+        api_call = ApiCall(
+            service=call.service.name,
+            operation=model,
+            params=call.params,
+            response=call.result,
+            error_code=error[0] if error else None,
+            error_message=error[1] if error else None,
+            caller=Caller(principal.account, principal.access_key, principal.user_name),
+            region=principal.region,
+            source_ip=request.client.host if request.client else "127.0.0.1",
+            user_agent=request.headers.get("user-agent", ""),
+            request_id=call.request_id,
+            event_id=str(uuid.uuid4()),
+            time=now,
+            host=request.headers.get("host", ""),
+            tls_version=_tls_version(request),
+        )
+        self.tb.recorder.record(now, cloudtrail_record(api_call))
 
     async def _body(self, request: Request) -> bytes:
         chunks, size = [], 0
@@ -154,6 +195,16 @@ def _unknown_target(headers: Mapping[str, str]) -> str:
     if "x-amz-target" not in headers:
         return "Missing X-Amz-Target header: trailbridge speaks the AWS JSON protocol (botocore >= 1.34)."
     return f"Unknown X-Amz-Target {headers['x-amz-target']!r}."
+
+
+_TLS_VERSIONS = {0x0301: "TLSv1", 0x0302: "TLSv1.1", 0x0303: "TLSv1.2", 0x0304: "TLSv1.3"}
+
+
+def _tls_version(request: Request) -> str | None:
+    """The TLS version, when the ASGI server reports it (the `tls` extension); None over plain HTTP."""
+    tls = request.scope.get("extensions", {}).get("tls") or {}
+    version = tls.get("tls_version")
+    return _TLS_VERSIONS.get(version) if request.url.scheme == "https" and isinstance(version, int) else None
 
 
 def _signed_request(request: Request, body: bytes) -> sigv4.Request:

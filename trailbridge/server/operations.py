@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from trailbridge.services.base import Engine
+from trailbridge.services.cloudtrail import CloudTrailService
 from trailbridge.services.destinations import DestinationsService
 from trailbridge.services.events import EventsService
 from trailbridge.services.logs import LogsService
@@ -22,6 +23,7 @@ SERVICE_CLASSES: dict[str, tuple[ServiceClass, ...]] = {
     "events": (EventsService, DestinationsService, PermissionsService),
     "sqs": (QueuesService,),
     "logs": (LogsService,),
+    "cloudtrail": (CloudTrailService,),
 }
 
 

@@ -121,3 +121,27 @@ DELETE FROM log_events WHERE group_arn = ?;
 
 -- name: resource_scope
 SELECT kind, account, region, parent, name FROM resources WHERE arn = ?;
+
+-- name: trail_record_add
+INSERT INTO trail_records (account, region, time, record) VALUES (?, ?, ?, ?);
+
+-- name: trail_lookup_add
+INSERT INTO trail_lookup (seq, account, region, key, value, time) VALUES (?, ?, ?, ?, ?, ?);
+
+-- name: trail_page
+-- Newest first after the cursor (time, seq), within [start, end].
+SELECT seq, time, record FROM trail_records
+WHERE account = ?1 AND region = ?2 AND time >= ?3 AND time <= ?4 AND (time, seq) < (?5, ?6)
+ORDER BY time DESC, seq DESC LIMIT ?7;
+
+-- name: trail_page_by
+SELECT r.seq, r.time, r.record FROM trail_lookup AS l JOIN trail_records AS r ON r.seq = l.seq
+WHERE l.account = ?1 AND l.region = ?2 AND l.key = ?8 AND l.value = ?9
+    AND l.time >= ?3 AND l.time <= ?4 AND (l.time, l.seq) < (?5, ?6)
+ORDER BY l.time DESC, l.seq DESC LIMIT ?7;
+
+-- name: trail_prune
+DELETE FROM trail_records WHERE time < ?;
+
+-- name: trail_prune_lookup
+DELETE FROM trail_lookup WHERE time < ?;

@@ -66,3 +66,25 @@ CREATE TABLE IF NOT EXISTS log_events (
     ingested   INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS log_events_group ON log_events (group_arn, timestamp);
+
+-- CloudTrail records of management events, for LookupEvents (newest first, by account and region).
+CREATE TABLE IF NOT EXISTS trail_records (
+    seq      INTEGER PRIMARY KEY,
+    account  TEXT NOT NULL,
+    region   TEXT NOT NULL,
+    time     REAL NOT NULL,
+    record   BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS trail_records_time ON trail_records (account, region, time, seq);
+-- One row per LookupEvents attribute of a record (EventId, EventName, ReadOnly, Username, ResourceType,
+-- ResourceName, EventSource, AccessKeyId), so a lookup by attribute is one index range.
+CREATE TABLE IF NOT EXISTS trail_lookup (
+    seq      INTEGER NOT NULL,
+    account  TEXT NOT NULL,
+    region   TEXT NOT NULL,
+    key      TEXT NOT NULL,
+    value    TEXT NOT NULL,
+    time     REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS trail_lookup_value ON trail_lookup (account, region, key, value, time, seq);
+CREATE INDEX IF NOT EXISTS trail_lookup_seq ON trail_lookup (seq);

@@ -29,7 +29,7 @@ def queries() -> dict[str, str]:
     return {named[i]: named[i + 1].strip() for i in range(1, len(named), 2)}
 
 
-SCHEMA_VERSION = 1  # bump with every change to schema.sql
+SCHEMA_VERSION = 2  # bump with every change to schema.sql
 T = TypeVar("T")
 
 
@@ -148,6 +148,11 @@ class SqliteStore:
         """Execute a statement; the number of rows it changed."""
         with self._lock:
             return self._db.execute(self._sql[name], args).rowcount
+
+    def insert(self, name: str, args: Sequence[Any] = ()) -> int:
+        """Execute an INSERT; the new row's id."""
+        with self._lock:
+            return int(self._db.execute(self._sql[name], args).lastrowid or 0)
 
     def run_many(self, name: str, rows: Iterable[Sequence[Any]]) -> None:
         with self._lock:

@@ -1,0 +1,86 @@
+"""AWS CloudTrail's operations: LookupEvents over the recorded management events."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from trailbridge.services.base import Engine, ServiceError, operation, timestamp
+from trailbridge.trail.recorder import DAY
+
+_NEWEST = (float("inf"), 2**62)
+
+
+def _token(time: float, seq: int) -> str:
+    return base64.urlsafe_b64encode(f"{time!r}:{seq}".encode()).decode()
+
+
+def _cursor(token: str | None) -> tuple[float, int]:
+    if not token:
+        return _NEWEST
+    try:
+        time, seq = base64.urlsafe_b64decode(token.encode()).decode().split(":")
+        return float(time), int(seq)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise ServiceError("InvalidNextTokenException", "Invalid NextToken.") from None
+
+
+class CloudTrailService:
+    def __init__(self, engine: Engine, account: str, region: str) -> None:
+        self.engine, self.account, self.region = engine, account, region
+
+    @operation("cloudtrail", "LookupEvents")
+    def lookup_events(self, **params: Any) -> dict[str, Any]:
+        attributes = params.get("LookupAttributes") or []
+        if len(attributes) > 1:
+            raise ServiceError("InvalidLookupAttributesException", "You cannot have more than one lookup attribute.")
+        if params.get("EventCategory") == "insight":
+            return {"Events": []}  # trailbridge has no CloudTrail Insights
+        now = self.engine.clock.now()
+        end = _seconds(params.get("EndTime"), now)
+        start = _seconds(params.get("StartTime"), now - self.engine.settings.lookup_retention_days * DAY)
+        if start > end:
+            raise ServiceError("InvalidTimeRangeException", "Start time must be before end time.")
+        time, seq = _cursor(params.get("NextToken"))
+        limit = params.get("MaxResults") or 50
+        args: list[Any] = [self.account, self.region, start, end, time, seq, limit + 1]
+        query = "trail_page"
+        if attributes:
+            key, value = attributes[0]["AttributeKey"], attributes[0]["AttributeValue"]
+            if key == "ReadOnly" and value not in ("true", "false"):
+                raise ServiceError("InvalidLookupAttributesException", "ReadOnly must be true or false.")
+            query, args = "trail_page_by", [*args, key, value]
+        rows = self.engine.resources.store.all(query, args)
+        events = [_event(orjson.loads(record)) for _, _, record in rows[:limit]]
+        answer: dict[str, Any] = {"Events": events}
+        if len(rows) > limit:
+            answer["NextToken"] = _token(rows[limit - 1][1], rows[limit - 1][0])
+        return answer
+
+
+def _seconds(value: datetime | None, default: float) -> float:
+    return value.timestamp() if value is not None else default
+
+
+def _event(record: dict[str, Any]) -> dict[str, Any]:
+    identity = record.get("userIdentity") or {}
+    event: dict[str, Any] = {
+        "EventId": record["eventID"],
+        "EventName": record["eventName"],
+        "ReadOnly": "true" if record.get("readOnly") else "false",
+        "EventTime": timestamp(datetime.fromisoformat(record["eventTime"].replace("Z", "+00:00")).timestamp()),
+        "EventSource": record["eventSource"],
+        "Resources": [
+            {"ResourceType": r.get("type"), "ResourceName": r.get("ARN")} for r in record.get("resources") or []
+        ],
+        "CloudTrailEvent": orjson.dumps(record).decode(),
+    }
+    if identity.get("accessKeyId"):
+        event["AccessKeyId"] = identity["accessKeyId"]
+    if identity.get("userName"):
+        event["Username"] = identity["userName"]
+    return event

@@ -1,0 +1,1 @@
+"""CloudTrail: API calls as CloudTrail records, kept for LookupEvents."""

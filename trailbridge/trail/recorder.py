@@ -1,0 +1,97 @@
+"""Keeps CloudTrail records of management events for LookupEvents.
+
+Calls hand records over without waiting (`record`); a background thread writes what has gathered every
+`_FLUSH_SECONDS` in one transaction, indexes each record by the eight LookupEvents attributes, and drops
+records older than the retention period. `stop` writes what is left. Data events (PutEvents, queue
+messages) are not kept here: CloudTrail logs them only to trails that select them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import orjson
+
+from trailbridge.clock import Clock
+from trailbridge.storage.sqlite import SqliteStore
+
+_FLUSH_SECONDS = 0.05
+_PRUNE_INTERVAL = 3600.0  # seconds of clock time between retention sweeps
+DAY = 86_400
+
+
+def lookup_attributes(record: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """The (AttributeKey, value) pairs LookupEvents can find this record by."""
+    identity = record.get("userIdentity") or {}
+    yield "EventId", record["eventID"]
+    yield "EventName", record["eventName"]
+    yield "EventSource", record["eventSource"]
+    yield "ReadOnly", "true" if record.get("readOnly") else "false"
+    if identity.get("userName"):
+        yield "Username", identity["userName"]
+    if identity.get("accessKeyId"):
+        yield "AccessKeyId", identity["accessKeyId"]
+    for resource in record.get("resources") or []:
+        if resource.get("type"):
+            yield "ResourceType", resource["type"]
+        if resource.get("ARN"):
+            yield "ResourceName", resource["ARN"]
+
+
+class Recorder:
+    def __init__(self, store: SqliteStore, clock: Clock, retention_days: float) -> None:
+        self._store, self._clock, self._retention = store, clock, retention_days * DAY
+        self._pending: list[tuple[float, dict[str, Any]]] = []
+        self._wakeup = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self._last_prune = float("-inf")
+
+    def record(self, time: float, record: dict[str, Any]) -> None:
+        with self._wakeup:
+            self._pending.append((time, record))
+            started = self._thread is not None
+        if not started:  # no background thread (the engine is not started): write now
+            self.flush()
+
+    def start(self) -> None:
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="trailbridge-recorder", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            with self._wakeup:
+                self._stopping = True
+                self._wakeup.notify()
+            thread.join()
+        self.flush()
+
+    def _run(self) -> None:
+        while True:
+            with self._wakeup:
+                if self._stopping:
+                    return
+                self._wakeup.wait(_FLUSH_SECONDS)
+            self.flush()
+
+    def flush(self) -> None:
+        with self._wakeup:
+            batch, self._pending = self._pending, []
+        if not batch:
+            return
+        store = self._store
+        with store.transaction():
+            for time, record in batch:
+                account, region = record["recipientAccountId"], record["awsRegion"]
+                seq = store.insert("trail_record_add", (account, region, time, orjson.dumps(record)))
+                rows = [(seq, account, region, k, v, time) for k, v in lookup_attributes(record)]
+                store.run_many("trail_lookup_add", rows)
+            now = self._clock.now()
+            if now - self._last_prune >= _PRUNE_INTERVAL:
+                self._last_prune = now
+                store.run("trail_prune", (now - self._retention,))
+                store.run("trail_prune_lookup", (now - self._retention,))
