@@ -30,9 +30,12 @@ from trailbridge.services.destinations import DestinationsService
 from trailbridge.services.events import EventsService
 from trailbridge.services.logs import LogsService
 from trailbridge.services.sqs import QueuesService
+from trailbridge.services.trails import TrailsService
 from trailbridge.settings import Settings
 from trailbridge.storage.resources import Resources
 from trailbridge.storage.sqlite import SqliteStore
+from trailbridge.trail.buckets import FolderBuckets
+from trailbridge.trail.forward import Forwarder
 from trailbridge.trail.recorder import Recorder
 
 
@@ -62,8 +65,10 @@ class Trailbridge:
             secrets=secrets,
             functions=self.functions,
             metrics=self.metrics,
+            buckets=FolderBuckets(self.data_dir / "buckets" if self.data_dir else None),
         )
-        self.recorder = Recorder(self.store, self.clock, self.settings.lookup_retention_days)
+        forwarder = Forwarder(resources, router, self.clock)
+        self.recorder = Recorder(self.store, self.clock, self.settings.lookup_retention_days, forwarder)
         self._dispatcher: Dispatcher | None = None
 
     # -- services -----------------------------------------------------------------------------
@@ -85,6 +90,9 @@ class Trailbridge:
 
     def cloudtrail(self, account: str | None = None, region: str | None = None) -> CloudTrailService:
         return CloudTrailService(self.engine, *self._where(account, region))
+
+    def trails(self, account: str | None = None, region: str | None = None) -> TrailsService:
+        return TrailsService(self.engine, *self._where(account, region))
 
     # -- life cycle ---------------------------------------------------------------------------
 

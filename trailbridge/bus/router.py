@@ -117,7 +117,7 @@ class Router:
             return [self._accept(entry, account, region, now, chain, trusted) for entry in entries]
 
         results = self.resources.store.combined(accept_all)  # durable when it returns
-        self._wake()
+        self.wake()
         failed = sum(1 for result in results if "ErrorCode" in result)
         return {"FailedEntryCount": failed, "Entries": results}
 
@@ -184,7 +184,7 @@ class Router:
                 if next_fire is not None:
                     upcoming.append(next_fire)
         if fired:
-            self._wake()
+            self.wake()
         return min(upcoming, default=None)
 
     def _fire(self, rule_arn: str, fire_time: float, now: float) -> bool:
@@ -206,7 +206,8 @@ class Router:
         self.resources.store.run("schedule_set", (rule_arn, next_fire))
         return next_fire
 
-    def _wake(self) -> None:
+    def wake(self) -> None:
+        """Tell the listeners (the dispatcher) that new deliveries are committed."""
         for listener in self._listeners:
             listener()
 

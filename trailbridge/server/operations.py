@@ -15,6 +15,7 @@ from trailbridge.services.events import EventsService
 from trailbridge.services.logs import LogsService
 from trailbridge.services.permissions import PermissionsService
 from trailbridge.services.sqs import QueuesService
+from trailbridge.services.trails import TrailsService
 
 ServiceClass = Callable[[Engine, str, str], Any]
 
@@ -23,7 +24,7 @@ SERVICE_CLASSES: dict[str, tuple[ServiceClass, ...]] = {
     "events": (EventsService, DestinationsService, PermissionsService),
     "sqs": (QueuesService,),
     "logs": (LogsService,),
-    "cloudtrail": (CloudTrailService,),
+    "cloudtrail": (CloudTrailService, TrailsService),
 }
 
 

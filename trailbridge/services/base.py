@@ -32,6 +32,7 @@ from trailbridge.errors import (
 from trailbridge.patterns import PatternError
 from trailbridge.settings import Settings
 from trailbridge.storage.resources import Resources
+from trailbridge.trail.buckets import FolderBuckets
 
 LIMIT_EXCEEDED = "The requested resource exceeds the maximum number allowed."
 
@@ -60,6 +61,7 @@ class Engine:
     secrets: SecretBox
     functions: Functions
     metrics: Metrics
+    buckets: FolderBuckets
 
 
 _CODES: dict[type[TrailbridgeError], str] = {

@@ -1,8 +1,9 @@
-"""Keeps CloudTrail records of management events for LookupEvents.
+"""Keeps CloudTrail records of management events for LookupEvents, and hands them to EventBridge.
 
 Calls hand records over without waiting (`record`); a background thread writes what has gathered every
 `_FLUSH_SECONDS` in one transaction, indexes each record by the eight LookupEvents attributes, and drops
-records older than the retention period. `stop` writes what is left. Data events (PutEvents, queue
+records older than the retention period; in the same transaction the forwarder puts the records that
+logging trails admit on their region's default bus. `stop` writes what is left. Data events (PutEvents, queue
 messages) are not kept here: CloudTrail logs them only to trails that select them.
 """
 
@@ -16,6 +17,7 @@ import orjson
 
 from trailbridge.clock import Clock
 from trailbridge.storage.sqlite import SqliteStore
+from trailbridge.trail.forward import Forwarder
 
 _FLUSH_SECONDS = 0.05
 _PRUNE_INTERVAL = 3600.0  # seconds of clock time between retention sweeps
@@ -41,8 +43,9 @@ def lookup_attributes(record: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
 
 
 class Recorder:
-    def __init__(self, store: SqliteStore, clock: Clock, retention_days: float) -> None:
+    def __init__(self, store: SqliteStore, clock: Clock, retention_days: float, forwarder: Forwarder) -> None:
         self._store, self._clock, self._retention = store, clock, retention_days * DAY
+        self._forwarder = forwarder
         self._pending: list[tuple[float, dict[str, Any]]] = []
         self._wakeup = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -85,6 +88,7 @@ class Recorder:
             return
         store = self._store
         with store.transaction():
+            routed = self._forwarder.forward([record for _, record in batch])
             for time, record in batch:
                 account, region = record["recipientAccountId"], record["awsRegion"]
                 seq = store.insert("trail_record_add", (account, region, time, orjson.dumps(record)))
@@ -95,3 +99,5 @@ class Recorder:
                 self._last_prune = now
                 store.run("trail_prune", (now - self._retention,))
                 store.run("trail_prune_lookup", (now - self._retention,))
+        if routed:
+            self._forwarder.router.wake()

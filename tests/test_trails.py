@@ -1,0 +1,159 @@
+"""Trails over the wire (boto3's cloudtrail client), and CloudTrail -> EventBridge."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.conftest import wait_for
+from tests.support.server import Server
+
+
+def error(call: Any, **params: Any) -> dict[str, Any]:
+    with pytest.raises(ClientError) as caught:
+        call(**params)
+    return caught.value.response["Error"]
+
+
+@pytest.fixture
+def bucket(server: Server) -> str:
+    (server.data / "buckets" / "audit-logs").mkdir(parents=True, exist_ok=True)
+    return "audit-logs"
+
+
+def test_trail_lifecycle(server: Server, account: str, bucket: str) -> None:
+    trail = server.client("cloudtrail", account)
+    created = trail.create_trail(Name="main", S3BucketName=bucket, TagsList=[{"Key": "team", "Value": "sec"}])
+    arn = f"arn:aws:cloudtrail:us-east-1:{account}:trail/main"
+    assert created["TrailARN"] == arn and created["IncludeGlobalServiceEvents"] is True
+    assert trail.get_trail(Name="main")["Trail"]["HomeRegion"] == "us-east-1"
+    assert trail.get_trail(Name=arn)["Trail"]["Name"] == "main"
+    assert [t["Name"] for t in trail.describe_trails()["trailList"]] == ["main"]
+    assert trail.list_trails()["Trails"] == [{"TrailARN": arn, "Name": "main", "HomeRegion": "us-east-1"}]
+    assert trail.get_trail_status(Name="main")["IsLogging"] is False
+    trail.start_logging(Name="main")
+    status = trail.get_trail_status(Name="main")
+    assert status["IsLogging"] is True and "StartLoggingTime" in status
+    trail.stop_logging(Name="main")
+    assert trail.get_trail_status(Name="main")["IsLogging"] is False
+    updated = trail.update_trail(Name="main", EnableLogFileValidation=True, IsMultiRegionTrail=True)
+    assert updated["LogFileValidationEnabled"] is True and updated["IsMultiRegionTrail"] is True
+    trail.add_tags(ResourceId=arn, TagsList=[{"Key": "env", "Value": "prod"}])
+    trail.remove_tags(ResourceId=arn, TagsList=[{"Key": "team"}])
+    assert trail.list_tags(ResourceIdList=[arn])["ResourceTagList"][0]["TagsList"] == [{"Key": "env", "Value": "prod"}]
+    trail.delete_trail(Name="main")
+    assert error(trail.get_trail, Name="main") == {
+        "Code": "TrailNotFoundException",
+        "Message": f"Unknown trail: {arn} for the user: {account}",
+    }
+
+
+def test_trail_errors(server: Server, account: str, bucket: str) -> None:
+    trail = server.client("cloudtrail", account)
+    assert (
+        error(trail.create_trail, Name="tr1", S3BucketName="no-such-bucket")["Code"] == "S3BucketDoesNotExistException"
+    )
+    assert error(trail.create_trail, Name="a..b", S3BucketName=bucket)["Code"] == "InvalidTrailNameException"
+    trail.create_trail(Name="tr1", S3BucketName=bucket)
+    assert error(trail.create_trail, Name="tr1", S3BucketName=bucket)["Code"] == "TrailAlreadyExistsException"
+    for i in range(4):
+        trail.create_trail(Name=f"tr{i + 2}", S3BucketName=bucket)
+    assert (
+        error(trail.create_trail, Name="tr9", S3BucketName=bucket)["Code"] == "MaximumNumberOfTrailsExceededException"
+    )
+
+
+def test_multi_region_trails_are_shadows_elsewhere(server: Server, account: str, bucket: str) -> None:
+    home = server.client("cloudtrail", account)
+    home.create_trail(Name="everywhere", S3BucketName=bucket, IsMultiRegionTrail=True)
+    away = server.client("cloudtrail", account, region="eu-west-1")
+    assert [t["HomeRegion"] for t in away.describe_trails()["trailList"]] == ["us-east-1"]
+    assert away.describe_trails(includeShadowTrails=False)["trailList"] == []
+    assert error(away.start_logging, Name="everywhere")["Code"] == "InvalidHomeRegionException"
+
+
+def test_event_selectors(server: Server, account: str, bucket: str) -> None:
+    trail = server.client("cloudtrail", account)
+    trail.create_trail(Name="tr1", S3BucketName=bucket)
+    default = trail.get_event_selectors(TrailName="tr1")["EventSelectors"]
+    assert default == [
+        {
+            "ReadWriteType": "All",
+            "IncludeManagementEvents": True,
+            "DataResources": [],
+            "ExcludeManagementEventSources": [],
+        }
+    ]
+    trail.put_event_selectors(
+        TrailName="tr1", EventSelectors=[{"ReadWriteType": "WriteOnly", "IncludeManagementEvents": True}]
+    )
+    assert trail.get_event_selectors(TrailName="tr1")["EventSelectors"][0]["ReadWriteType"] == "WriteOnly"
+    advanced = [{"Name": "m", "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}]}]
+    trail.put_event_selectors(TrailName="tr1", AdvancedEventSelectors=advanced)
+    assert trail.get_event_selectors(TrailName="tr1")["AdvancedEventSelectors"] == advanced
+    both = error(
+        trail.put_event_selectors,
+        TrailName="tr1",
+        EventSelectors=[{"ReadWriteType": "All"}],
+        AdvancedEventSelectors=advanced,
+    )
+    assert both["Code"] == "InvalidParameterCombinationException"
+    missing = [{"FieldSelectors": [{"Field": "eventName", "Equals": ["PutRule"]}]}]
+    assert error(trail.put_event_selectors, TrailName="tr1", AdvancedEventSelectors=missing)["Code"] == (
+        "InvalidEventSelectorsException"
+    )
+
+
+def _queue(server: Server, account: str) -> tuple[Any, str, str]:
+    sqs = server.client("sqs", account)
+    url = sqs.create_queue(QueueName="ct")["QueueUrl"]
+    return sqs, url, f"arn:aws:sqs:us-east-1:{account}:ct"
+
+
+def _received(sqs: Any, url: str) -> list[dict[str, Any]]:
+    answer = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+    return [json.loads(m["Body"]) for m in answer.get("Messages", [])]
+
+
+def test_api_calls_reach_rules_through_a_logging_trail(server: Server, account: str, bucket: str) -> None:
+    events, trail = server.client("events", account), server.client("cloudtrail", account)
+    sqs, url, queue = _queue(server, account)
+    pattern = {
+        "source": ["aws.events"],
+        "detail-type": ["AWS API Call via CloudTrail"],
+        "detail": {"eventName": ["PutRule", "ListRules"]},
+    }
+    events.put_rule(Name="watch", EventPattern=json.dumps(pattern))
+    events.put_targets(Rule="watch", Targets=[{"Id": "q", "Arn": queue}])
+    events.put_rule(Name="before-logging", EventPattern='{"source": ["x"]}')
+    time.sleep(0.3)
+    assert _received(sqs, url) == []  # no trail is logging yet
+    trail.create_trail(Name="tr1", S3BucketName=bucket)
+    trail.start_logging(Name="tr1")
+    started = time.monotonic()
+    events.put_rule(Name="watched", EventPattern='{"source": ["x"]}')
+    got: list[dict[str, Any]] = []
+    wait_for(lambda: got.extend(_received(sqs, url)) or got)
+    assert time.monotonic() - started < 2
+    event = got[0]
+    assert (event["source"], event["detail-type"], event["account"]) == (
+        "aws.events",
+        "AWS API Call via CloudTrail",
+        account,
+    )
+    assert event["detail"]["eventName"] == "PutRule"
+    assert event["detail"]["requestParameters"]["name"] == "watched"
+    events.list_rules()  # read-only: not delivered under ENABLED
+    time.sleep(0.4)
+    assert _received(sqs, url) == []
+    events.put_rule(
+        Name="watch", EventPattern=json.dumps(pattern), State="ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"
+    )
+    events.list_rules()
+    names: list[str] = []
+    wait_for(lambda: names.extend(e["detail"]["eventName"] for e in _received(sqs, url)) or "ListRules" in names)
+    trail.stop_logging(Name="tr1")

@@ -1,0 +1,70 @@
+"""CloudTrail -> EventBridge: while a trail logs in a region, each record its selectors admit goes to the
+default bus of the record's region, in AWS's envelope (`detail-type` from `eventType`, `source`
+`aws.<service>`, `detail` the record)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from trailbridge.bus.router import Router
+from trailbridge.clock import Clock
+from trailbridge.domain.arns import bus_arn
+from trailbridge.storage.resources import Resources
+from trailbridge.trail.selectors import admits
+
+DETAIL_TYPES = {
+    "AwsApiCall": "AWS API Call via CloudTrail",
+    "AwsConsoleSignIn": "AWS Console Sign In via CloudTrail",
+    "AwsServiceEvent": "AWS Service Event via CloudTrail",
+    "AwsConsoleAction": "AWS Console Action via CloudTrail",
+    "AwsCloudTrailInsight": "AWS Insight via CloudTrail",
+}
+# Event sources whose EventBridge `source` is not aws.<first label of eventSource>.
+_SOURCES = {"monitoring.amazonaws.com": "aws.cloudwatch", "signin.amazonaws.com": "aws.signin"}
+
+
+def event_source(record: Mapping[str, Any]) -> str:
+    source = str(record["eventSource"])
+    return _SOURCES.get(source) or "aws." + source.split(".", 1)[0]
+
+
+def cloudtrail_event(record: Mapping[str, Any], event_id: str) -> dict[str, Any]:
+    return {
+        "version": "0",
+        "id": event_id,
+        "detail-type": DETAIL_TYPES.get(str(record.get("eventType")), "AWS API Call via CloudTrail"),
+        "source": event_source(record),
+        "account": record["recipientAccountId"],
+        "time": record["eventTime"],
+        "region": record["awsRegion"],
+        "resources": [],
+        "detail": dict(record),
+    }
+
+
+def _logs_in(trail: Mapping[str, Any], account: str, region: str) -> bool:
+    return str(trail["TrailARN"]).split(":")[4] == account and (
+        trail["HomeRegion"] == region or bool(trail.get("IsMultiRegionTrail"))
+    )
+
+
+class Forwarder:
+    def __init__(self, resources: Resources, router: Router, clock: Clock) -> None:
+        self.resources, self.router, self.clock = resources, router, clock
+
+    def forward(self, records: list[dict[str, Any]]) -> int:
+        """Put each record a logging trail admits on its region's default bus (call inside a transaction);
+        how many deliveries that made."""
+        trails = [doc for doc in self.resources.all_of_kind("trail") if doc.get("IsLogging")]
+        if trails:
+            self.router.refresh()
+        made = 0
+        for record in records:
+            account, region = record["recipientAccountId"], record["awsRegion"]
+            if any(_logs_in(trail, account, region) and admits(trail, record) for trail in trails):
+                self.router.ensure_default_bus(account, region)
+                event = cloudtrail_event(record, str(uuid.uuid4()))
+                made += self.router.record(bus_arn(account, region, "default"), event, self.clock.now(), {})
+        return made
