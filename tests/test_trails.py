@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+import re
 import time
 from typing import Any
 
@@ -157,3 +159,29 @@ def test_api_calls_reach_rules_through_a_logging_trail(server: Server, account: 
     names: list[str] = []
     wait_for(lambda: names.extend(e["detail"]["eventName"] for e in _received(sqs, url)) or "ListRules" in names)
     trail.stop_logging(Name="tr1")
+
+
+def test_log_files_in_cloudtrails_layout(account: str) -> None:
+    env = {"TRAILBRIDGE_TRAIL_DELIVERY_SECONDS": "1"}
+    process = Server(env=env)
+    try:
+        (process.data / "buckets" / "logs").mkdir(parents=True)
+        trail = process.client("cloudtrail", account)
+        trail.create_trail(Name="main", S3BucketName="logs", S3KeyPrefix="pre")
+        trail.start_logging(Name="main")
+        events = process.client("events", account)
+        events.put_rule(Name="r1", EventPattern='{"source": ["a"]}')
+        process.client("events", account, region="eu-west-1").list_rules()  # another region: not logged
+        root = process.data / "buckets" / "logs"
+        wait_for(lambda: list(root.rglob("*.json.gz")), timeout=10)
+        trail.stop_logging(Name="main")
+        wait_for(lambda: trail.get_trail_status(Name="main").get("LatestDeliveryTime"), timeout=5)
+        files = sorted(root.rglob("*.json.gz"))
+        pattern = rf"pre/AWSLogs/{account}/CloudTrail/us-east-1/\d{{4}}/\d{{2}}/\d{{2}}/{account}_CloudTrail_us-east-1_\d{{8}}T\d{{4}}Z_[A-Za-z0-9]{{16}}\.json\.gz"
+        assert all(re.fullmatch(pattern, str(f.relative_to(root))) for f in files), files
+        records = [r for f in files for r in json.loads(gzip.decompress(f.read_bytes()))["Records"]]
+        names = [r["eventName"] for r in records]
+        assert "PutRule" in names and "StartLogging" in names
+        assert all(r["awsRegion"] == "us-east-1" for r in records)
+    finally:
+        process.stop()

@@ -36,6 +36,7 @@ from trailbridge.storage.resources import Resources
 from trailbridge.storage.sqlite import SqliteStore
 from trailbridge.trail.buckets import FolderBuckets
 from trailbridge.trail.forward import Forwarder
+from trailbridge.trail.logfiles import LogFileWriter
 from trailbridge.trail.recorder import Recorder
 
 
@@ -68,7 +69,10 @@ class Trailbridge:
             buckets=FolderBuckets(self.data_dir / "buckets" if self.data_dir else None),
         )
         forwarder = Forwarder(resources, router, self.clock)
-        self.recorder = Recorder(self.store, self.clock, self.settings.lookup_retention_days, forwarder)
+        self.log_files = LogFileWriter(resources, self.engine.buckets, self.clock, self.settings.trail_delivery_seconds)
+        self.recorder = Recorder(
+            self.store, self.clock, self.settings.lookup_retention_days, forwarder, self.log_files.deliver_due
+        )
         self._dispatcher: Dispatcher | None = None
 
     # -- services -----------------------------------------------------------------------------

@@ -40,6 +40,8 @@ class Settings:
     sqlite_synchronous: str = "NORMAL"
     # CloudTrail: how long LookupEvents keeps management events.
     lookup_retention_days: float = 90.0
+    # How often a logging trail writes a log file (per region), and its digest period.
+    trail_delivery_seconds: float = 300.0
     # The server (`trailbridge serve`).
     host: str = "127.0.0.1"
     port: int = 4566

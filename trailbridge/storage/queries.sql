@@ -145,3 +145,22 @@ DELETE FROM trail_records WHERE time < ?;
 
 -- name: trail_prune_lookup
 DELETE FROM trail_lookup WHERE time < ?;
+
+-- name: trail_log_pending_add
+INSERT INTO trail_log_pending (trail_arn, region, time, record) VALUES (?, ?, ?, ?);
+
+-- name: trail_log_pending_groups
+SELECT DISTINCT trail_arn, region FROM trail_log_pending;
+
+-- name: trail_log_pending_of
+SELECT seq, time, record FROM trail_log_pending WHERE trail_arn = ? AND region = ? ORDER BY seq;
+
+-- name: trail_log_pending_done
+DELETE FROM trail_log_pending WHERE trail_arn = ? AND region = ? AND seq <= ?;
+
+-- name: trail_log_file_add
+INSERT INTO trail_log_files (trail_arn, region, bucket, key, sha256, oldest, newest, delivered)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?);
+
+-- name: trail_log_last_delivery
+SELECT max(delivered) FROM trail_log_files WHERE trail_arn = ? AND (region = ? OR ? IS NULL);

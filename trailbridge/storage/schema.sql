@@ -88,3 +88,26 @@ CREATE TABLE IF NOT EXISTS trail_lookup (
 );
 CREATE INDEX IF NOT EXISTS trail_lookup_value ON trail_lookup (account, region, key, value, time, seq);
 CREATE INDEX IF NOT EXISTS trail_lookup_seq ON trail_lookup (seq);
+
+-- Records a logging trail admitted, waiting for the trail's next log file (per trail and region).
+CREATE TABLE IF NOT EXISTS trail_log_pending (
+    seq        INTEGER PRIMARY KEY,
+    trail_arn  TEXT NOT NULL,
+    region     TEXT NOT NULL,
+    time       REAL NOT NULL,
+    record     BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS trail_log_pending_trail ON trail_log_pending (trail_arn, region, seq);
+-- Log files delivered, for the digests that will list them.
+CREATE TABLE IF NOT EXISTS trail_log_files (
+    seq        INTEGER PRIMARY KEY,
+    trail_arn  TEXT NOT NULL,
+    region     TEXT NOT NULL,
+    bucket     TEXT NOT NULL,
+    key        TEXT NOT NULL,
+    sha256     TEXT NOT NULL,
+    oldest     REAL NOT NULL,
+    newest     REAL NOT NULL,
+    delivered  REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS trail_log_files_trail ON trail_log_files (trail_arn, region, delivered);

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 
@@ -14,3 +16,14 @@ class FolderBuckets:
 
     def exists(self, name: str) -> bool:
         return self.root is not None and (self.root / name).is_dir()
+
+    def put(self, bucket: str, key: str, data: bytes) -> None:
+        """Write an object whole or not at all (a temporary file renamed into place)."""
+        if self.root is None or not self.exists(bucket):
+            raise FileNotFoundError(f"bucket {bucket} does not exist")
+        path = self.root / bucket / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".part-")
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(temporary, path)

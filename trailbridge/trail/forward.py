@@ -1,12 +1,14 @@
-"""CloudTrail -> EventBridge: while a trail logs in a region, each record its selectors admit goes to the
-default bus of the record's region, in AWS's envelope (`detail-type` from `eventType`, `source`
-`aws.<service>`, `detail` the record)."""
+"""CloudTrail -> EventBridge and log files: while a trail logs in a region, each record its selectors admit
+waits for the trail's next log file, and goes to the default bus of the record's region in AWS's envelope
+(`detail-type` from `eventType`, `source` `aws.<service>`, `detail` the record)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
 from typing import Any
+
+import orjson
 
 from trailbridge.bus.router import Router
 from trailbridge.clock import Clock
@@ -61,9 +63,13 @@ class Forwarder:
         if trails:
             self.router.refresh()
         made = 0
+        store = self.resources.store
         for record in records:
             account, region = record["recipientAccountId"], record["awsRegion"]
-            if any(_logs_in(trail, account, region) and admits(trail, record) for trail in trails):
+            logging = [t for t in trails if _logs_in(t, account, region) and admits(t, record)]
+            if logging:
+                body, now = orjson.dumps(record), self.clock.now()
+                store.run_many("trail_log_pending_add", [(t["TrailARN"], region, now, body) for t in logging])
                 self.router.ensure_default_bus(account, region)
                 event = cloudtrail_event(record, str(uuid.uuid4()))
                 made += self.router.record(bus_arn(account, region, "default"), event, self.clock.now(), {})

@@ -9,8 +9,10 @@ messages) are not kept here: CloudTrail logs them only to trails that select the
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import orjson
@@ -19,7 +21,9 @@ from trailbridge.clock import Clock
 from trailbridge.storage.sqlite import SqliteStore
 from trailbridge.trail.forward import Forwarder
 
+log = logging.getLogger("trailbridge.trail")
 _FLUSH_SECONDS = 0.05
+_PERIODIC_SECONDS = 1.0
 _PRUNE_INTERVAL = 3600.0  # seconds of clock time between retention sweeps
 DAY = 86_400
 
@@ -43,9 +47,18 @@ def lookup_attributes(record: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
 
 
 class Recorder:
-    def __init__(self, store: SqliteStore, clock: Clock, retention_days: float, forwarder: Forwarder) -> None:
+    def __init__(
+        self,
+        store: SqliteStore,
+        clock: Clock,
+        retention_days: float,
+        forwarder: Forwarder,
+        periodic: Callable[[], object] | None = None,
+    ) -> None:
         self._store, self._clock, self._retention = store, clock, retention_days * DAY
         self._forwarder = forwarder
+        self._periodic = periodic  # run by the thread about once a second (trail log files), and at stop
+        self._last_periodic = 0.0
         self._pending: list[tuple[float, dict[str, Any]]] = []
         self._wakeup = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -72,6 +85,8 @@ class Recorder:
                 self._wakeup.notify()
             thread.join()
         self.flush()
+        if self._periodic is not None:
+            self._periodic()
 
     def _run(self) -> None:
         while True:
@@ -80,6 +95,12 @@ class Recorder:
                     return
                 self._wakeup.wait(_FLUSH_SECONDS)
             self.flush()
+            if self._periodic is not None and time.monotonic() - self._last_periodic >= _PERIODIC_SECONDS:
+                self._last_periodic = time.monotonic()
+                try:
+                    self._periodic()
+                except Exception:  # e.g. a bucket folder removed: log it, try again next time
+                    log.exception("periodic trail work failed")
 
     def flush(self) -> None:
         with self._wakeup:

@@ -1,0 +1,80 @@
+"""Trail log files: what a logging trail admitted, written every `trail_delivery_seconds` per trail and
+region as the gzip of `{"Records": [...]}`, under CloudTrail's key layout:
+
+    [PREFIX/]AWSLogs/ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/ACCOUNT_CloudTrail_REGION_YYYYMMDDTHHmmZ_UNIQUE.json.gz
+
+A file is written before its records leave the pending table, so a crash in between writes them again
+(at least once, never lost). Each file is noted with the SHA-256 of its uncompressed content, which the
+digest files will list. A stopped or deleted trail's pending records are written at once.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import secrets
+import string
+import time
+from typing import Any
+
+from trailbridge.clock import Clock
+from trailbridge.storage.resources import Resources
+from trailbridge.trail.buckets import FolderBuckets
+
+_UNIQUE = string.ascii_letters + string.digits
+
+
+def log_file_key(prefix: str | None, account: str, region: str, delivered: float) -> str:
+    stamp = time.gmtime(delivered)
+    day = time.strftime("%Y/%m/%d", stamp)
+    name = f"{account}_CloudTrail_{region}_{time.strftime('%Y%m%dT%H%MZ', stamp)}_"
+    name += "".join(secrets.choice(_UNIQUE) for _ in range(16)) + ".json.gz"
+    path = f"AWSLogs/{account}/CloudTrail/{region}/{day}/{name}"
+    return f"{prefix.strip('/')}/{path}" if prefix else path
+
+
+class LogFileWriter:
+    def __init__(self, resources: Resources, buckets: FolderBuckets, clock: Clock, delivery_seconds: float) -> None:
+        self.resources, self.buckets, self.clock = resources, buckets, clock
+        self.store = resources.store
+        self.delivery_seconds = delivery_seconds
+
+    def deliver_due(self) -> int:
+        """Write every log file that is due; how many were written."""
+        written = 0
+        for trail_arn, region in self.store.all("trail_log_pending_groups"):
+            trail = self.resources.get(trail_arn)
+            if trail is None or self._due(trail, region):
+                written += self._deliver(trail_arn, trail, region)
+        return written
+
+    def last_delivery(self, trail_arn: str, region: str | None = None) -> float | None:
+        row = self.store.one("trail_log_last_delivery", (trail_arn, region, region))
+        return float(row[0]) if row and row[0] is not None else None
+
+    def _due(self, trail: dict[str, Any], region: str) -> bool:
+        last = self.last_delivery(trail["TrailARN"], region) or trail.get("StartLoggingTime") or 0.0
+        return not trail.get("IsLogging") or self.clock.now() - last >= self.delivery_seconds
+
+    def _deliver(self, trail_arn: str, trail: dict[str, Any] | None, region: str) -> int:
+        rows = self.store.all("trail_log_pending_of", (trail_arn, region))
+        if not rows:
+            return 0
+        last_seq = rows[-1][0]
+        if trail is None:  # the trail was deleted: nothing to write to
+            self.store.run("trail_log_pending_done", (trail_arn, region, last_seq))
+            return 0
+        account = trail_arn.split(":")[4]
+        now = self.clock.now()
+        key = log_file_key(trail.get("S3KeyPrefix"), account, region, now)
+        body = b'{"Records":[' + b",".join(row[2] for row in rows) + b"]}"
+        self.buckets.put(trail["S3BucketName"], key, gzip.compress(body))
+        digest = hashlib.sha256(body).hexdigest()
+        times = [row[1] for row in rows]
+        with self.store.transaction():
+            self.store.run(
+                "trail_log_file_add",
+                (trail_arn, region, trail["S3BucketName"], key, digest, min(times), max(times), now),
+            )
+            self.store.run("trail_log_pending_done", (trail_arn, region, last_seq))
+        return 1
