@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import re
 import time
@@ -10,9 +11,12 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from tests.conftest import wait_for
 from tests.support.server import Server
+from trailbridge.trail.digests import string_to_sign
 
 
 def error(call: Any, **params: Any) -> dict[str, Any]:
@@ -183,5 +187,52 @@ def test_log_files_in_cloudtrails_layout(account: str) -> None:
         names = [r["eventName"] for r in records]
         assert "PutRule" in names and "StartLogging" in names
         assert all(r["awsRegion"] == "us-east-1" for r in records)
+    finally:
+        process.stop()
+
+
+def test_digest_chain_is_signed_and_complete(account: str) -> None:
+    process = Server(env={"TRAILBRIDGE_TRAIL_DELIVERY_SECONDS": "1", "TRAILBRIDGE_DIGEST_SECONDS": "2"})
+    try:
+        (process.data / "buckets" / "logs").mkdir(parents=True)
+        trail = process.client("cloudtrail", account)
+        trail.create_trail(Name="main", S3BucketName="logs", EnableLogFileValidation=True)
+        trail.start_logging(Name="main")
+        process.client("events", account).put_rule(Name="r1", EventPattern='{"source": ["a"]}')
+        root = process.data / "buckets" / "logs"
+        wait_for(lambda: len(list(root.rglob("*CloudTrail-Digest*.json.gz"))) >= 2, timeout=15)
+        trail.stop_logging(Name="main")
+        time.sleep(2.5)  # the final digest, after StopLogging
+        digests = sorted(root.rglob("*CloudTrail-Digest*.json.gz"))
+        keys = {k["Fingerprint"]: k["Value"] for k in trail.list_public_keys()["PublicKeyList"]}
+        listed: set[str] = set()
+        previous: tuple[bytes, str] | None = None
+        for path in digests:
+            body = gzip.decompress(path.read_bytes())
+            digest = json.loads(body)
+            key = str(path.relative_to(root))
+            assert digest["digestS3Object"] == key and digest["digestS3Bucket"] == "logs"
+            assert re.fullmatch(
+                rf"AWSLogs/{account}/CloudTrail-Digest/us-east-1/\d{{4}}/\d{{2}}/\d{{2}}/{account}_CloudTrail-Digest_"
+                r"us-east-1_main_us-east-1_\d{8}T\d{6}Z\.json\.gz",
+                key,
+            )
+            signature = json.loads(path.with_name(path.name + ".s3meta.json").read_text())["x-amz-meta-signature"]
+            public = serialization.load_der_public_key(keys[digest["digestPublicKeyFingerprint"]])
+            assert isinstance(public, rsa.RSAPublicKey)
+            public.verify(bytes.fromhex(signature), string_to_sign(digest, body), padding.PKCS1v15(), hashes.SHA256())
+            if previous is None:
+                assert digest["previousDigestSignature"] is None
+            else:
+                assert digest["previousDigestHashValue"] == hashlib.sha256(previous[0]).hexdigest()
+                assert digest["previousDigestSignature"] == previous[1]
+            for log in digest["logFiles"]:
+                content = gzip.decompress((root / log["s3Object"]).read_bytes())
+                assert hashlib.sha256(content).hexdigest() == log["hashValue"]
+                listed.add(log["s3Object"])
+            previous = (body, signature)
+        logs = {str(p.relative_to(root)) for p in root.rglob("*_CloudTrail_*.json.gz")}
+        assert logs and listed == logs  # every log file is in exactly the chain
+        assert len(digests) >= 3
     finally:
         process.stop()

@@ -35,6 +35,7 @@ from trailbridge.settings import Settings
 from trailbridge.storage.resources import Resources
 from trailbridge.storage.sqlite import SqliteStore
 from trailbridge.trail.buckets import FolderBuckets
+from trailbridge.trail.digests import DigestWriter, SigningKeys
 from trailbridge.trail.forward import Forwarder
 from trailbridge.trail.logfiles import LogFileWriter
 from trailbridge.trail.recorder import Recorder
@@ -70,10 +71,17 @@ class Trailbridge:
         )
         forwarder = Forwarder(resources, router, self.clock)
         self.log_files = LogFileWriter(resources, self.engine.buckets, self.clock, self.settings.trail_delivery_seconds)
+        keys = SigningKeys(resources, secrets, self.clock)
+        self.digests = DigestWriter(resources, self.engine.buckets, keys, self.clock, self.settings.digest_seconds)
         self.recorder = Recorder(
-            self.store, self.clock, self.settings.lookup_retention_days, forwarder, self.log_files.deliver_due
+            self.store, self.clock, self.settings.lookup_retention_days, forwarder, self.write_trail_files
         )
         self._dispatcher: Dispatcher | None = None
+
+    def write_trail_files(self) -> None:
+        """Write the trail log files and digests that are due (the recorder's thread does, every second)."""
+        self.log_files.deliver_due()
+        self.digests.write_due()
 
     # -- services -----------------------------------------------------------------------------
 

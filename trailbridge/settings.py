@@ -42,6 +42,7 @@ class Settings:
     lookup_retention_days: float = 90.0
     # How often a logging trail writes a log file (per region), and its digest period.
     trail_delivery_seconds: float = 300.0
+    digest_seconds: float = 3600.0
     # The server (`trailbridge serve`).
     host: str = "127.0.0.1"
     port: int = 4566

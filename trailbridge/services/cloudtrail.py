@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 
 from trailbridge.services.base import Engine, ServiceError, operation, timestamp
+from trailbridge.trail.digests import SigningKeys
 from trailbridge.trail.recorder import DAY
 
 _NEWEST = (float("inf"), 2**62)
@@ -60,6 +61,26 @@ class CloudTrailService:
         if len(rows) > limit:
             answer["NextToken"] = _token(rows[limit - 1][1], rows[limit - 1][0])
         return answer
+
+    @operation("cloudtrail", "ListPublicKeys")
+    def list_public_keys(self, **params: Any) -> dict[str, Any]:
+        now = self.engine.clock.now()
+        start = _seconds(params.get("StartTime"), now)
+        end = _seconds(params.get("EndTime"), now)
+        if start > end:
+            raise ServiceError("InvalidTimeRangeException", "Start time must be before end time.")
+        keys = SigningKeys(self.engine.resources, self.engine.secrets, self.engine.clock)
+        return {
+            "PublicKeyList": [
+                {
+                    "Value": der,
+                    "ValidityStartTime": timestamp(valid_from),
+                    "ValidityEndTime": timestamp(valid_to),
+                    "Fingerprint": fingerprint,
+                }
+                for fingerprint, der, valid_from, valid_to in keys.public_keys(self.region, start, end)
+            ]
+        }
 
 
 def _seconds(value: datetime | None, default: float) -> float:

@@ -164,3 +164,27 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?);
 
 -- name: trail_log_last_delivery
 SELECT max(delivered) FROM trail_log_files WHERE trail_arn = ? AND (region = ? OR ? IS NULL);
+
+-- name: trail_key_add
+INSERT INTO trail_keys (fingerprint, region, sealed, public_der, valid_from, valid_to) VALUES (?, ?, ?, ?, ?, ?);
+
+-- name: trail_key_current
+SELECT fingerprint, sealed, valid_to FROM trail_keys WHERE region = ? ORDER BY valid_from DESC LIMIT 1;
+
+-- name: trail_keys_between
+SELECT fingerprint, public_der, valid_from, valid_to FROM trail_keys
+WHERE region = ? AND valid_to >= ? AND valid_from <= ? ORDER BY valid_from;
+
+-- name: trail_digest_last
+SELECT bucket, key, end_time, sha256, signature FROM trail_digests
+WHERE trail_arn = ? AND region = ? ORDER BY seq DESC LIMIT 1;
+
+-- name: trail_digest_add
+INSERT INTO trail_digests (trail_arn, region, bucket, key, end_time, sha256, signature) VALUES (?, ?, ?, ?, ?, ?, ?);
+
+-- name: trail_log_files_between
+SELECT bucket, key, sha256, oldest, newest FROM trail_log_files
+WHERE trail_arn = ? AND region = ? AND delivered > ? AND delivered <= ? ORDER BY seq;
+
+-- name: trail_log_regions
+SELECT DISTINCT region FROM trail_log_files WHERE trail_arn = ?;

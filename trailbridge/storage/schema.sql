@@ -111,3 +111,25 @@ CREATE TABLE IF NOT EXISTS trail_log_files (
     delivered  REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS trail_log_files_trail ON trail_log_files (trail_arn, region, delivered);
+
+-- Digest signing keys (the private key sealed with the data directory's secret key).
+CREATE TABLE IF NOT EXISTS trail_keys (
+    fingerprint  TEXT PRIMARY KEY,
+    region       TEXT NOT NULL,
+    sealed       TEXT NOT NULL,
+    public_der   BLOB NOT NULL,
+    valid_from   REAL NOT NULL,
+    valid_to     REAL NOT NULL
+);
+-- Digest files written, newest last, for the chain (each names the one before it).
+CREATE TABLE IF NOT EXISTS trail_digests (
+    seq         INTEGER PRIMARY KEY,
+    trail_arn   TEXT NOT NULL,
+    region      TEXT NOT NULL,
+    bucket      TEXT NOT NULL,
+    key         TEXT NOT NULL,
+    end_time    REAL NOT NULL,
+    sha256      TEXT NOT NULL,
+    signature   TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS trail_digests_trail ON trail_digests (trail_arn, region, seq);
