@@ -1,0 +1,122 @@
+"""Interop acceptance: the unmodified `aws cloudtrail validate-logs` accepts a trail trailbridge wrote, served
+from an S3 endpoint (moto's server) with trailbridge answering DescribeTrails and ListPublicKeys, and reports
+INVALID after a log file is modified, after one is deleted, and after a digest is deleted."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import urllib3
+
+from tests.conftest import wait_for
+from tests.support.server import Server, free_port
+
+ACCOUNT = "123456789012"
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{port}"
+    http = urllib3.PoolManager()
+    for _ in range(200):
+        try:
+            http.request("GET", url + "/moto-api/", retries=False)
+            break
+        except urllib3.exceptions.HTTPError:
+            time.sleep(0.05)
+    yield url
+    process.terminate()
+    process.wait(10)
+
+
+def _s3(url: str) -> Any:
+    return boto3.client(
+        "s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+
+
+def _upload(root: Path, s3_url: str, bucket: str) -> None:
+    s3 = _s3(s3_url)
+    s3.create_bucket(Bucket=bucket)
+    for path in sorted(root.rglob("*.json.gz")):
+        sidecar = path.with_name(path.name + ".s3meta.json")
+        metadata = {}
+        if sidecar.exists():
+            metadata = {k.removeprefix("x-amz-meta-"): v for k, v in json.loads(sidecar.read_text()).items()}
+        s3.put_object(Bucket=bucket, Key=str(path.relative_to(root)), Body=path.read_bytes(), Metadata=metadata)
+
+
+def test_aws_cli_validate_logs_accepts_our_trail_and_catches_tampering(s3_endpoint: str) -> None:
+    process = Server(env={"TRAILBRIDGE_TRAIL_DELIVERY_SECONDS": "1", "TRAILBRIDGE_DIGEST_SECONDS": "2"})
+    try:
+        root = process.data / "buckets" / "trail-bucket"
+        root.mkdir(parents=True)
+        trail = process.client("cloudtrail", ACCOUNT)
+        arn = trail.create_trail(Name="main", S3BucketName="trail-bucket", EnableLogFileValidation=True)["TrailARN"]
+        start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 60))
+        trail.start_logging(Name="main")
+        events = process.client("events", ACCOUNT)
+        for i in range(3):
+            events.put_rule(Name=f"r{i}", EventPattern='{"source": ["a"]}')
+            time.sleep(1.2)
+        wait_for(lambda: len(list(root.rglob("*CloudTrail-Digest*.json.gz"))) >= 2, timeout=15)
+        trail.stop_logging(Name="main")
+        time.sleep(2.5)
+        bucket = "trail-bucket"  # the digests name their bucket: the S3 copy keeps it
+        _upload(root, s3_endpoint, bucket)
+        env = {
+            **os.environ,
+            "AWS_ACCESS_KEY_ID": ACCOUNT,
+            "AWS_SECRET_ACCESS_KEY": "x",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL_S3": s3_endpoint,
+            "AWS_CONFIG_FILE": "/dev/null",
+            "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        }
+
+        def validate() -> tuple[int, str]:
+            command = [sys.executable, "-m", "awscli", "cloudtrail", "validate-logs", "--trail-arn", arn]
+            command += ["--start-time", start, "--endpoint-url", process.url, "--verbose"]
+            result = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env, check=False)
+            return result.returncode, result.stdout + result.stderr  # the CLI prints INVALID lines on stderr
+
+        status, report = validate()
+        assert status == 0, report
+        assert re.search(r"(\d+)/\1 digest files valid", report) and re.search(r"(\d+)/\1 log files valid", report)
+        assert "INVALID" not in report
+        s3 = _s3(s3_endpoint)
+        listing = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]]
+        logs = [k for k in listing if "_CloudTrail_" in k]
+        digests = [k for k in listing if "CloudTrail-Digest" in k]
+
+        original = s3.get_object(Bucket=bucket, Key=logs[0])["Body"].read()
+        changed = gzip.compress(gzip.decompress(original).replace(b'"r0"', b'"rX"').replace(b'"r1"', b'"rY"') + b" ")
+        s3.put_object(Bucket=bucket, Key=logs[0], Body=changed)
+        status, report = validate()
+        assert status != 0 and "INVALID: hash value doesn't match" in report, report
+        s3.put_object(Bucket=bucket, Key=logs[0], Body=original)
+
+        s3.delete_object(Bucket=bucket, Key=logs[-1])
+        status, report = validate()
+        assert status != 0 and "INVALID: not found" in report, report
+
+        s3.delete_object(Bucket=bucket, Key=digests[0])
+        status, report = validate()
+        assert status != 0 and "INVALID" in report, report
+    finally:
+        process.stop()
