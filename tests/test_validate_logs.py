@@ -1,4 +1,5 @@
-"""Interop acceptance: the unmodified `aws cloudtrail validate-logs` accepts a trail trailbridge wrote, served
+"""Interop acceptance: our own `trailbridge trail validate` and the unmodified `aws cloudtrail validate-logs`
+accept a trail trailbridge wrote, the latter served
 from an S3 endpoint (moto's server) with trailbridge answering DescribeTrails and ListPublicKeys, and reports
 INVALID after a log file is modified, after one is deleted, and after a digest is deleted."""
 
@@ -77,6 +78,16 @@ def test_aws_cli_validate_logs_accepts_our_trail_and_catches_tampering(s3_endpoi
         wait_for(lambda: len(list(root.rglob("*CloudTrail-Digest*.json.gz"))) >= 2, timeout=15)
         trail.stop_logging(Name="main")
         time.sleep(2.5)
+        ours = [sys.executable, "-m", "trailbridge", "trail", "validate", str(root), "--endpoint-url", process.url]
+        own = subprocess.run(
+            ours,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env={**os.environ, "AWS_ACCESS_KEY_ID": ACCOUNT, "AWS_SECRET_ACCESS_KEY": "x"},
+        )
+        assert own.returncode == 0 and "INVALID" not in own.stdout, own.stdout + own.stderr
         bucket = "trail-bucket"  # the digests name their bucket: the S3 copy keeps it
         _upload(root, s3_endpoint, bucket)
         env = {

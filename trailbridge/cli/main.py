@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import ipaddress
+import json
 import signal
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -125,3 +128,52 @@ def serve(config_file: Path | None, **flags: Any) -> None:
         access_log=False,
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
     )
+
+
+@cli.group()
+def trail() -> None:
+    """CloudTrail trails: validate log files and digests."""
+
+
+def _keys_from_file(path: Path) -> dict[str, bytes]:
+    try:
+        answer = json.loads(path.read_text(encoding="utf-8"))
+        return {k["Fingerprint"]: base64.b64decode(k["Value"]) for k in answer["PublicKeyList"]}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise click.BadParameter(f"{path} is not a ListPublicKeys answer: {exc}") from None
+
+
+def _keys_from_server(endpoint: str, root: Path) -> dict[str, bytes]:
+    import boto3  # noqa: PLC0415 (only this command needs boto3)
+
+    regions = {p.parts[p.parts.index("CloudTrail-Digest") + 1] for p in root.rglob("*CloudTrail-Digest_*.json.gz")}
+    keys: dict[str, bytes] = {}
+    for region in sorted(regions):
+        client = boto3.client("cloudtrail", endpoint_url=endpoint, region_name=region)
+        answer = client.list_public_keys(StartTime=datetime(2000, 1, 1, tzinfo=UTC), EndTime=datetime.now(UTC))
+        keys.update({k["Fingerprint"]: k["Value"] for k in answer["PublicKeyList"]})
+    return keys
+
+
+@trail.command("validate")
+@click.argument("bucket_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("--bucket", help="The bucket's name in the digests (default: the folder's name).")
+@click.option("--public-keys", type=click.Path(path_type=Path, exists=True), help="A ListPublicKeys answer (JSON).")
+@click.option("--endpoint-url", help="Ask this trailbridge server for the public keys (ListPublicKeys).")
+def validate(bucket_dir: Path, bucket: str | None, public_keys: Path | None, endpoint_url: str | None) -> None:
+    """Check a trail's digests and log files in a bucket folder; exit 1 if anything is INVALID."""
+    from trailbridge.trail.validate import validate_bucket  # noqa: PLC0415
+
+    if (public_keys is None) == (endpoint_url is None):
+        raise click.UsageError("give exactly one of --public-keys FILE and --endpoint-url URL")
+    keys = _keys_from_file(public_keys) if public_keys else _keys_from_server(str(endpoint_url), bucket_dir)
+    report = validate_bucket(bucket_dir, bucket or bucket_dir.name, keys)
+    click.echo(f"Validating log files in {bucket_dir}\n")
+    for line in report.lines:
+        click.echo(line)
+    click.echo("")
+    for line in report.summary():
+        click.echo(line)
+    if not report.digests:
+        click.echo("No digest files found", err=True)
+    sys.exit(0 if report.valid else 1)
