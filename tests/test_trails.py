@@ -236,3 +236,21 @@ def test_digest_chain_is_signed_and_complete(account: str) -> None:
         assert len(digests) >= 3
     finally:
         process.stop()
+
+
+def test_delete_trail_writes_its_last_log_file_and_final_digest(server: Server, account: str) -> None:
+    root = server.data / "buckets" / f"bye-{account}"
+    root.mkdir(parents=True)
+    trail = server.client("cloudtrail", account)
+    trail.create_trail(Name="short-lived", S3BucketName=root.name, EnableLogFileValidation=True)
+    trail.start_logging(Name="short-lived")
+    server.client("events", account).put_rule(Name="last", EventPattern='{"source": ["a"]}')
+    time.sleep(0.2)  # the recorder hands the record to the trail
+    trail.delete_trail(Name="short-lived")
+    logs = list(root.rglob("*_CloudTrail_*.json.gz"))
+    digests = list(root.rglob("*CloudTrail-Digest*.json.gz"))
+    assert len(logs) == 1 and len(digests) == 1  # default periods (300 s, 3600 s): only deletion wrote them
+    names = [r["eventName"] for r in json.loads(gzip.decompress(logs[0].read_bytes()))["Records"]]
+    assert "PutRule" in names
+    listed = json.loads(gzip.decompress(digests[0].read_bytes()))["logFiles"]
+    assert [entry["s3Object"] for entry in listed] == [str(logs[0].relative_to(root))]

@@ -36,6 +36,7 @@ from trailbridge.storage.resources import Resources
 from trailbridge.storage.sqlite import SqliteStore
 from trailbridge.trail.buckets import FolderBuckets
 from trailbridge.trail.digests import DigestWriter, SigningKeys
+from trailbridge.trail.files import TrailFiles
 from trailbridge.trail.forward import Forwarder
 from trailbridge.trail.logfiles import LogFileWriter
 from trailbridge.trail.recorder import Recorder
@@ -57,6 +58,10 @@ class Trailbridge:
         self.functions = Functions()
         router = Router(resources, self.clock, self.metrics, self.settings)
         secrets = SecretBox.in_directory(self.data_dir) if self.data_dir else SecretBox.ephemeral()
+        buckets = FolderBuckets(self.data_dir / "buckets" if self.data_dir else None)
+        log_files = LogFileWriter(resources, buckets, self.clock, self.settings.trail_delivery_seconds)
+        keys = SigningKeys(resources, secrets, self.clock)
+        digests = DigestWriter(resources, buckets, keys, self.clock, self.settings.digest_seconds)
         self.engine = Engine(
             settings=self.settings,
             clock=self.clock,
@@ -67,21 +72,14 @@ class Trailbridge:
             secrets=secrets,
             functions=self.functions,
             metrics=self.metrics,
-            buckets=FolderBuckets(self.data_dir / "buckets" if self.data_dir else None),
+            buckets=buckets,
+            trail_files=TrailFiles(log_files, digests, self.clock),
         )
         forwarder = Forwarder(resources, router, self.clock)
-        self.log_files = LogFileWriter(resources, self.engine.buckets, self.clock, self.settings.trail_delivery_seconds)
-        keys = SigningKeys(resources, secrets, self.clock)
-        self.digests = DigestWriter(resources, self.engine.buckets, keys, self.clock, self.settings.digest_seconds)
         self.recorder = Recorder(
-            self.store, self.clock, self.settings.lookup_retention_days, forwarder, self.write_trail_files
+            self.store, self.clock, self.settings.lookup_retention_days, forwarder, self.engine.trail_files.write_due
         )
         self._dispatcher: Dispatcher | None = None
-
-    def write_trail_files(self) -> None:
-        """Write the trail log files and digests that are due (the recorder's thread does, every second)."""
-        self.log_files.deliver_due()
-        self.digests.write_due()
 
     # -- services -----------------------------------------------------------------------------
 

@@ -33,6 +33,7 @@ from trailbridge.patterns import PatternError
 from trailbridge.settings import Settings
 from trailbridge.storage.resources import Resources
 from trailbridge.trail.buckets import FolderBuckets
+from trailbridge.trail.files import TrailFiles
 
 LIMIT_EXCEEDED = "The requested resource exceeds the maximum number allowed."
 
@@ -62,6 +63,7 @@ class Engine:
     functions: Functions
     metrics: Metrics
     buckets: FolderBuckets
+    trail_files: TrailFiles
 
 
 _CODES: dict[type[TrailbridgeError], str] = {

@@ -195,6 +195,7 @@ class TrailsService:
     def delete_trail(self, **params: Any) -> dict[str, Any]:
         with self.engine.router.changing():
             doc = self._trail(params["Name"], home=True)
+            self.engine.trail_files.finish(doc)  # its last log files, and its final digest
             self.resources.delete(doc["TrailARN"])
         return {}
 

@@ -92,13 +92,13 @@ class DigestWriter:
 
     def write_due(self) -> int:
         """Write every digest that is due; how many were written."""
-        written = 0
-        for trail in self.resources.all_of_kind("trail"):
-            if not trail.get("LogFileValidationEnabled") or trail.get("StartLoggingTime") is None:
-                continue
-            for region in self._regions(trail):
-                written += self._write_if_due(trail, region)
-        return written
+        return sum(self.write_for(trail) for trail in self.resources.all_of_kind("trail"))
+
+    def write_for(self, trail: dict[str, Any]) -> int:
+        """Write the trail's due digests (a stopped trail's final one); how many were written."""
+        if not trail.get("LogFileValidationEnabled") or trail.get("StartLoggingTime") is None:
+            return 0
+        return sum(self._write_if_due(trail, region) for region in sorted(self._regions(trail)))
 
     def _regions(self, trail: dict[str, Any]) -> set[str]:
         regions = {str(row[0]) for row in self.store.all("trail_log_regions", (trail["TrailARN"],))}
