@@ -5,7 +5,10 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
 import re
+import subprocess
+import sys
 import time
 from typing import Any
 
@@ -234,6 +237,10 @@ def test_digest_chain_is_signed_and_complete(account: str) -> None:
         logs = {str(p.relative_to(root)) for p in root.rglob("*_CloudTrail_*.json.gz")}
         assert logs and listed == logs  # every log file is in exactly the chain
         assert len(digests) >= 3
+        command = [sys.executable, "-m", "trailbridge", "trail", "validate", str(root), "--endpoint-url", process.url]
+        env = {**os.environ, "AWS_ACCESS_KEY_ID": account, "AWS_SECRET_ACCESS_KEY": "x"}
+        ours = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False, env=env)
+        assert ours.returncode == 0 and f"{len(digests)}/{len(digests)} digest files valid" in ours.stdout, ours.stdout
     finally:
         process.stop()
 

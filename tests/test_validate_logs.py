@@ -1,19 +1,17 @@
-"""Interop acceptance: our own `trailbridge trail validate` and the unmodified `aws cloudtrail validate-logs`
-accept a trail trailbridge wrote, the latter served
-from an S3 endpoint (moto's server) with trailbridge answering DescribeTrails and ListPublicKeys, and reports
-INVALID after a log file is modified, after one is deleted, and after a digest is deleted."""
+"""Interop acceptance: the unmodified `aws cloudtrail validate-logs` accepts a trail that trailbridge wrote to
+an S3 endpoint (moto's server, TRAILBRIDGE_S3_ENDPOINT_URL), with trailbridge answering DescribeTrails and
+ListPublicKeys, and reports INVALID after a log file is modified, after one is deleted, and after a digest
+is deleted."""
 
 from __future__ import annotations
 
 import gzip
-import json
 import os
 import re
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -24,6 +22,7 @@ from tests.conftest import wait_for
 from tests.support.server import Server, free_port
 
 ACCOUNT = "123456789012"
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": ACCOUNT, "AWS_SECRET_ACCESS_KEY": "x"}
 
 
 @pytest.fixture(scope="module")
@@ -51,49 +50,30 @@ def _s3(url: str) -> Any:
     )
 
 
-def _upload(root: Path, s3_url: str, bucket: str) -> None:
-    s3 = _s3(s3_url)
-    s3.create_bucket(Bucket=bucket)
-    for path in sorted(root.rglob("*.json.gz")):
-        sidecar = path.with_name(path.name + ".s3meta.json")
-        metadata = {}
-        if sidecar.exists():
-            metadata = {k.removeprefix("x-amz-meta-"): v for k, v in json.loads(sidecar.read_text()).items()}
-        s3.put_object(Bucket=bucket, Key=str(path.relative_to(root)), Body=path.read_bytes(), Metadata=metadata)
-
-
 def test_aws_cli_validate_logs_accepts_our_trail_and_catches_tampering(s3_endpoint: str) -> None:
-    process = Server(env={"TRAILBRIDGE_TRAIL_DELIVERY_SECONDS": "1", "TRAILBRIDGE_DIGEST_SECONDS": "2"})
+    settings = {"TRAILBRIDGE_TRAIL_DELIVERY_SECONDS": "1", "TRAILBRIDGE_DIGEST_SECONDS": "2"}
+    process = Server(env={**settings, **CREDENTIALS, "TRAILBRIDGE_S3_ENDPOINT_URL": s3_endpoint})
     try:
-        root = process.data / "buckets" / "trail-bucket"
-        root.mkdir(parents=True)
+        s3, bucket = _s3(s3_endpoint), "trail-bucket"
+        s3.create_bucket(Bucket=bucket)
         trail = process.client("cloudtrail", ACCOUNT)
-        arn = trail.create_trail(Name="main", S3BucketName="trail-bucket", EnableLogFileValidation=True)["TrailARN"]
+        arn = trail.create_trail(Name="main", S3BucketName=bucket, EnableLogFileValidation=True)["TrailARN"]
         start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 60))
         trail.start_logging(Name="main")
         events = process.client("events", ACCOUNT)
         for i in range(3):
             events.put_rule(Name=f"r{i}", EventPattern='{"source": ["a"]}')
             time.sleep(1.2)
-        wait_for(lambda: len(list(root.rglob("*CloudTrail-Digest*.json.gz"))) >= 2, timeout=15)
+
+        def keys() -> list[str]:
+            return [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+
+        wait_for(lambda: sum("CloudTrail-Digest" in k for k in keys()) >= 2, timeout=15)
         trail.stop_logging(Name="main")
-        time.sleep(2.5)
-        ours = [sys.executable, "-m", "trailbridge", "trail", "validate", str(root), "--endpoint-url", process.url]
-        own = subprocess.run(
-            ours,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-            env={**os.environ, "AWS_ACCESS_KEY_ID": ACCOUNT, "AWS_SECRET_ACCESS_KEY": "x"},
-        )
-        assert own.returncode == 0 and "INVALID" not in own.stdout, own.stdout + own.stderr
-        bucket = "trail-bucket"  # the digests name their bucket: the S3 copy keeps it
-        _upload(root, s3_endpoint, bucket)
+        time.sleep(2.5)  # the final digest
         env = {
             **os.environ,
-            "AWS_ACCESS_KEY_ID": ACCOUNT,
-            "AWS_SECRET_ACCESS_KEY": "x",
+            **CREDENTIALS,
             "AWS_DEFAULT_REGION": "us-east-1",
             "AWS_ENDPOINT_URL_S3": s3_endpoint,
             "AWS_CONFIG_FILE": "/dev/null",
@@ -110,14 +90,11 @@ def test_aws_cli_validate_logs_accepts_our_trail_and_catches_tampering(s3_endpoi
         assert status == 0, report
         assert re.search(r"(\d+)/\1 digest files valid", report) and re.search(r"(\d+)/\1 log files valid", report)
         assert "INVALID" not in report
-        s3 = _s3(s3_endpoint)
-        listing = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]]
-        logs = [k for k in listing if "_CloudTrail_" in k]
-        digests = [k for k in listing if "CloudTrail-Digest" in k]
+        logs = [k for k in keys() if "_CloudTrail_" in k]
+        digests = [k for k in keys() if "CloudTrail-Digest" in k]
 
         original = s3.get_object(Bucket=bucket, Key=logs[0])["Body"].read()
-        changed = gzip.compress(gzip.decompress(original).replace(b'"r0"', b'"rX"').replace(b'"r1"', b'"rY"') + b" ")
-        s3.put_object(Bucket=bucket, Key=logs[0], Body=changed)
+        s3.put_object(Bucket=bucket, Key=logs[0], Body=gzip.compress(gzip.decompress(original) + b" "))
         status, report = validate()
         assert status != 0 and "INVALID: hash value doesn't match" in report, report
         s3.put_object(Bucket=bucket, Key=logs[0], Body=original)

@@ -34,7 +34,7 @@ from trailbridge.services.trails import TrailsService
 from trailbridge.settings import Settings
 from trailbridge.storage.resources import Resources
 from trailbridge.storage.sqlite import SqliteStore
-from trailbridge.trail.buckets import FolderBuckets
+from trailbridge.trail.buckets import Buckets, FolderBuckets, S3Buckets
 from trailbridge.trail.digests import DigestWriter, SigningKeys
 from trailbridge.trail.files import TrailFiles
 from trailbridge.trail.forward import Forwarder
@@ -58,7 +58,11 @@ class Trailbridge:
         self.functions = Functions()
         router = Router(resources, self.clock, self.metrics, self.settings)
         secrets = SecretBox.in_directory(self.data_dir) if self.data_dir else SecretBox.ephemeral()
-        buckets = FolderBuckets(self.data_dir / "buckets" if self.data_dir else None)
+        buckets: Buckets = (
+            S3Buckets(self.settings.s3_endpoint_url, self.settings.default_region)
+            if self.settings.s3_endpoint_url
+            else FolderBuckets(self.data_dir / "buckets" if self.data_dir else None)
+        )
         log_files = LogFileWriter(resources, buckets, self.clock, self.settings.trail_delivery_seconds)
         keys = SigningKeys(resources, secrets, self.clock)
         digests = DigestWriter(resources, buckets, keys, self.clock, self.settings.digest_seconds)

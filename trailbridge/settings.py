@@ -43,6 +43,7 @@ class Settings:
     # How often a logging trail writes a log file (per region), and its digest period.
     trail_delivery_seconds: float = 300.0
     digest_seconds: float = 3600.0
+    s3_endpoint_url: str = ""  # trail buckets on this S3-compatible endpoint instead of <data>/buckets/
     # The server (`trailbridge serve`).
     host: str = "127.0.0.1"
     port: int = 4566

@@ -32,7 +32,7 @@ from trailbridge.errors import (
 from trailbridge.patterns import PatternError
 from trailbridge.settings import Settings
 from trailbridge.storage.resources import Resources
-from trailbridge.trail.buckets import FolderBuckets
+from trailbridge.trail.buckets import Buckets
 from trailbridge.trail.files import TrailFiles
 
 LIMIT_EXCEEDED = "The requested resource exceeds the maximum number allowed."
@@ -62,7 +62,7 @@ class Engine:
     secrets: SecretBox
     functions: Functions
     metrics: Metrics
-    buckets: FolderBuckets
+    buckets: Buckets
     trail_files: TrailFiles
 
 

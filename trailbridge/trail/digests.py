@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from trailbridge.clock import Clock, iso8601
 from trailbridge.delivery.secrets import SecretBox
 from trailbridge.storage.resources import Resources
-from trailbridge.trail.buckets import FolderBuckets
+from trailbridge.trail.buckets import Buckets
 
 KEY_LIFETIME = 30 * 86_400.0
 ALGORITHM = "SHA256withRSA"
@@ -84,9 +84,7 @@ class SigningKeys:
 
 
 class DigestWriter:
-    def __init__(
-        self, resources: Resources, buckets: FolderBuckets, keys: SigningKeys, clock: Clock, period: float
-    ) -> None:
+    def __init__(self, resources: Resources, buckets: Buckets, keys: SigningKeys, clock: Clock, period: float) -> None:
         self.resources, self.buckets, self.keys, self.clock, self.period = resources, buckets, keys, clock, period
         self.store = resources.store
 

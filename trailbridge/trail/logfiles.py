@@ -19,7 +19,7 @@ from typing import Any
 
 from trailbridge.clock import Clock
 from trailbridge.storage.resources import Resources
-from trailbridge.trail.buckets import FolderBuckets
+from trailbridge.trail.buckets import Buckets
 
 _UNIQUE = string.ascii_letters + string.digits
 
@@ -34,7 +34,7 @@ def log_file_key(prefix: str | None, account: str, region: str, delivered: float
 
 
 class LogFileWriter:
-    def __init__(self, resources: Resources, buckets: FolderBuckets, clock: Clock, delivery_seconds: float) -> None:
+    def __init__(self, resources: Resources, buckets: Buckets, clock: Clock, delivery_seconds: float) -> None:
         self.resources, self.buckets, self.clock = resources, buckets, clock
         self.store = resources.store
         self.delivery_seconds = delivery_seconds
