@@ -165,6 +165,8 @@ def test_api_calls_reach_rules_through_a_logging_trail(server: Server, account: 
     events.list_rules()
     names: list[str] = []
     wait_for(lambda: names.extend(e["detail"]["eventName"] for e in _received(sqs, url)) or "ListRules" in names)
+    found = trail.lookup_events(LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "PutRule"}])
+    assert "watched" in [json.loads(e["CloudTrailEvent"])["requestParameters"]["name"] for e in found["Events"]]
     trail.stop_logging(Name="tr1")
 
 
@@ -261,3 +263,36 @@ def test_delete_trail_writes_its_last_log_file_and_final_digest(server: Server, 
     assert "PutRule" in names
     listed = json.loads(gzip.decompress(digests[0].read_bytes()))["logFiles"]
     assert [entry["s3Object"] for entry in listed] == [str(logs[0].relative_to(root))]
+
+
+def test_data_events_reach_trails_that_select_them(server: Server, account: str, bucket: str) -> None:
+    trail, events = server.client("cloudtrail", account), server.client("events", account)
+    sqs = server.client("sqs", account)
+    work = sqs.create_queue(QueueName="work")["QueueUrl"]
+    _, url, queue = _queue(server, account)
+    pattern = {"source": ["aws.sqs"], "detail": {"eventName": ["SendMessage"], "eventCategory": ["Data"]}}
+    events.put_rule(Name="sends", EventPattern=json.dumps(pattern))
+    events.put_targets(Rule="sends", Targets=[{"Id": "q", "Arn": queue}])
+    trail.create_trail(Name="data", S3BucketName=bucket)
+    selectors = [
+        {
+            "Name": "queues",
+            "FieldSelectors": [
+                {"Field": "eventCategory", "Equals": ["Data"]},
+                {"Field": "resources.type", "Equals": ["AWS::SQS::Queue"]},
+            ],
+        }
+    ]
+    trail.put_event_selectors(TrailName="data", AdvancedEventSelectors=selectors)
+    trail.start_logging(Name="data")
+    sqs.send_message(QueueUrl=work, MessageBody="hello")
+    got: list[dict[str, Any]] = []
+    wait_for(lambda: got.extend(_received(sqs, url)) or got)
+    detail = got[0]["detail"]
+    assert (detail["eventName"], detail["managementEvent"], detail["eventCategory"]) == ("SendMessage", False, "Data")
+    assert detail["resources"] == [
+        {"accountId": account, "type": "AWS::SQS::Queue", "ARN": f"arn:aws:sqs:us-east-1:{account}:work"}
+    ]
+    by_name = [{"AttributeKey": "EventName", "AttributeValue": "SendMessage"}]
+    assert trail.lookup_events(LookupAttributes=by_name)["Events"] == []  # LookupEvents keeps management events
+    trail.stop_logging(Name="data")

@@ -79,9 +79,13 @@ class Trailbridge:
             buckets=buckets,
             trail_files=TrailFiles(log_files, digests, self.clock),
         )
-        forwarder = Forwarder(resources, router, self.clock)
+        self.forwarder = Forwarder(resources, router, self.clock)
         self.recorder = Recorder(
-            self.store, self.clock, self.settings.lookup_retention_days, forwarder, self.engine.trail_files.write_due
+            self.store,
+            self.clock,
+            self.settings.lookup_retention_days,
+            self.forwarder,
+            self.engine.trail_files.write_due,
         )
         self._dispatcher: Dispatcher | None = None
 

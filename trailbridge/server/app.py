@@ -150,8 +150,12 @@ class Gateway:
     def _record(self, request: Request, call: _Call, error: tuple[str, str] | None) -> None:
         """Every call that named a known operation, from a known caller, becomes a CloudTrail record."""
         model, principal = call.model, call.principal
-        if model is None or principal is None or not is_management(call.service.name, model.name):
-            return  # data events go only to trails that select them
+        if model is None or principal is None:
+            return
+        if not is_management(call.service.name, model.name) and not self.tb.forwarder.logs_data_events(
+            principal.account, principal.region
+        ):
+            return  # data events are recorded only for trails that may select them
         now = self.tb.clock.now()
         api_call = ApiCall(
             service=call.service.name,

@@ -14,7 +14,7 @@ from trailbridge.bus.router import Router
 from trailbridge.clock import Clock
 from trailbridge.domain.arns import bus_arn
 from trailbridge.storage.resources import Resources
-from trailbridge.trail.selectors import admits
+from trailbridge.trail.selectors import admits, may_select_data
 
 DETAIL_TYPES = {
     "AwsApiCall": "AWS API Call via CloudTrail",
@@ -55,11 +55,24 @@ def _logs_in(trail: Mapping[str, Any], account: str, region: str) -> bool:
 class Forwarder:
     def __init__(self, resources: Resources, router: Router, clock: Clock) -> None:
         self.resources, self.router, self.clock = resources, router, clock
+        self._cache: tuple[int, list[dict[str, Any]]] = (-1, [])  # (config version, logging trails)
+
+    def logging_trails(self) -> list[dict[str, Any]]:
+        """The trails now logging (re-read only when the configuration changed)."""
+        version = self.resources.version()
+        if version != self._cache[0]:
+            trails = [doc for doc in self.resources.all_of_kind("trail") if doc.get("IsLogging")]
+            self._cache = (version, trails)
+        return self._cache[1]
+
+    def logs_data_events(self, account: str, region: str) -> bool:
+        """Whether a trail logging in this account and region may select data events."""
+        return any(_logs_in(t, account, region) and may_select_data(t) for t in self.logging_trails())
 
     def forward(self, records: list[dict[str, Any]]) -> int:
         """Put each record a logging trail admits on its region's default bus (call inside a transaction);
         how many deliveries that made."""
-        trails = [doc for doc in self.resources.all_of_kind("trail") if doc.get("IsLogging")]
+        trails = self.logging_trails()
         if trails:
             self.router.refresh()
         made = 0

@@ -118,6 +118,9 @@ def cloudtrail_record(call: ApiCall) -> dict[str, Any]:
         recipientAccountId=call.caller.account,
         eventCategory="Management" if management else "Data",
     )
+    resources = _resources(call)
+    if resources:
+        record["resources"] = resources
     if call.tls_version is not None:
         record["tlsDetails"] = {"tlsVersion": call.tls_version, "clientProvidedHostHeader": call.host}
     return record
@@ -142,3 +145,17 @@ def _camel(shape: Shape, value: Any) -> Any:
     if isinstance(value, bytes | bytearray):
         return base64.b64encode(value).decode()
     return value
+
+
+def _resources(call: ApiCall) -> list[dict[str, str]]:
+    """The resource a data event touched, as CloudTrail names it (selectors match on its type and ARN)."""
+    account, region = call.caller.account, call.region
+    if call.service == "sqs" and isinstance(call.params.get("QueueUrl"), str):
+        name = call.params["QueueUrl"].rstrip("/").rsplit("/", 1)[-1]
+        return [{"accountId": account, "type": "AWS::SQS::Queue", "ARN": f"arn:aws:sqs:{region}:{account}:{name}"}]
+    if (call.service, call.operation.name) == ("events", "PutEvents"):
+        entries = call.params.get("Entries") or [{}]
+        bus = str(entries[0].get("EventBusName") or "default") if isinstance(entries[0], Mapping) else "default"
+        arn = bus if bus.startswith("arn:") else f"arn:aws:events:{region}:{account}:event-bus/{bus}"
+        return [{"accountId": account, "type": "AWS::Events::EventBus", "ARN": arn}]
+    return []

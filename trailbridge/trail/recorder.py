@@ -111,6 +111,8 @@ class Recorder:
         with store.transaction():
             routed = self._forwarder.forward([record for _, record in batch])
             for time, record in batch:
+                if not record.get("managementEvent", True):
+                    continue  # data events go to trails only, not to LookupEvents
                 account, region = record["recipientAccountId"], record["awsRegion"]
                 seq = store.insert("trail_record_add", (account, region, time, orjson.dumps(record)))
                 rows = [(seq, account, region, k, v, time) for k, v in lookup_attributes(record)]

@@ -59,3 +59,14 @@ def _field(field: Mapping[str, Any], values: list[str]) -> bool:
         if unwanted and any(test(v, x) for v in values for x in unwanted):
             return False
     return True
+
+
+def may_select_data(trail: Mapping[str, Any]) -> bool:
+    """Whether any of the trail's selectors can admit a data event (so data events are worth recording)."""
+    advanced = trail.get("AdvancedEventSelectors")
+    if advanced:
+        return any(
+            all(_field(f, ["Data"]) for f in selector.get("FieldSelectors") or [] if f["Field"] == "eventCategory")
+            for selector in advanced
+        )
+    return any(selector.get("DataResources") for selector in trail.get("EventSelectors") or DEFAULT_SELECTORS)
