@@ -90,6 +90,10 @@ def test_aws_cli_validate_logs_accepts_our_trail_and_catches_tampering(s3_endpoi
         assert status == 0, report
         assert re.search(r"(\d+)/\1 digest files valid", report) and re.search(r"(\d+)/\1 log files valid", report)
         assert "INVALID" not in report
+        ours = [sys.executable, "-m", "trailbridge", "trail", "validate", f"s3://{bucket}"]
+        ours += ["--s3-endpoint-url", s3_endpoint, "--endpoint-url", process.url]
+        own = subprocess.run(ours, capture_output=True, text=True, timeout=60, check=False, env=env)
+        assert own.returncode == 0 and "INVALID" not in own.stdout, own.stdout + own.stderr
         logs = [k for k in keys() if "_CloudTrail_" in k]
         digests = [k for k in keys() if "CloudTrail-Digest" in k]
 
@@ -106,5 +110,7 @@ def test_aws_cli_validate_logs_accepts_our_trail_and_catches_tampering(s3_endpoi
         s3.delete_object(Bucket=bucket, Key=digests[0])
         status, report = validate()
         assert status != 0 and "INVALID" in report, report
+        own = subprocess.run(ours, capture_output=True, text=True, timeout=60, check=False, env=env)
+        assert own.returncode == 1 and f"previous digest {digests[0]} not found" in own.stdout, own.stdout
     finally:
         process.stop()

@@ -143,10 +143,10 @@ def _keys_from_file(path: Path) -> dict[str, bytes]:
         raise click.BadParameter(f"{path} is not a ListPublicKeys answer: {exc}") from None
 
 
-def _keys_from_server(endpoint: str, root: Path) -> dict[str, bytes]:
+def _keys_from_server(endpoint: str, names: list[str]) -> dict[str, bytes]:
     import boto3  # noqa: PLC0415 (only this command needs boto3)
 
-    regions = {p.parts[p.parts.index("CloudTrail-Digest") + 1] for p in root.rglob("*CloudTrail-Digest_*.json.gz")}
+    regions = {name.split("/CloudTrail-Digest/")[1].split("/")[0] for name in names if "/CloudTrail-Digest/" in name}
     keys: dict[str, bytes] = {}
     for region in sorted(regions):
         client = boto3.client("cloudtrail", endpoint_url=endpoint, region_name=region)
@@ -156,19 +156,34 @@ def _keys_from_server(endpoint: str, root: Path) -> dict[str, bytes]:
 
 
 @trail.command("validate")
-@click.argument("bucket_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
-@click.option("--bucket", help="The bucket's name in the digests (default: the folder's name).")
+@click.argument("location")
+@click.option("--bucket", help="The bucket's name in the digests (default: the folder's or bucket's name).")
 @click.option("--public-keys", type=click.Path(path_type=Path, exists=True), help="A ListPublicKeys answer (JSON).")
 @click.option("--endpoint-url", help="Ask this trailbridge server for the public keys (ListPublicKeys).")
-def validate(bucket_dir: Path, bucket: str | None, public_keys: Path | None, endpoint_url: str | None) -> None:
-    """Check a trail's digests and log files in a bucket folder; exit 1 if anything is INVALID."""
-    from trailbridge.trail.validate import validate_bucket  # noqa: PLC0415
+@click.option("--s3-endpoint-url", help="The S3 endpoint of an s3://BUCKET location (default: AWS's).")
+def validate(
+    location: str, bucket: str | None, public_keys: Path | None, endpoint_url: str | None, s3_endpoint_url: str | None
+) -> None:
+    """Check a trail's digests and log files in a bucket folder or s3://BUCKET; exit 1 if anything is INVALID."""
+    from trailbridge.trail.validate import FolderStore, S3Store, Store, validate_bucket  # noqa: PLC0415
 
     if (public_keys is None) == (endpoint_url is None):
         raise click.UsageError("give exactly one of --public-keys FILE and --endpoint-url URL")
-    keys = _keys_from_file(public_keys) if public_keys else _keys_from_server(str(endpoint_url), bucket_dir)
-    report = validate_bucket(bucket_dir, bucket or bucket_dir.name, keys)
-    click.echo(f"Validating log files in {bucket_dir}\n")
+    store: Store
+    if location.startswith("s3://"):
+        import boto3  # noqa: PLC0415
+
+        name = location.removeprefix("s3://").strip("/")
+        store = S3Store(boto3.client("s3", endpoint_url=s3_endpoint_url), name)
+    else:
+        folder = Path(location)
+        if not folder.is_dir():
+            raise click.BadParameter(f"{location} is not a folder (nor s3://BUCKET)")
+        name, store = folder.resolve().name, FolderStore(folder)
+    names = store.names()
+    keys = _keys_from_file(public_keys) if public_keys else _keys_from_server(str(endpoint_url), names)
+    report = validate_bucket(store, bucket or name, keys)
+    click.echo(f"Validating log files in {location}\n")
     for line in report.lines:
         click.echo(line)
     click.echo("")

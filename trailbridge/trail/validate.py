@@ -1,7 +1,7 @@
-"""Validate a trail in a bucket folder as `aws cloudtrail validate-logs` does, plus the chain checks the AWS
-CLI skips: every digest's signature (by its key's fingerprint), that it sits where it says it was written,
-that the previous digest it names exists with the hash and signature it records, and that every log file it
-lists exists with the hash it records. The report uses the AWS CLI's words.
+"""Validate a trail in a bucket folder or an S3 bucket as `aws cloudtrail validate-logs` does, plus the
+chain checks the AWS CLI skips: every digest's signature (by its key's fingerprint), that it sits where it
+says it was written, that the previous digest it names exists with the hash and signature it records, and
+that every log file it lists exists with the hash it records. The report uses the AWS CLI's words.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import gzip
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from cryptography.exceptions import InvalidSignature
@@ -44,19 +44,68 @@ class Report:
         return [count("digest", self.digests), count("log", self.logs)]
 
 
-def _read(path: Path) -> bytes | None:
+class Store(Protocol):
+    """Where a trail's objects are: a bucket folder, or an S3 bucket."""
+
+    def names(self) -> list[str]: ...
+
+    def read(self, key: str) -> bytes | None:
+        """The object's uncompressed content; None when it is missing or not gzip."""
+
+    def signature(self, key: str) -> str | None:
+        """The object's x-amz-meta-signature."""
+
+
+def _inflate(data: bytes) -> bytes | None:
     try:
-        return gzip.decompress(path.read_bytes())
-    except (OSError, EOFError, gzip.BadGzipFile):
+        return gzip.decompress(data)
+    except (EOFError, gzip.BadGzipFile):
         return None
 
 
-def _signature(path: Path) -> str | None:
-    sidecar = path.with_name(path.name + ".s3meta.json")
-    try:
-        return str(orjson.loads(sidecar.read_bytes())["x-amz-meta-signature"])
-    except (OSError, orjson.JSONDecodeError, KeyError, TypeError):
-        return None
+class FolderStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def names(self) -> list[str]:
+        return [str(p.relative_to(self.root)) for p in self.root.rglob("*.json.gz")]
+
+    def read(self, key: str) -> bytes | None:
+        try:
+            return _inflate((self.root / key).read_bytes())
+        except OSError:
+            return None
+
+    def signature(self, key: str) -> str | None:
+        try:
+            return str(orjson.loads((self.root / (key + ".s3meta.json")).read_bytes())["x-amz-meta-signature"])
+        except (OSError, orjson.JSONDecodeError, KeyError, TypeError):
+            return None
+
+
+class S3Store:
+    def __init__(self, client: Any, bucket: str) -> None:
+        self.client, self.bucket = client, bucket
+
+    def names(self) -> list[str]:
+        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket)
+        return [item["Key"] for page in pages for item in page.get("Contents", [])]
+
+    def _get(self, key: str) -> Any:
+        from botocore.exceptions import ClientError  # noqa: PLC0415
+
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=key)
+        except ClientError:
+            return None
+
+    def read(self, key: str) -> bytes | None:
+        answer = self._get(key)
+        return _inflate(answer["Body"].read()) if answer is not None else None
+
+    def signature(self, key: str) -> str | None:
+        answer = self._get(key)
+        return answer.get("Metadata", {}).get("signature") if answer is not None else None
 
 
 def _verify(public_der: bytes, signature: str, message: bytes) -> bool:
@@ -70,18 +119,17 @@ def _verify(public_der: bytes, signature: str, message: bytes) -> bool:
     return True
 
 
-def validate_bucket(root: Path, bucket: str, public_keys: dict[str, bytes]) -> Report:
-    """Check every digest in the bucket folder `root` (named `bucket` in the digests), newest first."""
+def validate_bucket(store: Store, bucket: str, public_keys: dict[str, bytes]) -> Report:
+    """Check every digest in the store (a bucket named `bucket` in the digests), newest first."""
     report = Report()
-    paths = sorted(root.rglob("*CloudTrail-Digest_*.json.gz"), key=lambda p: p.name, reverse=True)
-    for path in paths:
-        key = str(path.relative_to(root))
-        body = _read(path)
+    digests = sorted((k for k in store.names() if "CloudTrail-Digest_" in k), key=lambda k: k.rsplit("/", 1)[-1])
+    for key in reversed(digests):
+        body = store.read(key)
         digest: dict[str, Any] = orjson.loads(body) if body is not None else {}
-        problem = _digest_problem(root, bucket, key, body, digest, public_keys)
+        problem = _digest_problem(store, bucket, key, body, digest, public_keys)
         report.add("Digest file", f"s3://{bucket}/{key}", problem)
         for log in digest.get("logFiles", []) if problem is None else []:
-            content = _read(root / log["s3Object"])
+            content = store.read(log["s3Object"])
             log_problem = None
             if content is None:
                 log_problem = "not found"
@@ -92,13 +140,13 @@ def validate_bucket(root: Path, bucket: str, public_keys: dict[str, bytes]) -> R
 
 
 def _digest_problem(
-    root: Path, bucket: str, key: str, body: bytes | None, digest: dict[str, Any], public_keys: dict[str, bytes]
+    store: Store, bucket: str, key: str, body: bytes | None, digest: dict[str, Any], public_keys: dict[str, bytes]
 ) -> str | None:
     if body is None:
         return "not a readable gzip file"
     if digest.get("digestS3Bucket") != bucket or digest.get("digestS3Object") != key:
         return "has been moved from its original location"
-    signature = _signature(root / key)
+    signature = store.signature(key)
     if signature is None:
         return "signature verification failed (no signature)"
     public = public_keys.get(str(digest.get("digestPublicKeyFingerprint")))
@@ -109,11 +157,11 @@ def _digest_problem(
     previous = digest.get("previousDigestS3Object")
     if previous is None:
         return None
-    previous_body = _read(root / previous)
+    previous_body = store.read(previous)
     if previous_body is None:
         return f"previous digest {previous} not found"
     if hashlib.sha256(previous_body).hexdigest() != digest.get("previousDigestHashValue"):
         return "previous digest hash value doesn't match"
-    if _signature(root / previous) != digest.get("previousDigestSignature"):
+    if store.signature(previous) != digest.get("previousDigestSignature"):
         return "previous digest signature doesn't match"
     return None
