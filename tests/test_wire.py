@@ -1,10 +1,12 @@
 """The wire layer against botocore, both ways: botocore's serializer -> our parser gives the same parameters;
 our serializer -> botocore's parser gives the same values, errors included. Then a fuzz of every built
-operation's request body against a live server: always an answer below 500, and stored state intact."""
+operation's request body against a live server: always an answer below 500, and stored state intact
+(400 examples; FUZZ_EXAMPLES=4000 for a longer search)."""
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from datetime import UTC, datetime
 from typing import Any
@@ -17,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.support.server import Server
-from trailbridge.aws.wire import json_service, parse_request, serialize_error, serialize_response
+from trailbridge.aws.wire import WireError, json_service, parse_request, serialize_error, serialize_response
 from trailbridge.server.operations import handlers
 from trailbridge.services.sqs import QUERY_ERROR_CODES
 
@@ -100,6 +102,17 @@ def test_our_serializer_to_botocore_parser(service: str, operation: str, result:
     parsed = create_parser("json").parse({"status_code": 200, "headers": {}, "body": body}, model.output_shape)
     parsed.pop("ResponseMetadata", None)
     assert parsed == result
+
+
+@pytest.mark.parametrize("blob", ["not base64!", "\u0080"])
+def test_a_bad_blob_is_a_serialization_error(blob: str) -> None:
+    model = json_service("sqs").operation("SendMessage")
+    body = json.dumps(
+        {"QueueUrl": "u", "MessageBody": "m", "MessageAttributes": {"a": {"DataType": "Binary", "BinaryValue": blob}}}
+    )
+    with pytest.raises(WireError) as caught:
+        parse_request(model, body.encode())
+    assert caught.value.code == "SerializationException" and caught.value.status == 400
 
 
 @pytest.mark.parametrize(
@@ -185,7 +198,9 @@ def test_fuzzed_bodies_never_yield_5xx_and_keep_state(server: Server, account: s
         f"AWS4-HMAC-SHA256 Credential={account}/20260101/us-east-1/events/aws4_request, SignedHeaders=host, Signature=0"
     )
 
-    @settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=int(os.environ.get("FUZZ_EXAMPLES", "400")), deadline=None, suppress_health_check=list(HealthCheck)
+    )
     @given(_bodies())
     def check(request: tuple[str, bytes]) -> None:
         target, body = request

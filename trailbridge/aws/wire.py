@@ -11,7 +11,6 @@ send the old code in `x-amzn-query-error`, which boto3 shows as the error code.
 from __future__ import annotations
 
 import base64
-import binascii
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -99,7 +98,7 @@ def _read(shape: Shape, value: Any) -> Any:
     if shape.type_name == "blob" and isinstance(value, str):
         try:
             return base64.b64decode(value, validate=True)
-        except binascii.Error:
+        except ValueError:  # binascii.Error, or characters outside ASCII
             raise WireError("SerializationException", "A blob value is not valid base64.") from None
     return value
 
