@@ -181,6 +181,7 @@ def test_lookup_is_newest_first_paginated_and_bounded_in_time(server: Server, ac
             "InvalidTimeRangeException",
         ),
         ({"NextToken": "not-a-token"}, "InvalidNextTokenException"),
+        ({"MaxResults": 51}, "InvalidMaxResultsException"),
     ],
 )
 def test_lookup_errors(server: Server, account: str, params: dict[str, Any], code: str) -> None:

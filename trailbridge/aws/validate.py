@@ -41,8 +41,28 @@ def operation(service: str, name: str) -> OperationModel:
     return service_model(service).operation_model(name)
 
 
+class ModelValidationError(InvalidInputError):
+    """Parameters that break the model; `paths` names the members at fault (`targets.1.member.id`)."""
+
+    def __init__(self, message: str, paths: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.paths = paths
+
+
+class _Problem(str):
+    """One violation's text, knowing the member path it is about."""
+
+    path = ""
+
+
+def _problem(path: str, text: str) -> _Problem:
+    problem = _Problem(text)
+    problem.path = path
+    return problem
+
+
 def validate(op: OperationModel, params: Mapping[str, Any]) -> None:
-    """Raise `InvalidInputError` with AWS's wording if `params` break the operation's input shape."""
+    """Raise `ModelValidationError` with AWS's wording if `params` break the operation's input shape."""
     shape = op.input_shape
     if shape is None:
         return
@@ -50,7 +70,8 @@ def validate(op: OperationModel, params: Mapping[str, Any]) -> None:
     if problems:
         count = len(problems)
         noun = "validation error" if count == 1 else "validation errors"
-        raise InvalidInputError(f"{count} {noun} detected: " + "; ".join(problems))
+        paths = tuple(problem.path for problem in problems)
+        raise ModelValidationError(f"{count} {noun} detected: " + "; ".join(problems), paths)
 
 
 def _camel(name: str) -> str:
@@ -61,12 +82,12 @@ def _join(path: str, member: str) -> str:
     return f"{path}.{member}" if path else member
 
 
-def _fail(value: Any, path: str, constraint: str) -> str:
+def _fail(value: Any, path: str, constraint: str) -> _Problem:
     shown = "null" if value is None else f"'{value}'"
-    return f"Value {shown} at '{path}' failed to satisfy constraint: Member must {constraint}"
+    return _problem(path, f"Value {shown} at '{path}' failed to satisfy constraint: Member must {constraint}")
 
 
-def _check(shape: Shape, value: Any, path: str) -> Iterator[str]:
+def _check(shape: Shape, value: Any, path: str) -> Iterator[_Problem]:
     if isinstance(shape, StructureShape):
         if not isinstance(value, Mapping):
             yield _fail(value, path, "be a structure")
@@ -80,19 +101,19 @@ def _check(shape: Shape, value: Any, path: str) -> Iterator[str]:
         yield from _check_scalar(shape, value, path)
 
 
-def _check_structure(shape: StructureShape, value: Mapping[str, Any], path: str) -> Iterator[str]:
+def _check_structure(shape: StructureShape, value: Mapping[str, Any], path: str) -> Iterator[_Problem]:
     for name in shape.required_members:
         if value.get(name) is None:
             yield _fail(None, _join(path, _camel(name)), "not be null")
     for name, member_value in value.items():
         member = shape.members.get(name)
         if member is None:
-            yield f"Unknown parameter '{_join(path, _camel(name))}'"
+            yield _problem(_join(path, _camel(name)), f"Unknown parameter '{_join(path, _camel(name))}'")
         elif member_value is not None:
             yield from _check(member, member_value, _join(path, _camel(name)))
 
 
-def _check_list(shape: ListShape, value: Any, path: str) -> Iterator[str]:
+def _check_list(shape: ListShape, value: Any, path: str) -> Iterator[_Problem]:
     if not isinstance(value, list | tuple):
         yield _fail(value, path, "be a list")
         return
@@ -101,7 +122,7 @@ def _check_list(shape: ListShape, value: Any, path: str) -> Iterator[str]:
         yield from _check(shape.member, item, f"{path}.{index}.member")
 
 
-def _check_map(shape: MapShape, value: Any, path: str) -> Iterator[str]:
+def _check_map(shape: MapShape, value: Any, path: str) -> Iterator[_Problem]:
     if not isinstance(value, Mapping):
         yield _fail(value, path, "be a map")
         return
@@ -111,7 +132,7 @@ def _check_map(shape: MapShape, value: Any, path: str) -> Iterator[str]:
         yield from _check(shape.value, item, f"{path}.{key}.value")
 
 
-def _check_scalar(shape: Shape, value: Any, path: str) -> Iterator[str]:
+def _check_scalar(shape: Shape, value: Any, path: str) -> Iterator[_Problem]:
     kinds = _TYPES.get(shape.type_name, (object,))
     if not isinstance(value, kinds) or (shape.type_name != "boolean" and isinstance(value, bool)):
         yield _fail(value, path, f"be of type {shape.type_name}")
@@ -127,7 +148,7 @@ def _check_scalar(shape: Shape, value: Any, path: str) -> Iterator[str]:
         yield from _check_size(shape, value, path, "value", measure=False)
 
 
-def _check_size(shape: Shape, value: Any, path: str, what: str, *, measure: bool = True) -> Iterator[str]:
+def _check_size(shape: Shape, value: Any, path: str, what: str, *, measure: bool = True) -> Iterator[_Problem]:
     size = len(value) if measure else value
     low, high = shape.metadata.get("min"), shape.metadata.get("max")
     if low is not None and size < low:

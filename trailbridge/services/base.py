@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from trailbridge.aws.validate import ModelValidationError, validate
 from trailbridge.aws.validate import operation as model_operation
-from trailbridge.aws.validate import validate
 from trailbridge.bus.router import Router
 from trailbridge.clock import Clock
 from trailbridge.delivery.functions import Functions
@@ -94,17 +94,27 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def operation(
-    service: str, name: str, overrides: Mapping[type[TrailbridgeError], str] | None = None
+    service: str,
+    name: str,
+    overrides: Mapping[type[TrailbridgeError], str] | None = None,
+    field_codes: Mapping[str, str] | None = None,
 ) -> Callable[[F], F]:
     """Mark a method as the AWS operation `name`: validate its keyword arguments against botocore's input
-    shape, and answer errors with AWS's codes."""
+    shape, and answer errors with AWS's codes. `field_codes` gives the code AWS uses when a given member
+    (`maxResults`) breaks the model, where that is not ValidationException."""
     model = model_operation(service, name)
 
     def decorate(method: F) -> F:
         @functools.wraps(method)
         def wrapper(self: Any, **params: Any) -> Any:
             with aws_errors(overrides):
-                validate(model, params)
+                try:
+                    validate(model, params)
+                except ModelValidationError as exc:
+                    code = next((field_codes[p] for p in exc.paths if field_codes and p in field_codes), None)
+                    if code is None:
+                        raise
+                    raise ServiceError(code, exc.message) from exc
                 return method(self, **params)
 
         wrapper.aws_operation = name  # type: ignore[attr-defined]

@@ -34,7 +34,7 @@ class CloudTrailService:
     def __init__(self, engine: Engine, account: str, region: str) -> None:
         self.engine, self.account, self.region = engine, account, region
 
-    @operation("cloudtrail", "LookupEvents")
+    @operation("cloudtrail", "LookupEvents", field_codes={"maxResults": "InvalidMaxResultsException"})
     def lookup_events(self, **params: Any) -> dict[str, Any]:
         attributes = params.get("LookupAttributes") or []
         if len(attributes) > 1:
