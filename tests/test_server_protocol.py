@@ -3,15 +3,22 @@ and the `aws` CLI running an EventBridge tutorial."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 
+from tests.conftest import wait_for
 from tests.support.server import Server, free_port
 
 
@@ -198,3 +205,42 @@ def test_aws_cli_eventbridge_tutorial(server: Server, account: str) -> None:
     aws("events", "remove-targets", "--rule", "ec2-launches", "--ids", "queue")
     aws("events", "delete-rule", "--name", "ec2-launches")
     assert aws("events", "list-rules")["Rules"] == []
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = directory / "cert.pem", directory / "key.pem"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_file, key_file
+
+
+def test_https_calls_carry_tls_details(tmp_path: Path) -> None:
+    cert_file, key_file = _self_signed(tmp_path)
+    process = Server("--tls-certfile", str(cert_file), "--tls-keyfile", str(key_file), ca_file=cert_file)
+    try:
+        process.client("events", "123456789012").put_rule(Name="secure", EventPattern='{"source": ["a"]}')
+        trail = process.client("cloudtrail", "123456789012")
+        by_name = [{"AttributeKey": "EventName", "AttributeValue": "PutRule"}]
+        found: list[dict[str, object]] = []
+        wait_for(lambda: found.extend(trail.lookup_events(LookupAttributes=by_name)["Events"]) or found)
+        record = json.loads(str(found[0]["CloudTrailEvent"]))
+        assert record["tlsDetails"]["clientProvidedHostHeader"] == f"127.0.0.1:{process.port}"
+    finally:
+        process.stop()

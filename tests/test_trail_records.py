@@ -53,7 +53,7 @@ def call(name: str, params: dict[str, Any], response: dict[str, Any] | None, **e
         "event_id": "ev-1",
         "time": 1_700_000_000.0,
         "host": "localhost:4566",
-        "tls_version": None,
+        "tls": None,
     }
     return ApiCall(**{**values, **extra})
 
@@ -104,8 +104,8 @@ def test_reads_and_failures_have_no_response_elements() -> None:
 
 
 def test_tls_details_only_over_tls() -> None:
-    record = cloudtrail_record(call("ListRules", {}, {}, tls_version="TLSv1.3"))
-    assert record["tlsDetails"] == {"tlsVersion": "TLSv1.3", "clientProvidedHostHeader": "localhost:4566"}
+    details = {"tlsVersion": "TLSv1.3", "clientProvidedHostHeader": "localhost:4566"}
+    assert cloudtrail_record(call("ListRules", {}, {}, tls=details))["tlsDetails"] == details
 
 
 # -- over the wire --------------------------------------------------------------------------------

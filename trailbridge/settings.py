@@ -52,12 +52,16 @@ class Settings:
     credentials_file: Path | None = None
     auth: bool = False
     insecure: bool = False  # allow a non-loopback host without auth
+    tls_certfile: Path | None = None  # serve HTTPS with this certificate (PEM) and key
+    tls_keyfile: Path | None = None
     max_request_bytes: int = 2 * 1024 * 1024
     log_level: str = "INFO"
 
     def __post_init__(self) -> None:
         if self.log_level.upper() not in _LOG_LEVELS:
             raise InvalidInputError(f"log level must be one of {', '.join(_LOG_LEVELS)}, not {self.log_level!r}")
+        if (self.tls_certfile is None) != (self.tls_keyfile is None):
+            raise InvalidInputError("TLS needs both a certificate file and a key file")
         if not 0 <= self.port <= 65535:
             raise InvalidInputError(f"port must be between 0 and 65535, not {self.port}")
 
@@ -67,7 +71,7 @@ class Settings:
         if self.public_url:
             return self.public_url.rstrip("/")
         host = "localhost" if self.host in ("0.0.0.0", "::", "127.0.0.1") else self.host
-        return f"http://{host}:{self.port}"
+        return f"{'https' if self.tls_certfile else 'http'}://{host}:{self.port}"
 
     @classmethod
     def load(

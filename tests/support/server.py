@@ -31,17 +31,19 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+    def __init__(self, *args: str, env: dict[str, str] | None = None, ca_file: Path | None = None) -> None:
+        """`ca_file`: the server speaks HTTPS with a certificate this CA file vouches for."""
         self._dir = tempfile.TemporaryDirectory()
         self.data = Path(self._dir.name) / "data"
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.ca_file = ca_file
+        self.url = f"{'https' if ca_file else 'http'}://127.0.0.1:{self.port}"
         self.log = Path(self._dir.name) / "server.log"
         command = [sys.executable, "-m", "trailbridge", "serve", "--port", str(self.port), "--data", str(self.data)]
         environment = {**os.environ, **FAST_ENV, **(env or {})}
         with self.log.open("wb") as log:
             self.process = subprocess.Popen([*command, *args], stdout=log, stderr=subprocess.STDOUT, env=environment)
-        self.http = urllib3.PoolManager()
+        self.http = urllib3.PoolManager(ca_certs=str(ca_file)) if ca_file else urllib3.PoolManager()
         self._wait_ready()
 
     def _wait_ready(self) -> None:
@@ -65,6 +67,7 @@ class Server:
             aws_access_key_id=account,
             aws_secret_access_key="secret",
             config=Config(retries={"max_attempts": 1}, **config),
+            verify=str(self.ca_file) if self.ca_file else None,
         )
 
     def post(self, target: str | None, body: bytes, headers: dict[str, str] | None = None) -> urllib3.BaseHTTPResponse:

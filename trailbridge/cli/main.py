@@ -84,6 +84,8 @@ def _is_loopback(host: str) -> bool:
 )
 @click.option("--auth/--no-auth", default=None, help="Verify every request's SigV4 signature. [TRAILBRIDGE_AUTH]")
 @click.option("--insecure", is_flag=True, default=None, help="Allow a non-loopback --host without --auth.")
+@click.option("--tls-certfile", type=click.Path(path_type=Path, exists=True), help="Serve HTTPS: certificate (PEM).")
+@click.option("--tls-keyfile", type=click.Path(path_type=Path, exists=True), help="Serve HTTPS: private key (PEM).")
 @click.option("--log-level", help="DEBUG, INFO, WARNING or ERROR (default INFO). [TRAILBRIDGE_LOG_LEVEL]")
 def serve(config_file: Path | None, **flags: Any) -> None:
     """Serve the AWS EventBridge, SQS and CloudWatch Logs JSON APIs, and deliver events."""
@@ -119,7 +121,8 @@ def serve(config_file: Path | None, **flags: Any) -> None:
         raise click.ClickException(exc.message) from None
     # uvicorn shuts down gracefully on SIGTERM, then raises the signal again: end with status 0 then.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    click.echo(f"trailbridge listening on http://{settings.host}:{settings.port} (data in {settings.data_dir})")
+    scheme = "https" if settings.tls_certfile else "http"
+    click.echo(f"trailbridge listening on {scheme}://{settings.host}:{settings.port} (data in {settings.data_dir})")
     uvicorn.run(
         create_app(tb, authenticator),
         host=settings.host,
@@ -127,6 +130,8 @@ def serve(config_file: Path | None, **flags: Any) -> None:
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+        ssl_certfile=settings.tls_certfile,
+        ssl_keyfile=settings.tls_keyfile,
     )
 
 

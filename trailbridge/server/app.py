@@ -172,7 +172,7 @@ class Gateway:
             event_id=str(uuid.uuid4()),
             time=now,
             host=request.headers.get("host", ""),
-            tls_version=_tls_version(request),
+            tls=_tls_details(request),
         )
         self.tb.recorder.record(now, cloudtrail_record(api_call))
 
@@ -204,11 +204,16 @@ def _unknown_target(headers: Mapping[str, str]) -> str:
 _TLS_VERSIONS = {0x0301: "TLSv1", 0x0302: "TLSv1.1", 0x0303: "TLSv1.2", 0x0304: "TLSv1.3"}
 
 
-def _tls_version(request: Request) -> str | None:
-    """The TLS version, when the ASGI server reports it (the `tls` extension); None over plain HTTP."""
+def _tls_details(request: Request) -> dict[str, str] | None:
+    """CloudTrail's tlsDetails for a call over TLS (None over plain HTTP): the version when the ASGI server
+    reports it (the `tls` extension; uvicorn does not), and the Host header the client sent."""
+    if request.url.scheme != "https":
+        return None
     tls = request.scope.get("extensions", {}).get("tls") or {}
-    version = tls.get("tls_version")
-    return _TLS_VERSIONS.get(version) if request.url.scheme == "https" and isinstance(version, int) else None
+    reported = tls.get("tls_version")
+    version = _TLS_VERSIONS.get(reported) if isinstance(reported, int) else None
+    details = {"tlsVersion": version} if version else {}
+    return details | {"clientProvidedHostHeader": request.headers.get("host", "")}
 
 
 def _signed_request(request: Request, body: bytes) -> sigv4.Request:

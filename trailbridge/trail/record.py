@@ -61,7 +61,7 @@ class ApiCall:
     event_id: str
     time: float
     host: str
-    tls_version: str | None  # when the call came over TLS
+    tls: Mapping[str, str] | None  # tlsDetails, when the call came over TLS
 
 
 def is_read_only(operation: str) -> bool:
@@ -121,8 +121,8 @@ def cloudtrail_record(call: ApiCall) -> dict[str, Any]:
     resources = _resources(call)
     if resources:
         record["resources"] = resources
-    if call.tls_version is not None:
-        record["tlsDetails"] = {"tlsVersion": call.tls_version, "clientProvidedHostHeader": call.host}
+    if call.tls is not None:
+        record["tlsDetails"] = dict(call.tls)
     return record
 
 
