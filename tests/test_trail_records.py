@@ -62,7 +62,14 @@ def test_a_write_records_camel_case_parameters_and_its_answer() -> None:
     record = cloudtrail_record(
         call("PutRule", {"Name": "r", "EventPattern": "{}", "State": "ENABLED"}, {"RuleArn": "arn:r"})
     )
-    assert set(record) == STANDARD
+    assert set(record) == STANDARD | {"resources"}
+    assert record["resources"] == [
+        {
+            "accountId": "111122223333",
+            "type": "AWS::Events::Rule",
+            "ARN": "arn:aws:events:eu-west-1:111122223333:rule/r",
+        }
+    ]
     assert record["requestParameters"] == {"name": "r", "eventPattern": "{}", "state": "ENABLED"}
     assert record["responseElements"] == {"ruleArn": "arn:r"}
     assert record["eventSource"] == "events.amazonaws.com" and record["eventVersion"] == "1.11"
@@ -100,7 +107,7 @@ def test_reads_and_failures_have_no_response_elements() -> None:
         "no",
         None,
     )
-    assert set(failed) == STANDARD | {"errorCode", "errorMessage"}
+    assert set(failed) == STANDARD | {"errorCode", "errorMessage", "resources"}
 
 
 def test_tls_details_only_over_tls() -> None:
@@ -138,6 +145,12 @@ def test_calls_are_recorded_with_the_caller_and_found_by_lookup(server: Server, 
     )
     by_id = lookup(server, account, LookupAttributes=[{"AttributeKey": "EventId", "AttributeValue": found["EventId"]}])
     assert [e["EventName"] for e in by_id] == ["PutRule"]
+    rule_arn = f"arn:aws:events:us-east-1:{account}:rule/r"
+    by_resource = lookup(
+        server, account, LookupAttributes=[{"AttributeKey": "ResourceName", "AttributeValue": rule_arn}]
+    )
+    assert [e["EventName"] for e in by_resource] == ["PutRule"]
+    assert by_resource[0]["Resources"] == [{"ResourceType": "AWS::Events::Rule", "ResourceName": rule_arn}]
 
 
 def test_lookup_is_newest_first_paginated_and_bounded_in_time(server: Server, account: str) -> None:

@@ -147,15 +147,39 @@ def _camel(shape: Shape, value: Any) -> Any:
     return value
 
 
+_RULE_OPERATIONS = {"PutRule", "DeleteRule", "DescribeRule", "EnableRule", "DisableRule"}
+_TARGET_OPERATIONS = {"PutTargets", "RemoveTargets", "ListTargetsByRule"}
+_BUS_OPERATIONS = {"CreateEventBus", "DeleteEventBus", "DescribeEventBus", "UpdateEventBus"}
+_POLICY_OPERATIONS = {"PutPermission", "RemovePermission", "PutEvents"}
+
+
 def _resources(call: ApiCall) -> list[dict[str, str]]:
-    """The resource a data event touched, as CloudTrail names it (selectors match on its type and ARN)."""
-    account, region = call.caller.account, call.region
-    if call.service == "sqs" and isinstance(call.params.get("QueueUrl"), str):
-        name = call.params["QueueUrl"].rstrip("/").rsplit("/", 1)[-1]
-        return [{"accountId": account, "type": "AWS::SQS::Queue", "ARN": f"arn:aws:sqs:{region}:{account}:{name}"}]
-    if (call.service, call.operation.name) == ("events", "PutEvents"):
-        entries = call.params.get("Entries") or [{}]
-        bus = str(entries[0].get("EventBusName") or "default") if isinstance(entries[0], Mapping) else "default"
-        arn = bus if bus.startswith("arn:") else f"arn:aws:events:{region}:{account}:event-bus/{bus}"
-        return [{"accountId": account, "type": "AWS::Events::EventBus", "ARN": arn}]
+    """The resource a call names, as CloudTrail names it (selectors and LookupEvents match on it)."""
+    account, region, params, name = call.caller.account, call.region, call.params, call.operation.name
+
+    def one(kind: str, arn: str) -> list[dict[str, str]]:
+        return [{"accountId": account, "type": kind, "ARN": arn}]
+
+    def bus_arn(bus: object) -> str:
+        text = str(bus or "default")
+        return text if text.startswith("arn:") else f"arn:aws:events:{region}:{account}:event-bus/{text}"
+
+    if call.service == "sqs" and isinstance(params.get("QueueUrl"), str):
+        queue = params["QueueUrl"].rstrip("/").rsplit("/", 1)[-1]
+        return one("AWS::SQS::Queue", f"arn:aws:sqs:{region}:{account}:{queue}")
+    if call.service == "events" and (name in _RULE_OPERATIONS or name in _TARGET_OPERATIONS):
+        rule = params.get("Name") if name in _RULE_OPERATIONS else params.get("Rule")
+        bus = str(params.get("EventBusName") or "default").rsplit("/", 1)[-1]
+        path = f"rule/{rule}" if bus == "default" else f"rule/{bus}/{rule}"
+        return one("AWS::Events::Rule", f"arn:aws:events:{region}:{account}:{path}")
+    if call.service == "events" and name in _BUS_OPERATIONS:
+        return one("AWS::Events::EventBus", bus_arn(params.get("Name")))
+    if call.service == "events" and name in _POLICY_OPERATIONS:
+        entries = params.get("Entries") or [{}]
+        first = entries[0] if isinstance(entries[0], Mapping) else {}
+        return one("AWS::Events::EventBus", bus_arn(params.get("EventBusName") or first.get("EventBusName")))
+    trail = params.get("Name") or params.get("TrailName")
+    if call.service == "cloudtrail" and isinstance(trail, str):
+        arn = trail if trail.startswith("arn:") else f"arn:aws:cloudtrail:{region}:{account}:trail/{trail}"
+        return one("AWS::CloudTrail::Trail", arn)
     return []
