@@ -141,7 +141,7 @@ def test_api_calls_reach_rules_through_a_logging_trail(server: Server, account: 
     events.put_rule(Name="before-logging", EventPattern='{"source": ["x"]}')
     time.sleep(0.3)
     assert _received(sqs, url) == []  # no trail is logging yet
-    trail.create_trail(Name="tr1", S3BucketName=bucket)
+    trail.create_trail(Name="tr1", S3BucketName=bucket, EnableLogFileValidation=True)
     trail.start_logging(Name="tr1")
     started = time.monotonic()
     events.put_rule(Name="watched", EventPattern='{"source": ["x"]}')
@@ -167,7 +167,14 @@ def test_api_calls_reach_rules_through_a_logging_trail(server: Server, account: 
     wait_for(lambda: names.extend(e["detail"]["eventName"] for e in _received(sqs, url)) or "ListRules" in names)
     found = trail.lookup_events(LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "PutRule"}])
     assert "watched" in [json.loads(e["CloudTrailEvent"])["requestParameters"]["name"] for e in found["Events"]]
-    trail.stop_logging(Name="tr1")
+    trail.stop_logging(Name="tr1")  # writes the last log file and the final digest within a second
+    root = server.data / "buckets" / bucket
+    name = f"{account}_CloudTrail-Digest_us-east-1_tr1_"
+    wait_for(lambda: list(root.rglob(name + "*.json.gz")), timeout=5)
+    command = [sys.executable, "-m", "trailbridge", "trail", "validate", str(root), "--endpoint-url", server.url]
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": account, "AWS_SECRET_ACCESS_KEY": "x"}
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False, env=env)
+    assert result.returncode == 0 and "INVALID" not in result.stdout, result.stdout + result.stderr
 
 
 def test_log_files_in_cloudtrails_layout(account: str) -> None:
