@@ -18,10 +18,6 @@ class DeliveryFailure(Exception):
         self.code, self.message, self.retryable = code, message, retryable
 
 
-def http_status_retryable(status: int) -> bool:
-    return status == 429 or status >= 500
-
-
 def compute_backoff(attempt: int, base: float, cap: float, rng: random.Random | None = None) -> float:
     """Seconds to wait before retry number `attempt` (0-based): base * 2^attempt, capped, with jitter
     drawn from [half, full] of that so retries of many events spread out."""

@@ -47,10 +47,6 @@ def queue_arn(account: str, region: str, name: str) -> str:
     return f"arn:aws:sqs:{region}:{account}:{name}"
 
 
-def function_arn(account: str, region: str, name: str) -> str:
-    return f"arn:aws:lambda:{region}:{account}:function:{name}"
-
-
 def log_group_arn(account: str, region: str, name: str) -> str:
     return f"arn:aws:logs:{region}:{account}:log-group:{name}"
 

@@ -94,17 +94,6 @@ def trail_arn(account: str, region: str, name: str) -> str:
     return f"arn:aws:cloudtrail:{region}:{account}:trail/{name}"
 
 
-def logging_trails(engine: Engine, account: str, region: str) -> list[dict[str, Any]]:
-    """The trails logging in this account and region: its own, and multi-region trails from elsewhere."""
-    return [
-        doc
-        for doc in engine.resources.all_of_kind("trail")
-        if doc.get("IsLogging")
-        and doc["TrailARN"].split(":")[4] == account
-        and (doc["HomeRegion"] == region or doc.get("IsMultiRegionTrail"))
-    ]
-
-
 class TrailsService:
     def __init__(self, engine: Engine, account: str, region: str) -> None:
         self.engine, self.account, self.region = engine, account, region
