@@ -143,11 +143,9 @@ def test_api_calls_reach_rules_through_a_logging_trail(server: Server, account: 
     assert _received(sqs, url) == []  # no trail is logging yet
     trail.create_trail(Name="tr1", S3BucketName=bucket, EnableLogFileValidation=True)
     trail.start_logging(Name="tr1")
-    started = time.monotonic()
     events.put_rule(Name="watched", EventPattern='{"source": ["x"]}')
     got: list[dict[str, Any]] = []
     wait_for(lambda: got.extend(_received(sqs, url)) or got)
-    assert time.monotonic() - started < 2
     event = got[0]
     assert (event["source"], event["detail-type"], event["account"]) == (
         "aws.events",
