@@ -213,10 +213,10 @@ class TrailsService:
     def get_trail_status(self, **params: Any) -> dict[str, Any]:
         doc = self._trail(params["Name"])
         status: dict[str, Any] = {"IsLogging": bool(doc.get("IsLogging"))}
-        row = self.engine.resources.store.one("trail_log_last_delivery", (doc["TrailARN"], None, None))
-        if row and row[0] is not None:
-            status["LatestDeliveryTime"] = timestamp(row[0])
-            text = timestamp(row[0]).strftime("%Y-%m-%dT%H:%M:%SZ")
+        delivered = self.engine.trail_files.log_files.last_delivery(doc["TrailARN"])
+        if delivered is not None:
+            status["LatestDeliveryTime"] = timestamp(delivered)
+            text = timestamp(delivered).strftime("%Y-%m-%dT%H:%M:%SZ")
             status["LatestDeliveryAttemptTime"] = status["LatestDeliveryAttemptSucceeded"] = text
         for key, text in (("StartLoggingTime", "TimeLoggingStarted"), ("StopLoggingTime", "TimeLoggingStopped")):
             if doc.get(key) is not None:

@@ -53,7 +53,8 @@ class LogFileWriter:
         regions = {region for arn, region in self.store.all("trail_log_pending_groups") if arn == trail["TrailARN"]}
         return sum(self._deliver(trail["TrailARN"], trail, region) for region in sorted(regions))
 
-    def last_delivery(self, trail_arn: str, region: str) -> float | None:
+    def last_delivery(self, trail_arn: str, region: str | None = None) -> float | None:
+        """When the trail last delivered a log file (in `region`, or in any)."""
         row = self.store.one("trail_log_last_delivery", (trail_arn, region, region))
         return float(row[0]) if row and row[0] is not None else None
 
