@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 
 import pytest
+import urllib3
 
 from tests.support.http import Endpoint
-from tests.support.server import Server
+from tests.support.server import Server, free_port
 from trailbridge.runtime import Trailbridge
 from trailbridge.settings import Settings
 
@@ -46,6 +49,13 @@ def server() -> Iterator[Server]:
     process.stop()
 
 
+@pytest.fixture
+def bucket(server: Server) -> str:
+    """A bucket (a folder) of the session's server, for trails."""
+    (server.data / "buckets" / "audit-logs").mkdir(parents=True, exist_ok=True)
+    return "audit-logs"
+
+
 _accounts = itertools.count(100000000001)
 
 
@@ -53,3 +63,23 @@ _accounts = itertools.count(100000000001)
 def account() -> str:
     """A fresh 12-digit account id: used as the access key, it gives each test its own account."""
     return str(next(_accounts))
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """moto's server as an S3 endpoint (for trails on S3 and imports from s3://)."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{port}"
+    http = urllib3.PoolManager()
+    for _ in range(200):
+        try:
+            http.request("GET", url + "/moto-api/", retries=False)
+            break
+        except urllib3.exceptions.HTTPError:
+            time.sleep(0.05)
+    yield url
+    process.terminate()
+    process.wait(10)

@@ -28,12 +28,6 @@ def error(call: Any, **params: Any) -> dict[str, Any]:
     return caught.value.response["Error"]
 
 
-@pytest.fixture
-def bucket(server: Server) -> str:
-    (server.data / "buckets" / "audit-logs").mkdir(parents=True, exist_ok=True)
-    return "audit-logs"
-
-
 def test_trail_lifecycle(server: Server, account: str, bucket: str) -> None:
     trail = server.client("cloudtrail", account)
     created = trail.create_trail(Name="main", S3BucketName=bucket, TagsList=[{"Key": "team", "Value": "sec"}])

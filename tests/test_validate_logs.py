@@ -11,37 +11,15 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
-import pytest
-import urllib3
 
 from tests.conftest import wait_for
-from tests.support.server import Server, free_port
+from tests.support.server import Server
 
 ACCOUNT = "123456789012"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": ACCOUNT, "AWS_SECRET_ACCESS_KEY": "x"}
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    url = f"http://127.0.0.1:{port}"
-    http = urllib3.PoolManager()
-    for _ in range(200):
-        try:
-            http.request("GET", url + "/moto-api/", retries=False)
-            break
-        except urllib3.exceptions.HTTPError:
-            time.sleep(0.05)
-    yield url
-    process.terminate()
-    process.wait(10)
 
 
 def _s3(url: str) -> Any:

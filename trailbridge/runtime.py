@@ -38,6 +38,7 @@ from trailbridge.trail.buckets import Buckets, FolderBuckets, S3Buckets
 from trailbridge.trail.digests import DigestWriter, SigningKeys
 from trailbridge.trail.files import TrailFiles
 from trailbridge.trail.forward import Forwarder
+from trailbridge.trail.ingest import Importer
 from trailbridge.trail.logfiles import LogFileWriter
 from trailbridge.trail.recorder import Recorder
 
@@ -66,6 +67,12 @@ class Trailbridge:
         log_files = LogFileWriter(resources, buckets, self.clock, self.settings.trail_delivery_seconds)
         keys = SigningKeys(resources, secrets, self.clock)
         digests = DigestWriter(resources, buckets, keys, self.clock, self.settings.digest_seconds)
+        trail_files = TrailFiles(log_files, digests, self.clock)
+        self.forwarder = Forwarder(resources, router, self.clock)
+        self.recorder = Recorder(
+            self.store, self.clock, self.settings.lookup_retention_days, self.forwarder, trail_files.write_due
+        )
+        self.importer = Importer(self.store, self.recorder, self.forwarder)
         self.engine = Engine(
             settings=self.settings,
             clock=self.clock,
@@ -77,15 +84,8 @@ class Trailbridge:
             functions=self.functions,
             metrics=self.metrics,
             buckets=buckets,
-            trail_files=TrailFiles(log_files, digests, self.clock),
-        )
-        self.forwarder = Forwarder(resources, router, self.clock)
-        self.recorder = Recorder(
-            self.store,
-            self.clock,
-            self.settings.lookup_retention_days,
-            self.forwarder,
-            self.engine.trail_files.write_due,
+            trail_files=trail_files,
+            recorder=self.recorder,
         )
         self._dispatcher: Dispatcher | None = None
 

@@ -1,4 +1,4 @@
-"""The AWS JSON protocol (awsJson 1.0 and 1.1), driven by botocore's service models.
+"""The AWS JSON protocols (awsJson 1.0 and 1.1, and restJson for cloudtrail-data), driven by botocore's models.
 
 Requests are `POST /` with `X-Amz-Target: <targetPrefix>.<Operation>` and a JSON object body. Nothing here is
 written per operation: a request body is read by walking the operation's input shape (timestamps and blobs
@@ -45,6 +45,8 @@ class JsonService:
 
     @property
     def content_type(self) -> str:
+        if self.model.metadata.get("protocol") == "rest-json":
+            return "application/json"
         return f"application/x-amz-json-{self.model.metadata.get('jsonVersion', '1.0')}"
 
     def operation(self, name: str) -> OperationModel:

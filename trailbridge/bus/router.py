@@ -7,6 +7,7 @@ are written in one transaction before `put_events` returns. The dispatcher is th
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -148,8 +149,16 @@ class Router:
             raise EntryError("AccessDeniedException", f"Account {account} is not authorized to put events to {name}.")
         return str(doc["Arn"])
 
-    def record(self, bus: str, event: dict[str, Any], ingested: float, lineage: Lineage) -> int:
-        """Route one event and write it with its deliveries (call inside a transaction)."""
+    def record(
+        self,
+        bus: str,
+        event: dict[str, Any],
+        ingested: float,
+        lineage: Lineage,
+        matched: Counter[str] | None = None,
+    ) -> int:
+        """Route one event and write it with its deliveries (call inside a transaction); how many deliveries
+        that made. `matched`, when given, counts the ARN of each rule that delivers the event."""
         rules = []
         for rule in self.table.route(bus, event):
             if lineage.get(rule.arn, 0) >= self.settings.max_rule_hops:
@@ -158,6 +167,8 @@ class Router:
             self.metrics.add("MatchedEvents", rule.arn)
             self.metrics.add("TriggeredRules", rule.arn)
             rules.append(rule)
+        if matched is not None:
+            matched.update(rule.arn for rule in rules)
         return self._write(event, rules, ingested, lineage)
 
     def _write(self, event: dict[str, Any], rules: list[Rule], ingested: float, lineage: Lineage) -> int:

@@ -197,3 +197,30 @@ def validate(
     if not report.digests:
         click.echo("No digest files found", err=True)
     sys.exit(0 if report.valid else 1)
+
+
+@trail.command("import")
+@click.argument("source")
+@click.option("--endpoint-url", default="http://127.0.0.1:4566", show_default=True, help="The trailbridge server.")
+@click.option("--event-bus", help="Send every record to this bus of yours (name or ARN) instead of its default bus.")
+@click.option("--region", help="The region of your credentials' scope (default: your AWS configuration's).")
+@click.option("--s3-endpoint-url", help="The S3 endpoint of an s3://bucket/prefix source (default: AWS's).")
+def import_logs(
+    source: str, endpoint_url: str, event_bus: str | None, region: str | None, s3_endpoint_url: str | None
+) -> None:
+    """Import CloudTrail log files (a .json or .json.gz file, a folder, or s3://bucket/prefix) into a running
+    server; files imported before are skipped. Exit 1 if any file or record was skipped as malformed."""
+    from trailbridge.cli.importer import ImportFailed, Progress, Sender, find_files, report, run_import  # noqa: PLC0415
+
+    try:
+        files = find_files(source, s3_endpoint_url)
+    except FileNotFoundError as exc:
+        raise click.BadParameter(str(exc)) from None
+    if not files:
+        raise click.ClickException(f"no CloudTrail log files (*.json, *.json.gz) in {source}")
+    try:
+        totals = run_import(files, Sender(endpoint_url, event_bus, region), Progress(sys.stderr))
+    except ImportFailed as exc:
+        raise click.ClickException(f"{exc} (run the same command again to import what is missing)") from None
+    report(totals)
+    sys.exit(1 if totals.problems else 0)

@@ -9,10 +9,11 @@ becomes AWS's JSON error here and nowhere else; nothing the client sends yields 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from importlib.metadata import version
@@ -36,14 +37,20 @@ from trailbridge.aws.wire import (
     serialize_error,
     serialize_response,
 )
+from trailbridge.bus.router import bus_scope
+from trailbridge.domain.arns import bus_name_of
+from trailbridge.errors import InvalidInputError
 from trailbridge.runtime import Trailbridge
 from trailbridge.server.metrics import CONTENT_TYPE, ServerMetrics
 from trailbridge.server.operations import SERVICE_CLASSES, Handler, handlers
 from trailbridge.services.base import ServiceError
 from trailbridge.services.sqs import QUERY_ERROR_CODES
+from trailbridge.trail.ingest import MAX_FILE_BYTES
 from trailbridge.trail.record import ApiCall, Caller, cloudtrail_record, is_management
 
 log = logging.getLogger("trailbridge.server")
+# How a request names its service and operation: (service, operation, parameters taken from the query string).
+_Resolve = Callable[[Request, bytes], tuple[JsonService, str, dict[str, Any]]]
 WORKER_THREADS = 256  # operations run in threads; long-polling ReceiveMessage holds one for up to 20 s
 
 
@@ -73,6 +80,7 @@ class Gateway:
             json_service("cloudtrail"),
         ]
         self.services = {service.target_prefix: service for service in services}
+        self.audit_events = json_service("cloudtrail-data")
         self.handlers: dict[str, dict[str, Handler]] = {name: handlers(name) for name in SERVICE_CLASSES}
         self.metrics = ServerMetrics(tb.metrics, tb.pending_deliveries)
         self.limiter: anyio.CapacityLimiter | None = None
@@ -96,11 +104,54 @@ class Gateway:
         return Response(self.metrics.render(), media_type=CONTENT_TYPE)
 
     async def api(self, request: Request) -> Response:
+        """An AWS JSON request: `POST /` with `X-Amz-Target`."""
+        return await self._serve(request, self._json_operation)
+
+    async def put_audit_events(self, request: Request) -> Response:
+        """cloudtrail-data's REST-JSON `POST /PutAuditEvents?channelArn=...&externalId=...`."""
+        return await self._serve(request, self._audit_events_operation)
+
+    async def import_file(self, request: Request) -> Response:
+        """`POST /_trailbridge/import[?name=...&eventBus=...]`, body a CloudTrail log file (`trailbridge trail
+        import`): the caller is authenticated as for any call; the answer is what importing the file did."""
+        started = time.perf_counter()
+        try:
+            body = await self._body(request, MAX_FILE_BYTES)
+            principal = self.authenticator.principal(_signed_request(request, body))
+            name = request.query_params.get("name") or "-"
+            bus = self._import_bus(request.query_params.get("eventBus"), principal)
+            key = hashlib.sha256(body).hexdigest()
+            work = partial(self.tb.importer.import_file, key, name, body, bus)
+            result = await anyio.to_thread.run_sync(work, limiter=self.limiter)
+        except (WireError, ServiceError) as exc:
+            return Response(orjson.dumps({"__type": exc.code, "message": exc.message}), exc.status)
+        log.info(
+            "import",
+            extra={"file": name, "records": result.records, "ms": round((time.perf_counter() - started) * 1000, 2)},
+        )
+        return Response(orjson.dumps(result.to_json()), media_type="application/json")
+
+    def _import_bus(self, bus: str | None, principal: sigv4.Principal) -> str | None:
+        """The ARN of the caller's bus an import names, which must exist; None for each record's default bus."""
+        if not bus:
+            return None
+        try:
+            owner, region, name = bus_name_of(bus)
+        except InvalidInputError as exc:
+            raise ServiceError("ValidationException", exc.message) from None
+        if (owner or principal.account) != principal.account or (region or principal.region) != principal.region:
+            raise ServiceError("AccessDeniedException", f"{bus} is not an event bus of {principal.account} here.")
+        doc = self.tb.engine.resources.by_name(bus_scope(principal.account, principal.region), name)
+        if doc is None:
+            raise ServiceError("ResourceNotFoundException", f"Event bus {name} does not exist.")
+        return str(doc["Arn"])
+
+    async def _serve(self, request: Request, resolve: _Resolve) -> Response:
         started = time.perf_counter()
         call = _Call(str(uuid.uuid4()), self.services["AWSEvents"])
         error: tuple[str, str] | None = None
         try:
-            response = await self._answer(request, call)
+            response = await self._answer(request, call, resolve)
         except (WireError, ServiceError) as exc:
             response = self._error(call, exc.code, exc.message, exc.status)
             error = (exc.code, exc.message)
@@ -126,17 +177,26 @@ class Gateway:
         )
         return response
 
-    async def _answer(self, request: Request, call: _Call) -> Response:
-        body = await self._body(request)
+    def _json_operation(self, request: Request, body: bytes) -> tuple[JsonService, str, dict[str, Any]]:
         prefix, _, operation = (request.headers.get("x-amz-target") or "").rpartition(".")
         service = self.services.get(prefix)
         if service is None:
             raise WireError("UnknownOperationException", _unknown_target(request.headers))
+        return service, operation, {}
+
+    def _audit_events_operation(self, request: Request, body: bytes) -> tuple[JsonService, str, dict[str, Any]]:
+        given = request.query_params
+        query = {name: given[name] for name in ("channelArn", "externalId") if name in given}
+        return self.audit_events, "PutAuditEvents", query
+
+    async def _answer(self, request: Request, call: _Call, resolve: _Resolve) -> Response:
+        body = await self._body(request)
+        service, operation, from_query = resolve(request, body)
         call.service, call.operation = service, operation
         principal = self.authenticator.principal(_signed_request(request, body))
         call.account, call.region, call.principal = principal.account, principal.region, principal
         model = call.model = service.operation(operation)
-        params = call.params = parse_request(model, body)
+        params = call.params = parse_request(model, body) | from_query
         handler = self.handlers[service.name].get(operation)
         if handler is None:
             raise WireError(
@@ -176,12 +236,12 @@ class Gateway:
         )
         self.tb.recorder.record(now, cloudtrail_record(api_call))
 
-    async def _body(self, request: Request) -> bytes:
-        chunks, size = [], 0
+    async def _body(self, request: Request, limit: int | None = None) -> bytes:
+        chunks, size, limit = [], 0, limit or self.max_body
         async for chunk in request.stream():
             size += len(chunk)
-            if size > self.max_body:
-                raise WireError("RequestEntityTooLargeException", f"Request body exceeds {self.max_body} bytes.", 413)
+            if size > limit:
+                raise WireError("RequestEntityTooLargeException", f"Request body exceeds {limit} bytes.", 413)
             chunks.append(chunk)
         return b"".join(chunks)
 
@@ -227,6 +287,8 @@ def create_app(tb: Trailbridge, authenticator: sigv4.Authenticator) -> Starlette
     routes = [
         Route("/health", gateway.health, methods=["GET"]),
         Route("/metrics", gateway.prometheus, methods=["GET"]),
+        Route("/_trailbridge/import", gateway.import_file, methods=["POST"]),
+        Route("/PutAuditEvents", gateway.put_audit_events, methods=["POST"]),
         Route("/{path:path}", gateway.api, methods=["POST"]),
     ]
     return Starlette(routes=routes, lifespan=gateway.lifespan)

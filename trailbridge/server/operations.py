@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from trailbridge.services.base import Engine
+from trailbridge.services.channels import AuditEventsService, ChannelsService
 from trailbridge.services.cloudtrail import CloudTrailService
 from trailbridge.services.destinations import DestinationsService
 from trailbridge.services.events import EventsService
@@ -24,7 +25,8 @@ SERVICE_CLASSES: dict[str, tuple[ServiceClass, ...]] = {
     "events": (EventsService, DestinationsService, PermissionsService),
     "sqs": (QueuesService,),
     "logs": (LogsService,),
-    "cloudtrail": (CloudTrailService, TrailsService),
+    "cloudtrail": (CloudTrailService, TrailsService, ChannelsService),
+    "cloudtrail-data": (AuditEventsService,),
 }
 
 

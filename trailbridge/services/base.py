@@ -34,6 +34,7 @@ from trailbridge.settings import Settings
 from trailbridge.storage.resources import Resources
 from trailbridge.trail.buckets import Buckets
 from trailbridge.trail.files import TrailFiles
+from trailbridge.trail.recorder import Recorder
 
 LIMIT_EXCEEDED = "The requested resource exceeds the maximum number allowed."
 
@@ -64,6 +65,7 @@ class Engine:
     metrics: Metrics
     buckets: Buckets
     trail_files: TrailFiles
+    recorder: Recorder  # CloudTrail records of calls captured elsewhere (PutAuditEvents) go here
 
 
 _CODES: dict[type[TrailbridgeError], str] = {

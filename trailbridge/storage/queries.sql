@@ -188,3 +188,9 @@ WHERE trail_arn = ? AND region = ? AND delivered > ? AND delivered <= ? ORDER BY
 
 -- name: trail_log_regions
 SELECT DISTINCT region FROM trail_log_files WHERE trail_arn = ?;
+
+-- name: trail_import_get
+SELECT records FROM trail_imports WHERE key = ?;
+
+-- name: trail_import_add
+INSERT INTO trail_imports (key, name, records, imported) VALUES (?, ?, ?, ?);

@@ -30,10 +30,13 @@ class Resources:
         row = self.store.one("resource_by_name", (*scope, name))
         return orjson.loads(row[1]) if row else None
 
-    def put(self, scope: Scope, name: str, arn: str, doc: dict[str, Any]) -> None:
+    def put(self, scope: Scope, name: str, arn: str, doc: dict[str, Any], *, config: bool = True) -> None:
+        """Write a document; `config=False` for a change routing and trails do not depend on (a channel's
+        ingestion status), which then does not make them reload the configuration."""
         with self.store.transaction():
             self.store.run("resource_put", (arn, *scope, name, orjson.dumps(doc)))
-            self.store.run("version_bump")
+            if config:
+                self.store.run("version_bump")
 
     def delete(self, arn: str) -> None:
         with self.store.transaction():

@@ -133,3 +133,11 @@ CREATE TABLE IF NOT EXISTS trail_digests (
     signature   TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS trail_digests_trail ON trail_digests (trail_arn, region, seq);
+
+-- CloudTrail log files imported (`trailbridge trail import`), by the SHA-256 of their bytes: never twice.
+CREATE TABLE IF NOT EXISTS trail_imports (
+    key       TEXT PRIMARY KEY,
+    name      TEXT NOT NULL,
+    records   INTEGER NOT NULL,
+    imported  REAL NOT NULL
+);

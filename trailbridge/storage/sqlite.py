@@ -29,7 +29,7 @@ def queries() -> dict[str, str]:
     return {named[i]: named[i + 1].strip() for i in range(1, len(named), 2)}
 
 
-SCHEMA_VERSION = 4  # bump with every change to schema.sql
+SCHEMA_VERSION = 5  # bump with every change to schema.sql
 T = TypeVar("T")
 
 

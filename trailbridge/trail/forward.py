@@ -5,6 +5,7 @@ waits for the trail's next log file, and goes to the default bus of the record's
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,7 +29,11 @@ _SOURCES = {"monitoring.amazonaws.com": "aws.cloudwatch", "signin.amazonaws.com"
 
 
 def event_source(record: Mapping[str, Any]) -> str:
+    """`aws.<service>` for an AWS service; a source outside AWS (`orders.example.com`, from the capture
+    middleware or PutAuditEvents) is the event's `source` as it is, since `aws.` is AWS's own prefix."""
     source = str(record["eventSource"])
+    if not source.endswith(".amazonaws.com"):
+        return source
     return _SOURCES.get(source) or "aws." + source.split(".", 1)[0]
 
 
@@ -70,20 +75,35 @@ class Forwarder:
         return any(_logs_in(t, account, region) and may_select_data(t) for t in self.logging_trails())
 
     def forward(self, records: list[dict[str, Any]]) -> int:
-        """Put each record a logging trail admits on its region's default bus (call inside a transaction);
-        how many deliveries that made."""
+        """Live records (call inside a transaction): each one a logging trail admits waits for that trail's
+        next log file and goes to its region's default bus; how many deliveries that made."""
         trails = self.logging_trails()
-        if trails:
-            self.router.refresh()
-        made = 0
-        store = self.resources.store
-        for record in records:
-            account, region = record["recipientAccountId"], record["awsRegion"]
-            logging = [t for t in trails if _logs_in(t, account, region) and admits(t, record)]
-            if logging:
-                body, now = orjson.dumps(record), self.clock.now()
-                store.run_many("trail_log_pending_add", [(t["TrailARN"], region, now, body) for t in logging])
-                self.router.ensure_default_bus(account, region)
-                event = cloudtrail_event(record, str(uuid.uuid4()))
-                made += self.router.record(bus_arn(account, region, "default"), event, self.clock.now(), {})
-        return made
+        if not trails:
+            return 0
+        self.router.refresh()
+        admitted = [record for record in records if self.to_trails(record, trails)]
+        return sum(self.to_bus(record, self.default_bus(record)) for record in admitted)
+
+    def to_trails(self, record: Mapping[str, Any], trails: list[dict[str, Any]] | None = None) -> bool:
+        """Queue the record for the next log file of every logging trail that admits it (inside a
+        transaction); whether any did."""
+        account, region = record["recipientAccountId"], record["awsRegion"]
+        logging = [t for t in (self.logging_trails() if trails is None else trails) if _logs_in(t, account, region)]
+        logging = [t for t in logging if admits(t, record)]
+        if logging:
+            body, now = orjson.dumps(record), self.clock.now()
+            rows = [(t["TrailARN"], region, now, body) for t in logging]
+            self.resources.store.run_many("trail_log_pending_add", rows)
+        return bool(logging)
+
+    def default_bus(self, record: Mapping[str, Any]) -> str:
+        """The ARN of the default bus of the record's account and region, created if it is not there yet."""
+        account, region = record["recipientAccountId"], record["awsRegion"]
+        self.router.ensure_default_bus(account, region)
+        return bus_arn(account, region, "default")
+
+    def to_bus(self, record: Mapping[str, Any], bus: str, matched: Counter[str] | None = None) -> int:
+        """Put the record on `bus` in CloudTrail's envelope (inside a transaction, after `router.refresh()`);
+        how many deliveries that made."""
+        event = cloudtrail_event(record, str(uuid.uuid4()))
+        return self.router.record(bus, event, self.clock.now(), {}, matched)

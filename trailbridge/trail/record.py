@@ -25,6 +25,7 @@ _READ_PREFIXES = ("Describe", "List", "Get", "Test", "Lookup", "Filter", "Receiv
 DATA_EVENTS = frozenset(
     {
         ("events", "PutEvents"),
+        ("cloudtrail-data", "PutAuditEvents"),
         ("sqs", "SendMessage"),
         ("sqs", "SendMessageBatch"),
         ("sqs", "ReceiveMessage"),

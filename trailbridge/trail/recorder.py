@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import orjson
@@ -107,20 +107,28 @@ class Recorder:
             batch, self._pending = self._pending, []
         if not batch:
             return
-        store = self._store
-        with store.transaction():
+        with self._store.transaction():
             routed = self._forwarder.forward([record for _, record in batch])
-            for time, record in batch:
-                if not record.get("managementEvent", True):
-                    continue  # data events go to trails only, not to LookupEvents
-                account, region = record["recipientAccountId"], record["awsRegion"]
-                seq = store.insert("trail_record_add", (account, region, time, orjson.dumps(record)))
-                rows = [(seq, account, region, k, v, time) for k, v in lookup_attributes(record)]
-                store.run_many("trail_lookup_add", rows)
-            now = self._clock.now()
-            if now - self._last_prune >= _PRUNE_INTERVAL:
-                self._last_prune = now
-                store.run("trail_prune", (now - self._retention,))
-                store.run("trail_prune_lookup", (now - self._retention,))
+            self.keep(batch)
         if routed:
             self._forwarder.router.wake()
+
+    def keep(self, batch: Iterable[tuple[float, Mapping[str, Any]]]) -> None:
+        """Store management events for LookupEvents (inside a transaction); data events, and records older
+        than the retention period (an import of old log files), are not kept."""
+        store = self._store
+        now = self._clock.now()
+        oldest = now - self._retention
+        lookups: list[tuple[int, str, str, str, str, float]] = []
+        for when, record in batch:
+            if not record.get("managementEvent", True) or when < oldest:
+                continue
+            account, region = record["recipientAccountId"], record["awsRegion"]
+            seq = store.insert("trail_record_add", (account, region, when, orjson.dumps(record)))
+            lookups.extend((seq, account, region, k, v, when) for k, v in lookup_attributes(record))
+        if lookups:
+            store.run_many("trail_lookup_add", lookups)
+        if now - self._last_prune >= _PRUNE_INTERVAL:
+            self._last_prune = now
+            store.run("trail_prune", (oldest,))
+            store.run("trail_prune_lookup", (oldest,))

@@ -1,0 +1,187 @@
+"""Import of CloudTrail log files written elsewhere (by AWS's CloudTrail, or by another trailbridge).
+
+A file is `{"Records": [...]}` or a JSON array of records, gzipped or not. Its records enter the pipeline
+as live records do (the LookupEvents store, the log files of local trails that admit them), and each goes to
+the default bus of its own account and region, as CloudTrail delivered it, or to one named bus. A file is
+imported in one transaction, remembered by the SHA-256 of its bytes: importing it again does nothing, and an
+interrupted import leaves no file half imported. Records that are not CloudTrail records are reported with
+their line and skipped; a file that is not JSON, or not a log file, is reported and skipped whole.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import zlib
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from trailbridge.storage.sqlite import SqliteStore
+from trailbridge.trail.forward import Forwarder
+from trailbridge.trail.recorder import Recorder
+
+MAX_FILE_BYTES = 256 * 1024 * 1024  # a file (as sent, gzipped or not) larger than this is refused
+_REQUIRED = ("eventID", "eventName", "eventSource", "eventTime", "awsRegion")
+_ACCOUNT = re.compile(r"\d{12}")
+
+
+class MalformedFile(Exception):
+    """The whole file is unusable: not gzip, not JSON, or not a CloudTrail log file."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.message, self.line = message, line
+
+
+@dataclass(frozen=True)
+class Problem:
+    line: int  # 1-based line of the file (decompressed) where the record starts
+    message: str
+
+
+@dataclass
+class FileResult:
+    """What importing one file did."""
+
+    duplicate: bool = False  # imported before: nothing done
+    records: int = 0  # records imported
+    skipped: list[Problem] = field(default_factory=list)
+    sources: Counter[str] = field(default_factory=Counter)  # eventSource -> records
+    rules: Counter[str] = field(default_factory=Counter)  # rule ARN -> records it matched
+    error: MalformedFile | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "duplicate": self.duplicate,
+            "records": self.records,
+            "skipped": [{"line": p.line, "message": p.message} for p in self.skipped],
+            "sources": dict(self.sources),
+            "rules": dict(self.rules),
+            "error": None if self.error is None else {"line": self.error.line, "message": self.error.message},
+        }
+
+
+def parse_time(value: object) -> float:
+    """eventTime (ISO 8601, `Z` or an offset; no zone means UTC) as epoch seconds."""
+    if not isinstance(value, str):
+        raise ValueError("eventTime is not a string")
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"eventTime {value!r} is not an ISO 8601 time") from None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
+
+
+def check_record(record: object) -> tuple[float, dict[str, Any]]:
+    """(event time, record) for a usable CloudTrail record; ValueError naming what is wrong otherwise. A
+    record without `recipientAccountId` takes the account of its `userIdentity`."""
+    if not isinstance(record, dict):
+        raise ValueError("a record must be a JSON object")
+    missing = [name for name in _REQUIRED if not isinstance(record.get(name), str) or not record[name]]
+    if missing:
+        raise ValueError(f"missing or empty {', '.join(missing)}")
+    identity = record.get("userIdentity")
+    account = record.get("recipientAccountId") or (identity.get("accountId") if isinstance(identity, dict) else None)
+    if not isinstance(account, str) or not _ACCOUNT.fullmatch(account):
+        raise ValueError("no 12-digit recipientAccountId (nor userIdentity.accountId)")
+    time = parse_time(record["eventTime"])
+    if "recipientAccountId" not in record:
+        record = {**record, "recipientAccountId": account}
+    return time, record
+
+
+def read_log_file(data: bytes) -> tuple[bytes, list[Any]]:
+    """The (decompressed) text of a log file and its records, unchecked."""
+    if data[:2] == b"\x1f\x8b":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise MalformedFile(f"not a valid gzip file ({exc})") from None
+    try:
+        document = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise MalformedFile(f"not valid JSON: {exc.msg}", exc.lineno) from None
+    if isinstance(document, dict) and isinstance(document.get("Records"), list):
+        return data, document["Records"]
+    if isinstance(document, list):
+        return data, document
+    raise MalformedFile('not a CloudTrail log file: expected {"Records": [...]} or a JSON array of records', 1)
+
+
+def record_lines(text: bytes, count: int) -> list[int]:
+    """The line on which each of the file's `count` records starts (only asked for when some are bad)."""
+    decoded = text.decode("utf-8", errors="replace")
+    decoder = json.JSONDecoder()
+    records_key = re.search(r'"Records"\s*:\s*\[', decoded) if decoded.lstrip().startswith("{") else None
+    pos = records_key.end() if records_key else decoded.index("[") + 1
+    lines, line, scanned = [], 1, 0
+    for _ in range(count):
+        while decoded[pos] in " \t\r\n,":
+            pos += 1
+        line += decoded.count("\n", scanned, pos)
+        scanned = pos
+        lines.append(line)
+        _, pos = decoder.raw_decode(decoded, pos)
+    return lines
+
+
+class Importer:
+    def __init__(self, store: SqliteStore, recorder: Recorder, forwarder: Forwarder) -> None:
+        self.store, self.recorder, self.forwarder = store, recorder, forwarder
+
+    def import_file(self, key: str, name: str, data: bytes, bus: str | None = None) -> FileResult:
+        """Import one file (`key`: the SHA-256 of `data`, which names it for resumption); `bus` is the ARN of
+        the bus every record goes to, by default the default bus of the record's account and region."""
+        result = FileResult()
+        if self.store.one("trail_import_get", (key,)) is not None:
+            result.duplicate = True
+            return result
+        try:
+            text, raw = read_log_file(data)
+        except MalformedFile as exc:
+            result.error = exc
+            return result
+        good: list[tuple[float, dict[str, Any]]] = []
+        bad: list[tuple[int, str]] = []
+        for index, item in enumerate(raw):
+            try:
+                good.append(check_record(item))
+            except ValueError as exc:
+                bad.append((index, str(exc)))
+        if bad:
+            lines = record_lines(text, len(raw))
+            result.skipped = [Problem(lines[index], f"record {index + 1}: {message}") for index, message in bad]
+        made = self._pipeline(key, name, good, bus, result)
+        if made:
+            self.forwarder.router.wake()
+        return result
+
+    def _pipeline(
+        self, key: str, name: str, good: list[tuple[float, dict[str, Any]]], bus: str | None, result: FileResult
+    ) -> int:
+        forwarder, made = self.forwarder, 0
+        with self.store.transaction():
+            if self.store.one("trail_import_get", (key,)) is not None:  # a concurrent import of the same file
+                result.duplicate, result.skipped = True, []
+                return 0
+            forwarder.router.refresh()
+            trails = forwarder.logging_trails()
+            default_buses: dict[tuple[str, str], str] = {}
+            for _, record in good:
+                if trails:
+                    forwarder.to_trails(record, trails)
+                target = bus
+                if target is None:
+                    where = (record["recipientAccountId"], record["awsRegion"])
+                    target = default_buses.get(where) or default_buses.setdefault(where, forwarder.default_bus(record))
+                made += forwarder.to_bus(record, target, result.rules)
+                result.sources[record["eventSource"]] += 1
+            self.recorder.keep(good)
+            self.store.run("trail_import_add", (key, name, len(good), forwarder.clock.now()))
+        result.records = len(good)
+        return made
