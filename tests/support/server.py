@@ -31,11 +31,13 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, *args: str, env: dict[str, str] | None = None, ca_file: Path | None = None) -> None:
+    def __init__(
+        self, *args: str, env: dict[str, str] | None = None, ca_file: Path | None = None, port: int | None = None
+    ) -> None:
         """`ca_file`: the server speaks HTTPS with a certificate this CA file vouches for."""
         self._dir = tempfile.TemporaryDirectory()
         self.data = Path(self._dir.name) / "data"
-        self.port = free_port()
+        self.port = port or free_port()
         self.ca_file = ca_file
         self.url = f"{'https' if ca_file else 'http'}://127.0.0.1:{self.port}"
         self.log = Path(self._dir.name) / "server.log"

@@ -45,12 +45,13 @@ from trailbridge.server.metrics import CONTENT_TYPE, ServerMetrics
 from trailbridge.server.operations import SERVICE_CLASSES, Handler, handlers
 from trailbridge.services.base import ServiceError
 from trailbridge.services.sqs import QUERY_ERROR_CODES
-from trailbridge.trail.ingest import MAX_FILE_BYTES
+from trailbridge.trail.ingest import MAX_FILE_BYTES, check_record
 from trailbridge.trail.record import ApiCall, Caller, cloudtrail_record, is_management
 
 log = logging.getLogger("trailbridge.server")
 # How a request names its service and operation: (service, operation, parameters taken from the query string).
 _Resolve = Callable[[Request, bytes], tuple[JsonService, str, dict[str, Any]]]
+MAX_RECORDS_BYTES = 16 * 1024 * 1024  # one batch of captured records
 WORKER_THREADS = 256  # operations run in threads; long-polling ReceiveMessage holds one for up to 20 s
 
 
@@ -130,6 +131,33 @@ class Gateway:
             extra={"file": name, "records": result.records, "ms": round((time.perf_counter() - started) * 1000, 2)},
         )
         return Response(orjson.dumps(result.to_json()), media_type="application/json")
+
+    async def put_records(self, request: Request) -> Response:
+        """`POST /_trailbridge/records`, body `{"Records": [...]}`: CloudTrail records captured elsewhere (the
+        middlewares' and botocore hook's `ServerSink`), recorded as live calls of the caller's account, in the
+        region of the caller's credential scope. The answer counts them and names each record refused."""
+        try:
+            body = await self._body(request, MAX_RECORDS_BYTES)
+            principal = self.authenticator.principal(_signed_request(request, body))
+            try:
+                records = orjson.loads(body).get("Records")
+            except (orjson.JSONDecodeError, AttributeError):
+                records = None
+            if not isinstance(records, list):
+                raise WireError("SerializationException", 'The body must be {"Records": [...]}.')
+        except (WireError, ServiceError) as exc:
+            return Response(orjson.dumps({"__type": exc.code, "message": exc.message}), exc.status)
+        where = {"recipientAccountId": principal.account, "awsRegion": principal.region}
+        rejected, recorder = [], self.tb.recorder
+        for index, record in enumerate(records):
+            try:
+                when, checked = check_record({**record, **where} if isinstance(record, dict) else record)
+            except ValueError as exc:
+                rejected.append({"index": index, "message": str(exc)})
+                continue
+            recorder.record(when, checked)
+        answer = {"accepted": len(records) - len(rejected), "rejected": rejected}
+        return Response(orjson.dumps(answer), media_type="application/json")
 
     def _import_bus(self, bus: str | None, principal: sigv4.Principal) -> str | None:
         """The ARN of the caller's bus an import names, which must exist; None for each record's default bus."""
@@ -288,6 +316,7 @@ def create_app(tb: Trailbridge, authenticator: sigv4.Authenticator) -> Starlette
         Route("/health", gateway.health, methods=["GET"]),
         Route("/metrics", gateway.prometheus, methods=["GET"]),
         Route("/_trailbridge/import", gateway.import_file, methods=["POST"]),
+        Route("/_trailbridge/records", gateway.put_records, methods=["POST"]),
         Route("/PutAuditEvents", gateway.put_audit_events, methods=["POST"]),
         Route("/{path:path}", gateway.api, methods=["POST"]),
     ]

@@ -106,10 +106,10 @@ def cloudtrail_record(call: ApiCall) -> dict[str, Any]:
         record["errorCode"] = call.error_code
         record["errorMessage"] = call.error_message or ""
     shape = operation.input_shape
-    record["requestParameters"] = _camel(shape, call.params) if shape is not None and call.params else None
+    record["requestParameters"] = camel_case_members(shape, call.params) if shape is not None and call.params else None
     answer = call.response if call.error_code is None and not read_only else None
     out = operation.output_shape
-    record["responseElements"] = _camel(out, answer) if out is not None and answer else None
+    record["responseElements"] = camel_case_members(out, answer) if out is not None and answer else None
     record.update(
         requestID=call.request_id,
         eventID=call.event_id,
@@ -127,20 +127,20 @@ def cloudtrail_record(call: ApiCall) -> dict[str, Any]:
     return record
 
 
-def _camel(shape: Shape, value: Any) -> Any:
+def camel_case_members(shape: Shape, value: Any) -> Any:
     if shape.metadata.get("sensitive"):
         return HIDDEN
     if isinstance(shape, StructureShape) and isinstance(value, Mapping):
         members = shape.members
         return {
-            name[:1].lower() + name[1:]: _camel(members[name], item)
+            name[:1].lower() + name[1:]: camel_case_members(members[name], item)
             for name, item in value.items()
             if name in members and item is not None
         }
     if isinstance(shape, ListShape) and isinstance(value, list | tuple):
-        return [_camel(shape.member, item) for item in value]
+        return [camel_case_members(shape.member, item) for item in value]
     if isinstance(shape, MapShape) and isinstance(value, Mapping):
-        return {str(key): _camel(shape.value, item) for key, item in value.items()}
+        return {str(key): camel_case_members(shape.value, item) for key, item in value.items()}
     if isinstance(value, datetime):
         return value.strftime("%b %d, %Y %I:%M:%S %p")  # CloudTrail's form for timestamps in parameters
     if isinstance(value, bytes | bytearray):

@@ -1,0 +1,259 @@
+"""A request to the user's own web service as a CloudTrail record.
+
+The middlewares gather the facts of a request cheaply while it runs (`Facts`); the record is built from them
+later, in the sink's thread, so the request pays for little more than a queue append.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import logging
+import re
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+
+from trailbridge.clock import iso8601
+from trailbridge.trail.record import EVENT_VERSION, HIDDEN
+
+log = logging.getLogger("trailbridge.capture")
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Keys whose values never reach a record (compared in lower case, without `-` and `_`).
+DEFAULT_REDACT = frozenset(
+    {"password", "passwd", "secret", "token", "accesstoken", "refreshtoken", "apikey", "authorization", "cookie"}
+    | {"clientsecret", "privatekey", "creditcard", "cardnumber", "cvv", "ssn"}
+)
+DEFAULT_MAX_BODY_BYTES = 64 * 1024
+
+
+@dataclass
+class CapturedRequest:
+    """What a request was, for the record and for the user's identity callable (`identity=`)."""
+
+    method: str
+    path: str
+    query: str
+    raw_headers: Iterable[tuple[str | bytes, str | bytes]]  # as the server gave them (ASGI: bytes)
+    client: str | None
+    route: str | None = None  # the path template, e.g. /orders/{order_id}
+    handler: str | None = None  # the handler function's name
+    path_params: Mapping[str, Any] = field(default_factory=dict)
+    _headers: dict[str, str] | None = None
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Header names in lower case (repeated headers joined with `, `)."""
+        if self._headers is None:
+            joined: dict[str, str] = {}
+            for raw_name, raw_value in self.raw_headers:
+                name = raw_name.decode("latin-1") if isinstance(raw_name, bytes) else raw_name
+                value = raw_value.decode("latin-1") if isinstance(raw_value, bytes) else raw_value
+                key = name.lower()
+                joined[key] = f"{joined[key]}, {value}" if key in joined else value
+            self._headers = joined
+        return self._headers
+
+
+@dataclass
+class Facts:
+    """One finished request: everything its record is built from."""
+
+    request: CapturedRequest
+    started: float
+    status: int
+    body: bytes | None  # the request body, when it is JSON and within the size limit
+    response: bytes | None  # the response body of a write, when it is JSON and within the size limit
+    error: BaseException | None
+    identity: Mapping[str, Any] | None  # from the user's callable, if any
+
+
+@dataclass(frozen=True)
+class RecordOptions:
+    """How requests become records (the middlewares' keyword arguments)."""
+
+    event_source: str  # e.g. orders.example.com
+    event_names: Mapping[str, str] = field(default_factory=dict)  # handler name or "METHOD /template" -> eventName
+    redact: frozenset[str] = DEFAULT_REDACT
+    proxy_header: str | None = None  # e.g. x-forwarded-for, set by a proxy you trust; never read otherwise
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    identity: Callable[[CapturedRequest], Mapping[str, Any] | None] | None = None
+
+    def __post_init__(self) -> None:
+        if not self.event_source or not isinstance(self.event_source, str):
+            raise ValueError("event_source must name your service, e.g. orders.example.com")
+        if self.max_body_bytes < 0:
+            raise ValueError("max_body_bytes must be 0 or more")
+        object.__setattr__(self, "redact", frozenset(_norm(key) for key in self.redact))
+        if self.proxy_header:
+            object.__setattr__(self, "proxy_header", self.proxy_header.lower())
+
+
+def call_identity(options: RecordOptions, request: CapturedRequest) -> Mapping[str, Any] | None:
+    """The user's identity callable's answer; a callable that fails gives the default identity (and a log line)
+    rather than failing the request."""
+    if options.identity is None:
+        return None
+    try:
+        return options.identity(request)
+    except Exception:
+        log.exception("the identity callable failed; using the Authorization header")
+        return None
+
+
+def _norm(key: str) -> str:
+    return key.lower().replace("-", "").replace("_", "")
+
+
+def camel(name: str) -> str:
+    """`delete_order` -> `DeleteOrder` (a handler's name as an eventName)."""
+    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[_\W]+", name) if part)
+
+
+def event_name(request: CapturedRequest, names: Mapping[str, str]) -> str:
+    template = request.route or request.path
+    for key in (request.handler, f"{request.method} {template}"):
+        if key and key in names:
+            return names[key]
+    if request.handler and request.handler != "<lambda>":
+        return camel(request.handler)
+    return f"{request.method} {template}"
+
+
+def redact(value: Any, keys: frozenset[str]) -> Any:
+    if isinstance(value, dict):
+        return {k: HIDDEN if _norm(str(k)) in keys else redact(v, keys) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(item, keys) for item in value]
+    return value
+
+
+def default_identity(request: CapturedRequest) -> dict[str, Any]:
+    """Who called, from the Authorization header, never keeping the secret: the user of Basic auth, the
+    subject of a bearer JWT (its claims are read, not verified), an AWS access key id, else a fingerprint of
+    an opaque token. No header: an anonymous caller."""
+    header = request.headers.get("authorization", "")
+    scheme, _, credentials = header.partition(" ")
+    scheme, credentials = scheme.lower(), credentials.strip()
+    if scheme == "basic":
+        try:
+            user = base64.b64decode(credentials, validate=True).decode().partition(":")[0]
+        except (binascii.Error, UnicodeDecodeError):
+            user = ""
+        if user:
+            return {"type": "BasicAuth", "principalId": user, "userName": user}
+    if scheme == "bearer" and credentials:
+        claims = _jwt_claims(credentials)
+        subject = claims.get("sub")
+        if isinstance(subject, str) and subject:
+            who: dict[str, Any] = {"type": "JWT", "principalId": subject}
+            name = claims.get("preferred_username") or claims.get("email") or claims.get("username")
+            if isinstance(name, str):
+                who["userName"] = name
+            if isinstance(claims.get("iss"), str):
+                who["issuer"] = claims["iss"]
+            return who
+        return {"type": "BearerToken", "principalId": "token-" + hashlib.sha256(credentials.encode()).hexdigest()[:16]}
+    if scheme == "aws4-hmac-sha256":
+        found = re.search(r"Credential=([A-Z0-9]+)/", credentials)
+        if found:
+            return {"type": "IAMUser", "principalId": found.group(1), "accessKeyId": found.group(1)}
+    if header:
+        return {"type": "Unknown", "principalId": hashlib.sha256(header.encode()).hexdigest()[:16]}
+    return {"type": "Anonymous", "principalId": "anonymous"}
+
+
+def _jwt_claims(token: str) -> dict[str, Any]:
+    parts = token.split(".")
+    if len(parts) != 3:
+        return {}
+    try:
+        claims = orjson.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (binascii.Error, ValueError):
+        return {}
+    return claims if isinstance(claims, dict) else {}
+
+
+def source_ip(request: CapturedRequest, proxy_header: str | None) -> str:
+    """The client's address; with a trusted proxy's header, the last address that proxy appended."""
+    if proxy_header:
+        forwarded = request.headers.get(proxy_header)
+        if forwarded:
+            return forwarded.rsplit(",", 1)[-1].strip()
+    return request.client or ""
+
+
+def _error(facts: Facts) -> tuple[str, str] | None:
+    if facts.error is not None:
+        return type(facts.error).__name__, str(facts.error)[:1024]
+    if facts.status < 400:
+        return None
+    try:
+        phrase = HTTPStatus(facts.status).phrase
+    except ValueError:
+        phrase = f"HTTP {facts.status}"
+    message = phrase
+    if facts.response:
+        detail = _json_object(facts.response)
+        said = (detail or {}).get("message") or (detail or {}).get("detail") or (detail or {}).get("error")
+        if isinstance(said, str):
+            message = said
+    return re.sub(r"[^A-Za-z0-9]", "", phrase.title()), message[:1024]
+
+
+def _json_object(data: bytes) -> dict[str, Any] | None:
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def build_record(facts: Facts, options: RecordOptions, account: str, region: str) -> dict[str, Any]:
+    request = facts.request
+    read_only = request.method in READ_METHODS
+    parameters: dict[str, Any] = dict(request.path_params)
+    for key, value in parse_qsl(request.query, keep_blank_values=True):
+        previous = parameters.get(key)
+        parameters[key] = (
+            value if previous is None else [*(previous if isinstance(previous, list) else [previous]), value]
+        )
+    if facts.body:
+        body = _json_object(facts.body)
+        if body is not None:
+            parameters.update(body)
+    identity = dict(facts.identity) if facts.identity else default_identity(request)
+    identity.setdefault("accountId", account)
+    record: dict[str, Any] = {
+        "eventVersion": EVENT_VERSION,
+        "userIdentity": redact(identity, options.redact),
+        "eventTime": iso8601(facts.started),
+        "eventSource": options.event_source,
+        "eventName": event_name(request, options.event_names),
+        "awsRegion": region,
+        "sourceIPAddress": source_ip(request, options.proxy_header),
+        "userAgent": request.headers.get("user-agent", ""),
+    }
+    failure = _error(facts)
+    if failure is not None:
+        record["errorCode"], record["errorMessage"] = failure
+    answer = _json_object(facts.response) if facts.response and failure is None and not read_only else None
+    record.update(
+        requestParameters=redact(parameters, options.redact) if parameters else None,
+        responseElements=redact(answer, options.redact) if answer else None,
+        requestID=request.headers.get("x-request-id") or str(uuid.uuid4()),
+        eventID=str(uuid.uuid4()),
+        readOnly=read_only,
+        eventType="AwsApiCall",
+        managementEvent=True,
+        recipientAccountId=account,
+        eventCategory="Management",
+    )
+    record["additionalEventData"] = {"httpMethod": request.method, "path": request.path, "status": facts.status}
+    return record

@@ -1,0 +1,137 @@
+"""`record_botocore`: every AWS API call a Python program makes through botocore (boto3) becomes a CloudTrail
+record, built from the operation's model as trailbridge builds its own (sensitive members hidden).
+
+    session = boto3.Session()
+    record_botocore(session, ServerSink("http://127.0.0.1:4566"))
+    session.client("s3").list_buckets()      # -> a ListBuckets record from s3.amazonaws.com
+
+Hooks botocore's event system: `provide-client-params` keeps the call's parameters and start time,
+`after-call` and `after-call-error` build the record. A call made to trailbridge itself is recorded by the
+server already; hook only clients that talk to other endpoints (AWS, moto, LocalStack).
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import botocore
+
+from trailbridge.capture.records import DEFAULT_REDACT, redact
+from trailbridge.capture.sinks import Sink
+from trailbridge.clock import iso8601
+from trailbridge.trail.record import EVENT_VERSION, camel_case_members, is_read_only
+
+log = logging.getLogger("trailbridge.capture")
+_KEY = "trailbridge_capture"
+_USER_AGENT = f"Botocore/{botocore.__version__} Python/{platform.python_version()}"
+
+
+class BotocoreRecorder:
+    """The handlers `record_botocore` registers (kept so `unregister()` can take them away)."""
+
+    def __init__(self, events: Any, sink: Sink, redact_keys: frozenset[str], source_ip: str) -> None:
+        self.events, self.sink, self.redact_keys, self.source_ip = events, sink, redact_keys, source_ip
+        events.register("provide-client-params", self.started, unique_id="trailbridge-capture-start")
+        events.register("before-call", self.signing, unique_id="trailbridge-capture-signer")
+        events.register("after-call", self.finished, unique_id="trailbridge-capture-end")
+        events.register("after-call-error", self.failed, unique_id="trailbridge-capture-error")
+
+    def unregister(self) -> None:
+        self.events.unregister("provide-client-params", unique_id="trailbridge-capture-start")
+        self.events.unregister("before-call", unique_id="trailbridge-capture-signer")
+        self.events.unregister("after-call", unique_id="trailbridge-capture-end")
+        self.events.unregister("after-call-error", unique_id="trailbridge-capture-error")
+
+    def started(self, params: Mapping[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context[_KEY] = {"params": dict(params), "started": time.time()}
+
+    def signing(self, request_signer: Any = None, context: dict[str, Any] | None = None, **_: Any) -> None:
+        credentials = getattr(request_signer, "_credentials", None)
+        if context is not None and _KEY in context and credentials is not None:
+            context[_KEY]["access_key"] = credentials.access_key  # never the secret
+
+    def finished(
+        self, http_response: Any, parsed: Mapping[str, Any], model: Any, context: dict[str, Any], **_: Any
+    ) -> None:
+        error = parsed.get("Error") if http_response.status_code >= 300 else None
+        code = (error or {}).get("Code") or (f"HTTP{http_response.status_code}" if error is not None else None)
+        self._record(model, context, parsed, (code, (error or {}).get("Message", "")) if code else None)
+
+    def failed(self, exception: BaseException, model: Any, context: dict[str, Any], **_: Any) -> None:
+        self._record(model, context, None, (type(exception).__name__, str(exception)))
+
+    def _record(
+        self, model: Any, context: dict[str, Any], parsed: Mapping[str, Any] | None, error: tuple[str, str] | None
+    ) -> None:
+        try:
+            self.sink.put(*self._build(model, context, parsed, error))
+        except Exception:  # the program's call must not fail because of its audit record
+            log.exception("could not record a botocore call")
+
+    def _build(
+        self, model: Any, context: dict[str, Any], parsed: Mapping[str, Any] | None, error: tuple[str, str] | None
+    ) -> tuple[float, dict[str, Any]]:
+        facts = context.get(_KEY) or {"params": {}, "started": time.time()}
+        params, started = facts["params"], facts["started"]
+        access_key = facts.get("access_key")
+        sink = self.sink
+        identity: dict[str, Any] = {"type": "IAMUser", "principalId": access_key or "", "accountId": sink.account}
+        if access_key:
+            identity["accessKeyId"] = access_key
+        read_only = is_read_only(model.name)
+        shape = model.input_shape
+        answer = None
+        if parsed is not None and error is None and not read_only and model.output_shape is not None:
+            answer = camel_case_members(
+                model.output_shape, {k: v for k, v in parsed.items() if k != "ResponseMetadata"}
+            )
+        request_id = ((parsed or {}).get("ResponseMetadata") or {}).get("RequestId") or str(uuid.uuid4())
+        record: dict[str, Any] = {
+            "eventVersion": EVENT_VERSION,
+            "userIdentity": identity,
+            "eventTime": iso8601(started),
+            "eventSource": f"{model.service_model.endpoint_prefix}.amazonaws.com",
+            "eventName": model.name,
+            "awsRegion": context.get("client_region") or sink.region,
+            "sourceIPAddress": self.source_ip,
+            "userAgent": _USER_AGENT,
+        }
+        if error is not None:
+            record["errorCode"], record["errorMessage"] = error
+        request = camel_case_members(shape, params) if shape is not None and params else None
+        record.update(
+            requestParameters=redact(request, self.redact_keys) if request else None,
+            responseElements=redact(answer, self.redact_keys) if answer else None,
+            requestID=request_id,
+            eventID=str(uuid.uuid4()),
+            readOnly=read_only,
+            eventType="AwsApiCall",
+            managementEvent=True,
+            recipientAccountId=sink.account,
+            eventCategory="Management",
+        )
+        return started, record
+
+
+def record_botocore(
+    session_or_client: Any,
+    sink: Sink,
+    *,
+    redact_keys: frozenset[str] = DEFAULT_REDACT,
+    source_ip: str = "127.0.0.1",
+) -> BotocoreRecorder:
+    """Record every call made through a botocore/boto3 session (its clients created afterwards) or one client.
+
+    `redact_keys` hides parameter values by key in addition to the members botocore's model marks sensitive;
+    `source_ip` is the address records give as the caller's. Returns the recorder (`.unregister()` stops it)."""
+    events = getattr(getattr(session_or_client, "meta", None), "events", None)  # a client
+    if events is None:
+        core = getattr(session_or_client, "_session", session_or_client)  # a boto3 Session wraps a botocore one
+        events = core.get_component("event_emitter")
+    keys = frozenset(key.lower().replace("-", "").replace("_", "") for key in redact_keys)
+    return BotocoreRecorder(events, sink, keys, source_ip)

@@ -1,0 +1,252 @@
+"""Where captured records go: a trailbridge server over HTTP (`ServerSink`), or a data directory in this
+process (`LocalSink`).
+
+A request hands its facts over with one bounded, non-blocking append; a thread of the sink builds the records
+and delivers them in batches. A `ServerSink` that cannot reach its server appends the batch to a spool file
+(JSON lines) and sends the spool first once the server answers again, so no record is lost; a full buffer
+also spills to the spool rather than blocking or dropping. Delivery is at least once: a crash between a send
+and the spool's truncation sends those records again (each keeps its eventID).
+"""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import tempfile
+import threading
+import time
+import urllib.parse
+from collections import deque
+from collections.abc import Iterable
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import orjson
+
+from trailbridge.capture.records import Facts, RecordOptions, build_record
+
+log = logging.getLogger("trailbridge.capture")
+Record = tuple[float, dict[str, Any]]  # (event time, CloudTrail record)
+DEFAULT_ACCOUNT = "123456789012"
+
+
+class Sink:
+    """The shared part: the bounded buffer and the thread that builds and delivers batches."""
+
+    def __init__(
+        self, account: str, region: str, buffer_size: int = 10_000, batch_size: int = 500, flush_seconds: float = 0.2
+    ) -> None:
+        if buffer_size < 1 or batch_size < 1 or flush_seconds <= 0:
+            raise ValueError("buffer_size and batch_size must be at least 1, flush_seconds above 0")
+        self.account, self.region = account, region
+        self.buffer_size, self.batch_size, self.flush_seconds = buffer_size, batch_size, flush_seconds
+        self._buffer: deque[tuple[Facts, RecordOptions] | Record] = deque()
+        self._ready = threading.Event()
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="trailbridge-capture", daemon=True)
+        self._thread.start()
+
+    def submit(self, facts: Facts, options: RecordOptions) -> None:
+        """Called by a middleware at the end of each request: never blocks, never raises."""
+        self._add((facts, options))
+
+    def put(self, when: float, record: dict[str, Any]) -> None:
+        """A record built already (the botocore hook): never blocks, never raises."""
+        self._add((when, record))
+
+    def _add(self, item: tuple[Facts, RecordOptions] | Record) -> None:
+        if len(self._buffer) >= self.buffer_size or self._closed:
+            try:
+                self._overflow([self._build(item)])
+            except Exception:  # the user's request must not fail because of its audit record
+                log.exception("could not keep a captured record")
+            return
+        self._buffer.append(item)
+        if len(self._buffer) >= self.batch_size:
+            self._ready.set()
+
+    def _build(self, item: tuple[Facts, RecordOptions] | Record) -> Record:
+        first, second = item
+        if isinstance(first, Facts) and isinstance(second, RecordOptions):
+            return first.started, build_record(first, second, self.account, self.region)
+        return item  # type: ignore[return-value]
+
+    def _run(self) -> None:
+        while not self._closed:
+            self._ready.wait(self.flush_seconds)
+            self._ready.clear()
+            self._drain()
+
+    def _drain(self) -> None:
+        self._retry_spool()
+        while self._buffer:
+            batch: list[tuple[Facts, RecordOptions] | Record] = []
+            while self._buffer and len(batch) < self.batch_size:
+                batch.append(self._buffer.popleft())
+            try:
+                self._deliver([self._build(item) for item in batch])
+            except Exception:
+                log.exception("captured records could not be delivered")
+
+    def flush(self) -> None:
+        """Deliver what is buffered now (tests; before a planned stop)."""
+        self._drain()
+
+    def close(self) -> None:
+        self._closed = True
+        self._ready.set()
+        self._thread.join()
+        self._drain()
+
+    def __enter__(self) -> Sink:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    def _retry_spool(self) -> None:
+        """Send what an earlier failure left aside (sinks that can fail to deliver)."""
+
+    def _deliver(self, records: list[Record]) -> None:
+        raise NotImplementedError
+
+    def _overflow(self, records: list[Record]) -> None:
+        raise NotImplementedError
+
+
+class ServerSink(Sink):
+    """Sends records to a trailbridge server (`POST /_trailbridge/records`), SigV4-signed when given a secret.
+
+    The server takes the account from the credentials and the region from their scope, as for any call."""
+
+    def __init__(
+        self,
+        endpoint_url: str = "http://127.0.0.1:4566",
+        *,
+        access_key: str = DEFAULT_ACCOUNT,
+        secret_key: str | None = None,
+        region: str = "us-east-1",
+        spool: Path | str | None = None,
+        retry_seconds: float = 1.0,
+        timeout: float = 10.0,
+        **buffering: Any,
+    ) -> None:
+        url = urllib.parse.urlsplit(endpoint_url)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise ValueError(f"endpoint_url must be http(s)://host[:port], not {endpoint_url!r}")
+        self._url, self._timeout = url, timeout
+        self._path = url.path.rstrip("/") + "/_trailbridge/records"
+        self._access_key, self._secret_key = access_key, secret_key
+        self.spool = Path(spool) if spool else Path(tempfile.gettempdir()) / "trailbridge-capture-spool.jsonl"
+        self._spool_lock = threading.Lock()
+        self._retry_seconds, self._retry_at = retry_seconds, 0.0
+        self._connection: http.client.HTTPConnection | None = None
+        account = access_key if access_key.isdigit() and len(access_key) == 12 else DEFAULT_ACCOUNT
+        super().__init__(account, region, **buffering)
+
+    def _deliver(self, records: list[Record]) -> None:
+        if time.monotonic() < self._retry_at or not self._send_spool() or not self._send(records):
+            self._overflow(records)
+
+    def _retry_spool(self) -> None:
+        if time.monotonic() >= self._retry_at:
+            self._send_spool()
+
+    def _overflow(self, records: list[Record]) -> None:
+        lines = b"".join(orjson.dumps(record) + b"\n" for _, record in records)
+        with self._spool_lock, self.spool.open("ab") as spool:
+            spool.write(lines)
+
+    def _send_spool(self) -> bool:
+        """Send the spooled records, oldest first; whether the spool is now empty."""
+        with self._spool_lock:
+            if not self.spool.exists() or self.spool.stat().st_size == 0:
+                return True
+            lines = self.spool.read_bytes().splitlines()
+            records: list[Record] = [(0.0, orjson.loads(line)) for line in lines if line.strip()]
+            for start in range(0, len(records), self.batch_size):
+                if not self._send(records[start : start + self.batch_size]):
+                    kept = b"".join(orjson.dumps(r) + b"\n" for _, r in records[start:])
+                    self.spool.write_bytes(kept)
+                    return False
+            self.spool.write_bytes(b"")
+            log.info("sent %d spooled records", len(records))
+            return True
+
+    def _send(self, records: Iterable[Record]) -> bool:
+        body = orjson.dumps({"Records": [record for _, record in records]})
+        headers = {"Content-Type": "application/json", **self._sign(body)}
+        try:
+            connection = self._connection or self._connect()
+            connection.request("POST", self._path, body=body, headers=headers)
+            answer = connection.getresponse()
+            text = answer.read()
+        except (OSError, http.client.HTTPException) as exc:
+            if self._connection is not None:
+                self._connection.close()
+            self._connection = None
+            self._retry_at = time.monotonic() + self._retry_seconds
+            log.warning("trailbridge server unreachable (%s): records spool to %s", exc, self.spool)
+            return False
+        if answer.status >= 500:
+            self._retry_at = time.monotonic() + self._retry_seconds
+            log.warning("trailbridge server answered %s: records spool to %s", answer.status, self.spool)
+            return False
+        if answer.status >= 400:  # refused for good (bad credentials, malformed): retrying would not help
+            log.error("trailbridge server refused %s records: %s", answer.status, text[:500])
+        return True
+
+    def close(self) -> None:
+        super().close()
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def _connect(self) -> http.client.HTTPConnection:
+        url = self._url
+        kind = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
+        self._connection = kind(url.hostname or "", url.port, timeout=self._timeout)
+        return self._connection
+
+    def _sign(self, body: bytes) -> dict[str, str]:
+        """SigV4 headers (service cloudtrail); unsigned calls name the account by a 12-digit access key."""
+        from botocore.auth import SigV4Auth  # noqa: PLC0415
+        from botocore.awsrequest import AWSRequest  # noqa: PLC0415
+        from botocore.credentials import Credentials  # noqa: PLC0415
+
+        url = self._url
+        request = AWSRequest("POST", f"{url.scheme}://{url.netloc}{self._path}", data=body)
+        request.headers["Content-Type"] = "application/json"
+        SigV4Auth(Credentials(self._access_key, self._secret_key or "unsigned"), "cloudtrail", self.region).add_auth(
+            request
+        )
+        return {k: str(v) for k, v in request.headers.items() if k.lower() != "content-type"}
+
+
+class LocalSink(Sink):
+    """Records straight into a trailbridge engine in this process: a `Trailbridge` you pass, or one this
+    sink opens (and closes) on a data directory. A data directory must have one user at a time: to share
+    one trailbridge among several services, send to its server instead."""
+
+    def __init__(
+        self, engine: Any, *, account: str = DEFAULT_ACCOUNT, region: str = "us-east-1", **buffering: Any
+    ) -> None:
+        from trailbridge.runtime import Trailbridge  # noqa: PLC0415
+
+        self._owned = not isinstance(engine, Trailbridge)
+        self.engine: Trailbridge = Trailbridge(engine) if self._owned else engine
+        if self._owned:
+            self.engine.start()
+        super().__init__(account, region, **buffering)
+
+    def _deliver(self, records: list[Record]) -> None:
+        for when, record in records:
+            self.engine.recorder.record(when, record)
+
+    _overflow = _deliver
+
+    def close(self) -> None:
+        super().close()
+        if self._owned:
+            self.engine.close()
