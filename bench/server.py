@@ -47,10 +47,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def running(name: str, data_dir: str) -> Iterator[str]:
+def running(name: str, data_dir: str, prefix: tuple[str, ...] = ()) -> Iterator[str]:
+    """A server process; `prefix` goes before its command (e.g. taskset -c 1 to pin it)."""
     port = free_port()
     if name == "trailbridge":
-        command = [sys.executable, "-m", "trailbridge", "serve", "--port", str(port), "--data", data_dir]
+        command = [*prefix, sys.executable, "-m", "trailbridge", "serve", "--port", str(port), "--data", data_dir]
         command += ["--log-level", "WARNING"]
     else:
         command = [os.path.join(os.path.dirname(sys.executable), "moto_server"), "-p", str(port)]

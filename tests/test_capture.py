@@ -271,7 +271,9 @@ def test_records_spool_while_the_server_is_away_and_none_are_lost(account: str, 
             assert call(f"{url}/orders/{order}", "DELETE") == 200
     sink.flush()
     lines = spool.read_text().splitlines()
-    assert len(lines) == 6 and {json.loads(line)["eventName"] for line in lines} == {"DeleteOrder"}
+    kinds = [line.split("\t", 1)[0] for line in lines]
+    summaries = [json.loads(line.split("\t", 1)[1]) for line in lines]
+    assert kinds == ["request"] * 6 and {(s["name"], s["method"]) for s in summaries} == {("DeleteOrder", "DELETE")}
     process = Server(port=port)
     try:
         sink.close()  # the server is back: the spool is sent first

@@ -223,6 +223,22 @@ def test_import_from_s3(own_server: Server, account: str, s3_endpoint: str) -> N
     assert f"Imported {expected} records from 5 files" in result.stdout
 
 
+def test_records_of_odd_shapes_are_imported() -> None:
+    """Fields LookupEvents and trail selectors read may hold anything in a foreign log file."""
+    recent = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 60))
+    base = {"eventTime": recent, "eventSource": "s3.amazonaws.com", "awsRegion": "us-east-1"}
+    base |= {"recipientAccountId": "123456789012", "eventName": "PutObject"}
+    odd = [
+        {**base, "eventID": "1", "resources": ["arn:aws:s3:::b"], "userIdentity": "root"},
+        {**base, "eventID": "2", "resources": {"ARN": "x"}, "userIdentity": {"userName": 7}, "readOnly": "yes"},
+        {**base, "eventID": "3", "resources": [{"ARN": ["not", "text"], "type": None}]},
+    ]
+    with Trailbridge(None) as tb:
+        result = tb.importer.import_file("odd", "odd.json", json.dumps(odd).encode())
+        assert (result.records, result.skipped, result.error) == (3, [], None)
+        assert len(tb.cloudtrail().lookup_events()["Events"]) == 3
+
+
 def test_a_file_is_imported_whole_or_not_at_all() -> None:
     recent = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 60))
     where = {"eventTime": recent, "recipientAccountId": "123456789012", "awsRegion": "us-east-1"}
@@ -230,22 +246,23 @@ def test_a_file_is_imported_whole_or_not_at_all() -> None:
     data = json.dumps(records).encode()
     with Trailbridge(None) as tb:
         calls = 0
-        to_bus = tb.forwarder.to_bus
+        router = tb.engine.router
+        route = router.record
 
         def failing(*args: Any, **kwargs: Any) -> int:
             nonlocal calls
             calls += 1
             if calls == 3:
                 raise OSError("disk full")
-            return to_bus(*args, **kwargs)
+            return route(*args, **kwargs)
 
-        tb.forwarder.to_bus = failing  # type: ignore[method-assign]
+        router.record = failing  # type: ignore[method-assign]
         with pytest.raises(OSError):
             tb.importer.import_file("k1", "f", data)
         lookup = tb.cloudtrail()
         assert lookup.lookup_events()["Events"] == []  # nothing of the file is kept
         assert tb.store.one("trail_import_get", ("k1",)) is None  # nor remembered as imported
-        tb.forwarder.to_bus = to_bus  # type: ignore[method-assign]
+        router.record = route  # type: ignore[method-assign]
         result = tb.importer.import_file("k1", "f", data)
         assert result.records == len(records) and not result.duplicate
         assert len(lookup.lookup_events()["Events"]) == len(records)

@@ -107,7 +107,7 @@ class AuditMiddleware:
             path_params=scope.get("path_params") or {},
         )
         identity = call_identity(self.options, request)
-        self.sink.submit(
+        self.sink.capture(
             Facts(
                 request,
                 started,

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import logging
 import re
-import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl
 import orjson
 
 from trailbridge.clock import iso8601
+from trailbridge.domain.ids import fast_uuid4
 from trailbridge.trail.record import EVENT_VERSION, HIDDEN
 
 log = logging.getLogger("trailbridge.capture")
@@ -31,6 +32,8 @@ DEFAULT_REDACT = frozenset(
     | {"clientsecret", "privatekey", "creditcard", "cardnumber", "cvv", "ssn"}
 )
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
+_AUTHORIZATION = frozenset({"authorization"})
+_RECORD_HEADERS = frozenset({"authorization", "user-agent", "x-request-id"})
 
 
 @dataclass
@@ -46,6 +49,17 @@ class CapturedRequest:
     handler: str | None = None  # the handler function's name
     path_params: Mapping[str, Any] = field(default_factory=dict)
     _headers: dict[str, str] | None = None
+
+    def pick(self, wanted: frozenset[str]) -> dict[str, str]:
+        """Only the headers named (in lower case): cheaper than `headers` when few are needed."""
+        if self._headers is not None:
+            return {k: v for k, v in self._headers.items() if k in wanted}
+        found: dict[str, str] = {}
+        for raw_name, raw_value in self.raw_headers:
+            name = (raw_name.decode("latin-1") if isinstance(raw_name, bytes) else raw_name).lower()
+            if name in wanted and name not in found:
+                found[name] = raw_value.decode("latin-1") if isinstance(raw_value, bytes) else raw_value
+        return found
 
     @property
     def headers(self) -> dict[str, str]:
@@ -94,6 +108,11 @@ class RecordOptions:
         if self.proxy_header:
             object.__setattr__(self, "proxy_header", self.proxy_header.lower())
 
+    @property
+    def wanted_headers(self) -> frozenset[str]:
+        """The headers a record reads."""
+        return _RECORD_HEADERS | {self.proxy_header} if self.proxy_header else _RECORD_HEADERS
+
 
 def call_identity(options: RecordOptions, request: CapturedRequest) -> Mapping[str, Any] | None:
     """The user's identity callable's answer; a callable that fails gives the default identity (and a log line)
@@ -111,6 +130,7 @@ def _norm(key: str) -> str:
     return key.lower().replace("-", "").replace("_", "")
 
 
+@functools.lru_cache(maxsize=4096)
 def camel(name: str) -> str:
     """`delete_order` -> `DeleteOrder` (a handler's name as an eventName)."""
     return "".join(part[:1].upper() + part[1:] for part in re.split(r"[_\W]+", name) if part)
@@ -118,12 +138,18 @@ def camel(name: str) -> str:
 
 def event_name(request: CapturedRequest, names: Mapping[str, str]) -> str:
     template = request.route or request.path
-    for key in (request.handler, f"{request.method} {template}"):
-        if key and key in names:
-            return names[key]
+    if names:
+        for key in (request.handler, f"{request.method} {template}"):
+            if key and key in names:
+                return names[key]
     if request.handler and request.handler != "<lambda>":
         return camel(request.handler)
     return f"{request.method} {template}"
+
+
+@functools.lru_cache(maxsize=8)
+def _event_time(second: int) -> str:
+    return iso8601(second)
 
 
 def redact(value: Any, keys: frozenset[str]) -> Any:
@@ -138,7 +164,10 @@ def default_identity(request: CapturedRequest) -> dict[str, Any]:
     """Who called, from the Authorization header, never keeping the secret: the user of Basic auth, the
     subject of a bearer JWT (its claims are read, not verified), an AWS access key id, else a fingerprint of
     an opaque token. No header: an anonymous caller."""
-    header = request.headers.get("authorization", "")
+    return identity_from_authorization(request.pick(_AUTHORIZATION).get("authorization", ""))
+
+
+def identity_from_authorization(header: str) -> dict[str, Any]:
     scheme, _, credentials = header.partition(" ")
     scheme, credentials = scheme.lower(), credentials.strip()
     if scheme == "basic":
@@ -180,12 +209,10 @@ def _jwt_claims(token: str) -> dict[str, Any]:
     return claims if isinstance(claims, dict) else {}
 
 
-def source_ip(request: CapturedRequest, proxy_header: str | None) -> str:
-    """The client's address; with a trusted proxy's header, the last address that proxy appended."""
-    if proxy_header:
-        forwarded = request.headers.get(proxy_header)
-        if forwarded:
-            return forwarded.rsplit(",", 1)[-1].strip()
+def source_ip(request: CapturedRequest, forwarded: str | None) -> str:
+    """The client's address; with a trusted proxy's header (`forwarded`), the last address it appended."""
+    if forwarded:
+        return forwarded.rsplit(",", 1)[-1].strip()
     return request.client or ""
 
 
@@ -215,45 +242,79 @@ def _json_object(data: bytes) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def build_record(facts: Facts, options: RecordOptions, account: str, region: str) -> dict[str, Any]:
+def summarize(facts: Facts, options: RecordOptions) -> dict[str, Any]:
+    """What a record needs of a request, redacted and small (JSON-safe): made in the request's thread, where
+    the options and the secrets are; `expand` makes the record from it, in the sink or the server."""
     request = facts.request
-    read_only = request.method in READ_METHODS
-    parameters: dict[str, Any] = dict(request.path_params)
-    for key, value in parse_qsl(request.query, keep_blank_values=True):
-        previous = parameters.get(key)
-        parameters[key] = (
-            value if previous is None else [*(previous if isinstance(previous, list) else [previous]), value]
-        )
-    if facts.body:
-        body = _json_object(facts.body)
-        if body is not None:
-            parameters.update(body)
-    identity = dict(facts.identity) if facts.identity else default_identity(request)
-    identity.setdefault("accountId", account)
-    record: dict[str, Any] = {
-        "eventVersion": EVENT_VERSION,
-        "userIdentity": redact(identity, options.redact),
-        "eventTime": iso8601(facts.started),
-        "eventSource": options.event_source,
-        "eventName": event_name(request, options.event_names),
-        "awsRegion": region,
-        "sourceIPAddress": source_ip(request, options.proxy_header),
-        "userAgent": request.headers.get("user-agent", ""),
-    }
+    seen = request.pick(options.wanted_headers)
+    parameters: dict[str, Any] | None = dict(request.path_params) if request.path_params else None
+    if request.query:
+        parameters = parameters or {}
+        for key, value in parse_qsl(request.query, keep_blank_values=True):
+            previous = parameters.get(key)
+            parameters[key] = (
+                value if previous is None else [*(previous if isinstance(previous, list) else [previous]), value]
+            )
+    body = _json_object(facts.body) if facts.body else None
+    if body:
+        parameters = {**(parameters or {}), **body}
+    # The default identity holds nothing secret; the user's callable may return anything.
+    if facts.identity:
+        identity = redact(dict(facts.identity), options.redact)
+    else:
+        identity = identity_from_authorization(seen.get("authorization", ""))
     failure = _error(facts)
-    if failure is not None:
-        record["errorCode"], record["errorMessage"] = failure
+    read_only = request.method in READ_METHODS
     answer = _json_object(facts.response) if facts.response and failure is None and not read_only else None
-    record.update(
-        requestParameters=redact(parameters, options.redact) if parameters else None,
-        responseElements=redact(answer, options.redact) if answer else None,
-        requestID=request.headers.get("x-request-id") or str(uuid.uuid4()),
-        eventID=str(uuid.uuid4()),
-        readOnly=read_only,
-        eventType="AwsApiCall",
-        managementEvent=True,
-        recipientAccountId=account,
-        eventCategory="Management",
-    )
-    record["additionalEventData"] = {"httpMethod": request.method, "path": request.path, "status": facts.status}
-    return record
+    forwarded = seen.get(options.proxy_header) if options.proxy_header else None
+    return {
+        "time": facts.started,
+        "source": options.event_source,
+        "name": event_name(request, options.event_names),
+        "method": request.method,
+        "path": request.path,
+        "status": facts.status,
+        "ip": source_ip(request, forwarded),
+        "agent": seen.get("user-agent", ""),
+        "requestId": seen.get("x-request-id"),
+        "identity": identity,
+        "error": failure,
+        "parameters": redact(parameters, options.redact) if parameters else None,
+        "answer": redact(answer, options.redact) if answer else None,
+    }
+
+
+def expand(summary: dict[str, Any], account: str, region: str) -> tuple[float, dict[str, Any]]:
+    """(event time, CloudTrail record) of a `summarize` result; ValueError if it is not one."""
+    try:
+        started, method = float(summary["time"]), str(summary["method"])
+        identity = dict(summary["identity"])
+        identity.setdefault("accountId", account)
+        record: dict[str, Any] = {
+            "eventVersion": EVENT_VERSION,
+            "userIdentity": identity,
+            "eventTime": _event_time(int(started)),
+            "eventSource": str(summary["source"]),
+            "eventName": str(summary["name"]),
+            "awsRegion": region,
+            "sourceIPAddress": str(summary["ip"]),
+            "userAgent": str(summary["agent"]),
+        }
+        failure = summary["error"]
+        if failure:
+            record["errorCode"], record["errorMessage"] = str(failure[0]), str(failure[1])
+        record.update(
+            requestParameters=summary["parameters"],
+            responseElements=summary["answer"],
+            requestID=summary["requestId"] or fast_uuid4(),
+            eventID=fast_uuid4(),
+            readOnly=method in READ_METHODS,
+            eventType="AwsApiCall",
+            managementEvent=True,
+            recipientAccountId=account,
+            eventCategory="Management",
+            additionalEventData={"httpMethod": method, "path": str(summary["path"]), "status": summary["status"]},
+        )
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise ValueError(f"not a captured request: {exc!r}") from None
+    return started, record

@@ -69,13 +69,13 @@ class BotocoreRecorder:
         self, model: Any, context: dict[str, Any], parsed: Mapping[str, Any] | None, error: tuple[str, str] | None
     ) -> None:
         try:
-            self.sink.put(*self._build(model, context, parsed, error))
+            self.sink.put(self._build(model, context, parsed, error))
         except Exception:  # the program's call must not fail because of its audit record
             log.exception("could not record a botocore call")
 
     def _build(
         self, model: Any, context: dict[str, Any], parsed: Mapping[str, Any] | None, error: tuple[str, str] | None
-    ) -> tuple[float, dict[str, Any]]:
+    ) -> dict[str, Any]:
         facts = context.get(_KEY) or {"params": {}, "started": time.time()}
         params, started = facts["params"], facts["started"]
         access_key = facts.get("access_key")
@@ -115,7 +115,7 @@ class BotocoreRecorder:
             recipientAccountId=sink.account,
             eventCategory="Management",
         )
-        return started, record
+        return record
 
 
 def record_botocore(

@@ -1,11 +1,14 @@
 """Where captured records go: a trailbridge server over HTTP (`ServerSink`), or a data directory in this
 process (`LocalSink`).
 
-A request hands its facts over with one bounded, non-blocking append; a thread of the sink builds the records
-and delivers them in batches. A `ServerSink` that cannot reach its server appends the batch to a spool file
-(JSON lines) and sends the spool first once the server answers again, so no record is lost; a full buffer
-also spills to the spool rather than blocking or dropping. Delivery is at least once: a crash between a send
-and the spool's truncation sends those records again (each keeps its eventID).
+A request hands over a small summary of itself (`records.summarize`) with one bounded, non-blocking append; a
+thread of the sink delivers them in batches, and the record is made from the summary where it is received
+(by the server, or by the sink's thread for a local engine), keeping the application's own work small.
+
+A `ServerSink` that cannot reach its server appends the batch to a spool file (JSON lines) and sends the spool
+first once the server answers again, so no record is lost; a full buffer also spills to the spool rather than
+blocking or dropping. Delivery is at least once: a crash between a send and the spool's truncation sends
+those requests again.
 """
 
 from __future__ import annotations
@@ -24,15 +27,18 @@ from typing import Any
 
 import orjson
 
-from trailbridge.capture.records import Facts, RecordOptions, build_record
+from trailbridge.capture.records import Facts, RecordOptions, expand, summarize
+from trailbridge.trail.ingest import check_record
 
 log = logging.getLogger("trailbridge.capture")
-Record = tuple[float, dict[str, Any]]  # (event time, CloudTrail record)
+# (b"request", a summarized request) or (b"record", a CloudTrail record), as JSON: bytes, which the garbage
+# collector never has to look at while they wait, and which go out as they are.
+Item = tuple[bytes, bytes]
 DEFAULT_ACCOUNT = "123456789012"
 
 
 class Sink:
-    """The shared part: the bounded buffer and the thread that builds and delivers batches."""
+    """The shared part: the bounded buffer and the thread that delivers it in batches."""
 
     def __init__(
         self, account: str, region: str, buffer_size: int = 10_000, batch_size: int = 500, flush_seconds: float = 0.2
@@ -41,36 +47,39 @@ class Sink:
             raise ValueError("buffer_size and batch_size must be at least 1, flush_seconds above 0")
         self.account, self.region = account, region
         self.buffer_size, self.batch_size, self.flush_seconds = buffer_size, batch_size, flush_seconds
-        self._buffer: deque[tuple[Facts, RecordOptions] | Record] = deque()
+        self._buffer: deque[Item] = deque()
         self._ready = threading.Event()
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="trailbridge-capture", daemon=True)
         self._thread.start()
 
-    def submit(self, facts: Facts, options: RecordOptions) -> None:
-        """Called by a middleware at the end of each request: never blocks, never raises."""
-        self._add((facts, options))
+    def capture(self, facts: Facts, options: RecordOptions) -> None:
+        """A finished request, from a middleware (in the request's thread): never blocks, never raises."""
+        try:
+            summary = summarize(facts, options)
+            data = orjson.dumps(summary)
+        except Exception:  # the user's request must not fail because of its audit record
+            log.exception("could not summarize a request for its record")
+            return
+        self._add((b"request", data))
 
-    def put(self, when: float, record: dict[str, Any]) -> None:
+    def put(self, record: dict[str, Any]) -> None:
         """A record built already (the botocore hook): never blocks, never raises."""
-        self._add((when, record))
+        try:
+            self._add((b"record", orjson.dumps(record)))
+        except Exception:
+            log.exception("could not keep a captured record")
 
-    def _add(self, item: tuple[Facts, RecordOptions] | Record) -> None:
+    def _add(self, item: Item) -> None:
         if len(self._buffer) >= self.buffer_size or self._closed:
             try:
-                self._overflow([self._build(item)])
+                self._overflow([item])
             except Exception:  # the user's request must not fail because of its audit record
                 log.exception("could not keep a captured record")
             return
         self._buffer.append(item)
         if len(self._buffer) >= self.batch_size:
             self._ready.set()
-
-    def _build(self, item: tuple[Facts, RecordOptions] | Record) -> Record:
-        first, second = item
-        if isinstance(first, Facts) and isinstance(second, RecordOptions):
-            return first.started, build_record(first, second, self.account, self.region)
-        return item  # type: ignore[return-value]
 
     def _run(self) -> None:
         while not self._closed:
@@ -81,11 +90,11 @@ class Sink:
     def _drain(self) -> None:
         self._retry_spool()
         while self._buffer:
-            batch: list[tuple[Facts, RecordOptions] | Record] = []
+            batch: list[Item] = []
             while self._buffer and len(batch) < self.batch_size:
                 batch.append(self._buffer.popleft())
             try:
-                self._deliver([self._build(item) for item in batch])
+                self._deliver(batch)
             except Exception:
                 log.exception("captured records could not be delivered")
 
@@ -108,15 +117,16 @@ class Sink:
     def _retry_spool(self) -> None:
         """Send what an earlier failure left aside (sinks that can fail to deliver)."""
 
-    def _deliver(self, records: list[Record]) -> None:
+    def _deliver(self, items: list[Item]) -> None:
         raise NotImplementedError
 
-    def _overflow(self, records: list[Record]) -> None:
+    def _overflow(self, items: list[Item]) -> None:
         raise NotImplementedError
 
 
 class ServerSink(Sink):
-    """Sends records to a trailbridge server (`POST /_trailbridge/records`), SigV4-signed when given a secret.
+    """Sends to a trailbridge server (`POST /_trailbridge/records`), SigV4-signed when given a secret: the
+    requests as summarized, which the server makes into records, and records built already.
 
     The server takes the account from the credentials and the region from their scope, as for any call."""
 
@@ -145,16 +155,16 @@ class ServerSink(Sink):
         account = access_key if access_key.isdigit() and len(access_key) == 12 else DEFAULT_ACCOUNT
         super().__init__(account, region, **buffering)
 
-    def _deliver(self, records: list[Record]) -> None:
-        if time.monotonic() < self._retry_at or not self._send_spool() or not self._send(records):
-            self._overflow(records)
+    def _deliver(self, items: list[Item]) -> None:
+        if time.monotonic() < self._retry_at or not self._send_spool() or not self._send(items):
+            self._overflow(items)
 
     def _retry_spool(self) -> None:
         if time.monotonic() >= self._retry_at:
             self._send_spool()
 
-    def _overflow(self, records: list[Record]) -> None:
-        lines = b"".join(orjson.dumps(record) + b"\n" for _, record in records)
+    def _overflow(self, items: list[Item]) -> None:
+        lines = b"".join(kind + b"\t" + data + b"\n" for kind, data in items)  # JSON holds no raw tab or newline
         with self._spool_lock, self.spool.open("ab") as spool:
             spool.write(lines)
 
@@ -163,19 +173,22 @@ class ServerSink(Sink):
         with self._spool_lock:
             if not self.spool.exists() or self.spool.stat().st_size == 0:
                 return True
-            lines = self.spool.read_bytes().splitlines()
-            records: list[Record] = [(0.0, orjson.loads(line)) for line in lines if line.strip()]
-            for start in range(0, len(records), self.batch_size):
-                if not self._send(records[start : start + self.batch_size]):
-                    kept = b"".join(orjson.dumps(r) + b"\n" for _, r in records[start:])
-                    self.spool.write_bytes(kept)
+            lines = [line for line in self.spool.read_bytes().splitlines() if line.strip()]
+            items: list[Item] = [tuple(line.split(b"\t", 1)) for line in lines]  # type: ignore[misc]
+            for start in range(0, len(items), self.batch_size):
+                if not self._send(items[start : start + self.batch_size]):
+                    self.spool.write_bytes(b"".join(line + b"\n" for line in lines[start:]))
                     return False
             self.spool.write_bytes(b"")
-            log.info("sent %d spooled records", len(records))
+            log.info("sent %d spooled records", len(items))
             return True
 
-    def _send(self, records: Iterable[Record]) -> bool:
-        body = orjson.dumps({"Records": [record for _, record in records]})
+    def _send(self, items: Iterable[Item]) -> bool:
+        requests: list[bytes] = []
+        records: list[bytes] = []
+        for kind, data in items:
+            (requests if kind == b"request" else records).append(data)
+        body = b'{"Requests":[' + b",".join(requests) + b'],"Records":[' + b",".join(records) + b"]}"
         headers = {"Content-Type": "application/json", **self._sign(body)}
         try:
             connection = self._connection or self._connect()
@@ -210,7 +223,12 @@ class ServerSink(Sink):
         return self._connection
 
     def _sign(self, body: bytes) -> dict[str, str]:
-        """SigV4 headers (service cloudtrail); unsigned calls name the account by a 12-digit access key."""
+        """SigV4 headers (service cloudtrail) with a secret; without one, a header that only names the access
+        key and region, as a server without --auth reads them (and no need to load botocore into the app)."""
+        if self._secret_key is None:
+            day = time.strftime("%Y%m%d", time.gmtime())
+            scope = f"{self._access_key}/{day}/{self.region}/cloudtrail/aws4_request"
+            return {"Authorization": f"AWS4-HMAC-SHA256 Credential={scope}, SignedHeaders=host, Signature=unsigned"}
         from botocore.auth import SigV4Auth  # noqa: PLC0415
         from botocore.awsrequest import AWSRequest  # noqa: PLC0415
         from botocore.credentials import Credentials  # noqa: PLC0415
@@ -218,9 +236,7 @@ class ServerSink(Sink):
         url = self._url
         request = AWSRequest("POST", f"{url.scheme}://{url.netloc}{self._path}", data=body)
         request.headers["Content-Type"] = "application/json"
-        SigV4Auth(Credentials(self._access_key, self._secret_key or "unsigned"), "cloudtrail", self.region).add_auth(
-            request
-        )
+        SigV4Auth(Credentials(self._access_key, self._secret_key), "cloudtrail", self.region).add_auth(request)
         return {k: str(v) for k, v in request.headers.items() if k.lower() != "content-type"}
 
 
@@ -240,8 +256,12 @@ class LocalSink(Sink):
             self.engine.start()
         super().__init__(account, region, **buffering)
 
-    def _deliver(self, records: list[Record]) -> None:
-        for when, record in records:
+    def _deliver(self, items: list[Item]) -> None:
+        for kind, data in items:
+            if kind == b"request":
+                when, record = expand(orjson.loads(data), self.account, self.region)
+            else:
+                when, record = check_record(orjson.loads(data))
             self.engine.recorder.record(when, record)
 
     _overflow = _deliver

@@ -155,7 +155,7 @@ class WSGIAuditMiddleware:
             path_params=arguments,
         )
         identity = call_identity(self.options, request)
-        self.sink.submit(Facts(request, started, status, body, answer, error, identity), self.options)
+        self.sink.capture(Facts(request, started, status, body, answer, error, identity), self.options)
 
 
 def _headers(environ: dict[str, Any]) -> Iterator[tuple[str, str]]:

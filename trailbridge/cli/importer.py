@@ -22,7 +22,7 @@ from typing import Any, TextIO
 
 import orjson
 
-IN_FLIGHT = 4  # files sent at once: reading and sending the next overlaps the server's work on one
+IN_FLIGHT = 2  # files sent at once: reading and sending the next overlaps the server's work on one
 
 
 @dataclass(frozen=True)

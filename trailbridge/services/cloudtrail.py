@@ -11,7 +11,7 @@ import orjson
 
 from trailbridge.services.base import Engine, ServiceError, operation, timestamp
 from trailbridge.trail.digests import SigningKeys
-from trailbridge.trail.recorder import DAY
+from trailbridge.trail.recorder import DAY, lookup_attributes
 
 _NEWEST = (float("inf"), 2**62)
 
@@ -56,7 +56,7 @@ class CloudTrailService:
                 raise ServiceError("InvalidLookupAttributesException", "ReadOnly must be true or false.")
             query, args = "trail_page_by", [*args, key, value]
         rows = self.engine.resources.store.all(query, args)
-        events = [_event(orjson.loads(record)) for _, _, record in rows[:limit]]
+        events = [_event(orjson.loads(record), when) for _, when, record in rows[:limit]]
         answer: dict[str, Any] = {"Events": events}
         if len(rows) > limit:
             answer["NextToken"] = _token(rows[limit - 1][1], rows[limit - 1][0])
@@ -87,21 +87,29 @@ def _seconds(value: datetime | None, default: float) -> float:
     return value.timestamp() if value is not None else default
 
 
-def _event(record: dict[str, Any]) -> dict[str, Any]:
-    identity = record.get("userIdentity") or {}
+def _event(record: dict[str, Any], time: float) -> dict[str, Any]:
+    """LookupEvents' view of a record: its indexed attributes (see `lookup_attributes`) and the record."""
+    attributes = list(lookup_attributes(record))
+    found = dict(attributes)
+    resources = [value for key, value in attributes if key in ("ResourceType", "ResourceName")]
     event: dict[str, Any] = {
-        "EventId": record["eventID"],
-        "EventName": record["eventName"],
-        "ReadOnly": "true" if record.get("readOnly") else "false",
-        "EventTime": timestamp(datetime.fromisoformat(record["eventTime"].replace("Z", "+00:00")).timestamp()),
-        "EventSource": record["eventSource"],
-        "Resources": [
-            {"ResourceType": r.get("type"), "ResourceName": r.get("ARN")} for r in record.get("resources") or []
-        ],
+        "EventId": found["EventId"],
+        "EventName": found["EventName"],
+        "ReadOnly": found["ReadOnly"],
+        "EventTime": timestamp(time),
+        "EventSource": found["EventSource"],
+        "Resources": _resources(record) if resources else [],
         "CloudTrailEvent": orjson.dumps(record).decode(),
     }
-    if identity.get("accessKeyId"):
-        event["AccessKeyId"] = identity["accessKeyId"]
-    if identity.get("userName"):
-        event["Username"] = identity["userName"]
+    for key in ("AccessKeyId", "Username"):
+        if key in found:
+            event[key] = found[key]
     return event
+
+
+def _resources(record: dict[str, Any]) -> list[dict[str, str]]:
+    return [
+        {k: v for k, v in (("ResourceType", r.get("type")), ("ResourceName", r.get("ARN"))) if isinstance(v, str)}
+        for r in record.get("resources") or []
+        if isinstance(r, dict)
+    ]

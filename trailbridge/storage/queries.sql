@@ -123,10 +123,13 @@ DELETE FROM log_events WHERE group_arn = ?;
 SELECT kind, account, region, parent, name FROM resources WHERE arn = ?;
 
 -- name: trail_record_add
-INSERT INTO trail_records (account, region, time, record) VALUES (?, ?, ?, ?);
+INSERT INTO trail_records (seq, account, region, time, record) VALUES (?, ?, ?, ?, ?);
+
+-- name: trail_record_last
+SELECT coalesce(max(seq), 0) FROM trail_records;
 
 -- name: trail_lookup_add
-INSERT INTO trail_lookup (seq, account, region, key, value, time) VALUES (?, ?, ?, ?, ?, ?);
+INSERT OR IGNORE INTO trail_lookup (seq, account, region, key, value, time) VALUES (?, ?, ?, ?, ?, ?);
 
 -- name: trail_page
 -- Newest first after the cursor (time, seq), within [start, end].

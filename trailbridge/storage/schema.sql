@@ -77,17 +77,17 @@ CREATE TABLE IF NOT EXISTS trail_records (
 );
 CREATE INDEX IF NOT EXISTS trail_records_time ON trail_records (account, region, time, seq);
 -- One row per LookupEvents attribute of a record (EventId, EventName, ReadOnly, Username, ResourceType,
--- ResourceName, EventSource, AccessKeyId), so a lookup by attribute is one index range.
+-- ResourceName, EventSource, AccessKeyId), so a lookup by attribute is one key range. WITHOUT ROWID: the
+-- table is its own index, one B-tree insert per row (an import writes several rows per record).
 CREATE TABLE IF NOT EXISTS trail_lookup (
-    seq      INTEGER NOT NULL,
     account  TEXT NOT NULL,
     region   TEXT NOT NULL,
     key      TEXT NOT NULL,
     value    TEXT NOT NULL,
-    time     REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS trail_lookup_value ON trail_lookup (account, region, key, value, time, seq);
-CREATE INDEX IF NOT EXISTS trail_lookup_seq ON trail_lookup (seq);
+    time     REAL NOT NULL,
+    seq      INTEGER NOT NULL,
+    PRIMARY KEY (account, region, key, value, time, seq)
+) WITHOUT ROWID;
 
 -- Records a logging trail admitted, waiting for the trail's next log file (per trail and region).
 CREATE TABLE IF NOT EXISTS trail_log_pending (

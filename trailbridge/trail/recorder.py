@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -29,21 +30,32 @@ DAY = 86_400
 
 
 def lookup_attributes(record: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
-    """The (AttributeKey, value) pairs LookupEvents can find this record by."""
-    identity = record.get("userIdentity") or {}
-    yield "EventId", record["eventID"]
-    yield "EventName", record["eventName"]
-    yield "EventSource", record["eventSource"]
-    yield "ReadOnly", "true" if record.get("readOnly") else "false"
-    if identity.get("userName"):
-        yield "Username", identity["userName"]
-    if identity.get("accessKeyId"):
-        yield "AccessKeyId", identity["accessKeyId"]
+    """The (AttributeKey, value) pairs LookupEvents can find this record by (text values only: an imported
+    record may hold anything in these fields)."""
+    identity = record.get("userIdentity")
+    identity = identity if isinstance(identity, dict) else {}
+    pairs = [
+        ("EventId", record["eventID"]),
+        ("EventName", record["eventName"]),
+        ("EventSource", record["eventSource"]),
+        ("ReadOnly", "true" if record.get("readOnly") in (True, "true") else "false"),
+        ("Username", identity.get("userName")),
+        ("AccessKeyId", identity.get("accessKeyId")),
+    ]
     for resource in record.get("resources") or []:
-        if resource.get("type"):
-            yield "ResourceType", resource["type"]
-        if resource.get("ARN"):
-            yield "ResourceName", resource["ARN"]
+        if isinstance(resource, dict):
+            pairs += [("ResourceType", resource.get("type")), ("ResourceName", resource.get("ARN"))]
+    for key, value in pairs:
+        if isinstance(value, str) and value:
+            yield key, value
+
+
+@dataclass
+class Prepared:
+    """Rows of LookupEvents records, numbered from 0 until `Recorder.write` gives them their sequence."""
+
+    records: list[tuple[str, str, float, bytes]] = field(default_factory=list)
+    lookups: list[tuple[int, str, str, str, str, float]] = field(default_factory=list)
 
 
 class Recorder:
@@ -107,27 +119,40 @@ class Recorder:
             batch, self._pending = self._pending, []
         if not batch:
             return
+        prepared = self.prepare(batch)
         with self._store.transaction():
             routed = self._forwarder.forward([record for _, record in batch])
-            self.keep(batch)
+            self.write(prepared)
         if routed:
             self._forwarder.router.wake()
 
     def keep(self, batch: Iterable[tuple[float, Mapping[str, Any]]]) -> None:
         """Store management events for LookupEvents (inside a transaction); data events, and records older
         than the retention period (an import of old log files), are not kept."""
-        store = self._store
-        now = self._clock.now()
-        oldest = now - self._retention
-        lookups: list[tuple[int, str, str, str, str, float]] = []
+        self.write(self.prepare(batch))
+
+    def prepare(self, batch: Iterable[tuple[float, Mapping[str, Any]]]) -> Prepared:
+        """The rows `write` stores, made before the transaction (so its lock is held for less time)."""
+        oldest = self._clock.now() - self._retention
+        prepared = Prepared()
         for when, record in batch:
             if not record.get("managementEvent", True) or when < oldest:
                 continue
-            account, region = record["recipientAccountId"], record["awsRegion"]
-            seq = store.insert("trail_record_add", (account, region, when, orjson.dumps(record)))
-            lookups.extend((seq, account, region, k, v, when) for k, v in lookup_attributes(record))
-        if lookups:
-            store.run_many("trail_lookup_add", lookups)
+            index, account, region = len(prepared.records), record["recipientAccountId"], record["awsRegion"]
+            prepared.records.append((account, region, when, orjson.dumps(record)))
+            prepared.lookups.extend((index, account, region, k, v, when) for k, v in lookup_attributes(record))
+        return prepared
+
+    def write(self, prepared: Prepared) -> None:
+        """Store prepared rows (inside a transaction), and now and then drop what is past retention."""
+        store = self._store
+        now = self._clock.now()
+        if prepared.records:
+            last = store.one("trail_record_last")  # inside the transaction: no one else writes
+            first = int(last[0] if last else 0) + 1
+            store.run_many("trail_record_add", [(first + i, *row) for i, row in enumerate(prepared.records)])
+            store.run_many("trail_lookup_add", [(first + row[0], *row[1:]) for row in prepared.lookups])
+        oldest = now - self._retention
         if now - self._last_prune >= _PRUNE_INTERVAL:
             self._last_prune = now
             store.run("trail_prune", (oldest,))

@@ -27,7 +27,7 @@ def _basic(selector: Mapping[str, Any], record: Mapping[str, Any]) -> bool:
     if record.get("managementEvent", True):
         excluded = selector.get("ExcludeManagementEventSources") or []
         return bool(selector.get("IncludeManagementEvents", True)) and record["eventSource"] not in excluded
-    types = {resource.get("type") for resource in record.get("resources") or []}
+    types = {resource.get("type") for resource in _resources(record)}
     return any(resource.get("Type") in types for resource in selector.get("DataResources") or [])
 
 
@@ -40,7 +40,7 @@ def _values(field: str, record: Mapping[str, Any]) -> list[str]:
         return ["true" if record.get("readOnly") else "false"]
     if field.startswith("resources."):
         key = field.split(".", 1)[1]
-        return [str(r[key]) for r in record.get("resources") or [] if key in r]
+        return [str(r[key]) for r in _resources(record) if key in r]
     value = record.get(field)
     return [] if value is None else [str(value)]
 
@@ -70,3 +70,9 @@ def may_select_data(trail: Mapping[str, Any]) -> bool:
             for selector in advanced
         )
     return any(selector.get("DataResources") for selector in trail.get("EventSelectors") or DEFAULT_SELECTORS)
+
+
+def _resources(record: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The record's resources that are objects (an imported record may hold anything there)."""
+    found = record.get("resources")
+    return [r for r in found if isinstance(r, dict)] if isinstance(found, list) else []
