@@ -36,6 +36,11 @@ _AUTHORIZATION = frozenset({"authorization"})
 _RECORD_HEADERS = frozenset({"authorization", "user-agent", "x-request-id"})
 
 
+@functools.lru_cache(maxsize=64)
+def _encoded(names: frozenset[str]) -> frozenset[bytes]:
+    return frozenset(name.encode("latin-1") for name in names)
+
+
 @dataclass
 class CapturedRequest:
     """What a request was, for the record and for the user's identity callable (`identity=`)."""
@@ -55,9 +60,12 @@ class CapturedRequest:
         if self._headers is not None:
             return {k: v for k, v in self._headers.items() if k in wanted}
         found: dict[str, str] = {}
+        as_bytes = _encoded(wanted)
         for raw_name, raw_value in self.raw_headers:
-            name = (raw_name.decode("latin-1") if isinstance(raw_name, bytes) else raw_name).lower()
-            if name in wanted and name not in found:
+            if isinstance(raw_name, bytes):  # ASGI: names are lower case already
+                if raw_name in as_bytes and (name := raw_name.decode("latin-1")) not in found:
+                    found[name] = raw_value.decode("latin-1") if isinstance(raw_value, bytes) else raw_value
+            elif (name := raw_name.lower()) in wanted and name not in found:
                 found[name] = raw_value.decode("latin-1") if isinstance(raw_value, bytes) else raw_value
         return found
 

@@ -49,6 +49,7 @@ class Sink:
         self.buffer_size, self.batch_size, self.flush_seconds = buffer_size, batch_size, flush_seconds
         self._buffer: deque[Item] = deque()
         self._ready = threading.Event()
+        self._draining = threading.Lock()
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="trailbridge-capture", daemon=True)
         self._thread.start()
@@ -88,15 +89,16 @@ class Sink:
             self._drain()
 
     def _drain(self) -> None:
-        self._retry_spool()
-        while self._buffer:
-            batch: list[Item] = []
-            while self._buffer and len(batch) < self.batch_size:
-                batch.append(self._buffer.popleft())
-            try:
-                self._deliver(batch)
-            except Exception:
-                log.exception("captured records could not be delivered")
+        with self._draining:  # one drain at a time: `flush` returns only when what it saw is delivered
+            self._retry_spool()
+            while self._buffer:
+                batch: list[Item] = []
+                while self._buffer and len(batch) < self.batch_size:
+                    batch.append(self._buffer.popleft())
+                try:
+                    self._deliver(batch)
+                except Exception:
+                    log.exception("captured records could not be delivered")
 
     def flush(self) -> None:
         """Deliver what is buffered now (tests; before a planned stop)."""
