@@ -220,9 +220,11 @@ def overhead(seconds: float, connections: int, rounds: int, share: float) -> dic
                 )
         time.sleep(1)  # the last batches: the sink flushes every 0.2 s, the recorder every 50 ms
         kept, counted = count_records(Path(data)), received(counter)
+        spooled = len(Path(spool).read_bytes().splitlines()) if Path(spool).exists() else 0
     summary = {name: {key: median(row[key] for row in found) for key in found[0]} for name, found in rows.items()}
     summary["audited"]["records"] = counted
     summary["audited+server"]["records"] = kept
+    summary["audited"]["spooled"] = summary["audited+server"]["spooled"] = spooled
     return summary
 
 
@@ -240,16 +242,19 @@ def client(service: str, url: str) -> Any:
 
 
 def write_logs(folder: Path, files: int, per_file: int) -> int:
+    """Log files as CloudTrail writes them: each covers its own stretch of time, in order, the last ending an
+    hour ago (within LookupEvents' retention); about 3 records a second."""
     corpus = records()
-    now = time.time()
+    start = time.time() - 3600 - files * per_file / 3
     written = 0
     for index in range(files):
         batch = []
         for j in range(per_file):
             record = dict(corpus[(index * per_file + j) % len(corpus)])
+            at = start + (index * per_file + j) / 3
             record.update(
                 eventID=str(uuid.uuid4()),
-                eventTime=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 3600 - j)),
+                eventTime=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at)),
                 recipientAccountId=ACCOUNT,
                 awsRegion="us-east-1",
             )
@@ -324,7 +329,7 @@ def main() -> None:
             f"p99 {(row['p99_ms'] / bare['p99_ms'] - 1) * 100:+.1f}% (target: at most +5%); "
             f"CPU per request {(row['cpu_us'] / bare['cpu_us'] - 1) * 100:+.1f}%; "
             f"saturated throughput {(row['capacity'] / bare['capacity'] - 1) * 100:+.1f}%; "
-            f"{row['records']:,.0f} records delivered"
+            f"{row['records']:,.0f} records delivered, {row['spooled']:,.0f} left in the spool"
         )
     imported = import_rate(args.files, args.per_file)
     print(
