@@ -13,8 +13,10 @@ those requests again.
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import logging
+import os
 import tempfile
 import threading
 import time
@@ -150,8 +152,15 @@ class ServerSink(Sink):
         self._url, self._timeout = url, timeout
         self._path = url.path.rstrip("/") + "/_trailbridge/records"
         self._access_key, self._secret_key = access_key, secret_key
-        self.spool = Path(spool) if spool else Path(tempfile.gettempdir()) / "trailbridge-capture-spool.jsonl"
+        # One spool per process (two processes must not share one): by default per server, access key and
+        # process id; what a process that ended left in its spool is taken over at start.
+        name = hashlib.sha256(f"{endpoint_url}|{access_key}".encode()).hexdigest()[:16]
+        default = Path(tempfile.gettempdir()) / f"trailbridge-spool-{name}-{os.getpid()}.jsonl"
+        self.spool = Path(spool) if spool else default
+        self._sending = Path(f"{self.spool}.sending")  # the part of the spool being sent (it survives a crash)
         self._spool_lock = threading.Lock()
+        if spool is None:
+            self._adopt(default.parent.glob(f"trailbridge-spool-{name}-*.jsonl*"))
         self._retry_seconds, self._retry_at = retry_seconds, 0.0
         self._connection: http.client.HTTPConnection | None = None
         account = access_key if access_key.isdigit() and len(access_key) == 12 else DEFAULT_ACCOUNT
@@ -170,20 +179,36 @@ class ServerSink(Sink):
         with self._spool_lock, self.spool.open("ab") as spool:
             spool.write(lines)
 
+    def _adopt(self, found: Iterable[Path]) -> None:
+        """Append the spools of processes that have ended to this one (they are sent with it)."""
+        for path in found:
+            pid = path.name.split(".", 1)[0].rsplit("-", 1)[-1]
+            if not pid.isdigit() or int(pid) == os.getpid() or _alive(int(pid)):
+                continue
+            with self._spool_lock, self.spool.open("ab") as spool:
+                spool.write(path.read_bytes())
+            path.unlink()
+            log.info("took over the spool %s", path)
+
     def _send_spool(self) -> bool:
-        """Send the spooled records, oldest first; whether the spool is now empty."""
-        with self._spool_lock:
-            if not self.spool.exists() or self.spool.stat().st_size == 0:
-                return True
-            lines = [line for line in self.spool.read_bytes().splitlines() if line.strip()]
+        """Send what was spooled, oldest first; whether all of it is sent. The spool is renamed aside first,
+        so that requests keep appending to a new one (never waiting for the network) and a crash keeps it."""
+        while True:
+            if not self._sending.exists():
+                with self._spool_lock:
+                    if not self.spool.exists() or self.spool.stat().st_size == 0:
+                        return True
+                    self.spool.rename(self._sending)
+            lines = [line for line in self._sending.read_bytes().splitlines() if line.strip()]
             items: list[Item] = [tuple(line.split(b"\t", 1)) for line in lines]  # type: ignore[misc]
             for start in range(0, len(items), self.batch_size):
                 if not self._send(items[start : start + self.batch_size]):
-                    self.spool.write_bytes(b"".join(line + b"\n" for line in lines[start:]))
+                    rest = Path(f"{self._sending}.tmp")
+                    rest.write_bytes(b"".join(line + b"\n" for line in lines[start:]))
+                    rest.replace(self._sending)
                     return False
-            self.spool.write_bytes(b"")
+            self._sending.unlink()
             log.info("sent %d spooled records", len(items))
-            return True
 
     def _send(self, items: Iterable[Item]) -> bool:
         requests: list[bytes] = []
@@ -272,3 +297,13 @@ class LocalSink(Sink):
         super().close()
         if self._owned:
             self.engine.close()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True

@@ -5,7 +5,7 @@
 With Flask, the URL rule and endpoint name come from the app's URL map (the middleware wraps `app.wsgi_app`,
 a method of the app); other frameworks give method and path. The request body is kept (up to `max_body_bytes`, JSON
 only) as the app reads it; a write's JSON response body as it is sent. The record is handed to the sink when
-the server closes the response, so streaming responses are recorded once they end.
+the body has been sent (or the server closes the response), so streaming responses are recorded once they end.
 """
 
 from __future__ import annotations
@@ -74,20 +74,31 @@ def _werkzeug_route(url_map: Any, environ: dict[str, Any]) -> tuple[str | None, 
 
 
 class _Response:
-    """The app's response iterable, passed through; the record is submitted on `close()`."""
+    """The app's response iterable, passed through; the record is submitted once, when the body has been
+    iterated or when the server closes the response, whichever comes first (some servers skip `close()`
+    when the client has gone)."""
 
     def __init__(self, body: Iterable[bytes], state: dict[str, Any], limit: int, done: Callable[[], None]) -> None:
-        self.body, self.state, self.limit, self.done = body, state, limit, done
+        self.body, self.state, self.limit, self._done = body, state, limit, done
         self.size = 0
+        self.submitted = False
 
     def __iter__(self) -> Iterator[bytes]:
-        for chunk in self.body:
-            keep = self.state["keep"]  # set by start_response, which may come with the first chunk
-            if keep is not None:
-                self.size += len(chunk)
-                if self.size <= self.limit:
-                    keep.append(chunk)
-            yield chunk
+        try:
+            for chunk in self.body:
+                keep = self.state["keep"]  # set by start_response, which may come with the first chunk
+                if keep is not None:
+                    self.size += len(chunk)
+                    if self.size <= self.limit:
+                        keep.append(chunk)
+                yield chunk
+        finally:
+            self.done()
+
+    def done(self) -> None:
+        if not self.submitted:
+            self.submitted = True
+            self._done()
 
     def close(self) -> None:
         try:

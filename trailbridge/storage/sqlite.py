@@ -56,9 +56,6 @@ class SqliteStore:
         self._depth = 0
         self._waiting: list[_Slot] = []
         self._waiting_lock = threading.Lock()
-        # 16 KiB pages (a new database only; SQLite's default is 4 KiB): records are 1-2 KB, and bulk imports
-        # touch fewer pages, commit faster (measured: ~20% faster imports).
-        self._db.execute("PRAGMA page_size=16384")
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
         # 64 MiB of page cache (the default is 2 MiB): the LookupEvents indexes take random inserts, and an
