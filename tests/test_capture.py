@@ -33,6 +33,7 @@ from trailbridge.capture import (
     LocalSink,
     ServerSink,
     WSGIAuditMiddleware,
+    default_identity,
     record_botocore,
 )
 from trailbridge.runtime import Trailbridge
@@ -369,3 +370,20 @@ def test_wsgi_records_a_response_whose_server_never_calls_close() -> None:
         wait_for(lambda: tb.cloudtrail().lookup_events()["Events"])
         record = json.loads(tb.cloudtrail().lookup_events()["Events"][0]["CloudTrailEvent"])
         assert (record["eventName"], record["sourceIPAddress"]) == ("GET /health", "10.0.0.9")
+
+
+def test_default_identity_never_keeps_the_secret() -> None:
+    def of(header: str) -> dict[str, Any]:
+        return default_identity(CapturedRequest("GET", "/", "", [(b"authorization", header.encode())], None))
+
+    assert of(basic("gina", "pa:ss")) == {"type": "BasicAuth", "principalId": "gina", "userName": "gina"}
+    claims = base64.urlsafe_b64encode(json.dumps({"sub": "u-1", "iss": "https://idp"}).encode()).decode().rstrip("=")
+    assert of(f"Bearer e30.{claims}.sig") == {"type": "JWT", "principalId": "u-1", "issuer": "https://idp"}
+    opaque = of("Bearer s3cr3t-token")
+    assert opaque["type"] == "BearerToken" and "s3cr3t" not in json.dumps(opaque)
+    sigv4 = of("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/s3/aws4_request, Signature=abc")
+    assert sigv4 == {"type": "IAMUser", "principalId": "AKIDEXAMPLE", "accessKeyId": "AKIDEXAMPLE"}
+    assert default_identity(CapturedRequest("GET", "/", "", [], None)) == {
+        "type": "Anonymous",
+        "principalId": "anonymous",
+    }

@@ -8,7 +8,7 @@ engine (`LocalSink`), and from there into the same pipeline as calls to trailbri
 """
 
 from trailbridge.capture.asgi import AuditMiddleware
-from trailbridge.capture.records import DEFAULT_REDACT, CapturedRequest
+from trailbridge.capture.records import DEFAULT_REDACT, CapturedRequest, default_identity
 from trailbridge.capture.sdk import record_botocore
 from trailbridge.capture.sinks import LocalSink, ServerSink, Sink
 from trailbridge.capture.wsgi import WSGIAuditMiddleware
@@ -21,5 +21,6 @@ __all__ = [
     "ServerSink",
     "Sink",
     "WSGIAuditMiddleware",
+    "default_identity",
     "record_botocore",
 ]
