@@ -5,6 +5,7 @@ all-or-nothing file transaction."""
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import os
 import shutil
@@ -64,7 +65,7 @@ def corpus_tree(tmp_path: Path) -> Path:
         folder = root / "AWSLogs" / account / "CloudTrail" / region / day
         folder.mkdir(parents=True, exist_ok=True)
         name = f"{account}_CloudTrail_{region}_{index:04d}.json.gz"
-        (folder / name).write_bytes(gzip.compress(json.dumps({"Records": records}, indent=1).encode()))
+        (folder / name).write_bytes(gzip.compress(json.dumps({"Records": records}, indent=1).encode(), mtime=0))
     (root / "panther.json").write_text(json.dumps({"Records": panther_records()}, indent=2))
     digest = root / "AWSLogs" / "111111111111" / "CloudTrail-Digest" / "x.json.gz"
     digest.parent.mkdir(parents=True)
@@ -234,7 +235,7 @@ def test_records_of_odd_shapes_are_imported() -> None:
         {**base, "eventID": "3", "resources": [{"ARN": ["not", "text"], "type": None}]},
     ]
     with Trailbridge(None) as tb:
-        result = tb.importer.import_file("odd", "odd.json", json.dumps(odd).encode())
+        result = tb.importer.import_file("odd.json", json.dumps(odd).encode())
         assert (result.records, result.skipped, result.error) == (3, [], None)
         assert len(tb.cloudtrail().lookup_events()["Events"]) == 3
 
@@ -258,12 +259,14 @@ def test_a_file_is_imported_whole_or_not_at_all() -> None:
 
         router.record = failing  # type: ignore[method-assign]
         with pytest.raises(OSError):
-            tb.importer.import_file("k1", "f", data)
+            tb.importer.import_file("f", data)
         lookup = tb.cloudtrail()
         assert lookup.lookup_events()["Events"] == []  # nothing of the file is kept
-        assert tb.store.one("trail_import_get", ("k1",)) is None  # nor remembered as imported
+        key = hashlib.sha256(data).hexdigest()
+        assert tb.store.one("trail_import_get", (key,)) is None  # nor remembered as imported
         router.record = route  # type: ignore[method-assign]
-        result = tb.importer.import_file("k1", "f", data)
+        result = tb.importer.import_file("f", data)
         assert result.records == len(records) and not result.duplicate
         assert len(lookup.lookup_events()["Events"]) == len(records)
-        assert tb.importer.import_file("k1", "f", data).duplicate
+        assert tb.importer.import_file("f", data).duplicate
+        assert tb.importer.import_file("f.gz", gzip.compress(data)).duplicate  # the same file, compressed

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import hashlib
 import logging
 import time
 import uuid
@@ -129,8 +128,7 @@ class Gateway:
             principal = self.authenticator.principal(_signed_request(request, body))
             name = request.query_params.get("name") or "-"
             bus = self._import_bus(request.query_params.get("eventBus"), principal)
-            key = hashlib.sha256(body).hexdigest()
-            work = partial(self.tb.importer.import_file, key, name, body, bus)
+            work = partial(self.tb.importer.import_file, name, body, bus)
             result = await anyio.to_thread.run_sync(work, limiter=self.limiter)
         except (WireError, ServiceError) as exc:
             return Response(orjson.dumps({"__type": exc.code, "message": exc.message}), exc.status)

@@ -134,7 +134,7 @@ CREATE TABLE IF NOT EXISTS trail_digests (
 );
 CREATE INDEX IF NOT EXISTS trail_digests_trail ON trail_digests (trail_arn, region, seq);
 
--- CloudTrail log files imported (`trailbridge trail import`), by the SHA-256 of their bytes: never twice.
+-- CloudTrail log files imported (`trailbridge trail import`), by the SHA-256 of their content: never twice.
 CREATE TABLE IF NOT EXISTS trail_imports (
     key       TEXT PRIMARY KEY,
     name      TEXT NOT NULL,

@@ -3,7 +3,7 @@
 A file is `{"Records": [...]}` or a JSON array of records, gzipped or not. Its records enter the pipeline
 as live records do (the LookupEvents store, the log files of local trails that admit them), and each goes to
 the default bus of its own account and region, as CloudTrail delivered it, or to one named bus. A file is
-imported in one transaction, remembered by the SHA-256 of its bytes: importing it again does nothing, and an
+imported in one transaction, remembered by the SHA-256 of its content: importing it again does nothing, and an
 interrupted import leaves no file half imported. Records that are not CloudTrail records are reported with
 their line and skipped; a file that is not JSON, or not a log file, is reported and skipped whole.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import gzip
+import hashlib
 import json
 import re
 import threading
@@ -100,22 +101,27 @@ def check_record(record: object) -> tuple[float, dict[str, Any]]:
     return time, record
 
 
-def read_log_file(data: bytes) -> tuple[bytes, list[Any]]:
-    """The (decompressed) text of a log file and its records, unchecked."""
-    if data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise MalformedFile(f"not a valid gzip file ({exc})") from None
+def inflate(data: bytes) -> bytes:
+    """A log file's text: gunzipped when it is gzip, else as it is."""
+    if data[:2] != b"\x1f\x8b":
+        return data
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise MalformedFile(f"not a valid gzip file ({exc})") from None
+
+
+def read_log_file(data: bytes) -> list[Any]:
+    """The records of a log file's text, unchecked."""
     try:
         with _no_collection():
             document = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         raise MalformedFile(f"not valid JSON: {exc.msg}", exc.lineno) from None
     if isinstance(document, dict) and isinstance(document.get("Records"), list):
-        return data, document["Records"]
+        return list(document["Records"])
     if isinstance(document, list):
-        return data, document
+        return document
     raise MalformedFile('not a CloudTrail log file: expected {"Records": [...]} or a JSON array of records', 1)
 
 
@@ -170,15 +176,22 @@ class Importer:
     def __init__(self, store: SqliteStore, recorder: Recorder, forwarder: Forwarder) -> None:
         self.store, self.recorder, self.forwarder = store, recorder, forwarder
 
-    def import_file(self, key: str, name: str, data: bytes, bus: str | None = None) -> FileResult:
-        """Import one file (`key`: the SHA-256 of `data`, which names it for resumption); `bus` is the ARN of
-        the bus every record goes to, by default the default bus of the record's account and region."""
+    def import_file(self, name: str, data: bytes, bus: str | None = None) -> FileResult:
+        """Import one file, gzipped or not; `bus` is the ARN of the bus every record goes to, by default the
+        default bus of the record's account and region. The file is remembered by the SHA-256 of its
+        uncompressed content (a copy compressed again, or the same file unzipped, is the same file)."""
         result = FileResult()
+        try:
+            text = inflate(data)
+        except MalformedFile as exc:
+            result.error = exc
+            return result
+        key = hashlib.sha256(text).hexdigest()
         if self.store.one("trail_import_get", (key,)) is not None:
             result.duplicate = True
             return result
         try:
-            text, raw = read_log_file(data)
+            raw = read_log_file(text)
         except MalformedFile as exc:
             result.error = exc
             return result
