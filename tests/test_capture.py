@@ -387,3 +387,19 @@ def test_default_identity_never_keeps_the_secret() -> None:
         "type": "Anonymous",
         "principalId": "anonymous",
     }
+
+
+def test_the_records_endpoint_refuses_bad_input_clearly(server: Server, account: str) -> None:
+    scope = f"{account}/20260101/us-east-1/cloudtrail/aws4_request"
+    auth = {"Authorization": f"AWS4-HMAC-SHA256 Credential={scope}, SignedHeaders=host, Signature=unsigned"}
+
+    def post(body: bytes) -> tuple[int, dict[str, Any]]:
+        answer = server.http.request("POST", server.url + "/_trailbridge/records", body=body, headers=auth)
+        return answer.status, json.loads(answer.data)
+
+    for bad in (b"not json", b"[]", b'{"Records": {}}'):
+        status, answer = post(bad)
+        assert (status, answer["__type"]) == (400, "SerializationException") and "Records" in answer["message"]
+    status, answer = post(json.dumps({"Requests": [{"time": "x"}, 7], "Records": [{"eventName": "X"}]}).encode())
+    assert status == 200 and answer["accepted"] == 0
+    assert [r["index"] for r in answer["rejected"]] == [0, 1, 2]

@@ -22,7 +22,7 @@ import pytest
 
 from tests.conftest import wait_for
 from tests.corpora import corpus
-from tests.support.server import Server
+from tests.support.server import Server, free_port
 from tests.test_server_events import queue_for
 from trailbridge.runtime import Trailbridge
 
@@ -270,3 +270,30 @@ def test_a_file_is_imported_whole_or_not_at_all() -> None:
         assert len(lookup.lookup_events()["Events"]) == len(records)
         assert tb.importer.import_file("f", data).duplicate
         assert tb.importer.import_file("f.gz", gzip.compress(data)).duplicate  # the same file, compressed
+
+
+def test_the_import_endpoint_answers_bad_input_clearly(server: Server, account: str) -> None:
+    scope = f"{account}/20260101/us-east-1/cloudtrail/aws4_request"
+    auth = {"Authorization": f"AWS4-HMAC-SHA256 Credential={scope}, SignedHeaders=host, Signature=unsigned"}
+    url = server.url + "/_trailbridge/import?name=x.json"
+    answer = server.http.request("POST", url, body=b"\x1f\x8b garbage", headers=auth)
+    assert answer.status == 200 and json.loads(answer.data)["error"]["message"].startswith("not a valid gzip file")
+    answer = server.http.request("POST", url + "&eventBus=arn:aws:sqs:us-east-1:1:q", body=b"[]", headers=auth)
+    assert answer.status == 400 and json.loads(answer.data)["__type"] == "ValidationException"
+    other = f"arn:aws:events:us-east-1:{int(account) + 1}:event-bus/default"
+    answer = server.http.request("POST", url + f"&eventBus={other}", body=b"[]", headers=auth)
+    assert answer.status == 400 and json.loads(answer.data)["__type"] == "AccessDeniedException"
+
+
+def test_import_stops_clearly_when_the_server_is_away(account: str, tmp_path: Path) -> None:
+    (tmp_path / "a.json").write_text("[]")
+    command = [sys.executable, "-m", "trailbridge", "trail", "import", str(tmp_path), "--endpoint-url"]
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": account, "AWS_SECRET_ACCESS_KEY": "x"}
+    result = subprocess.run(
+        [*command, f"http://127.0.0.1:{free_port()}"], capture_output=True, text=True, env=env, check=False
+    )
+    assert (
+        result.returncode == 1
+        and "cannot reach the server" in result.stderr
+        and "run the same command again" in result.stderr
+    )

@@ -148,7 +148,7 @@ class Gateway:
             principal = self.authenticator.principal(_signed_request(request, body))
             try:
                 document = orjson.loads(body)
-                records, requests = document.get("Records") or [], document.get("Requests") or []
+                records, requests = document.get("Records", []), document.get("Requests", [])
             except (orjson.JSONDecodeError, AttributeError):
                 records = requests = None
             if not isinstance(records, list) or not isinstance(requests, list):
