@@ -41,7 +41,7 @@ def _encoded(names: frozenset[str]) -> frozenset[bytes]:
     return frozenset(name.encode("latin-1") for name in names)
 
 
-@dataclass
+@dataclass(slots=True)
 class CapturedRequest:
     """What a request was, for the record and for the user's identity callable (`identity=`)."""
 
@@ -83,7 +83,7 @@ class CapturedRequest:
         return self._headers
 
 
-@dataclass
+@dataclass(slots=True)
 class Facts:
     """One finished request: everything its record is built from."""
 
@@ -176,6 +176,8 @@ def default_identity(request: CapturedRequest) -> dict[str, Any]:
 
 
 def identity_from_authorization(header: str) -> dict[str, Any]:
+    if not header:
+        return {"type": "Anonymous", "principalId": "anonymous"}
     scheme, _, credentials = header.partition(" ")
     scheme, credentials = scheme.lower(), credentials.strip()
     if scheme == "basic":
@@ -271,7 +273,7 @@ def summarize(facts: Facts, options: RecordOptions) -> dict[str, Any]:
         identity = redact(dict(facts.identity), options.redact)
     else:
         identity = identity_from_authorization(seen.get("authorization", ""))
-    failure = _error(facts)
+    failure = _error(facts) if facts.error is not None or facts.status >= 400 else None
     read_only = request.method in READ_METHODS
     answer = _json_object(facts.response) if facts.response and failure is None and not read_only else None
     forwarded = seen.get(options.proxy_header) if options.proxy_header else None
