@@ -6,6 +6,8 @@
    numbers reflect its own work (the sink's thread included). Load: N keep-alive connections for S seconds,
    bare and audited alternately, R rounds; printed: requests/s and p50/p99 latency (medians of the rounds),
    and the overhead. Target (issue 6): the middleware adds at most 5% to the endpoint's latency under load.
+   When `wrk` is installed (Debian's package), each app is also loaded by wrk with 2 connections: the aiohttp
+   generator tops out below the bare app's capacity, so only wrk shows the app's own cost in full.
 2. Import. F gzipped log files of real CloudTrail records (../shared/corpora/cloudtrail, fresh eventIDs,
    recent times so LookupEvents keeps them) go through `trailbridge trail import` into a server whose default
    bus holds 100 security rules with targets. Printed: records/s (the command's whole run). Target: >= 20,000.
@@ -21,6 +23,7 @@ import gzip
 import json
 import os
 import random
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -209,15 +212,17 @@ def overhead(seconds: float, connections: int, rounds: int, share: float) -> dic
                     cpu = cpu_seconds(pid)
                     achieved, latencies = asyncio.run(paced(url, offered, seconds))
                     cpu = cpu_seconds(pid) - cpu
-                rows[name].append(
-                    {
+                    row = {
                         "capacity": capacity,
                         "achieved": achieved,
                         "p50_ms": percentile(latencies, 0.5),
                         "p99_ms": percentile(latencies, 0.99),
                         "cpu_us": cpu / len(latencies) * 1e6,
                     }
-                )
+                    if shutil.which("wrk"):
+                        time.sleep(2)
+                        row |= wrk(url, seconds, 2)
+                rows[name].append(row)
         time.sleep(1)  # the last batches: the sink flushes every 0.2 s, the recorder every 50 ms
         kept, counted = count_records(Path(data)), received(counter)
         spooled = len(Path(spool).read_bytes().splitlines()) if Path(spool).exists() else 0
@@ -226,6 +231,25 @@ def overhead(seconds: float, connections: int, rounds: int, share: float) -> dic
     summary["audited+server"]["records"] = kept
     summary["audited"]["spooled"] = summary["audited+server"]["spooled"] = spooled
     return summary
+
+
+def wrk(url: str, seconds: float, connections: int) -> dict[str, float]:
+    """Requests/s and p50/p99 latency (µs) from wrk (a load generator in C, far faster than the app), with a
+    few connections kept busy: the app's own cost per request shows in full."""
+    command = [*pinned(other_cpus()), "wrk", "-t1", f"-c{connections}", f"-d{max(int(seconds), 1)}s", "--latency", url]
+    text = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    units = {"us": 1.0, "ms": 1e3, "s": 1e6}
+
+    def latency(label: str) -> float:
+        value = re.search(rf"^\s+{label}\s+([\d.]+)(us|ms|s)\s*$", text, re.MULTILINE)
+        return float(value.group(1)) * units[value.group(2)] if value else float("nan")
+
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", text)
+    return {
+        "wrk_rps": float(rate.group(1)) if rate else float("nan"),
+        "wrk_p50_us": latency("50%"),
+        "wrk_p99_us": latency("99%"),
+    }
 
 
 def count_records(data: Path) -> float:
@@ -324,6 +348,11 @@ def main() -> None:
             f"{name:<16}{row['capacity']:>16,.0f}{row['achieved']:>13,.0f}{row['p50_ms']:>9.3f}"
             f"{row['p99_ms']:>9.3f}{row['cpu_us']:>12.1f}"
         )
+    if "wrk_rps" in bare:
+        print(f"\nwith wrk, 2 connections ({args.seconds:g} s, medians of {args.rounds} rounds)")
+        print(f"{'app':<16}{'requests/s':>12}{'p50 us':>9}{'p99 us':>9}")
+        for name, row in summary.items():
+            print(f"{name:<16}{row['wrk_rps']:>12,.0f}{row['wrk_p50_us']:>9.0f}{row['wrk_p99_us']:>9.0f}")
     for name in ("audited", "audited+server"):
         row = summary[name]
         print(
@@ -333,6 +362,11 @@ def main() -> None:
             f"saturated throughput {(row['capacity'] / bare['capacity'] - 1) * 100:+.1f}%; "
             f"{row['records']:,.0f} records delivered, {row['spooled']:,.0f} left in the spool"
         )
+        if "wrk_rps" in row:
+            print(
+                f"{name} with wrk: p50 {(row['wrk_p50_us'] / bare['wrk_p50_us'] - 1) * 100:+.1f}%, "
+                f"requests/s {(row['wrk_rps'] / bare['wrk_rps'] - 1) * 100:+.1f}%"
+            )
     for label, age in (("an hour old (kept for LookupEvents)", 3600.0), ("a year old (not kept)", 365 * 86400.0)):
         imported = import_rate(args.files, args.per_file, age)
         print(

@@ -66,11 +66,14 @@ class AuditMiddleware:
         answer: _Body | None = None
         status = 500
 
-        async def receive_and_keep() -> Message:
-            message = await receive()
-            if body is not None and message["type"] == "http.request":
-                body.add(message.get("body", b""))
-            return message
+        if body is not None:
+            request_body = body
+
+            async def receive_and_keep() -> Message:
+                message = await receive()
+                if message["type"] == "http.request":
+                    request_body.add(message.get("body", b""))
+                return message
 
         async def send_and_keep(message: Message) -> None:
             nonlocal status, answer

@@ -43,8 +43,16 @@ class Sink:
     """The shared part: the bounded buffer and the thread that delivers it in batches."""
 
     def __init__(
-        self, account: str, region: str, buffer_size: int = 10_000, batch_size: int = 500, flush_seconds: float = 0.2
+        self,
+        account: str,
+        region: str,
+        buffer_size: int = 50_000,
+        batch_size: int = 5_000,
+        flush_seconds: float = 1.0,
     ) -> None:
+        """Defaults: deliver every second or every 5,000 requests. Each delivery costs the app a slice of its
+        interpreter (measured: a 5x smaller batch every 0.2 s took a quarter of a trivial endpoint's
+        throughput); the buffer holds 10 s of 5,000 requests/s before spilling to the spool."""
         if buffer_size < 1 or batch_size < 1 or flush_seconds <= 0:
             raise ValueError("buffer_size and batch_size must be at least 1, flush_seconds above 0")
         self.account, self.region = account, region
