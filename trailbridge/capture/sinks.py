@@ -21,6 +21,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
+from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Iterable
 from pathlib import Path
@@ -39,8 +40,9 @@ Item = tuple[bytes, bytes]
 DEFAULT_ACCOUNT = "123456789012"
 
 
-class Sink:
-    """The shared part: the bounded buffer and the thread that delivers it in batches."""
+class Sink(ABC):
+    """The shared part: the bounded buffer and the thread that delivers it in batches. A sink says how a batch
+    is delivered (`_deliver`) and where what cannot be buffered goes (`_overflow`)."""
 
     def __init__(
         self,
@@ -100,7 +102,6 @@ class Sink:
 
     def _drain(self) -> None:
         with self._draining:  # one drain at a time: `flush` returns only when what it saw is delivered
-            self._retry_spool()
             while self._buffer:
                 batch: list[Item] = []
                 while self._buffer and len(batch) < self.batch_size:
@@ -126,14 +127,11 @@ class Sink:
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None) -> None:
         self.close()
 
-    def _retry_spool(self) -> None:
-        """Send what an earlier failure left aside (sinks that can fail to deliver)."""
+    @abstractmethod
+    def _deliver(self, items: list[Item]) -> None: ...
 
-    def _deliver(self, items: list[Item]) -> None:
-        raise NotImplementedError
-
-    def _overflow(self, items: list[Item]) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def _overflow(self, items: list[Item]) -> None: ...
 
 
 class ServerSink(Sink):
@@ -178,9 +176,11 @@ class ServerSink(Sink):
         if time.monotonic() < self._retry_at or not self._send_spool() or not self._send(items):
             self._overflow(items)
 
-    def _retry_spool(self) -> None:
-        if time.monotonic() >= self._retry_at:
-            self._send_spool()
+    def _drain(self) -> None:
+        with self._draining:  # first what an earlier failure left aside, even with nothing new to send
+            if time.monotonic() >= self._retry_at:
+                self._send_spool()
+        super()._drain()
 
     def _overflow(self, items: list[Item]) -> None:
         lines = b"".join(kind + b"\t" + data + b"\n" for kind, data in items)  # JSON holds no raw tab or newline

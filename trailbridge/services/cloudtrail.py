@@ -89,16 +89,14 @@ def _seconds(value: datetime | None, default: float) -> float:
 
 def _event(record: dict[str, Any], time: float) -> dict[str, Any]:
     """LookupEvents' view of a record: its indexed attributes (see `lookup_attributes`) and the record."""
-    attributes = list(lookup_attributes(record))
-    found = dict(attributes)
-    resources = [value for key, value in attributes if key in ("ResourceType", "ResourceName")]
+    found = dict(lookup_attributes(record))
     event: dict[str, Any] = {
         "EventId": found["EventId"],
         "EventName": found["EventName"],
         "ReadOnly": found["ReadOnly"],
         "EventTime": timestamp(time),
         "EventSource": found["EventSource"],
-        "Resources": _resources(record) if resources else [],
+        "Resources": _resources(record),
         "CloudTrailEvent": orjson.dumps(record).decode(),
     }
     for key in ("AccessKeyId", "Username"):
@@ -108,8 +106,11 @@ def _event(record: dict[str, Any], time: float) -> dict[str, Any]:
 
 
 def _resources(record: dict[str, Any]) -> list[dict[str, str]]:
-    return [
+    """The record's resources with a textual type or ARN (an imported record may hold anything there)."""
+    found = record.get("resources")
+    pairs = [
         {k: v for k, v in (("ResourceType", r.get("type")), ("ResourceName", r.get("ARN"))) if isinstance(v, str)}
-        for r in record.get("resources") or []
+        for r in (found if isinstance(found, list) else [])
         if isinstance(r, dict)
     ]
+    return [pair for pair in pairs if pair]

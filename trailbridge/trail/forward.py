@@ -83,12 +83,11 @@ class Forwarder:
         admitted = [record for record in records if self.to_trails(record, trails)]
         return sum(self.to_bus(record, self.default_bus(record)) for record in admitted)
 
-    def to_trails(self, record: Mapping[str, Any], trails: list[dict[str, Any]] | None = None) -> bool:
-        """Queue the record for the next log file of every logging trail that admits it (inside a
+    def to_trails(self, record: Mapping[str, Any], trails: list[dict[str, Any]]) -> bool:
+        """Queue the record for the next log file of each of the logging `trails` that admits it (inside a
         transaction); whether any did."""
         account, region = record["recipientAccountId"], record["awsRegion"]
-        logging = [t for t in (self.logging_trails() if trails is None else trails) if _logs_in(t, account, region)]
-        logging = [t for t in logging if admits(t, record)]
+        logging = [t for t in trails if _logs_in(t, account, region) and admits(t, record)]
         if logging:
             body, now = orjson.dumps(record), self.clock.now()
             rows = [(t["TrailARN"], region, now, body) for t in logging]
