@@ -28,13 +28,17 @@ from typing import Any
 
 import orjson
 
+from trailbridge.patterns._core import Condition, Group, Scanner, configure, match
 from trailbridge.patterns.compiler import Branch, Field, compile_branches
 from trailbridge.patterns.event import Membership, PathTrie, compile_extractor, extract_members, parse_event
-from trailbridge.patterns.values import Leaf, key_of
+from trailbridge.patterns.values import Leaf, key_of, numeric
 
+configure(key_of, numeric)
 PatternInput = str | bytes | Mapping[str, Any]
 EventInput = str | bytes | Mapping[str, Any]
 _KIND_RANK = {"exact": 0, "prefix": 1, "suffix": 1, "present": 2}
+ByLength = dict[int, dict[str, list[Group]]]  # prefix or suffix length -> text -> bucket
+IndexItem = tuple[int, dict[Hashable, list[Group]], ByLength, ByLength, list[Group]]  # what `_core.match` reads
 
 
 def pattern_text(pattern: PatternInput) -> str:
@@ -45,43 +49,14 @@ def pattern_text(pattern: PatternInput) -> str:
     return orjson.dumps(pattern).decode()
 
 
-class Condition:
-    """One interned field condition; `evaluate` reads the values extracted for its path."""
-
-    __slots__ = ("absent_ok", "field", "fns", "slot", "users")
-
-    def __init__(self, field: Field, slot: int) -> None:
-        self.field = field
-        self.slot = slot
-        self.fns = tuple(t.fn for t in field.tests)
-        self.absent_ok = field.absent_ok
-        self.users = 0
-
-    def evaluate(self, out: list[list[Leaf] | None]) -> bool:
-        values = out[self.slot]
-        if values is None:
-            return self.absent_ok
-        for fn in self.fns:
-            for value in values:
-                if fn(value):
-                    return True
-        return False
-
-    def accepts(self, value: Leaf) -> bool:
-        return any(fn(value) for fn in self.fns)
+def _condition(field: Field, slot: int) -> Condition:
+    return Condition(field, slot, field.absent_ok, tuple(t.op for t in field.tests))
 
 
-class _Group:
-    """Branches with the same anchor and the same remaining conditions: evaluated once per event."""
-
-    __slots__ = ("anchor", "checks", "conditions", "ids", "shared")
-
-    def __init__(self, conditions: tuple[Condition, ...], anchor: Condition | None) -> None:
-        self.anchor = anchor
-        self.conditions = conditions
-        self.checks = tuple(c for c in conditions if c is not anchor)
-        self.shared = _shared_prefixes([c.field.path for c in conditions])
-        self.ids: dict[Hashable, int] = {}  # rule id -> how many of its branches are in this group
+def _group(conditions: tuple[Condition, ...], anchor: Condition | None) -> Group:
+    """Branches with this anchor and these remaining conditions: evaluated once per event."""
+    checks = tuple(c for c in conditions if c is not anchor)
+    return Group(conditions, anchor, checks, _shared_prefixes([c.field.path for c in conditions]))
 
 
 def _shared_prefixes(paths: list[str]) -> frozenset[str]:
@@ -103,16 +78,16 @@ class _SlotIndex:
     __slots__ = ("exact", "prefixes", "present", "suffixes")
 
     def __init__(self) -> None:
-        self.exact: dict[Hashable, list[_Group]] = {}
-        self.prefixes: dict[int, dict[str, list[_Group]]] = {}
-        self.suffixes: dict[int, dict[str, list[_Group]]] = {}
-        self.present: list[_Group] = []
+        self.exact: dict[Hashable, list[Group]] = {}
+        self.prefixes: dict[int, dict[str, list[Group]]] = {}
+        self.suffixes: dict[int, dict[str, list[Group]]] = {}
+        self.present: list[Group] = []
 
-    def bucket(self, kind: str, key: Hashable, create: bool) -> list[_Group] | None:
+    def bucket(self, kind: str, key: Hashable, create: bool) -> list[Group] | None:
         if kind == "present":
             return self.present
         if kind == "exact":
-            table: dict[Hashable, list[_Group]] = self.exact
+            table: dict[Hashable, list[Group]] = self.exact
         else:
             by_length = self.prefixes if kind == "prefix" else self.suffixes
             assert isinstance(key, str)
@@ -121,23 +96,8 @@ class _SlotIndex:
             return table.setdefault(key, [])
         return table.get(key)
 
-    def candidates(self, values: list[Leaf], found: list[list[_Group]]) -> None:
-        exact, prefixes, suffixes = self.exact, self.prefixes, self.suffixes
-        if self.present:
-            found.append(self.present)
-        for value in values:
-            if exact:
-                bucket = exact.get(value if type(value) is str else key_of(value))
-                if bucket:
-                    found.append(bucket)
-            if type(value) is not str:
-                continue
-            for length, table in prefixes.items():
-                if len(value) >= length and (bucket := table.get(value[:length])):
-                    found.append(bucket)
-            for length, table in suffixes.items():
-                if len(value) >= length and (bucket := table.get(value[len(value) - length :])):
-                    found.append(bucket)
+    def item(self, slot: int) -> IndexItem:
+        return slot, self.exact, self.prefixes, self.suffixes, self.present
 
     def empty(self) -> bool:
         return not (self.exact or self.prefixes or self.suffixes or self.present)
@@ -147,15 +107,15 @@ class Matcher:
     """A set of named event patterns, matched all at once."""
 
     def __init__(self) -> None:
-        self._rules: dict[Hashable, list[_Group]] = {}
+        self._rules: dict[Hashable, list[Group]] = {}
         self._conditions: dict[tuple[object, ...], Condition] = {}
-        self._groups: dict[tuple[Condition | None, tuple[Condition, ...]], _Group] = {}
+        self._groups: dict[tuple[Condition | None, tuple[Condition, ...]], Group] = {}
         self._trie = PathTrie()
-        self._extract = compile_extractor(self._trie)
+        self._compile_readers()
         self._path_users: dict[str, int] = defaultdict(int)
         self._index: dict[int, _SlotIndex] = {}
-        self._index_items: list[tuple[int, _SlotIndex]] = []
-        self._unanchored: list[_Group] = []
+        self._index_items: list[IndexItem] = []
+        self._unanchored: list[Group] = []
 
     def __len__(self) -> int:
         return len(self._rules)
@@ -175,7 +135,7 @@ class Matcher:
         paths = len(self._trie.slots)
         self._rules[rule_id] = [self._file(rule_id, branch) for branch in branches]
         if len(self._trie.slots) != paths:
-            self._extract = compile_extractor(self._trie)
+            self._compile_readers()
         self._refresh_items()
 
     def remove(self, rule_id: Hashable) -> None:
@@ -195,7 +155,7 @@ class Matcher:
     def _intern(self, field: Field) -> Condition:
         condition = self._conditions.get(field.key)
         if condition is None:
-            condition = self._conditions[field.key] = Condition(field, self._trie.add(field.path))
+            condition = self._conditions[field.key] = _condition(field, self._trie.add(field.path))
         condition.users += 1
         self._path_users[field.path] += 1
         return condition
@@ -212,7 +172,7 @@ class Matcher:
         del self._path_users[path]
         return True
 
-    def _file(self, rule_id: Hashable, branch: Branch) -> _Group:
+    def _file(self, rule_id: Hashable, branch: Branch) -> Group:
         conditions = tuple(self._intern(f) for f in branch)
         anchor = min(
             (c for c in conditions if c.field.anchors is not None),
@@ -222,13 +182,13 @@ class Matcher:
         key = (anchor, tuple(c for c in conditions if c is not anchor))
         group = self._groups.get(key)
         if group is None:
-            group = self._groups[key] = _Group(conditions, anchor)
+            group = self._groups[key] = _group(conditions, anchor)
             for bucket in self._buckets(group, create=True):
                 bucket.append(group)
         group.ids[rule_id] = group.ids.get(rule_id, 0) + 1
         return group
 
-    def _unfile(self, rule_id: Hashable, group: _Group) -> None:
+    def _unfile(self, rule_id: Hashable, group: Group) -> None:
         group.ids[rule_id] -= 1
         if group.ids[rule_id]:
             return
@@ -254,7 +214,7 @@ class Matcher:
         if index.empty():
             del self._index[slot]
 
-    def _buckets(self, group: _Group, *, create: bool) -> list[list[_Group]]:
+    def _buckets(self, group: Group, *, create: bool) -> list[list[Group]]:
         anchor = group.anchor
         if anchor is None:
             return [self._unanchored]
@@ -270,16 +230,21 @@ class Matcher:
                     buckets.append(bucket)
         return buckets
 
-    def _anchor_cost(self, condition: Condition) -> tuple[int, int, int]:
+    def _anchor_cost(self, condition: Condition) -> tuple[int, int, int, int]:
+        """How many candidates anchoring here would bring, estimated: first by how many branches ask
+        for these same values (a value every rule asks for, like the CloudTrail detail-type, is in
+        every event those rules are about), then by the size of the buckets now."""
         index = self._index.get(condition.slot)
         size = 0
         rank = 0
+        count = 0
         for kind, key in condition.field.anchors or ():
             rank = max(rank, _KIND_RANK[kind])
             keys = key if kind == "exact" and isinstance(key, frozenset) else (key,)
+            count += len(keys)
             if index is not None:
                 size += sum(len(index.bucket(kind, k, False) or ()) for k in keys)
-        return size, rank, -condition.field.path.count(".")
+        return condition.users * count, size, rank, -condition.field.path.count(".")
 
     def _rebuild_trie(self) -> None:
         trie = PathTrie(sorted(self._path_users))
@@ -290,42 +255,36 @@ class Matcher:
             condition.slot = new_slot
         self._index = {moved[slot]: index for slot, index in self._index.items()}
         self._trie = trie
-        self._extract = compile_extractor(trie)
+        self._compile_readers()
+
+    def _compile_readers(self) -> None:
+        """The event readers for the current paths: for parsed events, and for JSON text."""
+        self._extract = compile_extractor(self._trie)
+        self._scanner = Scanner(self._trie.root, len(self._trie.slots))
 
     def _refresh_items(self) -> None:
-        self._index_items = sorted(self._index.items(), key=lambda item: item[0])
+        self._index_items = [index.item(slot) for slot, index in sorted(self._index.items())]
 
     # -- matching -----------------------------------------------------------------------------
 
     def matches(self, event: EventInput) -> set[Hashable]:
         """The ids of the rules whose pattern matches the event; ValueError for a bad event."""
-        parsed = parse_event(event)
-        out, arrays = self._extract(parsed)
-        found: list[list[_Group]] = [self._unanchored]
-        for slot, index in self._index_items:
-            values = out[slot]
-            if values is not None:
-                index.candidates(values, found)
-        matched: set[Hashable] = set()
-        memo: dict[Condition, bool] = {}
+        scanned = self._scanner.scan(event) if isinstance(event, bytes | str) else None
+        parsed = None
+        if scanned is None:
+            parsed = parse_event(event)
+            scanned = self._extract(parsed)
+        out, arrays = scanned
         members: list[list[tuple[Leaf, Membership]]] | None = None
-        for bucket in found:
-            for group in bucket:
-                if arrays is not None and not group.shared.isdisjoint(arrays):
-                    if members is None:
-                        members = extract_members(parsed, self._trie)
-                    if _consistent_match(group.conditions, members):
-                        matched.update(group.ids)
-                    continue
-                for condition in group.checks:
-                    result = memo.get(condition)
-                    if result is None:
-                        result = memo[condition] = condition.evaluate(out)
-                    if not result:
-                        break
-                else:
-                    matched.update(group.ids)
-        return matched
+
+        def consistent(group: Group) -> bool:
+            nonlocal parsed, members
+            if members is None:
+                parsed = parse_event(event) if parsed is None else parsed
+                members = extract_members(parsed, self._trie)
+            return _consistent_match(group.conditions, members)
+
+        return match(self._unanchored, self._index_items, out, arrays, consistent)
 
 
 def _consistent_match(conditions: tuple[Condition, ...], members: list[list[tuple[Leaf, Membership]]]) -> bool:

@@ -5,6 +5,10 @@ an `anchor` when the matcher's index can find candidate rules by this test witho
 (exact values, prefixes, suffixes, presence). Operator semantics follow aws/event-ruler: string
 operators never match numbers, booleans or null; `anything-but` matches every value that is not
 excluded, including values of another type and `null`.
+
+`native` is the same test for the C matcher (`_core`), as `(OP_..., operands...)`; tests without
+one (ignore-case and IPv6 tests) are run there by calling `fn`, and so are IPv6-looking values in
+an IPv4 `cidr` test.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterable
 from typing import NamedTuple
 
-from trailbridge.patterns import wildcard
+from trailbridge.patterns import _core, wildcard
 from trailbridge.patterns.ipaddr import parse_ip
 from trailbridge.patterns.values import FALSE, NULL, TRUE, Key, Leaf, key_of, numeric
 
@@ -24,6 +28,12 @@ class Test(NamedTuple):
     fn: Callable[[Leaf], bool]
     anchor: Anchor | None = None
     wildcards: tuple[tuple[str, ...], ...] = ()  # parsed wildcard values, for the complexity check
+    native: tuple[object, ...] | None = None
+
+    @property
+    def op(self) -> object:
+        """What `_core.Condition` takes for this test."""
+        return self.fn if self.native is None else self.native
 
 
 def exact_string(text: str) -> Test:
@@ -49,19 +59,33 @@ def exact_set(tests: Iterable[Test]) -> Test:
             return v in strings
         return bool(others) and key_of(v) in others
 
-    return Test(("in", keys), fn, ("exact", keys))
+    return Test(("in", keys), fn, ("exact", keys), native=(_core.OP_IN, strings, others))
 
 
 def ip_equals(ip: tuple[int, int]) -> Test:
-    return Test(("ip", ip), lambda v: type(v) is str and parse_ip(v) == ip)
+    def fn(v: Leaf) -> bool:
+        return type(v) is str and parse_ip(v) == ip
+
+    version, address = ip
+    return Test(("ip", ip), fn, native=(_core.OP_CIDR4, address, address, fn) if version == 4 else None)
 
 
 def prefix(text: str) -> Test:
-    return Test(("prefix", text), lambda v: type(v) is str and v.startswith(text), ("prefix", text))
+    return Test(
+        ("prefix", text),
+        lambda v: type(v) is str and v.startswith(text),
+        ("prefix", text),
+        native=(_core.OP_PREFIX, text),
+    )
 
 
 def suffix(text: str) -> Test:
-    return Test(("suffix", text), lambda v: type(v) is str and v.endswith(text), ("suffix", text))
+    return Test(
+        ("suffix", text),
+        lambda v: type(v) is str and v.endswith(text),
+        ("suffix", text),
+        native=(_core.OP_SUFFIX, text),
+    )
 
 
 def prefix_ignore_case(text: str) -> Test:
@@ -85,11 +109,12 @@ def wildcard_match(text: str) -> Test:
         ("wildcard", segments),
         lambda v: type(v) is str and wildcard.matches(segments, v),
         wildcards=(segments,),
+        native=(_core.OP_WILDCARD, segments),
     )
 
 
 def exists() -> Test:
-    return Test(("exists",), lambda v: True, ("present", None))
+    return Test(("exists",), lambda v: True, ("present", None), native=(_core.OP_EXISTS,))
 
 
 def anything_but(strings: frozenset[str], numbers: frozenset[float]) -> Test:
@@ -99,17 +124,25 @@ def anything_but(strings: frozenset[str], numbers: frozenset[float]) -> Test:
         number = numeric(v)
         return number is None or number not in numbers
 
-    return Test(("anything-but", strings, numbers), fn)
+    return Test(("anything-but", strings, numbers), fn, native=(_core.OP_ANYTHING_BUT, strings, numbers))
 
 
 def anything_but_prefix(texts: frozenset[str]) -> Test:
     starts = tuple(texts)
-    return Test(("anything-but-prefix", texts), lambda v: type(v) is not str or not v.startswith(starts))
+    return Test(
+        ("anything-but-prefix", texts),
+        lambda v: type(v) is not str or not v.startswith(starts),
+        native=(_core.OP_NOT_PREFIX, starts),
+    )
 
 
 def anything_but_suffix(texts: frozenset[str]) -> Test:
     ends = tuple(texts)
-    return Test(("anything-but-suffix", texts), lambda v: type(v) is not str or not v.endswith(ends))
+    return Test(
+        ("anything-but-suffix", texts),
+        lambda v: type(v) is not str or not v.endswith(ends),
+        native=(_core.OP_NOT_SUFFIX, ends),
+    )
 
 
 def anything_but_ignore_case(texts: frozenset[str]) -> Test:
@@ -123,7 +156,7 @@ def anything_but_wildcard(texts: frozenset[str]) -> Test:
     def fn(v: Leaf) -> bool:
         return type(v) is not str or not any(wildcard.matches(p, v) for p in parsed)
 
-    return Test(("anything-but-wildcard", parsed), fn, wildcards=parsed)
+    return Test(("anything-but-wildcard", parsed), fn, wildcards=parsed, native=(_core.OP_NOT_WILDCARD, parsed))
 
 
 def numeric_range(low: float, low_open: bool, high: float, high_open: bool) -> Test:
@@ -134,7 +167,8 @@ def numeric_range(low: float, low_open: bool, high: float, high_open: bool) -> T
         above = n > low if low_open else n >= low
         return above and (n < high if high_open else n <= high)
 
-    return Test(("numeric", low, low_open, high, high_open), fn)
+    native = (_core.OP_NUMERIC, low, low_open, high, high_open)
+    return Test(("numeric", low, low_open, high, high_open), fn, native=native)
 
 
 def cidr(version: int, first: int, last: int) -> Test:
@@ -142,4 +176,4 @@ def cidr(version: int, first: int, last: int) -> Test:
         ip = parse_ip(v) if type(v) is str else None
         return ip is not None and ip[0] == version and first <= ip[1] <= last
 
-    return Test(("cidr", version, first, last), fn)
+    return Test(("cidr", version, first, last), fn, native=(_core.OP_CIDR4, first, last, fn) if version == 4 else None)

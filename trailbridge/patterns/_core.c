@@ -1,0 +1,1418 @@
+/* The matcher's hot path in C: reading the fields patterns use out of event JSON, and matching.
+ *
+ * matcher.py owns the index (which rules, which conditions, which anchors) and keeps it in the
+ * types defined here, so that matching an event runs without the interpreter:
+ *
+ *   Scanner.scan(data)   walks the JSON bytes of an event along the trie of paths in use and
+ *                        returns (out, arrays) exactly as event.compile_extractor's function does
+ *                        for the parsed event: per slot, the leaf values found there, and the
+ *                        paths where the event has a non-empty array. Everything it does not
+ *                        need is validated and skipped, never built. Whenever the answer could
+ *                        differ from orjson's (a duplicated key, a dotted key, an escape it does
+ *                        not decode, a number orjson reads differently, deep nesting, bad JSON)
+ *                        it returns None and the caller parses with orjson instead.
+ *   Condition            one interned field condition: its slot and its operator tests, most of
+ *                        them native, the rest a Python predicate.
+ *   Group                branches with one anchor and the same remaining conditions, and the
+ *                        rule ids that own them.
+ *   match(...)           candidates from the anchored index, memoised condition tests, and the
+ *                        set of matching rule ids.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+#include <ctype.h>
+#include <stdint.h>
+#include <string.h>
+
+enum {
+    OP_IN,
+    OP_PREFIX,
+    OP_SUFFIX,
+    OP_EXISTS,
+    OP_ANYTHING_BUT,
+    OP_NOT_PREFIX,
+    OP_NOT_SUFFIX,
+    OP_NUMERIC,
+    OP_WILDCARD,
+    OP_NOT_WILDCARD,
+    OP_CIDR4,
+    OP_CALL,
+};
+
+#define EXACT_INT_LIMIT 9007199254740992.0 /* 2**53: larger ints are compared by values.py */
+#define MAX_DEPTH 512                      /* deeper events are left to orjson, which stops at 1024 */
+
+static PyObject *py_key_of; /* values.key_of and values.numeric, for the rare values C leaves to them */
+static PyObject *py_numeric;
+static unsigned long long match_epoch;
+
+/* -- operator tests ------------------------------------------------------------------------ */
+
+typedef struct {
+    int kind;
+    PyObject *a; /* IN: string keys; PREFIX/SUFFIX: text; ANYTHING_BUT: strings; NOT_*: tuple;
+                    WILDCARD: segments; NOT_WILDCARD: tuple of segments; CIDR4, CALL: fn */
+    PyObject *b; /* IN: other keys (or NULL); ANYTHING_BUT: numbers */
+    double low, high; /* NUMERIC; CIDR4: the first and last address */
+    int low_open, high_open;
+} Op;
+
+/* The double of a comparable number, as values.numeric: 1 with *out set, 0 when not a number. */
+static int number_of(PyObject *v, double *out) {
+    if (PyFloat_CheckExact(v)) {
+        *out = PyFloat_AS_DOUBLE(v);
+        return 1;
+    }
+    if (!PyLong_CheckExact(v))
+        return 0;
+    double d = PyLong_AsDouble(v);
+    if (d == -1.0 && PyErr_Occurred())
+        PyErr_Clear();
+    else if (d > -EXACT_INT_LIMIT && d < EXACT_INT_LIMIT) {
+        *out = d;
+        return 1;
+    }
+    PyObject *r = PyObject_CallOneArg(py_numeric, v);
+    if (r == NULL)
+        return -1;
+    int found = r != Py_None;
+    if (found)
+        *out = PyFloat_AsDouble(r);
+    Py_DECREF(r);
+    return found;
+}
+
+/* A new reference to the value's key as values.key_of gives it. */
+static PyObject *key_of(PyObject *v) {
+    if (PyUnicode_CheckExact(v) || PyFloat_CheckExact(v)) {
+        Py_INCREF(v);
+        return v;
+    }
+    if (PyLong_CheckExact(v)) {
+        double d = PyLong_AsDouble(v);
+        if (!(d == -1.0 && PyErr_Occurred()) && d > -EXACT_INT_LIMIT && d < EXACT_INT_LIMIT)
+            return PyFloat_FromDouble(d);
+        PyErr_Clear();
+    }
+    return PyObject_CallOneArg(py_key_of, v);
+}
+
+static int tail_any(PyObject *v, PyObject *texts, int direction) {
+    Py_ssize_t n = PyTuple_GET_SIZE(texts);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_ssize_t r = PyUnicode_Tailmatch(v, PyTuple_GET_ITEM(texts, i), 0, PY_SSIZE_T_MAX, direction);
+        if (r != 0)
+            return (int)r;
+    }
+    return 0;
+}
+
+/* wildcard.matches: segments are the literal parts between the stars. */
+static int wildcard_matches(PyObject *segments, PyObject *v) {
+    Py_ssize_t n = PyTuple_GET_SIZE(segments), len = PyUnicode_GET_LENGTH(v);
+    PyObject *first = PyTuple_GET_ITEM(segments, 0);
+    if (n == 1) {
+        int r = PyUnicode_Compare(v, first);
+        return r == -1 && PyErr_Occurred() ? -1 : r == 0;
+    }
+    PyObject *last = PyTuple_GET_ITEM(segments, n - 1);
+    Py_ssize_t start = PyUnicode_GET_LENGTH(first), end = len - PyUnicode_GET_LENGTH(last);
+    if (end < start || PyUnicode_Tailmatch(v, first, 0, len, -1) != 1 || PyUnicode_Tailmatch(v, last, 0, len, 1) != 1)
+        return 0;
+    for (Py_ssize_t i = 1; i < n - 1; i++) {
+        PyObject *middle = PyTuple_GET_ITEM(segments, i);
+        Py_ssize_t found = PyUnicode_Find(v, middle, start, end, 1);
+        if (found < 0)
+            return found == -2 ? -1 : 0;
+        start = found + PyUnicode_GET_LENGTH(middle);
+    }
+    return 1;
+}
+
+/* An IPv4 literal as ipaddr.parse_ip reads it (four dot-separated digit runs, each at most 255):
+   1 with *address set; 0 when not one; 2 when the text looks like IPv6, which Python parses. */
+static int ipv4_of(PyObject *v, double *address) {
+    Py_ssize_t len;
+    const char *s = PyUnicode_AsUTF8AndSize(v, &len);
+    if (s == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    int colon = 0, ipv6_chars = 1;
+    for (Py_ssize_t i = 0; i < len; i++) {
+        colon |= s[i] == ':';
+        ipv6_chars &= s[i] == ':' || isxdigit((unsigned char)s[i]);
+    }
+    if (colon && ipv6_chars)
+        return 2;
+    double value = 0;
+    Py_ssize_t i = 0;
+    for (int part = 0; part < 4; part++) {
+        if (part > 0) {
+            if (i >= len || s[i] != '.')
+                return 0;
+            i++;
+        }
+        if (i >= len || !isdigit((unsigned char)s[i]))
+            return 0;
+        unsigned octet = 0;
+        for (; i < len && isdigit((unsigned char)s[i]); i++)
+            if ((octet = octet * 10 + (unsigned)(s[i] - '0')) > 255)
+                octet = 256; /* stays out of range however long the run */
+        if (octet > 255)
+            return 0;
+        value = value * 256 + octet;
+    }
+    if (i != len)
+        return 0;
+    *address = value;
+    return 1;
+}
+
+static int call_test(PyObject *fn, PyObject *v) {
+    PyObject *r = PyObject_CallOneArg(fn, v);
+    if (r == NULL)
+        return -1;
+    int answer = PyObject_IsTrue(r);
+    Py_DECREF(r);
+    return answer;
+}
+
+/* Whether the op accepts one event value: 1, 0, or -1 with an exception set. */
+static int op_test(const Op *op, PyObject *v) {
+    int is_str = PyUnicode_CheckExact(v);
+    double d;
+    int found;
+    switch (op->kind) {
+    case OP_IN:
+        if (is_str)
+            return PySet_Contains(op->a, v);
+        if (op->b == NULL)
+            return 0;
+        {
+            PyObject *key = key_of(v);
+            if (key == NULL)
+                return -1;
+            found = PySet_Contains(op->b, key);
+            Py_DECREF(key);
+            return found;
+        }
+    case OP_PREFIX:
+        return is_str ? (int)PyUnicode_Tailmatch(v, op->a, 0, PY_SSIZE_T_MAX, -1) : 0;
+    case OP_SUFFIX:
+        return is_str ? (int)PyUnicode_Tailmatch(v, op->a, 0, PY_SSIZE_T_MAX, 1) : 0;
+    case OP_EXISTS:
+        return 1;
+    case OP_ANYTHING_BUT:
+        if (is_str) {
+            found = PySet_Contains(op->a, v);
+            return found < 0 ? -1 : !found;
+        }
+        found = number_of(v, &d);
+        if (found <= 0)
+            return found < 0 ? -1 : 1;
+        {
+            PyObject *number = PyFloat_FromDouble(d);
+            if (number == NULL)
+                return -1;
+            found = PySet_Contains(op->b, number);
+            Py_DECREF(number);
+            return found < 0 ? -1 : !found;
+        }
+    case OP_NOT_PREFIX:
+    case OP_NOT_SUFFIX:
+        if (!is_str)
+            return 1;
+        found = tail_any(v, op->a, op->kind == OP_NOT_PREFIX ? -1 : 1);
+        return found < 0 ? -1 : !found;
+    case OP_NUMERIC:
+        found = number_of(v, &d);
+        if (found <= 0)
+            return found;
+        if (op->low_open ? !(d > op->low) : !(d >= op->low))
+            return 0;
+        return op->high_open ? d < op->high : d <= op->high;
+    case OP_WILDCARD:
+        return is_str ? wildcard_matches(op->a, v) : 0;
+    case OP_NOT_WILDCARD:
+        if (!is_str)
+            return 1;
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(op->a); i++) {
+            found = wildcard_matches(PyTuple_GET_ITEM(op->a, i), v);
+            if (found != 0)
+                return found < 0 ? -1 : 0;
+        }
+        return 1;
+    case OP_CIDR4:
+        if (!is_str)
+            return 0;
+        found = ipv4_of(v, &d);
+        if (found == 2)
+            return call_test(op->a, v);
+        return found && d >= op->low && d <= op->high;
+    default:
+        return call_test(op->a, v);
+    }
+}
+
+/* -- Condition ------------------------------------------------------------------------------ */
+
+typedef struct {
+    PyObject_HEAD
+    Py_ssize_t slot;
+    Py_ssize_t users;
+    int absent_ok;
+    int result; /* memo of one match call's result: the call whose epoch this is */
+    unsigned long long epoch;
+    Py_ssize_t nops;
+    Op *ops;
+    PyObject *field;
+} Condition;
+
+static PyTypeObject ConditionType;
+
+static void op_clear(Op *op) {
+    Py_CLEAR(op->a);
+    Py_CLEAR(op->b);
+}
+
+static int segments_ok(PyObject *segments) {
+    if (!PyTuple_Check(segments) || PyTuple_GET_SIZE(segments) < 1)
+        return 0;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(segments); i++)
+        if (!PyUnicode_CheckExact(PyTuple_GET_ITEM(segments, i)))
+            return 0;
+    return 1;
+}
+
+static int op_parse(Op *op, PyObject *spec) {
+    /* spec: (kind, ...) as operators.Test.native builds it, or a bare callable. */
+    memset(op, 0, sizeof *op);
+    if (PyCallable_Check(spec)) {
+        op->kind = OP_CALL;
+        op->a = Py_NewRef(spec);
+        return 0;
+    }
+    if (!PyTuple_Check(spec) || PyTuple_GET_SIZE(spec) < 1) {
+        PyErr_SetString(PyExc_TypeError, "an op is a callable or a (kind, ...) tuple");
+        return -1;
+    }
+    op->kind = (int)PyLong_AsLong(PyTuple_GET_ITEM(spec, 0));
+    Py_ssize_t n = PyTuple_GET_SIZE(spec);
+    switch (op->kind) {
+    case OP_NUMERIC:
+        if (n != 5)
+            break;
+        op->low = PyFloat_AsDouble(PyTuple_GET_ITEM(spec, 1));
+        op->low_open = PyObject_IsTrue(PyTuple_GET_ITEM(spec, 2));
+        op->high = PyFloat_AsDouble(PyTuple_GET_ITEM(spec, 3));
+        op->high_open = PyObject_IsTrue(PyTuple_GET_ITEM(spec, 4));
+        return PyErr_Occurred() ? -1 : 0;
+    case OP_EXISTS:
+        if (n == 1)
+            return 0;
+        break;
+    case OP_CIDR4:
+        if (n != 4 || !PyCallable_Check(PyTuple_GET_ITEM(spec, 3)))
+            break;
+        op->low = PyFloat_AsDouble(PyTuple_GET_ITEM(spec, 1));
+        op->high = PyFloat_AsDouble(PyTuple_GET_ITEM(spec, 2));
+        op->a = Py_NewRef(PyTuple_GET_ITEM(spec, 3));
+        return PyErr_Occurred() ? -1 : 0;
+    case OP_WILDCARD:
+        if (n == 2 && segments_ok(PyTuple_GET_ITEM(spec, 1))) {
+            op->a = Py_NewRef(PyTuple_GET_ITEM(spec, 1));
+            return 0;
+        }
+        break;
+    case OP_NOT_WILDCARD:
+        if (n == 2 && PyTuple_Check(PyTuple_GET_ITEM(spec, 1))) {
+            PyObject *all = PyTuple_GET_ITEM(spec, 1);
+            for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(all); i++)
+                if (!segments_ok(PyTuple_GET_ITEM(all, i)))
+                    goto malformed;
+            op->a = Py_NewRef(all);
+            return 0;
+        }
+        break;
+    case OP_PREFIX:
+    case OP_SUFFIX:
+        if (n == 2 && PyUnicode_Check(PyTuple_GET_ITEM(spec, 1))) {
+            op->a = Py_NewRef(PyTuple_GET_ITEM(spec, 1));
+            return 0;
+        }
+        break;
+    case OP_NOT_PREFIX:
+    case OP_NOT_SUFFIX:
+        if (n == 2 && PyTuple_Check(PyTuple_GET_ITEM(spec, 1))) {
+            op->a = Py_NewRef(PyTuple_GET_ITEM(spec, 1));
+            return 0;
+        }
+        break;
+    case OP_IN:
+    case OP_ANYTHING_BUT:
+        if (n == 3 && PyAnySet_Check(PyTuple_GET_ITEM(spec, 1))) {
+            PyObject *b = PyTuple_GET_ITEM(spec, 2);
+            if (PyAnySet_Check(b)) {
+                op->a = Py_NewRef(PyTuple_GET_ITEM(spec, 1));
+                if (op->kind == OP_ANYTHING_BUT || PySet_GET_SIZE(b) > 0)
+                    op->b = Py_NewRef(b);
+                return 0;
+            }
+        }
+        break;
+    default:
+        break;
+    }
+malformed:
+    PyErr_Format(PyExc_ValueError, "malformed op %R", spec);
+    return -1;
+}
+
+static PyObject *Condition_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"field", "slot", "absent_ok", "ops", NULL};
+    PyObject *field, *ops;
+    Py_ssize_t slot;
+    int absent_ok;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OnpO!", kwlist, &field, &slot, &absent_ok, &PyTuple_Type, &ops))
+        return NULL;
+    Condition *self = (Condition *)type->tp_alloc(type, 0);
+    if (self == NULL)
+        return NULL;
+    self->field = Py_NewRef(field);
+    self->slot = slot;
+    self->absent_ok = absent_ok;
+    Py_ssize_t n = PyTuple_GET_SIZE(ops);
+    self->ops = PyMem_Calloc(n ? (size_t)n : 1, sizeof(Op));
+    if (self->ops == NULL) {
+        Py_DECREF(self);
+        return PyErr_NoMemory();
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (op_parse(&self->ops[i], PyTuple_GET_ITEM(ops, i)) < 0) {
+            Py_DECREF(self);
+            return NULL;
+        }
+        self->nops = i + 1;
+    }
+    return (PyObject *)self;
+}
+
+static void Condition_dealloc(Condition *self) {
+    for (Py_ssize_t i = 0; i < self->nops; i++)
+        op_clear(&self->ops[i]);
+    PyMem_Free(self->ops);
+    Py_XDECREF(self->field);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int accepts_value(Condition *self, PyObject *v) {
+    for (Py_ssize_t i = 0; i < self->nops; i++) {
+        int r = op_test(&self->ops[i], v);
+        if (r != 0)
+            return r;
+    }
+    return 0;
+}
+
+/* The condition's result on the values extracted for its slot: 1, 0 or -1. */
+static int evaluate(Condition *self, PyObject *out) {
+    if (self->slot < 0 || self->slot >= PyList_GET_SIZE(out)) {
+        PyErr_SetString(PyExc_IndexError, "condition slot outside the extracted values");
+        return -1;
+    }
+    PyObject *values = PyList_GET_ITEM(out, self->slot);
+    if (values == Py_None)
+        return self->absent_ok;
+    if (!PyList_Check(values)) {
+        PyErr_SetString(PyExc_TypeError, "extracted values must be lists");
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < self->nops; i++) {
+        for (Py_ssize_t j = 0; j < PyList_GET_SIZE(values); j++) {
+            int r = op_test(&self->ops[i], PyList_GET_ITEM(values, j));
+            if (r != 0)
+                return r;
+        }
+    }
+    return 0;
+}
+
+static PyObject *Condition_evaluate(Condition *self, PyObject *out) {
+    if (!PyList_Check(out)) {
+        PyErr_SetString(PyExc_TypeError, "evaluate() takes the list of extracted values");
+        return NULL;
+    }
+    int r = evaluate(self, out);
+    return r < 0 ? NULL : PyBool_FromLong(r);
+}
+
+static PyObject *Condition_accepts(Condition *self, PyObject *value) {
+    int r = accepts_value(self, value);
+    return r < 0 ? NULL : PyBool_FromLong(r);
+}
+
+static PyMethodDef Condition_methods[] = {
+    {"evaluate", (PyCFunction)Condition_evaluate, METH_O, "Whether the values extracted for the slot satisfy it."},
+    {"accepts", (PyCFunction)Condition_accepts, METH_O, "Whether one event value satisfies one of its tests."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyMemberDef Condition_members[] = {
+    {"field", T_OBJECT_EX, offsetof(Condition, field), READONLY, "the compiler's Field"},
+    {"slot", T_PYSSIZET, offsetof(Condition, slot), 0, "where the extractor puts this path's values"},
+    {"users", T_PYSSIZET, offsetof(Condition, users), 0, "how many rule branches use it"},
+    {"absent_ok", T_BOOL, offsetof(Condition, absent_ok), READONLY, "exists: false"},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyTypeObject ConditionType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "trailbridge.patterns._core.Condition",
+    .tp_basicsize = sizeof(Condition),
+    .tp_dealloc = (destructor)Condition_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Condition(field, slot, absent_ok, ops): one interned field condition.",
+    .tp_methods = Condition_methods,
+    .tp_members = Condition_members,
+    .tp_new = Condition_new,
+};
+
+/* -- Group ---------------------------------------------------------------------------------- */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *anchor;     /* a Condition, or None */
+    PyObject *conditions; /* tuple of Condition: the whole branch */
+    PyObject *checks;     /* tuple of Condition: all but the anchor */
+    PyObject *shared;     /* frozenset of paths two conditions share */
+    PyObject *ids;        /* dict: rule id -> how many of its branches are here */
+} Group;
+
+static PyObject *Group_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"conditions", "anchor", "checks", "shared", NULL};
+    PyObject *conditions, *anchor, *checks, *shared;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!OO!O!", kwlist, &PyTuple_Type, &conditions, &anchor,
+                                     &PyTuple_Type, &checks, &PyFrozenSet_Type, &shared))
+        return NULL;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(checks); i++) {
+        if (Py_TYPE(PyTuple_GET_ITEM(checks, i)) != &ConditionType) {
+            PyErr_SetString(PyExc_TypeError, "checks must be Conditions");
+            return NULL;
+        }
+    }
+    Group *self = (Group *)type->tp_alloc(type, 0);
+    if (self == NULL)
+        return NULL;
+    self->ids = PyDict_New();
+    if (self->ids == NULL) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    self->conditions = Py_NewRef(conditions);
+    self->anchor = Py_NewRef(anchor);
+    self->checks = Py_NewRef(checks);
+    self->shared = Py_NewRef(shared);
+    return (PyObject *)self;
+}
+
+static void Group_dealloc(Group *self) {
+    Py_XDECREF(self->anchor);
+    Py_XDECREF(self->conditions);
+    Py_XDECREF(self->checks);
+    Py_XDECREF(self->shared);
+    Py_XDECREF(self->ids);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyMemberDef Group_members[] = {
+    {"anchor", T_OBJECT_EX, offsetof(Group, anchor), READONLY, NULL},
+    {"conditions", T_OBJECT_EX, offsetof(Group, conditions), READONLY, NULL},
+    {"checks", T_OBJECT_EX, offsetof(Group, checks), READONLY, NULL},
+    {"shared", T_OBJECT_EX, offsetof(Group, shared), READONLY, NULL},
+    {"ids", T_OBJECT_EX, offsetof(Group, ids), READONLY, NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyTypeObject GroupType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "trailbridge.patterns._core.Group",
+    .tp_basicsize = sizeof(Group),
+    .tp_dealloc = (destructor)Group_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Group(conditions, anchor, checks, shared): branches evaluated once per event.",
+    .tp_members = Group_members,
+    .tp_new = Group_new,
+};
+
+/* -- match ---------------------------------------------------------------------------------- */
+
+typedef struct {
+    PyObject **items; /* new references to bucket lists */
+    Py_ssize_t len, cap;
+    PyObject *inline_items[32];
+} Buckets;
+
+static int buckets_push(Buckets *b, PyObject *bucket) {
+    if (!PyList_Check(bucket) || PyList_GET_SIZE(bucket) == 0)
+        return 0;
+    if (b->len == b->cap) {
+        Py_ssize_t cap = b->cap * 2;
+        PyObject **grown = PyMem_Malloc((size_t)cap * sizeof(PyObject *));
+        if (grown == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        memcpy(grown, b->items, (size_t)b->len * sizeof(PyObject *));
+        if (b->items != b->inline_items)
+            PyMem_Free(b->items);
+        b->items = grown;
+        b->cap = cap;
+    }
+    b->items[b->len++] = Py_NewRef(bucket);
+    return 0;
+}
+
+static void buckets_free(Buckets *b) {
+    for (Py_ssize_t i = 0; i < b->len; i++)
+        Py_DECREF(b->items[i]);
+    if (b->items != b->inline_items)
+        PyMem_Free(b->items);
+}
+
+/* Buckets of a prefix or suffix table ({length: {text: bucket}}) that a string value reaches. */
+static int affix_candidates(PyObject *by_length, PyObject *v, int suffix, Buckets *found) {
+    Py_ssize_t pos = 0, n = PyUnicode_GET_LENGTH(v);
+    PyObject *length, *table;
+    while (PyDict_Next(by_length, &pos, &length, &table)) {
+        Py_ssize_t k = PyLong_AsSsize_t(length);
+        if (k < 0 || k > n || !PyDict_Check(table))
+            continue;
+        PyObject *part = suffix ? PyUnicode_Substring(v, n - k, n) : PyUnicode_Substring(v, 0, k);
+        if (part == NULL)
+            return -1;
+        PyObject *bucket = PyDict_GetItemWithError(table, part);
+        Py_DECREF(part);
+        if (bucket == NULL && PyErr_Occurred())
+            return -1;
+        if (bucket != NULL && buckets_push(found, bucket) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int slot_candidates(PyObject *item, PyObject *values, Buckets *found) {
+    /* item: (slot, exact, prefixes, suffixes, present) */
+    PyObject *exact = PyTuple_GET_ITEM(item, 1), *prefixes = PyTuple_GET_ITEM(item, 2);
+    PyObject *suffixes = PyTuple_GET_ITEM(item, 3);
+    if (buckets_push(found, PyTuple_GET_ITEM(item, 4)) < 0)
+        return -1;
+    Py_ssize_t has_exact = PyDict_GET_SIZE(exact), has_prefix = PyDict_GET_SIZE(prefixes);
+    Py_ssize_t has_suffix = PyDict_GET_SIZE(suffixes);
+    for (Py_ssize_t j = 0; j < PyList_GET_SIZE(values); j++) {
+        PyObject *v = PyList_GET_ITEM(values, j);
+        if (has_exact) {
+            PyObject *key = key_of(v);
+            if (key == NULL)
+                return -1;
+            PyObject *bucket = PyDict_GetItemWithError(exact, key);
+            Py_DECREF(key);
+            if (bucket == NULL && PyErr_Occurred())
+                return -1;
+            if (bucket != NULL && buckets_push(found, bucket) < 0)
+                return -1;
+        }
+        if (!PyUnicode_CheckExact(v))
+            continue;
+        if (has_prefix && affix_candidates(prefixes, v, 0, found) < 0)
+            return -1;
+        if (has_suffix && affix_candidates(suffixes, v, 1, found) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* 1 when some path of the group is a path where the event has an array. */
+static int crosses_array(Group *group, PyObject *arrays) {
+    if (arrays == Py_None || PySet_GET_SIZE(group->shared) == 0)
+        return 0;
+    Py_ssize_t pos = 0;
+    PyObject *path;
+    Py_hash_t hash;
+    while (_PySet_NextEntry(group->shared, &pos, &path, &hash)) {
+        int r = PySet_Contains(arrays, path);
+        if (r != 0)
+            return r;
+    }
+    return 0;
+}
+
+static int group_matches(Group *group, PyObject *out, PyObject *arrays, PyObject *consistent,
+                         unsigned long long epoch) {
+    int r = crosses_array(group, arrays);
+    if (r < 0)
+        return -1;
+    if (r) {
+        PyObject *answer = PyObject_CallOneArg(consistent, (PyObject *)group);
+        if (answer == NULL)
+            return -1;
+        r = PyObject_IsTrue(answer);
+        Py_DECREF(answer);
+        return r;
+    }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(group->checks); i++) {
+        Condition *c = (Condition *)PyTuple_GET_ITEM(group->checks, i);
+        if (c->epoch != epoch) {
+            r = evaluate(c, out);
+            if (r < 0)
+                return -1;
+            c->result = r;
+            c->epoch = epoch;
+        }
+        if (!c->result)
+            return 0;
+    }
+    return 1;
+}
+
+static PyObject *match(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    (void)module;
+    if (nargs != 5 || !PyList_Check(args[0]) || !PyList_Check(args[1]) || !PyList_Check(args[2]) ||
+        !(args[3] == Py_None || PyAnySet_Check(args[3]))) {
+        PyErr_SetString(PyExc_TypeError, "match(unanchored, index_items, out, arrays, consistent)");
+        return NULL;
+    }
+    PyObject *unanchored = args[0], *items = args[1], *out = args[2], *arrays = args[3], *consistent = args[4];
+    Buckets found = {NULL, 0, 32, {0}};
+    found.items = found.inline_items;
+    PyObject *matched = NULL;
+    if (buckets_push(&found, unanchored) < 0)
+        goto done;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(items); i++) {
+        PyObject *item = PyList_GET_ITEM(items, i);
+        if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 5 || !PyDict_Check(PyTuple_GET_ITEM(item, 1)) ||
+            !PyDict_Check(PyTuple_GET_ITEM(item, 2)) || !PyDict_Check(PyTuple_GET_ITEM(item, 3))) {
+            PyErr_SetString(PyExc_TypeError, "index items are (slot, exact, prefixes, suffixes, present)");
+            goto done;
+        }
+        Py_ssize_t slot = PyLong_AsSsize_t(PyTuple_GET_ITEM(item, 0));
+        if (slot < 0 || slot >= PyList_GET_SIZE(out)) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_IndexError, "index slot outside the extracted values");
+            goto done;
+        }
+        PyObject *values = PyList_GET_ITEM(out, slot);
+        if (values != Py_None && slot_candidates(item, values, &found) < 0)
+            goto done;
+    }
+    matched = PySet_New(NULL);
+    if (matched == NULL)
+        goto done;
+    unsigned long long epoch = ++match_epoch; /* unique per call, so a nested call cannot mix memos */
+    for (Py_ssize_t b = 0; b < found.len; b++) {
+        PyObject *bucket = found.items[b];
+        for (Py_ssize_t g = 0; g < PyList_GET_SIZE(bucket); g++) {
+            PyObject *group = PyList_GET_ITEM(bucket, g);
+            if (Py_TYPE(group) != &GroupType) {
+                PyErr_SetString(PyExc_TypeError, "buckets hold Groups");
+                Py_CLEAR(matched);
+                goto done;
+            }
+            Py_INCREF(group);
+            int r = group_matches((Group *)group, out, arrays, consistent, epoch);
+            if (r > 0) {
+                Py_ssize_t pos = 0;
+                PyObject *id, *count;
+                while (r > 0 && PyDict_Next(((Group *)group)->ids, &pos, &id, &count))
+                    r = PySet_Add(matched, id) < 0 ? -1 : 1;
+            }
+            Py_DECREF(group);
+            if (r < 0) {
+                Py_CLEAR(matched);
+                goto done;
+            }
+        }
+    }
+done:
+    buckets_free(&found);
+    return matched;
+}
+
+/* -- Scanner -------------------------------------------------------------------------------- */
+
+typedef struct Node Node;
+typedef struct {
+    char *key;
+    Py_ssize_t len;
+    Node *node;
+} Child;
+struct Node {
+    Py_ssize_t slot;
+    int deep;
+    int cut; /* below MAX_DEPTH: a value here makes the scan fall back */
+    PyObject *name; /* the dotted path, for the set of array paths */
+    Py_ssize_t nchildren;
+    Child *children;
+};
+
+typedef struct {
+    PyObject_HEAD
+    Node *root;
+    Py_ssize_t nslots;
+} Scanner;
+
+static void node_free(Node *node) {
+    if (node == NULL)
+        return;
+    for (Py_ssize_t i = 0; i < node->nchildren; i++) {
+        PyMem_Free(node->children[i].key);
+        node_free(node->children[i].node);
+    }
+    PyMem_Free(node->children);
+    Py_XDECREF(node->name);
+    PyMem_Free(node);
+}
+
+/* A C copy of an event.PathTrie Step and everything below it. */
+static Node *node_build(PyObject *step, int depth) {
+    Node *node = PyMem_Calloc(1, sizeof(Node));
+    if (node == NULL)
+        return (Node *)PyErr_NoMemory();
+    if (depth > MAX_DEPTH) { /* events that reach this deep are left to orjson */
+        node->cut = 1;
+        return node;
+    }
+    PyObject *slot = PyObject_GetAttrString(step, "slot"), *deep = PyObject_GetAttrString(step, "deep");
+    PyObject *children = PyObject_GetAttrString(step, "children");
+    node->name = PyObject_GetAttrString(step, "name");
+    if (slot == NULL || deep == NULL || children == NULL || node->name == NULL || !PyDict_Check(children))
+        goto fail;
+    node->slot = PyLong_AsSsize_t(slot);
+    node->deep = PyObject_IsTrue(deep);
+    if (PyErr_Occurred())
+        goto fail;
+    node->children = PyMem_Calloc(PyDict_GET_SIZE(children) + 1, sizeof(Child));
+    if (node->children == NULL) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    Py_ssize_t pos = 0;
+    PyObject *key, *child;
+    while (PyDict_Next(children, &pos, &key, &child)) {
+        Py_ssize_t len;
+        const char *text = PyUnicode_AsUTF8AndSize(key, &len);
+        if (text == NULL)
+            goto fail;
+        Child *c = &node->children[node->nchildren++];
+        c->key = PyMem_Malloc((size_t)len + 1);
+        if (c->key == NULL) {
+            PyErr_NoMemory();
+            goto fail;
+        }
+        memcpy(c->key, text, (size_t)len + 1);
+        c->len = len;
+        c->node = node_build(child, depth + 1);
+        if (c->node == NULL)
+            goto fail;
+    }
+    Py_DECREF(slot);
+    Py_DECREF(deep);
+    Py_DECREF(children);
+    return node;
+fail:
+    Py_XDECREF(slot);
+    Py_XDECREF(deep);
+    Py_XDECREF(children);
+    node_free(node);
+    return NULL;
+}
+
+static PyObject *Scanner_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"root", "slots", NULL};
+    PyObject *root;
+    Py_ssize_t nslots;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "On", kwlist, &root, &nslots))
+        return NULL;
+    Scanner *self = (Scanner *)type->tp_alloc(type, 0);
+    if (self == NULL)
+        return NULL;
+    self->nslots = nslots;
+    self->root = node_build(root, 0);
+    if (self->root == NULL) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    return (PyObject *)self;
+}
+
+static void Scanner_dealloc(Scanner *self) {
+    node_free(self->root);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* Parser state. Functions return OK, FALLBACK (let orjson decide: bad or unusual JSON), or ERROR
+   (a Python exception is set). */
+enum { OK = 0, FALLBACK = 1, ERROR = -1 };
+
+typedef struct {
+    const unsigned char *s, *end;
+    PyObject *out;    /* list of slot lists (or None) */
+    PyObject *arrays; /* set of array paths, created when first needed */
+    char *buf;        /* scratch space for decoded strings */
+    Py_ssize_t bufcap;
+} P;
+
+static inline void skip_ws(P *p) {
+    while (p->s < p->end && (*p->s == ' ' || *p->s == '\n' || *p->s == '\r' || *p->s == '\t'))
+        p->s++;
+}
+
+/* Length of the UTF-8 sequence at s (valid, shortest form, no surrogates), or 0. */
+static int utf8_len(const unsigned char *s, const unsigned char *end) {
+    unsigned char c = s[0];
+    if (c >= 0xC2 && c <= 0xDF)
+        return end - s >= 2 && (s[1] & 0xC0) == 0x80 ? 2 : 0;
+    if (c >= 0xE0 && c <= 0xEF) {
+        if (end - s < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
+            return 0;
+        if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] >= 0xA0))
+            return 0;
+        return 3;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+        if (end - s < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80)
+            return 0;
+        if ((c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] >= 0x90))
+            return 0;
+        return 4;
+    }
+    return 0;
+}
+
+static unsigned hex4(const unsigned char *s) {
+    unsigned v = 0;
+    for (int i = 0; i < 4; i++) {
+        unsigned char c = s[i];
+        v = v * 16 + (unsigned)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+    }
+    return v;
+}
+
+/* Scans a string whose opening quote is at p->s. Sets start and len to its raw body, and escaped
+   when it has backslash escapes. */
+static int scan_string(P *p, const unsigned char **start, Py_ssize_t *len, int *escaped) {
+    const unsigned char *s = p->s + 1, *end = p->end;
+    *escaped = 0;
+    *start = s;
+    while (s < end) {
+        unsigned char c = *s;
+        if (c == '"') {
+            *len = s - *start;
+            p->s = s + 1;
+            return OK;
+        }
+        if (c == '\\') {
+            *escaped = 1;
+            if (s + 1 >= end)
+                return FALLBACK;
+            unsigned char e = s[1];
+            if (e == 'u') {
+                if (end - s < 6)
+                    return FALLBACK;
+                for (int i = 2; i < 6; i++)
+                    if (!isxdigit(s[i]))
+                        return FALLBACK;
+                unsigned cp = hex4(s + 2);
+                if (cp >= 0xDC00 && cp <= 0xDFFF)
+                    return FALLBACK; /* a low surrogate with no high one before it */
+                if (cp >= 0xD800 && cp <= 0xDBFF) {
+                    if (end - s < 12 || s[6] != '\\' || s[7] != 'u')
+                        return FALLBACK;
+                    for (int i = 8; i < 12; i++)
+                        if (!isxdigit(s[i]))
+                            return FALLBACK;
+                    unsigned low = hex4(s + 8);
+                    if (low < 0xDC00 || low > 0xDFFF)
+                        return FALLBACK;
+                    s += 6;
+                }
+                s += 6;
+            } else if (strchr("\"\\/bfnrt", e) != NULL && e != 0) {
+                s += 2;
+            } else {
+                return FALLBACK;
+            }
+        } else if (c < 0x20) {
+            return FALLBACK;
+        } else if (c < 0x80) {
+            s++;
+        } else {
+            int n = utf8_len(s, end);
+            if (n == 0)
+                return FALLBACK;
+            s += n;
+        }
+    }
+    return FALLBACK;
+}
+
+/* The Python str of a string body with escapes that scan_string has checked. */
+static int decode_escaped(P *p, const unsigned char *s, Py_ssize_t len, PyObject **result) {
+    if (p->bufcap < len) {
+        char *grown = PyMem_Realloc(p->buf, (size_t)len);
+        if (grown == NULL) {
+            PyErr_NoMemory();
+            return ERROR;
+        }
+        p->buf = grown;
+        p->bufcap = len;
+    }
+    char *o = p->buf;
+    const unsigned char *end = s + len;
+    while (s < end) {
+        if (*s != '\\') {
+            *o++ = (char)*s++;
+            continue;
+        }
+        unsigned char e = s[1];
+        s += 2;
+        switch (e) {
+        case 'b': *o++ = '\b'; break;
+        case 'f': *o++ = '\f'; break;
+        case 'n': *o++ = '\n'; break;
+        case 'r': *o++ = '\r'; break;
+        case 't': *o++ = '\t'; break;
+        case 'u': {
+            unsigned cp = hex4(s);
+            s += 4;
+            if (cp >= 0xD800 && cp <= 0xDBFF) { /* scan_string checked the low surrogate after it */
+                unsigned low = hex4(s + 2);
+                s += 6;
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+            }
+            /* every escape is 6 or 12 bytes of input and at most 4 bytes of UTF-8 */
+            if (cp < 0x80) {
+                *o++ = (char)cp;
+            } else if (cp < 0x800) {
+                *o++ = (char)(0xC0 | cp >> 6);
+                *o++ = (char)(0x80 | (cp & 0x3F));
+            } else if (cp < 0x10000) {
+                *o++ = (char)(0xE0 | cp >> 12);
+                *o++ = (char)(0x80 | (cp >> 6 & 0x3F));
+                *o++ = (char)(0x80 | (cp & 0x3F));
+            } else {
+                *o++ = (char)(0xF0 | cp >> 18);
+                *o++ = (char)(0x80 | (cp >> 12 & 0x3F));
+                *o++ = (char)(0x80 | (cp >> 6 & 0x3F));
+                *o++ = (char)(0x80 | (cp & 0x3F));
+            }
+            break;
+        }
+        default: *o++ = (char)e; break; /* " \ / */
+        }
+    }
+    *result = PyUnicode_DecodeUTF8(p->buf, o - p->buf, "strict");
+    return *result == NULL ? ERROR : OK;
+}
+
+/* Scans a number at p->s. With `value`, also builds it as orjson does: an int when it has no
+   fraction or exponent, else a float. FALLBACK where orjson's reading is not one C reproduces
+   exactly (exponents, integers beyond 18 digits). */
+static int scan_number(P *p, PyObject **value) {
+    const unsigned char *s = p->s, *end = p->end, *start = s;
+    int integer = 1;
+    if (s < end && *s == '-')
+        s++;
+    if (s >= end || !isdigit(*s))
+        return FALLBACK;
+    if (*s == '0') {
+        s++;
+    } else {
+        while (s < end && isdigit(*s))
+            s++;
+    }
+    if (s < end && *s == '.') {
+        integer = 0;
+        s++;
+        if (s >= end || !isdigit(*s))
+            return FALLBACK;
+        while (s < end && isdigit(*s))
+            s++;
+    }
+    if (s < end && (*s == 'e' || *s == 'E'))
+        return FALLBACK;
+    Py_ssize_t len = s - start;
+    p->s = s;
+    if (integer && len - (*start == '-') > 18)
+        return FALLBACK;
+    if (value == NULL)
+        return OK;
+    char text[64];
+    if (len >= (Py_ssize_t)sizeof text)
+        return FALLBACK;
+    memcpy(text, start, (size_t)len);
+    text[len] = 0;
+    if (integer) {
+        *value = PyLong_FromLongLong(strtoll(text, NULL, 10));
+    } else {
+        double d = PyOS_string_to_double(text, NULL, NULL);
+        if (d == -1.0 && PyErr_Occurred())
+            return ERROR;
+        *value = PyFloat_FromDouble(d);
+    }
+    return *value == NULL ? ERROR : OK;
+}
+
+static int skip_value(P *p, int depth);
+
+static int skip_container(P *p, int depth) {
+    unsigned char close = *p->s == '{' ? '}' : ']';
+    int object = close == '}';
+    if (depth > MAX_DEPTH)
+        return FALLBACK;
+    p->s++;
+    skip_ws(p);
+    if (p->s < p->end && *p->s == close) {
+        p->s++;
+        return OK;
+    }
+    for (;;) {
+        int r;
+        if (object) {
+            const unsigned char *k;
+            Py_ssize_t klen;
+            int escaped;
+            if (p->s >= p->end || *p->s != '"')
+                return FALLBACK;
+            if ((r = scan_string(p, &k, &klen, &escaped)) != OK)
+                return r;
+            skip_ws(p);
+            if (p->s >= p->end || *p->s != ':')
+                return FALLBACK;
+            p->s++;
+            skip_ws(p);
+        }
+        if ((r = skip_value(p, depth + 1)) != OK)
+            return r;
+        skip_ws(p);
+        if (p->s >= p->end)
+            return FALLBACK;
+        if (*p->s == close) {
+            p->s++;
+            return OK;
+        }
+        if (*p->s != ',')
+            return FALLBACK;
+        p->s++;
+        skip_ws(p);
+    }
+}
+
+static int literal(P *p, const char *word, Py_ssize_t n) {
+    if (p->end - p->s < n || memcmp(p->s, word, (size_t)n) != 0)
+        return FALLBACK;
+    p->s += n;
+    return OK;
+}
+
+static int skip_value(P *p, int depth) {
+    if (p->s >= p->end)
+        return FALLBACK;
+    switch (*p->s) {
+    case '{':
+    case '[':
+        return skip_container(p, depth);
+    case '"': {
+        const unsigned char *start;
+        Py_ssize_t len;
+        int escaped;
+        return scan_string(p, &start, &len, &escaped);
+    }
+    case 't': return literal(p, "true", 4);
+    case 'f': return literal(p, "false", 5);
+    case 'n': return literal(p, "null", 4);
+    default: return scan_number(p, NULL);
+    }
+}
+
+static int append_leaf(P *p, Node *node, PyObject *value) {
+    PyObject *values = PyList_GET_ITEM(p->out, node->slot);
+    int r;
+    if (values == Py_None) {
+        values = PyList_New(1);
+        if (values == NULL) {
+            Py_DECREF(value);
+            return ERROR;
+        }
+        PyList_SET_ITEM(values, 0, value);
+        PyList_SetItem(p->out, node->slot, values); /* steals; drops the None */
+        return OK;
+    }
+    r = PyList_Append(values, value);
+    Py_DECREF(value);
+    return r < 0 ? ERROR : OK;
+}
+
+static int scan_value(P *p, Node *node, int depth);
+
+static int scan_object(P *p, Node *node, int depth) {
+    unsigned char seen_inline[64];
+    unsigned char *seen = seen_inline;
+    int r = FALLBACK;
+    if (depth > MAX_DEPTH)
+        return FALLBACK;
+    if (node->nchildren > (Py_ssize_t)sizeof seen_inline) {
+        seen = PyMem_Calloc((size_t)node->nchildren, 1);
+        if (seen == NULL) {
+            PyErr_NoMemory();
+            return ERROR;
+        }
+    } else {
+        memset(seen, 0, (size_t)node->nchildren);
+    }
+    p->s++;
+    skip_ws(p);
+    if (p->s < p->end && *p->s == '}') {
+        p->s++;
+        r = OK;
+        goto done;
+    }
+    for (;;) {
+        const unsigned char *k;
+        Py_ssize_t klen;
+        int escaped;
+        if (p->s >= p->end || *p->s != '"') {
+            r = FALLBACK;
+            goto done;
+        }
+        if ((r = scan_string(p, &k, &klen, &escaped)) != OK)
+            goto done;
+        /* escaped keys are compared by orjson after decoding; dotted keys flatten into paths */
+        if (escaped || (node->deep && memchr(k, '.', (size_t)klen) != NULL)) {
+            r = FALLBACK;
+            goto done;
+        }
+        Node *child = NULL;
+        for (Py_ssize_t i = 0; i < node->nchildren; i++) {
+            Child *c = &node->children[i];
+            if (c->len == klen && memcmp(c->key, k, (size_t)klen) == 0) {
+                if (seen[i]) { /* a duplicated key: orjson keeps the last value */
+                    r = FALLBACK;
+                    goto done;
+                }
+                seen[i] = 1;
+                child = c->node;
+                break;
+            }
+        }
+        skip_ws(p);
+        if (p->s >= p->end || *p->s != ':') {
+            r = FALLBACK;
+            goto done;
+        }
+        p->s++;
+        skip_ws(p);
+        r = child != NULL ? scan_value(p, child, depth + 1) : skip_value(p, depth + 1);
+        if (r != OK)
+            goto done;
+        skip_ws(p);
+        if (p->s >= p->end) {
+            r = FALLBACK;
+            goto done;
+        }
+        if (*p->s == '}') {
+            p->s++;
+            r = OK;
+            goto done;
+        }
+        if (*p->s != ',') {
+            r = FALLBACK;
+            goto done;
+        }
+        p->s++;
+        skip_ws(p);
+    }
+done:
+    if (seen != seen_inline)
+        PyMem_Free(seen);
+    return r;
+}
+
+static int scan_array(P *p, Node *node, int depth) {
+    if (depth > MAX_DEPTH)
+        return FALLBACK;
+    p->s++;
+    skip_ws(p);
+    if (p->s < p->end && *p->s == ']') {
+        p->s++;
+        return OK;
+    }
+    if (p->arrays == NULL && (p->arrays = PySet_New(NULL)) == NULL)
+        return ERROR;
+    if (PySet_Add(p->arrays, node->name) < 0)
+        return ERROR;
+    for (;;) {
+        int r = scan_value(p, node, depth + 1);
+        if (r != OK)
+            return r;
+        skip_ws(p);
+        if (p->s >= p->end)
+            return FALLBACK;
+        if (*p->s == ']') {
+            p->s++;
+            return OK;
+        }
+        if (*p->s != ',')
+            return FALLBACK;
+        p->s++;
+        skip_ws(p);
+    }
+}
+
+static int scan_value(P *p, Node *node, int depth) {
+    if (p->s >= p->end || node->cut)
+        return FALLBACK;
+    unsigned char c = *p->s;
+    if (c == '{')
+        return node->nchildren ? scan_object(p, node, depth) : skip_container(p, depth);
+    if (c == '[')
+        return scan_array(p, node, depth);
+    if (node->slot < 0)
+        return skip_value(p, depth);
+    PyObject *value = NULL;
+    int r;
+    if (c == '"') {
+        const unsigned char *start;
+        Py_ssize_t len;
+        int escaped;
+        if ((r = scan_string(p, &start, &len, &escaped)) != OK)
+            return r;
+        if (escaped) {
+            if ((r = decode_escaped(p, start, len, &value)) != OK)
+                return r;
+        } else if ((value = PyUnicode_DecodeUTF8((const char *)start, len, "strict")) == NULL) {
+            return ERROR;
+        }
+    } else if (c == 't' || c == 'f' || c == 'n') {
+        if ((r = skip_value(p, depth)) != OK)
+            return r;
+        value = Py_NewRef(c == 't' ? Py_True : c == 'f' ? Py_False : Py_None);
+    } else if ((r = scan_number(p, &value)) != OK) {
+        return r;
+    }
+    return append_leaf(p, node, value);
+}
+
+static PyObject *Scanner_scan(Scanner *self, PyObject *data) {
+    const char *text;
+    Py_ssize_t len;
+    if (PyBytes_Check(data)) {
+        text = PyBytes_AS_STRING(data);
+        len = PyBytes_GET_SIZE(data);
+    } else if (PyUnicode_Check(data)) {
+        text = PyUnicode_AsUTF8AndSize(data, &len);
+        if (text == NULL) { /* lone surrogates: orjson reports them */
+            PyErr_Clear();
+            Py_RETURN_NONE;
+        }
+    } else {
+        PyErr_SetString(PyExc_TypeError, "scan() takes bytes or str");
+        return NULL;
+    }
+    P p = {(const unsigned char *)text, (const unsigned char *)text + len, NULL, NULL, NULL, 0};
+    p.out = PyList_New(self->nslots);
+    if (p.out == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < self->nslots; i++)
+        PyList_SET_ITEM(p.out, i, Py_NewRef(Py_None));
+    skip_ws(&p);
+    int r = p.s < p.end && *p.s == '{' ? scan_object(&p, self->root, 1) : FALLBACK;
+    if (r == OK) {
+        skip_ws(&p);
+        if (p.s != p.end)
+            r = FALLBACK;
+    }
+    PyMem_Free(p.buf);
+    PyObject *result = NULL;
+    if (r == OK)
+        result = PyTuple_Pack(2, p.out, p.arrays != NULL ? p.arrays : Py_None);
+    else if (r == FALLBACK)
+        result = Py_NewRef(Py_None);
+    Py_DECREF(p.out);
+    Py_XDECREF(p.arrays);
+    return result;
+}
+
+static PyMethodDef Scanner_methods[] = {
+    {"scan", (PyCFunction)Scanner_scan, METH_O,
+     "(out, arrays) for JSON text, as the Python extractor gives for the parsed event; None to parse instead."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject ScannerType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "trailbridge.patterns._core.Scanner",
+    .tp_basicsize = sizeof(Scanner),
+    .tp_dealloc = (destructor)Scanner_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Scanner(root, slots): extracts the values of a PathTrie's paths from JSON text.",
+    .tp_methods = Scanner_methods,
+    .tp_new = Scanner_new,
+};
+
+/* -- module --------------------------------------------------------------------------------- */
+
+static PyObject *configure(PyObject *module, PyObject *args) {
+    (void)module;
+    PyObject *k, *n;
+    if (!PyArg_ParseTuple(args, "OO", &k, &n))
+        return NULL;
+    Py_XSETREF(py_key_of, Py_NewRef(k));
+    Py_XSETREF(py_numeric, Py_NewRef(n));
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef module_methods[] = {
+    {"configure", configure, METH_VARARGS, "configure(key_of, numeric): values.py's functions for rare values."},
+    {"match", (PyCFunction)(void (*)(void))match, METH_FASTCALL,
+     "match(unanchored, index_items, out, arrays, consistent) -> set of matching rule ids."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT, "trailbridge.patterns._core", "The matcher's hot path in C.", -1, module_methods,
+    NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__core(void) {
+    if (PyType_Ready(&ConditionType) < 0 || PyType_Ready(&GroupType) < 0 || PyType_Ready(&ScannerType) < 0)
+        return NULL;
+    PyObject *m = PyModule_Create(&module_def);
+    if (m == NULL)
+        return NULL;
+    static const struct {
+        const char *name;
+        int value;
+    } constants[] = {
+        {"OP_IN", OP_IN},
+        {"OP_PREFIX", OP_PREFIX},
+        {"OP_SUFFIX", OP_SUFFIX},
+        {"OP_EXISTS", OP_EXISTS},
+        {"OP_ANYTHING_BUT", OP_ANYTHING_BUT},
+        {"OP_NOT_PREFIX", OP_NOT_PREFIX},
+        {"OP_NOT_SUFFIX", OP_NOT_SUFFIX},
+        {"OP_NUMERIC", OP_NUMERIC},
+        {"OP_WILDCARD", OP_WILDCARD},
+        {"OP_NOT_WILDCARD", OP_NOT_WILDCARD},
+        {"OP_CIDR4", OP_CIDR4},
+    };
+    for (size_t i = 0; i < sizeof constants / sizeof constants[0]; i++)
+        if (PyModule_AddIntConstant(m, constants[i].name, constants[i].value) < 0)
+            goto fail;
+    if (PyModule_AddObjectRef(m, "Condition", (PyObject *)&ConditionType) < 0 ||
+        PyModule_AddObjectRef(m, "Group", (PyObject *)&GroupType) < 0 ||
+        PyModule_AddObjectRef(m, "Scanner", (PyObject *)&ScannerType) < 0)
+        goto fail;
+    return m;
+fail:
+    Py_DECREF(m);
+    return NULL;
+}

@@ -1,0 +1,58 @@
+"""Types of the C extension built from _core.c (the matcher's hot path)."""
+
+from collections.abc import Callable, Hashable
+from typing import Any
+
+from trailbridge.patterns.compiler import Field
+from trailbridge.patterns.event import Step
+from trailbridge.patterns.values import Leaf
+
+OP_IN: int
+OP_PREFIX: int
+OP_SUFFIX: int
+OP_EXISTS: int
+OP_ANYTHING_BUT: int
+OP_NOT_PREFIX: int
+OP_NOT_SUFFIX: int
+OP_NUMERIC: int
+OP_WILDCARD: int
+OP_NOT_WILDCARD: int
+OP_CIDR4: int
+
+Extracted = tuple[list[list[Leaf] | None], set[str] | None]
+
+class Condition:
+    field: Field
+    slot: int
+    users: int
+    absent_ok: bool
+    def __init__(self, field: Field, slot: int, absent_ok: bool, ops: tuple[object, ...]) -> None: ...
+    def evaluate(self, out: list[list[Leaf] | None]) -> bool: ...
+    def accepts(self, value: Leaf) -> bool: ...
+
+class Group:
+    anchor: Condition | None
+    conditions: tuple[Condition, ...]
+    checks: tuple[Condition, ...]
+    shared: frozenset[str]
+    ids: dict[Hashable, int]
+    def __init__(
+        self,
+        conditions: tuple[Condition, ...],
+        anchor: Condition | None,
+        checks: tuple[Condition, ...],
+        shared: frozenset[str],
+    ) -> None: ...
+
+class Scanner:
+    def __init__(self, root: Step, slots: int) -> None: ...
+    def scan(self, data: bytes | str) -> Extracted | None: ...
+
+def configure(key_of: Callable[[Leaf], Any], numeric: Callable[[Leaf], float | None]) -> None: ...
+def match(
+    unanchored: list[Group],
+    index_items: list[Any],
+    out: list[list[Leaf] | None],
+    arrays: set[str] | None,
+    consistent: Callable[[Group], bool],
+) -> set[Hashable]: ...
