@@ -115,23 +115,27 @@ def peers(rules: list[dict[str, Any]]) -> dict[str, Callable[[bytes], object]]:
 
 
 def build(rules: list[dict[str, Any]]) -> tuple[Matcher, float, float]:
-    """The matcher, seconds to add the rules, and bytes allocated per rule."""
+    """The matcher, seconds to add the rules, and bytes allocated per rule.
+
+    The timed build comes first, without tracemalloc's overhead; the memory is measured on a
+    second build of the same rules."""
     texts = [orjson.dumps(r).decode() for r in rules]
     gc.collect()
-    tracemalloc.start()
-    before = tracemalloc.get_traced_memory()[0]
     start = time.perf_counter()
     matcher = Matcher()
     for index, text in enumerate(texts):
         matcher.add(f"rule-{index}", text)
-    time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    traced = Matcher()
+    for index, text in enumerate(texts):
+        traced.add(f"rule-{index}", text)
     per_rule = (tracemalloc.get_traced_memory()[0] - before) / len(rules)
     tracemalloc.stop()
-    start = time.perf_counter()  # timing without tracemalloc's overhead
-    untraced = Matcher()
-    for index, text in enumerate(texts):
-        untraced.add(f"rule-{index}", text)
-    return untraced, time.perf_counter() - start, per_rule
+    del traced
+    return matcher, seconds, per_rule
 
 
 def main() -> None:

@@ -21,7 +21,6 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <structmember.h>
-#include <ctype.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -41,11 +40,16 @@ enum {
 };
 
 #define EXACT_INT_LIMIT 9007199254740992.0 /* 2**53: larger ints are compared by values.py */
+#define ONES 0x0101010101010101ULL
 #define MAX_DEPTH 512                      /* deeper events are left to orjson, which stops at 1024 */
 
 static PyObject *py_key_of; /* values.key_of and values.numeric, for the rare values C leaves to them */
 static PyObject *py_numeric;
-static unsigned long long match_epoch;
+static PyObject *key_true, *key_false, *key_null; /* values.TRUE, FALSE and NULL */
+static uint64_t match_epoch;
+
+static inline int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+static inline int is_hex(unsigned char c) { return is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f'); }
 
 /* -- operator tests ------------------------------------------------------------------------ */
 
@@ -95,6 +99,8 @@ static PyObject *key_of(PyObject *v) {
             return PyFloat_FromDouble(d);
         PyErr_Clear();
     }
+    if (v == Py_True || v == Py_False || v == Py_None)
+        return Py_NewRef(v == Py_True ? key_true : v == Py_False ? key_false : key_null);
     return PyObject_CallOneArg(py_key_of, v);
 }
 
@@ -142,7 +148,7 @@ static int ipv4_of(PyObject *v, double *address) {
     int colon = 0, ipv6_chars = 1;
     for (Py_ssize_t i = 0; i < len; i++) {
         colon |= s[i] == ':';
-        ipv6_chars &= s[i] == ':' || isxdigit((unsigned char)s[i]);
+        ipv6_chars &= s[i] == ':' || is_hex((unsigned char)s[i]);
     }
     if (colon && ipv6_chars)
         return 2;
@@ -154,10 +160,10 @@ static int ipv4_of(PyObject *v, double *address) {
                 return 0;
             i++;
         }
-        if (i >= len || !isdigit((unsigned char)s[i]))
+        if (i >= len || !is_digit((unsigned char)s[i]))
             return 0;
         unsigned octet = 0;
-        for (; i < len && isdigit((unsigned char)s[i]); i++)
+        for (; i < len && is_digit((unsigned char)s[i]); i++)
             if ((octet = octet * 10 + (unsigned)(s[i] - '0')) > 255)
                 octet = 256; /* stays out of range however long the run */
         if (octet > 255)
@@ -263,14 +269,49 @@ typedef struct {
     Py_ssize_t slot;
     Py_ssize_t users;
     int absent_ok;
-    int result; /* memo of one match call's result: the call whose epoch this is */
-    unsigned long long epoch;
+    Py_ssize_t id; /* its place in `memo` */
     Py_ssize_t nops;
     Op *ops;
     PyObject *field;
 } Condition;
 
 static PyTypeObject ConditionType;
+
+/* Per live condition, by id: (epoch << 1) | result of the match call with that epoch. One small
+   dense array, so that a condition many candidates share is looked up without touching it. */
+static uint64_t *memo;
+static Py_ssize_t memo_cap, next_id;
+static Py_ssize_t *free_ids, n_free, free_cap;
+
+static Py_ssize_t take_id(void) {
+    if (n_free > 0)
+        return free_ids[--n_free];
+    if (next_id == memo_cap) {
+        Py_ssize_t cap = memo_cap ? memo_cap * 2 : 1024;
+        uint64_t *grown = PyMem_Realloc(memo, (size_t)cap * sizeof *memo);
+        if (grown == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        memset(grown + memo_cap, 0, (size_t)(cap - memo_cap) * sizeof *memo);
+        memo = grown;
+        memo_cap = cap;
+    }
+    return next_id++;
+}
+
+static void give_id(Py_ssize_t id) {
+    memo[id] = 0;
+    if (n_free == free_cap) {
+        Py_ssize_t cap = free_cap ? free_cap * 2 : 1024;
+        Py_ssize_t *grown = PyMem_Realloc(free_ids, (size_t)cap * sizeof *free_ids);
+        if (grown == NULL)
+            return; /* the id is lost, nothing else */
+        free_ids = grown;
+        free_cap = cap;
+    }
+    free_ids[n_free++] = id;
+}
 
 static void op_clear(Op *op) {
     Py_CLEAR(op->a);
@@ -380,6 +421,11 @@ static PyObject *Condition_new(PyTypeObject *type, PyObject *args, PyObject *kwd
     Condition *self = (Condition *)type->tp_alloc(type, 0);
     if (self == NULL)
         return NULL;
+    self->id = take_id();
+    if (self->id < 0) {
+        Py_DECREF(self);
+        return NULL;
+    }
     self->field = Py_NewRef(field);
     self->slot = slot;
     self->absent_ok = absent_ok;
@@ -403,6 +449,8 @@ static void Condition_dealloc(Condition *self) {
     for (Py_ssize_t i = 0; i < self->nops; i++)
         op_clear(&self->ops[i]);
     PyMem_Free(self->ops);
+    if (self->id >= 0)
+        give_id(self->id);
     Py_XDECREF(self->field);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
@@ -481,12 +529,13 @@ static PyTypeObject ConditionType = {
 /* -- Group ---------------------------------------------------------------------------------- */
 
 typedef struct {
-    PyObject_HEAD
+    PyObject_VAR_HEAD    /* ob_size: how many checks */
     PyObject *anchor;     /* a Condition, or None */
     PyObject *conditions; /* tuple of Condition: the whole branch */
     PyObject *checks;     /* tuple of Condition: all but the anchor */
     PyObject *shared;     /* frozenset of paths two conditions share */
     PyObject *ids;        /* dict: rule id -> how many of its branches are here */
+    Condition *check[1];  /* the checks again, inline (borrowed from the tuple), for matching */
 } Group;
 
 static PyObject *Group_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
@@ -501,9 +550,11 @@ static PyObject *Group_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
             return NULL;
         }
     }
-    Group *self = (Group *)type->tp_alloc(type, 0);
+    Group *self = (Group *)type->tp_alloc(type, PyTuple_GET_SIZE(checks));
     if (self == NULL)
         return NULL;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(checks); i++)
+        self->check[i] = (Condition *)PyTuple_GET_ITEM(checks, i);
     self->ids = PyDict_New();
     if (self->ids == NULL) {
         Py_DECREF(self);
@@ -536,7 +587,8 @@ static PyMemberDef Group_members[] = {
 
 static PyTypeObject GroupType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "trailbridge.patterns._core.Group",
-    .tp_basicsize = sizeof(Group),
+    .tp_basicsize = offsetof(Group, check),
+    .tp_itemsize = sizeof(Condition *),
     .tp_dealloc = (destructor)Group_dealloc,
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_doc = "Group(conditions, anchor, checks, shared): branches evaluated once per event.",
@@ -646,29 +698,39 @@ static int crosses_array(Group *group, PyObject *arrays) {
     return 0;
 }
 
-static int group_matches(Group *group, PyObject *out, PyObject *arrays, PyObject *consistent,
-                         unsigned long long epoch) {
-    int r = crosses_array(group, arrays);
+/* What a group whose fields an event array binds together needs: matcher.py's check of array
+   consistency, over the array membership of the event's values, made on first need. */
+typedef struct {
+    PyObject *arrays, *event, *members_of, *consistent;
+    PyObject *members; /* NULL until needed */
+} Arrays;
+
+static int group_matches(Group *group, PyObject *out, Arrays *ctx, uint64_t epoch) {
+    int r = crosses_array(group, ctx->arrays);
     if (r < 0)
         return -1;
     if (r) {
-        PyObject *answer = PyObject_CallOneArg(consistent, (PyObject *)group);
+        if (ctx->members == NULL && (ctx->members = PyObject_CallOneArg(ctx->members_of, ctx->event)) == NULL)
+            return -1;
+        PyObject *answer = PyObject_CallFunctionObjArgs(ctx->consistent, group->conditions, ctx->members, NULL);
         if (answer == NULL)
             return -1;
         r = PyObject_IsTrue(answer);
         Py_DECREF(answer);
         return r;
     }
-    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(group->checks); i++) {
-        Condition *c = (Condition *)PyTuple_GET_ITEM(group->checks, i);
-        if (c->epoch != epoch) {
+    for (Py_ssize_t i = 0; i < Py_SIZE(group); i++) {
+        Condition *c = group->check[i];
+        uint64_t known = memo[c->id];
+        if (known >> 1 == epoch) {
+            r = (int)(known & 1);
+        } else {
             r = evaluate(c, out);
             if (r < 0)
                 return -1;
-            c->result = r;
-            c->epoch = epoch;
+            memo[c->id] = epoch << 1 | (uint64_t)r; /* `memo` may have moved during a Python test */
         }
-        if (!c->result)
+        if (!r)
             return 0;
     }
     return 1;
@@ -676,12 +738,13 @@ static int group_matches(Group *group, PyObject *out, PyObject *arrays, PyObject
 
 static PyObject *match(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
     (void)module;
-    if (nargs != 5 || !PyList_Check(args[0]) || !PyList_Check(args[1]) || !PyList_Check(args[2]) ||
+    if (nargs != 7 || !PyList_Check(args[0]) || !PyList_Check(args[1]) || !PyList_Check(args[2]) ||
         !(args[3] == Py_None || PyAnySet_Check(args[3]))) {
-        PyErr_SetString(PyExc_TypeError, "match(unanchored, index_items, out, arrays, consistent)");
+        PyErr_SetString(PyExc_TypeError, "match(unanchored, index_items, out, arrays, event, members_of, consistent)");
         return NULL;
     }
-    PyObject *unanchored = args[0], *items = args[1], *out = args[2], *arrays = args[3], *consistent = args[4];
+    PyObject *unanchored = args[0], *items = args[1], *out = args[2];
+    Arrays ctx = {args[3], args[4], args[5], args[6], NULL};
     Buckets found = {NULL, 0, 32, {0}};
     found.items = found.inline_items;
     PyObject *matched = NULL;
@@ -707,7 +770,7 @@ static PyObject *match(PyObject *module, PyObject *const *args, Py_ssize_t nargs
     matched = PySet_New(NULL);
     if (matched == NULL)
         goto done;
-    unsigned long long epoch = ++match_epoch; /* unique per call, so a nested call cannot mix memos */
+    uint64_t epoch = ++match_epoch; /* unique per call, so a nested call cannot mix memos */
     for (Py_ssize_t b = 0; b < found.len; b++) {
         PyObject *bucket = found.items[b];
         for (Py_ssize_t g = 0; g < PyList_GET_SIZE(bucket); g++) {
@@ -718,7 +781,7 @@ static PyObject *match(PyObject *module, PyObject *const *args, Py_ssize_t nargs
                 goto done;
             }
             Py_INCREF(group);
-            int r = group_matches((Group *)group, out, arrays, consistent, epoch);
+            int r = group_matches((Group *)group, out, &ctx, epoch);
             if (r > 0) {
                 Py_ssize_t pos = 0;
                 PyObject *id, *count;
@@ -734,6 +797,7 @@ static PyObject *match(PyObject *module, PyObject *const *args, Py_ssize_t nargs
     }
 done:
     buckets_free(&found);
+    Py_XDECREF(ctx.members);
     return matched;
 }
 
@@ -862,7 +926,7 @@ typedef struct {
 } P;
 
 static inline void skip_ws(P *p) {
-    while (p->s < p->end && (*p->s == ' ' || *p->s == '\n' || *p->s == '\r' || *p->s == '\t'))
+    while (p->s < p->end && *p->s <= ' ' && (*p->s == ' ' || *p->s == '\n' || *p->s == '\r' || *p->s == '\t'))
         p->s++;
 }
 
@@ -904,6 +968,18 @@ static int scan_string(P *p, const unsigned char **start, Py_ssize_t *len, int *
     *escaped = 0;
     *start = s;
     while (s < end) {
+        /* eight plain bytes at a time: none a quote, backslash, control character or non-ASCII */
+        while (end - s >= 8) {
+            uint64_t w;
+            memcpy(&w, s, 8);
+            uint64_t quote = w ^ (ONES * '"'), slash = w ^ (ONES * '\\');
+            uint64_t special = ((quote - ONES) & ~quote) | ((slash - ONES) & ~slash) | (w - ONES * 0x20) | w;
+            if (special & (ONES * 0x80))
+                break;
+            s += 8;
+        }
+        if (s >= end)
+            break;
         unsigned char c = *s;
         if (c == '"') {
             *len = s - *start;
@@ -919,7 +995,7 @@ static int scan_string(P *p, const unsigned char **start, Py_ssize_t *len, int *
                 if (end - s < 6)
                     return FALLBACK;
                 for (int i = 2; i < 6; i++)
-                    if (!isxdigit(s[i]))
+                    if (!is_hex(s[i]))
                         return FALLBACK;
                 unsigned cp = hex4(s + 2);
                 if (cp >= 0xDC00 && cp <= 0xDFFF)
@@ -928,7 +1004,7 @@ static int scan_string(P *p, const unsigned char **start, Py_ssize_t *len, int *
                     if (end - s < 12 || s[6] != '\\' || s[7] != 'u')
                         return FALLBACK;
                     for (int i = 8; i < 12; i++)
-                        if (!isxdigit(s[i]))
+                        if (!is_hex(s[i]))
                             return FALLBACK;
                     unsigned low = hex4(s + 8);
                     if (low < 0xDC00 || low > 0xDFFF)
@@ -1022,20 +1098,20 @@ static int scan_number(P *p, PyObject **value) {
     int integer = 1;
     if (s < end && *s == '-')
         s++;
-    if (s >= end || !isdigit(*s))
+    if (s >= end || !is_digit(*s))
         return FALLBACK;
     if (*s == '0') {
         s++;
     } else {
-        while (s < end && isdigit(*s))
+        while (s < end && is_digit(*s))
             s++;
     }
     if (s < end && *s == '.') {
         integer = 0;
         s++;
-        if (s >= end || !isdigit(*s))
+        if (s >= end || !is_digit(*s))
             return FALLBACK;
-        while (s < end && isdigit(*s))
+        while (s < end && is_digit(*s))
             s++;
     }
     if (s < end && (*s == 'e' || *s == 'E'))
@@ -1194,7 +1270,7 @@ static int scan_object(P *p, Node *node, int depth) {
         Node *child = NULL;
         for (Py_ssize_t i = 0; i < node->nchildren; i++) {
             Child *c = &node->children[i];
-            if (c->len == klen && memcmp(c->key, k, (size_t)klen) == 0) {
+            if (c->len == klen && (klen == 0 || (c->key[0] == (char)k[0] && memcmp(c->key, k, (size_t)klen) == 0))) {
                 if (seen[i]) { /* a duplicated key: orjson keeps the last value */
                     r = FALLBACK;
                     goto done;
@@ -1362,18 +1438,22 @@ static PyTypeObject ScannerType = {
 
 static PyObject *configure(PyObject *module, PyObject *args) {
     (void)module;
-    PyObject *k, *n;
-    if (!PyArg_ParseTuple(args, "OO", &k, &n))
+    PyObject *k, *n, *t, *f, *z;
+    if (!PyArg_ParseTuple(args, "OOOOO", &k, &n, &t, &f, &z))
         return NULL;
     Py_XSETREF(py_key_of, Py_NewRef(k));
     Py_XSETREF(py_numeric, Py_NewRef(n));
+    Py_XSETREF(key_true, Py_NewRef(t));
+    Py_XSETREF(key_false, Py_NewRef(f));
+    Py_XSETREF(key_null, Py_NewRef(z));
     Py_RETURN_NONE;
 }
 
 static PyMethodDef module_methods[] = {
-    {"configure", configure, METH_VARARGS, "configure(key_of, numeric): values.py's functions for rare values."},
+    {"configure", configure, METH_VARARGS,
+     "configure(key_of, numeric, TRUE, FALSE, NULL): values.py's functions for rare values, and its literal keys."},
     {"match", (PyCFunction)(void (*)(void))match, METH_FASTCALL,
-     "match(unanchored, index_items, out, arrays, consistent) -> set of matching rule ids."},
+     "match(unanchored, index_items, out, arrays, event, members_of, consistent) -> set of matching rule ids."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -19,6 +19,7 @@ OP_WILDCARD: int
 OP_NOT_WILDCARD: int
 OP_CIDR4: int
 
+Members = list[list[tuple[Leaf, tuple[tuple[int, int], ...]]]]
 Extracted = tuple[list[list[Leaf] | None], set[str] | None]
 
 class Condition:
@@ -48,11 +49,15 @@ class Scanner:
     def __init__(self, root: Step, slots: int) -> None: ...
     def scan(self, data: bytes | str) -> Extracted | None: ...
 
-def configure(key_of: Callable[[Leaf], Any], numeric: Callable[[Leaf], float | None]) -> None: ...
+def configure(
+    key_of: Callable[[Leaf], Any], numeric: Callable[[Leaf], float | None], true: object, false: object, null: object
+) -> None: ...
 def match(
     unanchored: list[Group],
     index_items: list[Any],
     out: list[list[Leaf] | None],
     arrays: set[str] | None,
-    consistent: Callable[[Group], bool],
+    event: object,
+    members_of: Callable[[Any], Members],
+    consistent: Callable[[tuple[Condition, ...], Members], bool],
 ) -> set[Hashable]: ...

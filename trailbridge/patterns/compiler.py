@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import NamedTuple
 
 from trailbridge.patterns import operators as op
@@ -117,8 +118,14 @@ def _check_complexity(branches: tuple[Branch, ...]) -> None:
                 if test.wildcards:
                     per_path[fld.path][test.key] = test.wildcards
     for objects in per_path.values():
-        if wildcard.complexity(objects.values()) > wildcard.MAX_COMPLEXITY:
+        if _too_complex(tuple(objects.values())):
             raise PatternError(wildcard.TOO_COMPLEX)
+
+
+@lru_cache(maxsize=4096)
+def _too_complex(objects: tuple[tuple[tuple[str, ...], ...], ...]) -> bool:
+    """Cached: rules on one bus tend to repeat their wildcards, and the check explores an automaton."""
+    return wildcard.complexity(objects) > wildcard.MAX_COMPLEXITY
 
 
 # -- the object walk -------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -31,9 +32,9 @@ import orjson
 from trailbridge.patterns._core import Condition, Group, Scanner, configure, match
 from trailbridge.patterns.compiler import Branch, Field, compile_branches
 from trailbridge.patterns.event import Membership, PathTrie, compile_extractor, extract_members, parse_event
-from trailbridge.patterns.values import Leaf, key_of, numeric
+from trailbridge.patterns.values import FALSE, NULL, TRUE, Leaf, key_of, numeric
 
-configure(key_of, numeric)
+configure(key_of, numeric, TRUE, FALSE, NULL)
 PatternInput = str | bytes | Mapping[str, Any]
 EventInput = str | bytes | Mapping[str, Any]
 _KIND_RANK = {"exact": 0, "prefix": 1, "suffix": 1, "present": 2}
@@ -56,10 +57,11 @@ def _condition(field: Field, slot: int) -> Condition:
 def _group(conditions: tuple[Condition, ...], anchor: Condition | None) -> Group:
     """Branches with this anchor and these remaining conditions: evaluated once per event."""
     checks = tuple(c for c in conditions if c is not anchor)
-    return Group(conditions, anchor, checks, _shared_prefixes([c.field.path for c in conditions]))
+    return Group(conditions, anchor, checks, _shared_prefixes(tuple(c.field.path for c in conditions)))
 
 
-def _shared_prefixes(paths: list[str]) -> frozenset[str]:
+@lru_cache(maxsize=4096)
+def _shared_prefixes(paths: tuple[str, ...]) -> frozenset[str]:
     """Every path prefix that two of the paths have in common: where an array would bind them."""
     shared: set[str] = set()
     for i, a in enumerate(paths):
@@ -269,22 +271,14 @@ class Matcher:
 
     def matches(self, event: EventInput) -> set[Hashable]:
         """The ids of the rules whose pattern matches the event; ValueError for a bad event."""
-        scanned = self._scanner.scan(event) if isinstance(event, bytes | str) else None
-        parsed = None
+        scanned = self._scanner.scan(event) if isinstance(event, (bytes, str)) else None
         if scanned is None:
-            parsed = parse_event(event)
-            scanned = self._extract(parsed)
-        out, arrays = scanned
-        members: list[list[tuple[Leaf, Membership]]] | None = None
+            event = parse_event(event)
+            scanned = self._extract(event)
+        return match(self._unanchored, self._index_items, *scanned, event, self._members, _consistent_match)
 
-        def consistent(group: Group) -> bool:
-            nonlocal parsed, members
-            if members is None:
-                parsed = parse_event(event) if parsed is None else parsed
-                members = extract_members(parsed, self._trie)
-            return _consistent_match(group.conditions, members)
-
-        return match(self._unanchored, self._index_items, out, arrays, consistent)
+    def _members(self, event: EventInput) -> list[list[tuple[Leaf, Membership]]]:
+        return extract_members(parse_event(event), self._trie)
 
 
 def _consistent_match(conditions: tuple[Condition, ...], members: list[list[tuple[Leaf, Membership]]]) -> bool:

@@ -46,13 +46,16 @@ def exact_literal(key: Key) -> Test:
 
 
 LITERAL_KEYS = {"true": TRUE, "false": FALSE, "null": NULL}
+_NOTHING: frozenset[Hashable] = frozenset()
 
 
 def exact_set(tests: Iterable[Test]) -> Test:
     """All exact values of one field as one set lookup."""
     keys = frozenset(t.key[1] for t in tests)
-    strings = frozenset(k for k in keys if type(k) is str)
-    others = keys - strings
+    strings: frozenset[Hashable] = frozenset(k for k in keys if type(k) is str)
+    others: frozenset[Hashable] = keys - strings
+    if not others:  # the usual case: share the sets (thousands of rules hold them)
+        strings, others = keys, _NOTHING
 
     def fn(v: Leaf) -> bool:
         if type(v) is str:
