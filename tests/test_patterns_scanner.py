@@ -1,8 +1,9 @@
 """The C scanner reads event JSON exactly as orjson plus the Python extractor would, or declines.
 
 `Scanner.scan(text)` must either return None (the matcher then parses with orjson) or return the
-same values per path and the same set of array paths as `compile_extractor` on `orjson.loads(text)`;
-and it must never accept text that orjson refuses.
+same values per path and the same set of array paths as `event.extract` on `orjson.loads(text)`;
+and it must never accept text that orjson refuses. `Scanner.extract(dict)` must agree with
+`event.extract` or decline.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 
 from trailbridge.patterns import Matcher
 from trailbridge.patterns._core import Scanner
-from trailbridge.patterns.event import PathTrie, compile_extractor
+from trailbridge.patterns.event import PathTrie, extract
 
 PATHS = ["a", "b", "a.b", "a.c.d", "é", 'q"t', "n.m"]
 KEYS = st.sampled_from(["a", "b", "c", "d", "m", "n", "é", 'q"t', "a.b", "n.m", "z", ""])
@@ -37,12 +38,12 @@ JSON = st.recursive(
 DOCUMENTS = st.dictionaries(KEYS, JSON, max_size=5)
 
 
-def readers(paths: list[str]) -> tuple[Scanner, Any]:
-    trie = PathTrie(paths)
-    return Scanner(trie.root, len(trie.slots)), compile_extractor(trie)
+TRIE = PathTrie(PATHS)
+SCANNER = Scanner(TRIE.root, len(TRIE.slots))
 
 
-SCANNER, EXTRACT = readers(PATHS)
+def EXTRACT(event: dict[str, Any]) -> tuple[list[Any], set[str] | None]:
+    return extract(event, TRIE)
 
 
 def canonical(extracted: tuple[list[Any], set[str] | None]) -> tuple[list[Counter[str] | None], set[str]]:
@@ -68,6 +69,31 @@ def test_scan_agrees_with_orjson_and_the_python_extractor(document: dict[str, An
         expected = EXTRACT(orjson.loads(text))
         if scanned is not None:
             assert canonical(scanned) == canonical(expected), text
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(document=DOCUMENTS)
+def test_extract_from_dicts_agrees_with_the_python_walk(document: dict[str, Any]) -> None:
+    walked = SCANNER.extract(document)
+    if walked is None:  # only for a dotted key ("a.b" and "n.m" are the dotted keys drawn)
+        assert '"a.b":' in json.dumps(document) or '"n.m":' in json.dumps(document)
+    else:
+        assert canonical(walked) == canonical(EXTRACT(document))
+
+
+def test_extract_reads_dicts_and_lists_by_exact_type() -> None:
+    class Odd(dict[str, Any]):
+        pass
+
+    document = {"a": Odd(b=1), "b": (1, 2), "n": {"m": [[], [{"x": 1}], "v"]}}
+    out, arrays = SCANNER.extract(document) or ([], None)
+    assert canonical((out, arrays)) == canonical(EXTRACT(document))
+    assert out[TRIE.slots["a.b"]] is None  # a dict subclass is a leaf, and `a` has no slot
+    assert out[TRIE.slots["b"]] == [(1, 2)]
+    assert out[TRIE.slots["n.m"]] == ["v"]
+    assert arrays == {"n.m"}
+    assert SCANNER.extract({"a": {"c.d": 1}}) is None  # dotted keys: event.extract flattens them
+    assert SCANNER.extract({"a": [[[[[]]]]] * 2}) is not None
 
 
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -4,13 +4,14 @@
  * types defined here, so that matching an event runs without the interpreter:
  *
  *   Scanner.scan(data)   walks the JSON bytes of an event along the trie of paths in use and
- *                        returns (out, arrays) exactly as event.compile_extractor's function does
- *                        for the parsed event: per slot, the leaf values found there, and the
- *                        paths where the event has a non-empty array. Everything it does not
- *                        need is validated and skipped, never built. Whenever the answer could
- *                        differ from orjson's (a duplicated key, a dotted key, an escape it does
- *                        not decode, a number orjson reads differently, deep nesting, bad JSON)
- *                        it returns None and the caller parses with orjson instead.
+ *                        returns (out, arrays) exactly as event.extract does for the parsed
+ *                        event: per slot, the leaf values found there, and the paths where the
+ *                        event has a non-empty array. Everything it does not need is validated
+ *                        and skipped, never built. Whenever the answer could differ from
+ *                        orjson's (a duplicated key, a dotted key, an escape it does not decode,
+ *                        a number orjson reads differently, deep nesting, bad JSON) it returns
+ *                        None and the caller parses with orjson instead.
+ *   Scanner.extract(d)   the same walk over an event already parsed into dicts and lists.
  *   Condition            one interned field condition: its slot and its operator tests, most of
  *                        them native, the rest a Python predicate.
  *   Group                branches with one anchor and the same remaining conditions, and the
@@ -805,8 +806,9 @@ done:
 
 typedef struct Node Node;
 typedef struct {
-    char *key;
+    char *key; /* UTF-8, for JSON text */
     Py_ssize_t len;
+    PyObject *pykey; /* the str, for dicts */
     Node *node;
 } Child;
 struct Node {
@@ -829,6 +831,7 @@ static void node_free(Node *node) {
         return;
     for (Py_ssize_t i = 0; i < node->nchildren; i++) {
         PyMem_Free(node->children[i].key);
+        Py_XDECREF(node->children[i].pykey);
         node_free(node->children[i].node);
     }
     PyMem_Free(node->children);
@@ -874,6 +877,7 @@ static Node *node_build(PyObject *step, int depth) {
         }
         memcpy(c->key, text, (size_t)len + 1);
         c->len = len;
+        c->pykey = Py_NewRef(key);
         c->node = node_build(child, depth + 1);
         if (c->node == NULL)
             goto fail;
@@ -1418,9 +1422,94 @@ static PyObject *Scanner_scan(Scanner *self, PyObject *data) {
     return result;
 }
 
+/* The same walk over a parsed event: dicts and lists by exact type, as event.extract does. */
+typedef struct {
+    PyObject *out, *arrays;
+} W;
+
+static int has_dotted_key(PyObject *dict) {
+    Py_ssize_t pos = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(dict, &pos, &key, &value)) {
+        if (!PyUnicode_Check(key))
+            return 0; /* as event._has_dotted_key: keys that are not all strings join to nothing */
+        if (PyUnicode_FindChar(key, '.', 0, PyUnicode_GET_LENGTH(key), 1) >= 0)
+            return 1;
+    }
+    return 0;
+}
+
+static int walk_value(W *w, PyObject *v, Node *node, int depth) {
+    if (depth > MAX_DEPTH || node->cut)
+        return FALLBACK;
+    if (PyDict_CheckExact(v)) {
+        if (node->nchildren == 0)
+            return OK;
+        if (node->deep && has_dotted_key(v))
+            return FALLBACK;
+        for (Py_ssize_t i = 0; i < node->nchildren; i++) {
+            PyObject *inner = PyDict_GetItemWithError(v, node->children[i].pykey);
+            if (inner == NULL) {
+                if (PyErr_Occurred())
+                    return ERROR;
+                continue;
+            }
+            Py_INCREF(inner); /* the walk may run Python code (a key's __eq__) that drops it */
+            int r = walk_value(w, inner, node->children[i].node, depth + 1);
+            Py_DECREF(inner);
+            if (r != OK)
+                return r;
+        }
+        return OK;
+    }
+    if (PyList_CheckExact(v)) {
+        if (PyList_GET_SIZE(v) == 0)
+            return OK;
+        if (w->arrays == NULL && (w->arrays = PySet_New(NULL)) == NULL)
+            return ERROR;
+        if (PySet_Add(w->arrays, node->name) < 0)
+            return ERROR;
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(v); i++) {
+            PyObject *element = Py_NewRef(PyList_GET_ITEM(v, i));
+            int r = walk_value(w, element, node, depth + 1);
+            Py_DECREF(element);
+            if (r != OK)
+                return r;
+        }
+        return OK;
+    }
+    if (node->slot < 0)
+        return OK;
+    P p = {NULL, NULL, w->out, NULL, NULL, 0};
+    return append_leaf(&p, node, Py_NewRef(v));
+}
+
+static PyObject *Scanner_extract(Scanner *self, PyObject *event) {
+    if (!PyDict_CheckExact(event)) {
+        PyErr_SetString(PyExc_TypeError, "extract() takes a dict");
+        return NULL;
+    }
+    W w = {PyList_New(self->nslots), NULL};
+    if (w.out == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < self->nslots; i++)
+        PyList_SET_ITEM(w.out, i, Py_NewRef(Py_None));
+    int r = walk_value(&w, event, self->root, 1);
+    PyObject *result = NULL;
+    if (r == OK)
+        result = PyTuple_Pack(2, w.out, w.arrays != NULL ? w.arrays : Py_None);
+    else if (r == FALLBACK)
+        result = Py_NewRef(Py_None);
+    Py_DECREF(w.out);
+    Py_XDECREF(w.arrays);
+    return result;
+}
+
 static PyMethodDef Scanner_methods[] = {
     {"scan", (PyCFunction)Scanner_scan, METH_O,
-     "(out, arrays) for JSON text, as the Python extractor gives for the parsed event; None to parse instead."},
+     "(out, arrays) for JSON text, as event.extract gives for the parsed event; None to parse instead."},
+    {"extract", (PyCFunction)Scanner_extract, METH_O,
+     "(out, arrays) for a parsed event, as event.extract gives; None where event.extract must (dotted keys)."},
     {NULL, NULL, 0, NULL},
 };
 

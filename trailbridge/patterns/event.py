@@ -1,18 +1,19 @@
 """Reading events: parse once, then pull out only the fields that some pattern mentions.
 
-A `PathTrie` holds the dotted paths a matcher's patterns use. `compile_extractor` turns it into a
-function that walks an event along those paths only and returns, per path slot, the leaf values
-found there (arrays contribute each element; an object or an empty array is not a leaf), plus the
-set of paths where the event has a non-empty array. That set tells the matcher when array
-consistency could matter; only then does it call `extract_members`, which also records for every
-value the array elements it sits in.
+A `PathTrie` holds the dotted paths a matcher's patterns use. `extract` walks an event along those
+paths only and returns, per path slot, the leaf values found there (arrays contribute each element;
+an object or an empty array is not a leaf), plus the set of paths where the event has a non-empty
+array. `_core.Scanner` does the same walk in C, on JSON text or on the parsed event; `extract` is
+its specification and its fallback. The set of array paths tells the matcher when array consistency
+could matter; only then does it call `extract_members`, which also records for every value the
+array elements it sits in.
 
 Both walks use an explicit stack, so deep events cannot exhaust Python's recursion limit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -124,60 +125,12 @@ def extract_members(event: dict[str, Any], trie: PathTrie) -> list[list[tuple[Le
     return out
 
 
-_MAX_INLINE_INDENT = 4 + 8 * 12  # deeper paths are left to the generic walk (Python caps nesting)
-Extractor = Callable[[dict[str, Any]], tuple[list[list[Leaf] | None], set[str] | None]]
-
-
-def compile_extractor(trie: PathTrie) -> Extractor:
-    """The extraction function for this trie, generated as straight-line code.
-
-    The generated code handles the common case (objects and leaves) inline and hands arrays, and
-    objects with dotted keys, to the generic walk. It is regenerated only when a path is added.
-    """
-    lines = [
-        "def extract(event):",
-        f"    out = [None] * {len(trie.slots)}",
-        "    arrays = None",
-    ]
-    steps: dict[str, Step] = {}
-    counter = iter(range(1_000_000))
-
-    def emit(obj: str, step: Step, indent: str) -> None:
-        deeper = indent + "        "
-        for key, child in step.children.items():
-            var = f"v{next(counter)}"
-            steps[var] = child
-            lines.append(f"{indent}{var} = {obj}.get({key!r}, MISSING)")
-            lines.append(f"{indent}if {var} is not MISSING:")
-            lines.append(f"{indent}    kind = type({var})")
-            lines.append(f"{indent}    if kind is dict:")
-            if child.children and len(deeper) > _MAX_INLINE_INDENT:
-                lines.append(f"{deeper}arrays = walk([({var}, STEPS[{var!r}])], out, arrays)")
-            elif child.children:
-                emit(var, child, deeper)
-            else:
-                lines.append(f"{indent}        pass")
-            lines.append(f"{indent}    elif kind is list:")
-            lines.append(f"{indent}        arrays = walk([({var}, STEPS[{var!r}])], out, arrays)")
-            if child.slot >= 0:
-                lines.append(f"{indent}    else:")
-                lines.append(f"{indent}        out[{child.slot}] = [{var}]")
-        if step.deep:
-            steps[f"{obj}@"] = step
-            lines.append(f"{indent}if has_dotted({obj}):")
-            lines.append(f"{indent}    arrays = walk(dotted({obj}, STEPS[{obj + '@'!r}]), out, arrays)")
-
-    emit("event", trie.root, "    ")
-    lines.append("    return out, arrays")
-    namespace: dict[str, Any] = {
-        "MISSING": _MISSING,
-        "STEPS": steps,
-        "walk": _walk,
-        "has_dotted": _has_dotted_key,
-        "dotted": _dotted,
-    }
-    exec(compile("\n".join(lines), "<trailbridge extractor>", "exec"), namespace)
-    return namespace["extract"]  # type: ignore[no-any-return]
+def extract(event: dict[str, Any], trie: PathTrie) -> tuple[list[list[Leaf] | None], set[str] | None]:
+    """Per slot, the leaf values of the event at that path (None when it has none), and the set of
+    paths where the event has a non-empty array. `_core.Scanner` does the same walk in C; this one is
+    its specification and handles what the C walk leaves to it (dotted keys)."""
+    out: list[list[Leaf] | None] = [None] * len(trie.slots)
+    return out, _walk([(event, trie.root)], out, None)
 
 
 def _walk(work: list[tuple[Any, Step]], out: list[list[Leaf] | None], arrays: set[str] | None) -> set[str] | None:

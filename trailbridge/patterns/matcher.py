@@ -8,7 +8,8 @@ dict lookup), a prefix or suffix (a dict lookup per distinct length), or mere pr
 chosen is the one whose bucket is currently smallest, which spreads rules over their most selective
 field (say `eventName` rather than `source`). Matching an event then costs:
 
-1. one walk over the event along the trie of paths that some pattern mentions;
+1. one walk over the event (its JSON text, or the parsed dict) along the trie of paths that some
+   pattern mentions, in C (`_core.Scanner`);
 2. one lookup per extracted value in each anchored index;
 3. the remaining conditions of the candidate branches found, memoised per event;
 4. branches with no anchorable condition (only `anything-but`, `numeric`, `exists: false`, ...),
@@ -31,7 +32,7 @@ import orjson
 
 from trailbridge.patterns._core import Condition, Group, Scanner, configure, match
 from trailbridge.patterns.compiler import Branch, Field, compile_branches
-from trailbridge.patterns.event import Membership, PathTrie, compile_extractor, extract_members, parse_event
+from trailbridge.patterns.event import Membership, PathTrie, extract, extract_members, parse_event
 from trailbridge.patterns.values import FALSE, NULL, TRUE, Leaf, key_of, numeric
 
 configure(key_of, numeric, TRUE, FALSE, NULL)
@@ -260,8 +261,7 @@ class Matcher:
         self._compile_readers()
 
     def _compile_readers(self) -> None:
-        """The event readers for the current paths: for parsed events, and for JSON text."""
-        self._extract = compile_extractor(self._trie)
+        """The event reader for the current paths."""
         self._scanner = Scanner(self._trie.root, len(self._trie.slots))
 
     def _refresh_items(self) -> None:
@@ -274,7 +274,7 @@ class Matcher:
         scanned = self._scanner.scan(event) if isinstance(event, (bytes, str)) else None
         if scanned is None:
             event = parse_event(event)
-            scanned = self._extract(event)
+            scanned = self._scanner.extract(event) or extract(event, self._trie)
         return match(self._unanchored, self._index_items, *scanned, event, self._members, _consistent_match)
 
     def _members(self, event: EventInput) -> list[list[tuple[Leaf, Membership]]]:
