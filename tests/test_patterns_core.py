@@ -1,4 +1,4 @@
-"""The C scanner reads event JSON exactly as orjson plus the Python extractor would, or declines.
+"""The C core (`_core`): the scanner reads event JSON exactly as orjson plus the Python walk would, or declines.
 
 `Scanner.scan(text)` must either return None (the matcher then parses with orjson) or return the
 same values per path and the same set of array paths as `event.extract` on `orjson.loads(text)`;
@@ -18,7 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from trailbridge.patterns import Matcher
-from trailbridge.patterns._core import Scanner
+from trailbridge.patterns._core import OP_PREFIX, Condition, Group, Scanner, match
+from trailbridge.patterns.compiler import Field
 from trailbridge.patterns.event import PathTrie, extract
 
 PATHS = ["a", "b", "a.b", "a.c.d", "é", 'q"t', "n.m"]
@@ -163,3 +164,25 @@ def test_matcher_gives_one_answer_for_bytes_text_and_dict(document: dict[str, An
     expected = matcher.matches(document)
     for text in serializations(document):
         assert matcher.matches(text) == expected
+
+
+def test_the_c_types_refuse_malformed_input_and_pass_errors_through() -> None:
+    field = Field.build("a", [], absent_ok=False)
+    with pytest.raises(ValueError, match="malformed op"):
+        Condition(field, 0, False, ((999, "x"),))
+    with pytest.raises(ValueError, match="malformed op"):
+        Condition(field, 0, False, ((OP_PREFIX, 3),))
+    with pytest.raises(TypeError):
+        Group((), None, ("not a condition",), frozenset())  # type: ignore[arg-type]
+
+    def broken(value: object) -> bool:
+        raise RuntimeError("a test that fails")
+
+    failing = Condition(field, 0, False, (broken,))
+    group = Group((failing,), None, (failing,), frozenset())
+    group.ids["rule"] = 1
+    with pytest.raises(RuntimeError, match="a test that fails"):
+        match([group], [], [["x"]], None, {}, lambda event: [], lambda conditions, members: True)
+    with pytest.raises(IndexError):
+        match([group], [], [], None, {}, lambda event: [], lambda conditions, members: True)
+    assert match([group], [], [None], None, {}, lambda event: [], lambda conditions, members: True) == set()
