@@ -49,3 +49,19 @@ def test_a_database_of_another_schema_version_is_refused(tmp_path: Path) -> None
         db.execute("PRAGMA user_version = 99")
     with pytest.raises(InvalidInputError, match="schema version 99"):
         SqliteStore(path)
+
+
+def test_run_many_inserts_in_multi_row_statements_of_bounded_size(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "db.sqlite3")
+    rows = [("123456789012", "us-east-1", float(i), f"record-{i}".encode()) for i in range(20_000)]
+    with store.transaction():  # 5 parameters a row: more rows than one statement may bind (6,553)
+        store.run_many("trail_record_add", [(i + 1, *row) for i, row in enumerate(rows)])
+    assert store.one("trail_record_last") == (20_000,)
+    count = sqlite3.connect(tmp_path / "db.sqlite3").execute("SELECT count(*), sum(time) FROM trail_records")
+    assert count.fetchone() == (20_000, sum(range(20_000)))
+    store.run_many("trail_record_add", [])  # nothing to insert is fine
+    with pytest.raises(ValueError, match="takes rows of 5 values"):
+        store.run_many("trail_record_add", [(1, "123456789012")])
+    with pytest.raises(ValueError, match="not a one-row INSERT"):
+        store.run_many("trail_record_last", [()])
+    assert store.one("trail_record_last") == (20_000,)  # the refused rows changed nothing
