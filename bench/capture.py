@@ -255,7 +255,10 @@ def wrk(url: str, seconds: float, connections: int) -> dict[str, float]:
 def count_records(data: Path) -> float:
     """How many /ping records the server keeps (read from its database, which WAL lets us share)."""
     with sqlite3.connect(data / "trailbridge.sqlite3") as db:
-        query = "SELECT count(*) FROM trail_lookup WHERE key = 'EventSource' AND value = 'orders.example.com'"
+        query = (
+            "SELECT count(*) FROM trail_lookup JOIN trail_terms ON trail_terms.id = trail_lookup.term"
+            " WHERE key = 'EventSource' AND value = 'orders.example.com'"
+        )
         return float(db.execute(query).fetchone()[0])
 
 

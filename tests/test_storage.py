@@ -53,15 +53,26 @@ def test_a_database_of_another_schema_version_is_refused(tmp_path: Path) -> None
 
 def test_run_many_inserts_in_multi_row_statements_of_bounded_size(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "db.sqlite3")
-    rows = [("123456789012", "us-east-1", float(i), f"record-{i}".encode()) for i in range(20_000)]
-    with store.transaction():  # 5 parameters a row: more rows than one statement may bind (6,553)
-        store.run_many("trail_record_add", [(i + 1, *row) for i, row in enumerate(rows)])
+    rows = [(i + 1, "123456789012", "us-east-1", float(i), i % 2, i, f"record-{i}".encode()) for i in range(20_000)]
+    with store.transaction():  # 7 parameters a row: more rows than one statement may bind (4,680)
+        store.run_many("trail_record_add", rows)
     assert store.one("trail_record_last") == (20_000,)
     count = sqlite3.connect(tmp_path / "db.sqlite3").execute("SELECT count(*), sum(time) FROM trail_records")
     assert count.fetchone() == (20_000, sum(range(20_000)))
     store.run_many("trail_record_add", [])  # nothing to insert is fine
-    with pytest.raises(ValueError, match="takes rows of 5 values"):
+    with pytest.raises(ValueError, match="takes rows of 7 values"):
         store.run_many("trail_record_add", [(1, "123456789012")])
-    with pytest.raises(ValueError, match="not a one-row INSERT"):
+    with pytest.raises(ValueError, match="not a statement that ends with one VALUES"):
         store.run_many("trail_record_last", [()])
     assert store.one("trail_record_last") == (20_000,)  # the refused rows changed nothing
+
+
+def test_all_many_selects_by_many_rows_of_values(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "db.sqlite3")
+    terms = [("123456789012", "us-east-1", "EventName", f"Name{i}") for i in range(10_000)]
+    with store.transaction():
+        store.run_many("trail_term_add", terms)
+        store.run_many("trail_term_add", terms[:10])  # known terms are ignored
+    found = store.all_many("trail_term_ids", [*terms[::-1], ("123456789012", "us-east-1", "EventName", "nope")])
+    assert sorted(tuple(row[1:]) for row in found) == sorted(terms)
+    assert len({row[0] for row in found}) == 10_000

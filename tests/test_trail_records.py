@@ -14,6 +14,8 @@ from tests.support.server import Server
 from trailbridge.aws.validate import operation
 from trailbridge.clock import ManualClock
 from trailbridge.runtime import Trailbridge
+from trailbridge.services import cloudtrail
+from trailbridge.trail import recorder
 from trailbridge.trail.record import HIDDEN, ApiCall, Caller, cloudtrail_record
 
 STANDARD = {
@@ -214,3 +216,41 @@ def test_records_older_than_the_retention_are_dropped() -> None:
         tb.recorder.record(clock.now(), recent)
         found = tb.cloudtrail().lookup_events(StartTime=datetime(2000, 1, 1, tzinfo=UTC))["Events"]
         assert [e["EventId"] for e in found] == ["ev-2"]
+
+
+def test_lookup_by_event_id_compares_the_ids_behind_their_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Records are found by EventId through an 8-byte key of the id; records whose keys are equal (here
+    all of them) are told apart by the id itself."""
+    monkeypatch.setattr(recorder, "event_key", lambda event_id: 7)
+    monkeypatch.setattr(cloudtrail, "event_key", lambda event_id: 7)
+    clock = ManualClock(1_700_000_000.0)
+    with Trailbridge(None, clock=clock) as tb:
+        base = cloudtrail_record(call("PutRule", {"Name": "r", "EventPattern": "{}"}, {}, time=clock.now()))
+        for index in range(5):
+            record = {**base, "eventID": f"ev-{index}", "recipientAccountId": "123456789012", "awsRegion": "us-east-1"}
+            tb.recorder.record(clock.now() - index, record)
+        tb.recorder.stop()
+        service = tb.cloudtrail("123456789012", "us-east-1")
+        by_id = [{"AttributeKey": "EventId", "AttributeValue": "ev-3"}]
+        assert [e["EventId"] for e in service.lookup_events(LookupAttributes=by_id)["Events"]] == ["ev-3"]
+        page = service.lookup_events(LookupAttributes=by_id, MaxResults=1)
+        assert [e["EventId"] for e in page["Events"]] == ["ev-3"]
+        missing = [{"AttributeKey": "EventId", "AttributeValue": "ev-9"}]
+        assert service.lookup_events(LookupAttributes=missing)["Events"] == []
+
+
+def test_terms_no_record_uses_are_pruned_with_the_records() -> None:
+    clock = ManualClock(1_700_000_000.0)
+    with Trailbridge(None, clock=clock) as tb:
+        old = cloudtrail_record(call("DeleteRule", {"Name": "old"}, {}, time=clock.now()))
+        tb.recorder.record(clock.now(), {**old, "recipientAccountId": "123456789012", "awsRegion": "us-east-1"})
+        tb.recorder.stop()
+        term = ("123456789012", "us-east-1", "EventName", "DeleteRule")
+        assert len(tb.store.all_many("trail_term_ids", [term])) == 1
+        clock.advance(91 * 86_400)
+        recent = cloudtrail_record(call("PutRule", {"Name": "new", "EventPattern": "{}"}, {}, time=clock.now()))
+        tb.recorder.record(clock.now(), {**recent, "recipientAccountId": "123456789012", "awsRegion": "us-east-1"})
+        tb.recorder.stop()
+        assert tb.store.all_many("trail_term_ids", [term]) == []
+        kept = ("123456789012", "us-east-1", "EventName", "PutRule")
+        assert len(tb.store.all_many("trail_term_ids", [kept])) == 1

@@ -11,7 +11,7 @@ import orjson
 
 from trailbridge.services.base import Engine, ServiceError, operation, timestamp
 from trailbridge.trail.digests import SigningKeys
-from trailbridge.trail.recorder import DAY, lookup_attributes
+from trailbridge.trail.recorder import DAY, event_key, lookup_attributes
 
 _NEWEST = (float("inf"), 2**62)
 
@@ -52,9 +52,14 @@ class CloudTrailService:
         query = "trail_page"
         if attributes:
             key, value = attributes[0]["AttributeKey"], attributes[0]["AttributeValue"]
-            if key == "ReadOnly" and value not in ("true", "false"):
-                raise ServiceError("InvalidLookupAttributesException", "ReadOnly must be true or false.")
-            query, args = "trail_page_by", [*args, key, value]
+            if key == "ReadOnly":
+                if value not in ("true", "false"):
+                    raise ServiceError("InvalidLookupAttributesException", "ReadOnly must be true or false.")
+                query, args = "trail_page_read_only", [*args, int(value == "true")]
+            elif key == "EventId":
+                query, args = "trail_page_event", [*args, event_key(value), value]
+            else:
+                query, args = "trail_page_by", [*args, key, value]
         rows = self.engine.resources.store.all(query, args)
         events = [_event(orjson.loads(record), when) for _, when, record in rows[:limit]]
         answer: dict[str, Any] = {"Events": events}

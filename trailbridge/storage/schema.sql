@@ -68,25 +68,37 @@ CREATE TABLE IF NOT EXISTS log_events (
 CREATE INDEX IF NOT EXISTS log_events_group ON log_events (group_arn, timestamp);
 
 -- CloudTrail records of management events, for LookupEvents (newest first, by account and region).
+-- LookupEvents by ReadOnly scans by time and tests `read_only` (half of all records match either value, so
+-- an index would not find them faster); by EventId it looks `event_key` up (the first 8 bytes of the id's
+-- BLAKE2b, a small index entry where the id itself would be a long random key) and compares the id.
 CREATE TABLE IF NOT EXISTS trail_records (
-    seq      INTEGER PRIMARY KEY,
-    account  TEXT NOT NULL,
-    region   TEXT NOT NULL,
-    time     REAL NOT NULL,
-    record   BLOB NOT NULL
+    seq        INTEGER PRIMARY KEY,
+    account    TEXT NOT NULL,
+    region     TEXT NOT NULL,
+    time       REAL NOT NULL,
+    read_only  INTEGER NOT NULL,
+    event_key  INTEGER NOT NULL,
+    record     BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS trail_records_time ON trail_records (account, region, time, seq);
--- One row per LookupEvents attribute of a record (EventId, EventName, ReadOnly, Username, ResourceType,
--- ResourceName, EventSource, AccessKeyId), so a lookup by attribute is one key range. WITHOUT ROWID: the
--- table is its own index, one B-tree insert per row (an import writes several rows per record).
-CREATE TABLE IF NOT EXISTS trail_lookup (
+CREATE INDEX IF NOT EXISTS trail_records_event ON trail_records (event_key);
+-- The other LookupEvents attributes (EventName, EventSource, Username, AccessKeyId, ResourceType,
+-- ResourceName): each distinct value once, as a term, and one small row per record and term. An import
+-- writes several attribute rows per record; rows of three numbers cost SQLite far less than rows that
+-- repeat the account, region, key and value (measured: 39% less write time for the whole record).
+CREATE TABLE IF NOT EXISTS trail_terms (
+    id       INTEGER PRIMARY KEY,
     account  TEXT NOT NULL,
     region   TEXT NOT NULL,
     key      TEXT NOT NULL,
     value    TEXT NOT NULL,
+    UNIQUE (account, region, key, value)
+);
+CREATE TABLE IF NOT EXISTS trail_lookup (
+    term     INTEGER NOT NULL,
     time     REAL NOT NULL,
     seq      INTEGER NOT NULL,
-    PRIMARY KEY (account, region, key, value, time, seq)
+    PRIMARY KEY (term, time, seq)
 ) WITHOUT ROWID;
 
 -- Records a logging trail admitted, waiting for the trail's next log file (per trail and region).

@@ -30,23 +30,25 @@ def queries() -> dict[str, str]:
     return {named[i]: named[i + 1].strip() for i in range(1, len(named), 2)}
 
 
-SCHEMA_VERSION = 5  # bump with every change to schema.sql
+SCHEMA_VERSION = 6  # bump with every change to schema.sql
 _MAX_PARAMETERS = 32_766  # SQLite's default SQLITE_MAX_VARIABLE_NUMBER since 3.32
-_VALUES = re.compile(r"^(INSERT .+ VALUES) (\(\?(?:, \?)*\));?$", re.DOTALL)
+_VALUES = re.compile(r"^(.+\bVALUES) (\(\?(?:, \?)*\))(\)?);?$", re.DOTALL)
 
 
 @cache
-def _insert_shape(sql: str) -> tuple[str, int]:
-    """(`INSERT ... VALUES`, parameters per row) of a one-row insert statement."""
+def _values_shape(sql: str) -> tuple[str, int, str]:
+    """(what comes before, parameters per row, what comes after) the one `VALUES (?, ...)` row of a
+    statement that ends with it (`INSERT ... VALUES (?, ?)`, or `... IN (VALUES (?, ?))`)."""
     found = _VALUES.match(sql)
     if found is None:
-        raise ValueError(f"not a one-row INSERT ... VALUES (?, ...) statement: {sql}")
-    return found.group(1), found.group(2).count("?")
+        raise ValueError(f"not a statement that ends with one VALUES (?, ...) row: {sql}")
+    return found.group(1), found.group(2).count("?"), found.group(3)
 
 
 @lru_cache(maxsize=64)
-def _values_statement(head: str, width: int, rows: int) -> str:
-    return head + " " + ", ".join(["(" + ", ".join(["?"] * width) + ")"] * rows)
+def _values_statement(sql: str, rows: int) -> str:
+    head, width, tail = _values_shape(sql)
+    return head + " " + ", ".join(["(" + ", ".join(["?"] * width) + ")"] * rows) + tail
 
 
 T = TypeVar("T")
@@ -185,15 +187,25 @@ class SqliteStore:
         for a GIL switch interval. In a micro-benchmark, 100,000 LookupEvents records (800,000 rows)
         took 486 s to write beside a thread busy in Python, against 3 s alone; as statements of up to
         `_MAX_PARAMETERS` parameters, bound with the GIL held and then inserted without it, 4.1 s."""
-        head, width = _insert_shape(self._sql[name])
+        self._many(name, rows)
+
+    def all_many(self, name: str, rows: Iterable[Sequence[Any]]) -> list[tuple[Any, ...]]:
+        """The rows a named `SELECT ... IN (VALUES (?, ...))` finds for all these rows of values."""
+        return self._many(name, rows)
+
+    def _many(self, name: str, rows: Iterable[Sequence[Any]]) -> list[tuple[Any, ...]]:
+        sql = self._sql[name]
+        width = _values_shape(sql)[1]
         per_statement = max(1, self._max_parameters // width)
         batch = rows if isinstance(rows, list) else list(rows)
+        found: list[tuple[Any, ...]] = []
         with self._lock:
             for start in range(0, len(batch), per_statement):
                 part = batch[start : start + per_statement]
                 if any(len(row) != width for row in part):
                     raise ValueError(f"{name} takes rows of {width} values")
-                self._db.execute(_values_statement(head, width, len(part)), list(chain.from_iterable(part)))
+                found += self._db.execute(_values_statement(sql, len(part)), list(chain.from_iterable(part)))
+        return found
 
     def close(self) -> None:
         with self._lock:

@@ -1,7 +1,8 @@
 """Keeps CloudTrail records of management events for LookupEvents, and hands them to EventBridge.
 
 Calls hand records over without waiting (`record`); a background thread writes what has gathered every
-`_FLUSH_SECONDS` in one transaction, indexes each record by the eight LookupEvents attributes, and drops
+`_FLUSH_SECONDS` in one transaction, indexes each record by the eight LookupEvents attributes (see
+schema.sql: a column for ReadOnly, a key for EventId, term rows for the others), and drops
 records older than the retention period; in the same transaction the forwarder puts the records that
 logging trails admit on their region's default bus. `stop` writes what is left. Data events (PutEvents, queue
 messages) are not kept here: CloudTrail logs them only to trails that select them.
@@ -9,10 +10,11 @@ messages) are not kept here: CloudTrail logs them only to trails that select the
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +31,7 @@ _PRUNE_INTERVAL = 3600.0  # seconds of clock time between retention sweeps
 DAY = 86_400
 
 
-def lookup_attributes(record: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+def lookup_attributes(record: Mapping[str, Any]) -> list[tuple[str, str]]:
     """The (AttributeKey, value) pairs LookupEvents can find this record by (text values only: an imported
     record may hold anything in these fields)."""
     identity = record.get("userIdentity")
@@ -38,24 +40,37 @@ def lookup_attributes(record: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
         ("EventId", record["eventID"]),
         ("EventName", record["eventName"]),
         ("EventSource", record["eventSource"]),
-        ("ReadOnly", "true" if record.get("readOnly") in (True, "true") else "false"),
+        ("ReadOnly", "true" if read_only(record) else "false"),
         ("Username", identity.get("userName")),
         ("AccessKeyId", identity.get("accessKeyId")),
     ]
-    for resource in record.get("resources") or []:
+    for resource in record.get("resources") or ():
         if isinstance(resource, dict):
             pairs += [("ResourceType", resource.get("type")), ("ResourceName", resource.get("ARN"))]
-    for key, value in pairs:
-        if isinstance(value, str) and value:
-            yield key, value
+    return [(key, value) for key, value in pairs if isinstance(value, str) and value]
+
+
+def read_only(record: Mapping[str, Any]) -> bool:
+    return record.get("readOnly") in (True, "true")
+
+
+def event_key(event_id: str) -> int:
+    """The `event_key` of a record with this eventID: 8 bytes of its BLAKE2b, as a signed 64-bit integer."""
+    return int.from_bytes(hashlib.blake2b(event_id.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+Term = tuple[str, str, str, str]  # (account, region, AttributeKey, value)
+_TERM_KEYS = frozenset(["EventName", "EventSource", "Username", "AccessKeyId", "ResourceType", "ResourceName"])
 
 
 @dataclass
 class Prepared:
-    """Rows of LookupEvents records, numbered from 0 until `Recorder.write` gives them their sequence."""
+    """Rows of LookupEvents records, numbered from 0 until `Recorder.write` gives them their sequence; the
+    attribute rows name their term, which `write` turns into its id."""
 
-    records: list[tuple[str, str, float, bytes]] = field(default_factory=list)
-    lookups: list[tuple[int, str, str, str, str, float]] = field(default_factory=list)
+    records: list[tuple[str, str, float, int, int, bytes]] = field(default_factory=list)
+    lookups: list[tuple[Term, float, int]] = field(default_factory=list)
+    terms: dict[Term, None] = field(default_factory=dict)  # the distinct terms, in order
 
 
 class Recorder:
@@ -135,12 +150,18 @@ class Recorder:
         """The rows `write` stores, made before the transaction (so its lock is held for less time)."""
         oldest = self._clock.now() - self._retention
         prepared = Prepared()
+        records, lookups, terms = prepared.records, prepared.lookups, prepared.terms
         for when, record in batch:
             if not record.get("managementEvent", True) or when < oldest:
                 continue
-            index, account, region = len(prepared.records), record["recipientAccountId"], record["awsRegion"]
-            prepared.records.append((account, region, when, orjson.dumps(record)))
-            prepared.lookups.extend((index, account, region, k, v, when) for k, v in lookup_attributes(record))
+            index, account, region = len(records), record["recipientAccountId"], record["awsRegion"]
+            key = event_key(record["eventID"])
+            records.append((account, region, when, int(read_only(record)), key, orjson.dumps(record)))
+            for name, value in lookup_attributes(record):
+                if name in _TERM_KEYS:
+                    term = (account, region, name, value)
+                    terms[term] = None
+                    lookups.append((term, when, index))
         return prepared
 
     def write(self, prepared: Prepared) -> None:
@@ -151,9 +172,17 @@ class Recorder:
             last = store.one("trail_record_last")  # inside the transaction: no one else writes
             first = int(last[0] if last else 0) + 1
             store.run_many("trail_record_add", [(first + i, *row) for i, row in enumerate(prepared.records)])
-            store.run_many("trail_lookup_add", [(first + row[0], *row[1:]) for row in prepared.lookups])
+            store.run_many("trail_term_add", list(prepared.terms))
+            ids = {
+                (account, region, key, value): id_
+                for id_, account, region, key, value in store.all_many("trail_term_ids", list(prepared.terms))
+            }
+            store.run_many(
+                "trail_lookup_add", [(ids[term], when, first + index) for term, when, index in prepared.lookups]
+            )
         oldest = now - self._retention
         if now - self._last_prune >= _PRUNE_INTERVAL:
             self._last_prune = now
             store.run("trail_prune", (oldest,))
             store.run("trail_prune_lookup", (oldest,))
+            store.run("trail_prune_terms")
