@@ -328,6 +328,23 @@ static int segments_ok(PyObject *segments) {
     return 1;
 }
 
+/* Whether the one operand of a text op has the shape op_test reads: a str (PREFIX, SUFFIX), a tuple
+   of str (NOT_PREFIX, NOT_SUFFIX), segments (WILDCARD), a tuple of segments (NOT_WILDCARD). */
+static int operand_ok(int kind, PyObject *operand) {
+    if (kind == OP_PREFIX || kind == OP_SUFFIX)
+        return PyUnicode_CheckExact(operand);
+    if (kind == OP_WILDCARD)
+        return segments_ok(operand);
+    if (!PyTuple_Check(operand))
+        return 0;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(operand); i++) {
+        PyObject *item = PyTuple_GET_ITEM(operand, i);
+        if (kind == OP_NOT_WILDCARD ? !segments_ok(item) : !PyUnicode_CheckExact(item))
+            return 0;
+    }
+    return 1;
+}
+
 static int op_parse(Op *op, PyObject *spec) {
     /* spec: (kind, ...) as operators.Test.native builds it, or a bare callable. */
     memset(op, 0, sizeof *op);
@@ -362,32 +379,13 @@ static int op_parse(Op *op, PyObject *spec) {
         op->high = PyFloat_AsDouble(PyTuple_GET_ITEM(spec, 2));
         op->a = Py_NewRef(PyTuple_GET_ITEM(spec, 3));
         return PyErr_Occurred() ? -1 : 0;
-    case OP_WILDCARD:
-        if (n == 2 && segments_ok(PyTuple_GET_ITEM(spec, 1))) {
-            op->a = Py_NewRef(PyTuple_GET_ITEM(spec, 1));
-            return 0;
-        }
-        break;
-    case OP_NOT_WILDCARD:
-        if (n == 2 && PyTuple_Check(PyTuple_GET_ITEM(spec, 1))) {
-            PyObject *all = PyTuple_GET_ITEM(spec, 1);
-            for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(all); i++)
-                if (!segments_ok(PyTuple_GET_ITEM(all, i)))
-                    goto malformed;
-            op->a = Py_NewRef(all);
-            return 0;
-        }
-        break;
     case OP_PREFIX:
     case OP_SUFFIX:
-        if (n == 2 && PyUnicode_Check(PyTuple_GET_ITEM(spec, 1))) {
-            op->a = Py_NewRef(PyTuple_GET_ITEM(spec, 1));
-            return 0;
-        }
-        break;
     case OP_NOT_PREFIX:
     case OP_NOT_SUFFIX:
-        if (n == 2 && PyTuple_Check(PyTuple_GET_ITEM(spec, 1))) {
+    case OP_WILDCARD:
+    case OP_NOT_WILDCARD:
+        if (n == 2 && operand_ok(op->kind, PyTuple_GET_ITEM(spec, 1))) {
             op->a = Py_NewRef(PyTuple_GET_ITEM(spec, 1));
             return 0;
         }
@@ -407,7 +405,6 @@ static int op_parse(Op *op, PyObject *spec) {
     default:
         break;
     }
-malformed:
     PyErr_Format(PyExc_ValueError, "malformed op %R", spec);
     return -1;
 }
