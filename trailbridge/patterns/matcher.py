@@ -5,13 +5,15 @@ field conditions; `$or` makes several). Equal conditions are interned, so two ru
 `errorCode` to be absent share one condition, evaluated at most once per event. Each branch is filed
 under one *anchor*: a condition the index can look up instead of evaluating: an exact value (a
 dict lookup), a prefix or suffix (a dict lookup per distinct length), or mere presence. The anchor
-chosen is the one whose bucket is currently smallest, which spreads rules over their most selective
-field (say `eventName` rather than `source`). Matching an event then costs:
+chosen is the condition whose values the fewest branches ask for, then the one whose bucket is
+smallest: a value every rule names (the CloudTrail `detail-type`) is in every event those rules are
+about, so rules are filed under their most selective field (say `eventName`). Matching an event
+then costs, all of it in C (`_core.c`; this module keeps the index in `_core`'s types):
 
 1. one walk over the event (its JSON text, or the parsed dict) along the trie of paths that some
-   pattern mentions, in C (`_core.Scanner`);
+   pattern mentions (`_core.Scanner`);
 2. one lookup per extracted value in each anchored index;
-3. the remaining conditions of the candidate branches found, memoised per event;
+3. the remaining conditions of the candidate branches found, each evaluated at most once per event;
 4. branches with no anchorable condition (only `anything-but`, `numeric`, `exists: false`, ...),
    which are always evaluated.
 
@@ -261,7 +263,7 @@ class Matcher:
         self._compile_readers()
 
     def _compile_readers(self) -> None:
-        """The event reader for the current paths."""
+        """The event reader for the current paths (made again whenever the set of paths changes)."""
         self._scanner = Scanner(self._trie.root, len(self._trie.slots))
 
     def _refresh_items(self) -> None:
