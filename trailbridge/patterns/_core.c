@@ -485,22 +485,12 @@ static int evaluate(Condition *self, PyObject *out) {
     return 0;
 }
 
-static PyObject *Condition_evaluate(Condition *self, PyObject *out) {
-    if (!PyList_Check(out)) {
-        PyErr_SetString(PyExc_TypeError, "evaluate() takes the list of extracted values");
-        return NULL;
-    }
-    int r = evaluate(self, out);
-    return r < 0 ? NULL : PyBool_FromLong(r);
-}
-
 static PyObject *Condition_accepts(Condition *self, PyObject *value) {
     int r = accepts_value(self, value);
     return r < 0 ? NULL : PyBool_FromLong(r);
 }
 
 static PyMethodDef Condition_methods[] = {
-    {"evaluate", (PyCFunction)Condition_evaluate, METH_O, "Whether the values extracted for the slot satisfy it."},
     {"accepts", (PyCFunction)Condition_accepts, METH_O, "Whether one event value satisfies one of its tests."},
     {NULL, NULL, 0, NULL},
 };

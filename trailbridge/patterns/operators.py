@@ -52,10 +52,8 @@ _NOTHING: frozenset[Hashable] = frozenset()
 def exact_set(tests: Iterable[Test]) -> Test:
     """All exact values of one field as one set lookup."""
     keys = frozenset(t.key[1] for t in tests)
-    strings: frozenset[Hashable] = frozenset(k for k in keys if type(k) is str)
-    others: frozenset[Hashable] = keys - strings
-    if not others:  # the usual case: share the sets (thousands of rules hold them)
-        strings, others = keys, _NOTHING
+    others: frozenset[Hashable] = frozenset(k for k in keys if type(k) is not str) or _NOTHING
+    strings = keys - others if others else keys  # the usual case shares the set: thousands of rules hold them
 
     def fn(v: Leaf) -> bool:
         if type(v) is str:
