@@ -3,8 +3,8 @@
 from collections.abc import Callable, Hashable
 from typing import Any
 
-from trailbridge.patterns.compiler import Field
 from trailbridge.patterns.event import Step
+from trailbridge.patterns.matcher import FieldFacts
 from trailbridge.patterns.values import Leaf
 
 OP_IN: int
@@ -23,11 +23,11 @@ Members = list[list[tuple[Leaf, tuple[tuple[int, int], ...]]]]
 Extracted = tuple[list[list[Leaf] | None], set[str] | None]
 
 class Condition:
-    field: Field
+    field: FieldFacts
     slot: int
     users: int
     absent_ok: bool
-    def __init__(self, field: Field, slot: int, absent_ok: bool, ops: tuple[object, ...]) -> None: ...
+    def __init__(self, field: FieldFacts, slot: int, absent_ok: bool, ops: tuple[object, ...]) -> None: ...
     def accepts(self, value: Leaf) -> bool: ...
 
 class Group:
