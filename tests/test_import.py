@@ -4,6 +4,7 @@ all-or-nothing file transaction."""
 
 from __future__ import annotations
 
+import gc
 import gzip
 import hashlib
 import json
@@ -13,6 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,7 @@ from tests.corpora import corpus
 from tests.support.server import Server, free_port
 from tests.test_server_events import queue_for
 from trailbridge.runtime import Trailbridge
+from trailbridge.trail.ingest import _CollectorPause
 
 CLOUDTRAIL = corpus("cloudtrail")
 STRATUS = sorted((CLOUDTRAIL / "stratus-red-team").glob("*.json"))
@@ -270,6 +273,36 @@ def test_a_file_is_imported_whole_or_not_at_all() -> None:
         assert len(lookup.lookup_events()["Events"]) == len(records)
         assert tb.importer.import_file("f", data).duplicate
         assert tb.importer.import_file("f.gz", gzip.compress(data)).duplicate  # the same file, compressed
+        assert gc.isenabled()  # the import paused the collector, and a failed import resumed it too
+
+
+class _Cycle:
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_the_collector_pause_ends_with_the_last_import_and_collects_during_long_overlaps() -> None:
+    pause = _CollectorPause(longest=3600)
+    with pytest.raises(OSError), pause():
+        assert not gc.isenabled()
+        raise OSError("the import failed")
+    assert gc.isenabled()
+    gc.disable()  # a process that runs without the collector keeps it off
+    try:
+        with pause():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+    overlapping = _CollectorPause(longest=0)
+    with overlapping():
+        with overlapping():
+            cycle = weakref.ref(_Cycle())
+            assert cycle() is not None  # garbage, which only the collector can free
+        assert cycle() is None  # the pause had lasted `longest`: the first import to end collected
+        assert not gc.isenabled()  # the other import goes on, paused
+    assert gc.isenabled()
 
 
 def test_the_import_endpoint_answers_bad_input_clearly(server: Server, account: str) -> None:
