@@ -75,7 +75,8 @@ class AuditMiddleware:
                     request_body.add(message.get("body", b""))
                 return message
 
-        async def send_and_keep(message: Message) -> None:
+        def send_and_keep(message: Message) -> Awaitable[None]:
+            # A plain function handing back the app's own awaitable: no coroutine of ours per message.
             nonlocal status, answer
             if message["type"] == "http.response.start":
                 status = message["status"]
@@ -83,7 +84,7 @@ class AuditMiddleware:
                     answer = _Body(limit)
             elif answer is not None and message["type"] == "http.response.body":
                 answer.add(message.get("body", b""))
-            await send(message)
+            return send(message)
 
         error: BaseException | None = None
         try:
