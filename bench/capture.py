@@ -64,13 +64,14 @@ uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", a
 
 RECEIVER = """
 import sys
+import orjson
 from aiohttp import web
 
 received = 0
 
 async def records(request):
     global received
-    document = await request.json()
+    document = orjson.loads(await request.read())  # cheap: it shares a CPU with the load generator
     count = len(document["Requests"]) + len(document["Records"])
     received += count
     return web.json_response({"accepted": count, "rejected": []})
