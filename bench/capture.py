@@ -55,8 +55,17 @@ from trailbridge.capture import AuditMiddleware, ServerSink
 async def ping(request):
     return PlainTextResponse("ok")
 
+class PassThrough:  # the least a middleware can be: the floor of any middleware's overhead
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        await self.app(scope, receive, send)
+
 app = Starlette(routes=[Route("/ping", ping)])
-if sys.argv[2]:
+if sys.argv[2] == "empty":
+    app = PassThrough(app)
+elif sys.argv[2]:
     app = AuditMiddleware(app, ServerSink(sys.argv[2], spool=sys.argv[3]), event_source="orders.example.com")
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", access_log=False)
 """
@@ -193,8 +202,9 @@ async def paced(url: str, rate: float, seconds: float) -> tuple[float, list[floa
 def overhead(seconds: float, connections: int, rounds: int, share: float) -> dict[str, dict[str, float]]:
     """Per app: saturated requests/s; at `share` of the bare app's capacity, p50/p99 latency and the app's CPU
     time per request (medians of the rounds). "audited" sends to a receiver that only counts records, so the
-    other CPU stays free for the load generator; "audited+server" sends to a real trailbridge server."""
-    rows: dict[str, list[dict[str, float]]] = {"bare": [], "audited": [], "audited+server": []}
+    other CPU stays free for the load generator; "audited+server" sends to a real trailbridge server; "empty"
+    is the app behind a middleware that does nothing but pass the call on."""
+    rows: dict[str, list[dict[str, float]]] = {"bare": [], "empty": [], "audited": [], "audited+server": []}
     offered = 0.0
     if pinned("0"):  # the load generator (this process) keeps off the app's CPU
         os.sched_setaffinity(0, set(range(1, os.cpu_count() or 2)))
@@ -205,7 +215,7 @@ def overhead(seconds: float, connections: int, rounds: int, share: float) -> dic
     ):
         spool = str(Path(data) / "spool.jsonl")
         for _ in range(rounds):
-            for name, target in (("bare", ""), ("audited", counter), ("audited+server", server)):
+            for name, target in (("bare", ""), ("empty", "empty"), ("audited", counter), ("audited+server", server)):
                 with app(target, spool) as (url, pid):
                     capacity, _ = asyncio.run(load(url, seconds, connections))
                     offered = offered or capacity * share
@@ -357,14 +367,18 @@ def main() -> None:
         print(f"{'app':<16}{'requests/s':>12}{'p50 us':>9}{'p99 us':>9}")
         for name, row in summary.items():
             print(f"{name:<16}{row['wrk_rps']:>12,.0f}{row['wrk_p50_us']:>9.0f}{row['wrk_p99_us']:>9.0f}")
-    for name in ("audited", "audited+server"):
+    for name in ("empty", "audited", "audited+server"):
         row = summary[name]
         print(
             f"{name}: latency p50 {(row['p50_ms'] / bare['p50_ms'] - 1) * 100:+.1f}%, "
             f"p99 {(row['p99_ms'] / bare['p99_ms'] - 1) * 100:+.1f}% (target: at most +5%); "
             f"CPU per request {(row['cpu_us'] / bare['cpu_us'] - 1) * 100:+.1f}%; "
-            f"saturated throughput {(row['capacity'] / bare['capacity'] - 1) * 100:+.1f}%; "
-            f"{row['records']:,.0f} records delivered, {row['spooled']:,.0f} left in the spool"
+            f"saturated throughput {(row['capacity'] / bare['capacity'] - 1) * 100:+.1f}%"
+            + (
+                f"; {row['records']:,.0f} records delivered, {row['spooled']:,.0f} left in the spool"
+                if name != "empty"
+                else ""
+            )
         )
         if "wrk_rps" in row:
             print(
