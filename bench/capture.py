@@ -3,12 +3,13 @@
 1. Middleware overhead. The same trivial Starlette endpoint (GET /ping -> "ok") is served by uvicorn bare;
    behind a pass-through middleware that does nothing (the floor of any middleware's cost, and a gauge of the
    noise); behind `AuditMiddleware` with a `ServerSink` to a receiver that only counts; and to a running
-   `trailbridge serve`. Each app process is pinned to CPU 0 (taskset), the load generator and the trailbridge server to the other CPUs, so the app's
-   numbers reflect its own work (the sink's thread included). Load: N keep-alive connections for S seconds,
-   the apps in turn, R rounds; printed: requests/s and p50/p99 latency (medians of the rounds),
-   and the overhead. Target (issue 6): the middleware adds at most 5% to the endpoint's latency under load.
-   When `wrk` is installed (Debian's package), each app is also loaded by wrk with 2 connections: the aiohttp
-   generator tops out below the bare app's capacity, so only wrk shows the app's own cost in full.
+   `trailbridge serve`. Each app process is pinned to CPU 0 (taskset), the load generator and the trailbridge
+   server to the other CPUs, so the app's numbers reflect its own work (the sink's thread included). Load: N
+   keep-alive connections for S seconds, the apps in turn, R rounds; printed: requests/s and p50/p99 latency
+   (medians of the rounds), and the overhead. Target (issue 6): the middleware adds at most 5% to the
+   endpoint's latency under load. When `wrk` is installed (Debian's package), each app is also loaded by wrk
+   with 2 connections: the aiohttp generator tops out below the bare app's capacity, so only wrk shows the
+   app's own cost in full.
 2. Import. F gzipped log files of real CloudTrail records (../shared/corpora/cloudtrail, fresh eventIDs,
    recent times so LookupEvents keeps them) go through `trailbridge trail import` into a server whose default
    bus holds 100 security rules with targets. Printed: records/s (the command's whole run), the median of
