@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import wait_for
 from trailbridge.errors import InvalidInputError
 from trailbridge.storage.sqlite import SqliteStore
 
@@ -76,3 +77,20 @@ def test_all_many_selects_by_many_rows_of_values(tmp_path: Path) -> None:
     found = store.all_many("trail_term_ids", [*terms[::-1], ("123456789012", "us-east-1", "EventName", "nope")])
     assert sorted(tuple(row[1:]) for row in found) == sorted(terms)
     assert len({row[0] for row in found}) == 10_000
+
+
+def checkpointers() -> int:
+    return sum(thread.name == "trailbridge-checkpoint" for thread in threading.enumerate())
+
+
+def test_the_log_is_copied_back_by_the_checkpointer_not_by_commits(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    running = checkpointers()
+    store = SqliteStore(path)
+    assert checkpointers() == running + 1
+    before = path.stat().st_size
+    with store.transaction():  # about 1 MB of log: far below the 64 MiB past which a commit copies it back
+        store.run_many("message_send", [(f"q{n}", str(n), "x" * 2000, b"{}", 0.0, 0.0) for n in range(500)])
+    wait_for(lambda: path.stat().st_size > before + 1_000_000)  # the rows reached the database file
+    store.close()
+    assert checkpointers() == running
