@@ -210,10 +210,9 @@ def overhead(seconds: float, connections: int, rounds: int, share: float) -> dic
     is the app behind a middleware that does nothing but pass the call on."""
     rows: dict[str, list[dict[str, float]]] = {"bare": [], "empty": [], "audited": [], "audited+server": []}
     offered = 0.0
-    if pinned("0"):  # the load generator (this process) keeps off the app's CPU
-        os.sched_setaffinity(0, set(range(1, os.cpu_count() or 2)))
     with (
         tempfile.TemporaryDirectory() as data,
+        off_the_apps_cpu(),
         running("trailbridge", data, pinned(other_cpus())) as server,
         receiver() as counter,
     ):
@@ -246,6 +245,19 @@ def overhead(seconds: float, connections: int, rounds: int, share: float) -> dic
     summary["audited+server"]["records"] = kept
     summary["audited"]["spooled"] = summary["audited+server"]["spooled"] = spooled
     return summary
+
+
+@contextmanager
+def off_the_apps_cpu() -> Iterator[None]:
+    """This process (the load generator) keeps off the app's CPU 0 meanwhile. Only meanwhile: processes it
+    starts inherit its CPUs, and the import's server must have them all, as it would on its own."""
+    every = os.sched_getaffinity(0)
+    if pinned("0"):
+        os.sched_setaffinity(0, set(range(1, os.cpu_count() or 2)))
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, every)
 
 
 def wrk(url: str, seconds: float, connections: int) -> dict[str, float]:
