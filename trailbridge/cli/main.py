@@ -160,20 +160,129 @@ def _keys_from_server(endpoint: str, names: list[str]) -> dict[str, bytes]:
     return keys
 
 
+def _seconds(value: object) -> float | None:
+    """A GetTrailStatus time: a datetime (boto3), epoch seconds or ISO 8601 text (the AWS CLI's output)."""
+    if isinstance(value, datetime):
+        return value.timestamp()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
+    return None
+
+
+def _trail_of_arn(arn: str) -> tuple[str | None, str, str | None]:
+    """(account, name, home region) of a trail ARN, or (None, name, None) of a bare name."""
+    parts = arn.split(":", 5)
+    if len(parts) == 6 and parts[0] == "arn" and parts[5].startswith("trail/"):
+        return parts[4], parts[5].removeprefix("trail/"), parts[3]
+    return None, arn, None
+
+
+def _status_from_file(path: Path, trail: str | None, names: list[str]) -> list[Any]:
+    """A GetTrailStatus answer (`aws cloudtrail get-trail-status --name TRAIL`) for the trail `--trail`
+    names, or for the only trail whose digests are in the bucket."""
+    from trailbridge.trail.coverage import parse_digest_name  # noqa: PLC0415
+    from trailbridge.trail.validate import TrailStatus  # noqa: PLC0415
+
+    try:
+        answer = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise click.BadParameter(f"{path} is not a GetTrailStatus answer: {exc}") from None
+    latest = _seconds(answer.get("LatestDigestDeliveryTime")) if isinstance(answer, dict) else None
+    if latest is None:
+        raise click.BadParameter(f"{path} is not a GetTrailStatus answer with a LatestDigestDeliveryTime")
+    if trail is not None:
+        account, name, home = _trail_of_arn(trail)
+        return [TrailStatus(latest, account, name, home)]
+    found = {(d.account, d.trail, d.home_region, d.prefix) for n in names if (d := parse_digest_name(n)) is not None}
+    if len(found) > 1:
+        listed = ", ".join(sorted(f"{t[1]} ({t[0]}, {t[2]})" for t in found))
+        raise click.UsageError(f"the bucket holds digests of several trails ({listed}): name one with --trail")
+    if not found:  # no digest at all: the tail check reports the server's newest as missing
+        return [TrailStatus(latest)]
+    account, name, home, prefix = found.pop()
+    return [TrailStatus(latest, account, name, home, prefix)]
+
+
+def _statuses_from_server(endpoint: str, bucket: str, names: list[str], notes: list[str]) -> list[Any]:
+    """What the server says of each trail that validates into `bucket` (its trails in the home regions of
+    the bucket's digests): when it last delivered a digest."""
+    import boto3  # noqa: PLC0415
+
+    from trailbridge.trail.coverage import parse_digest_name  # noqa: PLC0415
+    from trailbridge.trail.validate import TrailStatus  # noqa: PLC0415
+
+    homes = {d.home_region for n in names if (d := parse_digest_name(n)) is not None}
+    statuses: list[Any] = []
+    for region in sorted(homes):
+        client = boto3.client("cloudtrail", endpoint_url=endpoint, region_name=region)
+        for doc in client.describe_trails(includeShadowTrails=False)["trailList"]:
+            if doc.get("S3BucketName") != bucket or not doc.get("LogFileValidationEnabled"):
+                continue
+            latest = _seconds(client.get_trail_status(Name=doc["TrailARN"]).get("LatestDigestDeliveryTime"))
+            if latest is None:
+                notes.append(
+                    f"{doc['TrailARN']}: the server does not report LatestDigestDeliveryTime; whether its newest "
+                    "digests were deleted is not checked"
+                )
+                continue
+            account, name, home = _trail_of_arn(doc["TrailARN"])
+            statuses.append(TrailStatus(latest, account, name, home or region, doc.get("S3KeyPrefix") or ""))
+    return statuses
+
+
+def _aws_problem(exc: Exception, endpoint: str | None) -> str:
+    from botocore.exceptions import NoCredentialsError  # noqa: PLC0415
+
+    if isinstance(exc, NoCredentialsError):
+        where = f" for {endpoint}" if endpoint else ""
+        return (
+            f"no AWS credentials{where}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or AWS_PROFILE "
+            "(a trailbridge server takes the account from the access key)"
+        )
+    return f"cannot read the trail: {exc}"
+
+
 @trail.command("validate")
 @click.argument("location")
 @click.option("--bucket", help="The bucket's name in the digests (default: the folder's or bucket's name).")
 @click.option("--public-keys", type=click.Path(path_type=Path, exists=True), help="A ListPublicKeys answer (JSON).")
-@click.option("--endpoint-url", help="Ask this trailbridge server for the public keys (ListPublicKeys).")
+@click.option(
+    "--endpoint-url",
+    help="Ask this trailbridge (or CloudTrail) endpoint for the public keys (ListPublicKeys) and for each trail's "
+    "newest digest (GetTrailStatus).",
+)
+@click.option(
+    "--trail-status",
+    type=click.Path(path_type=Path, exists=True),
+    help="A GetTrailStatus answer (JSON): its LatestDigestDeliveryTime must be the bucket's newest digest.",
+)
+@click.option("--trail", "trail_name", help="The trail (name or ARN) --trail-status is of, if the bucket has several.")
 @click.option("--s3-endpoint-url", help="The S3 endpoint of an s3://BUCKET location (default: AWS's).")
 def validate(
-    location: str, bucket: str | None, public_keys: Path | None, endpoint_url: str | None, s3_endpoint_url: str | None
+    location: str,
+    bucket: str | None,
+    public_keys: Path | None,
+    endpoint_url: str | None,
+    trail_status: Path | None,
+    trail_name: str | None,
+    s3_endpoint_url: str | None,
 ) -> None:
-    """Check a trail's digests and log files in a bucket folder or s3://BUCKET; exit 1 if anything is INVALID."""
-    from trailbridge.trail.validate import FolderStore, S3Store, Store, validate_bucket  # noqa: PLC0415
+    """Check a trail's digests and log files in a bucket folder or s3://BUCKET; exit 1 if anything is INVALID
+    (or the trail cannot be read)."""
+    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+
+    from trailbridge.trail.validate import FolderStore, S3Store, Store, StoreError, validate_bucket  # noqa: PLC0415
 
     if (public_keys is None) == (endpoint_url is None):
         raise click.UsageError("give exactly one of --public-keys FILE and --endpoint-url URL")
+    if trail_name is not None and trail_status is None:
+        raise click.UsageError("--trail names the trail of --trail-status FILE")
     store: Store
     if location.startswith("s3://"):
         import boto3  # noqa: PLC0415
@@ -185,15 +294,29 @@ def validate(
         if not folder.is_dir():
             raise click.BadParameter(f"{location} is not a folder (nor s3://BUCKET)")
         name, store = folder.resolve().name, FolderStore(folder)
-    names = store.names()
-    keys = _keys_from_file(public_keys) if public_keys else _keys_from_server(str(endpoint_url), names)
-    report = validate_bucket(store, bucket or name, keys)
+    notes: list[str] = []
+    try:
+        names = store.names()
+        keys = _keys_from_file(public_keys) if public_keys else _keys_from_server(str(endpoint_url), names)
+        if trail_status is not None:
+            statuses = _status_from_file(trail_status, trail_name, names)
+        elif endpoint_url is not None:
+            statuses = _statuses_from_server(endpoint_url, bucket or name, names, notes)
+        else:
+            statuses = []
+        report = validate_bucket(store, bucket or name, keys, statuses)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from None
+    except (BotoCoreError, ClientError) as exc:
+        raise click.ClickException(_aws_problem(exc, endpoint_url)) from None
     click.echo(f"Validating log files in {location}\n")
     for line in report.lines:
         click.echo(line)
     click.echo("")
     for line in report.summary():
         click.echo(line)
+    for note in notes + report.notes:
+        click.echo(f"Note: {note}", err=True)
     if not report.digests:
         click.echo("No digest files found", err=True)
     sys.exit(0 if report.valid else 1)

@@ -1,0 +1,463 @@
+"""The tamper matrix: a real trail written by trailbridge (a fake clock: 30 minutes of API calls, a log file
+every minute, a digest every 7 minutes, a final digest at StopLogging), then one tampering per case. The
+validator must say INVALID (exit 1) for every one, VALID (exit 0) for the untouched trail, and never answer
+with a traceback."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import json
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from trailbridge.cli.main import cli
+from trailbridge.clock import ManualClock, iso8601
+from trailbridge.runtime import Trailbridge
+from trailbridge.settings import Settings
+from trailbridge.trail.coverage import latest_digest_time
+from trailbridge.trail.digests import string_to_sign
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+START = 1_767_225_600.0  # 2026-01-01T00:00:00Z
+
+
+def _record(clock: ManualClock, index: int) -> dict[str, Any]:
+    return {
+        "eventVersion": "1.08",
+        "userIdentity": {"type": "IAMUser", "accountId": ACCOUNT, "userName": "alice"},
+        "eventTime": iso8601(clock.now()),
+        "eventSource": "events.amazonaws.com",
+        "eventName": "PutRule",
+        "awsRegion": REGION,
+        "sourceIPAddress": "10.0.0.1",
+        "userAgent": "tamper-test",
+        "requestParameters": {"name": f"rule-{index}"},
+        "responseElements": None,
+        "requestID": str(uuid.uuid4()),
+        "eventID": str(uuid.uuid4()),
+        "readOnly": False,
+        "eventType": "AwsApiCall",
+        "managementEvent": True,
+        "recipientAccountId": ACCOUNT,
+        "eventCategory": "Management",
+    }
+
+
+@dataclass
+class Trail:
+    """A pristine trail: its bucket folder, the ListPublicKeys answer and the GetTrailStatus answer."""
+
+    bucket: Path
+    keys: Path
+    status: Path
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> Trail:
+    data = tmp_path_factory.mktemp("trail")
+    (data / "buckets" / "logs").mkdir(parents=True)
+    clock = ManualClock(START)
+    tb = Trailbridge(data, Settings(trail_delivery_seconds=60, digest_seconds=420), clock=clock)
+    try:  # not started: each record is written at once, and the test writes the files that are due
+        trails = tb.trails(ACCOUNT, REGION)
+        trails.create_trail(Name="main", S3BucketName="logs", EnableLogFileValidation=True)
+        trails.start_logging(Name="main")
+        for index in range(40):
+            clock.advance(45)
+            tb.recorder.record(clock.now(), _record(clock, index))
+            tb.engine.trail_files.write_due()
+        trails.stop_logging(Name="main")
+        clock.advance(1)
+        tb.engine.trail_files.write_due()
+        answer = tb.cloudtrail(ACCOUNT, REGION).list_public_keys(StartTime=None, EndTime=None)
+        keys = [{**k, "Value": base64.b64encode(k["Value"]).decode()} for k in answer["PublicKeyList"]]
+        for key in keys:
+            key["ValidityStartTime"] = key["ValidityEndTime"] = None
+        latest = latest_digest_time(tb.store, trails.get_trail(Name="main")["Trail"])
+        status = trails.get_trail_status(Name="main")
+    finally:
+        tb.close()
+    assert latest is not None
+    (data / "keys.json").write_text(json.dumps({"PublicKeyList": keys}))
+    # GetTrailStatus as `aws cloudtrail get-trail-status` prints it, with the digest state's newest digest
+    printed = {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in status.items()}
+    printed["LatestDigestDeliveryTime"] = iso8601(latest)
+    (data / "status.json").write_text(json.dumps(printed))
+    return Trail(data / "buckets" / "logs", data / "keys.json", data / "status.json")
+
+
+@pytest.fixture
+def trail(pristine: Trail, tmp_path: Path) -> Trail:
+    copy = Path(shutil.copytree(pristine.bucket, tmp_path / "logs"))
+    return Trail(copy, pristine.keys, pristine.status)
+
+
+def validate(trail: Trail, *extra: str) -> Result:
+    arguments = ["trail", "validate", str(trail.bucket), "--public-keys", str(trail.keys), *extra]
+    result = CliRunner().invoke(cli, arguments)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise AssertionError(f"validate raised {result.exception!r}:\n{result.output}") from result.exception
+    return result
+
+
+def logs(bucket: Path) -> list[Path]:
+    return sorted(bucket.rglob("*_CloudTrail_*.json.gz"))
+
+
+def digests(bucket: Path) -> list[Path]:
+    return sorted(bucket.rglob("*_CloudTrail-Digest_*.json.gz"))
+
+
+def sidecar(path: Path) -> Path:
+    return path.with_name(path.name + ".s3meta.json")
+
+
+def _listed(digest: Path) -> list[str]:
+    return [log["s3Object"].rsplit("/", 1)[-1] for log in json.loads(gzip.decompress(digest.read_bytes()))["logFiles"]]
+
+
+def _middle_log(bucket: Path) -> Path:
+    """A log file the second digest lists (inside the digests' time, away from their edges)."""
+    name = _listed(digests(bucket)[1])[2]
+    return next(p for p in logs(bucket) if p.name == name)
+
+
+def _edit_digest(path: Path, change: Callable[[dict[str, Any]], None]) -> None:
+    content = json.loads(gzip.decompress(path.read_bytes()))
+    change(content)
+    path.write_bytes(gzip.compress(json.dumps(content).encode()))
+
+
+def _resign(path: Path, change: Callable[[dict[str, Any]], None], key: rsa.RSAPrivateKey, fingerprint: str) -> None:
+    """Change a digest and sign it again with `key` (an attacker's), naming `fingerprint`."""
+    content = json.loads(gzip.decompress(path.read_bytes()))
+    change(content)
+    content["digestPublicKeyFingerprint"] = fingerprint
+    body = json.dumps(content).encode()
+    signature = key.sign(string_to_sign(content, body), padding.PKCS1v15(), hashes.SHA256()).hex()
+    path.write_bytes(gzip.compress(body))
+    meta = json.loads(sidecar(path).read_text())
+    meta["x-amz-meta-signature"] = signature
+    sidecar(path).write_text(json.dumps(meta))
+
+
+def _attacker() -> tuple[rsa.RSAPrivateKey, str]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    der = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.PKCS1)
+    return key, hashlib.md5(der, usedforsecurity=False).hexdigest()
+
+
+# -- the tamperings: each changes the bucket and returns the text the report must hold -----------------------
+
+
+def edit_a_record(bucket: Path) -> str:
+    log = _middle_log(bucket)
+    content = json.loads(gzip.decompress(log.read_bytes()))
+    content["Records"][0]["eventName"] = "DeleteRule"
+    log.write_bytes(gzip.compress(json.dumps(content).encode()))
+    return f"{log.name}\tINVALID: hash value doesn't match"
+
+
+def delete_a_log_file(bucket: Path) -> str:
+    log = _middle_log(bucket)
+    log.unlink()
+    return f"{log.name}\tINVALID: not found"
+
+
+def add_a_forged_log_file(bucket: Path) -> str:
+    model = _middle_log(bucket)
+    forged = model.with_name(model.name.rsplit("_", 1)[0] + "_ForgedForgedForg.json.gz")
+    forged.write_bytes(gzip.compress(b'{"Records":[]}'))
+    return f"{forged.name}\tINVALID: not listed in any valid digest"
+
+
+def add_a_log_file_not_named_as_cloudtrail_names_them(bucket: Path) -> str:
+    forged = _middle_log(bucket).with_name("extra.json.gz")
+    forged.write_bytes(gzip.compress(b'{"Records":[]}'))
+    return "extra.json.gz\tINVALID: not listed in any valid digest"
+
+
+def corrupt_a_log_files_gzip_stream(bucket: Path) -> str:
+    log = _middle_log(bucket)
+    data = bytearray(log.read_bytes())
+    for i in range(20, len(data) - 12):
+        data[i] ^= 0x55
+    log.write_bytes(bytes(data))
+    return f"{log.name}\tINVALID: not a readable gzip file"
+
+
+def swap_two_log_files(bucket: Path) -> str:
+    first = _middle_log(bucket)
+    second = next(p for p in logs(bucket) if p.name == _listed(digests(bucket)[1])[3])
+    one, two = first.read_bytes(), second.read_bytes()
+    first.write_bytes(two)
+    second.write_bytes(one)
+    return f"{first.name}\tINVALID: hash value doesn't match"
+
+
+def rename_a_log_file(bucket: Path) -> str:
+    log = _middle_log(bucket)
+    renamed = log.with_name(log.name.rsplit("_", 1)[0] + "_RenamedRenamedRe.json.gz")
+    log.rename(renamed)
+    return f"{renamed.name}\tINVALID: not listed in any valid digest"
+
+
+def truncate_a_digest(bucket: Path) -> str:
+    digest = digests(bucket)[1]
+    digest.write_bytes(digest.read_bytes()[: len(digest.read_bytes()) // 2])
+    return f"{digest.name}\tINVALID: not a readable gzip file"
+
+
+def corrupt_a_digests_gzip_stream(bucket: Path) -> str:
+    digest = digests(bucket)[1]
+    data = bytearray(digest.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    digest.write_bytes(bytes(data))
+    return f"{digest.name}\tINVALID: not a readable gzip file"
+
+
+def change_a_digests_signature(bucket: Path) -> str:
+    digest = digests(bucket)[-1]
+    meta = json.loads(sidecar(digest).read_text())
+    signature = meta["x-amz-meta-signature"]
+    meta["x-amz-meta-signature"] = ("0" if signature[0] != "0" else "1") + signature[1:]
+    sidecar(digest).write_text(json.dumps(meta))
+    return f"{digest.name}\tINVALID: signature verification failed"
+
+
+def delete_a_digests_metadata(bucket: Path) -> str:
+    digest = digests(bucket)[1]
+    sidecar(digest).unlink()
+    return f"{digest.name}\tINVALID: signature verification failed (no signature)"
+
+
+def change_previous_digest_signature(bucket: Path) -> str:
+    digest = digests(bucket)[2]
+    _edit_digest(digest, lambda d: d.update(previousDigestSignature="00" * 256))
+    return f"{digest.name}\tINVALID: signature verification failed"
+
+
+def change_previous_digest_hash(bucket: Path) -> str:
+    digest = digests(bucket)[2]
+    _edit_digest(digest, lambda d: d.update(previousDigestHashValue="00" * 32))
+    return f"{digest.name}\tINVALID: signature verification failed"
+
+
+def change_a_digests_time_fields(bucket: Path) -> str:
+    digest = digests(bucket)[1]
+    _edit_digest(digest, lambda d: d.update(digestStartTime="2025-12-31T23:00:00Z"))
+    return f"{digest.name}\tINVALID: signature verification failed"
+
+
+def drop_a_log_file_from_a_digest(bucket: Path) -> str:
+    digest = digests(bucket)[1]
+    _edit_digest(digest, lambda d: d.update(logFiles=d["logFiles"][1:]))
+    return f"{digest.name}\tINVALID: signature verification failed"
+
+
+def delete_a_middle_digest(bucket: Path) -> str:
+    digest = digests(bucket)[1]
+    digest.unlink()
+    sidecar(digest).unlink()
+    return f"INVALID: previous digest {digest.relative_to(bucket)} not found"
+
+
+def delete_the_oldest_digest(bucket: Path) -> str:
+    digest = digests(bucket)[0]
+    digest.unlink()
+    sidecar(digest).unlink()
+    return f"INVALID: previous digest {digest.relative_to(bucket)} not found"
+
+
+def delete_the_newest_digest(bucket: Path) -> str:
+    digest = digests(bucket)[-1]
+    digest.unlink()
+    sidecar(digest).unlink()
+    return "INVALID: not found: the server delivered a digest at 2026-01-01T00:30:00Z, the newest here ends 2026-01-01T00:22:30Z"
+
+
+def delete_the_newest_digest_and_its_log_files(bucket: Path) -> str:
+    digest = digests(bucket)[-1]
+    for name in _listed(digest):
+        next(p for p in logs(bucket) if p.name == name).unlink()
+    digest.unlink()
+    sidecar(digest).unlink()
+    return "INVALID: not found: the server delivered a digest at 2026-01-01T00:30:00Z, the newest here ends 2026-01-01T00:22:30Z"
+
+
+def delete_every_digest(bucket: Path) -> str:
+    for digest in digests(bucket):
+        digest.unlink()
+        sidecar(digest).unlink()
+    return "INVALID: not found: the server delivered a digest at 2026-01-01T00:30:00Z, none is here"
+
+
+def replace_a_digest_with_gzip_of_not_json(bucket: Path) -> str:
+    digest = digests(bucket)[1]
+    digest.write_bytes(gzip.compress(b"not json"))
+    return f"{digest.name}\tINVALID: not valid JSON"
+
+
+def replace_a_digest_with_a_json_array(bucket: Path) -> str:
+    digest = digests(bucket)[1]
+    digest.write_bytes(gzip.compress(b'[{"digestS3Object": "x"}]'))
+    return f"{digest.name}\tINVALID: not a JSON object"
+
+
+def replace_a_digest_with_an_object_of_wrong_fields(bucket: Path) -> str:
+    digest = digests(bucket)[1]
+    digest.write_bytes(gzip.compress(b'{"digestStartTime": 5, "logFiles": "x"}'))
+    return f"{digest.name}\tINVALID: digestStartTime is missing or not a string"
+
+
+def replay_an_older_digest_as_the_newest(bucket: Path) -> str:
+    first, newest = digests(bucket)[0], digests(bucket)[-1]
+    shutil.copy(first, newest)
+    shutil.copy(sidecar(first), sidecar(newest))
+    return f"{newest.name}\tINVALID: has been moved from its original location"
+
+
+def copy_a_digest_elsewhere(bucket: Path) -> str:
+    first = digests(bucket)[0]
+    elsewhere = bucket / "moved" / first.name
+    elsewhere.parent.mkdir()
+    shutil.copy(first, elsewhere)
+    shutil.copy(sidecar(first), sidecar(elsewhere))
+    return f"moved/{first.name}\tINVALID: has been moved from its original location"
+
+
+def sign_a_digest_with_another_key(bucket: Path) -> str:
+    digest = digests(bucket)[1]
+    key, fingerprint = _attacker()
+    _resign(digest, lambda d: d.update(logFiles=d["logFiles"][1:]), key, fingerprint)
+    return f"{digest.name}\tINVALID: public key not found for fingerprint {fingerprint}"
+
+
+def sign_a_digest_with_another_key_under_the_real_fingerprint(bucket: Path) -> str:
+    digest = digests(bucket)[1]
+    real = json.loads(gzip.decompress(digest.read_bytes()))["digestPublicKeyFingerprint"]
+    key, _ = _attacker()
+    _resign(digest, lambda d: d.update(logFiles=d["logFiles"][1:]), key, real)
+    return f"{digest.name}\tINVALID: signature verification failed"
+
+
+def use_another_digests_signature(bucket: Path) -> str:
+    first, second = digests(bucket)[0], digests(bucket)[1]
+    shutil.copy(sidecar(first), sidecar(second))
+    return f"{second.name}\tINVALID: signature verification failed"
+
+
+TAMPERINGS = [
+    edit_a_record,
+    delete_a_log_file,
+    add_a_forged_log_file,
+    add_a_log_file_not_named_as_cloudtrail_names_them,
+    corrupt_a_log_files_gzip_stream,
+    swap_two_log_files,
+    rename_a_log_file,
+    truncate_a_digest,
+    corrupt_a_digests_gzip_stream,
+    change_a_digests_signature,
+    delete_a_digests_metadata,
+    change_previous_digest_signature,
+    change_previous_digest_hash,
+    change_a_digests_time_fields,
+    drop_a_log_file_from_a_digest,
+    delete_a_middle_digest,
+    delete_the_oldest_digest,
+    delete_the_newest_digest,
+    delete_the_newest_digest_and_its_log_files,
+    delete_every_digest,
+    replace_a_digest_with_gzip_of_not_json,
+    replace_a_digest_with_a_json_array,
+    replace_a_digest_with_an_object_of_wrong_fields,
+    replay_an_older_digest_as_the_newest,
+    copy_a_digest_elsewhere,
+    sign_a_digest_with_another_key,
+    sign_a_digest_with_another_key_under_the_real_fingerprint,
+    use_another_digests_signature,
+]
+CUT_TAILS = {delete_the_newest_digest, delete_the_newest_digest_and_its_log_files, delete_every_digest}
+
+
+def test_the_untouched_trail_is_valid(trail: Trail) -> None:
+    assert len(digests(trail.bucket)) == 4 and len(logs(trail.bucket)) == 20
+    for extra in ((), ("--trail-status", str(trail.status)), ("--trail-status", str(trail.status), "--trail", "main")):
+        result = validate(trail, *extra)
+        assert result.exit_code == 0, result.output
+        assert "4/4 digest files valid\n20/20 log files valid\n" in result.output and "INVALID" not in result.output
+
+
+def test_recompressing_a_log_file_changes_nothing(trail: Trail) -> None:
+    """The digests hash the uncompressed content: a log file gzipped again (another level) is still valid."""
+    log = _middle_log(trail.bucket)
+    log.write_bytes(gzip.compress(gzip.decompress(log.read_bytes()), compresslevel=1))
+    result = validate(trail, "--trail-status", str(trail.status))
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("tamper", TAMPERINGS, ids=[t.__name__ for t in TAMPERINGS])
+def test_every_tampering_is_invalid(trail: Trail, tamper: Callable[[Path], str]) -> None:
+    """Each with the public keys alone, but for the cut tails: those need the server's newest digest."""
+    expected = tamper(trail.bucket)
+    result = validate(trail, *(("--trail-status", str(trail.status)) if tamper in CUT_TAILS else ()))
+    assert result.exit_code == 1, result.output
+    assert expected in result.output, result.output
+
+
+def test_without_the_servers_word_a_cut_tail_goes_unseen(trail: Trail) -> None:
+    """What the bucket alone cannot tell (and `aws cloudtrail validate-logs` does not see either): the newest
+    digest and its log files deleted leave a shorter chain that is whole. Only the server's newest digest
+    (--trail-status, or --endpoint-url) shows it."""
+    delete_the_newest_digest_and_its_log_files(trail.bucket)
+    assert validate(trail).exit_code == 0
+    assert validate(trail, "--trail-status", str(trail.status)).exit_code == 1
+
+
+def test_log_files_past_the_newest_digest_are_noted_not_judged(trail: Trail) -> None:
+    """Log files delivered after the newest digest are not listed yet (their digest is due later)."""
+    newest = digests(trail.bucket)[-1]
+    newest.unlink()
+    sidecar(newest).unlink()
+    result = validate(trail)
+    assert result.exit_code == 0, result.output
+    assert "not covered by any digest" in result.output
+
+
+@pytest.fixture
+def several(trail: Trail) -> Iterator[Trail]:
+    """The bucket with the digests of a second trail (copies renamed: they are INVALID as moved)."""
+    for digest in digests(trail.bucket)[:1]:
+        other = digest.with_name(digest.name.replace("_main_", "_other_"))
+        shutil.copy(digest, other)
+        shutil.copy(sidecar(digest), sidecar(other))
+    yield trail
+
+
+def test_a_status_of_one_of_several_trails_needs_the_trail(several: Trail) -> None:
+    result = validate(several, "--trail-status", str(several.status))
+    assert result.exit_code == 2 and "name one with --trail" in result.output
+    result = validate(
+        several, "--trail-status", str(several.status), "--trail", f"arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/main"
+    )
+    assert result.exit_code == 1 and "_other_" in result.output and "has been moved" in result.output
+    assert "the server delivered a digest" not in result.output
+
+
+def test_a_status_file_without_the_newest_digest_time_is_refused(trail: Trail, tmp_path: Path) -> None:
+    status = tmp_path / "status.json"
+    status.write_text(json.dumps({"IsLogging": True}))
+    result = validate(trail, "--trail-status", str(status))
+    assert result.exit_code == 2 and "LatestDigestDeliveryTime" in result.output
