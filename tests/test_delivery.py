@@ -13,6 +13,7 @@ from tests.conftest import FAST, wait_for
 from tests.support.http import Endpoint
 from trailbridge.runtime import Trailbridge
 from trailbridge.services.base import ServiceError
+from trailbridge.services.permissions import PermissionsService
 from trailbridge.settings import Settings
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
@@ -241,6 +242,8 @@ def test_bus_target_in_another_account(tb: Trailbridge) -> None:
     other.put_rule(Name="in", EventPattern=PATTERN)
     got = collector(tb, "other")
     other.put_targets(Rule="in", Targets=[{"Id": "f", "Arn": f"arn:aws:lambda:{REGION}:210987654321:function:other"}])
+    # The other account's bus policy lets this account put events there (without it PutTargets is refused).
+    PermissionsService(tb.engine, "210987654321", REGION).put_permission(Principal=ACCOUNT, StatementId="in")
     rule_with(tb, {"Id": "bus", "Arn": f"arn:aws:events:{REGION}:210987654321:event-bus/default"})
     tb.events().put_events(Entries=[entry()])
     wait_for(lambda: got)

@@ -35,3 +35,7 @@ class ConflictError(TrailbridgeError):
 
 class ManagedRuleError(TrailbridgeError):
     """The rule is managed by another service (AWS: ManagedRuleException)."""
+
+
+class AccessDeniedError(TrailbridgeError):
+    """The caller's account may not act on that resource (AWS: AccessDeniedException)."""

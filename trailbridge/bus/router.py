@@ -20,8 +20,9 @@ from trailbridge.bus.routing import RoutingTable, Rule
 from trailbridge.bus.schedule import parse_schedule
 from trailbridge.clock import Clock
 from trailbridge.delivery.metrics import Metrics
+from trailbridge.domain.access import Access, authorize
 from trailbridge.domain.arns import bus_arn, bus_name_of, parse_arn
-from trailbridge.errors import InvalidInputError
+from trailbridge.errors import AccessDeniedError, InvalidInputError
 from trailbridge.settings import Settings
 from trailbridge.storage.resources import Resources, Scope
 
@@ -145,8 +146,11 @@ class Router:
         doc = self.resources.by_name(bus_scope(owner, bus_region), name)
         if doc is None:
             raise EntryError("ResourceNotFoundException", f"Event bus {name} does not exist.")
-        if owner != account and not trusted and not _policy_allows(doc, account):
-            raise EntryError("AccessDeniedException", f"Account {account} is not authorized to put events to {name}.")
+        if not trusted:
+            try:
+                authorize(Access(account, "events:PutEvents", doc["Arn"]), doc.get("Policy"))
+            except AccessDeniedError as exc:
+                raise EntryError("AccessDeniedException", exc.message) from None
         return str(doc["Arn"])
 
     def record(
@@ -221,22 +225,3 @@ class Router:
         """Tell the listeners (the dispatcher) that new deliveries are committed."""
         for listener in self._listeners:
             listener()
-
-
-def _policy_allows(bus_doc: Mapping[str, Any], account: str) -> bool:
-    """Whether the bus's resource policy lets `account` call PutEvents on it."""
-    policy = bus_doc.get("Policy")
-    if not policy:
-        return False
-    for statement in orjson.loads(policy).get("Statement", []):
-        principal = statement.get("Principal")
-        principals = principal.get("AWS") if isinstance(principal, dict) else principal
-        principals = principals if isinstance(principals, list) else [principals]
-        allowed = any(p in ("*", account) or (isinstance(p, str) and f":{account}:" in p) for p in principals)
-        actions = statement.get("Action")
-        actions = actions if isinstance(actions, list) else [actions]
-        granted = allowed and {"events:PutEvents", "events:*"} & set(actions)
-        # A condition names an organization, which trailbridge does not model: such a statement never grants.
-        if statement.get("Effect") == "Allow" and granted and not statement.get("Condition"):
-            return True
-    return False

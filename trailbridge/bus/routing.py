@@ -52,6 +52,7 @@ class Rule:
     state: str
     pattern: str | None
     schedule: str | None
+    creator: str | None = None  # the account that created the rule (another than its own on a granted bus)
     targets: dict[str, Target] = field(default_factory=dict)
 
     @classmethod
@@ -63,6 +64,7 @@ class Rule:
             state=doc["State"],
             pattern=doc.get("EventPattern"),
             schedule=doc.get("ScheduleExpression"),
+            creator=doc.get("CreatedBy"),
         )
         rule.targets = {spec["Id"]: Target.compile(spec) for spec in doc.get("Targets", [])}
         return rule

@@ -68,6 +68,7 @@ class _Outcome(NamedTuple):
     error: DeliveryFailure | None = None
     event: _Event | None = None
     target: Target | None = None
+    rule_creator: str | None = None  # the account that created the rule (for the dead-letter queue's check)
 
 
 class Dispatcher:
@@ -212,7 +213,9 @@ class Dispatcher:
         try:
             payload = target.input.render(event.doc, event.body, context)
             child = {**event.lineage, rule.arn: event.lineage.get(rule.arn, 0) + 1}
-            delivery = Delivery(target.arn, target.spec, payload, event.doc, child, str(uuid.uuid4()))
+            delivery = Delivery(
+                target.arn, target.spec, payload, event.doc, child, str(uuid.uuid4()), rule.arn, rule.creator
+            )
             throttled = await self.invoker.invoke(delivery)
         except DeliveryFailure as failure:
             return self._failed(row, rule, target, event, failure)
@@ -234,7 +237,7 @@ class Dispatcher:
             self.metrics.add("RetryInvocationAttempts", rule.arn, target.id)
             return _Outcome(row._replace(attempts=attempts), "retry", due=now + delay, error=failure)
         self.metrics.add("FailedInvocations", rule.arn, target.id)
-        return _Outcome(row, "dead", error=failure, event=event, target=target)
+        return _Outcome(row, "dead", error=failure, event=event, target=target, rule_creator=rule.creator)
 
     # -- acknowledging ------------------------------------------------------------------------
 
@@ -270,6 +273,12 @@ class Dispatcher:
         if self.resources.get(queue) is None:
             self.metrics.add("InvocationsFailedToBeSentToDlq", row.rule_arn, row.target_id)
             log.error("dead-letter queue %s does not exist; event %s dropped", queue, row.event_id)
+            return
+        try:
+            self.invoker.check(row.rule_arn, outcome.rule_creator, queue)
+        except DeliveryFailure as denied:
+            self.metrics.add("InvocationsFailedToBeSentToDlq", row.rule_arn, row.target_id)
+            log.error("dead-letter queue %s refused event %s: %s", queue, row.event_id, denied.message)
             return
         attributes = {
             "RULE_ARN": row.rule_arn,

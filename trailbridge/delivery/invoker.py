@@ -19,33 +19,11 @@ from trailbridge.delivery.logs import LogEvents
 from trailbridge.delivery.queues import QueueMessages
 from trailbridge.delivery.retry import DeliveryFailure
 from trailbridge.delivery.secrets import SecretBox
+from trailbridge.delivery.targets import check_target, target_kind
+from trailbridge.domain.access import owner_of
 from trailbridge.domain.arns import parse_arn
+from trailbridge.errors import AccessDeniedError
 from trailbridge.storage.resources import Resources
-
-SUPPORTED = (
-    "arn:aws:lambda:REGION:ACCOUNT:function:NAME, arn:aws:sqs:REGION:ACCOUNT:NAME, "
-    "arn:aws:events:REGION:ACCOUNT:event-bus/NAME, arn:aws:events:REGION:ACCOUNT:api-destination/NAME/ID, "
-    "arn:aws:logs:REGION:ACCOUNT:log-group:NAME"
-)
-
-
-def target_kind(arn: str) -> str | None:
-    """function, queue, bus, api-destination, log-group; None for a kind trailbridge cannot deliver to."""
-    try:
-        parsed = parse_arn(arn)
-    except ValueError:
-        return None
-    resource = parsed.resource
-    kinds = {
-        ("lambda", "function:"): "function",
-        ("events", "event-bus/"): "bus",
-        ("events", "api-destination/"): "api-destination",
-        ("logs", "log-group:"): "log-group",
-    }
-    for (service, prefix), kind in kinds.items():
-        if parsed.service == service and resource.startswith(prefix):
-            return kind
-    return "queue" if parsed.service == "sqs" and resource and ":" not in resource else None
 
 
 class Delivery(NamedTuple):
@@ -57,6 +35,8 @@ class Delivery(NamedTuple):
     event: Mapping[str, Any]
     child_lineage: Lineage
     request_id: str
+    rule_arn: str
+    creator: str | None  # the account that created the rule, when not the rule's own
 
 
 class Invoker:
@@ -75,6 +55,7 @@ class Invoker:
 
     async def invoke(self, delivery: Delivery) -> bool:
         """Deliver; True when a rate limit made the delivery wait. Raises DeliveryFailure."""
+        self.check(delivery.rule_arn, delivery.creator, delivery.target_arn)
         kind = target_kind(delivery.target_arn)
         if kind == "function":
             await self._function(delivery)
@@ -89,6 +70,13 @@ class Invoker:
         else:
             raise DeliveryFailure("INVALID_TARGET", f"cannot deliver to {delivery.target_arn}", retryable=False)
         return False
+
+    def check(self, rule_arn: str, creator: str | None, target_arn: str) -> None:
+        """The rule may still deliver there (its policy is read now, not when the target was put)."""
+        try:
+            check_target(self.resources, rule_arn, creator, target_arn)
+        except AccessDeniedError as exc:
+            raise DeliveryFailure("NO_PERMISSIONS", exc.message) from None
 
     async def _function(self, delivery: Delivery) -> None:
         if not self.functions.exists(delivery.target_arn):
@@ -135,6 +123,8 @@ class Invoker:
         if destination is None:
             raise DeliveryFailure("RESOURCE_NOT_FOUND", f"{delivery.target_arn} does not exist", retryable=False)
         connection = self.resources.get(destination["ConnectionArn"])
+        if connection is not None and owner_of(destination["ConnectionArn"]) != owner_of(delivery.target_arn):
+            raise DeliveryFailure("NO_PERMISSIONS", "an API destination may use only a connection of its own account")
         if connection is None:
             raise DeliveryFailure("RESOURCE_NOT_FOUND", f"{destination['ConnectionArn']} does not exist")
         secrets = self.secrets.open(connection["SealedSecrets"])

@@ -21,6 +21,7 @@ from trailbridge.delivery.metrics import Metrics
 from trailbridge.delivery.queues import QueueMessages
 from trailbridge.delivery.secrets import SecretBox
 from trailbridge.errors import (
+    AccessDeniedError,
     AlreadyExistsError,
     ConflictError,
     InvalidInputError,
@@ -76,6 +77,7 @@ _CODES: dict[type[TrailbridgeError], str] = {
     LimitExceededError: "LimitExceededException",
     ConflictError: "ConcurrentModificationException",
     ManagedRuleError: "ManagedRuleException",
+    AccessDeniedError: "AccessDeniedException",
 }
 
 

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from trailbridge.domain.access import Access, authorize
 from trailbridge.domain.arns import api_destination_arn, connection_arn, parse_arn
 from trailbridge.errors import AlreadyExistsError, ConflictError, InvalidInputError, NotFoundError
 from trailbridge.services.base import Engine, operation, page, with_times
@@ -159,6 +160,9 @@ class DestinationsService:
     # -- API destinations ---------------------------------------------------------------------
 
     def _connection_arn(self, arn: str) -> str:
+        """A connection of the caller's own: a connection holds secrets, so no policy lets another account
+        use one (checked again at each delivery)."""
+        authorize(Access(self.account, "events:UseConnection", arn), None)
         doc = self.resources.get(arn)
         if doc is None or "ConnectionState" not in doc:
             raise NotFoundError(f"Connection '{parse_arn(arn).resource}' does not exist.")

@@ -9,9 +9,11 @@ from typing import Any
 from trailbridge.bus.envelope import valid_test_event
 from trailbridge.bus.router import bus_scope
 from trailbridge.bus.schedule import parse_schedule
-from trailbridge.delivery.invoker import SUPPORTED, target_kind
-from trailbridge.domain.arns import bus_arn, bus_name_of, rule_arn
+from trailbridge.delivery.targets import SUPPORTED, check_target, target_kind
+from trailbridge.domain.access import Access, authorize
+from trailbridge.domain.arns import bus_arn, bus_name_of, parse_arn, rule_arn
 from trailbridge.errors import (
+    AccessDeniedError,
     AlreadyExistsError,
     InvalidInputError,
     LimitExceededError,
@@ -28,13 +30,31 @@ _BUS_TIMES = ("CreationTime", "LastModifiedTime")
 
 
 def find_bus(engine: Engine, account: str, region: str, name_or_arn: str | None) -> dict[str, Any]:
-    """The bus a request names (default when none); ResourceNotFound when it does not exist."""
+    """The bus a request names (default when none); ResourceNotFound when it does not exist, and
+    AccessDenied for another account's bus that does not (so its existence is not told). Whether the caller
+    may act on a bus it finds is `authorize_on_bus`'s to decide."""
     engine.router.ensure_default_bus(account, region)
     owner, bus_region, name = bus_name_of(name_or_arn or "default")
     doc = engine.resources.by_name(bus_scope(owner or account, bus_region or region), name)
+    if doc is None and owner not in (None, account):
+        raise AccessDeniedError(f"User: arn:aws:iam::{account}:root is not authorized to access {name_or_arn}")
     if doc is None:
         raise NotFoundError(f"Event bus {name} does not exist.")
     return doc
+
+
+def scope_of_bus(doc: Mapping[str, Any]) -> Scope:
+    """Where a bus is stored: its owner's account and its region (from its ARN)."""
+    arn = parse_arn(doc["Arn"])
+    return bus_scope(arn.account, arn.region)
+
+
+def authorize_on_bus(account: str, action: str, arn: str, bus: Mapping[str, Any], creator: str | None = None) -> None:
+    """Whether `account` may do `action` on `arn` (the bus, or a rule on it): the bus's owner may, another
+    account where the bus policy allows it; `events:creatorAccount` is the account that created the rule
+    (the caller, for a rule not made yet)."""
+    context = {"events:creatorAccount": creator or account}
+    authorize(Access(account, action, arn, context=context), bus.get("Policy"))
 
 
 def _unmanaged(rule: Mapping[str, Any], force: bool | None) -> None:
@@ -50,8 +70,12 @@ class EventsService:
 
     # -- buses --------------------------------------------------------------------------------
 
-    def _bus(self, name_or_arn: str | None) -> dict[str, Any]:
-        return find_bus(self.engine, self.account, self.region, name_or_arn)
+    def _bus(self, name_or_arn: str | None, action: str | None = None) -> dict[str, Any]:
+        """The bus named; with `action`, only when the caller may do it on the bus."""
+        doc = find_bus(self.engine, self.account, self.region, name_or_arn)
+        if action is not None:
+            authorize_on_bus(self.account, action, doc["Arn"], doc)
+        return doc
 
     @operation("events", "CreateEventBus")
     def create_event_bus(self, **params: Any) -> dict[str, Any]:
@@ -78,7 +102,7 @@ class EventsService:
 
     @operation("events", "DescribeEventBus")
     def describe_event_bus(self, **params: Any) -> dict[str, Any]:
-        doc = self._bus(params.get("Name"))
+        doc = self._bus(params.get("Name"), "events:DescribeEventBus")
         return with_times({k: v for k, v in doc.items() if k != "Tags"}, *_BUS_TIMES)
 
     @operation("events", "ListEventBuses")
@@ -92,12 +116,12 @@ class EventsService:
     @operation("events", "UpdateEventBus")
     def update_event_bus(self, **params: Any) -> dict[str, Any]:
         with self.router.changing():
-            doc = self._bus(params.get("Name"))
+            doc = self._bus(params.get("Name"), "events:UpdateEventBus")
             for key in ("Description", "KmsKeyIdentifier", "DeadLetterConfig"):
                 if params.get(key) is not None:
                     doc[key] = params[key]
             doc["LastModifiedTime"] = self.engine.clock.now()
-            self.resources.put(bus_scope(self.account, self.region), doc["Name"], doc["Arn"], doc)
+            self.resources.put(scope_of_bus(doc), doc["Name"], doc["Arn"], doc)
         return {k: doc[k] for k in ("Arn", "Name", "Description", "KmsKeyIdentifier", "DeadLetterConfig") if k in doc}
 
     @operation("events", "DeleteEventBus")
@@ -118,11 +142,24 @@ class EventsService:
     # -- rules --------------------------------------------------------------------------------
 
     def _rule_scope(self, bus: Mapping[str, Any]) -> Scope:
-        return Scope("rule", self.account, self.region, bus["Name"])
+        """A bus's rules are its owner's, whichever account created them."""
+        where = scope_of_bus(bus)
+        return Scope("rule", where.account, where.region, bus["Name"])
 
-    def _rule(self, name: str, bus_name: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
-        bus = self._bus(bus_name)
+    def _rule_arn(self, bus: Mapping[str, Any], name: str) -> str:
+        where = scope_of_bus(bus)
+        return rule_arn(where.account, where.region, bus["Name"], name)
+
+    def _find_rule(self, name: str, bus: Mapping[str, Any], action: str) -> dict[str, Any] | None:
+        """The rule, if any, once the caller may do `action` on it."""
         doc = self.resources.by_name(self._rule_scope(bus), name)
+        creator = doc.get("CreatedBy") if doc is not None else None
+        authorize_on_bus(self.account, action, self._rule_arn(bus, name), bus, creator)
+        return doc
+
+    def _rule(self, name: str, bus_name: str | None, action: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        bus = self._bus(bus_name)
+        doc = self._find_rule(name, bus, action)
         if doc is None:
             raise NotFoundError(f"Rule {name} does not exist on EventBus {bus['Name']}.")
         return bus, doc
@@ -145,7 +182,7 @@ class EventsService:
                     raise InvalidInputError("ScheduleExpression is supported only on the default event bus.")
                 parse_schedule(schedule, self.engine.clock.now())
             scope = self._rule_scope(bus)
-            old = self.resources.by_name(scope, name)
+            old = self._find_rule(name, bus, "events:PutRule")
             if old is not None:
                 _unmanaged(old, False)
             if old is None and self.resources.count(scope) >= self.engine.settings.max_rules_per_bus:
@@ -160,11 +197,11 @@ class EventsService:
         name = params["Name"]
         doc: dict[str, Any] = {
             "Name": name,
-            "Arn": rule_arn(self.account, self.region, bus["Name"], name),
+            "Arn": self._rule_arn(bus, name),
             "State": params.get("State") or "ENABLED",
             "EventBusName": bus["Name"],
             "EventBusArn": bus["Arn"],
-            "CreatedBy": self.account,
+            "CreatedBy": old["CreatedBy"] if old else self.account,
             "CreatedAt": old["CreatedAt"] if old else self.engine.clock.now(),
             "Targets": old["Targets"] if old else [],
             "Tags": old["Tags"] if old else list(params.get("Tags") or []),
@@ -176,19 +213,20 @@ class EventsService:
 
     @operation("events", "DescribeRule")
     def describe_rule(self, **params: Any) -> dict[str, Any]:
-        _, doc = self._rule(params["Name"], params.get("EventBusName"))
+        _, doc = self._rule(params["Name"], params.get("EventBusName"), "events:DescribeRule")
         return _rule_view(doc)
 
     @operation("events", "ListRules")
     def list_rules(self, **params: Any) -> dict[str, Any]:
-        bus = self._bus(params.get("EventBusName"))
+        bus = self._bus(params.get("EventBusName"), "events:ListRules")
         docs = self.resources.scan(self._rule_scope(bus), params.get("NamePrefix") or "")
         chosen, token = page([_rule_view(d) for d in docs], "Name", params.get("NextToken"), params.get("Limit"))
         return {"Rules": chosen} | ({"NextToken": token} if token else {})
 
     def _set_state(self, params: Mapping[str, Any], state: str) -> dict[str, Any]:
+        action = "events:EnableRule" if state == "ENABLED" else "events:DisableRule"
         with self.router.changing():
-            bus, doc = self._rule(params["Name"], params.get("EventBusName"))
+            bus, doc = self._rule(params["Name"], params.get("EventBusName"), action)
             _unmanaged(doc, False)
             doc["State"] = state
             self._save_rule(bus, doc)
@@ -206,7 +244,7 @@ class EventsService:
     def delete_rule(self, **params: Any) -> dict[str, Any]:
         with self.router.changing():
             bus = self._bus(params.get("EventBusName"))
-            doc = self.resources.by_name(self._rule_scope(bus), params["Name"])
+            doc = self._find_rule(params["Name"], bus, "events:DeleteRule")
             if doc is None:
                 return {}  # as AWS: deleting a rule that does not exist succeeds
             _unmanaged(doc, params.get("Force"))
@@ -218,7 +256,7 @@ class EventsService:
 
     @operation("events", "ListRuleNamesByTarget")
     def list_rule_names_by_target(self, **params: Any) -> dict[str, Any]:
-        bus = self._bus(params.get("EventBusName"))
+        bus = self._bus(params.get("EventBusName"), "events:ListRuleNamesByTarget")
         arn = params["TargetArn"]
         names = [
             {"Name": d["Name"]}
@@ -239,8 +277,10 @@ class EventsService:
         if len(set(ids)) != len(ids):
             raise InvalidInputError("The same target Id is given more than once.")
         with self.router.changing():
-            bus, doc = self._rule(params["Rule"], params.get("EventBusName"))
+            bus, doc = self._rule(params["Rule"], params.get("EventBusName"), "events:PutTargets")
             _unmanaged(doc, params.get("Force"))
+            for target in targets:
+                self._may_deliver(doc, target)
             merged = {t["Id"]: t for t in doc["Targets"]} | {t["Id"]: dict(t) for t in targets}
             if len(merged) > MAX_TARGETS_PER_RULE:
                 raise LimitExceededError(LIMIT_EXCEEDED)
@@ -264,10 +304,18 @@ class EventsService:
         if dead_letter is not None and target_kind(dead_letter) != "queue":
             raise InvalidInputError(f"Target {target['Id']}: DeadLetterConfig Arn {dead_letter} is not a queue ARN.")
 
+    def _may_deliver(self, rule: Mapping[str, Any], target: Mapping[str, Any]) -> None:
+        """The rule may deliver to the target and its dead-letter queue (checked again at each delivery)."""
+        creator = rule.get("CreatedBy")
+        check_target(self.resources, rule["Arn"], creator, target["Arn"])
+        dead_letter = (target.get("DeadLetterConfig") or {}).get("Arn")
+        if dead_letter is not None:
+            check_target(self.resources, rule["Arn"], creator, dead_letter)
+
     @operation("events", "RemoveTargets")
     def remove_targets(self, **params: Any) -> dict[str, Any]:
         with self.router.changing():
-            bus, doc = self._rule(params["Rule"], params.get("EventBusName"))
+            bus, doc = self._rule(params["Rule"], params.get("EventBusName"), "events:RemoveTargets")
             _unmanaged(doc, params.get("Force"))
             present = {t["Id"] for t in doc["Targets"]}
             failed = [
@@ -285,7 +333,7 @@ class EventsService:
 
     @operation("events", "ListTargetsByRule")
     def list_targets_by_rule(self, **params: Any) -> dict[str, Any]:
-        _, doc = self._rule(params["Rule"], params.get("EventBusName"))
+        _, doc = self._rule(params["Rule"], params.get("EventBusName"), "events:ListTargetsByRule")
         chosen, token = page(
             sorted(doc["Targets"], key=lambda t: t["Id"]), "Id", params.get("NextToken"), params.get("Limit")
         )
@@ -306,9 +354,16 @@ class EventsService:
 
     # -- tags ---------------------------------------------------------------------------------
 
-    def _tagged(self, arn: str) -> dict[str, Any]:
-        doc = self.resources.get(arn)
-        if doc is None or "Tags" not in doc:
+    def _tagged(self, arn: str, action: str) -> dict[str, Any]:
+        """An EventBridge resource with tags, once the caller may do `action` on it: its owner may, and for a
+        rule on a bus another account owns, whom that bus's policy allows."""
+        doc = self.resources.get(arn) if arn.startswith("arn:") and parse_arn(arn).service == "events" else None
+        if doc is not None and "Tags" not in doc:
+            doc = None
+        bus = self.resources.get(doc["EventBusArn"]) if doc is not None and "EventBusArn" in doc else doc
+        creator = doc.get("CreatedBy") if doc is not None and "EventBusArn" in doc else None
+        authorize_on_bus(self.account, action, arn, bus or {}, creator)
+        if doc is None:
             raise NotFoundError(f"Resource {arn} does not exist.")
         return doc
 
@@ -323,7 +378,7 @@ class EventsService:
     @operation("events", "TagResource")
     def tag_resource(self, **params: Any) -> dict[str, Any]:
         with self.router.changing():
-            doc = self._tagged(params["ResourceARN"])
+            doc = self._tagged(params["ResourceARN"], "events:TagResource")
             tags = {t["Key"]: t["Value"] for t in doc["Tags"]} | {t["Key"]: t["Value"] for t in params["Tags"]}
             if len(tags) > 50:
                 raise InvalidInputError("A resource can have at most 50 tags.")
@@ -334,14 +389,14 @@ class EventsService:
     @operation("events", "UntagResource")
     def untag_resource(self, **params: Any) -> dict[str, Any]:
         with self.router.changing():
-            doc = self._tagged(params["ResourceARN"])
+            doc = self._tagged(params["ResourceARN"], "events:UntagResource")
             doc["Tags"] = [t for t in doc["Tags"] if t["Key"] not in set(params["TagKeys"])]
             self._save_tags(doc)
         return {}
 
     @operation("events", "ListTagsForResource")
     def list_tags_for_resource(self, **params: Any) -> dict[str, Any]:
-        return {"Tags": self._tagged(params["ResourceARN"])["Tags"]}
+        return {"Tags": self._tagged(params["ResourceARN"], "events:ListTagsForResource")["Tags"]}
 
 
 def _rule_view(doc: Mapping[str, Any]) -> dict[str, Any]:

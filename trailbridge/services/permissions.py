@@ -1,5 +1,6 @@
 """PutPermission / RemovePermission: an event bus's resource policy, which decides which other accounts
-may put events on it (the router enforces it on cross-account PutEvents).
+may put events on it, and create and manage rules on it (`domain.access` decides, for the router's
+cross-account PutEvents and for the rule operations).
 
 As AWS: a `Principal` (an account id, or `*`) with a `StatementId` adds one statement allowing
 `events:PutEvents`; `Policy` replaces the whole policy; `Condition` (an organization id) is accepted only
@@ -13,10 +14,9 @@ from typing import Any
 
 import orjson
 
-from trailbridge.bus.router import bus_scope
 from trailbridge.errors import InvalidInputError, NotFoundError
 from trailbridge.services.base import Engine, ServiceError, operation
-from trailbridge.services.events import find_bus
+from trailbridge.services.events import authorize_on_bus, find_bus, scope_of_bus
 
 _PRINCIPAL = re.compile(r"\d{12}|\*")
 
@@ -30,8 +30,10 @@ class PermissionsService:
         self.engine, self.account, self.region = engine, account, region
         self.resources, self.router = engine.resources, engine.router
 
-    def _bus(self, name_or_arn: str | None) -> dict[str, Any]:
-        return find_bus(self.engine, self.account, self.region, name_or_arn)
+    def _bus(self, name_or_arn: str | None, action: str) -> dict[str, Any]:
+        doc = find_bus(self.engine, self.account, self.region, name_or_arn)
+        authorize_on_bus(self.account, action, doc["Arn"], doc)
+        return doc
 
     def _save_policy(self, doc: dict[str, Any], statements: list[dict[str, Any]] | None) -> None:
         if statements:
@@ -39,12 +41,12 @@ class PermissionsService:
         else:
             doc.pop("Policy", None)
         doc["LastModifiedTime"] = self.engine.clock.now()
-        self.resources.put(bus_scope(self.account, self.region), doc["Name"], doc["Arn"], doc)
+        self.resources.put(scope_of_bus(doc), doc["Name"], doc["Arn"], doc)
 
     @operation("events", "PutPermission")
     def put_permission(self, **params: Any) -> dict[str, Any]:
         with self.router.changing():
-            doc = self._bus(params.get("EventBusName"))
+            doc = self._bus(params.get("EventBusName"), "events:PutPermission")
             if params.get("Policy") is not None:
                 self._save_policy(doc, _statements_of(params["Policy"]))
                 return {}
@@ -56,7 +58,7 @@ class PermissionsService:
     @operation("events", "RemovePermission")
     def remove_permission(self, **params: Any) -> dict[str, Any]:
         with self.router.changing():
-            doc = self._bus(params.get("EventBusName"))
+            doc = self._bus(params.get("EventBusName"), "events:RemovePermission")
             if not doc.get("Policy"):
                 raise NotFoundError("EventBus does not have a policy.")
             if params.get("RemoveAllPermissions"):

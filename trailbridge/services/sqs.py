@@ -8,14 +8,16 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from trailbridge.delivery.queues import md5_hex, md5_of_attributes
+from trailbridge.domain.access import Access, authorize, owner_of
 from trailbridge.domain.arns import queue_arn
-from trailbridge.errors import NotFoundError, TrailbridgeError
+from trailbridge.errors import AccessDeniedError, NotFoundError, TrailbridgeError
 from trailbridge.services import sqs_attributes as attrs
 from trailbridge.services.base import Engine, ServiceError, operation
 from trailbridge.storage.resources import Scope
 
 _QUEUE_MISSING: dict[type[TrailbridgeError], str] = {NotFoundError: "QueueDoesNotExist"}
 _MISSING = "The specified queue does not exist."
+_ACCOUNT = re.compile(r"\d{12}")
 _QUEUE_NAME = re.compile(r"[A-Za-z0-9_-]{1,80}")
 _BATCH_ID = re.compile(r"[A-Za-z0-9_-]{1,80}")
 _SYSTEM_ATTRIBUTES = ("SentTimestamp", "ApproximateReceiveCount", "ApproximateFirstReceiveTimestamp")
@@ -35,6 +37,7 @@ QUERY_ERROR_CODES = {
     "BatchEntryIdsNotDistinct": "AWS.SimpleQueueService.BatchEntryIdsNotDistinct",
     "InvalidBatchEntryId": "AWS.SimpleQueueService.InvalidBatchEntryId",
     "BatchRequestTooLong": "AWS.SimpleQueueService.BatchRequestTooLong",
+    "AccessDenied": "AccessDenied",
 }
 
 
@@ -51,12 +54,21 @@ class QueuesService:
     def _scope(self) -> Scope:
         return Scope("queue", self.account, self.region)
 
-    def url(self, name: str) -> str:
-        return f"{self.engine.settings.endpoint_url}/{self.account}/{name}"
+    def url(self, name: str, account: str | None = None) -> str:
+        return f"{self.engine.settings.endpoint_url}/{account or self.account}/{name}"
 
-    def _queue(self, url: str) -> dict[str, Any]:
-        name = url.rstrip("/").rsplit("/", 1)[-1]
-        doc = self.resources.by_name(self._scope, name)
+    def _queue(self, url: str, action: str) -> dict[str, Any]:
+        """The queue a URL (`.../ACCOUNT/NAME`, or a bare name of the caller's) names, once the caller may do
+        `action` (`sqs:ReceiveMessage`) on it: the owner may, another account where the queue's policy allows.
+        Another account's queue that does not exist is refused the same way (its absence is not told)."""
+        *_, owner, name = ["", *url.rstrip("/").rsplit("/", 2)]
+        owner = owner if _ACCOUNT.fullmatch(owner) else self.account
+        doc = self.resources.by_name(Scope("queue", owner, self.region), name)
+        policy = doc["Attributes"].get("Policy") if doc is not None else None
+        try:
+            authorize(Access(self.account, action, queue_arn(owner, self.region, name)), policy)
+        except AccessDeniedError as exc:
+            raise ServiceError("AccessDenied", exc.message, 403) from None
         if doc is None:
             raise NotFoundError(_MISSING)
         return doc
@@ -91,7 +103,9 @@ class QueuesService:
 
     @operation("sqs", "GetQueueUrl", _QUEUE_MISSING)
     def get_queue_url(self, **params: Any) -> dict[str, Any]:
-        return {"QueueUrl": self.url(self._queue(params["QueueName"])["Name"])}
+        owner = params.get("QueueOwnerAWSAccountId") or self.account
+        doc = self._queue(f"{owner}/{params['QueueName']}", "sqs:GetQueueUrl")
+        return {"QueueUrl": self.url(doc["Name"], owner)}
 
     @operation("sqs", "ListQueues", _QUEUE_MISSING)
     def list_queues(self, **params: Any) -> dict[str, Any]:
@@ -100,19 +114,19 @@ class QueuesService:
 
     @operation("sqs", "DeleteQueue", _QUEUE_MISSING)
     def delete_queue(self, **params: Any) -> dict[str, Any]:
-        doc = self._queue(params["QueueUrl"])
+        doc = self._queue(params["QueueUrl"], "sqs:DeleteQueue")
         self.messages.purge(doc["Arn"])
         self.resources.delete(doc["Arn"])
         return {}
 
     @operation("sqs", "PurgeQueue", _QUEUE_MISSING)
     def purge_queue(self, **params: Any) -> dict[str, Any]:
-        self.messages.purge(self._queue(params["QueueUrl"])["Arn"])
+        self.messages.purge(self._queue(params["QueueUrl"], "sqs:PurgeQueue")["Arn"])
         return {}
 
     @operation("sqs", "GetQueueAttributes", _QUEUE_MISSING)
     def get_queue_attributes(self, **params: Any) -> dict[str, Any]:
-        doc = self._queue(params["QueueUrl"])
+        doc = self._queue(params["QueueUrl"], "sqs:GetQueueAttributes")
         visible, in_flight, delayed = self.messages.counts(doc["Arn"])
         defaults = {name: str(default) for name, (_, _, default) in attrs.RANGES.items()}
         attributes = defaults | {
@@ -133,14 +147,14 @@ class QueuesService:
 
     @operation("sqs", "SetQueueAttributes", _QUEUE_MISSING)
     def set_queue_attributes(self, **params: Any) -> dict[str, Any]:
-        doc = self._queue(params["QueueUrl"])
+        doc = self._queue(params["QueueUrl"], "sqs:SetQueueAttributes")
         given = params["Attributes"]
         read_only = [name for name in given if name in attrs.READ_ONLY]
         if read_only:
             raise ServiceError("InvalidAttributeName", f"Unknown Attribute {read_only[0]}.")
         doc["Attributes"] |= attrs.check_queue_attributes(given, self._known_queues())
         doc["LastModifiedTimestamp"] = self.engine.clock.now()
-        self.resources.put(self._scope, doc["Name"], doc["Arn"], doc)
+        self.resources.put(Scope("queue", owner_of(doc["Arn"]), self.region), doc["Name"], doc["Arn"], doc)
         return {}
 
     # -- messages -----------------------------------------------------------------------------
@@ -166,11 +180,11 @@ class QueuesService:
 
     @operation("sqs", "SendMessage", _QUEUE_MISSING)
     def send_message(self, **params: Any) -> dict[str, Any]:
-        return self._send(self._queue(params["QueueUrl"]), params)
+        return self._send(self._queue(params["QueueUrl"], "sqs:SendMessage"), params)
 
     @operation("sqs", "SendMessageBatch", _QUEUE_MISSING)
     def send_message_batch(self, **params: Any) -> dict[str, Any]:
-        doc = self._queue(params["QueueUrl"])
+        doc = self._queue(params["QueueUrl"], "sqs:SendMessage")
         entries = params["Entries"]
         _check_batch(entries)
         total = sum(attrs.message_size(e["MessageBody"], e.get("MessageAttributes") or {}) for e in entries)
@@ -184,7 +198,7 @@ class QueuesService:
 
     @operation("sqs", "ReceiveMessage", _QUEUE_MISSING)
     def receive_message(self, **params: Any) -> dict[str, Any]:
-        doc = self._queue(params["QueueUrl"])
+        doc = self._queue(params["QueueUrl"], "sqs:ReceiveMessage")
         limit = _bounded(params, "MaxNumberOfMessages", 1, 10, 1)
         wait = _bounded(
             params, "WaitTimeSeconds", 0, 20, attrs.number(doc["Attributes"], "ReceiveMessageWaitTimeSeconds")
@@ -209,14 +223,14 @@ class QueuesService:
 
     @operation("sqs", "DeleteMessage", _QUEUE_MISSING)
     def delete_message(self, **params: Any) -> dict[str, Any]:
-        doc = self._queue(params["QueueUrl"])
+        doc = self._queue(params["QueueUrl"], "sqs:DeleteMessage")
         if not self.messages.delete(doc["Arn"], params["ReceiptHandle"]):
             raise _invalid_receipt(params["ReceiptHandle"])
         return {}
 
     @operation("sqs", "DeleteMessageBatch", _QUEUE_MISSING)
     def delete_message_batch(self, **params: Any) -> dict[str, Any]:
-        doc = self._queue(params["QueueUrl"])
+        doc = self._queue(params["QueueUrl"], "sqs:DeleteMessage")
         entries = params["Entries"]
         _check_batch(entries)
 
@@ -229,7 +243,7 @@ class QueuesService:
 
     @operation("sqs", "ChangeMessageVisibility", _QUEUE_MISSING)
     def change_message_visibility(self, **params: Any) -> dict[str, Any]:
-        doc = self._queue(params["QueueUrl"])
+        doc = self._queue(params["QueueUrl"], "sqs:ChangeMessageVisibility")
         timeout = _bounded(params, "VisibilityTimeout", 0, 43_200, 0)
         if not self.messages.change_visibility(doc["Arn"], params["ReceiptHandle"], timeout):
             raise _invalid_receipt(params["ReceiptHandle"])
