@@ -21,6 +21,7 @@ from click.testing import CliRunner, Result
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from tests.support.server import Server, free_port
 from trailbridge.cli.main import cli
 from trailbridge.clock import ManualClock, iso8601
 from trailbridge.runtime import Trailbridge
@@ -461,3 +462,49 @@ def test_a_status_file_without_the_newest_digest_time_is_refused(trail: Trail, t
     status.write_text(json.dumps({"IsLogging": True}))
     result = validate(trail, "--trail-status", str(status))
     assert result.exit_code == 2 and "LatestDigestDeliveryTime" in result.output
+
+
+@pytest.fixture
+def no_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE"):
+        monkeypatch.setenv(name, "/dev/null")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+def _validate_at(trail: Trail, endpoint: str) -> Result:
+    result = CliRunner().invoke(cli, ["trail", "validate", str(trail.bucket), "--endpoint-url", endpoint])
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise AssertionError(f"validate raised {result.exception!r}:\n{result.output}") from result.exception
+    return result
+
+
+@pytest.mark.usefixtures("no_credentials")
+def test_an_endpoint_without_credentials_is_a_one_line_error(trail: Trail) -> None:
+    result = _validate_at(trail, f"http://127.0.0.1:{free_port()}")
+    assert result.exit_code == 1, result.output
+    assert "Error: no AWS credentials for http://127.0.0.1:" in result.output and "Traceback" not in result.output
+
+
+def test_an_unreachable_endpoint_is_a_one_line_error(trail: Trail, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCOUNT)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    result = _validate_at(trail, f"http://127.0.0.1:{free_port()}")
+    assert result.exit_code == 1, result.output
+    assert "Error: cannot read the trail: Could not connect to the endpoint URL" in result.output
+
+
+def test_a_trailbridge_endpoint_vouches_for_the_untouched_trail(pristine: Trail, trail: Trail) -> None:
+    """--endpoint-url: ListPublicKeys, DescribeTrails and GetTrailStatus from the server that wrote the trail."""
+    server = Server("--data", str(pristine.bucket.parent.parent), env={"AWS_ACCESS_KEY_ID": ACCOUNT})
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("AWS_ACCESS_KEY_ID", ACCOUNT)
+            patch.setenv("AWS_SECRET_ACCESS_KEY", "x")
+            result = _validate_at(trail, server.url)
+    finally:
+        server.stop()
+    assert result.exit_code == 0, result.output
+    assert "4/4 digest files valid\n20/20 log files valid\n" in result.output and "INVALID" not in result.output
