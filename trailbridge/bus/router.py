@@ -114,26 +114,32 @@ class Router:
         now = self.clock.now()
         chain = lineage if lineage is not None else CURRENT_LINEAGE.get() or {}
 
-        def accept_all() -> list[dict[str, Any]]:
-            self.refresh()
-            return [self._accept(entry, account, region, now, chain, trusted) for entry in entries]
+        self.refresh()
+        # Matching runs here, under no lock but the routing table's; the group commit only writes.
+        accepted = [self._accept(entry, account, region, now, chain, trusted) for entry in entries]
 
-        results = self.resources.store.combined(accept_all)  # durable when it returns
+        def write_all() -> list[dict[str, Any]]:
+            for _, routed in accepted:
+                if routed is not None:
+                    self._write(*routed, now, chain)
+            return [result for result, _ in accepted]
+
+        results = self.resources.store.combined(write_all)  # durable when it returns
         self.wake()
         failed = sum(1 for result in results if "ErrorCode" in result)
         return {"FailedEntryCount": failed, "Entries": results}
 
     def _accept(
         self, entry: Mapping[str, Any], account: str, region: str, now: float, lineage: Lineage, trusted: bool
-    ) -> dict[str, Any]:
+    ) -> tuple[dict[str, Any], tuple[dict[str, Any], list[Rule]] | None]:
+        """AWS's answer for one entry, and the event with the rules it is delivered to (None if refused)."""
         try:
             target_bus = self._bus_for(entry, account, region, trusted)
             event_id = str(uuid.uuid4())
             event = build_event(entry, event_id, account, region, now, trusted=trusted)
         except EntryError as exc:
-            return {"ErrorCode": exc.code, "ErrorMessage": exc.message}
-        self.record(target_bus, event, now, lineage)
-        return {"EventId": event_id}
+            return {"ErrorCode": exc.code, "ErrorMessage": exc.message}, None
+        return {"EventId": event_id}, (event, self.route(target_bus, event, lineage))
 
     def _bus_for(self, entry: Mapping[str, Any], account: str, region: str, trusted: bool) -> str:
         try:
@@ -163,6 +169,13 @@ class Router:
     ) -> int:
         """Route one event and write it with its deliveries (call inside a transaction); how many deliveries
         that made. `matched`, when given, counts the ARN of each rule that delivers the event."""
+        rules = self.route(bus, event, lineage)
+        if matched is not None:
+            matched.update(rule.arn for rule in rules)
+        return self._write(event, rules, ingested, lineage)
+
+    def route(self, bus: str, event: Mapping[str, Any], lineage: Lineage) -> list[Rule]:
+        """The rules that deliver the event, less those its chain has passed through too often."""
         rules = []
         for rule in self.table.route(bus, event):
             if lineage.get(rule.arn, 0) >= self.settings.max_rule_hops:
@@ -171,9 +184,7 @@ class Router:
             self.metrics.add("MatchedEvents", rule.arn)
             self.metrics.add("TriggeredRules", rule.arn)
             rules.append(rule)
-        if matched is not None:
-            matched.update(rule.arn for rule in rules)
-        return self._write(event, rules, ingested, lineage)
+        return rules
 
     def _write(self, event: dict[str, Any], rules: list[Rule], ingested: float, lineage: Lineage) -> int:
         rows = [(event["id"], rule.arn, t.id, t.arn, ingested) for rule in rules for t in rule.targets.values()]

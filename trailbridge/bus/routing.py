@@ -5,6 +5,7 @@ otherwise updated rule by rule as rules and targets change, never per event.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -106,25 +107,37 @@ class BusRoutes:
 
 
 class RoutingTable:
+    """Thread-safe with a lock of its own, so that matching needs no other lock (PutEvents matches before
+    it takes the store's lock to write, and a configuration change does not wait for a match)."""
+
     def __init__(self) -> None:
         self.buses: dict[str, BusRoutes] = {}
         self.rules: dict[str, Rule] = {}
+        self._lock = threading.Lock()
 
     def load(self, rule_docs: Iterable[Mapping[str, Any]]) -> None:
-        self.buses.clear()
-        self.rules.clear()
-        for doc in rule_docs:
-            self.put(Rule.from_doc(doc))
+        rules = [Rule.from_doc(doc) for doc in rule_docs]
+        with self._lock:
+            self.buses.clear()
+            self.rules.clear()
+            for rule in rules:
+                self._put(rule)
 
     def put(self, rule: Rule) -> None:
+        with self._lock:
+            self._put(rule)
+
+    def _put(self, rule: Rule) -> None:
         self.buses.setdefault(rule.bus_arn, BusRoutes()).put(rule)
         self.rules[rule.arn] = rule
 
     def delete(self, rule_arn: str) -> None:
-        rule = self.rules.pop(rule_arn, None)
-        if rule is not None:
-            self.buses[rule.bus_arn].delete(rule_arn)
+        with self._lock:
+            rule = self.rules.pop(rule_arn, None)
+            if rule is not None:
+                self.buses[rule.bus_arn].delete(rule_arn)
 
     def route(self, bus_arn: str, event: Mapping[str, Any]) -> list[Rule]:
-        routes = self.buses.get(bus_arn)
-        return routes.route(event) if routes is not None else []
+        with self._lock:
+            routes = self.buses.get(bus_arn)
+            return routes.route(event) if routes is not None else []
