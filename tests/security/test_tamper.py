@@ -65,27 +65,37 @@ class Trail:
     status: Path
 
 
-@pytest.fixture(scope="module")
-def pristine(tmp_path_factory: pytest.TempPathFactory) -> Trail:
-    data = tmp_path_factory.mktemp("trail")
+def build(data: Path, regions: tuple[str, ...] = (REGION,), joins: int = 0) -> Trail:
+    """A trail of 40 calls, 45 s apart, taking turns among `regions` (a multi-region trail if several) from
+    call `joins` on (before it, all in the first region)."""
     (data / "buckets" / "logs").mkdir(parents=True)
     clock = ManualClock(START)
     tb = Trailbridge(data, Settings(trail_delivery_seconds=60, digest_seconds=420), clock=clock)
     try:  # not started: each record is written at once, and the test writes the files that are due
         trails = tb.trails(ACCOUNT, REGION)
-        trails.create_trail(Name="main", S3BucketName="logs", EnableLogFileValidation=True)
+        many = len(regions) > 1
+        trails.create_trail(Name="main", S3BucketName="logs", EnableLogFileValidation=True, IsMultiRegionTrail=many)
         trails.start_logging(Name="main")
         for index in range(40):
             clock.advance(45)
-            tb.recorder.record(clock.now(), _record(clock, index))
+            tb.recorder.record(
+                clock.now(),
+                _record(clock, index) | {"awsRegion": regions[index % len(regions) if index >= joins else 0]},
+            )
             tb.engine.trail_files.write_due()
         trails.stop_logging(Name="main")
         clock.advance(1)
         tb.engine.trail_files.write_due()
-        answer = tb.cloudtrail(ACCOUNT, REGION).list_public_keys(StartTime=None, EndTime=None)
-        keys = [{**k, "Value": base64.b64encode(k["Value"]).decode()} for k in answer["PublicKeyList"]]
-        for key in keys:
-            key["ValidityStartTime"] = key["ValidityEndTime"] = None
+        keys = [
+            {
+                "Fingerprint": k["Fingerprint"],
+                "Value": base64.b64encode(k["Value"]).decode(),
+                "ValidityStartTime": k["ValidityStartTime"].isoformat(),
+                "ValidityEndTime": k["ValidityEndTime"].isoformat(),
+            }
+            for region in regions
+            for k in tb.cloudtrail(ACCOUNT, region).list_public_keys()["PublicKeyList"]
+        ]
         latest = latest_digest_time(tb.store, trails.get_trail(Name="main")["Trail"])
         status = trails.get_trail_status(Name="main")
     finally:
@@ -97,6 +107,11 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Trail:
     printed["LatestDigestDeliveryTime"] = iso8601(latest)
     (data / "status.json").write_text(json.dumps(printed))
     return Trail(data / "buckets" / "logs", data / "keys.json", data / "status.json")
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> Trail:
+    return build(tmp_path_factory.mktemp("trail"))
 
 
 @pytest.fixture
@@ -508,3 +523,43 @@ def test_a_trailbridge_endpoint_vouches_for_the_untouched_trail(pristine: Trail,
         server.stop()
     assert result.exit_code == 0, result.output
     assert "4/4 digest files valid\n20/20 log files valid\n" in result.output and "INVALID" not in result.output
+
+
+def test_a_multi_region_trail_is_judged_region_by_region(tmp_path: Path) -> None:
+    trail = build(tmp_path / "data", (REGION, "eu-west-1"))
+    regions = {p.parts[-5] for p in digests(trail.bucket)}
+    assert regions == {REGION, "eu-west-1"}
+    result = validate(trail, "--trail-status", str(trail.status))
+    assert result.exit_code == 0 and "INVALID" not in result.output, result.output
+    europe = [p for p in logs(trail.bucket) if "_eu-west-1_" in p.name]
+    forged = europe[len(europe) // 2].with_name(europe[len(europe) // 2].name.rsplit("_", 1)[0] + "_Forged.json.gz")
+    forged.write_bytes(gzip.compress(b'{"Records":[]}'))
+    result = validate(trail, "--trail-status", str(trail.status))
+    assert result.exit_code == 1 and f"{forged.name}\tINVALID: not listed in any valid digest" in result.output
+    forged.unlink()
+    newest = max((p for p in digests(trail.bucket) if "_eu-west-1_" in p.name), key=lambda p: p.name)
+    newest.unlink()
+    newest.with_name(newest.name + ".s3meta.json").unlink()
+    result = validate(trail, "--trail-status", str(trail.status))
+    assert result.exit_code == 1, result.output  # us-east-1's newest is still the server's newest
+    assert "CloudTrail-Digest/eu-west-1/\tINVALID: not found: the server delivered a digest at" in result.output
+
+
+def test_a_log_file_in_a_folder_no_digest_covers_is_noted(trail: Trail) -> None:
+    """A region folder without any digest (a trail without validation may write there) is not judged."""
+    model = _middle_log(trail.bucket)
+    elsewhere = Path(str(model).replace("/us-east-1/", "/ap-south-1/").replace("_us-east-1_", "_ap-south-1_"))
+    elsewhere.parent.mkdir(parents=True)
+    shutil.copy(model, elsewhere)
+    result = validate(trail)
+    assert result.exit_code == 0 and "1 log file(s) not covered by any digest" in result.output, result.output
+
+
+def test_a_region_that_joins_late_is_not_a_cut_tail(tmp_path: Path) -> None:
+    """Its digests run on their own clock (the first window begins at StartLogging, and is due at once)."""
+    trail = build(tmp_path / "data", (REGION, "eu-west-1"), joins=23)
+    europe = sorted(p.name[-21:] for p in digests(trail.bucket) if p.parts[-5] == "eu-west-1")
+    usa = sorted(p.name[-21:] for p in digests(trail.bucket) if p.parts[-5] == REGION)
+    assert europe[0] not in usa  # not written at the same ticks
+    result = validate(trail, "--trail-status", str(trail.status))
+    assert result.exit_code == 0 and "INVALID" not in result.output, result.output

@@ -270,23 +270,47 @@ def _log_problem(store: Store, bucket: str, log: Mapping[str, str]) -> str | Non
 
 
 def _check_tail(report: Report, bucket: str, status: TrailStatus, digests: list[_Digest]) -> None:
-    """The newest digest the server delivered must be here (valid or not: an invalid one is reported)."""
-    present = [parse_time(d.content["digestEndTime"]) for d in digests if d.problem is None]
-    stamps = [d.name.end for d in digests if d.name is not None]
-    newest = max([t for t in present if t is not None] + stamps, default=None)
-    if newest is not None and newest >= int(status.latest_digest):
+    """The newest digest the server delivered must be here (valid or not: an invalid one is reported), and
+    each region's newest must be less than a digest period older: the trail writes every region's digest
+    when it is due, so a region whose next digest was due by then has lost its newest. The period is taken
+    as the region's longest window (never shorter than the trail's period)."""
+    latest = float(int(status.latest_digest))
+    delivered = _iso(latest)
+    newest: dict[str, DigestName] = {}
+    longest: dict[str, float] = {}
+    for digest in digests:
+        name = digest.name
+        assert name is not None
+        if name.region not in newest or name.end > newest[name.region].end:
+            newest[name.region] = name
+        if digest.problem is None:
+            start, end = parse_time(digest.content["digestStartTime"]), parse_time(digest.content["digestEndTime"])
+            if start is not None and end is not None:
+                longest[name.region] = max(longest.get(name.region, 0.0), end - start)
+    last = max(newest.values(), key=lambda n: n.end, default=None)
+    if last is None or last.end < latest:
+        here = f"the newest here ends {_iso(last.end)}" if last is not None else "none is here"
+        problem = f"not found: the server delivered a digest at {delivered}, {here}"
+        report.add("Digest file", f"s3://{bucket}/{_folder(last, status)}", problem)
         return
-    where = digests[0].key.rsplit("/", 1)[0] + "/" if digests else _digest_folder(status)
-    delivered = _iso(status.latest_digest)
-    here = f"the newest here ends {_iso(newest)}" if newest is not None else "none is here"
-    report.add(
-        "Digest file", f"s3://{bucket}/{where}", f"not found: the server delivered a digest at {delivered}, {here}"
-    )
+    for region, name in sorted(newest.items()):
+        period = longest.get(region)
+        if period is not None and period > 0 and name.end + period <= latest:
+            report.add(
+                "Digest file",
+                f"s3://{bucket}/{_folder(name, status)}{region}/",
+                f"not found: the server delivered a digest at {delivered}, the newest of {region} here ends "
+                f"{_iso(name.end)}, a digest period ({int(period)} s) or more before",
+            )
 
 
-def _digest_folder(status: TrailStatus) -> str:
-    prefix = f"{status.prefix.strip('/')}/" if status.prefix else ""
-    return f"{prefix}AWSLogs/{status.account or '*'}/CloudTrail-Digest/"
+def _folder(name: DigestName | None, status: TrailStatus) -> str:
+    """The trail's digest folder (`[PREFIX/]AWSLogs/[ORG/]ACCOUNT/CloudTrail-Digest/`)."""
+    if name is not None:
+        prefix, org, account = name.prefix, name.org, name.account
+    else:
+        prefix, org, account = (status.prefix or "").strip("/"), "", status.account or "*"
+    return f"{prefix + '/' if prefix else ''}AWSLogs/{org + '/' if org else ''}{account}/CloudTrail-Digest/"
 
 
 def _iso(seconds: float) -> str:
