@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 
 from trailbridge.clock import iso8601, iso8601_millis
+from trailbridge.domain.access import Access, authorize
 from trailbridge.services.base import Engine, ServiceError, operation, page, timestamp
 from trailbridge.storage.resources import Scope
 from trailbridge.trail.ingest import parse_time
@@ -80,7 +81,7 @@ class ChannelsService:
 
     @operation("cloudtrail", "GetChannel")
     def get_channel(self, **params: Any) -> dict[str, Any]:
-        doc = find_channel(self.engine, params["Channel"], self.account, self.region, _CONTROL)
+        doc = find_channel(self.engine, params["Channel"], self.account, self.region, _CONTROL, "cloudtrail:GetChannel")
         status = {k: timestamp(v) if k.endswith("Time") else v for k, v in doc.get("IngestionStatus", {}).items()}
         return {
             "ChannelArn": doc["ChannelArn"],
@@ -100,7 +101,9 @@ class ChannelsService:
     @operation("cloudtrail", "UpdateChannel")
     def update_channel(self, **params: Any) -> dict[str, Any]:
         with self.engine.resources.store.transaction():
-            doc = find_channel(self.engine, params["Channel"], self.account, self.region, _CONTROL)
+            doc = find_channel(
+                self.engine, params["Channel"], self.account, self.region, _CONTROL, "cloudtrail:UpdateChannel"
+            )
             name = params.get("Name") or doc["Name"]
             if name != doc["Name"]:
                 if self.resources.by_name(self._scope, name) is not None:
@@ -114,7 +117,9 @@ class ChannelsService:
 
     @operation("cloudtrail", "DeleteChannel")
     def delete_channel(self, **params: Any) -> dict[str, Any]:
-        doc = find_channel(self.engine, params["Channel"], self.account, self.region, _CONTROL)
+        doc = find_channel(
+            self.engine, params["Channel"], self.account, self.region, _CONTROL, "cloudtrail:DeleteChannel"
+        )
         self.resources.delete(doc["ChannelArn"])
         return {}
 
@@ -124,13 +129,17 @@ _CONTROL = ("ChannelARNInvalidException", "ChannelNotFoundException")
 _INGEST = ("InvalidChannelARN", "ChannelNotFound")
 
 
-def find_channel(engine: Engine, channel: str, account: str, region: str, codes: tuple[str, str]) -> dict[str, Any]:
-    """A channel by ARN or by ID (the ARN's last part); AWS's errors for a malformed ARN or a missing one."""
+def find_channel(
+    engine: Engine, channel: str, account: str, region: str, codes: tuple[str, str], action: str
+) -> dict[str, Any]:
+    """A channel by ARN or by ID (the ARN's last part), once the caller may do `action` on it (its owner
+    may; trailbridge keeps no channel resource policies); AWS's errors for a malformed ARN or a missing one."""
     arn = channel if channel.startswith("arn:") else f"arn:aws:cloudtrail:{region}:{account}:channel/{channel}"
     parts = _CHANNEL_ARN.fullmatch(arn)
     if parts is None:
         raise ServiceError(codes[0], f"The channel ARN {channel} is not valid.")
-    doc = engine.resources.get(arn) if parts.group(2) == account and parts.group(1) == region else None
+    authorize(Access(account, action, arn), None)
+    doc = engine.resources.get(arn) if parts.group(1) == region else None
     if doc is None:
         raise ServiceError(codes[1], f"Channel {channel} does not exist.")
     return doc
@@ -144,7 +153,9 @@ class AuditEventsService:
 
     @operation("cloudtrail-data", "PutAuditEvents")
     def put_audit_events(self, **params: Any) -> dict[str, Any]:
-        channel = find_channel(self.engine, params["channelArn"], self.account, self.region, _INGEST)
+        channel = find_channel(
+            self.engine, params["channelArn"], self.account, self.region, _INGEST, "cloudtrail-data:PutAuditEvents"
+        )
         events = params["auditEvents"]
         ids = [event["id"] for event in events]
         if len(set(ids)) != len(ids):
