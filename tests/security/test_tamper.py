@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from click.testing import CliRunner, Result
 from cryptography.hazmat.primitives import hashes, serialization
@@ -563,3 +564,43 @@ def test_a_region_that_joins_late_is_not_a_cut_tail(tmp_path: Path) -> None:
     assert europe[0] not in usa  # not written at the same ticks
     result = validate(trail, "--trail-status", str(trail.status))
     assert result.exit_code == 0 and "INVALID" not in result.output, result.output
+
+
+ON_S3 = [
+    edit_a_record,
+    delete_a_log_file,
+    add_a_forged_log_file,
+    corrupt_a_log_files_gzip_stream,
+    delete_a_digests_metadata,
+    delete_a_middle_digest,
+    delete_the_newest_digest_and_its_log_files,
+    replace_a_digest_with_gzip_of_not_json,
+    replace_a_digest_with_a_json_array,
+]
+
+
+@pytest.mark.parametrize("tamper", [None, *ON_S3], ids=["untouched", *(t.__name__ for t in ON_S3)])
+def test_a_trail_on_s3(
+    trail: Trail, tamper: Callable[[Path], str] | None, s3_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same trail in an S3 bucket (moto), its signatures in the objects' metadata."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    expected = tamper(trail.bucket) if tamper is not None else None
+    s3 = boto3.client("s3", endpoint_url=s3_endpoint, region_name=REGION)
+    name = f"tamper-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=name)
+    for path in trail.bucket.rglob("*.json.gz"):
+        meta = json.loads(sidecar(path).read_text()) if sidecar(path).exists() else {}
+        metadata = {k.removeprefix("x-amz-meta-"): v for k, v in meta.items()}
+        s3.put_object(Bucket=name, Key=str(path.relative_to(trail.bucket)), Body=path.read_bytes(), Metadata=metadata)
+    arguments = ["trail", "validate", f"s3://{name}", "--bucket", "logs", "--s3-endpoint-url", s3_endpoint]
+    arguments += ["--public-keys", str(trail.keys), "--trail-status", str(trail.status)]
+    result = CliRunner().invoke(cli, arguments)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise AssertionError(f"validate raised {result.exception!r}:\n{result.output}") from result.exception
+    if expected is None:
+        assert result.exit_code == 0 and "4/4 digest files valid\n20/20 log files valid\n" in result.output
+    else:
+        assert result.exit_code == 1 and expected in result.output, result.output
