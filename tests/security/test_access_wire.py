@@ -113,13 +113,13 @@ def test_channels_and_trails_of_another_account(server: Server) -> None:
     destinations = [{"Type": "EVENT_DATA_STORE", "Location": f"arn:aws:cloudtrail:us-east-1:{BOB}:eventdatastore/x"}]
     channel = bob.create_channel(Name="bobchan", Source="Custom", Destinations=destinations)["ChannelArn"]
     alice = client(server, "cloudtrail", "alice")
-    with pytest.raises(ClientError) as denied:
+    with pytest.raises(ClientError) as denied:  # CloudTrail's answer for another account's channel
         alice.get_channel(Channel=channel)
-    assert code(denied) == "AccessDeniedException"
+    assert code(denied) == "ChannelNotFoundException"
     data = client(server, "cloudtrail-data", "alice")
     with pytest.raises(ClientError) as denied:
         data.put_audit_events(auditEvents=[{"id": "e1", "eventData": "{}"}], channelArn=channel)
-    assert code(denied) == "AccessDeniedException"
+    assert code(denied) == "ChannelNotFound"
     with pytest.raises(ClientError) as missing:
         alice.get_trail_status(Name=f"arn:aws:cloudtrail:us-east-1:{BOB}:trail/bobtrail")
     assert code(missing) == "TrailNotFoundException"  # trails are looked up in the caller's account only

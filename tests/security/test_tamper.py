@@ -604,3 +604,18 @@ def test_a_trail_on_s3(
         assert result.exit_code == 0 and "4/4 digest files valid\n20/20 log files valid\n" in result.output
     else:
         assert result.exit_code == 1 and expected in result.output, result.output
+
+
+def test_a_trailbridge_endpoint_sees_a_cut_tail(pristine: Trail, trail: Trail) -> None:
+    """--endpoint-url: GetTrailStatus's LatestDigestDeliveryTime from the server that wrote the trail."""
+    delete_the_newest_digest_and_its_log_files(trail.bucket)
+    server = Server("--data", str(pristine.bucket.parent.parent), env={"AWS_ACCESS_KEY_ID": ACCOUNT})
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("AWS_ACCESS_KEY_ID", ACCOUNT)
+            patch.setenv("AWS_SECRET_ACCESS_KEY", "x")
+            result = _validate_at(trail, server.url)
+    finally:
+        server.stop()
+    assert result.exit_code == 1, result.output
+    assert "INVALID: not found: the server delivered a digest at 2026-01-01T00:30:00Z" in result.output

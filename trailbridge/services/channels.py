@@ -24,6 +24,7 @@ import orjson
 
 from trailbridge.clock import iso8601, iso8601_millis
 from trailbridge.domain.access import Access, authorize
+from trailbridge.errors import AccessDeniedError
 from trailbridge.services.base import Engine, ServiceError, operation, page, timestamp
 from trailbridge.storage.resources import Scope
 from trailbridge.trail.ingest import parse_time
@@ -133,13 +134,17 @@ def find_channel(
     engine: Engine, channel: str, account: str, region: str, codes: tuple[str, str], action: str
 ) -> dict[str, Any]:
     """A channel by ARN or by ID (the ARN's last part), once the caller may do `action` on it (its owner
-    may; trailbridge keeps no channel resource policies); AWS's errors for a malformed ARN or a missing one."""
+    may; trailbridge keeps no channel resource policies); AWS's errors for a malformed ARN or a missing (or
+    refused) one."""
     arn = channel if channel.startswith("arn:") else f"arn:aws:cloudtrail:{region}:{account}:channel/{channel}"
     parts = _CHANNEL_ARN.fullmatch(arn)
     if parts is None:
         raise ServiceError(codes[0], f"The channel ARN {channel} is not valid.")
-    authorize(Access(account, action, arn), None)
-    doc = engine.resources.get(arn) if parts.group(1) == region else None
+    try:
+        authorize(Access(account, action, arn), None)
+        doc = engine.resources.get(arn) if parts.group(1) == region else None
+    except AccessDeniedError:
+        doc = None  # as CloudTrail: another account's channel is not found, whether or not it exists
     if doc is None:
         raise ServiceError(codes[1], f"Channel {channel} does not exist.")
     return doc

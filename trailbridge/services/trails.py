@@ -14,6 +14,7 @@ from typing import Any
 
 from trailbridge.services.base import Engine, ServiceError, operation, page, timestamp
 from trailbridge.storage.resources import Scope
+from trailbridge.trail.coverage import latest_digest_time
 from trailbridge.trail.selectors import DEFAULT_SELECTORS
 
 MAX_TRAILS_PER_REGION = 5
@@ -218,6 +219,9 @@ class TrailsService:
             status["LatestDeliveryTime"] = timestamp(delivered)
             text = timestamp(delivered).strftime("%Y-%m-%dT%H:%M:%SZ")
             status["LatestDeliveryAttemptTime"] = status["LatestDeliveryAttemptSucceeded"] = text
+        digested = latest_digest_time(self.engine.resources.store, doc)
+        if digested is not None:  # what `trail validate --endpoint-url` checks a cut tail against
+            status["LatestDigestDeliveryTime"] = timestamp(digested)
         for key, text in (("StartLoggingTime", "TimeLoggingStarted"), ("StopLoggingTime", "TimeLoggingStopped")):
             if doc.get(key) is not None:
                 status[key] = timestamp(doc[key])
