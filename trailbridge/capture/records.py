@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import functools
 import hashlib
 import logging
@@ -22,6 +23,7 @@ import orjson
 
 from trailbridge.clock import iso8601
 from trailbridge.domain.ids import fast_uuid4
+from trailbridge.trail.ingest import EARLIEST, LATEST, check_record
 from trailbridge.trail.record import EVENT_VERSION, HIDDEN
 
 log = logging.getLogger("trailbridge.capture")
@@ -294,10 +296,25 @@ def summarize(facts: Facts, options: RecordOptions) -> dict[str, Any]:
     }
 
 
+def _epoch_seconds(value: object) -> float:
+    """A summary's `time`: epoch seconds (a number, or its text) within `check_record`'s bounds."""
+    seconds = float("nan")
+    if isinstance(value, int | float | str) and not isinstance(value, bool):
+        with contextlib.suppress(ValueError):
+            seconds = float(value)
+    if not EARLIEST <= seconds <= LATEST:  # NaN (and so anything not a number) fails both
+        raise ValueError(f"time {str(value)[:64]!r} is not epoch seconds between 1970 and 9999")
+    return seconds
+
+
 def expand(summary: dict[str, Any], account: str, region: str) -> tuple[float, dict[str, Any]]:
-    """(event time, CloudTrail record) of a `summarize` result; ValueError if it is not one."""
+    """(event time, CloudTrail record) of a `summarize` result; ValueError if it is not one (a `time` that is
+    not epoch seconds within `check_record`'s bounds, an identity that is not an object, ...). The record passes
+    `check_record`, as every record does at the edge."""
     try:
-        started, method = float(summary["time"]), str(summary["method"])
+        started, method = _epoch_seconds(summary["time"]), str(summary["method"])
+        if not isinstance(summary["identity"], dict):
+            raise ValueError("identity must be a JSON object")
         identity = dict(summary["identity"])
         identity.setdefault("accountId", account)
         record: dict[str, Any] = {
@@ -312,11 +329,16 @@ def expand(summary: dict[str, Any], account: str, region: str) -> tuple[float, d
         }
         failure = summary["error"]
         if failure:
+            if not isinstance(failure, list | tuple) or len(failure) != 2:
+                raise ValueError("error must be [code, message]")
             record["errorCode"], record["errorMessage"] = str(failure[0]), str(failure[1])
+        request_id = summary["requestId"]
+        if request_id is not None and not isinstance(request_id, str):
+            raise ValueError("requestId must be a string")
         record.update(
             requestParameters=summary["parameters"],
             responseElements=summary["answer"],
-            requestID=summary["requestId"] or fast_uuid4(),
+            requestID=request_id or fast_uuid4(),
             eventID=fast_uuid4(),
             readOnly=method in READ_METHODS,
             eventType="AwsApiCall",
@@ -325,6 +347,7 @@ def expand(summary: dict[str, Any], account: str, region: str) -> tuple[float, d
             eventCategory="Management",
             additionalEventData={"httpMethod": method, "path": str(summary["path"]), "status": summary["status"]},
         )
-    except (KeyError, TypeError, ValueError, IndexError) as exc:
-        raise ValueError(f"not a captured request: {exc!r}") from None
-    return started, record
+    except (KeyError, TypeError, ValueError, IndexError, OverflowError) as exc:
+        raise ValueError(f"not a captured request: {exc}") from None
+    checked = check_record(record)[1]
+    return started, checked
