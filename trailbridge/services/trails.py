@@ -21,6 +21,8 @@ MAX_TRAILS_PER_REGION = 5
 MAX_SELECTORS = 5
 _NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{1,126})[A-Za-z0-9]")
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+MAX_PREFIX = 200  # CloudTrail: "The maximum length is 200 characters."
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _FIELDS = frozenset(
     {"eventCategory", "eventSource", "eventName", "readOnly", "resources.type", "resources.ARN", "eventType"}
 )
@@ -65,6 +67,23 @@ def check_trail_name(name: str) -> None:
             "InvalidTrailNameException",
             "Trail name must be between 3 and 128 characters; start and end with a letter or number; contain only "
             "letters, numbers, periods, underscores and dashes, with no two in a row; and not look like an IP address.",
+        )
+
+
+def check_s3_prefix(prefix: object) -> None:
+    """CloudTrail's S3KeyPrefix rule (at most 200 characters), and what keeps log files inside their bucket: no
+    leading `/`, no `.` or `..` segment, no NUL or other control character (InvalidS3PrefixException)."""
+    if prefix is None or prefix == "":
+        return
+    if not isinstance(prefix, str):
+        raise ServiceError("InvalidS3PrefixException", "S3KeyPrefix must be a string.")
+    if len(prefix) > MAX_PREFIX:
+        raise ServiceError("InvalidS3PrefixException", f"S3KeyPrefix is longer than {MAX_PREFIX} characters.")
+    if prefix.startswith("/") or _CONTROL.search(prefix) or any(part in (".", "..") for part in prefix.split("/")):
+        raise ServiceError(
+            "InvalidS3PrefixException",
+            f"Invalid S3 prefix: {prefix[:MAX_PREFIX]!r}. A prefix may not start with '/', hold a '.' or '..' "
+            "segment, or hold control characters.",
         )
 
 
@@ -142,6 +161,7 @@ class TrailsService:
         if name.startswith("arn:"):
             raise ServiceError("InvalidTrailNameException", "A trail name, not an ARN, is needed to create a trail.")
         self._check_bucket(params["S3BucketName"])
+        check_s3_prefix(params.get("S3KeyPrefix"))
         if params.get("IsOrganizationTrail"):
             raise ServiceError("OrganizationsNotInUseException", "trailbridge has no AWS Organizations.")
         with self.engine.router.changing():
@@ -177,6 +197,7 @@ class TrailsService:
             doc = self._trail(params["Name"], home=True)
             if params.get("S3BucketName") is not None:
                 self._check_bucket(params["S3BucketName"])
+            check_s3_prefix(params.get("S3KeyPrefix"))
             doc.update({_SETTABLE[k]: v for k, v in params.items() if k in _SETTABLE and v is not None})
             self._save(doc)
         return _public(doc)

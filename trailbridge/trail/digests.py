@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from trailbridge.clock import Clock, iso8601
 from trailbridge.delivery.secrets import SecretBox
 from trailbridge.storage.resources import Resources
-from trailbridge.trail.buckets import Buckets
+from trailbridge.trail.buckets import Buckets, Failures
 
 KEY_LIFETIME = 30 * 86_400.0
 ALGORITHM = "SHA256withRSA"
@@ -46,6 +46,11 @@ def digest_key(trail: dict[str, Any], account: str, region: str, end: float) -> 
     path += time.strftime("%Y%m%dT%H%M%SZ", stamp) + ".json.gz"
     prefix = trail.get("S3KeyPrefix")
     return f"{prefix.strip('/')}/{path}" if prefix else path
+
+
+def _validating(trail: dict[str, Any]) -> bool:
+    """Whether the trail writes digests: log file validation is on, and it has logged."""
+    return bool(trail.get("LogFileValidationEnabled")) and trail.get("StartLoggingTime") is not None
 
 
 class SigningKeys:
@@ -87,14 +92,33 @@ class DigestWriter:
     def __init__(self, resources: Resources, buckets: Buckets, keys: SigningKeys, clock: Clock, period: float) -> None:
         self.resources, self.buckets, self.keys, self.clock, self.period = resources, buckets, keys, clock, period
         self.store = resources.store
+        self.failures = Failures()
 
     def write_due(self) -> int:
-        """Write every digest that is due; how many were written."""
-        return sum(self.write_for(trail) for trail in self.resources.all_of_kind("trail"))
+        """Write every digest that is due; how many were written. A digest that cannot be written (its bucket
+        gone, a key that would leave it) is tried again next time, and logged once (`failures`); the other
+        trails' and regions' digests are written all the same."""
+        written = 0
+        for trail in self.resources.all_of_kind("trail"):
+            arn = str(trail.get("TrailARN"))
+            try:
+                regions = sorted(self._regions(trail)) if _validating(trail) else []
+            except Exception as exc:  # any failure of one trail must not stop the others
+                self.failures.failed(arn, "digests", exc)
+                continue
+            for region in regions:
+                work = f"digests in {region}"
+                try:
+                    written += self._write_if_due(trail, region)
+                except Exception as exc:
+                    self.failures.failed(arn, work, exc)
+                else:
+                    self.failures.worked(arn, work)
+        return written
 
     def write_for(self, trail: dict[str, Any]) -> int:
         """Write the trail's due digests (a stopped trail's final one); how many were written."""
-        if not trail.get("LogFileValidationEnabled") or trail.get("StartLoggingTime") is None:
+        if not _validating(trail):
             return 0
         return sum(self._write_if_due(trail, region) for region in sorted(self._regions(trail)))
 

@@ -14,14 +14,26 @@ class TrailFiles:
         self.log_files, self.digests, self.clock = log_files, digests, clock
 
     def write_due(self) -> None:
-        """Write the log files and digests that are due (the recorder's thread calls this every second)."""
-        self.log_files.deliver_due()
-        self.digests.write_due()
+        """Write the log files and digests that are due (the recorder's thread calls this every second). Each
+        trail's failures are its own (logged once by the writers' `failures`): they stop no other trail."""
+        try:
+            self.log_files.deliver_due()
+        finally:  # whatever stopped the log files (the store), the digests are tried all the same
+            self.digests.write_due()
 
     def finish(self, trail: dict[str, Any]) -> None:
-        """A trail about to be deleted: write what it holds and, if it was logging, its final digest."""
+        """A trail about to be deleted: write what it holds and, if it was logging, its final digest. What
+        cannot be written (its bucket is gone, its key would leave it) is logged, and the trail is deleted all
+        the same."""
         stopped = dict(trail)
         if stopped.get("IsLogging"):
             stopped.update(IsLogging=False, StopLoggingTime=self.clock.now())
-        self.log_files.deliver_all(stopped)
-        self.digests.write_for(stopped)
+        arn = str(trail.get("TrailARN"))
+        try:
+            self.log_files.deliver_all(stopped)
+        except Exception as exc:  # a trail that cannot write can still be deleted
+            self.log_files.failures.failed(arn, "final log files", exc)
+        try:
+            self.digests.write_for(stopped)
+        except Exception as exc:
+            self.digests.failures.failed(arn, "final digest", exc)

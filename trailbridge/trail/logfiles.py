@@ -19,7 +19,7 @@ from typing import Any
 
 from trailbridge.clock import Clock
 from trailbridge.storage.resources import Resources
-from trailbridge.trail.buckets import Buckets
+from trailbridge.trail.buckets import Buckets, Failures
 
 _UNIQUE = string.ascii_letters + string.digits
 
@@ -38,14 +38,23 @@ class LogFileWriter:
         self.resources, self.buckets, self.clock = resources, buckets, clock
         self.store = resources.store
         self.delivery_seconds = delivery_seconds
+        self.failures = Failures()
 
     def deliver_due(self) -> int:
-        """Write every log file that is due; how many were written."""
+        """Write every log file that is due; how many were written. A trail whose file cannot be written (its
+        bucket gone, a key that would leave it) keeps its records for the next try, and is logged once
+        (`failures`); the other trails' files are written all the same."""
         written = 0
         for trail_arn, region in self.store.all("trail_log_pending_groups"):
-            trail = self.resources.get(trail_arn)
-            if trail is None or self._due(trail, region):
-                written += self._deliver(trail_arn, trail, region)
+            work = f"log files in {region}"
+            try:
+                trail = self.resources.get(trail_arn)
+                if trail is None or self._due(trail, region):
+                    written += self._deliver(trail_arn, trail, region)
+            except Exception as exc:  # any failure of one trail must not stop the others
+                self.failures.failed(str(trail_arn), work, exc)
+            else:
+                self.failures.worked(str(trail_arn), work)
         return written
 
     def deliver_all(self, trail: dict[str, Any]) -> int:

@@ -1,0 +1,158 @@
+"""Issue 13, item 5: nothing is written outside the data directory. CreateTrail/UpdateTrail refuse an
+S3KeyPrefix that could leave its bucket (InvalidS3PrefixException, as AWS names it); below that, the folder
+buckets resolve every key and refuse any that leaves its bucket; and one trail that cannot write stops no
+other trail's log files or digests."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.support.server import Server
+from trailbridge.clock import ManualClock
+from trailbridge.runtime import Trailbridge
+from trailbridge.settings import Settings
+from trailbridge.storage.resources import Scope
+from trailbridge.trail.buckets import FolderBuckets, OutsideBucketError
+
+ACCOUNT = "123456789012"
+ESCAPING_PREFIXES = ["../../../ESC", "a/../../../ESC", "..", "./x", "/abs", "a\x00b", "a\nb", "x" * 201]
+
+
+@pytest.mark.parametrize("prefix", ESCAPING_PREFIXES, ids=range(len(ESCAPING_PREFIXES)))
+def test_create_and_update_trail_refuse_a_prefix_that_leaves_the_bucket(
+    server: Server, account: str, bucket: str, prefix: str
+) -> None:
+    cloudtrail = server.client("cloudtrail", account)
+    name = "t" + uuid.uuid4().hex[:8]
+    with pytest.raises(ClientError) as refused:
+        cloudtrail.create_trail(Name=name, S3BucketName=bucket, S3KeyPrefix=prefix)
+    assert refused.value.response["Error"]["Code"] == "InvalidS3PrefixException"
+    cloudtrail.create_trail(Name=name, S3BucketName=bucket, S3KeyPrefix="fine/prefix")
+    with pytest.raises(ClientError) as refused:
+        cloudtrail.update_trail(Name=name, S3KeyPrefix=prefix)
+    assert refused.value.response["Error"]["Code"] == "InvalidS3PrefixException"
+    assert cloudtrail.get_trail(Name=name)["Trail"]["S3KeyPrefix"] == "fine/prefix"
+    cloudtrail.delete_trail(Name=name)
+    assert not (server.data.parent / "ESC").exists() and not Path("/abs").exists()
+
+
+def test_a_prefix_of_200_characters_and_dots_inside_segments_are_accepted(
+    server: Server, account: str, bucket: str
+) -> None:
+    cloudtrail = server.client("cloudtrail", account)
+    for prefix in ("p" * 200, "a..b/.c/d./", "logs/2026"):
+        name = "t" + uuid.uuid4().hex[:8]
+        assert cloudtrail.create_trail(Name=name, S3BucketName=bucket, S3KeyPrefix=prefix)["S3KeyPrefix"] == prefix
+        cloudtrail.delete_trail(Name=name)
+
+
+def test_folder_buckets_refuse_keys_and_buckets_that_leave_their_folder(tmp_path: Path) -> None:
+    root = tmp_path / "buckets"
+    (root / "b").mkdir(parents=True)
+    (tmp_path / "outside").mkdir()
+    (root / "b" / "link").symlink_to(tmp_path / "outside")
+    (root / "linked").symlink_to(tmp_path / "outside")
+    buckets = FolderBuckets(root)
+    buckets.put("b", "AWSLogs/x.json.gz", b"1")
+    assert (root / "b" / "AWSLogs" / "x.json.gz").read_bytes() == b"1"
+    for bucket, key in [
+        ("b", "../../outside/x"),
+        ("b", "a/../../outside/x"),
+        ("b", "/tmp/x"),
+        ("b", str(tmp_path / "outside" / "x")),
+        ("b", "a\x00b"),
+        ("b", "link/x"),
+        ("b", "."),
+        ("linked", "x"),
+        ("..", "outside/x"),
+        ("b/../..", "outside/x"),
+        ("b\x00", "x"),
+    ]:
+        with pytest.raises(OutsideBucketError):
+            buckets.put(bucket, key, b"1", {"x-amz-meta-signature": "s"})
+    assert not list((tmp_path / "outside").iterdir())
+    assert not buckets.exists("linked") and not buckets.exists("..") and not buckets.exists("b\x00")
+
+
+def _record(name: str) -> tuple[float, dict[str, Any]]:
+    now = time.time()
+    return now, {
+        "eventVersion": "1.09",
+        "eventID": str(uuid.uuid4()),
+        "eventName": name,
+        "eventSource": "events.amazonaws.com",
+        "eventTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
+        "awsRegion": "us-east-1",
+        "recipientAccountId": ACCOUNT,
+        "userIdentity": {"type": "IAMUser", "accountId": ACCOUNT},
+        "readOnly": False,
+        "managementEvent": True,
+        "eventType": "AwsApiCall",
+    }
+
+
+def test_a_bad_trail_below_the_validation_writes_nothing_outside_and_stops_no_other_trail(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = tmp_path / "data"
+    (data / "buckets" / "logs").mkdir(parents=True)
+    (tmp_path / "outside").mkdir()
+    (data / "buckets" / "logs" / "lnk").symlink_to(tmp_path / "outside")
+    clock = ManualClock(time.time())
+    tb = Trailbridge(data, Settings(trail_delivery_seconds=1, digest_seconds=2), clock)
+    try:
+        trails = tb.trails()
+        # Bad trails (at most 5 trails a region), named to come before the good one: the stored documents say
+        # what validation refuses.
+        bad = {
+            "aa-escape": {"S3KeyPrefix": "../../../ESC"},
+            "ab-nul": {"S3KeyPrefix": "a\x00b"},
+            "ad-link": {"S3KeyPrefix": "lnk"},  # valid, but a symbolic link out of the bucket
+            "ae-bucket": {"S3BucketName": "../../../ESCB"},
+        }
+        for name in [*bad, "zz-good"]:
+            trails.create_trail(Name=name, S3BucketName="logs", EnableLogFileValidation=True)
+            trails.start_logging(Name=name)
+        resources = tb.engine.resources
+        for name, change in bad.items():
+            arn = f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/{name}"
+            doc = resources.get(arn)
+            assert doc is not None
+            resources.put(Scope("trail", ACCOUNT, "us-east-1"), name, arn, {**doc, **change})
+        caplog.set_level(logging.INFO, logger="trailbridge.trail")
+        for second in range(6):
+            tb.recorder.record(*_record(f"Call{second}"))
+            clock.advance(1.0)
+            tb.engine.trail_files.write_due()
+        logs = data / "buckets" / "logs"
+        good_files = list((logs / "AWSLogs").rglob(f"{ACCOUNT}_CloudTrail_us-east-1_*.json.gz"))
+        good_digests = list((logs / "AWSLogs").rglob("*_CloudTrail-Digest_us-east-1_zz-good_*.json.gz"))
+        assert good_files and len(good_digests) >= 2
+        names = {r["eventName"] for f in good_files for r in json.loads(gzip.decompress(f.read_bytes()))["Records"]}
+        assert {f"Call{i}" for i in range(6)} <= names
+        # Nothing outside the bucket: not beside the data directory, not through the link.
+        assert not list(tmp_path.glob("ESC*")) and not list((tmp_path / "outside").rglob("*"))
+        assert not [p for p in tmp_path.rglob("*") if "\x00" in str(p) or p.name == "ESCB"]
+        assert {str(p.relative_to(logs)).split("/")[0] for p in logs.iterdir()} == {"AWSLogs", "lnk"}
+        # Each bad trail's failure is logged once per kind of work, not every second.
+        errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+        for name in bad:
+            mine = [m for m in errors if f"trail/{name} failed" in m]
+            kinds = {m.split(" of trail ")[0] for m in mine}
+            assert len(mine) == len(kinds) and kinds >= {"log files in us-east-1", "digests in us-east-1"}, mine
+        # A bad trail can still be deleted; its final files are refused like the others.
+        for name in bad:
+            trails.delete_trail(Name=name)
+        assert not list(tmp_path.glob("ESC*")) and not list((tmp_path / "outside").rglob("*"))
+        assert [t["Name"] for t in trails.describe_trails()["trailList"]] == ["zz-good"]
+    finally:
+        tb.close()
