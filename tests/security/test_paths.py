@@ -156,3 +156,46 @@ def test_a_bad_trail_below_the_validation_writes_nothing_outside_and_stops_no_ot
         assert [t["Name"] for t in trails.describe_trails()["trailList"]] == ["zz-good"]
     finally:
         tb.close()
+
+
+def test_a_region_that_is_a_path_never_reaches_a_log_file_key(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """An imported record's awsRegion is refused at the edge; a pending record of such a region stored below
+    that check is refused by the bucket, and the trail's other regions are written all the same."""
+    data = tmp_path / "data"
+    (data / "buckets" / "logs").mkdir(parents=True)
+    clock = ManualClock(time.time())
+    tb = Trailbridge(data, Settings(trail_delivery_seconds=1, digest_seconds=2), clock)
+    try:
+        trails = tb.trails()
+        trails.create_trail(Name="multi", S3BucketName="logs", IsMultiRegionTrail=True, EnableLogFileValidation=True)
+        trails.start_logging(Name="multi")
+        records = [{**_record("Imported")[1], "awsRegion": region} for region in ("../../x", "us-east-1\x00", "eu/x")]
+        records.append(_record("ImportedGood")[1])
+        result = tb.importer.import_file("regions.json", json.dumps({"Records": records}).encode())
+        assert result.records == 1 and [p.message.split(":")[1].split()[0] for p in result.skipped] == ["awsRegion"] * 3
+        arn = f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/multi"
+        planted = json.dumps(_record("Planted")[1]).encode()
+        with tb.store.transaction():
+            tb.store.run("trail_log_pending_add", (arn, "../../../../../x", clock.now(), planted))
+            tb.store.run("trail_log_pending_add", (arn, "us-west-2\x00", clock.now(), planted))
+        caplog.set_level(logging.INFO, logger="trailbridge.trail")
+        for _ in range(4):
+            tb.recorder.record(*_record("Live"))
+            clock.advance(1.0)
+            tb.engine.trail_files.write_due()
+        logs = data / "buckets" / "logs"
+        files = list(logs.rglob(f"{ACCOUNT}_CloudTrail_us-east-1_*.json.gz"))
+        names = {r["eventName"] for f in files for r in json.loads(gzip.decompress(f.read_bytes()))["Records"]}
+        assert {"ImportedGood", "Live"} <= names and "Planted" not in names
+        assert list(logs.rglob("*_CloudTrail-Digest_us-east-1_multi_*.json.gz"))
+        assert not [p for p in tmp_path.rglob("*") if p.name == "x" or "\x00" in str(p)]
+        assert not (tmp_path.parent / "x").exists()
+        errors = [
+            r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR and "trail/multi" in r.getMessage()
+        ]
+        assert sorted(m.split(" of trail ")[0] for m in errors) == [
+            "log files in ../../../../../x",
+            "log files in us-west-2\x00",
+        ]
+    finally:
+        tb.close()
