@@ -55,6 +55,14 @@ def test_a_prefix_of_200_characters_and_dots_inside_segments_are_accepted(
         cloudtrail.delete_trail(Name=name)
 
 
+@pytest.mark.parametrize("name", ["a..b", "192.168.1.1", "..", "-ab", "Ab"])
+def test_create_trail_refuses_a_bucket_name_s3_refuses(server: Server, account: str, name: str) -> None:
+    (server.data / "buckets" / name).mkdir(parents=True, exist_ok=True)  # even where such a folder exists
+    with pytest.raises(ClientError) as refused:
+        server.client("cloudtrail", account).create_trail(Name="t" + uuid.uuid4().hex[:8], S3BucketName=name)
+    assert refused.value.response["Error"]["Code"] == "InvalidS3BucketNameException"
+
+
 def test_folder_buckets_refuse_keys_and_buckets_that_leave_their_folder(tmp_path: Path) -> None:
     root = tmp_path / "buckets"
     (root / "b").mkdir(parents=True)

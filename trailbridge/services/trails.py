@@ -145,7 +145,7 @@ class TrailsService:
         raise ServiceError("TrailNotFoundException", f"Unknown trail: {arn} for the user: {self.account}")
 
     def _check_bucket(self, name: str) -> None:
-        if not _BUCKET.fullmatch(name):
+        if not _BUCKET.fullmatch(name) or ".." in name or re.fullmatch(r"\d+\.\d+\.\d+\.\d+", name):
             raise ServiceError("InvalidS3BucketNameException", f"Bucket name is not valid: {name}")
         if not self.engine.buckets.exists(name):
             raise ServiceError("S3BucketDoesNotExistException", f"S3 bucket {name} does not exist.")
