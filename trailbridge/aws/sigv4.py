@@ -3,7 +3,11 @@ that the caller holds the secret key.
 
 The algorithm is AWS's published one (canonical request -> string to sign -> HMAC chain keyed by the
 secret, date, region and service). A request is refused when its signature is missing, malformed, made with
-an unknown access key, wrong, or dated more than five minutes away from the server's clock.
+an unknown access key, wrong, or dated more than five minutes away from the server's clock; when its body is
+not the one signed (the body is always hashed: an `x-amz-content-sha256` header must equal its hash, and
+`UNSIGNED-PAYLOAD` is accepted only where AWS accepts it, S3); when `host` (and, for a service addressed by
+`X-Amz-Target`, that header) is not signed; and when its credential scope names another service, or a region
+that is not one (checked with or without verification: the region names folders of the data directory).
 """
 
 from __future__ import annotations
@@ -24,6 +28,9 @@ ALGORITHM = "AWS4-HMAC-SHA256"
 MAX_SKEW_SECONDS = 300
 _ACCOUNT_KEY = re.compile(r"\d{12}")
 _FIELD = re.compile(r"(Credential|SignedHeaders|Signature)=([^,\s]*)")
+# AWS's region names (us-east-1, us-gov-west-1, eu-central-2, ap-southeast-5, ...): lowercase words, a digit.
+REGION = re.compile(r"[a-z]{2}(-[a-z]+){1,3}-\d{1,2}")
+UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 
 
 @dataclass(frozen=True)
@@ -100,7 +107,7 @@ def canonical_request(
     path = quote(unquote(raw_path) or "/", safe="/~")
     pairs = sorted((quote(k, safe="-_.~"), quote(v, safe="-_.~")) for k, v in parse_qsl(query, keep_blank_values=True))
     lines = [f"{name}:{' '.join(headers.get(name, '').split())}\n" for name in signed]
-    payload_hash = headers.get("x-amz-content-sha256") or hashlib.sha256(payload).hexdigest()
+    payload_hash = headers.get("x-amz-content-sha256") or hashlib.sha256(payload).hexdigest()  # checked first
     query_text = "&".join(f"{k}={v}" for k, v in pairs)
     return "\n".join([method, path, query_text, "".join(lines), ";".join(signed), payload_hash])
 
@@ -121,6 +128,9 @@ class Request:
     query: str
     headers: Mapping[str, str]  # lower-case names
     body: bytes
+    service: str = ""  # the signing name the credential scope must give ("" when any will do)
+    signed_target: bool = False  # the service is addressed by X-Amz-Target, which must then be signed
+    unsigned_payload: bool = False  # UNSIGNED-PAYLOAD is allowed (S3)
 
 
 class Authenticator:
@@ -139,6 +149,10 @@ class Authenticator:
                 raise WireError("MissingAuthenticationTokenException", "Missing Authentication Token", 403)
             return Principal("", self.default_account, self.default_region)
         sig = parse_authorization(header)
+        if not REGION.fullmatch(sig.region):
+            raise WireError(
+                "InvalidSignatureException", f"Credential should be scoped to a valid region, not '{sig.region}'."
+            )
         known = self.credentials.get(sig.access_key)
         if self.verify:
             if known is None:
@@ -146,6 +160,35 @@ class Authenticator:
             self._check(request, sig, known, now or datetime.now(UTC))
         name = known.name if known is not None else None
         return Principal(sig.access_key, self._account(sig.access_key, known), sig.region, name)
+
+    def _check_scope(self, request: Request, sig: Signature) -> None:
+        if request.service and sig.service != request.service:
+            raise WireError(
+                "InvalidSignatureException", f"Credential should be scoped to correct service: '{request.service}'."
+            )
+        required = ["host", *(["x-amz-target"] if request.signed_target else [])]
+        missing = [name for name in required if name not in sig.signed_headers]
+        if missing:
+            raise WireError(
+                "IncompleteSignatureException",
+                f"Signed headers must include {', '.join(required)}: {';'.join(sig.signed_headers)} lacks "
+                f"{', '.join(missing)}.",
+            )
+
+    def _check_payload(self, request: Request) -> None:
+        """The signature covers the body: the hash it was made with must be the body's."""
+        claimed = request.headers.get("x-amz-content-sha256")
+        if claimed is None:
+            return  # the canonical request is then made with the body's own hash
+        if claimed == UNSIGNED_PAYLOAD and request.unsigned_payload:
+            return
+        if claimed != hashlib.sha256(request.body).hexdigest():
+            raise WireError(
+                "InvalidSignatureException",
+                "The provided 'x-amz-content-sha256' header does not match what was computed."
+                if claimed != UNSIGNED_PAYLOAD
+                else "UNSIGNED-PAYLOAD is not accepted by this service: sign the body.",
+            )
 
     def _account(self, access_key: str, known: Credential | None) -> str:
         if known is not None:
@@ -166,6 +209,8 @@ class Authenticator:
                 f"Signature expired: {amz_date} is now {bound} than {now:%Y%m%dT%H%M%SZ} "
                 f"({now:%Y%m%dT%H%M%SZ} {'-' if skew > 0 else '+'} 5 min.)",
             )
+        self._check_scope(request, sig)
+        self._check_payload(request)
         text = canonical_request(
             request.method, request.raw_path, request.query, request.headers, sig.signed_headers, request.body
         )

@@ -44,6 +44,11 @@ class JsonService:
         return str(self.model.metadata["targetPrefix"])
 
     @property
+    def signing_name(self) -> str:
+        """The service a SigV4 credential scope must name to call this one."""
+        return str(self.model.metadata.get("signingName") or self.model.endpoint_prefix)
+
+    @property
     def content_type(self) -> str:
         if self.model.metadata.get("protocol") == "rest-json":
             return "application/json"

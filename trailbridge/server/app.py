@@ -53,6 +53,8 @@ log = logging.getLogger("trailbridge.server")
 # How a request names its service and operation: (service, operation, parameters taken from the query string).
 _Resolve = Callable[[Request, bytes], tuple[JsonService, str, dict[str, Any]]]
 MAX_RECORDS_BYTES = 16 * 1024 * 1024  # one batch of captured records
+# trailbridge's own endpoints (/_trailbridge/records, /_trailbridge/import) are signed as CloudTrail calls.
+OWN_ENDPOINTS_SIGNING_NAME = "cloudtrail"
 WORKER_THREADS = 256  # operations run in threads; long-polling ReceiveMessage holds one for up to 20 s
 
 
@@ -125,7 +127,7 @@ class Gateway:
         started = time.perf_counter()
         try:
             body = await self._body(request, MAX_FILE_BYTES)
-            principal = self.authenticator.principal(_signed_request(request, body))
+            principal = self.authenticator.principal(_signed_request(request, body, OWN_ENDPOINTS_SIGNING_NAME))
             name = request.query_params.get("name") or "-"
             bus = self._import_bus(request.query_params.get("eventBus"), principal)
             work = partial(self.tb.importer.import_file, name, body, bus)
@@ -145,7 +147,7 @@ class Gateway:
         scope. The answer counts them and names each one refused (by its index, requests first)."""
         try:
             body = await self._body(request, MAX_RECORDS_BYTES)
-            principal = self.authenticator.principal(_signed_request(request, body))
+            principal = self.authenticator.principal(_signed_request(request, body, OWN_ENDPOINTS_SIGNING_NAME))
             try:
                 document = orjson.loads(body)
                 records, requests = document.get("Records", []), document.get("Requests", [])
@@ -233,7 +235,9 @@ class Gateway:
         body = await self._body(request)
         service, operation, from_query = resolve(request, body)
         call.service, call.operation = service, operation
-        principal = self.authenticator.principal(_signed_request(request, body))
+        by_target = "x-amz-target" in request.headers
+        signed = _signed_request(request, body, service.signing_name, signed_target=by_target)
+        principal = self.authenticator.principal(signed)
         call.account, call.region, call.principal = principal.account, principal.region, principal
         model = call.model = service.operation(operation)
         params = call.params = parse_request(model, body) | from_query
@@ -316,10 +320,13 @@ def _tls_details(request: Request) -> dict[str, str] | None:
     return details | {"clientProvidedHostHeader": request.headers.get("host", "")}
 
 
-def _signed_request(request: Request, body: bytes) -> sigv4.Request:
+def _signed_request(request: Request, body: bytes, service: str, *, signed_target: bool = False) -> sigv4.Request:
+    """The request as SigV4 checks it; `service` is the signing name its credential scope must give."""
     raw_path = request.scope.get("raw_path", b"/").decode("latin-1")
     headers = {k.lower(): v for k, v in request.headers.items()}
-    return sigv4.Request(request.method, raw_path, request.url.query, headers, body)
+    return sigv4.Request(
+        request.method, raw_path, request.url.query, headers, body, service=service, signed_target=signed_target
+    )
 
 
 def create_app(tb: Trailbridge, authenticator: sigv4.Authenticator) -> Starlette:
