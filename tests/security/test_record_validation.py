@@ -14,8 +14,9 @@ import pytest
 
 from tests.conftest import wait_for
 from tests.support.server import Server
+from tests.test_audit_events import DESTINATIONS, entry, event_data
 from trailbridge.capture.records import expand
-from trailbridge.trail.ingest import check_record
+from trailbridge.trail.ingest import check_record, parse_time
 
 ACCOUNT = "131313131313"
 SCOPE = f"{ACCOUNT}/20260101/us-east-1/cloudtrail/aws4_request"
@@ -205,3 +206,21 @@ def test_an_imported_bad_record_is_skipped_and_the_good_ones_are_found(own_serve
     assert [p["message"].split(":")[0] for p in answer["skipped"]] == [f"record {i + 1}" for i in range(len(bad))]
     wait_for(lambda: found(own_server, "ImportedGood"))
     assert not found(own_server, "ImportedBad")
+
+
+@pytest.mark.parametrize(
+    "when", ["9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+14:00", "1969-12-31T23:59:59Z", "+inf", "NaN"]
+)
+def test_parse_time_refuses_times_outside_1970_to_9999(when: str) -> None:
+    with pytest.raises(ValueError, match="eventTime"):
+        parse_time(when)
+
+
+def test_put_audit_events_refuses_an_event_time_past_9999_instead_of_a_500(own_server: Server) -> None:
+    trail, data = own_server.client("cloudtrail", ACCOUNT), own_server.client("cloudtrail-data", ACCOUNT)
+    arn = trail.create_channel(Name="edge", Source="Custom", Destinations=DESTINATIONS)["ChannelArn"]
+    late = {**event_data(ACCOUNT), "eventTime": "9999-12-31T23:59:59-01:00"}
+    events = [entry(late, "late"), entry(event_data(ACCOUNT), "ok")]
+    answer = data.put_audit_events(channelArn=arn, auditEvents=events)
+    assert [s["id"] for s in answer["successful"]] == ["ok"]
+    assert [(f["id"], f["errorCode"]) for f in answer["failed"]] == [("late", "InvalidData")]
