@@ -52,6 +52,7 @@ class Settings:
     credentials_file: Path | None = None
     auth: bool = False
     insecure: bool = False  # allow a non-loopback host without auth
+    metrics_open: bool = False  # under auth, serve GET /metrics without a signature (for a scraper)
     tls_certfile: Path | None = None  # serve HTTPS with this certificate (PEM) and key
     tls_keyfile: Path | None = None
     max_request_bytes: int = 2 * 1024 * 1024

@@ -158,3 +158,28 @@ def test_real_regions_pass(open_server: Server) -> None:
     for region in ("us-east-1", "us-gov-west-1", "ap-southeast-5", "eu-central-2", "il-central-1"):
         answer = post(open_server, hand_signed(open_server, BODY, signed, region=region))
         assert answer.status == 200, (region, answer.data)
+
+
+def signed_get(server: Server, path: str) -> dict[str, str]:
+    request = AWSRequest("GET", server.url + path)
+    SigV4Auth(Credentials(KEY, SECRET), "events", "us-east-1").add_auth(request)
+    return {k: str(v) for k, v in request.headers.items()}
+
+
+def test_metrics_need_a_signature_under_auth(server: Server, open_server: Server) -> None:
+    """Issue 13, item 12: /metrics names every account's rules."""
+    assert server.http.request("GET", server.url + "/metrics", retries=False).status == 403
+    signed = server.http.request("GET", server.url + "/metrics", headers=signed_get(server, "/metrics"), retries=False)
+    assert signed.status == 200
+    assert b"trailbridge_requests_total" in signed.data
+    assert open_server.http.request("GET", open_server.url + "/metrics", retries=False).status == 200
+
+
+def test_metrics_open_lets_a_scraper_in(tmp_path: Path) -> None:
+    credentials = tmp_path / "credentials"
+    credentials.write_text(f"[alice]\naws_access_key_id = {KEY}\naws_secret_access_key = {SECRET}\n")
+    process = Server("--auth", "--credentials", str(credentials), env={"TRAILBRIDGE_METRICS_OPEN": "true"})
+    try:
+        assert process.http.request("GET", process.url + "/metrics", retries=False).status == 200
+    finally:
+        process.stop()

@@ -111,6 +111,13 @@ class Gateway:
         return Response(orjson.dumps(status), media_type="application/json")
 
     async def prometheus(self, request: Request) -> Response:
+        """Under --auth, the metrics (which name every account's rules) need a signed request, unless
+        `metrics_open` lets a scraper in."""
+        if self.authenticator.verify and not self.tb.settings.metrics_open:
+            try:
+                self.authenticator.principal(_signed_request(request, b"", ""))
+            except WireError as exc:
+                return Response(orjson.dumps({"__type": exc.code, "message": exc.message}), exc.status)
         return Response(self.metrics.render(), media_type=CONTENT_TYPE)
 
     async def api(self, request: Request) -> Response:
