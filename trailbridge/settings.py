@@ -56,6 +56,10 @@ class Settings:
     tls_certfile: Path | None = None  # serve HTTPS with this certificate (PEM) and key
     tls_keyfile: Path | None = None
     max_request_bytes: int = 2 * 1024 * 1024
+    # A connection is closed when a request's head has not fully arrived this long after the connection was made
+    # (or the previous answer sent), or when its body pauses this long (slow clients must not hold sockets).
+    header_read_timeout_seconds: float = 10.0
+    body_read_timeout_seconds: float = 30.0
     log_level: str = "INFO"
 
     def __post_init__(self) -> None:
@@ -65,6 +69,9 @@ class Settings:
             raise InvalidInputError("TLS needs both a certificate file and a key file")
         if not 0 <= self.port <= 65535:
             raise InvalidInputError(f"port must be between 0 and 65535, not {self.port}")
+        for name in ("header_read_timeout_seconds", "body_read_timeout_seconds"):
+            if not 0 < (seconds := getattr(self, name)) <= 86400:
+                raise InvalidInputError(f"{name} must be more than 0 and at most 86400 seconds, not {seconds}")
 
     @property
     def endpoint_url(self) -> str:

@@ -95,6 +95,7 @@ def serve(config_file: Path | None, **flags: Any) -> None:
     from trailbridge.runtime import Trailbridge  # noqa: PLC0415
     from trailbridge.server.app import create_app  # noqa: PLC0415
     from trailbridge.server.logs import configure  # noqa: PLC0415
+    from trailbridge.server.timeouts import timed_protocol  # noqa: PLC0415
 
     try:
         settings = Settings.load(config_file, **flags)
@@ -132,6 +133,7 @@ def serve(config_file: Path | None, **flags: Any) -> None:
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
         ssl_certfile=settings.tls_certfile,
         ssl_keyfile=settings.tls_keyfile,
+        http=timed_protocol(settings.header_read_timeout_seconds, settings.body_read_timeout_seconds),
     )
 
 
