@@ -31,6 +31,8 @@ _FIELD = re.compile(r"(Credential|SignedHeaders|Signature)=([^,\s]*)")
 # AWS's region names (us-east-1, us-gov-west-1, eu-central-2, ap-southeast-5, ...): lowercase words, a digit.
 REGION = re.compile(r"[a-z]{2}(-[a-z]+){1,3}-\d{1,2}")
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
+# The credentials-file option that lets a key import records of every account (`trailbridge trail import`).
+IMPORT_ANY_ACCOUNT = "trailbridge_import_any_account"
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class Principal:
     account: str
     region: str
     user_name: str | None = None  # the credentials-file section of the access key
+    import_any_account: bool = False  # the credentials file lets this key import any account's records
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class Credential:
     secret_key: str
     account: str
     name: str  # the credentials-file section
+    import_any_account: bool = False  # `trailbridge_import_any_account = true`: an organization's key
 
 
 @dataclass(frozen=True)
@@ -64,7 +68,8 @@ class Signature:
 
 def load_credentials(path: Path, default_account: str) -> dict[str, Credential]:
     """Access key -> secret and account, from a file in the AWS credentials format (INI sections with
-    aws_access_key_id, aws_secret_access_key and optionally aws_account_id)."""
+    aws_access_key_id, aws_secret_access_key and optionally aws_account_id; and trailbridge's own
+    `trailbridge_import_any_account = true`, for a key that may import CloudTrail log files of any account)."""
     parser = configparser.ConfigParser(interpolation=None)
     try:
         with path.open(encoding="utf-8") as handle:
@@ -79,7 +84,13 @@ def load_credentials(path: Path, default_account: str) -> dict[str, Credential]:
         account = section.get("aws_account_id", default_account)
         if not _ACCOUNT_KEY.fullmatch(account):
             raise ValueError(f"{path} [{name}]: aws_account_id must be 12 digits")
-        credentials[section["aws_access_key_id"]] = Credential(section["aws_secret_access_key"], account, name)
+        try:
+            any_account = section.getboolean(IMPORT_ANY_ACCOUNT, fallback=False)
+        except ValueError:
+            raise ValueError(f"{path} [{name}]: {IMPORT_ANY_ACCOUNT} must be true or false") from None
+        credentials[section["aws_access_key_id"]] = Credential(
+            section["aws_secret_access_key"], account, name, any_account
+        )
     return credentials
 
 
@@ -159,7 +170,8 @@ class Authenticator:
                 raise WireError("UnrecognizedClientException", "The security token included in the request is invalid.")
             self._check(request, sig, known, now or datetime.now(UTC))
         name = known.name if known is not None else None
-        return Principal(sig.access_key, self._account(sig.access_key, known), sig.region, name)
+        any_account = known is not None and known.import_any_account
+        return Principal(sig.access_key, self._account(sig.access_key, known), sig.region, name, any_account)
 
     def _check_scope(self, request: Request, sig: Signature) -> None:
         if request.service and sig.service != request.service:

@@ -3,7 +3,9 @@
 The files come from one file, a folder tree (`AWSLogs/...` or any other layout; digest files are left out),
 or `s3://bucket/prefix`. Each file is one request to the server's import endpoint, signed with the caller's
 AWS credentials when there are any; the server imports it in one transaction and remembers it by its SHA-256,
-so running the same import again (after an interruption) imports only what is missing.
+so running the same import again (after an interruption) imports only what is missing. Under --auth the server
+imports only the records of the caller's own account (unless the key is an organization's): the others are
+reported as refused, by file and account.
 """
 
 from __future__ import annotations
@@ -112,6 +114,7 @@ class Totals:
     done: int = 0
     duplicates: int = 0
     records: int = 0
+    earlier: int = 0  # records left out: their account had imported the file itself
     sources: Counter[str] = field(default_factory=Counter)
     rules: Counter[str] = field(default_factory=Counter)
     problems: list[str] = field(default_factory=list)
@@ -121,6 +124,7 @@ class Totals:
         self.done += 1
         self.duplicates += bool(result["duplicate"])
         self.records += result["records"]
+        self.earlier += result.get("earlier", 0)
         self.sources.update(result["sources"])
         self.rules.update(result["rules"])
         if result["error"]:
@@ -128,6 +132,10 @@ class Totals:
             where = f"{name}:{line}" if line else name
             self.problems.append(f"{where}: file skipped: {result['error']['message']}")
         self.problems.extend(f"{name}:{p['line']}: skipped {p['message']}" for p in result["skipped"])
+        self.problems.extend(
+            f"{name}: refused {count:,} records of account {account}: this key may import only its own account's"
+            for account, count in sorted(result.get("refused", {}).items())
+        )
 
     @property
     def rate(self) -> float:
@@ -188,6 +196,8 @@ def report(totals: Totals, out: TextIO = sys.stdout) -> None:
         f"Imported {totals.records:,} records from {new} files in {elapsed:.1f} s ({totals.rate:,.0f} records/s); "
         f"{totals.duplicates} files were imported before.\n"
     )
+    if totals.earlier:
+        out.write(f"{totals.earlier:,} records were left out: their accounts had imported those files themselves.\n")
     if totals.sources:
         out.write("\nRecords by event source:\n")
         out.writelines(f"  {count:>9,}  {source}\n" for source, count in totals.sources.most_common())

@@ -130,20 +130,29 @@ class Gateway:
 
     async def import_file(self, request: Request) -> Response:
         """`POST /_trailbridge/import[?name=...&eventBus=...]`, body a CloudTrail log file (`trailbridge trail
-        import`): the caller is authenticated as for any call; the answer is what importing the file did."""
+        import`): the caller is authenticated as for any call; the answer is what importing the file did. Under
+        --auth only the caller's own account's records are imported (the others are refused, and counted by
+        account), unless the credentials file lets the key import any account's."""
         started = time.perf_counter()
         try:
             body = await self._body(request, MAX_FILE_BYTES)
             principal = self.authenticator.principal(_signed_request(request, body, OWN_ENDPOINTS_SIGNING_NAME))
             name = request.query_params.get("name") or "-"
             bus = self._import_bus(request.query_params.get("eventBus"), principal)
-            work = partial(self.tb.importer.import_file, name, body, bus)
+            # Verified callers import their own account's records, unless the key is an organization's.
+            only = principal.account if self.authenticator.verify and not principal.import_any_account else None
+            work = partial(self.tb.importer.import_file, name, body, bus, only)
             result = await anyio.to_thread.run_sync(work, limiter=self.limiter)
         except (WireError, ServiceError) as exc:
             return Response(orjson.dumps({"__type": exc.code, "message": exc.message}), exc.status)
         log.info(
             "import",
-            extra={"file": name, "records": result.records, "ms": round((time.perf_counter() - started) * 1000, 2)},
+            extra={
+                "file": name,
+                "records": result.records,
+                "refused": dict(result.refused),
+                "ms": round((time.perf_counter() - started) * 1000, 2),
+            },
         )
         return Response(orjson.dumps(result.to_json()), media_type="application/json")
 

@@ -6,6 +6,11 @@ the default bus of its own account and region, as CloudTrail delivered it, or to
 imported in one transaction, remembered by the SHA-256 of its content: importing it again does nothing, and an
 interrupted import leaves no file half imported. Records that are not CloudTrail records are reported with
 their line and skipped; a file that is not JSON, or not a log file, is reported and skipped whole.
+
+An import may be limited to one account's records (the server's caller's, under --auth): the records of other
+accounts are then refused and counted by account. A file of which some records were refused is remembered as
+imported for that account only; an import of it for every account (an organization's key) later imports the
+records of the accounts that have not imported it yet.
 """
 
 from __future__ import annotations
@@ -66,6 +71,8 @@ class FileResult:
     duplicate: bool = False  # imported before: nothing done
     records: int = 0  # records imported
     skipped: list[Problem] = field(default_factory=list)
+    refused: Counter[str] = field(default_factory=Counter)  # account -> records not imported: not the caller's
+    earlier: int = 0  # records left out: their account imported this file before
     sources: Counter[str] = field(default_factory=Counter)  # eventSource -> records
     rules: Counter[str] = field(default_factory=Counter)  # rule ARN -> records it matched
     error: MalformedFile | None = None
@@ -75,6 +82,8 @@ class FileResult:
             "duplicate": self.duplicate,
             "records": self.records,
             "skipped": [{"line": p.line, "message": p.message} for p in self.skipped],
+            "refused": dict(self.refused),
+            "earlier": self.earlier,
             "sources": dict(self.sources),
             "rules": dict(self.rules),
             "error": None if self.error is None else {"line": self.error.line, "message": self.error.message},
@@ -234,18 +243,25 @@ def record_lines(text: bytes, count: int) -> list[int]:
     return lines
 
 
+def _partial_key(key: str, account: str) -> str:
+    """How a file of which only `account`'s records were imported is remembered."""
+    return f"{key}:{account}"
+
+
 class Importer:
     def __init__(self, store: SqliteStore, recorder: Recorder, forwarder: Forwarder) -> None:
         self.store, self.recorder, self.forwarder = store, recorder, forwarder
 
-    def import_file(self, name: str, data: bytes, bus: str | None = None) -> FileResult:
+    def import_file(self, name: str, data: bytes, bus: str | None = None, account: str | None = None) -> FileResult:
         """Import one file, gzipped or not; `bus` is the ARN of the bus every record goes to, by default the
-        default bus of the record's account and region. The file is remembered by the SHA-256 of its
-        uncompressed content (a copy compressed again, or the same file unzipped, is the same file)."""
+        default bus of the record's account and region; `account`, when given, the only account whose records
+        are imported (the others are counted in `refused`). The file is remembered by the SHA-256 of its
+        uncompressed content (a copy compressed again, or the same file unzipped, is the same file), and by
+        that and the account when records of other accounts were refused."""
         with _no_collection():
-            return self._import(name, data, bus)
+            return self._import(name, data, bus, account)
 
-    def _import(self, name: str, data: bytes, bus: str | None) -> FileResult:
+    def _import(self, name: str, data: bytes, bus: str | None, account: str | None) -> FileResult:
         result = FileResult()
         try:
             text = inflate(data)
@@ -253,7 +269,7 @@ class Importer:
             result.error = exc
             return result
         key = hashlib.sha256(text).hexdigest()
-        if self.store.one("trail_import_get", (key,)) is not None:
+        if self._imported(key, account):
             result.duplicate = True
             return result
         try:
@@ -270,32 +286,64 @@ class Importer:
         bad: list[tuple[int, str]] = []
         for index, item in enumerate(raw):
             try:
-                good.append(check_record(item, encodable, strict=False))
+                checked = check_record(item, encodable, strict=False)
             except ValueError as exc:
                 bad.append((index, str(exc)))
+                continue
+            owner = checked[1]["recipientAccountId"]
+            if account is None or owner == account:
+                good.append(checked)
+            else:
+                result.refused[owner] += 1
         if bad:
             try:
                 lines = record_lines(text, len(raw))
             except (ValueError, IndexError):  # a layout the line finder does not follow: the records' numbers say it
                 lines = [1] * len(raw)
             result.skipped = [Problem(lines[index], f"record {index + 1}: {message}") for index, message in bad]
-        made = self._pipeline(key, name, good, bus, result)
+        remember = _partial_key(key, account) if account is not None and result.refused else key
+        made = self._pipeline(key, remember, name, good, bus, account, result)
         if made:
             self.forwarder.router.wake()
         return result
 
+    def _imported(self, key: str, account: str | None) -> bool:
+        """Whether the file was imported before: whole, or (for an import limited to `account`) for it."""
+        keys = [key] if account is None else [key, _partial_key(key, account)]
+        return any(self.store.one("trail_import_get", (one,)) is not None for one in keys)
+
+    def _imported_by(self, key: str, good: list[tuple[float, dict[str, Any]]]) -> set[str]:
+        """The accounts of these records that imported the file for themselves before."""
+        owners = {record["recipientAccountId"] for _, record in good}
+        return {owner for owner in owners if self.store.one("trail_import_get", (_partial_key(key, owner),))}
+
     def _pipeline(
-        self, key: str, name: str, good: list[tuple[float, dict[str, Any]]], bus: str | None, result: FileResult
+        self,
+        key: str,
+        remember: str,
+        name: str,
+        good: list[tuple[float, dict[str, Any]]],
+        bus: str | None,
+        account: str | None,
+        result: FileResult,
     ) -> int:
+        """Import the good records in one transaction, and remember the file (`key`) under `remember`: its key,
+        or its key and the account when records of other accounts were refused."""
         forwarder, router, made = self.forwarder, self.forwarder.router, 0
         # Everything that needs no lock is made first: the store's lock is then held only for routing and writing.
         prepared = self.recorder.prepare(good)
         events = [(record, cloudtrail_event(record, fast_uuid4())) for _, record in good]
         now = forwarder.clock.now()
         with self.store.transaction():
-            if self.store.one("trail_import_get", (key,)) is not None:  # a concurrent import of the same file
-                result.duplicate, result.skipped = True, []
+            if self._imported(key, account):  # a concurrent import of the same file
+                result.duplicate, result.skipped, result.refused = True, [], Counter()
                 return 0
+            earlier = self._imported_by(key, good) if account is None else set()
+            if earlier:  # an import for every account leaves out the records of accounts that imported the file
+                kept = [item for item in good if item[1]["recipientAccountId"] not in earlier]
+                result.earlier, good = len(good) - len(kept), kept
+                events = [item for item in events if item[0]["recipientAccountId"] not in earlier]
+                prepared = self.recorder.prepare(good)
             router.refresh()
             trails = forwarder.logging_trails()
             default_buses: dict[tuple[str, str], str] = {}
@@ -308,7 +356,7 @@ class Importer:
                     target = default_buses.get(where) or default_buses.setdefault(where, forwarder.default_bus(record))
                 made += router.record(target, event, now, {}, result.rules)
             self.recorder.write(prepared)
-            self.store.run("trail_import_add", (key, name, len(good), now))
+            self.store.run("trail_import_add", (remember, name, len(good), now))
         result.sources.update(record["eventSource"] for _, record in good)
         result.records = len(good)
         return made
