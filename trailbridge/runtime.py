@@ -41,6 +41,7 @@ from trailbridge.trail.forward import Forwarder
 from trailbridge.trail.ingest import Importer
 from trailbridge.trail.logfiles import LogFileWriter
 from trailbridge.trail.recorder import Recorder
+from trailbridge.workers import WorkerHealth
 
 
 class Trailbridge:
@@ -146,6 +147,12 @@ class Trailbridge:
     def close(self) -> None:
         self.stop()
         self.store.close()
+
+    def health(self) -> dict[str, WorkerHealth]:
+        """The state of each background worker: the dispatcher (deliveries and schedules), the recorder and
+        the trail files' writer."""
+        dispatcher = self._dispatcher.worker.health() if self._dispatcher else WorkerHealth("stopped")
+        return {"dispatcher": dispatcher, **self.recorder.health()}
 
     def pending_deliveries(self) -> int:
         row = self.store.one("delivery_pending")

@@ -40,6 +40,7 @@ from trailbridge.errors import ConflictError
 from trailbridge.settings import Settings
 from trailbridge.storage.resources import Resources
 from trailbridge.transform import InputContext
+from trailbridge.workers import Worker
 
 log = logging.getLogger("trailbridge.delivery")
 _IDLE_SECONDS = 1.0
@@ -87,8 +88,8 @@ class Dispatcher:
         self.metrics, self.settings, self.clock = metrics, settings, clock
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wakeup: asyncio.Event | None = None
-        self._thread: threading.Thread | None = None
-        self._stopping = False
+        self.worker = Worker("dispatcher", self._run, self.wake)
+        self._runs = 0
         self._lock_file: TextIO | None = None
         self._outcomes: list[_Outcome] = []
         self._per_target: Counter[str] = Counter()
@@ -101,27 +102,35 @@ class Dispatcher:
         if lock_dir is not None:
             self._lock_file = _exclusive_lock(lock_dir / "dispatcher.lock")
         self.store.run("delivery_unlease_all")  # whatever a dead dispatcher held is due again
-        self._thread = threading.Thread(target=self._run, name="trailbridge-dispatcher", daemon=True)
-        self._thread.start()
+        self.worker.start()
         self._ready.wait()
 
     def wake(self) -> None:
         loop, wakeup = self._loop, self._wakeup
         if loop is not None and wakeup is not None:
-            loop.call_soon_threadsafe(wakeup.set)
+            # a loop closed meanwhile (the dispatcher is starting again) claims what is due when it starts
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(wakeup.set)
 
     def stop(self) -> None:
         """Stop claiming, let deliveries under way finish within the grace period, then stop."""
-        self._stopping = True
-        self.wake()
-        if self._thread is not None:
-            self._thread.join(self.settings.shutdown_grace_seconds + 5)
+        self.worker.stop(self.settings.shutdown_grace_seconds + 5)
         if self._lock_file is not None:
             self._lock_file.close()
             self._lock_file = None
 
     def _run(self) -> None:
-        asyncio.run(self._main())
+        """The dispatcher's loop; its worker runs it again if it raises, and what the loop that died had
+        claimed is due again."""
+        if self._runs:  # run again
+            self._tasks.clear()
+            self._per_target.clear()
+            self.store.run("delivery_unlease_all")
+        self._runs += 1
+        try:
+            asyncio.run(self._main())
+        finally:
+            self._loop = self._wakeup = None
 
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -129,14 +138,16 @@ class Dispatcher:
         self._ready.set()
         next_schedule = 0.0
         try:
-            while not self._stopping:
+            while self.worker.running:
                 try:
                     if self.clock.now() >= next_schedule:
                         upcoming = self.router.fire_schedules()
                         next_schedule = min(upcoming or float("inf"), self.clock.now() + _IDLE_SECONDS)
                     self._claim_and_start()
                     self._flush()
-                except Exception:  # e.g. the database is locked for longer than its timeout: try again
+                    self.worker.succeeded()
+                except Exception as exc:  # e.g. the database is locked for longer than its timeout: try again
+                    self.worker.failed(exc)
                     log.exception("dispatcher loop failed; retrying")
                     await asyncio.sleep(_IDLE_SECONDS)
                 await self._sleep(next_schedule)

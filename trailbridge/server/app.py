@@ -8,6 +8,7 @@ becomes AWS's JSON error here and nowhere else; nothing the client sends yields 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import logging
@@ -48,6 +49,7 @@ from trailbridge.services.base import ServiceError
 from trailbridge.services.sqs import QUERY_ERROR_CODES
 from trailbridge.trail.ingest import MAX_FILE_BYTES, check_record
 from trailbridge.trail.record import ApiCall, Caller, cloudtrail_record, is_management
+from trailbridge.trail.recorder import DURABLE_WAIT_SECONDS, NotRecordedError
 
 log = logging.getLogger("trailbridge.server")
 # How a request names its service and operation: (service, operation, parameters taken from the query string).
@@ -55,6 +57,7 @@ _Resolve = Callable[[Request, bytes], tuple[JsonService, str, dict[str, Any]]]
 MAX_RECORDS_BYTES = 16 * 1024 * 1024  # one batch of captured records
 # trailbridge's own endpoints (/_trailbridge/records, /_trailbridge/import) are signed as CloudTrail calls.
 OWN_ENDPOINTS_SIGNING_NAME = "cloudtrail"
+_NOT_RECORDED = "The call's CloudTrail record could not be written; the call may have taken effect."
 WORKER_THREADS = 256  # operations run in threads; long-polling ReceiveMessage holds one for up to 20 s
 
 
@@ -107,8 +110,16 @@ class Gateway:
             log.info("trailbridge stopped")
 
     async def health(self, request: Request) -> Response:
-        status = {"status": "ok", "version": version("trailbridge"), "pendingDeliveries": self.tb.pending_deliveries()}
-        return Response(orjson.dumps(status), media_type="application/json")
+        """ok (200) while every background worker runs; unhealthy (503) when one is failing or down."""
+        workers = self.tb.health()
+        healthy = all(worker.healthy for worker in workers.values())
+        status = {
+            "status": "ok" if healthy else "unhealthy",
+            "version": version("trailbridge"),
+            "pendingDeliveries": self.tb.pending_deliveries(),
+            "workers": {name: worker.to_json() for name, worker in workers.items()},
+        }
+        return Response(orjson.dumps(status), 200 if healthy else 503, media_type="application/json")
 
     async def prometheus(self, request: Request) -> Response:
         """Under --auth, the metrics (which name every account's rules) need a signed request, unless
@@ -175,7 +186,7 @@ class Gateway:
             return Response(orjson.dumps({"__type": exc.code, "message": exc.message}), exc.status)
         account, region = principal.account, principal.region
         where = {"recipientAccountId": account, "awsRegion": region}
-        rejected, recorder = [], self.tb.recorder
+        rejected, recorded = [], []
         for index, item in enumerate([*requests, *records]):
             try:
                 if index < len(requests):
@@ -185,7 +196,12 @@ class Gateway:
             except ValueError as exc:
                 rejected.append({"index": index, "message": str(exc)})
                 continue
-            recorder.record(when, record)
+            recorded.append((when, record))
+        try:
+            await self._durable(recorded)
+        except NotRecordedError as exc:
+            log.error("records not recorded: %s", exc)
+            return Response(orjson.dumps({"__type": "InternalFailure", "message": _NOT_RECORDED}), 500)
         answer = {"accepted": len(requests) + len(records) - len(rejected), "rejected": rejected}
         return Response(orjson.dumps(answer), media_type="application/json")
 
@@ -217,8 +233,12 @@ class Gateway:
             log.exception("operation failed", extra={"request_id": call.request_id, "operation": call.operation})
             response = self._error(call, "InternalFailure", "The request processing has failed.", 500)
             error = ("InternalFailure", "The request processing has failed.")
+        try:
+            await self._record(request, call, error)
+        except NotRecordedError as exc:  # an answer only for a recorded call
+            log.error("call not recorded: %s", exc, extra={"request_id": call.request_id, "operation": call.operation})
+            response = self._error(call, "InternalFailure", _NOT_RECORDED, 500)
         response.headers["x-amzn-RequestId"] = call.request_id
-        self._record(request, call, error)
         elapsed = time.perf_counter() - started
         self.metrics.observe(call.service.name, call.operation, response.status_code, elapsed)
         log.info(
@@ -267,8 +287,9 @@ class Gateway:
         call.result = result
         return Response(serialize_response(model, result), media_type=service.content_type)
 
-    def _record(self, request: Request, call: _Call, error: tuple[str, str] | None) -> None:
-        """Every call that named a known operation, from a known caller, becomes a CloudTrail record."""
+    async def _record(self, request: Request, call: _Call, error: tuple[str, str] | None) -> None:
+        """Every call that named a known operation, from a known caller, becomes a CloudTrail record, durable
+        before the call is answered."""
         model, principal = call.model, call.principal
         if model is None or principal is None:
             return
@@ -294,7 +315,35 @@ class Gateway:
             host=request.headers.get("host", ""),
             tls=_tls_details(request),
         )
-        self.tb.recorder.record(now, cloudtrail_record(api_call))
+        await self._durable([(now, cloudtrail_record(api_call))])
+
+    async def _durable(self, records: list[tuple[float, dict[str, Any]]]) -> None:
+        """Hand records to the recorder and return once all are durable: it commits every record handed over
+        in the meantime together (group commit), so concurrent calls share one commit. `NotRecordedError` when
+        one is refused or none is written within `DURABLE_WAIT_SECONDS` (the store is failing)."""
+        if not records:
+            return
+        loop = asyncio.get_running_loop()
+        finished: asyncio.Future[BaseException | None] = loop.create_future()
+        left = len(records)
+
+        def settle(error: BaseException | None) -> None:
+            nonlocal left
+            left -= 1
+            if (error is not None or not left) and not finished.done():
+                finished.set_result(error)
+
+        def done(error: BaseException | None) -> None:  # from the recorder's thread
+            loop.call_soon_threadsafe(settle, error)
+
+        for when, record in records:
+            self.tb.recorder.record(when, record, done)
+        try:
+            error = await asyncio.wait_for(finished, DURABLE_WAIT_SECONDS)
+        except TimeoutError:
+            raise NotRecordedError(f"not durable within {DURABLE_WAIT_SECONDS:g} s") from None
+        if error is not None:
+            raise NotRecordedError(str(error)) from error
 
     async def _body(self, request: Request, limit: int | None = None) -> bytes:
         chunks, size, limit = [], 0, limit or self.max_body

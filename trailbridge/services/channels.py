@@ -29,6 +29,7 @@ from trailbridge.services.base import Engine, ServiceError, operation, page, tim
 from trailbridge.storage.resources import Scope
 from trailbridge.trail.ingest import parse_time
 from trailbridge.trail.record import EVENT_VERSION, is_read_only
+from trailbridge.trail.recorder import DURABLE_WAIT_SECONDS
 
 MAX_CHANNELS_PER_REGION = 25
 MAX_REQUEST_BYTES = 1024 * 1024  # eventData of one PutAuditEvents call, in all
@@ -168,15 +169,16 @@ class AuditEventsService:
         if sum(len(event["eventData"].encode()) for event in events) > MAX_REQUEST_BYTES:
             raise ServiceError("ValidationException", f"The audit events exceed {MAX_REQUEST_BYTES} bytes in all.")
         now = self.engine.clock.now()
-        successful, failed = [], []
+        successful, failed, records = [], [], []
         for event in events:
             try:
                 time, record = self._record(event, channel, now)
             except _Rejected as exc:
                 failed.append({"id": event["id"], "errorCode": exc.code, "errorMessage": exc.message})
                 continue
-            self.engine.recorder.record(time, record)
+            records.append((time, record))
             successful.append({"id": event["id"], "eventID": record["eventID"]})
+        self.engine.recorder.record_and_wait(records, DURABLE_WAIT_SECONDS)  # answered once they are durable
         self._ingestion_status(channel, now, successful, failed)
         return {"successful": successful, "failed": failed}
 

@@ -1,19 +1,24 @@
 """Keeps CloudTrail records of management events for LookupEvents, and hands them to EventBridge.
 
-Calls hand records over without waiting (`record`); a background thread writes what has gathered every
-`_FLUSH_SECONDS` in one transaction, indexes each record by the eight LookupEvents attributes (see
+Calls hand records over (`record`) and are told when each is durable: the server answers a call only then.
+A background worker writes whatever has gathered in one transaction (group commit: records handed over while
+one batch is written go together in the next), indexes each record by the eight LookupEvents attributes (see
 schema.sql: a column for ReadOnly, a key for EventId, term rows for the others), and drops
 records older than the retention period; in the same transaction the forwarder puts the records that
 logging trails admit on their region's default bus. `stop` writes what is left. Data events (PutEvents, queue
 messages) are not kept here: CloudTrail logs them only to trails that select them.
+
+A record that cannot be written is refused alone and the rest are written; when the store fails, records are
+kept and tried again. Both workers (the writer, and trail files every second) restart when they fail and
+report their state (`health`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import sqlite3
 import threading
-import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,10 +28,14 @@ import orjson
 from trailbridge.clock import Clock
 from trailbridge.storage.sqlite import SqliteStore
 from trailbridge.trail.forward import Forwarder
+from trailbridge.workers import Worker, WorkerHealth
 
 log = logging.getLogger("trailbridge.trail")
-_FLUSH_SECONDS = 0.05
+_IDLE_SECONDS = 1.0  # the writer wakes for each record handed over; this only bounds an idle wait
+_RETRY_SECONDS = 0.05  # after the store failed, first pause before trying again; doubles up to:
+_MAX_RETRY_SECONDS = 2.0
 _PERIODIC_SECONDS = 1.0
+DURABLE_WAIT_SECONDS = 30.0  # how long a call waits for its records to be durable before it fails
 _PRUNE_INTERVAL = 3600.0  # seconds of clock time between retention sweeps
 DAY = 86_400
 
@@ -73,6 +82,20 @@ class Prepared:
     terms: dict[Term, None] = field(default_factory=dict)  # the distinct terms, in order
 
 
+Done = Callable[[BaseException | None], None]  # told once a record is durable (None) or refused (why)
+_Item = tuple[float, dict[str, Any], Done | None]
+
+
+class NotRecordedError(Exception):
+    """A call's records were refused, or not durable within the time a call waits for them."""
+
+
+def _storage_failure(error: BaseException) -> bool:
+    """Whether writing failed for the store (locked, full, unreadable) rather than for a record: the records
+    are kept and tried again, never dropped."""
+    return isinstance(error, (sqlite3.OperationalError, OSError))
+
+
 class Recorder:
     def __init__(
         self,
@@ -84,62 +107,146 @@ class Recorder:
     ) -> None:
         self._store, self._clock, self._retention = store, clock, retention_days * DAY
         self._forwarder = forwarder
-        self._periodic = periodic  # run by the thread about once a second (trail log files), and at stop
-        self._last_periodic = 0.0
-        self._pending: list[tuple[float, dict[str, Any]]] = []
+        self._periodic = periodic  # run by a worker of its own about once a second (trail log files), and at stop
+        self._pending: list[_Item] = []
         self._wakeup = threading.Condition()
-        self._thread: threading.Thread | None = None
-        self._stopping = False
+        self._stopped = threading.Event()
+        self._writer = Worker("recorder", self._write_loop, self._wake)
+        self._files = Worker("trail-files", self._files_loop, self._stopped.set)
         self._last_prune = float("-inf")
 
-    def record(self, time: float, record: dict[str, Any]) -> None:
+    def record(self, time: float, record: dict[str, Any], done: Done | None = None) -> None:
+        """Hand a record over; `done` is called (from the writer's thread) once it is durable, or with the
+        reason it was refused. Without a running writer (the engine is not started) it is written now."""
         with self._wakeup:
-            self._pending.append((time, record))
-            started = self._thread is not None
-        if not started:  # no background thread (the engine is not started): write now
+            self._pending.append((time, record, done))
+            self._wakeup.notify()
+        if not self._writer.running:
             self.flush()
 
+    def record_and_wait(self, items: list[tuple[float, dict[str, Any]]], timeout: float) -> None:
+        """Hand records over and return once all are durable (for a call answered from a worker thread);
+        `NotRecordedError` if one is refused or `timeout` seconds pass first."""
+        if not items:
+            return
+        finished, errors, left = threading.Event(), [], [len(items)]
+        guard = threading.Lock()
+
+        def done(error: BaseException | None) -> None:
+            with guard:
+                if error is not None:
+                    errors.append(error)
+                left[0] -= 1
+                if not left[0]:
+                    finished.set()
+
+        for when, record in items:
+            self.record(when, record, done)
+        if not finished.wait(timeout):
+            raise NotRecordedError(f"the records were not durable within {timeout:g} s")
+        if errors:
+            raise NotRecordedError(str(errors[0])) from errors[0]
+
+    def health(self) -> dict[str, WorkerHealth]:
+        return {"recorder": self._writer.health(), "trailFiles": self._files.health()}
+
     def start(self) -> None:
-        self._stopping = False
-        self._thread = threading.Thread(target=self._run, name="trailbridge-recorder", daemon=True)
-        self._thread.start()
+        self._stopped.clear()
+        self._writer.start()
+        if self._periodic is not None:
+            self._files.start()
 
     def stop(self) -> None:
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            with self._wakeup:
-                self._stopping = True
-                self._wakeup.notify()
-            thread.join()
+        self._writer.stop()
+        self._files.stop()
         self.flush()
         if self._periodic is not None:
             self._periodic()
 
-    def _run(self) -> None:
-        while True:
+    def _wake(self) -> None:
+        with self._wakeup:
+            self._wakeup.notify_all()
+
+    def _write_loop(self) -> None:
+        pause = _RETRY_SECONDS
+        while self._writer.running:
             with self._wakeup:
-                if self._stopping:
-                    return
-                self._wakeup.wait(_FLUSH_SECONDS)
-            self.flush()
-            if self._periodic is not None and time.monotonic() - self._last_periodic >= _PERIODIC_SECONDS:
-                self._last_periodic = time.monotonic()
-                try:
-                    self._periodic()
-                except Exception:  # e.g. a bucket folder removed: log it, try again next time
-                    log.exception("periodic trail work failed")
+                if not self._pending and self._writer.running:
+                    self._wakeup.wait(_IDLE_SECONDS)
+            try:
+                self.flush()
+            except Exception as exc:  # the store failed: the records wait for the next try
+                self._writer.failed(exc)
+                log.exception("writing CloudTrail records failed; trying again in %.2f s", pause)
+                self._stopped.wait(pause)
+                pause = min(pause * 2, _MAX_RETRY_SECONDS)
+            else:
+                self._writer.succeeded()
+                pause = _RETRY_SECONDS
+
+    def _files_loop(self) -> None:
+        assert self._periodic is not None
+        while self._files.running:
+            try:
+                self._periodic()
+            except Exception as exc:  # e.g. a bucket folder removed: log it, try again next time
+                self._files.failed(exc)
+                log.exception("periodic trail work failed")
+            else:
+                self._files.succeeded()
+            self._stopped.wait(_PERIODIC_SECONDS)
 
     def flush(self) -> None:
+        """Write what is pending. A record that cannot be written is refused alone (logged, its `done` told
+        why), and the others are written; when the store fails, everything is kept for the next flush, which
+        this raises for."""
         with self._wakeup:
             batch, self._pending = self._pending, []
         if not batch:
             return
-        prepared = self.prepare(batch)
-        with self._store.transaction():
-            routed = self._forwarder.forward([record for _, record in batch])
-            self.write(prepared)
+        try:
+            routed = self._write(batch)
+            written, refused = batch, list[_Item]()
+        except Exception as exc:
+            if _storage_failure(exc):
+                self._keep(batch)
+                raise
+            routed, written, refused = self._one_by_one(batch)
+        except BaseException:  # the thread is ending: what it held is written by the next flush
+            self._keep(batch)
+            raise
         if routed:
             self._forwarder.router.wake()
+        _settle(written, refused)
+
+    def _one_by_one(self, batch: list[_Item]) -> tuple[int, list[_Item], list[_Item]]:
+        """Write a batch that failed record by record, to refuse only the records that fail alone."""
+        routed, written, refused = 0, list[_Item](), list[_Item]()
+        for index, item in enumerate(batch):
+            try:
+                routed += self._write([item])
+            except Exception as exc:
+                if _storage_failure(exc):
+                    self._keep(batch[index:])
+                    _settle(written, refused)
+                    raise
+                log.exception("CloudTrail record %r refused", item[1].get("eventID"))
+                refused.append(item)
+            else:
+                written.append(item)
+        return routed, written, refused
+
+    def _write(self, batch: list[_Item]) -> int:
+        """Write records in one transaction; how many deliveries forwarding them made."""
+        prepared = self.prepare((when, record) for when, record, _ in batch)
+        with self._store.transaction():
+            routed = self._forwarder.forward([record for _, record, _ in batch])
+            self.write(prepared)
+        return routed
+
+    def _keep(self, batch: list[_Item]) -> None:
+        with self._wakeup:
+            self._pending[:0] = batch
 
     def keep(self, batch: Iterable[tuple[float, Mapping[str, Any]]]) -> None:
         """Store management events for LookupEvents (inside a transaction); data events, and records older
@@ -186,3 +293,16 @@ class Recorder:
             store.run("trail_prune", (oldest,))
             store.run("trail_prune_lookup", (oldest,))
             store.run("trail_prune_terms")
+
+
+def _settle(written: list[_Item], refused: list[_Item]) -> None:
+    """Tell the waiters of records written and refused."""
+    told: list[tuple[Done | None, BaseException | None]] = [(done, None) for _, _, done in written]
+    told += [(done, NotRecordedError(f"record {record.get('eventID')!r} was refused")) for _, record, done in refused]
+    for done, error in told:
+        if done is None:
+            continue
+        try:
+            done(error)
+        except Exception:  # a waiter's callback must not stop the writer
+            log.exception("a record's done callback failed")
