@@ -47,15 +47,17 @@ def free_port() -> int:
 
 
 @contextmanager
-def running(name: str, data_dir: str, prefix: tuple[str, ...] = ()) -> Iterator[str]:
-    """A server process; `prefix` goes before its command (e.g. taskset -c 1 to pin it)."""
+def running(name: str, data_dir: str, prefix: tuple[str, ...] = (), source: str | None = None) -> Iterator[str]:
+    """A server process; `prefix` goes before its command (e.g. taskset -c 1 to pin it); `source`, a checkout
+    of another trailbridge commit to run instead of this one (for a comparison in one run)."""
     port = free_port()
     if name == "trailbridge":
         command = [*prefix, sys.executable, "-m", "trailbridge", "serve", "--port", str(port), "--data", data_dir]
         command += ["--log-level", "WARNING"]
     else:
         command = [os.path.join(os.path.dirname(sys.executable), "moto_server"), "-p", str(port)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {**os.environ, "PYTHONPATH": source} if source else None
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     url = f"http://127.0.0.1:{port}"
     http = urllib3.PoolManager()
     for _ in range(200):

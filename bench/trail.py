@@ -8,7 +8,12 @@
 3. LookupEvents over a store of `--records` records (written straight through the recorder): p50/p99 of
    a lookup by EventName, by Username, and unfiltered, 50 results each.
 
-    python bench/trail.py [--quick] [--records 1000000]
+    python bench/trail.py [--quick] [--records 1000000] [--baseline DIR]
+
+`--baseline DIR` (a checkout of an earlier commit with its C core built, e.g. `git worktree add DIR <commit>`
+and `python3 setup.py build_ext --inplace` there) measures calls/s of that commit too, in the same run, in
+alternating rounds, and prints the ratio: how issue 13's durable records (a call waits for its record's
+commit) compare with records written after the answer.
 """
 
 from __future__ import annotations
@@ -169,10 +174,27 @@ def lookup_latency(records: int) -> dict[str, tuple[float, float]]:
     return results
 
 
+def calls_per_second(seconds: float, source: str | None) -> float:
+    with tempfile.TemporaryDirectory() as data_dir, running("trailbridge", data_dir, source=source) as url:
+        set_up(url, data_dir)
+        return asyncio.run(throughput(url, seconds, 16))
+
+
+def compare(baseline: str, seconds: float, rounds: int = 3) -> None:
+    """calls/s of this tree and of `baseline`, alternating, each its best of `rounds`."""
+    ours, theirs = [], []
+    for _ in range(rounds):
+        ours.append(calls_per_second(seconds, None))
+        theirs.append(calls_per_second(seconds, baseline))
+    print(f"calls/s, best of {rounds}: this tree {max(ours):,.0f}, baseline {max(theirs):,.0f}", end=" ")
+    print(f"(ratio {max(ours) / max(theirs):.2f}; rounds {[round(n) for n in ours]} vs {[round(n) for n in theirs]})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="3 s runs, 100,000 records")
     parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--baseline", help="a checkout of another commit to compare calls/s with")
     args = parser.parse_args()
     seconds = 3 if args.quick else 10
     records = 100_000 if args.quick else args.records
@@ -181,6 +203,8 @@ def main() -> None:
         # Latency first, so the backlog of deliveries the saturating run leaves does not weigh on it.
         samples = sorted(latency(url, queue, 200, seconds))
         calls = asyncio.run(throughput(url, seconds, 16))
+    if args.baseline:
+        compare(args.baseline, seconds)
     lookups = lookup_latency(records)
     p50 = samples[len(samples) // 2] * 1000 if samples else float("nan")
     p99 = samples[int(0.99 * (len(samples) - 1))] * 1000 if samples else float("nan")

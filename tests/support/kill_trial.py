@@ -1,0 +1,112 @@
+"""One kill trial for record durability: management calls from several clients against `trailbridge serve`,
+a SIGKILL in the middle, a restart on the same data, and the request IDs of the calls that were answered
+compared with those LookupEvents finds (`tests/security/test_kill_trials.py` runs a few, `bench/kill_trials.py`
+twenty)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import urllib3
+from botocore.config import Config
+
+from tests.support.server import FAST_ENV, free_port
+
+ACCOUNT = "123456789012"
+CLIENTS = 8
+
+
+@dataclass
+class Outcome:
+    answered: set[str] = field(default_factory=set)  # request IDs of calls answered 200
+    recorded: set[str] = field(default_factory=set)  # request IDs of PutRule records found after the restart
+
+    @property
+    def missing(self) -> set[str]:
+        return self.answered - self.recorded
+
+
+def _serve(data: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    command = [sys.executable, "-m", "trailbridge", "serve", "--port", str(port), "--data", str(data)]
+    with log.open("ab") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **FAST_ENV})
+    url, http, deadline = f"http://127.0.0.1:{port}", urllib3.PoolManager(), time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"trailbridge serve exited: {log.read_text()}")
+        try:
+            if http.request("GET", url + "/health", retries=False).status == 200:
+                return process, url
+        except urllib3.exceptions.HTTPError:
+            time.sleep(0.05)
+    process.kill()
+    raise RuntimeError("trailbridge serve did not start")
+
+
+def _client(service: str, url: str) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id=ACCOUNT,
+        aws_secret_access_key="x",
+        config=Config(retries={"max_attempts": 1}, connect_timeout=2, read_timeout=10),
+    )
+
+
+def _calls(url: str, number: int, outcome: Outcome, lock: threading.Lock, stop: threading.Event) -> None:
+    events = _client("events", url)
+    for i in range(1_000_000):
+        if stop.is_set():
+            return
+        try:
+            answer = events.put_rule(Name=f"kill-{number}-{i % 50}", EventPattern='{"source": ["kill"]}')
+        except Exception:  # the server is gone: the trial's calls end here
+            return
+        with lock:
+            outcome.answered.add(answer["ResponseMetadata"]["RequestId"])
+
+
+def _recorded(url: str) -> set[str]:
+    cloudtrail, found = _client("cloudtrail", url), set()
+    pages = cloudtrail.get_paginator("lookup_events").paginate(
+        LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "PutRule"}]
+    )
+    for page in pages:
+        for event in page["Events"]:
+            found.add(str(json.loads(event["CloudTrailEvent"])["requestID"]))
+    return found
+
+
+def kill_trial(directory: Path, run_seconds: float) -> Outcome:
+    """Calls from `CLIENTS` threads for `run_seconds`, SIGKILL, restart, and what was found."""
+    data, log = directory / "data", directory / "server.log"
+    process, url = _serve(data, log)
+    outcome, lock, stop = Outcome(), threading.Lock(), threading.Event()
+    threads = [threading.Thread(target=_calls, args=(url, n, outcome, lock, stop)) for n in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    time.sleep(run_seconds)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    stop.set()
+    for thread in threads:
+        thread.join(30)
+    process, url = _serve(data, log)
+    try:
+        outcome.recorded = _recorded(url)
+    finally:
+        process.terminate()
+        process.wait(30)
+    return outcome
