@@ -334,7 +334,8 @@ def import_logs(
     source: str, endpoint_url: str, event_bus: str | None, region: str | None, s3_endpoint_url: str | None
 ) -> None:
     """Import CloudTrail log files (a .json or .json.gz file, a folder, or s3://bucket/prefix) into a running
-    server; files imported before are skipped. Exit 1 if any file or record was skipped as malformed."""
+    server; files imported before are skipped. Exit 1 if any file or record was skipped as malformed, or
+    refused (records of another account under --auth)."""
     from trailbridge.cli.importer import ImportFailed, Progress, Sender, find_files, report, run_import  # noqa: PLC0415
 
     try:
