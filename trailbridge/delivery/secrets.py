@@ -1,7 +1,8 @@
 """Connection secrets (passwords, API keys, OAuth client secrets), encrypted at rest with Fernet.
 
-The key lives in `secret.key` in the data directory, created on first use, readable by the owner only.
-Anyone with the data directory but not that file cannot read the secrets; back the two up separately.
+The key lives in `secret.key` in the data directory, created on first use, readable by the owner only
+(0600; an existing key file of ours that others could read is tightened). Anyone with the data directory but
+not that file cannot read the secrets; back the two up separately.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import orjson
 from cryptography.fernet import Fernet, InvalidToken
 
 from trailbridge.errors import TrailbridgeError
+from trailbridge.storage.sqlite import tighten
 
 
 class SecretBox:
@@ -24,10 +26,12 @@ class SecretBox:
     def in_directory(cls, directory: Path) -> SecretBox:
         path = directory / "secret.key"
         if not path.exists():
-            directory.mkdir(parents=True, exist_ok=True)
+            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
             descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(descriptor, "wb") as handle:
                 handle.write(Fernet.generate_key())
+        else:
+            tighten(path)
         return cls(path.read_bytes().strip())
 
     @classmethod

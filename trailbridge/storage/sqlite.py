@@ -3,11 +3,18 @@
 All statements run on one connection under one lock: SQLite has one writer anyway, and keeping the
 connection single makes `transaction()` a plain critical section. Schema and queries live in `.sql`
 files beside this module.
+
+The database is readable by its owner only: a data directory the store creates is 0700, and the database
+file is created 0600 before SQLite opens it, so its `-wal` and `-shm` files (which SQLite creates with the
+database's mode) are too. Files of ours that an older trailbridge left readable by others are tightened to
+0600; an existing directory is left as it is (it may be one the user gave, such as `--data .`), with a warning
+when other users may write in it.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sqlite3
 import threading
@@ -73,7 +80,7 @@ class SqliteStore:
         if synchronous.upper() not in _SYNCHRONOUS:
             raise InvalidInputError(f"sqlite synchronous must be one of {', '.join(_SYNCHRONOUS)}, not {synchronous}")
         if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            _private_database(Path(path))
         self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
         self._lock = threading.RLock()
         self._depth = 0
@@ -220,6 +227,28 @@ class SqliteStore:
             self._checkpointer.close()
         with self._lock:
             self._db.close()
+
+
+def tighten(path: Path) -> None:
+    """Make a file of ours that group or other users may access 0600 (written by an older trailbridge, or
+    under a looser umask); another user's file is left alone."""
+    status = path.stat()
+    if status.st_uid == os.geteuid() and status.st_mode & 0o077:
+        os.chmod(path, 0o600)
+
+
+def _private_database(path: Path) -> None:
+    """The database's folder (0700 when the store creates it) and the database file, 0600, before SQLite opens
+    it; what an older trailbridge left wider of the database, its log and shared memory is tightened."""
+    folder = path.parent
+    if not folder.is_dir():
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    elif folder.stat().st_mode & 0o022:
+        log.warning("other users may write in %s: they could replace its files (make it 0700)", folder)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600))
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        if (found := Path(f"{path}{suffix}")).exists():
+            tighten(found)
 
 
 class _Checkpointer:

@@ -34,7 +34,9 @@ class FolderBuckets:
     """A bucket exists when its folder does; create one with `mkdir <data>/buckets/NAME`. An in-memory
     instance (no data directory, `root` None) has no buckets. Every object stays inside its bucket's folder,
     and every bucket's folder inside the root: a key (or bucket name) that would leave them, even through a
-    symbolic link, is refused with `OutsideBucketError`."""
+    symbolic link, is refused with `OutsideBucketError`. What trailbridge writes in a bucket is its owner's
+    only: the folders of keys 0700, the objects (and their metadata sidecars) 0600; the bucket folders and
+    the root are the user's, left as they are."""
 
     def __init__(self, root: Path | None) -> None:
         self.root = root
@@ -51,9 +53,10 @@ class FolderBuckets:
         if self.root is None:
             raise FileNotFoundError(f"bucket {bucket} does not exist")
         path = self.object_path(bucket, key)  # OutsideBucketError for a key or bucket that leads out
-        if not self._bucket_folder(bucket).is_dir():
+        folder = self._bucket_folder(bucket)
+        if not folder.is_dir():
             raise FileNotFoundError(f"bucket {bucket} does not exist")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _make_folders(folder, path.parent)
         path = self.object_path(bucket, key)  # again, now that its folders exist: none may be a link out
         if metadata is not None:
             _write_whole(path.with_name(path.name + ".s3meta.json"), orjson.dumps(metadata, option=orjson.OPT_INDENT_2))
@@ -120,8 +123,18 @@ class Failures:
             return {work: set(kinds) for (arn, work), kinds in self._failing.items() if arn == trail}
 
 
+def _make_folders(bucket_folder: Path, folder: Path) -> None:
+    """`folder` and the folders between it and its bucket's folder that are missing, each 0700."""
+    missing: list[Path] = []
+    while folder != bucket_folder and not folder.is_dir():
+        missing.append(folder)
+        folder = folder.parent
+    for created in reversed(missing):
+        created.mkdir(mode=0o700, exist_ok=True)
+
+
 def _write_whole(path: Path, data: bytes) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".part-")
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".part-")  # 0600: mkstemp's mode
     with os.fdopen(handle, "wb") as out:
         out.write(data)
     os.replace(temporary, path)
