@@ -1,8 +1,9 @@
 """HTTP targets: API destinations called through their connection's authorization.
 
 Per request: the endpoint with each `*` replaced by the next `PathParameterValues` entry; query string
-and headers from the connection's `InvocationHttpParameters` then the target's `HttpParameters`; the
-payload as the body (except GET/HEAD); the destination's rate limit waited for; a timeout (5 s).
+and headers from the connection's `InvocationHttpParameters` (secret values unsealed by the invoker), then
+the target's `HttpParameters`; the payload as the body (except GET/HEAD); the destination's rate limit
+waited for; a timeout (5 s).
 As EventBridge does for API destinations, 401, 407, 409, 429 and 5xx are retried, other 4xx are not.
 """
 
@@ -157,7 +158,7 @@ class HttpInvoker:
         params: dict[str, str] = {}
         extra = oauth.get("OAuthHttpParameters") or {}
         _merge({k: v for k, v in extra.items() if k != "BodyParameters"}, headers, params)
-        form = {p["Key"]: p["Value"] for p in extra.get("BodyParameters") or []}
+        form = _pairs(extra.get("BodyParameters") or [])
         url, method = oauth["AuthorizationEndpoint"], oauth["HttpMethod"]
         try:
             response = await self._request(method, url, headers, params, form=form if method != "GET" else None)
@@ -196,9 +197,14 @@ def _merge(parameters: Mapping[str, Any], headers: dict[str, str], params: dict[
     for key, target in (("HeaderParameters", headers), ("QueryStringParameters", params)):
         value = parameters.get(key) or {}
         if isinstance(value, list):
-            target.update({p["Key"]: p["Value"] for p in value})
+            target.update(_pairs(value))
         else:
             target.update(value)
+
+
+def _pairs(entries: list[Mapping[str, Any]]) -> dict[str, str]:
+    """Key/Value entries as a map; one without a Value (a secret parameter created without one) is left out."""
+    return {p["Key"]: p["Value"] for p in entries if "Key" in p and "Value" in p}
 
 
 def _check(response: _Answer) -> None:

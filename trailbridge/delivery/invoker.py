@@ -18,7 +18,7 @@ from trailbridge.delivery.http import HttpInvoker
 from trailbridge.delivery.logs import LogEvents
 from trailbridge.delivery.queues import QueueMessages
 from trailbridge.delivery.retry import DeliveryFailure
-from trailbridge.delivery.secrets import SecretBox
+from trailbridge.delivery.secrets import SecretBox, open_parameters
 from trailbridge.delivery.targets import check_target, target_kind
 from trailbridge.domain.access import owner_of
 from trailbridge.domain.arns import parse_arn
@@ -128,6 +128,8 @@ class Invoker:
         if connection is None:
             raise DeliveryFailure("RESOURCE_NOT_FOUND", f"{destination['ConnectionArn']} does not exist")
         secrets = self.secrets.open(connection["SealedSecrets"])
+        auth = open_parameters(connection.get("AuthParameters") or {}, secrets.get("Parameters", {}))
+        connection = {**connection, "AuthParameters": auth}  # the secret parameters' values, for this request
         http_parameters = delivery.target_spec.get("HttpParameters") or {}
         return await self.http.invoke(destination, connection, secrets, http_parameters, delivery.payload)
 

@@ -1,21 +1,26 @@
 """EventBridge connections (how to authorize) and API destinations (where to send): HTTP targets.
 
-Secrets (Password, ApiKeyValue, ClientSecret) are sealed with the data directory's key when stored and
-never returned: Describe shows the rest of the parameters, as AWS does.
+Secrets (Password, ApiKeyValue, ClientSecret, and the Value of every HTTP parameter marked IsValueSecret,
+in InvocationHttpParameters and OAuthHttpParameters) are sealed with the data directory's key when stored and
+never returned: Describe shows the rest of the parameters, secret parameters without their Value, as AWS
+does. CloudTrail records hide them too (botocore's model marks every parameter Value sensitive).
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from trailbridge.delivery.secrets import SecretBox, hide_parameters, seal_parameters
 from trailbridge.domain.access import Access, authorize
 from trailbridge.domain.arns import api_destination_arn, connection_arn, parse_arn
-from trailbridge.errors import AlreadyExistsError, ConflictError, InvalidInputError, NotFoundError
+from trailbridge.errors import AlreadyExistsError, ConflictError, InvalidInputError, NotFoundError, TrailbridgeError
 from trailbridge.services.base import Engine, operation, page, with_times
-from trailbridge.storage.resources import Scope
+from trailbridge.storage.resources import Resources, Scope
 
+log = logging.getLogger("trailbridge.services")
 _TIMES = ("CreationTime", "LastModifiedTime", "LastAuthorizedTime")
 _AUTH_KEYS = {
     "BASIC": "BasicAuthParameters",
@@ -81,6 +86,7 @@ class DestinationsService:
         name, kind = params["Name"], params["AuthorizationType"]
         public, secrets = _split_secrets(params["AuthParameters"])
         _check_auth(kind, public, secrets)
+        public, secrets = _seal_parameters(public, secrets, {})
         doc = self._create(
             "connection",
             params,
@@ -99,7 +105,8 @@ class DestinationsService:
     @operation("events", "DescribeConnection")
     def describe_connection(self, **params: Any) -> dict[str, Any]:
         doc = self._get("connection", params["Name"])
-        return with_times(doc, *_TIMES) | {"SecretArn": _secret_arn(doc)}
+        shown = {"AuthParameters": hide_parameters(doc["AuthParameters"]), "SecretArn": _secret_arn(doc)}
+        return with_times(doc, *_TIMES) | shown
 
     @operation("events", "ListConnections")
     def list_connections(self, **params: Any) -> dict[str, Any]:
@@ -119,13 +126,15 @@ class DestinationsService:
         with self.engine.router.changing():
             doc = self._get("connection", params["Name"])
             kind = params.get("AuthorizationType") or doc["AuthorizationType"]
-            secrets = self.engine.secrets.open(doc["SealedSecrets"])
-            public = doc["AuthParameters"]
+            same = kind == doc["AuthorizationType"]
+            old = self.engine.secrets.open(doc["SealedSecrets"])
+            secrets, public = old, doc["AuthParameters"]
             if params.get("AuthParameters") is not None:
                 new_public, new_secrets = _split_secrets(params["AuthParameters"])
-                public = _deep_merge(public, new_public) if kind == doc["AuthorizationType"] else new_public
-                secrets = (secrets if kind == doc["AuthorizationType"] else {}) | new_secrets
+                public = _deep_merge(public, new_public) if same else new_public
+                secrets = (secrets if same else {}) | new_secrets
             _check_auth(kind, public, secrets)
+            public, secrets = _seal_parameters(public, secrets, old.get("Parameters", {}) if same else {})
             now = self.engine.clock.now()
             doc.update(AuthorizationType=kind, AuthParameters=public, LastModifiedTime=now, LastAuthorizedTime=now)
             doc.update(ConnectionState="AUTHORIZED", SealedSecrets=self.engine.secrets.seal(secrets))
@@ -235,6 +244,37 @@ def _summary(doc: Mapping[str, Any], arn_key: str, state_key: str) -> dict[str, 
 def _secret_arn(doc: Mapping[str, Any]) -> str:
     arn = parse_arn(doc["ConnectionArn"])
     return f"arn:aws:secretsmanager:{arn.region}:{arn.account}:secret:events!connection/{doc['Name']}"
+
+
+def _seal_parameters(
+    public: Mapping[str, Any], secrets: Mapping[str, Any], previous: Mapping[str, Mapping[str, str]]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(AuthParameters without the values of secret HTTP parameters, the secrets with those values under
+    "Parameters"); a secret parameter sent without a Value keeps its `previous` one."""
+    public, values = seal_parameters(public, previous)
+    rest = {k: v for k, v in secrets.items() if k != "Parameters"}
+    return public, rest | ({"Parameters": values} if values else {})
+
+
+def seal_stored_parameters(resources: Resources, box: SecretBox) -> int:
+    """Seal the secret HTTP parameters of connections stored before trailbridge sealed them (their Value in
+    the document, in clear); the number of connections rewritten. Run once at start-up: a connection whose
+    secrets this key cannot open is left as it is (and logged), as its deliveries will be."""
+    changed = 0
+    for doc in resources.all_of_kind("connection"):
+        try:
+            secrets = box.open(doc["SealedSecrets"])
+        except TrailbridgeError as exc:
+            log.error("connection %s: %s; its parameters are left as they are", doc["ConnectionArn"], exc)
+            continue
+        public, sealed = _seal_parameters(doc["AuthParameters"], secrets, secrets.get("Parameters", {}))
+        if public == doc["AuthParameters"]:
+            continue
+        arn = parse_arn(doc["ConnectionArn"])
+        doc.update(AuthParameters=public, SealedSecrets=box.seal(sealed))
+        resources.put(Scope("connection", arn.account, arn.region), doc["Name"], doc["ConnectionArn"], doc)
+        changed += 1
+    return changed
 
 
 def _check_auth(kind: str, public: Mapping[str, Any], secrets: Mapping[str, Any]) -> None:
