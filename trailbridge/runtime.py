@@ -26,7 +26,7 @@ from trailbridge.delivery.queues import QueueMessages
 from trailbridge.delivery.secrets import SecretBox
 from trailbridge.services.base import Engine
 from trailbridge.services.cloudtrail import CloudTrailService
-from trailbridge.services.destinations import DestinationsService
+from trailbridge.services.destinations import DestinationsService, seal_stored_parameters
 from trailbridge.services.events import EventsService
 from trailbridge.services.logs import LogsService
 from trailbridge.services.sqs import QueuesService
@@ -89,6 +89,7 @@ class Trailbridge:
             recorder=self.recorder,
         )
         self._dispatcher: Dispatcher | None = None
+        seal_stored_parameters(resources, secrets)  # connections stored before secret parameters were sealed
 
     # -- services -----------------------------------------------------------------------------
 
