@@ -9,14 +9,22 @@ A `ServerSink` that cannot reach its server appends the batch to a spool file (J
 first once the server answers again, so no record is lost; a full buffer also spills to the spool rather than
 blocking or dropping. Delivery is at least once: a crash between a send and the spool's truncation sends
 those requests again.
+
+Spools are signed and sent with the sink's credentials, so only the sink's own user may write them: by
+default they live in a per-user folder, `$XDG_STATE_HOME/trailbridge/spool` (`~/.local/state/...`), else
+`<temporary folder>/trailbridge-<uid>`, used only if it is a real folder (not a link) of the current user,
+made 0700; spool files are created 0600, never through a symbolic link, and a spool left by an ended process
+is taken over only if it is a regular file of the current user's.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import logging
 import os
+import stat
 import tempfile
 import threading
 import time
@@ -26,7 +34,7 @@ from collections import deque
 from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
@@ -159,14 +167,16 @@ class ServerSink(Sink):
         self._path = url.path.rstrip("/") + "/_trailbridge/records"
         self._access_key, self._secret_key = access_key, secret_key
         # One spool per process (two processes must not share one): by default per server, access key and
-        # process id; what a process that ended left in its spool is taken over at start.
+        # process id, in the user's own spool folder; what a process that ended left there is taken over at start.
         name = hashlib.sha256(f"{endpoint_url}|{access_key}".encode()).hexdigest()[:16]
-        default = Path(tempfile.gettempdir()) / f"trailbridge-spool-{name}-{os.getpid()}.jsonl"
-        self.spool = Path(spool) if spool else default
-        self._sending = Path(f"{self.spool}.sending")  # the part of the spool being sent (it survives a crash)
         self._spool_lock = threading.Lock()
-        if spool is None:
-            self._adopt(default.parent.glob(f"trailbridge-spool-{name}-*.jsonl*"))
+        if spool:
+            self.spool = Path(spool)
+        else:
+            folder = spool_folder()
+            self.spool = folder / f"trailbridge-spool-{name}-{os.getpid()}.jsonl"
+            self._adopt(folder.glob(f"trailbridge-spool-{name}-*.jsonl*"))
+        self._sending = Path(f"{self.spool}.sending")  # the part of the spool being sent (it survives a crash)
         self._retry_seconds, self._retry_at = retry_seconds, 0.0
         self._connection: http.client.HTTPConnection | None = None
         account = access_key if access_key.isdigit() and len(access_key) == 12 else DEFAULT_ACCOUNT
@@ -184,17 +194,23 @@ class ServerSink(Sink):
 
     def _overflow(self, items: list[Item]) -> None:
         lines = b"".join(kind + b"\t" + data + b"\n" for kind, data in items)  # JSON holds no raw tab or newline
-        with self._spool_lock, self.spool.open("ab") as spool:
+        with self._spool_lock, _open_own(self.spool) as spool:
             spool.write(lines)
 
     def _adopt(self, found: Iterable[Path]) -> None:
-        """Append the spools of processes that have ended to this one (they are sent with it)."""
+        """Append the spools of processes that have ended to this one (they are sent with it): only regular
+        files of the current user's, never one through a link (whoever wrote it would be sent as this user)."""
         for path in found:
             pid = path.name.split(".", 1)[0].rsplit("-", 1)[-1]
             if not pid.isdigit() or int(pid) == os.getpid() or _alive(int(pid)):
                 continue
-            with self._spool_lock, self.spool.open("ab") as spool:
-                spool.write(path.read_bytes())
+            try:
+                data = _read_own(path)
+            except OSError as exc:
+                log.warning("not taking over the spool %s: %s", path, exc)
+                continue
+            with self._spool_lock, _open_own(self.spool) as spool:
+                spool.write(data)
             path.unlink()
             log.info("took over the spool %s", path)
 
@@ -202,17 +218,24 @@ class ServerSink(Sink):
         """Send what was spooled, oldest first; whether all of it is sent. The spool is renamed aside first,
         so that requests keep appending to a new one (never waiting for the network) and a crash keeps it."""
         while True:
-            if not self._sending.exists():
+            if not os.path.lexists(self._sending):
                 with self._spool_lock:
                     if not self.spool.exists() or self.spool.stat().st_size == 0:
                         return True
                     self.spool.rename(self._sending)
-            lines = [line for line in self._sending.read_bytes().splitlines() if line.strip()]
+            try:
+                data = _read_own(self._sending)
+            except OSError as exc:  # not this user's file: never sent with its credentials
+                log.error("the spool %s is not sent: %s", self._sending, exc)
+                self._retry_at = time.monotonic() + self._retry_seconds
+                return False
+            lines = [line for line in data.splitlines() if line.strip()]
             items: list[Item] = [tuple(line.split(b"\t", 1)) for line in lines]  # type: ignore[misc]
             for start in range(0, len(items), self.batch_size):
                 if not self._send(items[start : start + self.batch_size]):
                     rest = Path(f"{self._sending}.tmp")
-                    rest.write_bytes(b"".join(line + b"\n" for line in lines[start:]))
+                    with _open_own(rest, truncate=True) as out:
+                        out.write(b"".join(line + b"\n" for line in lines[start:]))
                     rest.replace(self._sending)
                     return False
             self._sending.unlink()
@@ -305,6 +328,74 @@ class LocalSink(Sink):
         super().close()
         if self._owned:
             self.engine.close()
+
+
+def spool_folder() -> Path:
+    """The current user's folder for spools: `$XDG_STATE_HOME/trailbridge/spool` (by default
+    `~/.local/state/trailbridge/spool`), else `<temporary folder>/trailbridge-<uid>`; the first that is (or can
+    be made) a folder of the current user's, not a link, mode 0700. If neither can (another user made the
+    temporary one), a new private folder of its own, whose spools no later process takes over."""
+    state = os.environ.get("XDG_STATE_HOME", "")
+    with contextlib.suppress(RuntimeError):  # no home directory: the temporary folder
+        own = (Path(state) if os.path.isabs(state) else Path.home() / ".local" / "state") / "trailbridge" / "spool"
+        if _private_folder(own, make_parent=True):
+            return own
+    shared = Path(tempfile.gettempdir()) / f"trailbridge-{os.geteuid()}"
+    if _private_folder(shared, make_parent=False):
+        return shared
+    fallback = Path(tempfile.mkdtemp(prefix=f"trailbridge-{os.geteuid()}-"))
+    log.warning("%s is not a private folder of this user's: spooling to %s (not taken over later)", shared, fallback)
+    return fallback
+
+
+def _private_folder(path: Path, *, make_parent: bool) -> bool:
+    """Whether `path` is, or now is, a folder (not a link) the current user owns, with mode 0700 (a folder of
+    ours with a wider mode is tightened); one of another user's is refused."""
+    try:
+        if make_parent:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        path.mkdir(mode=0o700, exist_ok=True)
+        status = os.lstat(path)
+        if not stat.S_ISDIR(status.st_mode) or status.st_uid != os.geteuid():
+            return False
+        if stat.S_IMODE(status.st_mode) != 0o700:
+            os.chmod(path, 0o700, follow_symlinks=False)
+    except OSError:
+        return False
+    return True
+
+
+def _check_own(status: os.stat_result, path: Path) -> None:
+    """OSError unless this is a regular file of the current user's with no other name (a hard link)."""
+    if not stat.S_ISREG(status.st_mode) or status.st_uid != os.geteuid() or status.st_nlink != 1:
+        raise PermissionError(f"{path} is not a regular file of this user's alone")
+
+
+def _read_own(path: Path) -> bytes:
+    """The content of a regular file of the current user's, opened without following a link."""
+    _check_own(os.lstat(path), path)
+    descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(descriptor, "rb") as handle:
+        _check_own(os.fstat(descriptor), path)  # the file opened is the one checked
+        return handle.read()
+
+
+def _open_own(path: Path, *, truncate: bool = False) -> BinaryIO:
+    """A spool file to append to (or, with `truncate`, to rewrite): created 0600, never through a link, and only
+    a regular file of the current user's (one an older trailbridge made wider is tightened to 0600)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    descriptor = os.open(path, flags if truncate else flags | os.O_APPEND, 0o600)
+    try:
+        status = os.fstat(descriptor)
+        _check_own(status, path)
+        if stat.S_IMODE(status.st_mode) & 0o077:
+            os.fchmod(descriptor, 0o600)
+        if truncate:
+            os.ftruncate(descriptor, 0)
+    except OSError:
+        os.close(descriptor)
+        raise
+    return os.fdopen(descriptor, "wb")
 
 
 def _alive(pid: int) -> bool:
