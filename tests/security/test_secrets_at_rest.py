@@ -241,3 +241,24 @@ def test_sealing_stored_parameters_skips_a_connection_another_key_sealed(stored:
     resources.put(scope, "alien", arn, doc)
     assert seal_stored_parameters(resources, stored.engine.secrets) == 0  # logged, never a failed start-up
     assert resources.get(arn) == doc
+
+
+def test_reopening_a_data_directory_seals_what_an_older_trailbridge_kept_in_clear(
+    tmp_path: Path, endpoint: Endpoint
+) -> None:
+    data = tmp_path / "older"
+    with Trailbridge(data, FAST) as tb:
+        arn = tb.destinations().create_connection(
+            Name="old", AuthorizationType="API_KEY", AuthParameters=api_key_auth()
+        )["ConnectionArn"]
+        resources, scope, box = tb.engine.resources, Scope("connection", ACCOUNT, REGION), tb.engine.secrets
+        doc = resources.by_name(scope, "old")
+        assert doc is not None
+        older = {k: v for k, v in box.open(doc["SealedSecrets"]).items() if k != "Parameters"}
+        doc.update(AuthParameters=api_key_auth(), SealedSecrets=box.seal(older))
+        resources.put(scope, "old", arn, doc)
+        assert HEADER_SECRET in raw_connections(tb)
+    with Trailbridge(data, FAST) as tb:
+        assert [secret for secret in SECRETS if secret in raw_connections(tb)] == []
+        deliver_through(tb, endpoint, arn, "/ok/reopened")
+        assert endpoint.received("/ok/reopened")[0]["headers"]["X-Secret"] == HEADER_SECRET
