@@ -355,11 +355,21 @@ class EventsService:
     # -- tags ---------------------------------------------------------------------------------
 
     def _tagged(self, arn: str, action: str) -> dict[str, Any]:
-        """An EventBridge resource with tags, once the caller may do `action` on it: its owner may, and for a
-        rule on a bus another account owns, whom that bus's policy allows."""
-        doc = self.resources.get(arn) if arn.startswith("arn:") and parse_arn(arn).service == "events" else None
-        if doc is not None and "Tags" not in doc:
-            doc = None
+        """An EventBridge resource with tags (a bus or a rule: what EventBridge tags), once the caller may do
+        `action` on it: its owner may, and for a rule on a bus another account owns, whom that bus's policy
+        allows. Any other ARN (an SQS queue's, a trail's, a connection's), or text that is no ARN, is a
+        ValidationException, whoever owns it; a bus or rule that does not exist is ResourceNotFoundException."""
+        resource = parse_arn(arn) if arn.startswith("arn:") else None
+        kind = resource.resource.partition("/")[0] if resource is not None and resource.service == "events" else None
+        if kind not in ("event-bus", "rule"):
+            raise InvalidInputError(
+                f"Parameter {arn} is not valid. Reason: Provided Arn is not in correct format; EventBridge tags "
+                "event buses (arn:aws:events:REGION:ACCOUNT:event-bus/NAME) and rules (...:rule/[BUS/]NAME)."
+            )
+        self.router.ensure_default_bus(self.account, self.region)
+        doc = self.resources.get(arn)
+        if doc is not None:
+            doc.setdefault("Tags", [])  # the default bus is made without any
         bus = self.resources.get(doc["EventBusArn"]) if doc is not None and "EventBusArn" in doc else doc
         creator = doc.get("CreatedBy") if doc is not None and "EventBusArn" in doc else None
         authorize_on_bus(self.account, action, arn, bus or {}, creator)
