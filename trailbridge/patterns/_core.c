@@ -686,27 +686,43 @@ static int crosses_array(Group *group, PyObject *arrays) {
     return 0;
 }
 
-/* What a group whose fields an event array binds together needs: matcher.py's check of array
-   consistency, over the array membership of the event's values, made on first need. */
+/* What a group whose fields an event array binds together needs: consistency.py's check of array
+   consistency, over the event's values arranged by its arrays (made on first need), and the answers
+   given so far. A group is a candidate once per value that reaches its bucket (11,200 times for an
+   event with as many equal values in nested arrays), so each answer is kept for the rest of the call:
+   the check runs at most once per group and event. */
 typedef struct {
-    PyObject *arrays, *event, *members_of, *consistent;
-    PyObject *members; /* NULL until needed */
+    PyObject *arrays, *event, *places_of, *consistent;
+    PyObject *places;  /* NULL until needed */
+    PyObject *decided; /* dict: group -> True/False, NULL until needed */
 } Arrays;
+
+static int consistent_group(Group *group, Arrays *ctx) {
+    if (ctx->decided == NULL && (ctx->decided = PyDict_New()) == NULL)
+        return -1;
+    PyObject *answer = PyDict_GetItemWithError(ctx->decided, (PyObject *)group);
+    if (answer != NULL)
+        return answer == Py_True;
+    if (PyErr_Occurred())
+        return -1;
+    if (ctx->places == NULL && (ctx->places = PyObject_CallOneArg(ctx->places_of, ctx->event)) == NULL)
+        return -1;
+    answer = PyObject_CallFunctionObjArgs(ctx->consistent, group->conditions, ctx->places, NULL);
+    if (answer == NULL)
+        return -1;
+    int r = PyObject_IsTrue(answer);
+    Py_DECREF(answer);
+    if (r >= 0 && PyDict_SetItem(ctx->decided, (PyObject *)group, r ? Py_True : Py_False) < 0)
+        return -1;
+    return r;
+}
 
 static int group_matches(Group *group, PyObject *out, Arrays *ctx, uint64_t epoch) {
     int r = crosses_array(group, ctx->arrays);
     if (r < 0)
         return -1;
-    if (r) {
-        if (ctx->members == NULL && (ctx->members = PyObject_CallOneArg(ctx->members_of, ctx->event)) == NULL)
-            return -1;
-        PyObject *answer = PyObject_CallFunctionObjArgs(ctx->consistent, group->conditions, ctx->members, NULL);
-        if (answer == NULL)
-            return -1;
-        r = PyObject_IsTrue(answer);
-        Py_DECREF(answer);
-        return r;
-    }
+    if (r)
+        return consistent_group(group, ctx);
     for (Py_ssize_t i = 0; i < Py_SIZE(group); i++) {
         Condition *c = group->check[i];
         uint64_t known = memo[c->id];
@@ -728,11 +744,11 @@ static PyObject *match(PyObject *module, PyObject *const *args, Py_ssize_t nargs
     (void)module;
     if (nargs != 7 || !PyList_Check(args[0]) || !PyList_Check(args[1]) || !PyList_Check(args[2]) ||
         !(args[3] == Py_None || PyAnySet_Check(args[3]))) {
-        PyErr_SetString(PyExc_TypeError, "match(unanchored, index_items, out, arrays, event, members_of, consistent)");
+        PyErr_SetString(PyExc_TypeError, "match(unanchored, index_items, out, arrays, event, places_of, consistent)");
         return NULL;
     }
     PyObject *unanchored = args[0], *items = args[1], *out = args[2];
-    Arrays ctx = {args[3], args[4], args[5], args[6], NULL};
+    Arrays ctx = {args[3], args[4], args[5], args[6], NULL, NULL};
     Buckets found = {NULL, 0, 32, {0}};
     found.items = found.inline_items;
     PyObject *matched = NULL;
@@ -785,7 +801,8 @@ static PyObject *match(PyObject *module, PyObject *const *args, Py_ssize_t nargs
     }
 done:
     buckets_free(&found);
-    Py_XDECREF(ctx.members);
+    Py_XDECREF(ctx.places);
+    Py_XDECREF(ctx.decided);
     return matched;
 }
 
@@ -1529,7 +1546,7 @@ static PyMethodDef module_methods[] = {
     {"configure", configure, METH_VARARGS,
      "configure(key_of, numeric, TRUE, FALSE, NULL): values.py's functions for rare values, and its literal keys."},
     {"match", (PyCFunction)(void (*)(void))match, METH_FASTCALL,
-     "match(unanchored, index_items, out, arrays, event, members_of, consistent) -> set of matching rule ids."},
+     "match(unanchored, index_items, out, arrays, event, places_of, consistent) -> set of matching rule ids."},
     {NULL, NULL, 0, NULL},
 };
 

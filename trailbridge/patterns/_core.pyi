@@ -3,7 +3,7 @@
 from collections.abc import Callable, Hashable
 from typing import Any
 
-from trailbridge.patterns.event import Step
+from trailbridge.patterns.event import Places, Step
 from trailbridge.patterns.matcher import FieldFacts
 from trailbridge.patterns.values import Leaf
 
@@ -19,7 +19,6 @@ OP_WILDCARD: int
 OP_NOT_WILDCARD: int
 OP_CIDR4: int
 
-Members = list[list[tuple[Leaf, tuple[tuple[int, int], ...]]]]
 Extracted = tuple[list[list[Leaf] | None], set[str] | None]
 
 class Condition:
@@ -58,6 +57,6 @@ def match(
     out: list[list[Leaf] | None],
     arrays: set[str] | None,
     event: object,
-    members_of: Callable[[Any], Members],
-    consistent: Callable[[tuple[Condition, ...], Members], bool],
+    places_of: Callable[[Any], Places],
+    consistent: Callable[[tuple[Condition, ...], Places], bool],
 ) -> set[Hashable]: ...

@@ -5,8 +5,8 @@ paths only and returns, per path slot, the leaf values found there (arrays contr
 an object or an empty array is not a leaf), plus the set of paths where the event has a non-empty
 array. `_core.Scanner` does the same walk in C, on JSON text or on the parsed event; `extract` is
 its specification and its fallback. The set of array paths tells the matcher when array consistency
-could matter; only then does it call `extract_members`, which also records for every value the
-array elements it sits in.
+could matter; only then does it call `extract_places`, which keeps the values in the shape of the
+event's arrays (a `Place` per array element), for `consistency.consistent` to reason over.
 
 Both walks use an explicit stack, so deep events cannot exhaust Python's recursion limit.
 """
@@ -15,13 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
 from trailbridge.patterns.values import Leaf
-
-Membership = tuple[tuple[int, int], ...]  # (array id, element index) for each enclosing array
 
 
 @dataclass(slots=True)
@@ -102,27 +100,70 @@ def _dotted(obj: dict[str, Any], step: Step) -> list[tuple[Any, Step]]:
     return found
 
 
-def extract_members(event: dict[str, Any], trie: PathTrie) -> list[list[tuple[Leaf, Membership]]]:
-    """Per slot, each leaf value with the array elements that enclose it."""
-    out: list[list[tuple[Leaf, Membership]]] = [[] for _ in trie.slots]
-    next_array = 0
-    work: list[tuple[Any, Step, Membership]] = [(event, trie.root, ())]
+class Place:
+    """One path of the event within one array element (or within the event itself, outside its arrays):
+    the leaf values there, the arrays there (each a list of its elements' places), and the places one key
+    further down. Keys with dots are split, so `{"a.b": v}` and `{"a": {"b": v}}` reach one place, as
+    they are one path; two arrays at one place come only from such spellings."""
+
+    __slots__ = ("arrays", "kids", "leaves")
+
+    def __init__(self) -> None:  # empty until `extract_places` fills them: most places hold one thing
+        self.leaves: list[Leaf] = _NONE
+        self.arrays: list[list[Place]] = _NONE
+        self.kids: dict[str, Place] = _NO_KIDS
+
+    def kid(self, key: str) -> Place:
+        if self.kids is _NO_KIDS:
+            self.kids = {}
+        place = self.kids.get(key)
+        if place is None:
+            place = self.kids[key] = Place()
+        return place
+
+
+_NONE: list[Any] = []  # shared and never written: `extract_places` gives a place a list of its own first
+_NO_KIDS: dict[str, Place] = {}
+
+
+class Places(NamedTuple):
+    root: Place
+    present: frozenset[int]  # the slots where the event has at least one value
+
+
+def extract_places(event: dict[str, Any], trie: PathTrie) -> Places:
+    """The event's values along the trie's paths, arranged by the arrays that enclose them."""
+    root = Place()
+    present: set[int] = set()
+    work: list[tuple[Any, Step, Place]] = [(event, trie.root, root)]
     while work:
-        value, step, members = work.pop()
+        value, step, place = work.pop()
         kind = type(value)
         if kind is dict:
             for key, child in step.children.items():
                 inner = value.get(key, _MISSING)
                 if inner is not _MISSING:
-                    work.append((inner, child, members))
+                    work.append((inner, child, place.kid(key)))
             if step.deep and _has_dotted_key(value):
-                work.extend((inner, child, members) for inner, child in _dotted(value, step))
+                for key, inner in value.items():
+                    if "." in key and (target := step.descend(parts := key.split("."))) is not None:
+                        below = place
+                        for part in parts:
+                            below = below.kid(part)
+                        work.append((inner, target, below))
         elif kind is list:
-            array_id, next_array = next_array, next_array + 1
-            work.extend((e, step, (*members, (array_id, i))) for i, e in enumerate(value))
+            if value:
+                elements = [Place() for _ in value]
+                if place.arrays is _NONE:
+                    place.arrays = []
+                place.arrays.append(elements)
+                work.extend(zip(value, (step,) * len(value), elements, strict=True))
         elif step.slot >= 0:
-            out[step.slot].append((value, members))
-    return out
+            if place.leaves is _NONE:
+                place.leaves = []
+            place.leaves.append(value)
+            present.add(step.slot)
+    return Places(root, frozenset(present))
 
 
 def extract(event: dict[str, Any], trie: PathTrie) -> tuple[list[list[Leaf] | None], set[str] | None]:

@@ -20,7 +20,8 @@ then costs, all of it in C (`_core.c`; this module keeps the index in `_core`'s 
 So cost grows with the event and the number of candidates, not with the number of rules. Array
 consistency (two fields of one pattern object must match inside the same array element) only
 matters when the event has an array at a path two of the branch's fields share; only then is the
-branch re-checked with the array membership of every value.
+branch decided over the event's shape (`consistency.py`: per array element, never per combination of
+values), at most once per event however many of its values are candidates.
 """
 
 from __future__ import annotations
@@ -34,9 +35,10 @@ import orjson
 
 from trailbridge.patterns._core import Condition, Group, Scanner, configure, match
 from trailbridge.patterns.compiler import Branch, Field, compile_branches
-from trailbridge.patterns.event import Membership, PathTrie, extract, extract_members, parse_event
+from trailbridge.patterns.consistency import consistent
+from trailbridge.patterns.event import PathTrie, Places, extract, extract_places, parse_event
 from trailbridge.patterns.operators import Anchor
-from trailbridge.patterns.values import FALSE, NULL, TRUE, Leaf, key_of, numeric
+from trailbridge.patterns.values import FALSE, NULL, TRUE, key_of, numeric
 
 configure(key_of, numeric, TRUE, FALSE, NULL)
 PatternInput = str | bytes | Mapping[str, Any]
@@ -288,37 +290,7 @@ class Matcher:
         if scanned is None:
             event = parse_event(event)
             scanned = self._scanner.extract(event) or extract(event, self._trie)
-        return match(self._unanchored, self._index_items, *scanned, event, self._members, _consistent_match)
+        return match(self._unanchored, self._index_items, *scanned, event, self._places, consistent)
 
-    def _members(self, event: EventInput) -> list[list[tuple[Leaf, Membership]]]:
-        return extract_members(parse_event(event), self._trie)
-
-
-def _consistent_match(conditions: tuple[Condition, ...], members: list[list[tuple[Leaf, Membership]]]) -> bool:
-    """Whether values satisfying every condition exist that sit in the same array elements."""
-    choices: list[list[Membership]] = []
-    for condition in conditions:
-        values = members[condition.slot]
-        if not values:
-            if not condition.absent_ok:
-                return False
-            continue
-        accepted = [m for v, m in values if condition.accepts(v)]
-        if not accepted:
-            return False
-        choices.append(accepted)
-    choices.sort(key=len)
-    return _assign(choices)
-
-
-def _assign(choices: list[list[Membership]]) -> bool:
-    """Depth-first search for one membership per choice list, all pairwise consistent."""
-    stack: list[tuple[int, dict[int, int]]] = [(0, {})]
-    while stack:
-        index, chosen = stack.pop()
-        if index == len(choices):
-            return True
-        for membership in choices[index]:
-            if all(chosen.get(array, element) == element for array, element in membership):
-                stack.append((index + 1, {**chosen, **dict(membership)}))
-    return False
+    def _places(self, event: EventInput) -> Places:
+        return extract_places(parse_event(event), self._trie)

@@ -11,9 +11,10 @@ import itertools
 from typing import Any
 
 from trailbridge.patterns.compiler import Branch, compile_branches
-from trailbridge.patterns.event import Membership, parse_event
+from trailbridge.patterns.event import parse_event
 from trailbridge.patterns.values import Leaf
 
+Membership = tuple[tuple[int, int], ...]  # (array id, element index) for each enclosing array
 Flat = list[tuple[str, Leaf, Membership]]
 
 
