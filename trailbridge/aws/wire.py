@@ -127,7 +127,12 @@ def _timestamp(value: Any) -> Any:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             raise WireError("SerializationException", f"Timestamp '{value}' is not valid.") from None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        try:
+            parsed.astimezone(UTC)  # an offset can carry a time past year 1 or 9999, which nothing can write
+        except (OverflowError, ValueError):
+            raise WireError("SerializationException", f"Timestamp '{value}' is out of range.") from None
+        return parsed
     return value
 
 

@@ -25,9 +25,12 @@ def _cursor(token: str | None) -> tuple[float, int]:
         return _NEWEST
     try:
         time, seq = base64.urlsafe_b64decode(token.encode()).decode().split(":")
-        return float(time), int(seq)
+        cursor = float(time), int(seq)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise ServiceError("InvalidNextTokenException", "Invalid NextToken.") from None
+    if cursor[0] != cursor[0] or not 0 <= cursor[1] <= _NEWEST[1]:  # NaN, or a sequence SQLite cannot hold
+        raise ServiceError("InvalidNextTokenException", "Invalid NextToken.")
+    return cursor
 
 
 class CloudTrailService:

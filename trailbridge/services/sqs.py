@@ -104,6 +104,8 @@ class QueuesService:
     @operation("sqs", "GetQueueUrl", _QUEUE_MISSING)
     def get_queue_url(self, **params: Any) -> dict[str, Any]:
         owner = params.get("QueueOwnerAWSAccountId") or self.account
+        if not _ACCOUNT.fullmatch(owner):
+            raise NotFoundError(_MISSING)  # no account has that id, so no queue
         doc = self._queue(f"{owner}/{params['QueueName']}", "sqs:GetQueueUrl")
         return {"QueueUrl": self.url(doc["Name"], owner)}
 

@@ -39,6 +39,7 @@ _FIFO = frozenset({"FifoQueue", "ContentBasedDeduplication", "DeduplicationScope
 _BODY_CHARACTERS = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _ATTRIBUTE_NAME = re.compile(r"(?!\.)(?!(?i:aws\.|amazon\.))[A-Za-z0-9_.-]{1,256}(?<!\.)")
 _DATA_TYPE = re.compile(r"(String|Number|Binary)(\.[A-Za-z0-9_.-]+)?")
+_DIGITS = re.compile(r"[0-9]+")  # ASCII digits only: str.isdigit() and int() take others ("²", "١٢")
 
 
 def invalid_value(name: str, reason: str = "") -> ServiceError:
@@ -55,7 +56,7 @@ def check_queue_attributes(attributes: Mapping[str, str], known_queues: set[str]
     for name, value in attributes.items():
         if name in RANGES:
             low, high, _ = RANGES[name]
-            if not value.isdigit() or not low <= int(value) <= high:
+            if not _DIGITS.fullmatch(value) or not low <= int(value) <= high:
                 raise invalid_value(name)
             checked[name] = str(int(value))
         elif name == "RedrivePolicy":
@@ -74,10 +75,14 @@ def _check_redrive(value: str, known_queues: set[str] | None) -> str:
         return ""
     try:
         policy = orjson.loads(value)
-        target, count = policy["deadLetterTargetArn"], int(policy["maxReceiveCount"])
-    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        target, count = policy["deadLetterTargetArn"], policy["maxReceiveCount"]
+    except (orjson.JSONDecodeError, KeyError, TypeError):
         raise invalid_value("RedrivePolicy", " Reason: Redrive policy is not a valid JSON map.") from None
-    if not 1 <= count <= 1000:
+    if not isinstance(target, str):
+        raise invalid_value("RedrivePolicy", " Reason: deadLetterTargetArn must be a queue ARN.")
+    if isinstance(count, str) and _DIGITS.fullmatch(count):
+        count = int(count)  # SQS takes "3" as well as 3
+    if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 1000:
         raise invalid_value("RedrivePolicy", " Reason: Invalid value for maxReceiveCount: must be between 1 and 1000.")
     if known_queues is not None and target not in known_queues:
         raise ServiceError("QueueDoesNotExist", "Dead letter target does not exist.")
