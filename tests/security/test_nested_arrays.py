@@ -286,3 +286,58 @@ def test_a_matcher_of_many_rules_agrees_with_the_reference() -> None:
             expected = {i for i, (text, _) in enumerate(cases) if reference.matches(text, event)}
             assert matcher.matches(event) == expected
             assert matcher.matches(orjson.dumps(event)) == expected
+
+
+# -- one path spelled in every way, with an array in each: the budget ----------------------------------
+
+
+def spelled(fields: int, depth: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A rule of `fields` fields below a path of `depth` keys, and an event that spells the path in all
+    2^(depth-1) ways (`p0.p1`, `p0` -> `p1`, ...), each an array whose elements hold one field each."""
+    path = [f"p{i}" for i in range(depth)]
+    rule: dict[str, Any] = {f"f{i}": [0] for i in range(fields)}
+    for key in reversed(path):
+        rule = {key: rule}
+    event: dict[str, Any] = {}
+    for cuts in range(2 ** (depth - 1)):
+        keys, start = [], 0
+        for i in range(1, depth):
+            if cuts >> (i - 1) & 1:
+                keys.append(".".join(path[start:i]))
+                start = i
+        keys.append(".".join(path[start:]))
+        node = event
+        for key in keys[:-1]:
+            node = node.setdefault(key, {})
+        node[keys[-1]] = [{f"f{i}": 0} for i in range(fields)]
+    return rule, event
+
+
+def test_a_path_spelled_in_few_ways_is_decided_exactly() -> None:
+    for fields, depth, expected in ((4, 3, True), (5, 3, False), (3, 2, False), (2, 2, True)):
+        rule, event = spelled(fields, depth)
+        text = compile_pattern(rule).text
+        assert reference.matches(text, event) is expected
+        assert compile_pattern(rule).matches(event) is expected
+
+
+def test_a_path_spelled_in_every_way_stops_at_the_budget(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """20 fields and 16 spellings (3.5 KB) ask for C(20, 10) sets of fields: over a minute, unbounded. The
+    work stops at the event's budget, and the rule does not match (with a warning)."""
+    charges: list[int] = []
+    spend = consistency._Branch.spend
+
+    def counted(self: Any, work: int) -> None:
+        charges.append(work)
+        spend(self, work)
+
+    monkeypatch.setattr(consistency._Branch, "spend", counted)
+    rule, event = spelled(20, 5)
+    matcher = Matcher()
+    matcher.add("r", {"source": ["s"], "detail": rule})
+    with caplog.at_level("WARNING", "trailbridge.patterns"):
+        assert matcher.matches(orjson.dumps({"source": "s", "detail": event})) == set()
+    assert sum(charges) > consistency.BUDGET >= sum(charges[:-1])  # what was done; the last was refused
+    assert "array consistency" in caplog.text

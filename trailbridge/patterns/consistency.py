@@ -17,20 +17,27 @@ Each place is visited at most once per branch: the cost is linear in the values 
 paths. Only keys with dots can give a place more than one array, or an array beside values or keys
 (`{"a.b": [...], "a": {"b": {...}}}`): a field may then come from any of them, and the place is
 asked for every maximal set of fields each of its parts can satisfy (bit masks), joined part by part.
-Those sets are subsets of the n fields below the place, at most C(n, n/2) of them, so for a given
-pattern the cost stays linear in the event. It grows with n only where an event spells one path in
-several ways with arrays in more than one of them; no method avoids that in general (choosing one
-element in each of several arrays so that together they cover the fields is a set cover).
+Those sets are subsets of the n fields below the place, at most C(n, n/2) of them. They grow only where
+an event spells one path in several ways with arrays in more than one of them, and no method avoids that
+in general (choosing one element in each of several arrays so that together they cover the fields is a
+set cover): a path of d keys has 2^(d-1) spellings, and an event of 3 KB that spells one path in all 16
+ways, against a rule of 20 fields there, asks for C(20, 10) sets. So the work on such sets is bounded per
+event (`BUDGET`: sets joined and compared, for every branch the event is checked against); a branch that
+would need more is decided as not matching, and a warning says so. No event without such spellings comes
+near it: they need no sets at all.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Generator
 
 from trailbridge.patterns._core import Condition
 from trailbridge.patterns.event import Place, Places
 from trailbridge.patterns.values import Leaf
 
+log = logging.getLogger("trailbridge.patterns")
+BUDGET = 2_000_000  # sets of fields joined or compared per event, for paths spelled in several ways with arrays
 Masks = list[int]  # sets of fields, as bits: the maximal sets some values can satisfy together
 Visit = Generator[tuple[Place, int, int, bool], Masks, Masks]  # asks about inner places, answers its own
 
@@ -45,7 +52,16 @@ def consistent(conditions: tuple[Condition, ...], places: Places) -> bool:
         elif not condition.absent_ok:
             return False
     goal = (1 << len(fields)) - 1
-    return goal == 0 or bool(_Branch(fields).run(places.root, goal))
+    if goal == 0:
+        return True
+    try:
+        return bool(_Branch(fields, places).run(places.root, goal))
+    except _TooComplexError:
+        return False
+
+
+class _TooComplexError(Exception):
+    """The event's budget of sets of fields is spent."""
 
 
 Tests = list[tuple[int, Callable[[Leaf], bool]]]  # a field's bit and its test
@@ -55,10 +71,10 @@ Split = tuple[int, Tests, list[tuple[str, int, Tests | None]]]
 class _Branch:
     """The fields of one branch, with their paths split into keys, asked of the places of one event."""
 
-    __slots__ = ("fields", "paths", "splits")
+    __slots__ = ("fields", "paths", "places", "splits")
 
-    def __init__(self, fields: list[Condition]) -> None:
-        self.fields = fields
+    def __init__(self, fields: list[Condition], places: Places) -> None:
+        self.fields, self.places = fields, places
         self.paths = [f.field.path.split(".") for f in fields]
         self.splits: dict[tuple[int, int], Split] = {}
 
@@ -87,6 +103,29 @@ class _Branch:
 
     def test(self, i: int) -> Callable[[Leaf], bool]:
         return self.fields[i].accepts
+
+    def spend(self, work: int) -> None:
+        places = self.places
+        before, places.spent = places.spent, places.spent + work
+        if places.spent > BUDGET:
+            if before <= BUDGET:
+                log.warning(
+                    "array consistency: an event past %d sets of fields; its rules that need more do not match", BUDGET
+                )
+            raise _TooComplexError
+
+    def join(self, left: Masks, right: Masks) -> Masks:
+        """The maximal unions of a set from each side."""
+        self.spend(len(left) * len(right))
+        return self.maximal({a | b for a in left for b in right})
+
+    def maximal(self, masks: set[int]) -> Masks:
+        kept: Masks = []
+        for mask in sorted(masks, key=int.bit_count, reverse=True):
+            self.spend(len(kept) + 1)
+            if all(mask | k != k for k in kept):
+                kept.append(mask)
+        return kept
 
     def run(self, root: Place, goal: int) -> Masks:
         """`visit(root, 0, goal, True)`, with an explicit stack (events nest deeper than Python recurses)."""
@@ -159,7 +198,7 @@ class _Branch:
         # Keys with dots: parts to combine (or a part of a place an outer combination asks about).
         found: Masks = [satisfied]
         for kid, fields in inner:
-            found = _join(found, (yield kid, depth + 1, fields, False))
+            found = self.join(found, (yield kid, depth + 1, fields, False))
         for elements in arrays:
             wanted = goal & ~_common(found)  # the fields some set found so far lacks
             if not wanted:
@@ -169,7 +208,7 @@ class _Branch:
                 either.update((yield element, depth, wanted, False))
                 if wanted in either:
                     break
-            found = _join(found, _maximal(either))
+            found = self.join(found, self.maximal(either))
         if whole:
             return [goal] if goal in found else []
         return found
@@ -190,16 +229,3 @@ def _common(masks: Masks) -> int:
     for mask in masks:
         common &= mask
     return common if masks else 0
-
-
-def _join(left: Masks, right: Masks) -> Masks:
-    """The maximal unions of a set from each side."""
-    return _maximal({a | b for a in left for b in right})
-
-
-def _maximal(masks: set[int]) -> Masks:
-    kept: Masks = []
-    for mask in sorted(masks, key=int.bit_count, reverse=True):
-        if all(mask | k != k for k in kept):
-            kept.append(mask)
-    return kept

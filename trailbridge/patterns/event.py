@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 import orjson
 
@@ -126,9 +126,11 @@ _NONE: list[Any] = []  # shared and never written: `extract_places` gives a plac
 _NO_KIDS: dict[str, Place] = {}
 
 
-class Places(NamedTuple):
+@dataclass(slots=True)
+class Places:
     root: Place
     present: frozenset[int]  # the slots where the event has at least one value
+    spent: int = 0  # combinations of sets of fields made for this event so far (`consistency.BUDGET`)
 
 
 def extract_places(event: dict[str, Any], trie: PathTrie) -> Places:
