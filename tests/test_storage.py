@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import wait_for
 from trailbridge.errors import InvalidInputError
-from trailbridge.storage.sqlite import SqliteStore
+from trailbridge.storage.sqlite import SCHEMA_VERSION, SqliteStore
 
 
 def test_group_commit_runs_every_work_once_and_isolates_failures(tmp_path: Path) -> None:
@@ -50,6 +50,45 @@ def test_a_database_of_another_schema_version_is_refused(tmp_path: Path) -> None
         db.execute("PRAGMA user_version = 99")
     with pytest.raises(InvalidInputError, match="schema version 99"):
         SqliteStore(path)
+
+
+def test_a_database_of_version_6_is_upgraded(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    SqliteStore(path).close()
+    with sqlite3.connect(path) as db:  # as version 6 left it: no trail_forward_pending
+        db.execute("DROP TABLE trail_forward_pending")
+        db.execute("PRAGMA user_version = 6")
+    store = SqliteStore(path)
+    with store.transaction():
+        store.run("trail_forward_add", (b"{}",))
+    assert store.all("trail_forward_next", (5,)) == [(1, b"{}")]
+    store.close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+
+
+def test_group_commit_inside_a_transaction_joins_it_alone(tmp_path: Path) -> None:
+    """Work another thread waits to commit must not commit inside a transaction that may yet roll back."""
+    store = SqliteStore(tmp_path / "db.sqlite3")
+    inside, waiting, done = threading.Event(), threading.Event(), threading.Event()
+
+    def other() -> None:
+        inside.wait()
+        waiting.set()
+        store.combined(lambda: store.run("trail_forward_add", (b"other",)))
+        done.set()
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    with pytest.raises(ValueError), store.transaction():
+        inside.set()
+        waiting.wait()
+        wait_for(lambda: store._waiting)  # the other thread's work waits for the connection
+        store.combined(lambda: store.run("trail_forward_add", (b"mine",)))
+        raise ValueError("rolled back")
+    thread.join(5)
+    assert done.is_set()
+    assert [body for _, body in store.all("trail_forward_next", (5,))] == [b"other"]
 
 
 def test_run_many_inserts_in_multi_row_statements_of_bounded_size(tmp_path: Path) -> None:

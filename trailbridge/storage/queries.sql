@@ -183,6 +183,15 @@ SELECT seq, time, record FROM trail_log_pending WHERE trail_arn = ? AND region =
 -- name: trail_log_pending_done
 DELETE FROM trail_log_pending WHERE trail_arn = ? AND region = ? AND seq <= ?;
 
+-- name: trail_forward_add
+INSERT INTO trail_forward_pending (record) VALUES (?);
+
+-- name: trail_forward_next
+SELECT seq, record FROM trail_forward_pending ORDER BY seq LIMIT ?;
+
+-- name: trail_forward_done
+DELETE FROM trail_forward_pending WHERE seq = ?;
+
 -- name: trail_log_file_add
 INSERT INTO trail_log_files (trail_arn, region, bucket, key, sha256, oldest, newest, delivered)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?);

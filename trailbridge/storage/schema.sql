@@ -110,6 +110,12 @@ CREATE TABLE IF NOT EXISTS trail_log_pending (
     record     BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS trail_log_pending_trail ON trail_log_pending (trail_arn, region, seq);
+-- Records on their way to their region's default bus: written in the transaction that keeps the record,
+-- routed by the recorder outside the store's lock, and removed with the deliveries they made.
+CREATE TABLE IF NOT EXISTS trail_forward_pending (
+    seq     INTEGER PRIMARY KEY,
+    record  BLOB NOT NULL
+);
 -- Log files delivered, for the digests that will list them.
 CREATE TABLE IF NOT EXISTS trail_log_files (
     seq        INTEGER PRIMARY KEY,

@@ -38,7 +38,10 @@ def queries() -> dict[str, str]:
     return {named[i]: named[i + 1].strip() for i in range(1, len(named), 2)}
 
 
-SCHEMA_VERSION = 6  # bump with every change to schema.sql
+SCHEMA_VERSION = 7  # bump with every change to schema.sql
+# Older versions this one opens and upgrades: schema.sql (CREATE ... IF NOT EXISTS) adds what they lack.
+# 6 -> 7: trail_forward_pending.
+_UPGRADES_FROM = frozenset({6})
 log = logging.getLogger("trailbridge.storage")
 _MAX_PARAMETERS = 32_766  # SQLite's default SQLITE_MAX_VARIABLE_NUMBER since 3.32
 _VALUES = re.compile(r"^(.+\bVALUES) (\(\?(?:, \?)*\))(\)?);?$", re.DOTALL)
@@ -84,6 +87,7 @@ class SqliteStore:
         self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
         self._lock = threading.RLock()
         self._depth = 0
+        self._owner: int | None = None  # the thread in a transaction
         self._waiting: list[_Slot] = []
         self._waiting_lock = threading.Lock()
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -102,10 +106,11 @@ class SqliteStore:
             self._checkpointer = _Checkpointer(str(path), synchronous.upper())
 
     def _apply_schema(self, path: Path | str) -> None:
-        """Create the tables of a new database; refuse one written with another schema version."""
+        """Create the tables of a new database, and upgrade one of an older version that only lacks tables;
+        refuse one written with another schema version."""
         found = self._db.execute("PRAGMA user_version").fetchone()[0]
         used = self._db.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
-        if used and found != SCHEMA_VERSION:
+        if used and found != SCHEMA_VERSION and found not in _UPGRADES_FROM:
             raise InvalidInputError(
                 f"{path} has schema version {found}; this trailbridge uses {SCHEMA_VERSION}. "
                 "Start with a new data directory (trailbridge has no migrations before its first release)."
@@ -130,7 +135,7 @@ class SqliteStore:
                     self._depth -= 1
                 return
             self._db.execute("BEGIN IMMEDIATE")
-            self._depth = 1
+            self._depth, self._owner = 1, threading.get_ident()
             try:
                 yield
             except BaseException:
@@ -139,12 +144,16 @@ class SqliteStore:
             else:
                 self._db.execute("COMMIT")
             finally:
-                self._depth = 0
+                self._depth, self._owner = 0, None
 
     def combined(self, work: Callable[[], T]) -> T:
         """Run `work` in a write transaction shared with the other threads waiting to do the same (group
         commit): whichever thread gets the connection first runs every waiting work, each in a savepoint
-        (one that raises is rolled back alone), and commits once. Returns after the commit."""
+        (one that raises is rolled back alone), and commits once. Returns after the commit. Inside a
+        transaction of this thread's, `work` joins it alone: other threads' work must not commit with it."""
+        if self._owner == threading.get_ident():
+            with self.transaction():
+                return work()
         slot = _Slot(work)
         with self._waiting_lock:
             self._waiting.append(slot)
