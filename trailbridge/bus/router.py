@@ -121,7 +121,7 @@ class Router:
         def write_all() -> list[dict[str, Any]]:
             for _, routed in accepted:
                 if routed is not None:
-                    self._write(*routed, now, chain)
+                    self.write_routed(*routed, now, chain)
             return [result for result, _ in accepted]
 
         results = self.resources.store.combined(write_all)  # durable when it returns
@@ -172,7 +172,7 @@ class Router:
         rules = self.route(bus, event, lineage)
         if matched is not None:
             matched.update(rule.arn for rule in rules)
-        return self._write(event, rules, ingested, lineage)
+        return self.write_routed(event, rules, ingested, lineage)
 
     def route(self, bus: str, event: Mapping[str, Any], lineage: Lineage) -> list[Rule]:
         """The rules that deliver the event, less those its chain has passed through too often."""
@@ -186,7 +186,9 @@ class Router:
             rules.append(rule)
         return rules
 
-    def _write(self, event: dict[str, Any], rules: list[Rule], ingested: float, lineage: Lineage) -> int:
+    def write_routed(self, event: dict[str, Any], rules: list[Rule], ingested: float, lineage: Lineage) -> int:
+        """Write an event with a delivery to each target of the rules it was routed to (call inside a
+        transaction); how many deliveries that made."""
         rows = [(event["id"], rule.arn, t.id, t.arn, ingested) for rule in rules for t in rule.targets.values()]
         if rows:
             store = self.resources.store
@@ -220,7 +222,7 @@ class Router:
         arn = parse_arn(rule_arn)
         event = scheduled_event(str(uuid.uuid4()), arn.account, arn.region, rule_arn, fire_time)
         self.metrics.add("TriggeredRules", rule_arn)
-        return self._write(event, [rule], now, {}) > 0
+        return self.write_routed(event, [rule], now, {}) > 0
 
     def _reschedule(self, rule_arn: str, now: float) -> float | None:
         rule = self.table.rules.get(rule_arn)

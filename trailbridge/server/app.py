@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import gc
 import logging
 import time
@@ -48,7 +49,7 @@ from trailbridge.server.operations import SERVICE_CLASSES, Handler, handlers
 from trailbridge.services.base import ServiceError
 from trailbridge.services.sqs import QUERY_ERROR_CODES
 from trailbridge.trail.ingest import MAX_FILE_BYTES, check_record
-from trailbridge.trail.record import ApiCall, Caller, cloudtrail_record, is_management
+from trailbridge.trail.record import ApiCall, Caller, cloudtrail_record, is_management, is_read_only
 from trailbridge.trail.recorder import DURABLE_WAIT_SECONDS, NotRecordedError
 
 log = logging.getLogger("trailbridge.server")
@@ -74,6 +75,7 @@ class _Call:
     principal: sigv4.Principal | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
     result: Mapping[str, Any] | None = None
+    recorded: bool = False  # written with the call's change
 
 
 class Gateway:
@@ -282,21 +284,49 @@ class Gateway:
             raise WireError(
                 "NotImplementedException", f"trailbridge does not implement {service.name} {operation} yet.", 501
             )
-        method = handler.bind(self.tb.engine, principal.account, principal.region)
-        result: Mapping[str, Any] = await anyio.to_thread.run_sync(partial(method, **params), limiter=self.limiter)
+        work = partial(handler.bind(self.tb.engine, principal.account, principal.region), **params)
+        if is_management(service.name, operation) and not is_read_only(operation):
+            work = partial(self._change_and_record, request, call, work)
+        result: Mapping[str, Any] = await anyio.to_thread.run_sync(work, limiter=self.limiter)
         call.result = result
         return Response(serialize_response(model, result), media_type=service.content_type)
 
+    def _change_and_record(self, request: Request, call: _Call, work: Callable[[], Mapping[str, Any]]) -> Any:
+        """Make a mutating call's change and write its record in one transaction (a group commit with the
+        other calls doing the same): a change is never kept without its record. A call that fails changes
+        nothing, and is recorded as any other."""
+        context = contextvars.copy_context()  # the work may run on the thread that commits for the group
+
+        def change() -> Mapping[str, Any]:
+            call.result = work()
+            item = self._call_record(request, call, None)
+            if item is not None:
+                self.tb.recorder.write_with_change([item])
+            return call.result
+
+        result = self.tb.store.combined(partial(context.run, change))
+        call.recorded = True
+        self.tb.recorder.deliver_soon()
+        return result
+
     async def _record(self, request: Request, call: _Call, error: tuple[str, str] | None) -> None:
         """Every call that named a known operation, from a known caller, becomes a CloudTrail record, durable
-        before the call is answered."""
+        before the call is answered (a mutating call's was written with its change)."""
+        item = None if call.recorded else self._call_record(request, call, error)
+        if item is not None:
+            await self._durable([item])
+
+    def _call_record(
+        self, request: Request, call: _Call, error: tuple[str, str] | None
+    ) -> tuple[float, dict[str, Any]] | None:
+        """The call's CloudTrail record and its time, or None for a call that has none."""
         model, principal = call.model, call.principal
         if model is None or principal is None:
-            return
+            return None
         if not is_management(call.service.name, model.name) and not self.tb.forwarder.logs_data_events(
             principal.account, principal.region
         ):
-            return  # data events are recorded only for trails that may select them
+            return None  # data events are recorded only for trails that may select them
         now = self.tb.clock.now()
         api_call = ApiCall(
             service=call.service.name,
@@ -315,7 +345,7 @@ class Gateway:
             host=request.headers.get("host", ""),
             tls=_tls_details(request),
         )
-        await self._durable([(now, cloudtrail_record(api_call))])
+        return now, cloudtrail_record(api_call)
 
     async def _durable(self, records: list[tuple[float, dict[str, Any]]]) -> None:
         """Hand records to the recorder and return once all are durable: it commits every record handed over

@@ -74,14 +74,36 @@ class Forwarder:
         return any(_logs_in(t, account, region) and may_select_data(t) for t in self.logging_trails())
 
     def forward(self, records: list[dict[str, Any]]) -> int:
-        """Live records (call inside a transaction): each one a logging trail admits waits for that trail's
-        next log file and goes to its region's default bus; how many deliveries that made."""
+        """Live records (call inside the transaction that keeps them): each one a logging trail admits waits
+        for that trail's next log file and for `deliver_pending` to put it on its region's default bus; how
+        many wait for that."""
         trails = self.logging_trails()
         if not trails:
             return 0
+        admitted = [orjson.dumps(record) for record in records if self.to_trails(record, trails)]
+        self.resources.store.run_many("trail_forward_add", [(body,) for body in admitted])
+        return len(admitted)
+
+    def deliver_pending(self, limit: int) -> tuple[int, int]:
+        """Put up to `limit` of the records `forward` left on their default buses: routed outside the store's
+        lock, then written with their deliveries in one transaction that removes them (a record another
+        process took first is skipped); how many records were taken, and how many deliveries they made."""
+        store = self.resources.store
+        waiting = store.all("trail_forward_next", (limit,))
+        if not waiting:
+            return 0, 0
         self.router.refresh()
-        admitted = [record for record in records if self.to_trails(record, trails)]
-        return sum(self.to_bus(record, self.default_bus(record)) for record in admitted)
+        routed = []
+        for seq, body in waiting:
+            record = orjson.loads(body)
+            event = cloudtrail_event(record, fast_uuid4())
+            routed.append((seq, event, self.router.route(self.default_bus(record), event, {})))
+        made, now = 0, self.clock.now()
+        with store.transaction():
+            for seq, event, rules in routed:
+                if store.run("trail_forward_done", (seq,)):
+                    made += self.router.write_routed(event, rules, now, {})
+        return len(waiting), made
 
     def to_trails(self, record: Mapping[str, Any], trails: list[dict[str, Any]]) -> bool:
         """Queue the record for the next log file of each of the logging `trails` that admits it (inside a
@@ -99,9 +121,3 @@ class Forwarder:
         account, region = record["recipientAccountId"], record["awsRegion"]
         self.router.ensure_default_bus(account, region)
         return bus_arn(account, region, "default")
-
-    def to_bus(self, record: Mapping[str, Any], bus: str) -> int:
-        """Put the record on `bus` in CloudTrail's envelope (inside a transaction, after `router.refresh()`);
-        how many deliveries that made."""
-        event = cloudtrail_event(record, fast_uuid4())
-        return self.router.record(bus, event, self.clock.now(), {})

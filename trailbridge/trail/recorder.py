@@ -4,9 +4,11 @@ Calls hand records over (`record`) and are told when each is durable: the server
 A background worker writes whatever has gathered in one transaction (group commit: records handed over while
 one batch is written go together in the next), indexes each record by the eight LookupEvents attributes (see
 schema.sql: a column for ReadOnly, a key for EventId, term rows for the others), and drops
-records older than the retention period; in the same transaction the forwarder puts the records that
-logging trails admit on their region's default bus. `stop` writes what is left. Data events (PutEvents, queue
-messages) are not kept here: CloudTrail logs them only to trails that select them.
+records older than the retention period; in the same transaction the records that logging trails admit wait
+for their log files and for EventBridge (`trail_forward_pending`), which the writer then routes to their
+region's default bus outside the store's lock. A mutating call writes its record itself, in the transaction of
+its change (`write_with_change`). `stop` writes what is left. Data events (PutEvents, queue messages) are not
+kept here: CloudTrail logs them only to trails that select them.
 
 A record that cannot be written is refused alone and the rest are written; when the store fails, records are
 kept and tried again. Both workers (the writer, and trail files every second) restart when they fail and
@@ -35,6 +37,7 @@ _IDLE_SECONDS = 1.0  # the writer wakes for each record handed over; this only b
 _RETRY_SECONDS = 0.05  # after the store failed, first pause before trying again; doubles up to:
 _MAX_RETRY_SECONDS = 2.0
 _PERIODIC_SECONDS = 1.0
+_DELIVER_BATCH = 500  # records put on their buses per transaction
 DURABLE_WAIT_SECONDS = 30.0  # how long a call waits for its records to be durable before it fails
 _PRUNE_INTERVAL = 3600.0  # seconds of clock time between retention sweeps
 DAY = 86_400
@@ -109,6 +112,7 @@ class Recorder:
         self._forwarder = forwarder
         self._periodic = periodic  # run by a worker of its own about once a second (trail log files), and at stop
         self._pending: list[_Item] = []
+        self._forwarding = False  # records wait to be put on their buses (`deliver_soon`)
         self._wakeup = threading.Condition()
         self._stopped = threading.Event()
         self._writer = Worker("recorder", self._write_loop, self._wake)
@@ -171,7 +175,7 @@ class Recorder:
         pause = _RETRY_SECONDS
         while self._writer.running:
             with self._wakeup:
-                if not self._pending and self._writer.running:
+                if not self._pending and not self._forwarding and self._writer.running:
                     self._wakeup.wait(_IDLE_SECONDS)
             try:
                 self.flush()
@@ -202,29 +206,41 @@ class Recorder:
         this raises for."""
         with self._wakeup:
             batch, self._pending = self._pending, []
-        if not batch:
-            return
+            self._forwarding = False
+        if batch:
+            self._write_batch(batch)
+        self._deliver()
+
+    def _write_batch(self, batch: list[_Item]) -> None:
         try:
-            routed = self._write(batch)
+            self._write(batch)
             written, refused = batch, list[_Item]()
         except Exception as exc:
             if _storage_failure(exc):
                 self._keep(batch)
                 raise
-            routed, written, refused = self._one_by_one(batch)
+            written, refused = self._one_by_one(batch)
         except BaseException:  # the thread is ending: what it held is written by the next flush
             self._keep(batch)
             raise
-        if routed:
-            self._forwarder.router.wake()
         _settle(written, refused)
 
-    def _one_by_one(self, batch: list[_Item]) -> tuple[int, list[_Item], list[_Item]]:
+    def _deliver(self) -> None:
+        """Put the records forwarding left waiting on their buses, and wake the dispatcher for what that made
+        (after the callers were told: they do not wait for EventBridge)."""
+        made, more = 0, True
+        while more:
+            taken, routed = self._forwarder.deliver_pending(_DELIVER_BATCH)
+            made, more = made + routed, taken == _DELIVER_BATCH
+        if made:
+            self._forwarder.router.wake()
+
+    def _one_by_one(self, batch: list[_Item]) -> tuple[list[_Item], list[_Item]]:
         """Write a batch that failed record by record, to refuse only the records that fail alone."""
-        routed, written, refused = 0, list[_Item](), list[_Item]()
+        written, refused = list[_Item](), list[_Item]()
         for index, item in enumerate(batch):
             try:
-                routed += self._write([item])
+                self._write([item])
             except Exception as exc:
                 if _storage_failure(exc):
                     self._keep(batch[index:])
@@ -234,24 +250,32 @@ class Recorder:
                 refused.append(item)
             else:
                 written.append(item)
-        return routed, written, refused
+        return written, refused
 
-    def _write(self, batch: list[_Item]) -> int:
-        """Write records in one transaction; how many deliveries forwarding them made."""
+    def _write(self, batch: list[_Item]) -> None:
+        """Write records in one transaction, with the forwarding each waits for."""
         prepared = self.prepare((when, record) for when, record, _ in batch)
         with self._store.transaction():
-            routed = self._forwarder.forward([record for _, record, _ in batch])
+            self._forwarder.forward([record for _, record, _ in batch])
             self.write(prepared)
-        return routed
 
     def _keep(self, batch: list[_Item]) -> None:
         with self._wakeup:
             self._pending[:0] = batch
 
-    def keep(self, batch: Iterable[tuple[float, Mapping[str, Any]]]) -> None:
-        """Store management events for LookupEvents (inside a transaction); data events, and records older
-        than the retention period (an import of old log files), are not kept."""
-        self.write(self.prepare(batch))
+    def write_with_change(self, items: list[tuple[float, dict[str, Any]]]) -> None:
+        """Write a call's records inside the transaction that makes the call's change, so that both are kept
+        or neither is; after that transaction commits, `deliver_soon` puts them on their buses."""
+        self._forwarder.forward([record for _, record in items])
+        self.write(self.prepare(items))
+
+    def deliver_soon(self) -> None:
+        """Have the writer put on their buses the records `write_with_change` left (now, without a writer)."""
+        with self._wakeup:
+            self._forwarding = True
+            self._wakeup.notify()
+        if not self._writer.running:
+            self._deliver()
 
     def prepare(self, batch: Iterable[tuple[float, Mapping[str, Any]]]) -> Prepared:
         """The rows `write` stores, made before the transaction (so its lock is held for less time)."""
