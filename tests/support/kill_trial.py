@@ -1,6 +1,7 @@
 """One kill trial for record durability: management calls from several clients against `trailbridge serve`,
 a SIGKILL in the middle, a restart on the same data, and the request IDs of the calls that were answered
-compared with those LookupEvents finds (`tests/security/test_kill_trials.py` runs a few, `bench/kill_trials.py`
+compared with those LookupEvents finds; and the rules the store kept compared with the calls recorded, since
+a change is kept only with its record (`tests/security/test_kill_trials.py` runs a few, `bench/kill_trials.py`
 twenty)."""
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 import boto3
 import urllib3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from tests.support.server import FAST_ENV, free_port
 
@@ -30,10 +32,17 @@ CLIENTS = 8
 class Outcome:
     answered: set[str] = field(default_factory=set)  # request IDs of calls answered 200
     recorded: set[str] = field(default_factory=set)  # request IDs of PutRule records found after the restart
+    kept: set[str] = field(default_factory=set)  # the Description (one per call) of each rule after the restart
+    recorded_changes: set[str] = field(default_factory=set)  # the Description of each PutRule recorded
 
     @property
     def missing(self) -> set[str]:
         return self.answered - self.recorded
+
+    @property
+    def unrecorded_changes(self) -> set[str]:
+        """Calls whose change the store kept (answered or not) without their record."""
+        return self.kept - self.recorded_changes
 
 
 def _serve(data: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -70,23 +79,30 @@ def _calls(url: str, number: int, outcome: Outcome, lock: threading.Lock, stop: 
     for i in range(1_000_000):
         if stop.is_set():
             return
-        try:
-            answer = events.put_rule(Name=f"kill-{number}-{i % 50}", EventPattern='{"source": ["kill"]}')
+        try:  # 30 names per client: 240 rules, below the 300 a bus may hold
+            answer = events.put_rule(
+                Name=f"kill-{number}-{i % 30}", EventPattern='{"source": ["kill"]}', Description=f"call {number}-{i}"
+            )
+        except ClientError:  # an error answer (the server is failing): not answered, go on
+            continue
         except Exception:  # the server is gone: the trial's calls end here
             return
         with lock:
             outcome.answered.add(answer["ResponseMetadata"]["RequestId"])
 
 
-def _recorded(url: str) -> set[str]:
-    cloudtrail, found = _client("cloudtrail", url), set()
+def _recorded(url: str, outcome: Outcome) -> None:
+    cloudtrail = _client("cloudtrail", url)
     pages = cloudtrail.get_paginator("lookup_events").paginate(
         LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "PutRule"}]
     )
     for page in pages:
         for event in page["Events"]:
-            found.add(str(json.loads(event["CloudTrailEvent"])["requestID"]))
-    return found
+            record = json.loads(event["CloudTrailEvent"])
+            outcome.recorded.add(str(record["requestID"]))
+            outcome.recorded_changes.add(str(record["requestParameters"]["description"]))
+    for page in _client("events", url).get_paginator("list_rules").paginate(NamePrefix="kill-"):
+        outcome.kept.update(str(rule["Description"]) for rule in page["Rules"])
 
 
 def kill_trial(directory: Path, run_seconds: float) -> Outcome:
@@ -105,7 +121,7 @@ def kill_trial(directory: Path, run_seconds: float) -> Outcome:
         thread.join(30)
     process, url = _serve(data, log)
     try:
-        outcome.recorded = _recorded(url)
+        _recorded(url, outcome)
     finally:
         process.terminate()
         process.wait(30)
