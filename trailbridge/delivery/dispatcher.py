@@ -1,6 +1,6 @@
 """The dispatcher: takes due deliveries from the durable queue, renders and invokes, then acknowledges.
 
-Life of a delivery row (see storage/schema.sql):
+Life of a delivery row (see storage/sqlite/schema.sql):
 
     written by PutEvents (leased=0, due=now)
       -> claimed (leased=1) -> invoked -> success ........................ row deleted
