@@ -1,16 +1,20 @@
-"""The SQLite store's group commit and schema version."""
+"""The SQLite store's group commit, schema version and migrations."""
 
 from __future__ import annotations
 
 import sqlite3
 import threading
 from pathlib import Path
+from typing import Any
 
+import orjson
 import pytest
 
 from tests.conftest import wait_for
 from trailbridge.errors import InvalidInputError
-from trailbridge.storage.sqlite import SCHEMA_VERSION, SqliteStore
+from trailbridge.storage.ports import StoredEvent
+from trailbridge.storage.sqlite import SCHEMA_VERSION, SqliteDeliveries, SqliteStore
+from trailbridge.storage.sqlite.store import _statements, migrations
 
 
 def test_group_commit_runs_every_work_once_and_isolates_failures(tmp_path: Path) -> None:
@@ -52,16 +56,57 @@ def test_a_database_of_another_schema_version_is_refused(tmp_path: Path) -> None
         SqliteStore(path)
 
 
-def test_a_database_of_version_6_is_upgraded(tmp_path: Path) -> None:
+def _schema_of(db: sqlite3.Connection) -> dict[str, Any]:
+    """Every table's columns and every index, as SQLite reports them (not as they were written)."""
+    tables = [name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+    indexes = db.execute("SELECT name, tbl_name FROM sqlite_master WHERE type = 'index' ORDER BY name").fetchall()
+    return {
+        "tables": {t: db.execute(f"PRAGMA table_info({t})").fetchall() for t in tables},
+        "indexes": {name: (table, db.execute(f"PRAGMA index_xinfo({name})").fetchall()) for name, table in indexes},
+        "partial": db.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql LIKE '%WHERE%'"
+        ).fetchall(),
+    }
+
+
+def test_the_schema_is_the_base_and_the_migrations(tmp_path: Path) -> None:
+    SqliteStore(tmp_path / "new.sqlite3").close()
+    with sqlite3.connect(tmp_path / "migrated.sqlite3") as db:
+        for version, sql in migrations().items():
+            for statement in _statements(sql):
+                db.execute(statement)
+            assert version <= SCHEMA_VERSION
+    with sqlite3.connect(tmp_path / "new.sqlite3") as new, sqlite3.connect(tmp_path / "migrated.sqlite3") as migrated:
+        assert _schema_of(new) == _schema_of(migrated)
+        assert new.execute("SELECT key, value FROM meta").fetchall() == [("config_version", 0)]
+    assert list(migrations()) == list(range(6, SCHEMA_VERSION + 1))  # numbered without a gap
+
+
+def test_a_database_of_version_6_is_upgraded_with_its_data(tmp_path: Path) -> None:
+    """Made by the base script as trailbridge before migrations wrote it, with a rule, an event waiting
+    for a delivery (leased by a dispatcher that died) and a CloudTrail record; all survive the upgrade."""
     path = tmp_path / "db.sqlite3"
-    SqliteStore(path).close()
-    with sqlite3.connect(path) as db:  # as version 6 left it: no trail_forward_pending
-        db.execute("DROP TABLE trail_forward_pending")
+    with sqlite3.connect(path) as db:
+        db.executescript(migrations()[6])
         db.execute("PRAGMA user_version = 6")
+        rule = orjson.dumps({"Name": "r", "EventPattern": '{"source": ["s"]}'})
+        db.execute("INSERT INTO resources VALUES ('arn:rule/r', 'rule', '1', 'r1', 'default', 'r', ?)", (rule,))
+        db.execute("INSERT INTO events VALUES ('e1', ?, 100.0, '{}')", (b'{"id": "e1"}',))
+        db.execute(
+            "INSERT INTO deliveries (event_id, rule_arn, target_id, target_arn, due, attempts, leased)"
+            " VALUES ('e1', 'arn:rule/r', 't', 'arn:q', 100.0, 2, 1)"
+        )
+        db.execute("INSERT INTO trail_records VALUES (1, '1', 'r1', 100.0, 0, 7, ?)", (b'{"eventName": "PutRule"}',))
     store = SqliteStore(path)
+    assert store.one("resource_get", ("arn:rule/r",)) == (rule,)
+    assert store.one("trail_record_last") == (1,)
+    deliveries = SqliteDeliveries(store)
+    assert deliveries.release() == 0  # the old lease flag is gone: the delivery is claimable
+    (claimed,) = deliveries.claim("node", 100.0, 10, 30.0, ())
+    assert (claimed.event_id, claimed.attempts) == ("e1", 2)
+    assert deliveries.event("e1") == StoredEvent(b'{"id": "e1"}', 100.0, "{}")
     with store.transaction():
         store.run("trail_forward_add", (b"{}",))
-    assert store.all("trail_forward_next", (5,)) == [(1, b"{}")]
     store.close()
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)

@@ -33,7 +33,7 @@ from trailbridge.services.sqs import QueuesService
 from trailbridge.services.trails import TrailsService
 from trailbridge.settings import Settings
 from trailbridge.storage.resources import Resources
-from trailbridge.storage.sqlite import SqliteStore
+from trailbridge.storage.sqlite import SqliteDeliveries, SqliteStore
 from trailbridge.trail.buckets import Buckets, FolderBuckets, S3Buckets
 from trailbridge.trail.digests import DigestWriter, SigningKeys
 from trailbridge.trail.files import TrailFiles
@@ -56,9 +56,10 @@ class Trailbridge:
         store_path = self.data_dir / "trailbridge.sqlite3" if self.data_dir else ":memory:"
         self.store = SqliteStore(store_path, self.settings.sqlite_synchronous)
         resources = Resources(self.store)
+        self.deliveries = SqliteDeliveries(self.store)
         self.metrics = Metrics()
         self.functions = Functions()
-        router = Router(resources, self.clock, self.metrics, self.settings)
+        router = Router(resources, self.deliveries, self.clock, self.metrics, self.settings)
         secrets = SecretBox.in_directory(self.data_dir) if self.data_dir else SecretBox.ephemeral()
         buckets: Buckets = (
             S3Buckets(self.settings.s3_endpoint_url, self.settings.default_region)
@@ -131,7 +132,14 @@ class Trailbridge:
             HttpInvoker(self.settings.http_timeout_seconds),
         )
         dispatcher = Dispatcher(
-            engine.resources, engine.router, invoker, engine.queues, self.metrics, self.settings, self.clock
+            engine.resources,
+            self.deliveries,
+            engine.router,
+            invoker,
+            engine.queues,
+            self.metrics,
+            self.settings,
+            self.clock,
         )
         engine.router.on_accept(dispatcher.wake)
         dispatcher.start(self.data_dir)
@@ -156,8 +164,7 @@ class Trailbridge:
         return {"dispatcher": dispatcher, **self.recorder.health()}
 
     def pending_deliveries(self) -> int:
-        row = self.store.one("delivery_pending")
-        return int(row[0]) if row else 0
+        return self.deliveries.pending()
 
     def __enter__(self) -> Trailbridge:
         self.start()

@@ -27,6 +27,9 @@ class Settings:
     retry_base_seconds: float = 1.0
     retry_max_seconds: float = 300.0
     http_timeout_seconds: float = 5.0
+    # A claimed delivery is the dispatcher's until this long after the claim; then, if it is still not done
+    # (its dispatcher died), another takes it over. Longer than any one attempt takes.
+    delivery_lease_seconds: float = 60.0
     max_in_flight: int = 512  # deliveries being invoked at once, all targets together
     max_in_flight_per_target: int = 64  # so one slow target never takes every slot
     shutdown_grace_seconds: float = 10.0  # on stop, how long deliveries under way may take to finish
@@ -69,7 +72,7 @@ class Settings:
             raise InvalidInputError("TLS needs both a certificate file and a key file")
         if not 0 <= self.port <= 65535:
             raise InvalidInputError(f"port must be between 0 and 65535, not {self.port}")
-        for name in ("header_read_timeout_seconds", "body_read_timeout_seconds"):
+        for name in ("header_read_timeout_seconds", "body_read_timeout_seconds", "delivery_lease_seconds"):
             if not 0 < (seconds := getattr(self, name)) <= 86400:
                 raise InvalidInputError(f"{name} must be more than 0 and at most 86400 seconds, not {seconds}")
 

@@ -24,6 +24,7 @@ from trailbridge.domain.access import Access, authorize
 from trailbridge.domain.arns import bus_arn, bus_name_of, parse_arn
 from trailbridge.errors import AccessDeniedError, InvalidInputError
 from trailbridge.settings import Settings
+from trailbridge.storage.ports import Deliveries, NewDelivery
 from trailbridge.storage.resources import Resources, Scope
 
 Lineage = dict[str, int]  # rule ARN -> how many times this event chain has passed through it
@@ -45,8 +46,11 @@ def default_bus_doc(account: str, region: str, now: float) -> dict[str, Any]:
 
 
 class Router:
-    def __init__(self, resources: Resources, clock: Clock, metrics: Metrics, settings: Settings) -> None:
-        self.resources, self.clock, self.metrics, self.settings = resources, clock, metrics, settings
+    def __init__(
+        self, resources: Resources, deliveries: Deliveries, clock: Clock, metrics: Metrics, settings: Settings
+    ) -> None:
+        self.resources, self.deliveries, self.clock, self.metrics = resources, deliveries, clock, metrics
+        self.settings = settings
         self.table = RoutingTable()
         self._version = -1
         self._listeners: list[Callable[[], None]] = []
@@ -189,12 +193,10 @@ class Router:
     def write_routed(self, event: dict[str, Any], rules: list[Rule], ingested: float, lineage: Lineage) -> int:
         """Write an event with a delivery to each target of the rules it was routed to (call inside a
         transaction); how many deliveries that made."""
-        rows = [(event["id"], rule.arn, t.id, t.arn, ingested) for rule in rules for t in rule.targets.values()]
-        if rows:
-            store = self.resources.store
-            store.run("event_add", (event["id"], orjson.dumps(event), ingested, orjson.dumps(lineage).decode()))
-            store.run_many("delivery_add", rows)
-        return len(rows)
+        new = [NewDelivery(rule.arn, t.id, t.arn, ingested) for rule in rules for t in rule.targets.values()]
+        if new:
+            self.deliveries.add(event["id"], orjson.dumps(event), ingested, orjson.dumps(lineage).decode(), new)
+        return len(new)
 
     def fire_schedules(self) -> float | None:
         """Fire every scheduled rule that is due (a missed tick fires once); the next due time, if any."""

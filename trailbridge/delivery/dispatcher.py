@@ -1,13 +1,15 @@
 """The dispatcher: takes due deliveries from the durable queue, renders and invokes, then acknowledges.
 
-Life of a delivery row (see storage/sqlite/schema.sql):
+Life of a delivery (the port `storage.ports.Deliveries`):
 
-    written by PutEvents (leased=0, due=now)
-      -> claimed (leased=1) -> invoked -> success ........................ row deleted
-                                        -> failure, retries left ......... leased=0, due=now+backoff
-                                        -> failure, none left / not retryable
-                                             -> dead-letter queue (or dropped and counted); row deleted
-    the process dies while leased=1 -> the next dispatcher to start clears `leased` -> delivered again
+    written by PutEvents (no lease, due=now)
+      -> claimed (a lease: this dispatcher's owner id, until now + delivery_lease_seconds) -> invoked
+           -> success ........................................ removed (and its event, once it has no other)
+           -> failure, retries left .......................... lease released, due=now+backoff
+           -> failure, none left / not retryable
+                -> dead-letter queue (or dropped and counted); removed
+    the dispatcher dies while it holds the lease -> the lease expires (or, on a store only one process
+    opens, the next dispatcher to start releases every lease) -> claimed again -> delivered again
 
 So every accepted event is delivered at least once or dead-lettered. One dispatcher per data directory
 (an exclusive lock file enforces it) runs an asyncio loop in its own thread; `max_in_flight` bounds the
@@ -21,9 +23,12 @@ import asyncio
 import contextlib
 import fcntl
 import logging
+import os
+import socket
 import threading
 import uuid
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
@@ -38,21 +43,13 @@ from trailbridge.delivery.queues import QueueMessages
 from trailbridge.delivery.retry import DeliveryFailure, compute_backoff, gives_up
 from trailbridge.errors import ConflictError
 from trailbridge.settings import Settings
+from trailbridge.storage.ports import Claimed, Deliveries
 from trailbridge.storage.resources import Resources
 from trailbridge.transform import InputContext
 from trailbridge.workers import Worker
 
 log = logging.getLogger("trailbridge.delivery")
 _IDLE_SECONDS = 1.0
-
-
-class _Row(NamedTuple):
-    id: int
-    event_id: str
-    rule_arn: str
-    target_id: str
-    target_arn: str
-    attempts: int
 
 
 class _Event(NamedTuple):
@@ -63,7 +60,7 @@ class _Event(NamedTuple):
 
 
 class _Outcome(NamedTuple):
-    row: _Row
+    row: Claimed
     kind: str  # done | retry | dead
     due: float = 0.0
     error: DeliveryFailure | None = None
@@ -76,6 +73,7 @@ class Dispatcher:
     def __init__(
         self,
         resources: Resources,
+        deliveries: Deliveries,
         router: Router,
         invoker: Invoker,
         queues: QueueMessages,
@@ -83,7 +81,8 @@ class Dispatcher:
         settings: Settings,
         clock: Clock,
     ) -> None:
-        self.store = resources.store
+        self.store, self.deliveries = resources.store, deliveries
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"  # the name its leases carry
         self.resources, self.router, self.invoker, self.queues = resources, router, invoker, queues
         self.metrics, self.settings, self.clock = metrics, settings, clock
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -95,13 +94,14 @@ class Dispatcher:
         self._per_target: Counter[str] = Counter()
         self._tasks: set[asyncio.Task[None]] = set()
         self._ready = threading.Event()
+        self._next_expiry = 0.0
 
     # -- life cycle ---------------------------------------------------------------------------
 
     def start(self, lock_dir: Path | None) -> None:
         if lock_dir is not None:
             self._lock_file = _exclusive_lock(lock_dir / "dispatcher.lock")
-        self.store.run("delivery_unlease_all")  # whatever a dead dispatcher held is due again
+        self.deliveries.release()  # one process per store: whatever a dead dispatcher held is due again now
         self.worker.start()
         self._ready.wait()
 
@@ -125,7 +125,7 @@ class Dispatcher:
         if self._runs:  # run again
             self._tasks.clear()
             self._per_target.clear()
-            self.store.run("delivery_unlease_all")
+            self.deliveries.release(self.owner)
         self._runs += 1
         try:
             asyncio.run(self._main())
@@ -160,8 +160,8 @@ class Dispatcher:
         if self._wakeup.is_set() or self._outcomes:
             self._wakeup.clear()
             return
-        row = self.store.one("delivery_next_due")
-        next_due = row[0] if row and row[0] is not None else float("inf")
+        next_due = self.deliveries.next_due()
+        next_due = float("inf") if next_due is None else next_due
         timeout = max(0.0, min(next_due, next_schedule) - self.clock.now())
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wakeup.wait(), timeout=min(timeout, _IDLE_SECONDS))
@@ -179,8 +179,12 @@ class Dispatcher:
         if room <= 0:
             return
         cap = self.settings.max_in_flight_per_target
-        saturated = orjson.dumps([arn for arn, count in self._per_target.items() if count >= cap]).decode()
-        rows = [_Row(*r) for r in self.store.all("delivery_claim", (self.clock.now(), saturated, room))]
+        saturated = [arn for arn, count in self._per_target.items() if count >= cap]
+        now, lease = self.clock.now(), self.settings.delivery_lease_seconds
+        if now >= self._next_expiry:  # leases of a dispatcher that died are taken by `claim` too; this keeps
+            self._next_expiry = now + lease / 4  # `next_due` (which counts only deliveries not leased) right
+            self.deliveries.expire_leases(now)
+        rows = self.deliveries.claim(self.owner, now, room, lease, saturated)
         events = self._events({row.event_id for row in rows})
         for row in rows:
             self._per_target[row.target_arn] += 1
@@ -191,10 +195,10 @@ class Dispatcher:
     def _events(self, ids: set[str]) -> dict[str, _Event]:
         events = {}
         for event_id in ids:
-            found = self.store.one("event_get", (event_id,))
+            found = self.deliveries.event(event_id)
             if found is not None:
-                body, ingested, lineage = found
-                events[event_id] = _Event(body, orjson.loads(body), ingested, orjson.loads(lineage))
+                body = found.body
+                events[event_id] = _Event(body, orjson.loads(body), found.ingested, orjson.loads(found.lineage))
         return events
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
@@ -204,7 +208,7 @@ class Dispatcher:
 
     # -- one delivery -------------------------------------------------------------------------
 
-    async def _deliver(self, row: _Row, event: _Event | None) -> None:
+    async def _deliver(self, row: Claimed, event: _Event | None) -> None:
         try:
             outcome = await self._attempt(row, event)  # awaited first: _flush swaps the list meanwhile
         except Exception:  # a bug must not lose the delivery: leave it for a retry
@@ -214,7 +218,7 @@ class Dispatcher:
             self._per_target[row.target_arn] -= 1
         self._outcomes.append(outcome)
 
-    async def _attempt(self, row: _Row, event: _Event | None) -> _Outcome:
+    async def _attempt(self, row: Claimed, event: _Event | None) -> _Outcome:
         rule = self.router.table.rules.get(row.rule_arn)
         target = rule.targets.get(row.target_id) if rule is not None else None
         if event is None or rule is None or target is None:
@@ -239,14 +243,14 @@ class Dispatcher:
             self.metrics.add("ThrottledRules", rule.arn, target.id)
         self.metrics.observe_latency(rule.arn, target.id, self.clock.now() - event.ingested)
 
-    def _failed(self, row: _Row, rule: Rule, target: Target, event: _Event, failure: DeliveryFailure) -> _Outcome:
+    def _failed(self, row: Claimed, rule: Rule, target: Target, event: _Event, failure: DeliveryFailure) -> _Outcome:
         attempts = row.attempts + 1
         now = self.clock.now()
         delay = compute_backoff(attempts - 1, self.settings.retry_base_seconds, self.settings.retry_max_seconds)
         age_at_retry = now + delay - event.ingested
         if failure.retryable and not gives_up(attempts, target.max_attempts, age_at_retry, target.max_age):
             self.metrics.add("RetryInvocationAttempts", rule.arn, target.id)
-            return _Outcome(row._replace(attempts=attempts), "retry", due=now + delay, error=failure)
+            return _Outcome(replace(row, attempts=attempts), "retry", due=now + delay, error=failure)
         self.metrics.add("FailedInvocations", rule.arn, target.id)
         return _Outcome(row, "dead", error=failure, event=event, target=target, rule_creator=rule.creator)
 
@@ -259,18 +263,17 @@ class Dispatcher:
         with self.store.transaction():
             for outcome in outcomes:
                 self._settle(outcome)
-            for event_id in {o.row.event_id for o in outcomes if o.kind != "retry"}:
-                self.store.run("event_delete_if_done", (event_id, event_id))
 
     def _settle(self, outcome: _Outcome) -> None:
         row = outcome.row
         if outcome.kind == "retry":
             error = str(outcome.error) if outcome.error else None
-            self.store.run("delivery_retry", (outcome.due, row.attempts, error, row.id))
+            if not self.deliveries.retry(row.id, self.owner, outcome.due, row.attempts, error):
+                log.warning("delivery %s was taken over (its lease expired) before its retry was noted", row.id)
             return
         if outcome.kind == "dead":
             self._dead_letter(outcome)
-        self.store.run("delivery_done", (row.id,))
+        self.deliveries.done(row.id)
 
     def _dead_letter(self, outcome: _Outcome) -> None:
         assert outcome.target is not None and outcome.event is not None and outcome.error is not None

@@ -1,5 +1,6 @@
 """The SQLite backend: the embedded default, one file in the data directory (or `:memory:`)."""
 
+from trailbridge.storage.sqlite.deliveries import SqliteDeliveries
 from trailbridge.storage.sqlite.store import SCHEMA_VERSION, SqliteStore, tighten
 
-__all__ = ["SCHEMA_VERSION", "SqliteStore", "tighten"]
+__all__ = ["SCHEMA_VERSION", "SqliteDeliveries", "SqliteStore", "tighten"]

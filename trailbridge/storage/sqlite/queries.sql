@@ -30,42 +30,6 @@ SELECT value FROM meta WHERE key = 'config_version';
 -- name: version_bump
 UPDATE meta SET value = value + 1 WHERE key = 'config_version';
 
--- name: event_add
-INSERT INTO events (id, body, ingested, lineage) VALUES (?, ?, ?, ?);
-
--- name: delivery_add
-INSERT INTO deliveries (event_id, rule_arn, target_id, target_arn, due) VALUES (?, ?, ?, ?, ?);
-
--- name: delivery_claim
-UPDATE deliveries SET leased = 1
-WHERE id IN (
-    SELECT id FROM deliveries
-    WHERE leased = 0 AND due <= ? AND target_arn NOT IN (SELECT value FROM json_each(?))
-    ORDER BY due LIMIT ?
-)
-RETURNING id, event_id, rule_arn, target_id, target_arn, attempts;
-
--- name: delivery_next_due
-SELECT min(due) FROM deliveries WHERE leased = 0;
-
--- name: delivery_done
-DELETE FROM deliveries WHERE id = ?;
-
--- name: delivery_retry
-UPDATE deliveries SET leased = 0, due = ?, attempts = ?, last_error = ? WHERE id = ?;
-
--- name: delivery_unlease_all
-UPDATE deliveries SET leased = 0 WHERE leased = 1;
-
--- name: delivery_pending
-SELECT count(*) FROM deliveries;
-
--- name: event_get
-SELECT body, ingested, lineage FROM events WHERE id = ?;
-
--- name: event_delete_if_done
-DELETE FROM events WHERE id = ? AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = ?);
-
 -- name: schedule_all
 SELECT rule_arn, next_fire FROM schedules;
 

@@ -1,4 +1,5 @@
--- trailbridge's SQLite schema. Applied at open; every statement is idempotent.
+-- trailbridge's SQLite schema, as a new database gets it; migrations/ upgrade older ones to the same (a test
+-- checks that the base and the migrations add up to this).
 -- Resources of every kind (buses, rules, connections, API destinations, queues, log groups) share one table:
 -- the document is the AWS-shaped description; `parent` scopes a rule to its bus.
 CREATE TABLE IF NOT EXISTS resources (
@@ -25,7 +26,8 @@ CREATE TABLE IF NOT EXISTS events (
 );
 
 -- The durable delivery queue: one row per (event, rule, target) until it is delivered or dead-lettered.
--- `leased` marks rows a dispatcher is working on; the next dispatcher to start clears them (redelivery).
+-- A dispatcher working on a row holds its lease (`lease_owner` until `lease_until`); an expired lease is
+-- taken over (redelivery).
 CREATE TABLE IF NOT EXISTS deliveries (
     id          INTEGER PRIMARY KEY,
     event_id    TEXT NOT NULL,
@@ -34,10 +36,12 @@ CREATE TABLE IF NOT EXISTS deliveries (
     target_arn  TEXT NOT NULL,
     due         REAL NOT NULL,
     attempts    INTEGER NOT NULL DEFAULT 0,
-    leased      INTEGER NOT NULL DEFAULT 0,
-    last_error  TEXT
+    last_error  TEXT,
+    lease_owner TEXT,
+    lease_until REAL
 );
-CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (leased, due);
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (lease_owner, due);
+CREATE INDEX IF NOT EXISTS deliveries_lease ON deliveries (lease_until) WHERE lease_owner IS NOT NULL;
 CREATE INDEX IF NOT EXISTS deliveries_event ON deliveries (event_id);
 
 CREATE TABLE IF NOT EXISTS schedules (rule_arn TEXT PRIMARY KEY, next_fire REAL);

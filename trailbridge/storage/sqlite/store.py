@@ -33,15 +33,30 @@ _SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
 @cache
 def queries() -> dict[str, str]:
-    text = resources.files(__package__).joinpath("queries.sql").read_text(encoding="utf-8")
-    named = re.split(r"^-- name: (\w+)\n", text, flags=re.MULTILINE)
-    return {named[i]: named[i + 1].strip() for i in range(1, len(named), 2)}
+    """The named queries of every .sql file beside this module but schema.sql (`-- name: x` before each)."""
+    found: dict[str, str] = {}
+    for file in sorted(resources.files(__package__).iterdir(), key=lambda f: f.name):
+        if not file.name.endswith(".sql") or file.name == "schema.sql":
+            continue
+        named = re.split(r"^-- name: (\w+)\n", file.read_text(encoding="utf-8"), flags=re.MULTILINE)
+        for i in range(1, len(named), 2):
+            if named[i] in found:
+                raise ValueError(f"query {named[i]} is named twice")
+            found[named[i]] = named[i + 1].strip()
+    return found
 
 
-SCHEMA_VERSION = 7  # bump with every change to schema.sql
-# Older versions this one opens and upgrades: schema.sql (CREATE ... IF NOT EXISTS) adds what they lack.
-# 6 -> 7: trail_forward_pending.
-_UPGRADES_FROM = frozenset({6})
+_FIRST_VERSION = 6  # the oldest schema upgraded in place (migrations/0006_base.sql); older ones are refused
+
+
+def migrations() -> dict[int, str]:
+    """The migration scripts by the version they bring a database to (`migrations/NNNN_name.sql`)."""
+    folder = resources.files(__package__).joinpath("migrations")
+    found = {int(f.name[:4]): f.read_text(encoding="utf-8") for f in folder.iterdir() if f.name.endswith(".sql")}
+    return dict(sorted(found.items()))
+
+
+SCHEMA_VERSION = max(migrations())  # a new database is made from schema.sql at this version
 log = logging.getLogger("trailbridge.storage")
 _MAX_PARAMETERS = 32_766  # SQLite's default SQLITE_MAX_VARIABLE_NUMBER since 3.32
 _VALUES = re.compile(r"^(.+\bVALUES) (\(\?(?:, \?)*\))(\)?);?$", re.DOTALL)
@@ -64,6 +79,21 @@ def _values_statement(sql: str, rows: int) -> str:
 
 
 T = TypeVar("T")
+
+
+def _statements(script: str) -> list[str]:
+    """The statements of an SQL script (comments and blank lines between them dropped)."""
+    found, current = [], ""
+    for line in script.splitlines(keepends=True):
+        if not current and (not line.strip() or line.lstrip().startswith("--")):
+            continue
+        current += line
+        if sqlite3.complete_statement(current):
+            found.append(current.strip())
+            current = ""
+    if current.strip():
+        found.append(current.strip())
+    return found
 
 
 class _Slot:
@@ -106,18 +136,36 @@ class SqliteStore:
             self._checkpointer = _Checkpointer(str(path), synchronous.upper())
 
     def _apply_schema(self, path: Path | str) -> None:
-        """Create the tables of a new database, and upgrade one of an older version that only lacks tables;
-        refuse one written with another schema version."""
+        """Make a new database from schema.sql, or upgrade one of an older version by the migrations it has not
+        had, in one transaction; refuse one older than the base or newer than this trailbridge."""
         found = self._db.execute("PRAGMA user_version").fetchone()[0]
         used = self._db.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
-        if used and found != SCHEMA_VERSION and found not in _UPGRADES_FROM:
-            raise InvalidInputError(
-                f"{path} has schema version {found}; this trailbridge uses {SCHEMA_VERSION}. "
-                "Start with a new data directory (trailbridge has no migrations before its first release)."
-            )
-        schema = resources.files(__package__).joinpath("schema.sql").read_text(encoding="utf-8")
-        self._db.executescript(schema)  # idempotent: CREATE ... IF NOT EXISTS, INSERT OR IGNORE
-        self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        if not used:
+            schema = resources.files(__package__).joinpath("schema.sql").read_text(encoding="utf-8")
+            self._script([schema], SCHEMA_VERSION)
+        elif found != SCHEMA_VERSION:
+            if not _FIRST_VERSION <= found < SCHEMA_VERSION:
+                raise InvalidInputError(
+                    f"{path} has schema version {found}; this trailbridge upgrades versions {_FIRST_VERSION} to "
+                    f"{SCHEMA_VERSION - 1} and uses {SCHEMA_VERSION}. Start with a new data directory, or use the "
+                    "trailbridge that wrote it."
+                )
+            self._script([sql for version, sql in migrations().items() if version > found], SCHEMA_VERSION)
+            log.info("upgraded %s from schema version %d to %d", path, found, SCHEMA_VERSION)
+
+    def _script(self, scripts: list[str], version: int) -> None:
+        """Run SQL scripts statement by statement in one transaction (executescript would commit first), and
+        set the schema version with them."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            for script in scripts:
+                for statement in _statements(script):
+                    self._db.execute(statement)
+            self._db.execute(f"PRAGMA user_version={version}")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     def locked(self) -> threading.RLock:
         """The connection's lock, for reads that must not interleave with a transaction."""

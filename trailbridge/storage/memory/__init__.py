@@ -1,0 +1,6 @@
+"""The memory backend: plain dicts in the process, for tests and `Trailbridge(None)`; nothing outlives it."""
+
+from trailbridge.storage.memory.deliveries import MemoryDeliveries
+from trailbridge.storage.memory.store import MemoryStore
+
+__all__ = ["MemoryDeliveries", "MemoryStore"]

@@ -1,0 +1,39 @@
+"""One lock and an undo journal: the memory backend's transactions."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+
+class MemoryStore:
+    """`transaction()` holds one lock (one writer at a time, as SQLite has) and undoes, on an exception, every
+    change the ports made in it, newest first. The ports run each call in a transaction of its own when none
+    is open, so a call is atomic either way."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._undo: list[Callable[[], None]] = []
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self._lock:
+            self._depth += 1
+            try:
+                yield
+            except BaseException:
+                if self._depth == 1:
+                    for undo in reversed(self._undo):
+                        undo()
+                raise
+            finally:
+                self._depth -= 1
+                if not self._depth:
+                    self._undo.clear()
+
+    def changed(self, undo: Callable[[], None]) -> None:
+        """Note how to take back a change just made (call inside `transaction()`)."""
+        assert self._depth, "a change outside a transaction"
+        self._undo.append(undo)
