@@ -33,7 +33,7 @@ from trailbridge.services.sqs import QueuesService
 from trailbridge.services.trails import TrailsService
 from trailbridge.settings import Settings
 from trailbridge.storage.resources import Resources
-from trailbridge.storage.sqlite import SqliteDeliveries, SqliteStore
+from trailbridge.storage.sqlite import SqliteDeliveries, SqliteSchedules, SqliteStore
 from trailbridge.trail.buckets import Buckets, FolderBuckets, S3Buckets
 from trailbridge.trail.digests import DigestWriter, SigningKeys
 from trailbridge.trail.files import TrailFiles
@@ -59,7 +59,9 @@ class Trailbridge:
         self.deliveries = SqliteDeliveries(self.store)
         self.metrics = Metrics()
         self.functions = Functions()
-        router = Router(resources, self.deliveries, self.clock, self.metrics, self.settings)
+        router = Router(
+            resources, self.deliveries, SqliteSchedules(self.store), self.clock, self.metrics, self.settings
+        )
         secrets = SecretBox.in_directory(self.data_dir) if self.data_dir else SecretBox.ephemeral()
         buckets: Buckets = (
             S3Buckets(self.settings.s3_endpoint_url, self.settings.default_region)

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from trailbridge.storage.memory import MemoryDeliveries, MemoryStore
 
-from trailbridge.storage.sqlite import SqliteDeliveries, SqliteStore
+from trailbridge.storage.memory import MemoryDeliveries, MemorySchedules, MemoryStore
+from trailbridge.storage.sqlite import SqliteDeliveries, SqliteSchedules, SqliteStore
 
 POSTGRES_URL = os.environ.get("TRAILBRIDGE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 BACKENDS = ["memory", "sqlite", "postgres"]
@@ -30,20 +30,22 @@ class Backend:
     where: Any  # the SQLite file or the PostgreSQL URL (None for memory)
     store: Any = None
     deliveries: Any = None
+    schedules: Any = None
 
     def open(self) -> Backend:
         """Open the backend's store and ports on `where` (again, after `close`: the same data)."""
         if self.name == "memory":
             self.store = MemoryStore()
-            self.deliveries = MemoryDeliveries(self.store)
+            self.deliveries, self.schedules = MemoryDeliveries(self.store), MemorySchedules(self.store)
         elif self.name == "sqlite":
             self.store = SqliteStore(self.where)
-            self.deliveries = SqliteDeliveries(self.store)
+            self.deliveries, self.schedules = SqliteDeliveries(self.store), SqliteSchedules(self.store)
         else:
-            from trailbridge.storage.postgres import PostgresDeliveries, PostgresStore  # noqa: PLC0415 (psycopg is optional)
+            from trailbridge.storage import postgres  # noqa: PLC0415 (psycopg is optional)
 
-            self.store = PostgresStore(self.where)
-            self.deliveries = PostgresDeliveries(self.store)
+            self.store = postgres.PostgresStore(self.where)
+            self.deliveries = postgres.PostgresDeliveries(self.store)
+            self.schedules = postgres.PostgresSchedules(self.store)
         return self
 
     def close(self) -> None:

@@ -24,7 +24,7 @@ from trailbridge.domain.access import Access, authorize
 from trailbridge.domain.arns import bus_arn, bus_name_of, parse_arn
 from trailbridge.errors import AccessDeniedError, InvalidInputError
 from trailbridge.settings import Settings
-from trailbridge.storage.ports import Deliveries, NewDelivery
+from trailbridge.storage.ports import Deliveries, NewDelivery, Schedules
 from trailbridge.storage.resources import Resources, Scope
 
 Lineage = dict[str, int]  # rule ARN -> how many times this event chain has passed through it
@@ -47,10 +47,16 @@ def default_bus_doc(account: str, region: str, now: float) -> dict[str, Any]:
 
 class Router:
     def __init__(
-        self, resources: Resources, deliveries: Deliveries, clock: Clock, metrics: Metrics, settings: Settings
+        self,
+        resources: Resources,
+        deliveries: Deliveries,
+        schedules: Schedules,
+        clock: Clock,
+        metrics: Metrics,
+        settings: Settings,
     ) -> None:
-        self.resources, self.deliveries, self.clock, self.metrics = resources, deliveries, clock, metrics
-        self.settings = settings
+        self.resources, self.deliveries, self.schedules = resources, deliveries, schedules
+        self.clock, self.metrics, self.settings = clock, metrics, settings
         self.table = RoutingTable()
         self._version = -1
         self._listeners: list[Callable[[], None]] = []
@@ -90,16 +96,13 @@ class Router:
         """Call inside `changing()` after a rule document is written."""
         rule = Rule.from_doc(doc)
         self.table.put(rule)
-        store = self.resources.store
-        if rule.schedule is None:
-            store.run("schedule_delete", (rule.arn,))
-        else:
-            schedule = parse_schedule(rule.schedule, float(doc.get("CreatedAt", self.clock.now())))
-            store.run("schedule_set", (rule.arn, schedule.next_after(self.clock.now())))
+        now = self.clock.now()
+        later = None if rule.schedule is None else parse_schedule(rule.schedule, float(doc.get("CreatedAt", now)))
+        self._schedule(rule.arn, later.next_after(now) if later is not None else None)
 
     def rule_deleted(self, rule_arn: str) -> None:
         self.table.delete(rule_arn)
-        self.resources.store.run("schedule_delete", (rule_arn,))
+        self.schedules.delete(rule_arn)
 
     # -- events -------------------------------------------------------------------------------
 
@@ -201,21 +204,15 @@ class Router:
     def fire_schedules(self) -> float | None:
         """Fire every scheduled rule that is due (a missed tick fires once); the next due time, if any."""
         now = self.clock.now()
-        store = self.resources.store
         fired = False
-        with store.transaction():
+        with self.resources.store.transaction():
             self.refresh()
-            upcoming: list[float] = []
-            for rule_arn, due in store.all("schedule_all"):
-                next_fire = due
-                if due is not None and due <= now:
-                    fired |= self._fire(rule_arn, due, now)
-                    next_fire = self._reschedule(rule_arn, now)
-                if next_fire is not None:
-                    upcoming.append(next_fire)
+            for due in self.schedules.claim_due(now):
+                fired |= self._fire(due.rule_arn, due.due, now)
+                self._reschedule(due.rule_arn, now)
         if fired:
             self.wake()
-        return min(upcoming, default=None)
+        return self.schedules.next_fire()
 
     def _fire(self, rule_arn: str, fire_time: float, now: float) -> bool:
         rule = self.table.rules.get(rule_arn)
@@ -226,15 +223,20 @@ class Router:
         self.metrics.add("TriggeredRules", rule_arn)
         return self.write_routed(event, [rule], now, {}) > 0
 
-    def _reschedule(self, rule_arn: str, now: float) -> float | None:
+    def _reschedule(self, rule_arn: str, now: float) -> None:
         rule = self.table.rules.get(rule_arn)
         doc = self.resources.get(rule_arn)
         if rule is None or rule.schedule is None or doc is None:
-            self.resources.store.run("schedule_delete", (rule_arn,))
-            return None
-        next_fire = parse_schedule(rule.schedule, float(doc.get("CreatedAt", now))).next_after(now)
-        self.resources.store.run("schedule_set", (rule_arn, next_fire))
-        return next_fire
+            self._schedule(rule_arn, None)
+        else:
+            self._schedule(rule_arn, parse_schedule(rule.schedule, float(doc.get("CreatedAt", now))).next_after(now))
+
+    def _schedule(self, rule_arn: str, next_fire: float | None) -> None:
+        """Fire the rule next at `next_fire`, or never again (None: no schedule, or a one-time one done)."""
+        if next_fire is None:
+            self.schedules.delete(rule_arn)
+        else:
+            self.schedules.set(rule_arn, next_fire)
 
     def wake(self) -> None:
         """Tell the listeners (the dispatcher) that new deliveries are committed."""

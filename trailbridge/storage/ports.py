@@ -91,3 +91,27 @@ class Deliveries(Protocol):
     def pending(self) -> int:
         """Deliveries not yet done, leased or not."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    rule_arn: str
+    due: float  # when the rule was to fire
+
+
+class Schedules(Protocol):
+    """When each scheduled rule fires next."""
+
+    def set(self, rule_arn: str, next_fire: float) -> None: ...
+
+    def delete(self, rule_arn: str) -> None: ...
+
+    def claim_due(self, now: float) -> list[Due]:
+        """The schedules due by `now`, earliest first. Call inside a transaction that then sets (or deletes)
+        each one: until it ends, another process's claim passes them over, so a tick fires once however many
+        processes run."""
+        ...
+
+    def next_fire(self) -> float | None:
+        """The earliest next fire time of any schedule (None: there is none)."""
+        ...

@@ -1,6 +1,7 @@
 """The memory backend: plain dicts in the process, for tests and `Trailbridge(None)`; nothing outlives it."""
 
 from trailbridge.storage.memory.deliveries import MemoryDeliveries
+from trailbridge.storage.memory.schedules import MemorySchedules
 from trailbridge.storage.memory.store import MemoryStore
 
-__all__ = ["MemoryDeliveries", "MemoryStore"]
+__all__ = ["MemoryDeliveries", "MemorySchedules", "MemoryStore"]

@@ -30,16 +30,6 @@ SELECT value FROM meta WHERE key = 'config_version';
 -- name: version_bump
 UPDATE meta SET value = value + 1 WHERE key = 'config_version';
 
--- name: schedule_all
-SELECT rule_arn, next_fire FROM schedules;
-
--- name: schedule_set
-INSERT INTO schedules (rule_arn, next_fire) VALUES (?, ?)
-ON CONFLICT (rule_arn) DO UPDATE SET next_fire = excluded.next_fire;
-
--- name: schedule_delete
-DELETE FROM schedules WHERE rule_arn = ?;
-
 -- name: message_send
 INSERT INTO queue_messages (queue_arn, message_id, body, attributes, sent, visible_at) VALUES (?, ?, ?, ?, ?, ?);
 
