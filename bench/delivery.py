@@ -20,7 +20,7 @@ from pathlib import Path
 
 from trailbridge.runtime import Trailbridge
 from trailbridge.settings import Settings
-from trailbridge.storage.resources import Scope
+from trailbridge.storage.ports import Scope
 
 RULES = 100
 FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:sink"

@@ -9,7 +9,7 @@ import pytest
 from trailbridge.runtime import Trailbridge
 from trailbridge.services.base import ServiceError
 from trailbridge.settings import Settings
-from trailbridge.storage.resources import Scope
+from trailbridge.storage.ports import Scope
 
 FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:f"
 PATTERN = json.dumps({"source": ["my.app"]})

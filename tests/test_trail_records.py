@@ -14,7 +14,6 @@ from tests.support.server import Server
 from trailbridge.aws.validate import operation
 from trailbridge.clock import ManualClock
 from trailbridge.runtime import Trailbridge
-from trailbridge.services import cloudtrail
 from trailbridge.trail import recorder
 from trailbridge.trail.record import HIDDEN, ApiCall, Caller, cloudtrail_record
 
@@ -222,7 +221,6 @@ def test_lookup_by_event_id_compares_the_ids_behind_their_key(monkeypatch: pytes
     """Records are found by EventId through an 8-byte key of the id; records whose keys are equal (here
     all of them) are told apart by the id itself."""
     monkeypatch.setattr(recorder, "event_key", lambda event_id: 7)
-    monkeypatch.setattr(cloudtrail, "event_key", lambda event_id: 7)
     clock = ManualClock(1_700_000_000.0)
     with Trailbridge(None, clock=clock) as tb:
         base = cloudtrail_record(call("PutRule", {"Name": "r", "EventPattern": "{}"}, {}, time=clock.now()))

@@ -32,8 +32,7 @@ from trailbridge.services.logs import LogsService
 from trailbridge.services.sqs import QueuesService
 from trailbridge.services.trails import TrailsService
 from trailbridge.settings import Settings
-from trailbridge.storage.resources import Resources
-from trailbridge.storage.sqlite import SqliteDeliveries, SqliteSchedules, SqliteStore
+from trailbridge.storage.sqlite import SqliteDeliveries, SqliteResources, SqliteSchedules, SqliteStore
 from trailbridge.trail.buckets import Buckets, FolderBuckets, S3Buckets
 from trailbridge.trail.digests import DigestWriter, SigningKeys
 from trailbridge.trail.files import TrailFiles
@@ -55,12 +54,12 @@ class Trailbridge:
         self.clock = clock or SystemClock()
         store_path = self.data_dir / "trailbridge.sqlite3" if self.data_dir else ":memory:"
         self.store = SqliteStore(store_path, self.settings.sqlite_synchronous)
-        resources = Resources(self.store)
+        resources = SqliteResources(self.store)
         self.deliveries = SqliteDeliveries(self.store)
         self.metrics = Metrics()
         self.functions = Functions()
         router = Router(
-            resources, self.deliveries, SqliteSchedules(self.store), self.clock, self.metrics, self.settings
+            self.store, resources, self.deliveries, SqliteSchedules(self.store), self.clock, self.metrics, self.settings
         )
         secrets = SecretBox.in_directory(self.data_dir) if self.data_dir else SecretBox.ephemeral()
         buckets: Buckets = (
@@ -68,11 +67,11 @@ class Trailbridge:
             if self.settings.s3_endpoint_url
             else FolderBuckets(self.data_dir / "buckets" if self.data_dir else None)
         )
-        log_files = LogFileWriter(resources, buckets, self.clock, self.settings.trail_delivery_seconds)
-        keys = SigningKeys(resources, secrets, self.clock)
-        digests = DigestWriter(resources, buckets, keys, self.clock, self.settings.digest_seconds)
+        log_files = LogFileWriter(self.store, resources, buckets, self.clock, self.settings.trail_delivery_seconds)
+        keys = SigningKeys(self.store, secrets, self.clock)
+        digests = DigestWriter(self.store, resources, buckets, keys, self.clock, self.settings.digest_seconds)
         trail_files = TrailFiles(log_files, digests, self.clock)
-        self.forwarder = Forwarder(resources, router, self.clock)
+        self.forwarder = Forwarder(self.store, resources, router, self.clock)
         self.recorder = Recorder(
             self.store, self.clock, self.settings.lookup_retention_days, self.forwarder, trail_files.write_due
         )
@@ -80,6 +79,7 @@ class Trailbridge:
         self.engine = Engine(
             settings=self.settings,
             clock=self.clock,
+            store=self.store,
             resources=resources,
             router=router,
             queues=QueueMessages(self.store, self.clock),
@@ -134,6 +134,7 @@ class Trailbridge:
             HttpInvoker(self.settings.http_timeout_seconds),
         )
         dispatcher = Dispatcher(
+            self.store,
             engine.resources,
             self.deliveries,
             engine.router,

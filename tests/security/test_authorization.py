@@ -19,7 +19,6 @@ from tests.conftest import FAST, wait_for
 from trailbridge.runtime import Trailbridge
 from trailbridge.services.base import ServiceError
 from trailbridge.services.permissions import PermissionsService
-from trailbridge.storage.resources import Scope
 
 ALICE, BOB = "111111111111", "222222222222"
 REGION = "us-east-1"
@@ -388,12 +387,11 @@ def test_an_api_destination_uses_only_its_own_accounts_connection(world: World) 
     with pytest.raises(ServiceError, match="AccessDenied"):
         alice.update_api_destination(Name="d", ConnectionArn=world.bob_connection)
     resources = world.tb.engine.resources
-    with resources.store.transaction():
+    with world.tb.store.transaction():
         doc = resources.get(arn)
-        assert doc is not None
-        record = resources.store.one("resource_scope", (arn,))
-        assert record is not None
-        resources.put(Scope(*record[:4]), record[4], arn, {**doc, "ConnectionArn": world.bob_connection})
+        where = resources.scope_of(arn)
+        assert doc is not None and where is not None
+        resources.put(*where, arn, {**doc, "ConnectionArn": world.bob_connection})
     target = {
         "Id": "h",
         "Arn": arn,

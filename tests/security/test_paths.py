@@ -20,7 +20,7 @@ from tests.support.server import Server
 from trailbridge.clock import ManualClock
 from trailbridge.runtime import Trailbridge
 from trailbridge.settings import Settings
-from trailbridge.storage.resources import Scope
+from trailbridge.storage.ports import Scope
 from trailbridge.trail.buckets import FolderBuckets, OutsideBucketError
 
 ACCOUNT = "123456789012"

@@ -20,7 +20,7 @@ from tests.support.server import Server
 from trailbridge.delivery.secrets import SecretBox
 from trailbridge.runtime import Trailbridge
 from trailbridge.services.destinations import seal_stored_parameters
-from trailbridge.storage.resources import Scope
+from trailbridge.storage.ports import Scope
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
 # '!' and '.' never occur in Fernet's base64url text: found in a row, these are in clear.

@@ -27,7 +27,6 @@ from trailbridge.cli.main import cli
 from trailbridge.clock import ManualClock, iso8601
 from trailbridge.runtime import Trailbridge
 from trailbridge.settings import Settings
-from trailbridge.trail.coverage import latest_digest_time
 from trailbridge.trail.digests import string_to_sign
 
 ACCOUNT = "123456789012"
@@ -97,7 +96,7 @@ def build(data: Path, regions: tuple[str, ...] = (REGION,), joins: int = 0) -> T
             for region in regions
             for k in tb.cloudtrail(ACCOUNT, region).list_public_keys()["PublicKeyList"]
         ]
-        latest = latest_digest_time(tb.store, trails.get_trail(Name="main")["Trail"])
+        latest = tb.engine.trail_files.digests.latest(trails.get_trail(Name="main")["Trail"])
         status = trails.get_trail_status(Name="main")
     finally:
         tb.close()

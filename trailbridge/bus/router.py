@@ -24,8 +24,7 @@ from trailbridge.domain.access import Access, authorize
 from trailbridge.domain.arns import bus_arn, bus_name_of, parse_arn
 from trailbridge.errors import AccessDeniedError, InvalidInputError
 from trailbridge.settings import Settings
-from trailbridge.storage.ports import Deliveries, NewDelivery, Schedules
-from trailbridge.storage.resources import Resources, Scope
+from trailbridge.storage.ports import Deliveries, NewDelivery, Resources, Schedules, Scope, Store
 
 Lineage = dict[str, int]  # rule ARN -> how many times this event chain has passed through it
 # The chain of the event a function target is handling: events it puts continue that chain.
@@ -48,6 +47,7 @@ def default_bus_doc(account: str, region: str, now: float) -> dict[str, Any]:
 class Router:
     def __init__(
         self,
+        store: Store,
         resources: Resources,
         deliveries: Deliveries,
         schedules: Schedules,
@@ -55,7 +55,7 @@ class Router:
         metrics: Metrics,
         settings: Settings,
     ) -> None:
-        self.resources, self.deliveries, self.schedules = resources, deliveries, schedules
+        self.store, self.resources, self.deliveries, self.schedules = store, resources, deliveries, schedules
         self.clock, self.metrics, self.settings = clock, metrics, settings
         self.table = RoutingTable()
         self._version = -1
@@ -73,14 +73,14 @@ class Router:
 
         The store's lock is the only lock: the table changes only while it is held, so whoever holds it
         (a PutEvents group commit, the scheduler) sees a consistent table."""
-        with self.resources.store.transaction():
+        with self.store.transaction():
             self.refresh()
             yield
             self._version = self.resources.version()
 
     def refresh(self) -> None:
         """Reload the table if some other process changed the configuration."""
-        with self.resources.store.locked():
+        with self.store.locked():
             version = self.resources.version()
             if version != self._version:
                 self.table.load(self.resources.all_of_kind("rule"))
@@ -131,7 +131,7 @@ class Router:
                     self.write_routed(*routed, now, chain)
             return [result for result, _ in accepted]
 
-        results = self.resources.store.combined(write_all)  # durable when it returns
+        results = self.store.combined(write_all)  # durable when it returns
         self.wake()
         failed = sum(1 for result in results if "ErrorCode" in result)
         return {"FailedEntryCount": failed, "Entries": results}
@@ -205,7 +205,7 @@ class Router:
         """Fire every scheduled rule that is due (a missed tick fires once); the next due time, if any."""
         now = self.clock.now()
         fired = False
-        with self.resources.store.transaction():
+        with self.store.transaction():
             self.refresh()
             for due in self.schedules.claim_due(now):
                 fired |= self._fire(due.rule_arn, due.due, now)

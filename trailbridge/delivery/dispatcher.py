@@ -43,8 +43,7 @@ from trailbridge.delivery.queues import QueueMessages
 from trailbridge.delivery.retry import DeliveryFailure, compute_backoff, gives_up
 from trailbridge.errors import ConflictError
 from trailbridge.settings import Settings
-from trailbridge.storage.ports import Claimed, Deliveries
-from trailbridge.storage.resources import Resources
+from trailbridge.storage.ports import Claimed, Deliveries, Resources, Transactional
 from trailbridge.transform import InputContext
 from trailbridge.workers import Worker
 
@@ -72,6 +71,7 @@ class _Outcome(NamedTuple):
 class Dispatcher:
     def __init__(
         self,
+        store: Transactional,
         resources: Resources,
         deliveries: Deliveries,
         router: Router,
@@ -81,7 +81,7 @@ class Dispatcher:
         settings: Settings,
         clock: Clock,
     ) -> None:
-        self.store, self.deliveries = resources.store, deliveries
+        self.store, self.deliveries = store, deliveries
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"  # the name its leases carry
         self.resources, self.router, self.invoker, self.queues = resources, router, invoker, queues
         self.metrics, self.settings, self.clock = metrics, settings, clock

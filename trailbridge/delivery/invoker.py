@@ -23,7 +23,7 @@ from trailbridge.delivery.targets import check_target, target_kind
 from trailbridge.domain.access import owner_of
 from trailbridge.domain.arns import parse_arn
 from trailbridge.errors import AccessDeniedError
-from trailbridge.storage.resources import Resources
+from trailbridge.storage.ports import Resources
 
 
 class Delivery(NamedTuple):

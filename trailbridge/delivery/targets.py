@@ -15,7 +15,7 @@ from __future__ import annotations
 from trailbridge.domain.access import Access, authorize
 from trailbridge.domain.arns import parse_arn
 from trailbridge.errors import InvalidInputError
-from trailbridge.storage.resources import Resources
+from trailbridge.storage.ports import Resources
 
 SUPPORTED = (
     "arn:aws:lambda:REGION:ACCOUNT:function:NAME, arn:aws:sqs:REGION:ACCOUNT:NAME, "

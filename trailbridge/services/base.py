@@ -32,7 +32,7 @@ from trailbridge.errors import (
 )
 from trailbridge.patterns import PatternError
 from trailbridge.settings import Settings
-from trailbridge.storage.resources import Resources
+from trailbridge.storage.ports import Resources, Store
 from trailbridge.trail.buckets import Buckets
 from trailbridge.trail.files import TrailFiles
 from trailbridge.trail.recorder import Recorder
@@ -57,6 +57,7 @@ class Engine:
 
     settings: Settings
     clock: Clock
+    store: Store  # transactions over every port
     resources: Resources
     router: Router
     queues: QueueMessages

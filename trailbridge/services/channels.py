@@ -26,7 +26,7 @@ from trailbridge.clock import iso8601, iso8601_millis
 from trailbridge.domain.access import Access, authorize
 from trailbridge.errors import AccessDeniedError
 from trailbridge.services.base import Engine, ServiceError, operation, page, timestamp
-from trailbridge.storage.resources import Scope
+from trailbridge.storage.ports import Scope
 from trailbridge.trail.ingest import parse_time
 from trailbridge.trail.record import EVENT_VERSION, is_read_only
 from trailbridge.trail.recorder import DURABLE_WAIT_SECONDS
@@ -62,7 +62,7 @@ class ChannelsService:
     @operation("cloudtrail", "CreateChannel")
     def create_channel(self, **params: Any) -> dict[str, Any]:
         name = params["Name"]
-        with self.engine.resources.store.transaction():
+        with self.engine.store.transaction():
             if self.resources.by_name(self._scope, name) is not None:
                 raise ServiceError("ChannelAlreadyExistsException", f"Channel {name} already exists.")
             if self.resources.count(self._scope) >= MAX_CHANNELS_PER_REGION:
@@ -102,7 +102,7 @@ class ChannelsService:
 
     @operation("cloudtrail", "UpdateChannel")
     def update_channel(self, **params: Any) -> dict[str, Any]:
-        with self.engine.resources.store.transaction():
+        with self.engine.store.transaction():
             doc = find_channel(
                 self.engine, params["Channel"], self.account, self.region, _CONTROL, "cloudtrail:UpdateChannel"
             )

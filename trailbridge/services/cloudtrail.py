@@ -10,8 +10,7 @@ from typing import Any
 import orjson
 
 from trailbridge.services.base import Engine, ServiceError, operation, timestamp
-from trailbridge.trail.digests import SigningKeys
-from trailbridge.trail.recorder import DAY, event_key, lookup_attributes
+from trailbridge.trail.recorder import DAY, lookup_attributes
 
 _NEWEST = (float("inf"), 2**62)
 
@@ -51,19 +50,12 @@ class CloudTrailService:
             raise ServiceError("InvalidTimeRangeException", "Start time must be before end time.")
         time, seq = _cursor(params.get("NextToken"))
         limit = params.get("MaxResults") or 50
-        args: list[Any] = [self.account, self.region, start, end, time, seq, limit + 1]
-        query = "trail_page"
+        by = None
         if attributes:
-            key, value = attributes[0]["AttributeKey"], attributes[0]["AttributeValue"]
-            if key == "ReadOnly":
-                if value not in ("true", "false"):
-                    raise ServiceError("InvalidLookupAttributesException", "ReadOnly must be true or false.")
-                query, args = "trail_page_read_only", [*args, int(value == "true")]
-            elif key == "EventId":
-                query, args = "trail_page_event", [*args, event_key(value), value]
-            else:
-                query, args = "trail_page_by", [*args, key, value]
-        rows = self.engine.resources.store.all(query, args)
+            by = attributes[0]["AttributeKey"], attributes[0]["AttributeValue"]
+            if by[0] == "ReadOnly" and by[1] not in ("true", "false"):
+                raise ServiceError("InvalidLookupAttributesException", "ReadOnly must be true or false.")
+        rows = self.engine.recorder.page(self.account, self.region, start, end, (time, seq), limit + 1, by)
         events = [_event(orjson.loads(record), when) for _, when, record in rows[:limit]]
         answer: dict[str, Any] = {"Events": events}
         if len(rows) > limit:
@@ -77,7 +69,7 @@ class CloudTrailService:
         end = _seconds(params.get("EndTime"), now)
         if start > end:
             raise ServiceError("InvalidTimeRangeException", "Start time must be before end time.")
-        keys = SigningKeys(self.engine.resources, self.engine.secrets, self.engine.clock)
+        keys = self.engine.trail_files.digests.keys
         return {
             "PublicKeyList": [
                 {

@@ -18,7 +18,7 @@ from trailbridge.domain.access import Access, authorize
 from trailbridge.domain.arns import api_destination_arn, connection_arn, parse_arn
 from trailbridge.errors import AlreadyExistsError, ConflictError, InvalidInputError, NotFoundError, TrailbridgeError
 from trailbridge.services.base import Engine, operation, page, with_times
-from trailbridge.storage.resources import Resources, Scope
+from trailbridge.storage.ports import Resources, Scope
 
 log = logging.getLogger("trailbridge.services")
 _TIMES = ("CreationTime", "LastModifiedTime", "LastAuthorizedTime")

@@ -22,7 +22,7 @@ from trailbridge.errors import (
 )
 from trailbridge.patterns import compile_pattern
 from trailbridge.services.base import LIMIT_EXCEEDED, Engine, operation, page, with_times
-from trailbridge.storage.resources import Scope
+from trailbridge.storage.ports import Scope
 from trailbridge.transform import compile_target_input
 
 MAX_TARGETS_PER_RULE = 5
@@ -378,11 +378,11 @@ class EventsService:
         return doc
 
     def _save_tags(self, doc: dict[str, Any]) -> None:
-        record = self.resources.store.one("resource_scope", (doc["Arn"],))
-        assert record is not None
-        kind, account, region, parent, name = record
-        self.resources.put(Scope(kind, account, region, parent), name, doc["Arn"], doc)
-        if kind == "rule":
+        where = self.resources.scope_of(doc["Arn"])
+        assert where is not None
+        scope, name = where
+        self.resources.put(scope, name, doc["Arn"], doc)
+        if scope.kind == "rule":
             self.router.rule_saved(doc)
 
     @operation("events", "TagResource")

@@ -16,7 +16,7 @@ from trailbridge.domain.access import Access, authorize
 from trailbridge.domain.arns import log_group_arn, parse_arn
 from trailbridge.errors import AlreadyExistsError, InvalidInputError, NotFoundError
 from trailbridge.services.base import Engine, ServiceError, operation, page
-from trailbridge.storage.resources import Scope
+from trailbridge.storage.ports import Scope
 
 _MISSING = "The specified log group does not exist."
 _STANDARD = "STANDARD"

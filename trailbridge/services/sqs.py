@@ -13,7 +13,7 @@ from trailbridge.domain.arns import queue_arn
 from trailbridge.errors import AccessDeniedError, NotFoundError, TrailbridgeError
 from trailbridge.services import sqs_attributes as attrs
 from trailbridge.services.base import Engine, ServiceError, operation
-from trailbridge.storage.resources import Scope
+from trailbridge.storage.ports import Scope
 
 _QUEUE_MISSING: dict[type[TrailbridgeError], str] = {NotFoundError: "QueueDoesNotExist"}
 _MISSING = "The specified queue does not exist."

@@ -13,8 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from trailbridge.services.base import Engine, ServiceError, operation, page, timestamp
-from trailbridge.storage.resources import Scope
-from trailbridge.trail.coverage import latest_digest_time
+from trailbridge.storage.ports import Scope
 from trailbridge.trail.selectors import DEFAULT_SELECTORS
 
 MAX_TRAILS_PER_REGION = 5
@@ -240,7 +239,7 @@ class TrailsService:
             status["LatestDeliveryTime"] = timestamp(delivered)
             text = timestamp(delivered).strftime("%Y-%m-%dT%H:%M:%SZ")
             status["LatestDeliveryAttemptTime"] = status["LatestDeliveryAttemptSucceeded"] = text
-        digested = latest_digest_time(self.engine.resources.store, doc)
+        digested = self.engine.trail_files.digests.latest(doc)
         if digested is not None:  # what `trail validate --endpoint-url` checks a cut tail against
             status["LatestDigestDeliveryTime"] = timestamp(digested)
         for key, text in (("StartLoggingTime", "TimeLoggingStarted"), ("StopLoggingTime", "TimeLoggingStopped")):

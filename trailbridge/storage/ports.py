@@ -8,15 +8,79 @@ guarantees.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, NamedTuple, Protocol, TypeVar
+
+T = TypeVar("T")
 
 
 class Transactional(Protocol):
     def transaction(self) -> AbstractContextManager[None]:
         """One write transaction over every port of the store; nested uses join the outer one."""
+        ...
+
+
+class Store(Transactional, Protocol):
+    """What the engine asks of a backend as a whole, beside its ports."""
+
+    def combined(self, work: Callable[[], T]) -> T:
+        """Run `work` in a write transaction, perhaps together with other threads' work in one commit (group
+        commit); durable when it returns. An exception in `work` is raised to its caller only."""
+        ...
+
+    def locked(self) -> AbstractContextManager[Any]:
+        """The process's lock that every write transaction of this store holds: what is read under it does
+        not change in this process until it is released."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class Scope(NamedTuple):
+    """Where a resource's name is unique: its kind, account, region and parent (a rule's bus, else "")."""
+
+    kind: str
+    account: str
+    region: str
+    parent: str = ""
+
+
+class Resources(Protocol):
+    """Resources of every kind (buses, rules, connections, API destinations, queues, log groups, trails,
+    channels) as AWS-shaped JSON documents, addressed by ARN or by scope and name. A configuration version
+    counts the changes routing and trails depend on, so a process that caches them notices other writers."""
+
+    def get(self, arn: str) -> dict[str, Any] | None: ...
+
+    def by_name(self, scope: Scope, name: str) -> dict[str, Any] | None: ...
+
+    def scope_of(self, arn: str) -> tuple[Scope, str] | None:
+        """The scope and name a resource was put under."""
+        ...
+
+    def put(self, scope: Scope, name: str, arn: str, doc: dict[str, Any], *, config: bool = True) -> None:
+        """Write a document (replacing the one at `arn`); `config=False` for a change routing and trails do
+        not depend on (a channel's ingestion status), which leaves the configuration version as it is."""
+        ...
+
+    def delete(self, arn: str) -> None:
+        """Remove the document at `arn`, if any."""
+        ...
+
+    def scan(self, scope: Scope, prefix: str = "", after: str = "") -> Iterator[dict[str, Any]]:
+        """Documents in name order, names starting with `prefix` and not before `after`."""
+        ...
+
+    def count(self, scope: Scope) -> int: ...
+
+    def all_of_kind(self, kind: str) -> list[dict[str, Any]]:
+        """Every document of `kind`, in every account and region."""
+        ...
+
+    def version(self) -> int:
+        """The configuration version: it grows with every `put` (unless `config=False`) and `delete`."""
         ...
 
 

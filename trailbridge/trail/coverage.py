@@ -18,7 +18,6 @@ import re
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 _ROOT = r"^(?:(?P<prefix>.+)/)?AWSLogs/(?:(?P<org>o-[a-z0-9]+)/)?(?P<account>\d{12})/"
 _LOG = re.compile(_ROOT + r"CloudTrail/(?P<region>[^/]+)/(?P<rest>.+\.json\.gz)$")
@@ -134,12 +133,3 @@ def uncovered(keys: Iterable[str], windows: Iterable[Window]) -> Iterator[tuple[
             continue
         minute = name.delivered
         yield key, any(start <= minute and minute + _MINUTE <= end for start, end in folder)
-
-
-def latest_digest_time(store: Any, trail: dict[str, Any]) -> float | None:
-    """When the trail last wrote a digest, in any of its regions (GetTrailStatus's LatestDigestDeliveryTime):
-    the end of its newest digest's window, as the digest state of `trailbridge.trail.digests` records it."""
-    arn = trail["TrailARN"]
-    regions = {str(row[0]) for row in store.all("trail_log_regions", (arn,))} | {trail["HomeRegion"]}
-    ends = [float(row[2]) for region in regions if (row := store.one("trail_digest_last", (arn, region)))]
-    return max(ends, default=None)

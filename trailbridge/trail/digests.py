@@ -26,7 +26,8 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from trailbridge.clock import Clock, iso8601
 from trailbridge.delivery.secrets import SecretBox
-from trailbridge.storage.resources import Resources
+from trailbridge.storage.ports import Resources
+from trailbridge.storage.sqlite import SqliteStore
 from trailbridge.trail.buckets import Buckets, Failures
 
 KEY_LIFETIME = 30 * 86_400.0
@@ -54,8 +55,8 @@ def _validating(trail: dict[str, Any]) -> bool:
 
 
 class SigningKeys:
-    def __init__(self, resources: Resources, secrets: SecretBox, clock: Clock) -> None:
-        self.store, self.secrets, self.clock = resources.store, secrets, clock
+    def __init__(self, store: SqliteStore, secrets: SecretBox, clock: Clock) -> None:
+        self.store, self.secrets, self.clock = store, secrets, clock
 
     def current(self, region: str) -> tuple[str, rsa.RSAPrivateKey]:
         """The region's signing key, a new one when the last has expired."""
@@ -89,10 +90,20 @@ class SigningKeys:
 
 
 class DigestWriter:
-    def __init__(self, resources: Resources, buckets: Buckets, keys: SigningKeys, clock: Clock, period: float) -> None:
-        self.resources, self.buckets, self.keys, self.clock, self.period = resources, buckets, keys, clock, period
-        self.store = resources.store
+    def __init__(
+        self, store: SqliteStore, resources: Resources, buckets: Buckets, keys: SigningKeys, clock: Clock, period: float
+    ) -> None:
+        self.store, self.resources, self.buckets, self.keys, self.clock = store, resources, buckets, keys, clock
+        self.period = period
         self.failures = Failures()
+
+    def latest(self, trail: dict[str, Any]) -> float | None:
+        """When the trail last wrote a digest, in any of its regions (GetTrailStatus's LatestDigestDeliveryTime):
+        the end of its newest digest's window."""
+        arn = trail["TrailARN"]
+        regions = {str(row[0]) for row in self.store.all("trail_log_regions", (arn,))} | {trail["HomeRegion"]}
+        ends = [float(row[2]) for region in regions if (row := self.store.one("trail_digest_last", (arn, region)))]
+        return max(ends, default=None)
 
     def write_due(self) -> int:
         """Write every digest that is due; how many were written. A digest that cannot be written (its bucket

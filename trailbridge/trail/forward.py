@@ -13,7 +13,8 @@ from trailbridge.bus.router import Router
 from trailbridge.clock import Clock
 from trailbridge.domain.arns import bus_arn
 from trailbridge.domain.ids import fast_uuid4
-from trailbridge.storage.resources import Resources
+from trailbridge.storage.ports import Resources
+from trailbridge.storage.sqlite import SqliteStore
 from trailbridge.trail.selectors import admits, may_select_data
 
 DETAIL_TYPES = {
@@ -57,8 +58,8 @@ def _logs_in(trail: Mapping[str, Any], account: str, region: str) -> bool:
 
 
 class Forwarder:
-    def __init__(self, resources: Resources, router: Router, clock: Clock) -> None:
-        self.resources, self.router, self.clock = resources, router, clock
+    def __init__(self, store: SqliteStore, resources: Resources, router: Router, clock: Clock) -> None:
+        self.store, self.resources, self.router, self.clock = store, resources, router, clock
         self._cache: tuple[int, list[dict[str, Any]]] = (-1, [])  # (config version, logging trails)
 
     def logging_trails(self) -> list[dict[str, Any]]:
@@ -81,14 +82,14 @@ class Forwarder:
         if not trails:
             return 0
         admitted = [orjson.dumps(record) for record in records if self.to_trails(record, trails)]
-        self.resources.store.run_many("trail_forward_add", [(body,) for body in admitted])
+        self.store.run_many("trail_forward_add", [(body,) for body in admitted])
         return len(admitted)
 
     def deliver_pending(self, limit: int) -> tuple[int, int]:
         """Put up to `limit` of the records `forward` left on their default buses: routed outside the store's
         lock, then written with their deliveries in one transaction that removes them (a record another
         process took first is skipped); how many records were taken, and how many deliveries they made."""
-        store = self.resources.store
+        store = self.store
         waiting = store.all("trail_forward_next", (limit,))
         if not waiting:
             return 0, 0
@@ -113,7 +114,7 @@ class Forwarder:
         if logging:
             body, now = orjson.dumps(record), self.clock.now()
             rows = [(t["TrailARN"], region, now, body) for t in logging]
-            self.resources.store.run_many("trail_log_pending_add", rows)
+            self.store.run_many("trail_log_pending_add", rows)
         return bool(logging)
 
     def default_bus(self, record: Mapping[str, Any]) -> str:

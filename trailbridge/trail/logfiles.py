@@ -18,7 +18,8 @@ import time
 from typing import Any
 
 from trailbridge.clock import Clock
-from trailbridge.storage.resources import Resources
+from trailbridge.storage.ports import Resources
+from trailbridge.storage.sqlite import SqliteStore
 from trailbridge.trail.buckets import Buckets, Failures
 
 _UNIQUE = string.ascii_letters + string.digits
@@ -34,9 +35,10 @@ def log_file_key(prefix: str | None, account: str, region: str, delivered: float
 
 
 class LogFileWriter:
-    def __init__(self, resources: Resources, buckets: Buckets, clock: Clock, delivery_seconds: float) -> None:
-        self.resources, self.buckets, self.clock = resources, buckets, clock
-        self.store = resources.store
+    def __init__(
+        self, store: SqliteStore, resources: Resources, buckets: Buckets, clock: Clock, delivery_seconds: float
+    ) -> None:
+        self.store, self.resources, self.buckets, self.clock = store, resources, buckets, clock
         self.delivery_seconds = delivery_seconds
         self.failures = Failures()
 

@@ -119,6 +119,31 @@ class Recorder:
         self._files = Worker("trail-files", self._files_loop, self._stopped.set)
         self._last_prune = float("-inf")
 
+    def page(
+        self,
+        account: str,
+        region: str,
+        start: float,
+        end: float,
+        before: tuple[float, int],
+        limit: int,
+        by: tuple[str, str] | None = None,
+    ) -> list[tuple[int, float, bytes]]:
+        """LookupEvents' index: up to `limit` (sequence, time, record) of the account and region from `start` to
+        `end`, newest first, older than the cursor `before` (time, sequence); `by` is one lookup attribute
+        (its key, value; ReadOnly's is "true" or "false")."""
+        args: list[Any] = [account, region, start, end, *before, limit]
+        query = "trail_page"
+        if by is not None:
+            key, value = by
+            if key == "ReadOnly":
+                query, args = "trail_page_read_only", [*args, int(value == "true")]
+            elif key == "EventId":
+                query, args = "trail_page_event", [*args, event_key(value), value]
+            else:
+                query, args = "trail_page_by", [*args, key, value]
+        return [(int(seq), float(when), bytes(record)) for seq, when, record in self._store.all(query, args)]
+
     def record(self, time: float, record: dict[str, Any], done: Done | None = None) -> None:
         """Hand a record over; `done` is called (from the writer's thread) once it is durable, or with the
         reason it was refused. Without a running writer (the engine is not started) it is written now."""

@@ -5,6 +5,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class MemoryStore:
@@ -32,6 +35,16 @@ class MemoryStore:
                 self._depth -= 1
                 if not self._depth:
                     self._undo.clear()
+
+    def combined(self, work: Callable[[], T]) -> T:
+        with self.transaction():
+            return work()
+
+    def locked(self) -> threading.RLock:
+        return self._lock
+
+    def close(self) -> None:
+        """Nothing to release: the data goes with the object."""
 
     def changed(self, undo: Callable[[], None]) -> None:
         """Note how to take back a change just made (call inside `transaction()`)."""

@@ -1,7 +1,8 @@
 """The PostgreSQL backend: the scale-out store, one database that every node shares (psycopg 3, pooled)."""
 
 from trailbridge.storage.postgres.deliveries import PostgresDeliveries
+from trailbridge.storage.postgres.resources import PostgresResources
 from trailbridge.storage.postgres.schedules import PostgresSchedules
 from trailbridge.storage.postgres.store import PostgresStore
 
-__all__ = ["PostgresDeliveries", "PostgresSchedules", "PostgresStore"]
+__all__ = ["PostgresDeliveries", "PostgresResources", "PostgresSchedules", "PostgresStore"]

@@ -2,25 +2,30 @@
 
 A write transaction is bound to the thread that opened it, so the ports called inside it (from any adapter)
 run on its connection and commit or roll back together; outside one, each adapter call is a short
-transaction of its own on a pooled connection. The schema is the sum of the numbered migrations in
-`migrations/`: opening a store applies those the database has not had, under an advisory lock so that
-nodes starting together apply each once.
+transaction of its own on a pooled connection. Within one process, write transactions take turns under one
+lock (`locked()`), as they do on SQLite, so what the engine caches in the process (the routing table) changes
+in step with them; across processes, the database's own locks order them. The schema is the sum of the
+numbered migrations in `migrations/`: opening a store applies those the database has not had, under an
+advisory lock so that nodes starting together apply each once.
 """
 
 from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
 from importlib import resources
+from typing import TypeVar
 
 from psycopg import Connection
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
 from trailbridge.errors import InvalidInputError
+
+T = TypeVar("T")
 
 _MIGRATION_LOCK = 0x747261696C62  # "trailb": the advisory lock key that serializes migrations across processes
 
@@ -72,6 +77,7 @@ class PostgresStore:
             url, min_size=1, max_size=max_connections, open=True, name="trailbridge"
         )
         self._bound = _Bound()
+        self._lock = threading.RLock()
         try:
             self._migrate()
         except BaseException:
@@ -84,12 +90,20 @@ class PostgresStore:
         if self._bound.conn is not None:
             yield
             return
-        with self._pool.connection() as conn, conn.transaction():
+        with self._lock, self._pool.connection() as conn, conn.transaction():
             self._bound.conn = conn
             try:
                 yield
             finally:
                 self._bound.conn = None
+
+    def combined(self, work: Callable[[], T]) -> T:
+        """`work` in a write transaction of its own (PostgreSQL commits concurrent transactions by itself)."""
+        with self.transaction():
+            return work()
+
+    def locked(self) -> threading.RLock:
+        return self._lock
 
     @contextmanager
     def connection(self) -> Iterator[Connection[TupleRow]]:

@@ -1,35 +1,5 @@
 -- Named queries of the SQLite backend: each starts with `-- name: <name>`.
 
--- name: resource_get
-SELECT doc FROM resources WHERE arn = ?;
-
--- name: resource_by_name
-SELECT arn, doc FROM resources WHERE kind = ? AND account = ? AND region = ? AND parent = ? AND name = ?;
-
--- name: resource_put
-INSERT INTO resources (arn, kind, account, region, parent, name, doc) VALUES (?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (arn) DO UPDATE SET doc = excluded.doc;
-
--- name: resource_delete
-DELETE FROM resources WHERE arn = ?;
-
--- name: resource_list
-SELECT arn, doc FROM resources
-WHERE kind = ? AND account = ? AND region = ? AND parent = ? AND name >= ? AND name LIKE ? ESCAPE '\'
-ORDER BY name;
-
--- name: resource_count
-SELECT count(*) FROM resources WHERE kind = ? AND account = ? AND region = ? AND parent = ?;
-
--- name: resource_all
-SELECT arn, account, region, parent, doc FROM resources WHERE kind = ?;
-
--- name: version_get
-SELECT value FROM meta WHERE key = 'config_version';
-
--- name: version_bump
-UPDATE meta SET value = value + 1 WHERE key = 'config_version';
-
 -- name: message_send
 INSERT INTO queue_messages (queue_arn, message_id, body, attributes, sent, visible_at) VALUES (?, ?, ?, ?, ?, ?);
 
@@ -72,9 +42,6 @@ SELECT stream, timestamp, message, ingested FROM log_events WHERE group_arn = ? 
 
 -- name: log_purge
 DELETE FROM log_events WHERE group_arn = ?;
-
--- name: resource_scope
-SELECT kind, account, region, parent, name FROM resources WHERE arn = ?;
 
 -- name: trail_record_add
 INSERT INTO trail_records (seq, account, region, time, read_only, event_key, record) VALUES (?, ?, ?, ?, ?, ?, ?);
