@@ -32,7 +32,14 @@ from trailbridge.services.logs import LogsService
 from trailbridge.services.sqs import QueuesService
 from trailbridge.services.trails import TrailsService
 from trailbridge.settings import Settings
-from trailbridge.storage.sqlite import SqliteDeliveries, SqliteResources, SqliteSchedules, SqliteStore
+from trailbridge.storage.sqlite import (
+    SqliteDeliveries,
+    SqliteLogs,
+    SqliteMessages,
+    SqliteResources,
+    SqliteSchedules,
+    SqliteStore,
+)
 from trailbridge.trail.buckets import Buckets, FolderBuckets, S3Buckets
 from trailbridge.trail.digests import DigestWriter, SigningKeys
 from trailbridge.trail.files import TrailFiles
@@ -82,8 +89,8 @@ class Trailbridge:
             store=self.store,
             resources=resources,
             router=router,
-            queues=QueueMessages(self.store, self.clock),
-            logs=LogEvents(self.store, self.clock),
+            queues=QueueMessages(SqliteMessages(self.store), self.clock),
+            logs=LogEvents(SqliteLogs(self.store), self.clock),
             secrets=secrets,
             functions=self.functions,
             metrics=self.metrics,

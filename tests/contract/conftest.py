@@ -16,8 +16,7 @@ from typing import Any
 
 import pytest
 
-from trailbridge.storage.memory import MemoryDeliveries, MemoryResources, MemorySchedules, MemoryStore
-from trailbridge.storage.sqlite import SqliteDeliveries, SqliteResources, SqliteSchedules, SqliteStore
+from trailbridge.storage import memory, sqlite
 
 POSTGRES_URL = os.environ.get("TRAILBRIDGE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 BACKENDS = ["memory", "sqlite", "postgres"]
@@ -32,24 +31,25 @@ class Backend:
     deliveries: Any = None
     schedules: Any = None
     resources: Any = None
+    messages: Any = None
+    logs: Any = None
 
     def open(self) -> Backend:
         """Open the backend's store and ports on `where` (again, after `close`: the same data)."""
         if self.name == "memory":
-            self.store = MemoryStore()
-            self.deliveries, self.schedules = MemoryDeliveries(self.store), MemorySchedules(self.store)
-            self.resources = MemoryResources(self.store)
+            self.store = memory.MemoryStore()
+            ports: Any = memory
+            prefix = "Memory"
         elif self.name == "sqlite":
-            self.store = SqliteStore(self.where)
-            self.deliveries, self.schedules = SqliteDeliveries(self.store), SqliteSchedules(self.store)
-            self.resources = SqliteResources(self.store)
+            self.store = sqlite.SqliteStore(self.where)
+            ports, prefix = sqlite, "Sqlite"
         else:
             from trailbridge.storage import postgres  # noqa: PLC0415 (psycopg is optional)
 
             self.store = postgres.PostgresStore(self.where)
-            self.deliveries = postgres.PostgresDeliveries(self.store)
-            self.schedules = postgres.PostgresSchedules(self.store)
-            self.resources = postgres.PostgresResources(self.store)
+            ports, prefix = postgres, "Postgres"
+        for port in ("deliveries", "schedules", "resources", "messages", "logs"):
+            setattr(self, port, getattr(ports, prefix + port.title())(self.store))
         return self
 
     def close(self) -> None:

@@ -15,13 +15,12 @@ import threading
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
 from trailbridge.clock import Clock
-from trailbridge.storage.sqlite import SqliteStore
+from trailbridge.storage.ports import Messages, ReceiveRules
 
 DEFAULT_VISIBILITY_TIMEOUT = 30
 _POLL_SECONDS = 0.1  # long polls also look again this often, for messages whose delay or timeout ends
@@ -53,19 +52,9 @@ def md5_of_attributes(attributes: Mapping[str, Mapping[str, Any]]) -> str:
     return digest.hexdigest()
 
 
-@dataclass(frozen=True)
-class ReceivePolicy:
-    """What a queue's attributes say about receiving."""
-
-    visibility_timeout: float = DEFAULT_VISIBILITY_TIMEOUT
-    retention_seconds: float = 345_600
-    dead_letter_arn: str | None = None
-    max_receive_count: int = 0
-
-
 class QueueMessages:
-    def __init__(self, store: SqliteStore, clock: Clock) -> None:
-        self._store, self._clock = store, clock
+    def __init__(self, messages: Messages, clock: Clock) -> None:
+        self._messages, self._clock = messages, clock
         self._sent = threading.Condition()
         self._generation = 0  # counts sends, so a long poll never misses one that came just before it waits
 
@@ -75,19 +64,17 @@ class QueueMessages:
         message_id = str(uuid.uuid4())
         now = self._clock.now()
         blob = orjson.dumps(dict(attributes or {}))
-        self._store.run("message_send", (queue_arn, message_id, body, blob, now, now + delay_seconds))
+        self._messages.send(queue_arn, message_id, body, blob, now, now + delay_seconds)
         with self._sent:
             self._generation += 1
             self._sent.notify_all()
         return message_id
 
-    def receive(
-        self, queue_arn: str, limit: int, policy: ReceivePolicy, wait_seconds: float = 0
-    ) -> list[dict[str, Any]]:
+    def receive(self, queue_arn: str, limit: int, rules: ReceiveRules, wait_seconds: float = 0) -> list[dict[str, Any]]:
         deadline = time.monotonic() + wait_seconds
         while True:
             generation = self._generation
-            received = self._receive_now(queue_arn, limit, policy)
+            received = self._receive_now(queue_arn, limit, rules)
             remaining = deadline - time.monotonic()
             if received or remaining <= 0:
                 return received
@@ -95,42 +82,32 @@ class QueueMessages:
                 if self._generation == generation:
                     self._sent.wait(min(remaining, _POLL_SECONDS))
 
-    def _receive_now(self, queue_arn: str, limit: int, policy: ReceivePolicy) -> list[dict[str, Any]]:
-        now = self._clock.now()
+    def _receive_now(self, queue_arn: str, limit: int, rules: ReceiveRules) -> list[dict[str, Any]]:
         received = []
-        with self._store.transaction():
-            self._store.run("message_expire", (queue_arn, now - policy.retention_seconds))
-            if policy.dead_letter_arn and policy.max_receive_count:
-                moved = (policy.dead_letter_arn, now, queue_arn, now, policy.max_receive_count)
-                self._store.run("message_redrive", moved)
-            rows = self._store.all("message_visible", (queue_arn, now, limit))
-            for seq, message_id, body, attributes, sent, count, first in rows:
-                receipt = f"{uuid.uuid4()}-{seq}"
-                self._store.run("message_receive", (now + policy.visibility_timeout, receipt, now, seq))
-                message = _message(message_id, receipt, body, orjson.loads(attributes))
-                message["Attributes"] = {
-                    "SentTimestamp": str(int(sent * 1000)),
-                    "ApproximateReceiveCount": str(count + 1),
-                    "ApproximateFirstReceiveTimestamp": str(int((first or now) * 1000)),
-                }
-                received.append(message)
+        for one in self._messages.receive(queue_arn, self._clock.now(), limit, rules):
+            message = _message(one.message_id, one.receipt, one.body, orjson.loads(one.attributes))
+            message["Attributes"] = {
+                "SentTimestamp": str(int(one.sent * 1000)),
+                "ApproximateReceiveCount": str(one.receive_count),
+                "ApproximateFirstReceiveTimestamp": str(int(one.first_received * 1000)),
+            }
+            received.append(message)
         return received
 
     def delete(self, queue_arn: str, receipt: str) -> bool:
-        return self._store.run("message_delete", (queue_arn, receipt)) > 0
+        return self._messages.delete(queue_arn, receipt)
 
     def change_visibility(self, queue_arn: str, receipt: str, timeout: float) -> bool:
         """Reset the visibility timeout of a message in flight; False if the handle names none."""
         now = self._clock.now()
-        return self._store.run("message_change_visibility", (now + timeout, queue_arn, receipt, now)) > 0
+        return self._messages.change_visibility(queue_arn, receipt, now, now + timeout)
 
     def purge(self, queue_arn: str) -> None:
-        self._store.run("message_purge", (queue_arn,))
+        self._messages.purge(queue_arn)
 
     def counts(self, queue_arn: str) -> tuple[int, int, int]:
         """(visible, in flight, delayed) messages."""
-        row = self._store.one("message_count", (self._clock.now(), queue_arn))
-        return (int(row[0]), int(row[1]), int(row[2])) if row else (0, 0, 0)
+        return self._messages.counts(queue_arn, self._clock.now())
 
 
 def _message(message_id: str, receipt: str, body: str, attributes: dict[str, Any]) -> dict[str, Any]:

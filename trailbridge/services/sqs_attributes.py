@@ -9,8 +9,9 @@ from typing import Any
 
 import orjson
 
-from trailbridge.delivery.queues import DEFAULT_VISIBILITY_TIMEOUT, ReceivePolicy
+from trailbridge.delivery.queues import DEFAULT_VISIBILITY_TIMEOUT
 from trailbridge.services.base import ServiceError
+from trailbridge.storage.ports import ReceiveRules
 
 MAX_MESSAGE_BYTES = 1_048_576
 # name -> (lowest, highest, default) for the numeric attributes trailbridge enforces.
@@ -93,9 +94,9 @@ def number(attributes: Mapping[str, str], name: str) -> int:
     return int(attributes.get(name, RANGES[name][2]))
 
 
-def receive_policy(attributes: Mapping[str, str], timeout_given: float | None) -> ReceivePolicy:
+def receive_policy(attributes: Mapping[str, str], timeout_given: float | None) -> ReceiveRules:
     redrive = orjson.loads(attributes["RedrivePolicy"]) if attributes.get("RedrivePolicy") else {}
-    return ReceivePolicy(
+    return ReceiveRules(
         visibility_timeout=number(attributes, "VisibilityTimeout") if timeout_given is None else timeout_given,
         retention_seconds=number(attributes, "MessageRetentionPeriod"),
         dead_letter_arn=redrive.get("deadLetterTargetArn"),

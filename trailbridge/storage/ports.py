@@ -179,3 +179,78 @@ class Schedules(Protocol):
     def next_fire(self) -> float | None:
         """The earliest next fire time of any schedule (None: there is none)."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiveRules:
+    """What a queue's attributes say about receiving from it."""
+
+    visibility_timeout: float
+    retention_seconds: float
+    dead_letter_arn: str | None = None
+    max_receive_count: int = 0  # 0: no redrive
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """A message as one receive gave it: hidden until its visibility timeout ends, `receipt` its new handle."""
+
+    message_id: str
+    receipt: str
+    body: str
+    attributes: bytes  # the message attributes, as JSON
+    sent: float
+    receive_count: int  # this receive included
+    first_received: float
+
+
+class Messages(Protocol):
+    """The built-in queues' messages (queues themselves are resources). A message is visible from the end of
+    its delay; a receive hides it for the visibility timeout and gives it a receipt handle, the only one that
+    deletes it or changes its visibility; not deleted in time, it is visible again."""
+
+    def send(
+        self, queue_arn: str, message_id: str, body: str, attributes: bytes, sent: float, visible_at: float
+    ) -> None: ...
+
+    def receive(self, queue_arn: str, now: float, limit: int, rules: ReceiveRules) -> list[Received]:
+        """In one transaction: drop the queue's messages sent before `now - retention_seconds`; move to
+        `dead_letter_arn` those visible that were received `max_receive_count` times already (never received
+        there, their sent time kept, as AWS counts retention from the first enqueue); then receive up to
+        `limit` visible messages, oldest first. Two receivers never get one message at the same time."""
+        ...
+
+    def delete(self, queue_arn: str, receipt: str) -> bool:
+        """Delete the message whose latest receipt handle is `receipt`; False if there is none."""
+        ...
+
+    def change_visibility(self, queue_arn: str, receipt: str, now: float, visible_at: float) -> bool:
+        """Make the message in flight with handle `receipt` visible at `visible_at`; False if the handle names
+        no message in flight."""
+        ...
+
+    def purge(self, queue_arn: str) -> None: ...
+
+    def counts(self, queue_arn: str, now: float) -> tuple[int, int, int]:
+        """(visible, in flight: received and hidden, delayed: never received and hidden) messages."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class LogEvent:
+    stream: str
+    timestamp: int  # ms
+    message: str
+    ingested: int  # ms
+
+
+class Logs(Protocol):
+    """The log groups' events (log groups themselves are resources), in the order they were put."""
+
+    def put(self, group_arn: str, event: LogEvent) -> None: ...
+
+    def read(self, group_arn: str, limit: int) -> list[LogEvent]:
+        """The group's first `limit` events, in the order they were put."""
+        ...
+
+    def purge(self, group_arn: str) -> None: ...

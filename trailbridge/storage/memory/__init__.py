@@ -1,8 +1,10 @@
 """The memory backend: plain dicts in the process, for tests and `Trailbridge(None)`; nothing outlives it."""
 
 from trailbridge.storage.memory.deliveries import MemoryDeliveries
+from trailbridge.storage.memory.logs import MemoryLogs
+from trailbridge.storage.memory.messages import MemoryMessages
 from trailbridge.storage.memory.resources import MemoryResources
 from trailbridge.storage.memory.schedules import MemorySchedules
 from trailbridge.storage.memory.store import MemoryStore
 
-__all__ = ["MemoryDeliveries", "MemoryResources", "MemorySchedules", "MemoryStore"]
+__all__ = ["MemoryDeliveries", "MemoryLogs", "MemoryMessages", "MemoryResources", "MemorySchedules", "MemoryStore"]

@@ -1,8 +1,17 @@
 """The PostgreSQL backend: the scale-out store, one database that every node shares (psycopg 3, pooled)."""
 
 from trailbridge.storage.postgres.deliveries import PostgresDeliveries
+from trailbridge.storage.postgres.logs import PostgresLogs
+from trailbridge.storage.postgres.messages import PostgresMessages
 from trailbridge.storage.postgres.resources import PostgresResources
 from trailbridge.storage.postgres.schedules import PostgresSchedules
 from trailbridge.storage.postgres.store import PostgresStore
 
-__all__ = ["PostgresDeliveries", "PostgresResources", "PostgresSchedules", "PostgresStore"]
+__all__ = [
+    "PostgresDeliveries",
+    "PostgresLogs",
+    "PostgresMessages",
+    "PostgresResources",
+    "PostgresSchedules",
+    "PostgresStore",
+]

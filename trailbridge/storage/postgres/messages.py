@@ -1,0 +1,57 @@
+"""Queue messages in PostgreSQL (`storage.ports.Messages`); its queries are in messages.sql.
+
+A receive locks the rows it takes and passes over rows another node's receive holds, so two receivers on
+any nodes never get one message at the same time.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from trailbridge.storage.ports import Received, ReceiveRules
+from trailbridge.storage.postgres.store import PostgresStore, queries
+
+
+class PostgresMessages:
+    def __init__(self, store: PostgresStore) -> None:
+        self._store = store
+        self._sql = queries("messages.sql")
+
+    def send(
+        self, queue_arn: str, message_id: str, body: str, attributes: bytes, sent: float, visible_at: float
+    ) -> None:
+        row = {"queue_arn": queue_arn, "message_id": message_id, "body": body, "attributes": attributes}
+        with self._store.connection() as conn:
+            conn.execute(self._sql["message_send"], {**row, "sent": sent, "visible_at": visible_at})
+
+    def receive(self, queue_arn: str, now: float, limit: int, rules: ReceiveRules) -> list[Received]:
+        where = {"queue_arn": queue_arn, "now": now}
+        with self._store.transaction(), self._store.connection() as conn:
+            conn.execute(self._sql["message_expire"], {**where, "oldest": now - rules.retention_seconds})
+            if rules.dead_letter_arn and rules.max_receive_count:
+                redrive = {"dead_letter_arn": rules.dead_letter_arn, "max_receive_count": rules.max_receive_count}
+                conn.execute(self._sql["message_redrive"], {**where, **redrive})
+            hidden = {"limit": limit, "hidden_until": now + rules.visibility_timeout, "prefix": str(uuid.uuid4())}
+            rows = conn.execute(self._sql["message_receive"], {**where, **hidden}).fetchall()
+        return [
+            Received(message_id, receipt, body, bytes(attributes), float(sent), int(count), float(first))
+            for _, message_id, receipt, body, attributes, sent, count, first in sorted(rows)
+        ]
+
+    def delete(self, queue_arn: str, receipt: str) -> bool:
+        with self._store.connection() as conn:
+            return conn.execute(self._sql["message_delete"], {"queue_arn": queue_arn, "receipt": receipt}).rowcount > 0
+
+    def change_visibility(self, queue_arn: str, receipt: str, now: float, visible_at: float) -> bool:
+        params = {"queue_arn": queue_arn, "receipt": receipt, "now": now, "visible_at": visible_at}
+        with self._store.connection() as conn:
+            return conn.execute(self._sql["message_change_visibility"], params).rowcount > 0
+
+    def purge(self, queue_arn: str) -> None:
+        with self._store.connection() as conn:
+            conn.execute(self._sql["message_purge"], {"queue_arn": queue_arn})
+
+    def counts(self, queue_arn: str, now: float) -> tuple[int, int, int]:
+        with self._store.connection() as conn:
+            row = conn.execute(self._sql["message_count"], {"queue_arn": queue_arn, "now": now}).fetchone()
+        return (int(row[0]), int(row[1]), int(row[2])) if row else (0, 0, 0)
