@@ -45,22 +45,11 @@ class MemoryDeliveries:
             self._rows[delivery_id] = row
             self._per_event[row.event_id] = self._per_event.get(row.event_id, 0) + 1
 
-    def _put_event(self, event_id: str, event: StoredEvent | None) -> None:
-        before = self._events.get(event_id)
-        self._set_event(event_id, event)
-        self._store.changed(lambda: self._set_event(event_id, before))
-
-    def _set_event(self, event_id: str, event: StoredEvent | None) -> None:
-        if event is None:
-            self._events.pop(event_id, None)
-        else:
-            self._events[event_id] = event
-
     def add(self, event_id: str, body: bytes, ingested: float, lineage: str, new: Sequence[NewDelivery]) -> None:
         if not new:
             return
         with self._store.transaction():
-            self._put_event(event_id, StoredEvent(body, ingested, lineage))
+            self._store.assign(self._events, event_id, StoredEvent(body, ingested, lineage))
             for d in new:
                 self._put(next(self._ids), _Row(event_id, d.rule_arn, d.target_id, d.target_arn, d.due))
 
@@ -102,7 +91,7 @@ class MemoryDeliveries:
             self._put(delivery_id, None)
             if not self._per_event[row.event_id]:
                 del self._per_event[row.event_id]
-                self._put_event(row.event_id, None)
+                self._store.assign(self._events, row.event_id, None)
 
     def next_due(self) -> float | None:
         return min((row.due for row in self._rows.values() if row.lease_owner is None), default=None)

@@ -30,16 +30,7 @@ class MemoryMessages:
         self._seq = itertools.count(1)
 
     def _set(self, seq: int, message: _Message | None) -> None:
-        """Change one message (None: remove it), undone if the transaction fails."""
-        before = self._messages.get(seq)
-        self._assign(seq, message)
-        self._store.changed(lambda: self._assign(seq, before))
-
-    def _assign(self, seq: int, message: _Message | None) -> None:
-        if message is None:
-            self._messages.pop(seq, None)
-        else:
-            self._messages[seq] = message
+        self._store.assign(self._messages, seq, message)
 
     def _of(self, queue_arn: str) -> list[tuple[int, _Message]]:
         return [(seq, m) for seq, m in sorted(self._messages.items()) if m.queue_arn == queue_arn]

@@ -12,16 +12,8 @@ class MemorySchedules:
         self._next: dict[str, float] = {}
 
     def _put(self, rule_arn: str, next_fire: float | None) -> None:
-        before = self._next.get(rule_arn)
         with self._store.transaction():
-            self._assign(rule_arn, next_fire)
-            self._store.changed(lambda: self._assign(rule_arn, before))
-
-    def _assign(self, rule_arn: str, next_fire: float | None) -> None:
-        if next_fire is None:
-            self._next.pop(rule_arn, None)
-        else:
-            self._next[rule_arn] = next_fire
+            self._store.assign(self._next, rule_arn, next_fire)
 
     def set(self, rule_arn: str, next_fire: float) -> None:
         self._put(rule_arn, next_fire)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import contextmanager
 from typing import TypeVar
 
 T = TypeVar("T")
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 class MemoryStore:
@@ -46,7 +48,20 @@ class MemoryStore:
     def close(self) -> None:
         """Nothing to release: the data goes with the object."""
 
+    def assign(self, table: MutableMapping[K, V], key: K, value: V | None) -> None:
+        """Set `table[key]` (None: remove it) inside `transaction()`, to be taken back if it fails."""
+        before = table.get(key)
+        _assign(table, key, value)
+        self.changed(lambda: _assign(table, key, before))
+
     def changed(self, undo: Callable[[], None]) -> None:
         """Note how to take back a change just made (call inside `transaction()`)."""
         assert self._depth, "a change outside a transaction"
         self._undo.append(undo)
+
+
+def _assign(table: MutableMapping[K, V], key: K, value: V | None) -> None:
+    if value is None:
+        table.pop(key, None)
+    else:
+        table[key] = value
