@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import ipaddress
 import json
 import signal
+import socket
+import sqlite3
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -17,6 +20,11 @@ from trailbridge.bus.envelope import valid_test_event
 from trailbridge.errors import TrailbridgeError
 from trailbridge.patterns import PatternError, compile_pattern
 from trailbridge.settings import Settings
+
+if TYPE_CHECKING:
+    import uvicorn
+
+    from trailbridge.runtime import Trailbridge
 
 INVALID_EVENT = "Parameter Event is not valid."
 
@@ -56,6 +64,34 @@ def test_pattern(pattern: str, event: str) -> None:
     sys.exit(0 if result else 1)
 
 
+class ServeError(Exception):
+    """Why `trailbridge serve` cannot start: one line on stderr, exit status 1."""
+
+
+def _reason(error: OSError | sqlite3.Error) -> str:
+    """An error's reason, as the rest of a sentence ("address already in use")."""
+    text = (error.strerror if isinstance(error, OSError) else None) or str(error)
+    return text[:1].lower() + text[1:]
+
+
+def _address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port as uvicorn binds one (IPv6 when the host has a colon, SO_REUSEADDR), or a
+    `ServeError` saying why not."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen()
+    except OSError as exc:
+        sock.close()
+        raise ServeError(f"cannot listen on {_address(host, port)}: {_reason(exc)}") from None
+    return sock
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -88,11 +124,16 @@ def _is_loopback(host: str) -> bool:
 @click.option("--tls-keyfile", type=click.Path(path_type=Path, exists=True), help="Serve HTTPS: private key (PEM).")
 @click.option("--log-level", help="DEBUG, INFO, WARNING or ERROR (default INFO). [TRAILBRIDGE_LOG_LEVEL]")
 def serve(config_file: Path | None, **flags: Any) -> None:
-    """Serve the AWS EventBridge, SQS and CloudWatch Logs JSON APIs, and deliver events."""
+    """Serve the AWS EventBridge, SQS and CloudWatch Logs JSON APIs, and deliver events.
+
+    Prints "trailbridge listening on URL" once the port is bound and the engine has started. Exits 2 on bad
+    settings; 1, with one line on stderr, when it cannot start (the port cannot be bound, the data directory
+    or the TLS files cannot be read); 0 after SIGTERM or Ctrl-C, once the trails' pending records are in
+    their log files.
+    """
     import uvicorn  # noqa: PLC0415 (the server's imports are not needed by the other commands)
 
     from trailbridge.aws.sigv4 import Authenticator, load_credentials  # noqa: PLC0415
-    from trailbridge.runtime import Trailbridge  # noqa: PLC0415
     from trailbridge.server.app import create_app  # noqa: PLC0415
     from trailbridge.server.logs import configure  # noqa: PLC0415
     from trailbridge.server.timeouts import timed_protocol  # noqa: PLC0415
@@ -116,25 +157,51 @@ def serve(config_file: Path | None, **flags: Any) -> None:
         raise click.UsageError(str(exc)) from None
     configure(settings.log_level)
     authenticator = Authenticator(credentials, settings.default_account, settings.default_region, verify=settings.auth)
-    try:
-        tb = Trailbridge(settings.data_dir, settings)
-    except TrailbridgeError as exc:
-        raise click.ClickException(exc.message) from None
     # uvicorn shuts down gracefully on SIGTERM, then raises the signal again: end with status 0 then.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    scheme = "https" if settings.tls_certfile else "http"
-    click.echo(f"trailbridge listening on {scheme}://{settings.host}:{settings.port} (data in {settings.data_dir})")
-    uvicorn.run(
-        create_app(tb, authenticator),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
-        ssl_certfile=settings.tls_certfile,
-        ssl_keyfile=settings.tls_keyfile,
-        http=timed_protocol(settings.header_read_timeout_seconds, settings.body_read_timeout_seconds),
-    )
+    try:
+        sock = _bind(settings.host, settings.port)
+        settings = dataclasses.replace(settings, port=sock.getsockname()[1])  # port 0: the one the system chose
+        tb = _open(settings)
+        scheme = "https" if settings.tls_certfile else "http"
+        listening = f"trailbridge listening on {scheme}://{_address(settings.host, settings.port)}"
+        app = create_app(tb, authenticator, lambda: click.echo(f"{listening} (data in {settings.data_dir})"))
+        config = uvicorn.Config(
+            app,
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+            ssl_certfile=settings.tls_certfile,
+            ssl_keyfile=settings.tls_keyfile,
+            http=timed_protocol(settings.header_read_timeout_seconds, settings.body_read_timeout_seconds),
+        )
+        _load(config)
+    except ServeError as exc:
+        click.echo(f"trailbridge serve: {exc}", err=True)
+        sys.exit(1)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def _open(settings: Settings) -> Trailbridge:
+    from trailbridge.runtime import Trailbridge  # noqa: PLC0415
+
+    try:
+        return Trailbridge(settings.data_dir, settings)
+    except TrailbridgeError as exc:
+        raise ServeError(exc.message) from None
+    except (OSError, sqlite3.Error) as exc:
+        problem = f"cannot open the data directory {settings.data_dir}: {_reason(exc)}"
+        if isinstance(exc, OSError) and exc.filename and Path(exc.filename) != settings.data_dir:
+            problem += f" ({exc.filename})"
+        raise ServeError(problem) from None
+
+
+def _load(config: uvicorn.Config) -> None:
+    """Load what uvicorn would load as it starts (the TLS certificate and key), to say plainly what fails."""
+    try:
+        config.load()
+    except OSError as exc:  # ssl.SSLError among them
+        raise ServeError(f"cannot load the TLS certificate and key: {_reason(exc)}") from None
 
 
 @cli.group()

@@ -79,8 +79,11 @@ class _Call:
 
 
 class Gateway:
-    def __init__(self, tb: Trailbridge, authenticator: sigv4.Authenticator) -> None:
-        self.tb, self.authenticator = tb, authenticator
+    def __init__(
+        self, tb: Trailbridge, authenticator: sigv4.Authenticator, started: Callable[[], None] | None = None
+    ) -> None:
+        """`started` is called once the engine has started (the server's socket listens by then)."""
+        self.tb, self.authenticator, self.started = tb, authenticator, started
         self.max_body = tb.settings.max_request_bytes
         services = [
             json_service("events"),
@@ -105,6 +108,8 @@ class Gateway:
         gc.freeze()
         gc.set_threshold(50_000, 20, 50)
         log.info("trailbridge started", extra={"data_dir": str(self.tb.data_dir)})
+        if self.started is not None:
+            self.started()
         try:
             yield
         finally:
@@ -424,8 +429,11 @@ def _signed_request(request: Request, body: bytes, service: str, *, signed_targe
     )
 
 
-def create_app(tb: Trailbridge, authenticator: sigv4.Authenticator) -> Starlette:
-    gateway = Gateway(tb, authenticator)
+def create_app(
+    tb: Trailbridge, authenticator: sigv4.Authenticator, started: Callable[[], None] | None = None
+) -> Starlette:
+    """The application; `started` is called once the engine has started (see `Gateway`)."""
+    gateway = Gateway(tb, authenticator, started)
     routes = [
         Route("/health", gateway.health, methods=["GET"]),
         Route("/metrics", gateway.prometheus, methods=["GET"]),

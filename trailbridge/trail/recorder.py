@@ -7,8 +7,9 @@ schema.sql: a column for ReadOnly, a key for EventId, term rows for the others),
 records older than the retention period; in the same transaction the records that logging trails admit wait
 for their log files and for EventBridge (`trail_forward_pending`), which the writer then routes to their
 region's default bus outside the store's lock. A mutating call writes its record itself, in the transaction of
-its change (`write_with_change`). `stop` writes what is left. Data events (PutEvents, queue messages) are not
-kept here: CloudTrail logs them only to trails that select them.
+its change (`write_with_change`). `stop` writes what is left, then has the periodic work (trail files) write
+everything pending. Data events (PutEvents, queue messages) are not kept here: CloudTrail logs them only to
+trails that select them.
 
 A record that cannot be written is refused alone and the rest are written; when the store fails, records are
 kept and tried again. Both workers (the writer, and trail files every second) restart when they fail and
@@ -23,7 +24,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -89,6 +90,12 @@ Done = Callable[[BaseException | None], None]  # told once a record is durable (
 _Item = tuple[float, dict[str, Any], Done | None]
 
 
+class Periodic(Protocol):
+    """Work run about once a second, and once at stop with `stopping=True` (after the last records are written)."""
+
+    def __call__(self, stopping: bool = False) -> object: ...
+
+
 class NotRecordedError(Exception):
     """A call's records were refused, or not durable within the time a call waits for them."""
 
@@ -106,7 +113,7 @@ class Recorder:
         clock: Clock,
         retention_days: float,
         forwarder: Forwarder,
-        periodic: Callable[[], object] | None = None,
+        periodic: Periodic | None = None,
     ) -> None:
         self._store, self._clock, self._retention = store, clock, retention_days * DAY
         self._forwarder = forwarder
@@ -190,7 +197,7 @@ class Recorder:
         self._files.stop()
         self.flush()
         if self._periodic is not None:
-            self._periodic()
+            self._periodic(stopping=True)
 
     def _wake(self) -> None:
         with self._wakeup:
