@@ -15,29 +15,13 @@ class TrailFiles:
 
     def write_due(self, stopping: bool = False) -> None:
         """Write the log files and digests that are due (the recorder's thread calls this every second);
-        `stopping` (the engine stops): write every trail's pending records now (`flush_all`). Each trail's
-        failures are its own (logged once by the writers' `failures`): they stop no other trail."""
+        `stopping` (the engine stops): write every trail's pending records now, so that none wait for the next
+        start; digests keep their own schedule, and the next one lists these files. Each trail's failures are
+        its own (logged once by the writers' `failures`): they stop no other trail."""
         try:
-            self.log_files.deliver_due()
-            if stopping:
-                self.flush_all()
+            self.log_files.deliver_due(everything=stopping)
         finally:  # whatever stopped the log files (the store), the digests are tried all the same
             self.digests.write_due()
-
-    def flush_all(self) -> None:
-        """Write every trail's pending records to log files now, whenever they were due (at shutdown, so that
-        none wait for the next start). Digests keep their own schedule: the next one lists these files."""
-        log_files = self.log_files
-        for arn in sorted({str(arn) for arn, _ in log_files.store.all("trail_log_pending_groups")}):
-            work = "log files at stop"
-            try:
-                trail = log_files.resources.get(arn)
-                if trail is not None:  # a deleted trail's records were dropped by `deliver_due`
-                    log_files.deliver_all(trail)
-            except Exception as exc:  # any failure of one trail must not stop the others
-                log_files.failures.failed(arn, work, exc)
-            else:
-                log_files.failures.worked(arn, work)
 
     def finish(self, trail: dict[str, Any]) -> None:
         """A trail about to be deleted: write what it holds and, if it was logging, its final digest. What

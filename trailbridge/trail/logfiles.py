@@ -42,16 +42,17 @@ class LogFileWriter:
         self.delivery_seconds = delivery_seconds
         self.failures = Failures()
 
-    def deliver_due(self) -> int:
-        """Write every log file that is due; how many were written. A trail whose file cannot be written (its
-        bucket gone, a key that would leave it) keeps its records for the next try, and is logged once
-        (`failures`); the other trails' files are written all the same."""
+    def deliver_due(self, everything: bool = False) -> int:
+        """Write every log file that is due (`everything`: every trail's pending records, due or not, as the
+        engine stops); how many were written. A trail whose file cannot be written (its bucket gone, a key that
+        would leave it) keeps its records for the next try, and is logged once (`failures`); the other trails'
+        files are written all the same."""
         written = 0
         for trail_arn, region in self.store.all("trail_log_pending_groups"):
             work = f"log files in {region}"
             try:
                 trail = self.resources.get(trail_arn)
-                if trail is None or self._due(trail, region):
+                if trail is None or everything or self._due(trail, region):
                     written += self._deliver(trail_arn, trail, region)
             except Exception as exc:  # any failure of one trail must not stop the others
                 self.failures.failed(str(trail_arn), work, exc)
