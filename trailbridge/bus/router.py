@@ -19,10 +19,10 @@ from trailbridge.bus.envelope import EntryError, build_event, check_request_size
 from trailbridge.bus.routing import RoutingTable, Rule
 from trailbridge.bus.schedule import parse_schedule
 from trailbridge.clock import Clock
-from trailbridge.delivery.metrics import Metrics
 from trailbridge.domain.access import Access, authorize
 from trailbridge.domain.arns import bus_arn, bus_name_of, parse_arn
 from trailbridge.errors import AccessDeniedError, InvalidInputError
+from trailbridge.metrics import Metrics
 from trailbridge.settings import Settings
 from trailbridge.storage.ports import Deliveries, NewDelivery, Resources, Schedules, Scope, Store
 
@@ -85,6 +85,11 @@ class Router:
             if version != self._version:
                 self.table.load(self.resources.all_of_kind("rule"))
                 self._version = version
+
+    def current_rules(self) -> Mapping[str, Rule]:
+        """The rules by ARN, reloaded first if another process changed the configuration."""
+        self.refresh()
+        return self.table.rules
 
     def ensure_default_bus(self, account: str, region: str) -> None:
         if self.resources.by_name(bus_scope(account, region), "default") is None:

@@ -34,14 +34,14 @@ from typing import Any, NamedTuple, TextIO
 
 import orjson
 
-from trailbridge.bus.router import Lineage, Router
+from trailbridge.bus.router import Lineage
 from trailbridge.bus.routing import Rule, Target
 from trailbridge.clock import Clock
-from trailbridge.delivery.invoker import Delivery, Invoker
-from trailbridge.delivery.metrics import Metrics
+from trailbridge.delivery.invoker import Delivery, Invoker, Routing
 from trailbridge.delivery.queues import QueueMessages
 from trailbridge.delivery.retry import DeliveryFailure, compute_backoff, gives_up
 from trailbridge.errors import ConflictError
+from trailbridge.metrics import Metrics
 from trailbridge.settings import Settings
 from trailbridge.storage.ports import Claimed, Deliveries, Resources, Transactional
 from trailbridge.transform import InputContext
@@ -74,7 +74,7 @@ class Dispatcher:
         store: Transactional,
         resources: Resources,
         deliveries: Deliveries,
-        router: Router,
+        routing: Routing,
         invoker: Invoker,
         queues: QueueMessages,
         metrics: Metrics,
@@ -83,7 +83,7 @@ class Dispatcher:
     ) -> None:
         self.store, self.deliveries = store, deliveries
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"  # the name its leases carry
-        self.resources, self.router, self.invoker, self.queues = resources, router, invoker, queues
+        self.resources, self.routing, self.invoker, self.queues = resources, routing, invoker, queues
         self.metrics, self.settings, self.clock = metrics, settings, clock
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wakeup: asyncio.Event | None = None
@@ -141,7 +141,7 @@ class Dispatcher:
             while self.worker.running:
                 try:
                     if self.clock.now() >= next_schedule:
-                        upcoming = self.router.fire_schedules()
+                        upcoming = self.routing.fire_schedules()
                         next_schedule = min(upcoming or float("inf"), self.clock.now() + _IDLE_SECONDS)
                     self._claim_and_start()
                     self._flush()
@@ -185,10 +185,13 @@ class Dispatcher:
             self._next_expiry = now + lease / 4  # `next_due` (which counts only deliveries not leased) right
             self.deliveries.expire_leases(now)
         rows = self.deliveries.claim(self.owner, now, room, lease, saturated)
+        if not rows:
+            return
         events = self._events({row.event_id for row in rows})
+        rules = self.routing.current_rules()  # a rule another process changed is delivered as it is now
         for row in rows:
             self._per_target[row.target_arn] += 1
-            task = asyncio.create_task(self._deliver(row, events.get(row.event_id)))
+            task = asyncio.create_task(self._deliver(row, events.get(row.event_id), rules.get(row.rule_arn)))
             self._tasks.add(task)
             task.add_done_callback(self._task_done)
 
@@ -208,9 +211,9 @@ class Dispatcher:
 
     # -- one delivery -------------------------------------------------------------------------
 
-    async def _deliver(self, row: Claimed, event: _Event | None) -> None:
+    async def _deliver(self, row: Claimed, event: _Event | None, rule: Rule | None) -> None:
         try:
-            outcome = await self._attempt(row, event)  # awaited first: _flush swaps the list meanwhile
+            outcome = await self._attempt(row, event, rule)  # awaited first: _flush swaps the list meanwhile
         except Exception:  # a bug must not lose the delivery: leave it for a retry
             log.exception("delivery %s failed unexpectedly", row.id)
             outcome = _Outcome(row, "retry", due=self.clock.now() + self.settings.retry_max_seconds)
@@ -218,8 +221,7 @@ class Dispatcher:
             self._per_target[row.target_arn] -= 1
         self._outcomes.append(outcome)
 
-    async def _attempt(self, row: Claimed, event: _Event | None) -> _Outcome:
-        rule = self.router.table.rules.get(row.rule_arn)
+    async def _attempt(self, row: Claimed, event: _Event | None, rule: Rule | None) -> _Outcome:
         target = rule.targets.get(row.target_id) if rule is not None else None
         if event is None or rule is None or target is None:
             self.metrics.add("DroppedEvents", row.rule_arn, row.target_id)  # rule or target removed meanwhile

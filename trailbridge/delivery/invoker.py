@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import orjson
 
-from trailbridge.bus.router import CURRENT_LINEAGE, Lineage, Router
+from trailbridge.bus.router import CURRENT_LINEAGE, Lineage
+from trailbridge.bus.routing import Rule
 from trailbridge.delivery.functions import Functions
 from trailbridge.delivery.http import HttpInvoker
 from trailbridge.delivery.logs import LogEvents
@@ -24,6 +25,24 @@ from trailbridge.domain.access import owner_of
 from trailbridge.domain.arns import parse_arn
 from trailbridge.errors import AccessDeniedError
 from trailbridge.storage.ports import Resources
+
+
+class Routing(Protocol):
+    """What delivery asks of the bus engine; the composition root gives it the router."""
+
+    def put_events(
+        self, account: str, region: str, entries: list[Mapping[str, Any]], *, lineage: Lineage, trusted: bool
+    ) -> dict[str, Any]:
+        """PutEvents on a bus (a bus target), continuing the event's chain `lineage`."""
+        ...
+
+    def current_rules(self) -> Mapping[str, Rule]:
+        """The rules by ARN as the store has them now (changes other processes made included)."""
+        ...
+
+    def fire_schedules(self) -> float | None:
+        """Fire the scheduled rules that are due; when the next one is (None: there is none)."""
+        ...
 
 
 class Delivery(NamedTuple):
@@ -43,14 +62,14 @@ class Invoker:
     def __init__(
         self,
         resources: Resources,
-        router: Router,
+        routing: Routing,
         functions: Functions,
         queues: QueueMessages,
         logs: LogEvents,
         secrets: SecretBox,
         http: HttpInvoker,
     ) -> None:
-        self.resources, self.router, self.functions = resources, router, functions
+        self.resources, self.routing, self.functions = resources, routing, functions
         self.queues, self.logs, self.secrets, self.http = queues, logs, secrets, http
 
     async def invoke(self, delivery: Delivery) -> bool:
@@ -112,7 +131,7 @@ class Invoker:
             "Resources": event["resources"],
             "Time": event["time"],
         }
-        answer = self.router.put_events(arn.account, arn.region, [entry], lineage=delivery.child_lineage, trusted=True)
+        answer = self.routing.put_events(arn.account, arn.region, [entry], lineage=delivery.child_lineage, trusted=True)
         result = answer["Entries"][0]
         if "ErrorCode" in result:
             retryable = result["ErrorCode"] not in ("ResourceNotFoundException", "InvalidArgument")

@@ -17,7 +17,6 @@ from trailbridge.bus.router import Router
 from trailbridge.clock import Clock
 from trailbridge.delivery.functions import Functions
 from trailbridge.delivery.logs import LogEvents
-from trailbridge.delivery.metrics import Metrics
 from trailbridge.delivery.queues import QueueMessages
 from trailbridge.delivery.secrets import SecretBox
 from trailbridge.errors import (
@@ -30,6 +29,7 @@ from trailbridge.errors import (
     NotFoundError,
     TrailbridgeError,
 )
+from trailbridge.metrics import Metrics
 from trailbridge.patterns import PatternError
 from trailbridge.settings import Settings
 from trailbridge.storage.ports import Resources, Store
