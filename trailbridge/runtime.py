@@ -89,7 +89,7 @@ class Trailbridge:
             store=self.store,
             resources=resources,
             router=router,
-            queues=QueueMessages(SqliteMessages(self.store), self.clock),
+            queues=QueueMessages(SqliteMessages(self.store), self.clock, self.store),
             logs=LogEvents(SqliteLogs(self.store), self.clock),
             secrets=secrets,
             functions=self.functions,

@@ -20,9 +20,10 @@ from typing import Any
 import orjson
 
 from trailbridge.clock import Clock
-from trailbridge.storage.ports import Messages, ReceiveRules
+from trailbridge.storage.ports import Messages, ReceiveRules, Store
 
 DEFAULT_VISIBILITY_TIMEOUT = 30
+_SENT = "messages"  # the topic the store announces a send under, to the other nodes
 _POLL_SECONDS = 0.1  # long polls also look again this often, for messages whose delay or timeout ends
 
 
@@ -53,10 +54,11 @@ def md5_of_attributes(attributes: Mapping[str, Mapping[str, Any]]) -> str:
 
 
 class QueueMessages:
-    def __init__(self, messages: Messages, clock: Clock) -> None:
-        self._messages, self._clock = messages, clock
+    def __init__(self, messages: Messages, clock: Clock, store: Store) -> None:
+        self._messages, self._clock, self._store = messages, clock, store
         self._sent = threading.Condition()
         self._generation = 0  # counts sends, so a long poll never misses one that came just before it waits
+        store.on_announce(_SENT, self._wake)  # a send on another node wakes the long polls here
 
     def send(
         self, queue_arn: str, body: str, attributes: Mapping[str, Any] | None = None, delay_seconds: float = 0
@@ -65,10 +67,14 @@ class QueueMessages:
         now = self._clock.now()
         blob = orjson.dumps(dict(attributes or {}))
         self._messages.send(queue_arn, message_id, body, blob, now, now + delay_seconds)
+        self._store.announce(_SENT)  # inside a transaction, with its commit
+        self._wake()
+        return message_id
+
+    def _wake(self) -> None:
         with self._sent:
             self._generation += 1
             self._sent.notify_all()
-        return message_id
 
     def receive(self, queue_arn: str, limit: int, rules: ReceiveRules, wait_seconds: float = 0) -> list[dict[str, Any]]:
         deadline = time.monotonic() + wait_seconds

@@ -35,6 +35,22 @@ class Store(Transactional, Protocol):
         not change in this process until it is released."""
         ...
 
+    @property
+    def shared(self) -> bool:
+        """Whether other processes may use this store at the same time (several nodes on one database)."""
+        ...
+
+    def announce(self, topic: str) -> None:
+        """Tell the other processes on this store that `topic` has news (a message sent to a queue, ...);
+        inside a transaction, when it commits. This process's own listeners are not called: what happens in
+        a process wakes its waiters directly."""
+        ...
+
+    def on_announce(self, topic: str, listener: Callable[[], None]) -> None:
+        """Call `listener` (on a thread of the store's, quickly: it should only wake someone) each time another
+        process announces `topic`."""
+        ...
+
     def close(self) -> None: ...
 
 

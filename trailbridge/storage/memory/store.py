@@ -45,6 +45,14 @@ class MemoryStore:
     def locked(self) -> threading.RLock:
         return self._lock
 
+    shared = False  # the data lives in this object: no other process sees it
+
+    def announce(self, topic: str) -> None:
+        """No other process to tell."""
+
+    def on_announce(self, topic: str, listener: Callable[[], None]) -> None:
+        """No other process announces anything."""
+
     def close(self) -> None:
         """Nothing to release: the data goes with the object."""
 

@@ -11,14 +11,17 @@ advisory lock so that nodes starting together apply each once.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
 from importlib import resources
 from typing import TypeVar
 
+import psycopg
 from psycopg import Connection
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
@@ -28,14 +31,8 @@ from trailbridge.errors import InvalidInputError
 T = TypeVar("T")
 
 _MIGRATION_LOCK = 0x747261696C62  # "trailb": the advisory lock key that serializes migrations across processes
-
-# The migrations' own bookkeeping, run before any migration exists to hold it.
-_MIGRATIONS_TABLE = """
-CREATE TABLE IF NOT EXISTS schema_migrations (
-    version INTEGER PRIMARY KEY, name TEXT, applied TIMESTAMPTZ DEFAULT now()
-)"""
-_MIGRATIONS_DONE = "SELECT version FROM schema_migrations"
-_MIGRATION_RECORD = "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)"
+_LISTEN_TIMEOUT = 0.5  # how often the listener looks whether the store is closing
+log = logging.getLogger("trailbridge.storage")
 
 
 @cache
@@ -78,6 +75,9 @@ class PostgresStore:
         )
         self._bound = _Bound()
         self._lock = threading.RLock()
+        self._sql = queries("store.sql")
+        self._node = uuid.uuid4().hex  # tells this process's announcements from the others'
+        self._listener = _Listener(url, self._node, self._sql["listen"])
         try:
             self._migrate()
         except BaseException:
@@ -114,16 +114,27 @@ class PostgresStore:
         with self._pool.connection() as conn:  # the pool commits on a clean exit and rolls back on an error
             yield conn
 
+    shared = True  # any number of nodes may serve one database
+
+    def announce(self, topic: str) -> None:
+        """NOTIFY the other nodes (at the commit of the thread's transaction, or now outside one)."""
+        with self.connection() as conn:
+            conn.execute(self._sql["announce"], {"payload": f"{self._node} {topic}"})
+
+    def on_announce(self, topic: str, listener: Callable[[], None]) -> None:
+        self._listener.add(topic, listener)
+
     def close(self) -> None:
+        self._listener.close()
         self._pool.close()
 
     def _migrate(self) -> None:
         """Apply the migrations the database has not had, in order, in one transaction; refuse a newer schema."""
         known = migrations()
         with self.connection() as conn:
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
-            conn.execute(_MIGRATIONS_TABLE)
-            done = {row[0] for row in conn.execute(_MIGRATIONS_DONE)}
+            conn.execute(self._sql["migration_lock"], {"key": _MIGRATION_LOCK})
+            conn.execute(self._sql["migrations_table"])
+            done = {row[0] for row in conn.execute(self._sql["migrations_done"])}
             if done and max(done) > max(known):
                 raise InvalidInputError(
                     f"the database's schema is at migration {max(done)}, newer than this trailbridge knows "
@@ -132,4 +143,59 @@ class PostgresStore:
             for version, (name, script) in known.items():
                 if version not in done:
                     conn.execute(script)
-                    conn.execute(_MIGRATION_RECORD, (version, name))
+                    conn.execute(self._sql["migration_record"], {"version": version, "name": name})
+
+
+class _Listener:
+    """A session of its own that LISTENs for the other nodes' announcements, in a thread started with the first
+    listener, and calls each topic's listeners. After a lost connection it connects again and calls every
+    listener once, since announcements made meanwhile are gone."""
+
+    def __init__(self, url: str, node: str, listen: str) -> None:
+        self._url, self._node, self._listen = url, node, listen
+        self._listeners: dict[str, list[Callable[[], None]]] = {}
+        self._lock = threading.Lock()
+        self._closing = threading.Event()
+        self._listening = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def add(self, topic: str, listener: Callable[[], None]) -> None:
+        """Add a listener; once this returns (or after 5 s without a database), announcements reach it."""
+        with self._lock:
+            self._listeners.setdefault(topic, []).append(listener)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="trailbridge-listen", daemon=True)
+                self._thread.start()
+        self._listening.wait(5)
+
+    def close(self) -> None:
+        self._closing.set()
+        if self._thread is not None:
+            self._thread.join(_LISTEN_TIMEOUT * 4)
+
+    def _run(self) -> None:
+        while not self._closing.is_set():
+            try:
+                with psycopg.connect(self._url, autocommit=True, connect_timeout=5) as conn:
+                    conn.execute(self._listen)
+                    if self._listening.is_set():  # a connection again: what was announced meanwhile is lost
+                        self._call(None)
+                    self._listening.set()
+                    while not self._closing.is_set():
+                        for note in conn.notifies(timeout=_LISTEN_TIMEOUT):
+                            node, _, topic = note.payload.partition(" ")
+                            if node != self._node:
+                                self._call(topic)
+            except psycopg.Error as exc:
+                log.warning("listening for other nodes' announcements failed (%s); trying again", exc)
+                self._closing.wait(1)
+
+    def _call(self, topic: str | None) -> None:
+        """Call the listeners of `topic` (None: of every topic)."""
+        with self._lock:
+            called = [one for name, ones in self._listeners.items() if topic in (None, name) for one in ones]
+        for listener in called:
+            try:
+                listener()
+            except Exception:  # one listener's failure must not stop the others, nor the listening
+                log.exception("a listener of %r failed", topic)

@@ -279,6 +279,14 @@ class SqliteStore:
                 found += self._db.execute(_values_statement(sql, len(part)), list(chain.from_iterable(part)))
         return found
 
+    shared = False  # one process serves a file (the dispatcher's lock file sees to it)
+
+    def announce(self, topic: str) -> None:
+        """No other process to tell."""
+
+    def on_announce(self, topic: str, listener: Callable[[], None]) -> None:
+        """No other process announces anything."""
+
     def close(self) -> None:
         if self._checkpointer is not None:
             self._checkpointer.close()
