@@ -17,6 +17,10 @@ class InvalidInputError(TrailbridgeError):
     """A request parameter breaks a rule (AWS: ValidationException)."""
 
 
+class StoreUnavailableError(TrailbridgeError):
+    """The database cannot be reached or opened (at start-up: `trailbridge serve` says so and exits)."""
+
+
 class NotFoundError(TrailbridgeError):
     """The named resource does not exist (AWS: ResourceNotFoundException)."""
 

@@ -43,7 +43,7 @@ from trailbridge.delivery.retry import DeliveryFailure, compute_backoff, gives_u
 from trailbridge.errors import ConflictError
 from trailbridge.metrics import Metrics
 from trailbridge.settings import Settings
-from trailbridge.storage.ports import Claimed, Deliveries, Resources, Transactional
+from trailbridge.storage.ports import Claimed, Deliveries, Resources, Store
 from trailbridge.transform import InputContext
 from trailbridge.workers import Worker
 
@@ -71,7 +71,7 @@ class _Outcome(NamedTuple):
 class Dispatcher:
     def __init__(
         self,
-        store: Transactional,
+        store: Store,
         resources: Resources,
         deliveries: Deliveries,
         routing: Routing,
@@ -101,7 +101,8 @@ class Dispatcher:
     def start(self, lock_dir: Path | None) -> None:
         if lock_dir is not None:
             self._lock_file = _exclusive_lock(lock_dir / "dispatcher.lock")
-        self.deliveries.release()  # one process per store: whatever a dead dispatcher held is due again now
+        if not self.store.shared:  # one process per store: whatever a dead dispatcher held is due again now
+            self.deliveries.release()  # (on a shared store, a dead node's leases are taken when they expire)
         self.worker.start()
         self._ready.wait()
 

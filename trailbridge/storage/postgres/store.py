@@ -26,11 +26,12 @@ from psycopg import Connection
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
-from trailbridge.errors import InvalidInputError
+from trailbridge.errors import InvalidInputError, StoreUnavailableError
 
 T = TypeVar("T")
 
 _MIGRATION_LOCK = 0x747261696C62  # "trailb": the advisory lock key that serializes migrations across processes
+_CONNECT_TIMEOUT = 10  # seconds
 _LISTEN_TIMEOUT = 0.5  # how often the listener looks whether the store is closing
 log = logging.getLogger("trailbridge.storage")
 
@@ -70,6 +71,11 @@ class PostgresStore:
     """The pool, the thread's transaction, and the schema; the adapters run their queries through it."""
 
     def __init__(self, url: str, *, max_connections: int = 8) -> None:
+        try:  # the pool would retry in the background for 30 s: say at once why the database is out of reach
+            psycopg.connect(url, connect_timeout=_CONNECT_TIMEOUT).close()
+        except psycopg.Error as exc:
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            raise StoreUnavailableError(f"cannot connect to PostgreSQL: {reason}") from None
         self._pool: ConnectionPool[Connection[TupleRow]] = ConnectionPool(
             url, min_size=1, max_size=max_connections, open=True, name="trailbridge"
         )
