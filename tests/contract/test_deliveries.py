@@ -7,14 +7,14 @@ import threading
 import pytest
 
 from tests.contract.conftest import DURABLE, Backend
-from trailbridge.storage.ports import Claimed, NewDelivery, StoredEvent
+from trailbridge.storage.ports import Claimed, NewDelivery, NewEvent, StoredEvent
 
 LEASE = 30.0
 
 
 def _add(backend: Backend, event_id: str, *dues: float, target: str = "arn:t") -> None:
     new = [NewDelivery(f"arn:rule/{event_id}", f"t{i}", target, due) for i, due in enumerate(dues)]
-    backend.deliveries.add(event_id, b'{"id": "%s"}' % event_id.encode(), 100.0, "{}", new)
+    backend.deliveries.add([NewEvent(event_id, b'{"id": "%s"}' % event_id.encode(), 100.0, "{}", new)])
 
 
 def _ids(claimed: list[Claimed]) -> list[tuple[str, str]]:
@@ -22,7 +22,9 @@ def _ids(claimed: list[Claimed]) -> list[tuple[str, str]]:
 
 
 def test_an_event_is_stored_with_its_deliveries(backend: Backend) -> None:
-    backend.deliveries.add("e1", b'{"a": 1}', 100.5, '{"r": 1}', [NewDelivery("arn:rule/r", "t", "arn:q", 101.0)])
+    backend.deliveries.add(
+        [NewEvent("e1", b'{"a": 1}', 100.5, '{"r": 1}', [NewDelivery("arn:rule/r", "t", "arn:q", 101.0)])]
+    )
     assert backend.deliveries.event("e1") == StoredEvent(b'{"a": 1}', 100.5, '{"r": 1}')
     assert backend.deliveries.event("nothing") is None
     assert backend.deliveries.pending() == 1
@@ -30,8 +32,27 @@ def test_an_event_is_stored_with_its_deliveries(backend: Backend) -> None:
     assert claimed == Claimed(claimed.id, "e1", "arn:rule/r", "t", "arn:q", 0)
 
 
+def test_many_events_are_added_at_once_and_those_without_deliveries_are_not_stored(backend: Backend) -> None:
+    backend.deliveries.add(
+        [
+            NewEvent("e1", b"1", 1.0, "{}", [NewDelivery("arn:rule/r", "a", "arn:q", 1.0)]),
+            NewEvent("none", b"0", 1.0, "{}", []),
+            NewEvent(
+                "e2",
+                b"2",
+                2.0,
+                "{}",
+                [NewDelivery("arn:rule/r", "a", "arn:q", 2.0), NewDelivery("arn:rule/r", "b", "arn:q", 2.0)],
+            ),
+        ]
+    )
+    assert backend.deliveries.event("none") is None
+    assert backend.deliveries.event("e2") == StoredEvent(b"2", 2.0, "{}")
+    assert _ids(backend.deliveries.claim("o", 5.0, 10, LEASE, ())) == [("e1", "a"), ("e2", "a"), ("e2", "b")]
+
+
 def test_an_event_without_deliveries_is_not_stored(backend: Backend) -> None:
-    backend.deliveries.add("e1", b"{}", 100.0, "{}", [])
+    backend.deliveries.add([NewEvent("e1", b"{}", 100.0, "{}", [])])
     assert backend.deliveries.event("e1") is None
     assert backend.deliveries.pending() == 0
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from tests.contract.conftest import DURABLE, Backend
 from trailbridge.storage.ports import Scope
 
 BUS = Scope("bus", "111111111111", "us-east-1")
+BUS_ARN = "arn:aws:events:us-east-1:111111111111:event-bus/"
 RULES = Scope("rule", "111111111111", "us-east-1", "arn:aws:events:us-east-1:111111111111:event-bus/default")
 
 
@@ -116,3 +119,27 @@ def test_documents_outlive_the_store(backend: Backend) -> None:
     backend.close()
     reopened = backend.open()
     assert reopened.resources.get(arn) == doc and reopened.resources.version() == version
+
+
+def test_a_locked_version_holds_off_another_nodes_change_until_the_transaction_ends(postgres_url: str) -> None:
+    one, other = Backend("postgres", postgres_url).open(), Backend("postgres", postgres_url).open()
+    try:
+        changed = threading.Event()
+
+        def change() -> None:
+            other.resources.put(BUS, "late", BUS_ARN + "late", {"Name": "late"})
+            changed.set()
+
+        with one.store.transaction():
+            before = one.resources.version(lock=True)
+            writer = threading.Thread(target=change)
+            writer.start()
+            assert not changed.wait(0.5)  # waits for this transaction
+            one.resources.put(BUS, "mine", BUS_ARN + "mine", {"Name": "mine"})
+            assert one.resources.version() == before + 1  # nobody else's change in between
+        writer.join(5)
+        assert changed.is_set()
+        assert one.resources.version() == before + 2
+    finally:
+        one.close()
+        other.close()

@@ -24,8 +24,9 @@ from trailbridge.domain.arns import bus_arn, bus_name_of, parse_arn
 from trailbridge.errors import AccessDeniedError, InvalidInputError
 from trailbridge.metrics import Metrics
 from trailbridge.settings import Settings
-from trailbridge.storage.ports import Deliveries, NewDelivery, Resources, Schedules, Scope, Store
+from trailbridge.storage.ports import Deliveries, NewDelivery, NewEvent, Resources, Schedules, Scope, Store
 
+_BUS_CACHE = 10_000  # bus documents kept per configuration version
 Lineage = dict[str, int]  # rule ARN -> how many times this event chain has passed through it
 # The chain of the event a function target is handling: events it puts continue that chain.
 CURRENT_LINEAGE: ContextVar[Lineage | None] = ContextVar("trailbridge_lineage", default=None)
@@ -59,6 +60,7 @@ class Router:
         self.clock, self.metrics, self.settings = clock, metrics, settings
         self.table = RoutingTable()
         self._version = -1
+        self._buses: dict[tuple[str, str, str], dict[str, Any]] = {}  # (account, region, name) -> document
         self._listeners: list[Callable[[], None]] = []
 
     def on_accept(self, listener: Callable[[], None]) -> None:
@@ -74,17 +76,32 @@ class Router:
         The store's lock is the only lock: the table changes only while it is held, so whoever holds it
         (a PutEvents group commit, the scheduler) sees a consistent table."""
         with self.store.transaction():
-            self.refresh()
+            self.refresh(lock=True)  # no other node changes the configuration until this one is written
             yield
             self._version = self.resources.version()
+            self._buses.clear()
 
-    def refresh(self) -> None:
+    def refresh(self, *, lock: bool = False) -> None:
         """Reload the table if some other process changed the configuration."""
         with self.store.locked():
-            version = self.resources.version()
+            version = self.resources.version(lock=lock)
             if version != self._version:
                 self.table.load(self.resources.all_of_kind("rule"))
+                self._buses.clear()
                 self._version = version
+
+    def _bus(self, account: str, region: str, name: str) -> dict[str, Any] | None:
+        """A bus's document, as of the table's configuration version (read once per version)."""
+        key = (account, region, name)
+        doc = self._buses.get(key)
+        if doc is None:
+            with self.store.locked():  # so a change that clears the cache cannot be undone by a stale read
+                doc = self.resources.by_name(bus_scope(account, region), name)
+                if doc is not None:  # names that do not exist are not kept: anyone may ask for any name
+                    if len(self._buses) >= _BUS_CACHE:
+                        self._buses.clear()
+                    self._buses[key] = doc
+        return doc
 
     def current_rules(self) -> Mapping[str, Rule]:
         """The rules by ARN, reloaded first if another process changed the configuration."""
@@ -92,7 +109,7 @@ class Router:
         return self.table.rules
 
     def ensure_default_bus(self, account: str, region: str) -> None:
-        if self.resources.by_name(bus_scope(account, region), "default") is None:
+        if self._bus(account, region, "default") is None:
             with self.changing():
                 doc = default_bus_doc(account, region, self.clock.now())
                 self.resources.put(bus_scope(account, region), "default", doc["Arn"], doc)
@@ -122,18 +139,17 @@ class Router:
     ) -> dict[str, Any]:
         """PutEvents: AWS's answer, each entry with an EventId or an ErrorCode/ErrorMessage."""
         check_request_size(entries)
+        self.refresh()
         self.ensure_default_bus(account, region)
         now = self.clock.now()
         chain = lineage if lineage is not None else CURRENT_LINEAGE.get() or {}
-
-        self.refresh()
         # Matching runs here, under no lock but the routing table's; the group commit only writes.
         accepted = [self._accept(entry, account, region, now, chain, trusted) for entry in entries]
 
+        stored = [self._stored(*routed, now, chain) for _, routed in accepted if routed is not None]
+
         def write_all() -> list[dict[str, Any]]:
-            for _, routed in accepted:
-                if routed is not None:
-                    self.write_routed(*routed, now, chain)
+            self.deliveries.add(stored)
             return [result for result, _ in accepted]
 
         results = self.store.combined(write_all)  # durable when it returns
@@ -161,7 +177,7 @@ class Router:
         owner, bus_region = owner or account, bus_region or region
         if bus_region != region:
             raise EntryError("InvalidArgument", f"Event bus {name} is not in region {region}.")
-        doc = self.resources.by_name(bus_scope(owner, bus_region), name)
+        doc = self._bus(owner, bus_region, name)
         if doc is None:
             raise EntryError("ResourceNotFoundException", f"Event bus {name} does not exist.")
         if not trusted:
@@ -201,10 +217,15 @@ class Router:
     def write_routed(self, event: dict[str, Any], rules: list[Rule], ingested: float, lineage: Lineage) -> int:
         """Write an event with a delivery to each target of the rules it was routed to (call inside a
         transaction); how many deliveries that made."""
+        stored = self._stored(event, rules, ingested, lineage)
+        self.deliveries.add([stored])
+        return len(stored.deliveries)
+
+    def _stored(self, event: dict[str, Any], rules: list[Rule], ingested: float, lineage: Lineage) -> NewEvent:
+        """An event as the delivery queue stores it, with a delivery to each target of the rules it was routed to."""
         new = [NewDelivery(rule.arn, t.id, t.arn, ingested) for rule in rules for t in rule.targets.values()]
-        if new:
-            self.deliveries.add(event["id"], orjson.dumps(event), ingested, orjson.dumps(lineage).decode(), new)
-        return len(new)
+        body = orjson.dumps(event) if new else b""  # an event without a delivery is not stored
+        return NewEvent(event["id"], body, ingested, orjson.dumps(lineage).decode() if new else "", new)
 
     def fire_schedules(self) -> float | None:
         """Fire every scheduled rule that is due (a missed tick fires once); the next due time, if any."""

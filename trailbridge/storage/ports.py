@@ -95,8 +95,10 @@ class Resources(Protocol):
         """Every document of `kind`, in every account and region."""
         ...
 
-    def version(self) -> int:
-        """The configuration version: it grows with every `put` (unless `config=False`) and `delete`."""
+    def version(self, *, lock: bool = False) -> int:
+        """The configuration version: it grows with every `put` (unless `config=False`) and `delete`. With
+        `lock` (inside a transaction), no other process changes the configuration until the transaction ends,
+        so what is read after it stays in step with the version."""
         ...
 
 
@@ -108,6 +110,17 @@ class NewDelivery:
     target_id: str
     target_arn: str
     due: float
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An accepted event to store with its deliveries (an event without any is not stored)."""
+
+    event_id: str
+    body: bytes  # the event's JSON
+    ingested: float
+    lineage: str  # JSON: how many times the event's chain has passed each rule
+    deliveries: Sequence[NewDelivery]
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,8 +148,8 @@ class Deliveries(Protocol):
     while it holds one no other claims the delivery; when the lease expires (its owner died), the delivery
     is claimable again, so a delivery is made at least once."""
 
-    def add(self, event_id: str, body: bytes, ingested: float, lineage: str, new: Sequence[NewDelivery]) -> None:
-        """Store an event with its deliveries (nothing, if `new` is empty)."""
+    def add(self, events: Sequence[NewEvent]) -> None:
+        """Store events with their deliveries, in one transaction (those without a delivery are not stored)."""
         ...
 
     def claim(self, owner: str, now: float, limit: int, lease: float, skip: Collection[str]) -> list[Claimed]:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 
 from trailbridge.storage.memory.store import MemoryStore
-from trailbridge.storage.ports import Claimed, NewDelivery, StoredEvent
+from trailbridge.storage.ports import Claimed, NewEvent, StoredEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,13 +45,13 @@ class MemoryDeliveries:
             self._rows[delivery_id] = row
             self._per_event[row.event_id] = self._per_event.get(row.event_id, 0) + 1
 
-    def add(self, event_id: str, body: bytes, ingested: float, lineage: str, new: Sequence[NewDelivery]) -> None:
-        if not new:
-            return
+    def add(self, events: Sequence[NewEvent]) -> None:
         with self._store.transaction():
-            self._store.assign(self._events, event_id, StoredEvent(body, ingested, lineage))
-            for d in new:
-                self._put(next(self._ids), _Row(event_id, d.rule_arn, d.target_id, d.target_arn, d.due))
+            for e in events:
+                if e.deliveries:
+                    self._store.assign(self._events, e.event_id, StoredEvent(e.body, e.ingested, e.lineage))
+                for d in e.deliveries:
+                    self._put(next(self._ids), _Row(e.event_id, d.rule_arn, d.target_id, d.target_arn, d.due))
 
     def claim(self, owner: str, now: float, limit: int, lease: float, skip: Collection[str]) -> list[Claimed]:
         skipped = set(skip)

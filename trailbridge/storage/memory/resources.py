@@ -87,5 +87,5 @@ class MemoryResources:
         with self._store.transaction():
             return [orjson.loads(doc) for scope, _, doc in self._docs.values() if scope.kind == kind]
 
-    def version(self) -> int:
-        return self._version
+    def version(self, *, lock: bool = False) -> int:
+        return self._version  # one process, and its transactions take turns: nothing to lock

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-from trailbridge.storage.ports import Claimed, NewDelivery, StoredEvent
+from trailbridge.storage.ports import Claimed, NewEvent, StoredEvent
 from trailbridge.storage.postgres.store import PostgresStore, queries
 
 
@@ -17,14 +17,27 @@ class PostgresDeliveries:
         self._store = store
         self._sql = queries("deliveries.sql")
 
-    def add(self, event_id: str, body: bytes, ingested: float, lineage: str, new: Sequence[NewDelivery]) -> None:
-        if not new:
+    def add(self, events: Sequence[NewEvent]) -> None:
+        kept = [e for e in events if e.deliveries]
+        if not kept:
             return
-        event = {"id": event_id, "body": body, "ingested": ingested, "lineage": lineage}
-        rows = [(event_id, d.rule_arn, d.target_id, d.target_arn, d.due) for d in new]
-        with self._store.connection() as conn:
-            conn.execute(self._sql["event_add"], event)
-            conn.cursor().executemany(self._sql["delivery_add"], rows)
+        pairs = [(e, d) for e in kept for d in e.deliveries]
+        event_columns = {
+            "ids": [e.event_id for e in kept],
+            "bodies": [e.body for e in kept],
+            "ingested": [e.ingested for e in kept],
+            "lineages": [e.lineage for e in kept],
+        }
+        delivery_columns = {
+            "event_ids": [e.event_id for e, _ in pairs],
+            "rules": [d.rule_arn for _, d in pairs],
+            "targets": [d.target_id for _, d in pairs],
+            "target_arns": [d.target_arn for _, d in pairs],
+            "dues": [d.due for _, d in pairs],
+        }
+        with self._store.connection() as conn:  # one transaction: the thread's, or the pooled connection's
+            conn.execute(self._sql["event_add"], event_columns)
+            conn.execute(self._sql["delivery_add"], delivery_columns)
 
     def claim(self, owner: str, now: float, limit: int, lease: float, skip: Collection[str]) -> list[Claimed]:
         params = {"owner": owner, "now": now, "lease": lease, "limit": limit, "skip": list(skip)}

@@ -1,11 +1,15 @@
 -- The delivery queue's queries (deliveries.py is their only caller).
 
 -- name: event_add
-INSERT INTO events (id, body, ingested, lineage) VALUES (%(id)s, %(body)s, %(ingested)s, %(lineage)s);
+-- Many events in one statement: a list per column, zipped by unnest.
+INSERT INTO events (id, body, ingested, lineage)
+SELECT * FROM unnest(%(ids)s::text[], %(bodies)s::bytea[], %(ingested)s::float8[], %(lineages)s::text[]);
 
 -- name: delivery_add
 INSERT INTO deliveries (event_id, rule_arn, target_id, target_arn, due)
-VALUES (%s, %s, %s, %s, %s);
+SELECT * FROM unnest(
+    %(event_ids)s::text[], %(rules)s::text[], %(targets)s::text[], %(target_arns)s::text[], %(dues)s::float8[]
+);
 
 -- name: delivery_claim
 -- SKIP LOCKED: concurrent claimers pass over the rows another is taking instead of waiting for it; a row

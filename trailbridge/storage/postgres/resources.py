@@ -55,6 +55,6 @@ class PostgresResources:
     def all_of_kind(self, kind: str) -> list[dict[str, Any]]:
         return [orjson.loads(doc) for (doc,) in self._rows("resource_all", {"kind": kind})]
 
-    def version(self) -> int:
-        rows = self._rows("version_get")
+    def version(self, *, lock: bool = False) -> int:
+        rows = self._rows("version_lock" if lock else "version_get")
         return int(rows[0][0]) if rows else 0

@@ -34,5 +34,10 @@ SELECT doc FROM resources WHERE kind = %(kind)s;
 -- name: version_get
 SELECT value FROM meta WHERE key = 'config_version';
 
+-- name: version_lock
+-- The row every change bumps, locked until the transaction ends: no other node changes the configuration
+-- meanwhile.
+SELECT value FROM meta WHERE key = 'config_version' FOR UPDATE;
+
 -- name: version_bump
 UPDATE meta SET value = value + 1 WHERE key = 'config_version';

@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 
 import orjson
 
-from trailbridge.storage.ports import Claimed, NewDelivery, StoredEvent
+from trailbridge.storage.ports import Claimed, NewEvent, StoredEvent
 from trailbridge.storage.sqlite.store import SqliteStore
 
 
@@ -14,12 +14,13 @@ class SqliteDeliveries:
     def __init__(self, store: SqliteStore) -> None:
         self._store = store
 
-    def add(self, event_id: str, body: bytes, ingested: float, lineage: str, new: Sequence[NewDelivery]) -> None:
-        if not new:
+    def add(self, events: Sequence[NewEvent]) -> None:
+        kept = [e for e in events if e.deliveries]
+        if not kept:
             return
-        rows = [(event_id, d.rule_arn, d.target_id, d.target_arn, d.due) for d in new]
+        rows = [(e.event_id, d.rule_arn, d.target_id, d.target_arn, d.due) for e in kept for d in e.deliveries]
         with self._store.transaction():
-            self._store.run("event_add", (event_id, body, ingested, lineage))
+            self._store.run_many("event_add", [(e.event_id, e.body, e.ingested, e.lineage) for e in kept])
             self._store.run_many("delivery_add", rows)
 
     def claim(self, owner: str, now: float, limit: int, lease: float, skip: Collection[str]) -> list[Claimed]:

@@ -49,6 +49,6 @@ class SqliteResources:
     def all_of_kind(self, kind: str) -> list[dict[str, Any]]:
         return [orjson.loads(doc) for (doc,) in self._store.all("resource_all", (kind,))]
 
-    def version(self) -> int:
-        row = self._store.one("version_get")
+    def version(self, *, lock: bool = False) -> int:
+        row = self._store.one("version_get")  # a write transaction holds the database's one write lock already
         return int(row[0]) if row else 0
