@@ -34,11 +34,15 @@ from trailbridge.services.trails import TrailsService
 from trailbridge.settings import Settings
 from trailbridge.storage.sqlite import (
     SqliteDeliveries,
+    SqliteForwarding,
+    SqliteImports,
+    SqliteKeys,
     SqliteLogs,
     SqliteMessages,
     SqliteResources,
     SqliteSchedules,
     SqliteStore,
+    SqliteTrails,
 )
 from trailbridge.trail.buckets import Buckets, FolderBuckets, S3Buckets
 from trailbridge.trail.digests import DigestWriter, SigningKeys
@@ -74,15 +78,16 @@ class Trailbridge:
             if self.settings.s3_endpoint_url
             else FolderBuckets(self.data_dir / "buckets" if self.data_dir else None)
         )
-        log_files = LogFileWriter(self.store, resources, buckets, self.clock, self.settings.trail_delivery_seconds)
-        keys = SigningKeys(self.store, secrets, self.clock)
-        digests = DigestWriter(self.store, resources, buckets, keys, self.clock, self.settings.digest_seconds)
+        trails = SqliteTrails(self.store)  # one for the writers and the forwarder: its claims are the process's
+        log_files = LogFileWriter(trails, resources, buckets, self.clock, self.settings.trail_delivery_seconds)
+        keys = SigningKeys(SqliteKeys(self.store), secrets, self.clock)
+        digests = DigestWriter(trails, resources, buckets, keys, self.clock, self.settings.digest_seconds)
         trail_files = TrailFiles(log_files, digests, self.clock)
-        self.forwarder = Forwarder(self.store, resources, router, self.clock)
+        self.forwarder = Forwarder(self.store, trails, SqliteForwarding(self.store), resources, router, self.clock)
         self.recorder = Recorder(
             self.store, self.clock, self.settings.lookup_retention_days, self.forwarder, trail_files.write_due
         )
-        self.importer = Importer(self.store, self.recorder, self.forwarder)
+        self.importer = Importer(self.store, SqliteImports(self.store), self.recorder, self.forwarder)
         self.engine = Engine(
             settings=self.settings,
             clock=self.clock,

@@ -33,6 +33,10 @@ class Backend:
     resources: Any = None
     messages: Any = None
     logs: Any = None
+    trails: Any = None
+    keys: Any = None
+    forwarding: Any = None
+    imports: Any = None
 
     def open(self) -> Backend:
         """Open the backend's store and ports on `where` (again, after `close`: the same data)."""
@@ -48,7 +52,17 @@ class Backend:
 
             self.store = postgres.PostgresStore(self.where)
             ports, prefix = postgres, "Postgres"
-        for port in ("deliveries", "schedules", "resources", "messages", "logs"):
+        for port in (
+            "deliveries",
+            "schedules",
+            "resources",
+            "messages",
+            "logs",
+            "trails",
+            "keys",
+            "forwarding",
+            "imports",
+        ):
             setattr(self, port, getattr(ports, prefix + port.title())(self.store))
         return self
 

@@ -283,3 +283,169 @@ class Logs(Protocol):
         ...
 
     def purge(self, group_arn: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class TrailRegion:
+    """Where a trail writes a series of log files and digests: the trail, and one region it logs in."""
+
+    trail_arn: str
+    region: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewPending:
+    """A record a trail admitted, to wait for the trail's next log file in the record's region."""
+
+    trail_arn: str
+    region: str
+    time: float  # when it was admitted
+    record: bytes  # the record's JSON
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    seq: int
+    time: float
+    record: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class LogFile:
+    """A log file written: where, the SHA-256 of its uncompressed content, its records' event times, and when."""
+
+    bucket: str
+    key: str
+    sha256: str
+    oldest: float
+    newest: float
+    delivered: float
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """A digest file written: where, the end of the window it covers, its SHA-256 and its signature (hex)."""
+
+    bucket: str
+    key: str
+    end: float
+    sha256: str
+    signature: str
+
+
+class Trails(Protocol):
+    """The trails' file state, per trail and region: the records waiting for the next log file, the log files
+    written, and the chain of digests that list them. One writer at a time writes a (trail, region)'s files:
+    it `claim`s it first."""
+
+    def add(self, pending: Sequence[NewPending]) -> None: ...
+
+    def groups(self) -> list[TrailRegion]:
+        """The (trail, region)s that have records waiting."""
+        ...
+
+    def claim(self, trail_arn: str, region: str) -> AbstractContextManager[bool]:
+        """Hold the (trail, region) until the block ends, if no one else (another thread or process) holds it:
+        whether this claim holds it. A holder that dies lets it go; what it did not store is not stored, so the
+        next holder reads the last digest it stored."""
+        ...
+
+    def pending(self, trail_arn: str, region: str) -> list[Pending]:
+        """The records waiting, oldest first."""
+        ...
+
+    def delivered(self, trail_arn: str, region: str, seqs: Collection[int], file: LogFile | None) -> None:
+        """Note a log file written (None: none, the trail is gone) and remove the waiting records `seqs`, which
+        it holds, in one transaction."""
+        ...
+
+    def last_delivery(self, trail_arn: str, region: str | None = None) -> float | None:
+        """When the trail last wrote a log file (in `region`, or in any)."""
+        ...
+
+    def files_between(self, trail_arn: str, region: str, start: float, end: float) -> list[LogFile]:
+        """The log files written after `start`, up to `end`, in the order they were written."""
+        ...
+
+    def regions(self, trail_arn: str) -> set[str]:
+        """The regions the trail wrote log files in."""
+        ...
+
+    def last_digest(self, trail_arn: str, region: str) -> Digest | None: ...
+
+    def add_digest(self, trail_arn: str, region: str, digest: Digest) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKey:
+    """A region's digest signing key: the private key sealed, the public key as DER (PKCS#1)."""
+
+    fingerprint: str
+    region: str
+    sealed: str
+    public_der: bytes
+    valid_from: float
+    valid_to: float
+
+
+class Keys(Protocol):
+    """The digest signing keys, per region; the newest is the region's current key."""
+
+    def current(self, region: str) -> SigningKey | None:
+        """The region's newest key, valid or not."""
+        ...
+
+    def add_if_absent(self, key: SigningKey, now: float) -> SigningKey:
+        """Store `key` unless its region has a key valid at `now`; the region's current key either way. Of
+        writers adding keys at once, one stores its key and every one gets that key."""
+        ...
+
+    def between(self, region: str, start: float, end: float) -> list[SigningKey]:
+        """The region's keys valid at some time in [start, end], oldest first."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ToForward:
+    """A record waiting to be put on its region's default bus."""
+
+    seq: int
+    record: bytes
+
+
+class Forwarding(Protocol):
+    """The records on their way to their region's default bus (CloudTrail -> EventBridge)."""
+
+    def add(self, records: Sequence[bytes]) -> None: ...
+
+    def next(self, limit: int) -> list[ToForward]:
+        """Up to `limit` records, oldest first."""
+        ...
+
+    def take(self, seq: int) -> bool:
+        """Remove a record to put it on its bus (inside the transaction that writes what it makes); False when
+        another has taken it, or is taking it: it must not be put again."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Import:
+    """A log file imported, remembered by `key` (the SHA-256 of its content, perhaps with an account)."""
+
+    key: str
+    name: str
+    records: int
+    imported: float
+
+
+class Imports(Protocol):
+    """The ledger of imported log files: a file is imported once."""
+
+    def known(self, keys: Collection[str]) -> set[str]:
+        """Which of `keys` the ledger has."""
+        ...
+
+    def add(self, entry: Import) -> bool:
+        """Remember an import; False (nothing changed) when its key is there already, or another transaction is
+        adding it and then commits."""
+        ...

@@ -26,8 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from trailbridge.clock import Clock, iso8601
 from trailbridge.delivery.secrets import SecretBox
-from trailbridge.storage.ports import Resources
-from trailbridge.storage.sqlite import SqliteStore
+from trailbridge.storage.ports import Digest, Keys, Resources, SigningKey, Trails
 from trailbridge.trail.buckets import Buckets, Failures
 
 KEY_LIFETIME = 30 * 86_400.0
@@ -55,45 +54,40 @@ def _validating(trail: dict[str, Any]) -> bool:
 
 
 class SigningKeys:
-    def __init__(self, store: SqliteStore, secrets: SecretBox, clock: Clock) -> None:
-        self.store, self.secrets, self.clock = store, secrets, clock
+    def __init__(self, keys: Keys, secrets: SecretBox, clock: Clock) -> None:
+        self.keys, self.secrets, self.clock = keys, secrets, clock
 
     def current(self, region: str) -> tuple[str, rsa.RSAPrivateKey]:
-        """The region's signing key, a new one when the last has expired."""
-        row = self.store.one("trail_key_current", (region,))
-        if row is not None and row[2] > self.clock.now():
-            pem = self.secrets.open(row[1])["pem"].encode()
-            key = serialization.load_pem_private_key(pem, password=None)
-            assert isinstance(key, rsa.RSAPrivateKey)
-            return str(row[0]), key
-        return self._rotate(region)
+        """The region's signing key, a new one when the last has expired (of nodes making one at once, the one
+        stored first)."""
+        now = self.clock.now()
+        key = self.keys.current(region)
+        if key is None or key.valid_to <= now:
+            key = self.keys.add_if_absent(self._new(region, now), now)
+        pem = self.secrets.open(key.sealed)["pem"].encode()
+        private = serialization.load_pem_private_key(pem, password=None)
+        assert isinstance(private, rsa.RSAPrivateKey)
+        return key.fingerprint, private
 
-    def _rotate(self, region: str) -> tuple[str, rsa.RSAPrivateKey]:
+    def _new(self, region: str, now: float) -> SigningKey:
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         der = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.PKCS1)
         fingerprint = hashlib.md5(der, usedforsecurity=False).hexdigest()
         pem = key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         ).decode()
-        now = self.clock.now()
-        self.store.run(
-            "trail_key_add", (fingerprint, region, self.secrets.seal({"pem": pem}), der, now, now + KEY_LIFETIME)
-        )
-        return fingerprint, key
+        return SigningKey(fingerprint, region, self.secrets.seal({"pem": pem}), der, now, now + KEY_LIFETIME)
 
     def public_keys(self, region: str, start: float, end: float) -> list[tuple[str, bytes, float, float]]:
         """(fingerprint, DER, valid from, valid to) of the keys valid at some time in [start, end]."""
-        return [
-            (str(r[0]), bytes(r[1]), float(r[2]), float(r[3]))
-            for r in self.store.all("trail_keys_between", (region, start, end))
-        ]
+        return [(k.fingerprint, k.public_der, k.valid_from, k.valid_to) for k in self.keys.between(region, start, end)]
 
 
 class DigestWriter:
     def __init__(
-        self, store: SqliteStore, resources: Resources, buckets: Buckets, keys: SigningKeys, clock: Clock, period: float
+        self, trails: Trails, resources: Resources, buckets: Buckets, keys: SigningKeys, clock: Clock, period: float
     ) -> None:
-        self.store, self.resources, self.buckets, self.keys, self.clock = store, resources, buckets, keys, clock
+        self.trails, self.resources, self.buckets, self.keys, self.clock = trails, resources, buckets, keys, clock
         self.period = period
         self.failures = Failures()
 
@@ -101,8 +95,7 @@ class DigestWriter:
         """When the trail last wrote a digest, in any of its regions (GetTrailStatus's LatestDigestDeliveryTime):
         the end of its newest digest's window."""
         arn = trail["TrailARN"]
-        regions = {str(row[0]) for row in self.store.all("trail_log_regions", (arn,))} | {trail["HomeRegion"]}
-        ends = [float(row[2]) for region in regions if (row := self.store.one("trail_digest_last", (arn, region)))]
+        ends = [last.end for region in self._regions(trail) if (last := self.trails.last_digest(arn, region))]
         return max(ends, default=None)
 
     def write_due(self) -> int:
@@ -134,27 +127,32 @@ class DigestWriter:
         return sum(self._write_if_due(trail, region) for region in sorted(self._regions(trail)))
 
     def _regions(self, trail: dict[str, Any]) -> set[str]:
-        regions = {str(row[0]) for row in self.store.all("trail_log_regions", (trail["TrailARN"],))}
-        return regions | {trail["HomeRegion"]}
+        return self.trails.regions(trail["TrailARN"]) | {trail["HomeRegion"]}
 
     def _write_if_due(self, trail: dict[str, Any], region: str) -> int:
-        last = self.store.one("trail_digest_last", (trail["TrailARN"], region))
-        start = float(last[2]) if last else float(trail["StartLoggingTime"])
-        now = self.clock.now()
-        if trail.get("IsLogging"):
-            due = now - start >= self.period
-        else:  # the final digest, once, after StopLogging
-            due = start < float(trail.get("StopLoggingTime") or 0.0)
-        if not due:
-            return 0
-        self._write(trail, region, start, now, last)
-        return 1
+        """Write the (trail, region)'s digest if it is due, holding its claim: the digest before it is read
+        inside the claim, so that a chain another node extended (or left, failing) goes on from its stored end.
+        A (trail, region) another holds is passed over."""
+        with self.trails.claim(trail["TrailARN"], region) as held:
+            if not held:
+                return 0
+            last = self.trails.last_digest(trail["TrailARN"], region)
+            start = last.end if last else float(trail["StartLoggingTime"])
+            now = self.clock.now()
+            if trail.get("IsLogging"):
+                due = now - start >= self.period
+            else:  # the final digest, once, after StopLogging
+                due = start < float(trail.get("StopLoggingTime") or 0.0)
+            if not due:
+                return 0
+            self._write(trail, region, start, now, last)
+            return 1
 
-    def _write(self, trail: dict[str, Any], region: str, start: float, end: float, last: Any) -> None:
+    def _write(self, trail: dict[str, Any], region: str, start: float, end: float, last: Digest | None) -> None:
         account = trail["TrailARN"].split(":")[4]
         bucket, key = trail["S3BucketName"], digest_key(trail, account, region, end)
         fingerprint, private_key = self.keys.current(region)
-        files = self.store.all("trail_log_files_between", (trail["TrailARN"], region, start, end))
+        files = self.trails.files_between(trail["TrailARN"], region, start, end)
         digest: dict[str, Any] = {
             "awsAccountId": account,
             "digestStartTime": iso8601(start),
@@ -163,21 +161,21 @@ class DigestWriter:
             "digestS3Object": key,
             "digestPublicKeyFingerprint": fingerprint,
             "digestSignatureAlgorithm": ALGORITHM,
-            "newestEventTime": iso8601(max(f[4] for f in files)) if files else None,
-            "oldestEventTime": iso8601(min(f[3] for f in files)) if files else None,
-            "previousDigestS3Bucket": last[0] if last else None,
-            "previousDigestS3Object": last[1] if last else None,
-            "previousDigestHashValue": last[3] if last else None,
+            "newestEventTime": iso8601(max(f.newest for f in files)) if files else None,
+            "oldestEventTime": iso8601(min(f.oldest for f in files)) if files else None,
+            "previousDigestS3Bucket": last.bucket if last else None,
+            "previousDigestS3Object": last.key if last else None,
+            "previousDigestHashValue": last.sha256 if last else None,
             "previousDigestHashAlgorithm": "SHA-256" if last else None,
-            "previousDigestSignature": last[4] if last else None,
+            "previousDigestSignature": last.signature if last else None,
             "logFiles": [
                 {
-                    "s3Bucket": f[0],
-                    "s3Object": f[1],
-                    "hashValue": f[2],
+                    "s3Bucket": f.bucket,
+                    "s3Object": f.key,
+                    "hashValue": f.sha256,
                     "hashAlgorithm": "SHA-256",
-                    "newestEventTime": iso8601(f[4]),
-                    "oldestEventTime": iso8601(f[3]),
+                    "newestEventTime": iso8601(f.newest),
+                    "oldestEventTime": iso8601(f.oldest),
                 }
                 for f in files
             ],
@@ -186,5 +184,5 @@ class DigestWriter:
         signature = private_key.sign(string_to_sign(digest, body), padding.PKCS1v15(), hashes.SHA256()).hex()
         metadata = {"x-amz-meta-signature": signature, "x-amz-meta-signature-algorithm": ALGORITHM}
         self.buckets.put(bucket, key, gzip.compress(body), metadata)
-        row = (trail["TrailARN"], region, bucket, key, end, hashlib.sha256(body).hexdigest(), signature)
-        self.store.run("trail_digest_add", row)
+        written = Digest(bucket, key, end, hashlib.sha256(body).hexdigest(), signature)
+        self.trails.add_digest(trail["TrailARN"], region, written)

@@ -13,8 +13,7 @@ from trailbridge.bus.router import Router
 from trailbridge.clock import Clock
 from trailbridge.domain.arns import bus_arn
 from trailbridge.domain.ids import fast_uuid4
-from trailbridge.storage.ports import Resources
-from trailbridge.storage.sqlite import SqliteStore
+from trailbridge.storage.ports import Forwarding, NewPending, Resources, Store, Trails
 from trailbridge.trail.selectors import admits, may_select_data
 
 DETAIL_TYPES = {
@@ -58,8 +57,11 @@ def _logs_in(trail: Mapping[str, Any], account: str, region: str) -> bool:
 
 
 class Forwarder:
-    def __init__(self, store: SqliteStore, resources: Resources, router: Router, clock: Clock) -> None:
-        self.store, self.resources, self.router, self.clock = store, resources, router, clock
+    def __init__(
+        self, store: Store, trails: Trails, forwarding: Forwarding, resources: Resources, router: Router, clock: Clock
+    ) -> None:
+        self.store, self.trails, self.forwarding = store, trails, forwarding
+        self.resources, self.router, self.clock = resources, router, clock
         self._cache: tuple[int, list[dict[str, Any]]] = (-1, [])  # (config version, logging trails)
 
     def logging_trails(self) -> list[dict[str, Any]]:
@@ -82,27 +84,26 @@ class Forwarder:
         if not trails:
             return 0
         admitted = [orjson.dumps(record) for record in records if self.to_trails(record, trails)]
-        self.store.run_many("trail_forward_add", [(body,) for body in admitted])
+        self.forwarding.add(admitted)
         return len(admitted)
 
     def deliver_pending(self, limit: int) -> tuple[int, int]:
         """Put up to `limit` of the records `forward` left on their default buses: routed outside the store's
         lock, then written with their deliveries in one transaction that removes them (a record another
         process took first is skipped); how many records were taken, and how many deliveries they made."""
-        store = self.store
-        waiting = store.all("trail_forward_next", (limit,))
+        waiting = self.forwarding.next(limit)
         if not waiting:
             return 0, 0
         self.router.refresh()
         routed = []
-        for seq, body in waiting:
-            record = orjson.loads(body)
+        for each in waiting:
+            record = orjson.loads(each.record)
             event = cloudtrail_event(record, fast_uuid4())
-            routed.append((seq, event, self.router.route(self.default_bus(record), event, {})))
+            routed.append((each.seq, event, self.router.route(self.default_bus(record), event, {})))
         made, now = 0, self.clock.now()
-        with store.transaction():
+        with self.store.transaction():
             for seq, event, rules in routed:
-                if store.run("trail_forward_done", (seq,)):
+                if self.forwarding.take(seq):
                     made += self.router.write_routed(event, rules, now, {})
         return len(waiting), made
 
@@ -113,8 +114,7 @@ class Forwarder:
         logging = [t for t in trails if _logs_in(t, account, region) and admits(t, record)]
         if logging:
             body, now = orjson.dumps(record), self.clock.now()
-            rows = [(t["TrailARN"], region, now, body) for t in logging]
-            self.store.run_many("trail_log_pending_add", rows)
+            self.trails.add([NewPending(t["TrailARN"], region, now, body) for t in logging])
         return bool(logging)
 
     def default_bus(self, record: Mapping[str, Any]) -> str:

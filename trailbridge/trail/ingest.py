@@ -33,7 +33,7 @@ from typing import Any
 import orjson
 
 from trailbridge.domain.ids import fast_uuid4
-from trailbridge.storage.sqlite import SqliteStore
+from trailbridge.storage.ports import Import, Imports, Store
 from trailbridge.trail.forward import Forwarder, cloudtrail_event
 from trailbridge.trail.recorder import Recorder
 
@@ -249,8 +249,8 @@ def _partial_key(key: str, account: str) -> str:
 
 
 class Importer:
-    def __init__(self, store: SqliteStore, recorder: Recorder, forwarder: Forwarder) -> None:
-        self.store, self.recorder, self.forwarder = store, recorder, forwarder
+    def __init__(self, store: Store, imports: Imports, recorder: Recorder, forwarder: Forwarder) -> None:
+        self.store, self.imports, self.recorder, self.forwarder = store, imports, recorder, forwarder
 
     def import_file(self, name: str, data: bytes, bus: str | None = None, account: str | None = None) -> FileResult:
         """Import one file, gzipped or not; `bus` is the ARN of the bus every record goes to, by default the
@@ -310,12 +310,12 @@ class Importer:
     def _imported(self, key: str, account: str | None) -> bool:
         """Whether the file was imported before: whole, or (for an import limited to `account`) for it."""
         keys = [key] if account is None else [key, _partial_key(key, account)]
-        return any(self.store.one("trail_import_get", (one,)) is not None for one in keys)
+        return bool(self.imports.known(keys))
 
     def _imported_by(self, key: str, good: list[tuple[float, dict[str, Any]]]) -> set[str]:
         """The accounts of these records that imported the file for themselves before."""
-        owners = {record["recipientAccountId"] for _, record in good}
-        return {owner for owner in owners if self.store.one("trail_import_get", (_partial_key(key, owner),))}
+        partial = {_partial_key(key, record["recipientAccountId"]): record["recipientAccountId"] for _, record in good}
+        return {partial[found] for found in self.imports.known(partial)}
 
     def _pipeline(
         self,
@@ -335,15 +335,16 @@ class Importer:
         events = [(record, cloudtrail_event(record, fast_uuid4())) for _, record in good]
         now = forwarder.clock.now()
         with self.store.transaction():
-            if self._imported(key, account):  # a concurrent import of the same file
-                result.duplicate, result.skipped, result.refused = True, [], Counter()
-                return 0
             earlier = self._imported_by(key, good) if account is None else set()
             if earlier:  # an import for every account leaves out the records of accounts that imported the file
                 kept = [item for item in good if item[1]["recipientAccountId"] not in earlier]
                 result.earlier, good = len(good) - len(kept), kept
                 events = [item for item in events if item[0]["recipientAccountId"] not in earlier]
                 prepared = self.recorder.prepare(good)
+            # Remembered first, so that of concurrent imports of the file (on any node) one writes its records.
+            if self._imported(key, account) or not self.imports.add(Import(remember, name, len(good), now)):
+                result.duplicate, result.skipped, result.refused, result.earlier = True, [], Counter(), 0
+                return 0
             router.refresh()
             trails = forwarder.logging_trails()
             default_buses: dict[tuple[str, str], str] = {}
@@ -356,7 +357,6 @@ class Importer:
                     target = default_buses.get(where) or default_buses.setdefault(where, forwarder.default_bus(record))
                 made += router.record(target, event, now, {}, result.rules)
             self.recorder.write(prepared)
-            self.store.run("trail_import_add", (remember, name, len(good), now))
         result.sources.update(record["eventSource"] for _, record in good)
         result.records = len(good)
         return made

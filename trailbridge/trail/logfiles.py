@@ -3,9 +3,10 @@ region as the gzip of `{"Records": [...]}`, under CloudTrail's key layout:
 
     [PREFIX/]AWSLogs/ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/ACCOUNT_CloudTrail_REGION_YYYYMMDDTHHmmZ_UNIQUE.json.gz
 
-A file is written before its records leave the pending table, so a crash in between writes them again
-(at least once, never lost). Each file is noted with the SHA-256 of its uncompressed content, which the
-digest files will list. A stopped or deleted trail's pending records are written at once.
+A file is written before its records leave the store, so a crash in between writes them again (at least
+once, never lost). Each file is noted with the SHA-256 of its uncompressed content, which the digest files
+will list. A stopped or deleted trail's pending records are written at once. One writer at a time writes a
+(trail, region)'s files: it claims it first, and a claim another holds (another node's) is passed over.
 """
 
 from __future__ import annotations
@@ -18,8 +19,7 @@ import time
 from typing import Any
 
 from trailbridge.clock import Clock
-from trailbridge.storage.ports import Resources
-from trailbridge.storage.sqlite import SqliteStore
+from trailbridge.storage.ports import LogFile, Resources, Trails
 from trailbridge.trail.buckets import Buckets, Failures
 
 _UNIQUE = string.ascii_letters + string.digits
@@ -36,9 +36,9 @@ def log_file_key(prefix: str | None, account: str, region: str, delivered: float
 
 class LogFileWriter:
     def __init__(
-        self, store: SqliteStore, resources: Resources, buckets: Buckets, clock: Clock, delivery_seconds: float
+        self, trails: Trails, resources: Resources, buckets: Buckets, clock: Clock, delivery_seconds: float
     ) -> None:
-        self.store, self.resources, self.buckets, self.clock = store, resources, buckets, clock
+        self.trails, self.resources, self.buckets, self.clock = trails, resources, buckets, clock
         self.delivery_seconds = delivery_seconds
         self.failures = Failures()
 
@@ -46,53 +46,61 @@ class LogFileWriter:
         """Write every log file that is due (`everything`: every trail's pending records, due or not, as the
         engine stops); how many were written. A trail whose file cannot be written (its bucket gone, a key that
         would leave it) keeps its records for the next try, and is logged once (`failures`); the other trails'
-        files are written all the same."""
+        files are written all the same. A (trail, region) that another writer holds (another node) is passed
+        over: that writer writes it."""
         written = 0
-        for trail_arn, region in self.store.all("trail_log_pending_groups"):
-            work = f"log files in {region}"
+        for group in self.trails.groups():
+            work = f"log files in {group.region}"
             try:
-                trail = self.resources.get(trail_arn)
-                if trail is None or everything or self._due(trail, region):
-                    written += self._deliver(trail_arn, trail, region)
+                written += self._deliver_if_due(group.trail_arn, group.region, everything)
             except Exception as exc:  # any failure of one trail must not stop the others
-                self.failures.failed(str(trail_arn), work, exc)
+                self.failures.failed(group.trail_arn, work, exc)
             else:
-                self.failures.worked(str(trail_arn), work)
+                self.failures.worked(group.trail_arn, work)
         return written
 
     def deliver_all(self, trail: dict[str, Any]) -> int:
         """Write everything the trail holds now, in every region (before the trail is deleted)."""
-        regions = {region for arn, region in self.store.all("trail_log_pending_groups") if arn == trail["TrailARN"]}
-        return sum(self._deliver(trail["TrailARN"], trail, region) for region in sorted(regions))
+        arn = trail["TrailARN"]
+        regions = sorted(group.region for group in self.trails.groups() if group.trail_arn == arn)
+        written = 0
+        for region in regions:
+            with self.trails.claim(arn, region) as held:
+                written += self._deliver(arn, trail, region) if held else 0
+        return written
 
     def last_delivery(self, trail_arn: str, region: str | None = None) -> float | None:
         """When the trail last delivered a log file (in `region`, or in any)."""
-        row = self.store.one("trail_log_last_delivery", (trail_arn, region, region))
-        return float(row[0]) if row and row[0] is not None else None
+        return self.trails.last_delivery(trail_arn, region)
+
+    def _deliver_if_due(self, trail_arn: str, region: str, everything: bool) -> int:
+        with self.trails.claim(trail_arn, region) as held:
+            if not held:
+                return 0
+            trail = self.resources.get(trail_arn)
+            if trail is None or everything or self._due(trail, region):
+                return self._deliver(trail_arn, trail, region)
+            return 0
 
     def _due(self, trail: dict[str, Any], region: str) -> bool:
         last = self.last_delivery(trail["TrailARN"], region) or trail.get("StartLoggingTime") or 0.0
         return not trail.get("IsLogging") or self.clock.now() - last >= self.delivery_seconds
 
     def _deliver(self, trail_arn: str, trail: dict[str, Any] | None, region: str) -> int:
-        rows = self.store.all("trail_log_pending_of", (trail_arn, region))
-        if not rows:
+        """Write the (trail, region)'s pending records as one log file (call holding its claim)."""
+        pending = self.trails.pending(trail_arn, region)
+        if not pending:
             return 0
-        last_seq = rows[-1][0]
+        seqs = [each.seq for each in pending]
         if trail is None:  # the trail was deleted: nothing to write to
-            self.store.run("trail_log_pending_done", (trail_arn, region, last_seq))
+            self.trails.delivered(trail_arn, region, seqs, None)
             return 0
         account = trail_arn.split(":")[4]
         now = self.clock.now()
         key = log_file_key(trail.get("S3KeyPrefix"), account, region, now)
-        body = b'{"Records":[' + b",".join(row[2] for row in rows) + b"]}"
+        body = b'{"Records":[' + b",".join(each.record for each in pending) + b"]}"
         self.buckets.put(trail["S3BucketName"], key, gzip.compress(body))
-        digest = hashlib.sha256(body).hexdigest()
-        times = [row[1] for row in rows]
-        with self.store.transaction():
-            self.store.run(
-                "trail_log_file_add",
-                (trail_arn, region, trail["S3BucketName"], key, digest, min(times), max(times), now),
-            )
-            self.store.run("trail_log_pending_done", (trail_arn, region, last_seq))
+        times = [each.time for each in pending]
+        file = LogFile(trail["S3BucketName"], key, hashlib.sha256(body).hexdigest(), min(times), max(times), now)
+        self.trails.delivered(trail_arn, region, seqs, file)
         return 1

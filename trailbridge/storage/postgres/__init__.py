@@ -1,17 +1,25 @@
 """The PostgreSQL backend: the scale-out store, one database that every node shares (psycopg 3, pooled)."""
 
 from trailbridge.storage.postgres.deliveries import PostgresDeliveries
+from trailbridge.storage.postgres.forwarding import PostgresForwarding
+from trailbridge.storage.postgres.imports import PostgresImports
+from trailbridge.storage.postgres.keys import PostgresKeys
 from trailbridge.storage.postgres.logs import PostgresLogs
 from trailbridge.storage.postgres.messages import PostgresMessages
 from trailbridge.storage.postgres.resources import PostgresResources
 from trailbridge.storage.postgres.schedules import PostgresSchedules
 from trailbridge.storage.postgres.store import PostgresStore
+from trailbridge.storage.postgres.trails import PostgresTrails
 
 __all__ = [
     "PostgresDeliveries",
+    "PostgresForwarding",
+    "PostgresImports",
+    "PostgresKeys",
     "PostgresLogs",
     "PostgresMessages",
     "PostgresResources",
     "PostgresSchedules",
     "PostgresStore",
+    "PostgresTrails",
 ]
