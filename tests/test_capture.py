@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
+import sys
 import threading
 import urllib.error
 import urllib.request
@@ -403,3 +405,14 @@ def test_the_records_endpoint_refuses_bad_input_clearly(server: Server, account:
     status, answer = post(json.dumps({"Requests": [{"time": "x"}, 7], "Records": [{"eventName": "X"}]}).encode())
     assert status == 200 and answer["accepted"] == 0
     assert [r["index"] for r in answer["rejected"]] == [0, 1, 2]
+
+
+def test_importing_the_capture_package_loads_no_engine() -> None:
+    """The middleware users embed pulls in what it needs: no store, no bus, no botocore models, no SQLite."""
+    script = (
+        "import sys, trailbridge.capture; "
+        "print(sorted(m for m in sys.modules if m.startswith(('trailbridge.storage', 'trailbridge.bus', "
+        "'trailbridge.delivery', 'trailbridge.runtime', 'trailbridge.services', 'botocore.model', 'sqlite3'))))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"

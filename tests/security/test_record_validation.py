@@ -16,7 +16,7 @@ from tests.conftest import wait_for
 from tests.support.server import Server
 from tests.test_audit_events import DESTINATIONS, entry, event_data
 from trailbridge.capture.records import expand
-from trailbridge.trail.ingest import check_record, parse_time
+from trailbridge.trail.record import check_record, parse_time
 
 ACCOUNT = "131313131313"
 SCOPE = f"{ACCOUNT}/20260101/us-east-1/cloudtrail/aws4_request"

@@ -23,8 +23,7 @@ import orjson
 
 from trailbridge.clock import iso8601
 from trailbridge.domain.ids import fast_uuid4
-from trailbridge.trail.ingest import EARLIEST, LATEST, check_record
-from trailbridge.trail.record import EVENT_VERSION, HIDDEN
+from trailbridge.trail.record import EARLIEST, HIDDEN, LATEST, Call, check_record, envelope
 
 log = logging.getLogger("trailbridge.capture")
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -317,36 +316,30 @@ def expand(summary: dict[str, Any], account: str, region: str) -> tuple[float, d
             raise ValueError("identity must be a JSON object")
         identity = dict(summary["identity"])
         identity.setdefault("accountId", account)
-        record: dict[str, Any] = {
-            "eventVersion": EVENT_VERSION,
-            "userIdentity": identity,
-            "eventTime": _event_time(int(started)),
-            "eventSource": str(summary["source"]),
-            "eventName": str(summary["name"]),
-            "awsRegion": region,
-            "sourceIPAddress": str(summary["ip"]),
-            "userAgent": str(summary["agent"]),
-        }
         failure = summary["error"]
-        if failure:
-            if not isinstance(failure, list | tuple) or len(failure) != 2:
-                raise ValueError("error must be [code, message]")
-            record["errorCode"], record["errorMessage"] = str(failure[0]), str(failure[1])
+        if failure and (not isinstance(failure, list | tuple) or len(failure) != 2):
+            raise ValueError("error must be [code, message]")
         request_id = summary["requestId"]
         if request_id is not None and not isinstance(request_id, str):
             raise ValueError("requestId must be a string")
-        record.update(
-            requestParameters=summary["parameters"],
-            responseElements=summary["answer"],
-            requestID=request_id or fast_uuid4(),
-            eventID=fast_uuid4(),
-            readOnly=method in READ_METHODS,
-            eventType="AwsApiCall",
-            managementEvent=True,
-            recipientAccountId=account,
-            eventCategory="Management",
-            additionalEventData={"httpMethod": method, "path": str(summary["path"]), "status": summary["status"]},
+        call = Call(
+            identity=identity,
+            time=_event_time(int(started)),
+            source=str(summary["source"]),
+            name=str(summary["name"]),
+            region=region,
+            source_ip=str(summary["ip"]),
+            user_agent=str(summary["agent"]),
+            account=account,
+            request_id=request_id or fast_uuid4(),
+            event_id=fast_uuid4(),
+            read_only=method in READ_METHODS,
+            request=summary["parameters"],
+            response=summary["answer"],
+            error=(str(failure[0]), str(failure[1])) if failure else None,
         )
+        additional = {"httpMethod": method, "path": str(summary["path"]), "status": summary["status"]}
+        record = envelope(call, additionalEventData=additional)
     except (KeyError, TypeError, ValueError, IndexError, OverflowError) as exc:
         raise ValueError(f"not a captured request: {exc}") from None
     checked = check_record(record)[1]

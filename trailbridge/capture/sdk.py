@@ -24,7 +24,7 @@ import botocore
 from trailbridge.capture.records import DEFAULT_REDACT, redact
 from trailbridge.capture.sinks import Sink
 from trailbridge.clock import iso8601
-from trailbridge.trail.record import EVENT_VERSION, camel_case_members, is_read_only
+from trailbridge.trail.record import Call, camel_case_members, envelope, is_read_only
 
 log = logging.getLogger("trailbridge.capture")
 _KEY = "trailbridge_capture"
@@ -91,31 +91,24 @@ class BotocoreRecorder:
                 model.output_shape, {k: v for k, v in parsed.items() if k != "ResponseMetadata"}
             )
         request_id = ((parsed or {}).get("ResponseMetadata") or {}).get("RequestId") or str(uuid.uuid4())
-        record: dict[str, Any] = {
-            "eventVersion": EVENT_VERSION,
-            "userIdentity": identity,
-            "eventTime": iso8601(started),
-            "eventSource": f"{model.service_model.endpoint_prefix}.amazonaws.com",
-            "eventName": model.name,
-            "awsRegion": context.get("client_region") or sink.region,
-            "sourceIPAddress": self.source_ip,
-            "userAgent": _USER_AGENT,
-        }
-        if error is not None:
-            record["errorCode"], record["errorMessage"] = error
         request = camel_case_members(shape, params) if shape is not None and params else None
-        record.update(
-            requestParameters=redact(request, self.redact_keys) if request else None,
-            responseElements=redact(answer, self.redact_keys) if answer else None,
-            requestID=request_id,
-            eventID=str(uuid.uuid4()),
-            readOnly=read_only,
-            eventType="AwsApiCall",
-            managementEvent=True,
-            recipientAccountId=sink.account,
-            eventCategory="Management",
+        call = Call(
+            identity=identity,
+            time=iso8601(started),
+            source=f"{model.service_model.endpoint_prefix}.amazonaws.com",
+            name=model.name,
+            region=context.get("client_region") or sink.region,
+            source_ip=self.source_ip,
+            user_agent=_USER_AGENT,
+            account=sink.account,
+            request_id=request_id,
+            event_id=str(uuid.uuid4()),
+            read_only=read_only,
+            request=redact(request, self.redact_keys) if request else None,
+            response=redact(answer, self.redact_keys) if answer else None,
+            error=error,
         )
-        return record
+        return envelope(call)
 
 
 def record_botocore(

@@ -39,7 +39,7 @@ from typing import Any, BinaryIO
 import orjson
 
 from trailbridge.capture.records import Facts, RecordOptions, expand, summarize
-from trailbridge.trail.ingest import check_record
+from trailbridge.trail.record import check_record
 
 log = logging.getLogger("trailbridge.capture")
 # (b"request", a summarized request) or (b"record", a CloudTrail record), as JSON: bytes, which the garbage

@@ -48,8 +48,8 @@ from trailbridge.server.metrics import CONTENT_TYPE, ServerMetrics
 from trailbridge.server.operations import SERVICE_CLASSES, Handler, handlers
 from trailbridge.services.base import ServiceError
 from trailbridge.services.sqs import QUERY_ERROR_CODES
-from trailbridge.trail.ingest import MAX_FILE_BYTES, check_record
-from trailbridge.trail.record import ApiCall, Caller, cloudtrail_record, is_management, is_read_only
+from trailbridge.trail.ingest import MAX_FILE_BYTES
+from trailbridge.trail.record import ApiCall, Caller, check_record, cloudtrail_record, is_management, is_read_only
 from trailbridge.trail.recorder import DURABLE_WAIT_SECONDS, NotRecordedError
 
 log = logging.getLogger("trailbridge.server")

@@ -27,8 +27,7 @@ from trailbridge.domain.access import Access, authorize
 from trailbridge.errors import AccessDeniedError
 from trailbridge.services.base import Engine, ServiceError, operation, page, timestamp
 from trailbridge.storage.ports import Scope
-from trailbridge.trail.ingest import parse_time
-from trailbridge.trail.record import EVENT_VERSION, is_read_only
+from trailbridge.trail.record import Call, envelope, is_read_only, parse_time
 from trailbridge.trail.recorder import DURABLE_WAIT_SECONDS
 
 MAX_CHANNELS_PER_REGION = 25
@@ -258,30 +257,25 @@ def audit_record(
     who: dict[str, Any] = {"type": identity["type"], "principalId": identity["principalId"]}
     if isinstance(identity.get("details"), dict):
         who["details"] = identity["details"]
-    record: dict[str, Any] = {
-        "eventVersion": EVENT_VERSION,
-        "userIdentity": who,
-        "eventTime": iso8601(time),
-        "eventSource": data["eventSource"],
-        "eventName": data["eventName"],
-        "awsRegion": region,
-        "sourceIPAddress": source_ip,
-        "userAgent": data.get("userAgent"),
-    }
-    if data.get("errorCode") is not None:
-        record["errorCode"] = data["errorCode"]
-        record["errorMessage"] = data.get("errorMessage") or ""
-    record.update(
-        requestParameters=data.get("requestParameters"),
-        responseElements=data.get("responseElements"),
+    call = Call(
+        identity=who,
+        time=iso8601(time),
+        source=data["eventSource"],
+        name=data["eventName"],
+        region=region,
+        source_ip=source_ip,
+        user_agent=data.get("userAgent"),
+        account=account,
+        request_id=data["UID"],
+        event_id=str(uuid.uuid4()),
+        read_only=is_read_only(data["eventName"]),
+        request=data.get("requestParameters"),
+        response=data.get("responseElements"),
+        error=None if data.get("errorCode") is None else (data["errorCode"], data.get("errorMessage") or ""),
+    )
+    record = envelope(
+        call,
         additionalEventData=data.get("additionalEventData"),
-        requestID=data["UID"],
-        eventID=str(uuid.uuid4()),
-        readOnly=is_read_only(data["eventName"]),
-        eventType="AwsApiCall",
-        managementEvent=True,
-        recipientAccountId=account,
-        eventCategory="Management",
         metadata={"ingestionTime": iso8601_millis(now), "channelARN": channel_arn},
     )
     return time, {k: v for k, v in record.items() if v is not None or k in ("requestParameters", "responseElements")}

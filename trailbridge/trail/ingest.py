@@ -27,7 +27,6 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -35,19 +34,10 @@ import orjson
 from trailbridge.domain.ids import fast_uuid4
 from trailbridge.storage.ports import Import, Imports, Store
 from trailbridge.trail.forward import Forwarder, cloudtrail_event
+from trailbridge.trail.record import check_record
 from trailbridge.trail.recorder import Recorder
 
 MAX_FILE_BYTES = 256 * 1024 * 1024  # a file (as sent, gzipped or not) larger than this is refused
-_REQUIRED = ("eventID", "eventName", "eventSource", "eventTime", "awsRegion")
-_ACCOUNT = re.compile(r"\d{12}")
-# A region name as the AWS SDKs accept one: a DNS host label (us-east-1, us-isob-east-1; also the made-up ones of
-# anonymized log files, us-north-2r, and "redacted"), in lower case. A region becomes a part of log file keys, so
-# nothing else (no `/`, `.`, NUL, no upper case) may pass as one.
-REGION = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
-# The event times a record may have: from the epoch to the last second ISO 8601 can write (9999-12-31T23:59:59Z).
-EARLIEST, LATEST = 0.0, 253_402_300_799.0
-_FLAGS = ("readOnly", "managementEvent")  # booleans, or CloudTrail's "true"/"false"
-_RESOURCE_TEXT = ("ARN", "type", "accountId")
 
 
 class MalformedFile(Exception):
@@ -88,78 +78,6 @@ class FileResult:
             "rules": dict(self.rules),
             "error": None if self.error is None else {"line": self.error.line, "message": self.error.message},
         }
-
-
-def parse_time(value: object) -> float:
-    """eventTime (ISO 8601, `Z` or an offset; no zone means UTC) as epoch seconds, between `EARLIEST` and
-    `LATEST`; ValueError otherwise."""
-    if not isinstance(value, str):
-        raise ValueError("eventTime is not a string")
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        seconds = (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
-    except (ValueError, OverflowError):
-        raise ValueError(f"eventTime {value[:64]!r} is not an ISO 8601 time") from None
-    if not EARLIEST <= seconds <= LATEST:
-        raise ValueError(f"eventTime {value[:64]!r} is not between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z")
-    return seconds
-
-
-def check_record(record: object, encodable: bool = False, strict: bool = True) -> tuple[float, dict[str, Any]]:
-    """(event time, record) for a usable CloudTrail record; ValueError naming what is wrong otherwise. What
-    the engine relies on is checked here, at the edge, so that no record can fail later in the recorder's
-    thread or the log file writer, nor name a path: eventID, eventName, eventSource, eventTime and awsRegion
-    are non-empty strings, eventTime a time `parse_time` accepts, awsRegion a region name (`REGION`), the
-    account 12 digits, resources (if any) a list, readOnly and managementEvent booleans or CloudTrail's
-    "true"/"false" (which become booleans), and the record one that JSON can encode again (`encodable`: the
-    caller knows it can). `strict` (live records, which trailbridge's own sinks and hooks build): also
-    userIdentity an object, resources a list of objects whose ARN, type and accountId are strings, and no
-    other readOnly or managementEvent. Not strict (log files written elsewhere, which hold odd shapes): those
-    are kept as they are, and read as LookupEvents and the selectors read them (a userIdentity that is not an
-    object names no user, a resource that is not an object no resource, readOnly "yes" is not read-only). A
-    record without `recipientAccountId` takes the account of its `userIdentity`."""
-    if not isinstance(record, dict):
-        raise ValueError("a record must be a JSON object")
-    missing = [name for name in _REQUIRED if not isinstance(record.get(name), str) or not record[name]]
-    if missing:
-        raise ValueError(f"missing or empty {', '.join(missing)} (each must be a non-empty string)")
-    region = record["awsRegion"]
-    if not REGION.fullmatch(region):
-        raise ValueError(f"awsRegion {region[:64]!r} is not a region name (lower-case letters, digits and hyphens)")
-    identity = record.get("userIdentity")
-    if strict and identity is not None and not isinstance(identity, dict):
-        raise ValueError("userIdentity must be a JSON object")
-    account = record.get("recipientAccountId") or (identity.get("accountId") if isinstance(identity, dict) else None)
-    if not isinstance(account, str) or not _ACCOUNT.fullmatch(account):
-        raise ValueError("no 12-digit recipientAccountId (nor userIdentity.accountId)")
-    resources = record.get("resources")
-    if strict and resources is not None:
-        if not isinstance(resources, list) or not all(isinstance(resource, dict) for resource in resources):
-            raise ValueError("resources must be a list of JSON objects")
-        for resource in resources:
-            for key in _RESOURCE_TEXT:
-                if resource.get(key) is not None and not isinstance(resource[key], str):
-                    raise ValueError(f"resources[].{key} must be a string")
-    elif resources is not None and not isinstance(resources, list | dict):  # a number the engine cannot iterate
-        raise ValueError("resources must be a list of JSON objects")
-    when = parse_time(record["eventTime"])
-    changes: dict[str, Any] = {}
-    for flag in _FLAGS:
-        value = record.get(flag)
-        if value is None or isinstance(value, bool):
-            continue
-        if value in ("true", "false"):
-            changes[flag] = value == "true"
-        elif strict:
-            raise ValueError(f"{flag} must be true or false")
-    if "recipientAccountId" not in record or record["recipientAccountId"] != account:
-        changes["recipientAccountId"] = account
-    if not encodable:
-        try:
-            orjson.dumps(record)
-        except TypeError as exc:  # nested deeper than JSON is written back (255), or not JSON data at all
-            raise ValueError(f"the record cannot be stored as JSON: {exc}") from None
-    return when, {**record, **changes} if changes else record
 
 
 def inflate(data: bytes) -> bytes:

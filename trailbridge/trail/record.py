@@ -9,15 +9,29 @@ marks sensitive (passwords, API keys, OAuth client secrets) reads `HIDDEN_DUE_TO
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
-from botocore.model import ListShape, MapShape, OperationModel, Shape, StructureShape
+import orjson
 
 from trailbridge.clock import iso8601
 
+if TYPE_CHECKING:  # botocore is loaded by the calls that use its models, not by those that only check records
+    from botocore.model import OperationModel, Shape
+
+_REQUIRED = ("eventID", "eventName", "eventSource", "eventTime", "awsRegion")
+_ACCOUNT = re.compile(r"\d{12}")
+# A region name as the AWS SDKs accept one: a DNS host label (us-east-1, us-isob-east-1; also the made-up ones of
+# anonymized log files, us-north-2r, and "redacted"), in lower case. A region becomes a part of log file keys, so
+# nothing else (no `/`, `.`, NUL, no upper case) may pass as one.
+REGION = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+# The event times a record may have: from the epoch to the last second ISO 8601 can write (9999-12-31T23:59:59Z).
+EARLIEST, LATEST = 0.0, 253_402_300_799.0
+_FLAGS = ("readOnly", "managementEvent")  # booleans, or CloudTrail's "true"/"false"
+_RESOURCE_TEXT = ("ARN", "type", "accountId")
 EVENT_VERSION = "1.11"
 HIDDEN = "HIDDEN_DUE_TO_SECURITY_REASONS"
 _READ_PREFIXES = ("Describe", "List", "Get", "Test", "Lookup", "Filter", "Receive")
@@ -87,47 +101,93 @@ def user_identity(caller: Caller) -> dict[str, Any]:
     }
 
 
-def cloudtrail_record(call: ApiCall) -> dict[str, Any]:
-    operation = call.operation
-    service_model = operation.service_model
-    read_only = is_read_only(operation.name)
-    management = is_management(call.service, operation.name)
+@dataclass(frozen=True)
+class Call:
+    """What every CloudTrail record of an API call says, whoever saw the call (trailbridge's API, a capture
+    middleware, the botocore hook, PutAuditEvents): `envelope` writes it in CloudTrail's order."""
+
+    identity: Mapping[str, Any]  # userIdentity
+    time: str  # eventTime, as CloudTrail writes it
+    source: str  # eventSource
+    name: str  # eventName
+    region: str
+    source_ip: str | None
+    user_agent: str | None
+    account: str  # recipientAccountId
+    request_id: str | None
+    event_id: str
+    read_only: bool
+    request: Any = None  # requestParameters
+    response: Any = None  # responseElements
+    error: tuple[str, str] | None = None  # (errorCode, errorMessage)
+    management: bool = True
+
+
+def envelope(call: Call, **more: Any) -> dict[str, Any]:
+    """The record of `call`, with the members in `more` (resources, tlsDetails, additionalEventData, ...) after
+    CloudTrail's own."""
     record: dict[str, Any] = {
         "eventVersion": EVENT_VERSION,
-        "userIdentity": user_identity(call.caller),
-        "eventTime": iso8601(call.time),
-        "eventSource": f"{service_model.endpoint_prefix}.amazonaws.com",
-        "eventName": operation.name,
+        "userIdentity": call.identity,
+        "eventTime": call.time,
+        "eventSource": call.source,
+        "eventName": call.name,
         "awsRegion": call.region,
         "sourceIPAddress": call.source_ip,
         "userAgent": call.user_agent,
     }
-    if call.error_code is not None:
-        record["errorCode"] = call.error_code
-        record["errorMessage"] = call.error_message or ""
-    shape = operation.input_shape
-    record["requestParameters"] = camel_case_members(shape, call.params) if shape is not None and call.params else None
-    answer = call.response if call.error_code is None and not read_only else None
-    out = operation.output_shape
-    record["responseElements"] = camel_case_members(out, answer) if out is not None and answer else None
+    if call.error is not None:
+        record["errorCode"], record["errorMessage"] = call.error
     record.update(
+        requestParameters=call.request,
+        responseElements=call.response,
         requestID=call.request_id,
         eventID=call.event_id,
-        readOnly=read_only,
+        readOnly=call.read_only,
         eventType="AwsApiCall",
-        managementEvent=management,
-        recipientAccountId=call.caller.account,
-        eventCategory="Management" if management else "Data",
+        managementEvent=call.management,
+        recipientAccountId=call.account,
+        eventCategory="Management" if call.management else "Data",
     )
-    resources = _resources(call)
-    if resources:
-        record["resources"] = resources
-    if call.tls is not None:
-        record["tlsDetails"] = dict(call.tls)
+    record.update(more)
     return record
 
 
+def cloudtrail_record(call: ApiCall) -> dict[str, Any]:
+    operation = call.operation
+    read_only = is_read_only(operation.name)
+    shape, out = operation.input_shape, operation.output_shape
+    answer = call.response if call.error_code is None and not read_only else None
+    more: dict[str, Any] = {}
+    if resources := _resources(call):
+        more["resources"] = resources
+    if call.tls is not None:
+        more["tlsDetails"] = dict(call.tls)
+    return envelope(
+        Call(
+            identity=user_identity(call.caller),
+            time=iso8601(call.time),
+            source=f"{operation.service_model.endpoint_prefix}.amazonaws.com",
+            name=operation.name,
+            region=call.region,
+            source_ip=call.source_ip,
+            user_agent=call.user_agent,
+            account=call.caller.account,
+            request_id=call.request_id,
+            event_id=call.event_id,
+            read_only=read_only,
+            request=camel_case_members(shape, call.params) if shape is not None and call.params else None,
+            response=camel_case_members(out, answer) if out is not None and answer else None,
+            error=None if call.error_code is None else (call.error_code, call.error_message or ""),
+            management=is_management(call.service, operation.name),
+        ),
+        **more,
+    )
+
+
 def camel_case_members(shape: Shape, value: Any) -> Any:
+    from botocore.model import ListShape, MapShape, StructureShape  # noqa: PLC0415 (see the imports above)
+
     if shape.metadata.get("sensitive"):
         return HIDDEN
     if isinstance(shape, StructureShape) and isinstance(value, Mapping):
@@ -184,3 +244,75 @@ def _resources(call: ApiCall) -> list[dict[str, str]]:
         arn = trail if trail.startswith("arn:") else f"arn:aws:cloudtrail:{region}:{account}:trail/{trail}"
         return one("AWS::CloudTrail::Trail", arn)
     return []
+
+
+def parse_time(value: object) -> float:
+    """eventTime (ISO 8601, `Z` or an offset; no zone means UTC) as epoch seconds, between `EARLIEST` and
+    `LATEST`; ValueError otherwise."""
+    if not isinstance(value, str):
+        raise ValueError("eventTime is not a string")
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        seconds = (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
+    except (ValueError, OverflowError):
+        raise ValueError(f"eventTime {value[:64]!r} is not an ISO 8601 time") from None
+    if not EARLIEST <= seconds <= LATEST:
+        raise ValueError(f"eventTime {value[:64]!r} is not between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z")
+    return seconds
+
+
+def check_record(record: object, encodable: bool = False, strict: bool = True) -> tuple[float, dict[str, Any]]:
+    """(event time, record) for a usable CloudTrail record; ValueError naming what is wrong otherwise. What
+    the engine relies on is checked here, at the edge, so that no record can fail later in the recorder's
+    thread or the log file writer, nor name a path: eventID, eventName, eventSource, eventTime and awsRegion
+    are non-empty strings, eventTime a time `parse_time` accepts, awsRegion a region name (`REGION`), the
+    account 12 digits, resources (if any) a list, readOnly and managementEvent booleans or CloudTrail's
+    "true"/"false" (which become booleans), and the record one that JSON can encode again (`encodable`: the
+    caller knows it can). `strict` (live records, which trailbridge's own sinks and hooks build): also
+    userIdentity an object, resources a list of objects whose ARN, type and accountId are strings, and no
+    other readOnly or managementEvent. Not strict (log files written elsewhere, which hold odd shapes): those
+    are kept as they are, and read as LookupEvents and the selectors read them (a userIdentity that is not an
+    object names no user, a resource that is not an object no resource, readOnly "yes" is not read-only). A
+    record without `recipientAccountId` takes the account of its `userIdentity`."""
+    if not isinstance(record, dict):
+        raise ValueError("a record must be a JSON object")
+    missing = [name for name in _REQUIRED if not isinstance(record.get(name), str) or not record[name]]
+    if missing:
+        raise ValueError(f"missing or empty {', '.join(missing)} (each must be a non-empty string)")
+    region = record["awsRegion"]
+    if not REGION.fullmatch(region):
+        raise ValueError(f"awsRegion {region[:64]!r} is not a region name (lower-case letters, digits and hyphens)")
+    identity = record.get("userIdentity")
+    if strict and identity is not None and not isinstance(identity, dict):
+        raise ValueError("userIdentity must be a JSON object")
+    account = record.get("recipientAccountId") or (identity.get("accountId") if isinstance(identity, dict) else None)
+    if not isinstance(account, str) or not _ACCOUNT.fullmatch(account):
+        raise ValueError("no 12-digit recipientAccountId (nor userIdentity.accountId)")
+    resources = record.get("resources")
+    if strict and resources is not None:
+        if not isinstance(resources, list) or not all(isinstance(resource, dict) for resource in resources):
+            raise ValueError("resources must be a list of JSON objects")
+        for resource in resources:
+            for key in _RESOURCE_TEXT:
+                if resource.get(key) is not None and not isinstance(resource[key], str):
+                    raise ValueError(f"resources[].{key} must be a string")
+    elif resources is not None and not isinstance(resources, list | dict):  # a number the engine cannot iterate
+        raise ValueError("resources must be a list of JSON objects")
+    when = parse_time(record["eventTime"])
+    changes: dict[str, Any] = {}
+    for flag in _FLAGS:
+        value = record.get(flag)
+        if value is None or isinstance(value, bool):
+            continue
+        if value in ("true", "false"):
+            changes[flag] = value == "true"
+        elif strict:
+            raise ValueError(f"{flag} must be true or false")
+    if "recipientAccountId" not in record or record["recipientAccountId"] != account:
+        changes["recipientAccountId"] = account
+    if not encodable:
+        try:
+            orjson.dumps(record)
+        except TypeError as exc:  # nested deeper than JSON is written back (255), or not JSON data at all
+            raise ValueError(f"the record cannot be stored as JSON: {exc}") from None
+    return when, {**record, **changes} if changes else record
