@@ -22,8 +22,8 @@ from trailbridge.delivery.http import HttpInvoker
 from trailbridge.delivery.invoker import Invoker
 from trailbridge.delivery.logs import LogEvents
 from trailbridge.delivery.queues import QueueMessages
-from trailbridge.delivery.secrets import SecretBox
 from trailbridge.metrics import Metrics
+from trailbridge.secrets import SecretBox
 from trailbridge.services.base import Engine
 from trailbridge.services.cloudtrail import CloudTrailService
 from trailbridge.services.destinations import DestinationsService, seal_stored_parameters

@@ -13,8 +13,8 @@ import pytest
 
 from tests.conftest import wait_for
 from tests.support.server import Server
-from trailbridge.delivery.secrets import SecretBox
 from trailbridge.runtime import Trailbridge
+from trailbridge.secrets import SecretBox
 from trailbridge.storage.sqlite import SqliteStore
 from trailbridge.trail.buckets import FolderBuckets
 

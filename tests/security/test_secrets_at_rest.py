@@ -17,8 +17,8 @@ import pytest
 from tests.conftest import FAST, wait_for
 from tests.support.http import Endpoint
 from tests.support.server import Server
-from trailbridge.delivery.secrets import SecretBox
 from trailbridge.runtime import Trailbridge
+from trailbridge.secrets import SecretBox
 from trailbridge.services.destinations import seal_stored_parameters
 from trailbridge.storage.ports import Scope
 

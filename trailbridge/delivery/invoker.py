@@ -17,13 +17,14 @@ from trailbridge.bus.routing import Rule
 from trailbridge.delivery.functions import Functions
 from trailbridge.delivery.http import HttpInvoker
 from trailbridge.delivery.logs import LogEvents
+from trailbridge.delivery.parameters import open_parameters
 from trailbridge.delivery.queues import QueueMessages
 from trailbridge.delivery.retry import DeliveryFailure
-from trailbridge.delivery.secrets import SecretBox, open_parameters
 from trailbridge.delivery.targets import check_target, target_kind
 from trailbridge.domain.access import owner_of
 from trailbridge.domain.arns import parse_arn
 from trailbridge.errors import AccessDeniedError
+from trailbridge.secrets import SecretBox
 from trailbridge.storage.ports import Resources
 
 

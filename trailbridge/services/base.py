@@ -18,7 +18,6 @@ from trailbridge.clock import Clock
 from trailbridge.delivery.functions import Functions
 from trailbridge.delivery.logs import LogEvents
 from trailbridge.delivery.queues import QueueMessages
-from trailbridge.delivery.secrets import SecretBox
 from trailbridge.errors import (
     AccessDeniedError,
     AlreadyExistsError,
@@ -31,6 +30,7 @@ from trailbridge.errors import (
 )
 from trailbridge.metrics import Metrics
 from trailbridge.patterns import PatternError
+from trailbridge.secrets import SecretBox
 from trailbridge.settings import Settings
 from trailbridge.storage.ports import Resources, Store
 from trailbridge.trail.buckets import Buckets

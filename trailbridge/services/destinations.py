@@ -13,10 +13,11 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from trailbridge.delivery.secrets import SecretBox, hide_parameters, seal_parameters
+from trailbridge.delivery.parameters import hide_parameters, seal_parameters
 from trailbridge.domain.access import Access, authorize
 from trailbridge.domain.arns import api_destination_arn, connection_arn, parse_arn
 from trailbridge.errors import AlreadyExistsError, ConflictError, InvalidInputError, NotFoundError, TrailbridgeError
+from trailbridge.secrets import SecretBox
 from trailbridge.services.base import Engine, operation, page, with_times
 from trailbridge.storage.ports import Resources, Scope
 

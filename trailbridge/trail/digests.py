@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from trailbridge.clock import Clock, iso8601
-from trailbridge.delivery.secrets import SecretBox
+from trailbridge.secrets import SecretBox
 from trailbridge.storage.ports import Digest, Keys, Resources, SigningKey, Trails
 from trailbridge.trail.buckets import Buckets, Failures
 

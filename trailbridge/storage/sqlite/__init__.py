@@ -8,7 +8,7 @@ from trailbridge.storage.sqlite.logs import SqliteLogs
 from trailbridge.storage.sqlite.messages import SqliteMessages
 from trailbridge.storage.sqlite.resources import SqliteResources
 from trailbridge.storage.sqlite.schedules import SqliteSchedules
-from trailbridge.storage.sqlite.store import SCHEMA_VERSION, SqliteStore, tighten
+from trailbridge.storage.sqlite.store import SCHEMA_VERSION, SqliteStore
 from trailbridge.storage.sqlite.trails import SqliteTrails
 
 __all__ = [
@@ -23,5 +23,4 @@ __all__ = [
     "SqliteSchedules",
     "SqliteStore",
     "SqliteTrails",
-    "tighten",
 ]

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from trailbridge.errors import InvalidInputError
+from trailbridge.filemodes import tighten
 
 _SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
@@ -292,14 +293,6 @@ class SqliteStore:
             self._checkpointer.close()
         with self._lock:
             self._db.close()
-
-
-def tighten(path: Path) -> None:
-    """Make a file of ours that group or other users may access 0600 (written by an older trailbridge, or
-    under a looser umask); another user's file is left alone."""
-    status = path.stat()
-    if status.st_uid == os.geteuid() and status.st_mode & 0o077:
-        os.chmod(path, 0o600)
 
 
 def _private_database(path: Path) -> None:

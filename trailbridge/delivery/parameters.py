@@ -1,9 +1,5 @@
-"""Connection secrets (passwords, API keys, OAuth client secrets, and the values of HTTP parameters marked
-`IsValueSecret`), encrypted at rest with Fernet.
-
-The key lives in `secret.key` in the data directory, created on first use, readable by the owner only
-(0600; an existing key file of ours that others could read is tightened). Anyone with the data directory but
-not that file cannot read the secrets; back the two up separately.
+"""The secret parameters of connections (passwords, API keys, OAuth client secrets, and the values of HTTP
+parameters marked `IsValueSecret`), sealed with the store's `SecretBox` (`trailbridge.secrets`).
 
 A connection's secret parameters are kept without their `Value` in its document; the values are sealed with
 its other secrets, keyed by list (`InvocationHttpParameters.HeaderParameters`, ...) and parameter key, and
@@ -13,48 +9,8 @@ put back only for a delivery (`open_parameters`).
 from __future__ import annotations
 
 import copy
-import os
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
-
-import orjson
-from cryptography.fernet import Fernet, InvalidToken
-
-from trailbridge.errors import TrailbridgeError
-from trailbridge.storage.sqlite import tighten
-
-
-class SecretBox:
-    def __init__(self, key: bytes) -> None:
-        self._fernet = Fernet(key)
-
-    @classmethod
-    def in_directory(cls, directory: Path) -> SecretBox:
-        path = directory / "secret.key"
-        if not path.exists():
-            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(descriptor, "wb") as handle:
-                handle.write(Fernet.generate_key())
-        else:
-            tighten(path)
-        return cls(path.read_bytes().strip())
-
-    @classmethod
-    def ephemeral(cls) -> SecretBox:
-        return cls(Fernet.generate_key())
-
-    def seal(self, values: dict[str, Any]) -> str:
-        return self._fernet.encrypt(orjson.dumps(values)).decode()
-
-    def open(self, token: str) -> dict[str, Any]:
-        try:
-            values: dict[str, Any] = orjson.loads(self._fernet.decrypt(token.encode()))
-        except InvalidToken:
-            raise TrailbridgeError("connection secret cannot be decrypted: secret.key does not match") from None
-        return values
-
 
 # The lists of HTTP parameters in a connection's AuthParameters whose entries may be marked IsValueSecret.
 _PARAMETER_LISTS = tuple(
