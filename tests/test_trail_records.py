@@ -14,7 +14,7 @@ from tests.support.server import Server
 from trailbridge.aws.validate import operation
 from trailbridge.clock import ManualClock
 from trailbridge.runtime import Trailbridge
-from trailbridge.trail import recorder
+from trailbridge.storage.sqlite import records as sqlite_records
 from trailbridge.trail.record import HIDDEN, ApiCall, Caller, cloudtrail_record
 
 STANDARD = {
@@ -220,7 +220,7 @@ def test_records_older_than_the_retention_are_dropped() -> None:
 def test_lookup_by_event_id_compares_the_ids_behind_their_key(monkeypatch: pytest.MonkeyPatch) -> None:
     """Records are found by EventId through an 8-byte key of the id; records whose keys are equal (here
     all of them) are told apart by the id itself."""
-    monkeypatch.setattr(recorder, "event_key", lambda event_id: 7)
+    monkeypatch.setattr(sqlite_records, "event_key", lambda event_id: 7)
     clock = ManualClock(1_700_000_000.0)
     with Trailbridge(None, clock=clock) as tb:
         base = cloudtrail_record(call("PutRule", {"Name": "r", "EventPattern": "{}"}, {}, time=clock.now()))

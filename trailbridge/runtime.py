@@ -39,6 +39,7 @@ from trailbridge.storage.sqlite import (
     SqliteKeys,
     SqliteLogs,
     SqliteMessages,
+    SqliteRecords,
     SqliteResources,
     SqliteSchedules,
     SqliteStore,
@@ -85,7 +86,12 @@ class Trailbridge:
         trail_files = TrailFiles(log_files, digests, self.clock)
         self.forwarder = Forwarder(self.store, trails, SqliteForwarding(self.store), resources, router, self.clock)
         self.recorder = Recorder(
-            self.store, self.clock, self.settings.lookup_retention_days, self.forwarder, trail_files.write_due
+            self.store,
+            SqliteRecords(self.store),
+            self.clock,
+            self.settings.lookup_retention_days,
+            self.forwarder,
+            trail_files.write_due,
         )
         self.importer = Importer(self.store, SqliteImports(self.store), self.recorder, self.forwarder)
         self.engine = Engine(

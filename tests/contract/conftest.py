@@ -37,6 +37,7 @@ class Backend:
     keys: Any = None
     forwarding: Any = None
     imports: Any = None
+    records: Any = None
 
     def open(self) -> Backend:
         """Open the backend's store and ports on `where` (again, after `close`: the same data)."""
@@ -62,6 +63,7 @@ class Backend:
             "keys",
             "forwarding",
             "imports",
+            "records",
         ):
             setattr(self, port, getattr(ports, prefix + port.title())(self.store))
         return self

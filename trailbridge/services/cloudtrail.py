@@ -56,10 +56,10 @@ class CloudTrailService:
             if by[0] == "ReadOnly" and by[1] not in ("true", "false"):
                 raise ServiceError("InvalidLookupAttributesException", "ReadOnly must be true or false.")
         rows = self.engine.recorder.page(self.account, self.region, start, end, (time, seq), limit + 1, by)
-        events = [_event(orjson.loads(record), when) for _, when, record in rows[:limit]]
+        events = [_event(orjson.loads(row.record), row.time) for row in rows[:limit]]
         answer: dict[str, Any] = {"Events": events}
         if len(rows) > limit:
-            answer["NextToken"] = _token(rows[limit - 1][1], rows[limit - 1][0])
+            answer["NextToken"] = _token(rows[limit - 1].time, rows[limit - 1].seq)
         return answer
 
     @operation("cloudtrail", "ListPublicKeys")

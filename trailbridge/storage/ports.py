@@ -449,3 +449,56 @@ class Imports(Protocol):
         """Remember an import; False (nothing changed) when its key is there already, or another transaction is
         adding it and then commits."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class NewRecord:
+    """A CloudTrail record to keep for LookupEvents, with what it is found by."""
+
+    account: str
+    region: str
+    time: float  # the event's time
+    event_id: str
+    read_only: bool
+    record: bytes  # the record's JSON
+    attributes: tuple[tuple[str, str], ...]  # (AttributeKey, value) of EventName, EventSource, Username, ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRecord:
+    """A record as LookupEvents finds it: its number, its time and its JSON."""
+
+    seq: int
+    time: float
+    record: bytes
+
+
+class Records(Protocol):
+    """The CloudTrail records LookupEvents finds, per account and region, newest first, by one lookup attribute
+    at most. A write numbers each record (`seq`) with a number no other record of the store has, however many
+    processes write (records of one time are paged in the order of their numbers); the numbers of one write
+    grow in the order of its records."""
+
+    def prepare(self, records: Sequence[NewRecord]) -> Callable[[], None]:
+        """The write of `records`, its work that needs no transaction done now: call it inside the transaction
+        that keeps them (or alone), so that the store's lock is held for less time."""
+        ...
+
+    def page(
+        self,
+        account: str,
+        region: str,
+        start: float,
+        end: float,
+        before: tuple[float, int],
+        limit: int,
+        by: tuple[str, str] | None = None,
+    ) -> list[StoredRecord]:
+        """Up to `limit` records of the account and region from `start` to `end` (both included), newest first
+        (by time, then number), older than the cursor `before` (time, seq); `by` is one lookup attribute (its
+        key and value): EventId, ReadOnly ("true" or "false") or one of a record's `attributes`."""
+        ...
+
+    def prune(self, before: float) -> None:
+        """Drop the records older than `before`, and what indexes them."""
+        ...

@@ -2,14 +2,13 @@
 
 Calls hand records over (`record`) and are told when each is durable: the server answers a call only then.
 A background worker writes whatever has gathered in one transaction (group commit: records handed over while
-one batch is written go together in the next), indexes each record by the eight LookupEvents attributes (see
-schema.sql: a column for ReadOnly, a key for EventId, term rows for the others), and drops
-records older than the retention period; in the same transaction the records that logging trails admit wait
-for their log files and for EventBridge (`trail_forward_pending`), which the writer then routes to their
-region's default bus outside the store's lock. A mutating call writes its record itself, in the transaction of
-its change (`write_with_change`). `stop` writes what is left, then has the periodic work (trail files) write
-everything pending. Data events (PutEvents, queue messages) are not kept here: CloudTrail logs them only to
-trails that select them.
+one batch is written go together in the next) to the LookupEvents index (`storage.ports.Records`), which finds
+them by the eight LookupEvents attributes, and drops records older than the retention period; in the same
+transaction the records that logging trails admit wait for their log files and for EventBridge (`Forwarding`),
+which the writer then routes to their region's default bus outside the store's lock. A mutating call writes its
+record itself, in the transaction of its change (`write_with_change`). `stop` writes what is left, then has the
+periodic work (trail files) write everything pending. Data events (PutEvents, queue messages) are not kept
+here: CloudTrail logs them only to trails that select them.
 
 A record that cannot be written is refused alone and the rest are written; when the store fails, records are
 kept and tried again. Both workers (the writer, and trail files every second) restart when they fail and
@@ -18,18 +17,16 @@ report their state (`health`).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import orjson
 
 from trailbridge.clock import Clock
-from trailbridge.storage.sqlite import SqliteStore
+from trailbridge.storage.ports import NewRecord, Records, StoredRecord, Transactional
 from trailbridge.trail.forward import Forwarder
 from trailbridge.workers import Worker, WorkerHealth
 
@@ -67,23 +64,7 @@ def read_only(record: Mapping[str, Any]) -> bool:
     return record.get("readOnly") in (True, "true")
 
 
-def event_key(event_id: str) -> int:
-    """The `event_key` of a record with this eventID: 8 bytes of its BLAKE2b, as a signed 64-bit integer."""
-    return int.from_bytes(hashlib.blake2b(event_id.encode(), digest_size=8).digest(), "big", signed=True)
-
-
-Term = tuple[str, str, str, str]  # (account, region, AttributeKey, value)
-_TERM_KEYS = frozenset(["EventName", "EventSource", "Username", "AccessKeyId", "ResourceType", "ResourceName"])
-
-
-@dataclass
-class Prepared:
-    """Rows of LookupEvents records, numbered from 0 until `Recorder.write` gives them their sequence; the
-    attribute rows name their term, which `write` turns into its id."""
-
-    records: list[tuple[str, str, float, int, int, bytes]] = field(default_factory=list)
-    lookups: list[tuple[Term, float, int]] = field(default_factory=list)
-    terms: dict[Term, None] = field(default_factory=dict)  # the distinct terms, in order
+_FIELDS = frozenset(["EventId", "ReadOnly"])  # the attributes a `NewRecord` has fields for
 
 
 Done = Callable[[BaseException | None], None]  # told once a record is durable (None) or refused (why)
@@ -109,13 +90,14 @@ def _storage_failure(error: BaseException) -> bool:
 class Recorder:
     def __init__(
         self,
-        store: SqliteStore,
+        store: Transactional,
+        records: Records,
         clock: Clock,
         retention_days: float,
         forwarder: Forwarder,
         periodic: Periodic | None = None,
     ) -> None:
-        self._store, self._clock, self._retention = store, clock, retention_days * DAY
+        self._store, self._records, self._clock, self._retention = store, records, clock, retention_days * DAY
         self._forwarder = forwarder
         self._periodic = periodic  # run by a worker of its own about once a second (trail log files), and at stop
         self._pending: list[_Item] = []
@@ -135,21 +117,10 @@ class Recorder:
         before: tuple[float, int],
         limit: int,
         by: tuple[str, str] | None = None,
-    ) -> list[tuple[int, float, bytes]]:
-        """LookupEvents' index: up to `limit` (sequence, time, record) of the account and region from `start` to
-        `end`, newest first, older than the cursor `before` (time, sequence); `by` is one lookup attribute
-        (its key, value; ReadOnly's is "true" or "false")."""
-        args: list[Any] = [account, region, start, end, *before, limit]
-        query = "trail_page"
-        if by is not None:
-            key, value = by
-            if key == "ReadOnly":
-                query, args = "trail_page_read_only", [*args, int(value == "true")]
-            elif key == "EventId":
-                query, args = "trail_page_event", [*args, event_key(value), value]
-            else:
-                query, args = "trail_page_by", [*args, key, value]
-        return [(int(seq), float(when), bytes(record)) for seq, when, record in self._store.all(query, args)]
+    ) -> list[StoredRecord]:
+        """LookupEvents' index (`Records.page`): up to `limit` records of the account and region from `start` to
+        `end`, newest first, older than the cursor `before` (time, seq); `by` is one lookup attribute."""
+        return self._records.page(account, region, start, end, before, limit, by)
 
     def record(self, time: float, record: dict[str, Any], done: Done | None = None) -> None:
         """Hand a record over; `done` is called (from the writer's thread) once it is durable, or with the
@@ -309,46 +280,33 @@ class Recorder:
         if not self._writer.running:
             self._deliver()
 
-    def prepare(self, batch: Iterable[tuple[float, Mapping[str, Any]]]) -> Prepared:
-        """The rows `write` stores, made before the transaction (so its lock is held for less time)."""
+    def prepare(self, batch: Iterable[tuple[float, Mapping[str, Any]]]) -> Callable[[], None]:
+        """The write `write` makes of these records (management events within the retention period), prepared
+        before the transaction (so its lock is held for less time)."""
         oldest = self._clock.now() - self._retention
-        prepared = Prepared()
-        records, lookups, terms = prepared.records, prepared.lookups, prepared.terms
-        for when, record in batch:
-            if not record.get("managementEvent", True) or when < oldest:
-                continue
-            index, account, region = len(records), record["recipientAccountId"], record["awsRegion"]
-            key = event_key(record["eventID"])
-            records.append((account, region, when, int(read_only(record)), key, orjson.dumps(record)))
-            for name, value in lookup_attributes(record):
-                if name in _TERM_KEYS:
-                    term = (account, region, name, value)
-                    terms[term] = None
-                    lookups.append((term, when, index))
-        return prepared
+        return self._records.prepare(
+            [
+                NewRecord(
+                    record["recipientAccountId"],
+                    record["awsRegion"],
+                    when,
+                    record["eventID"],
+                    read_only(record),
+                    orjson.dumps(record),
+                    tuple([pair for pair in lookup_attributes(record) if pair[0] not in _FIELDS]),
+                )
+                for when, record in batch
+                if record.get("managementEvent", True) and when >= oldest
+            ]
+        )
 
-    def write(self, prepared: Prepared) -> None:
-        """Store prepared rows (inside a transaction), and now and then drop what is past retention."""
-        store = self._store
+    def write(self, prepared: Callable[[], None]) -> None:
+        """Make a prepared write (inside a transaction), and now and then drop what is past retention."""
+        prepared()
         now = self._clock.now()
-        if prepared.records:
-            last = store.one("trail_record_last")  # inside the transaction: no one else writes
-            first = int(last[0] if last else 0) + 1
-            store.run_many("trail_record_add", [(first + i, *row) for i, row in enumerate(prepared.records)])
-            store.run_many("trail_term_add", list(prepared.terms))
-            ids = {
-                (account, region, key, value): id_
-                for id_, account, region, key, value in store.all_many("trail_term_ids", list(prepared.terms))
-            }
-            store.run_many(
-                "trail_lookup_add", [(ids[term], when, first + index) for term, when, index in prepared.lookups]
-            )
-        oldest = now - self._retention
         if now - self._last_prune >= _PRUNE_INTERVAL:
             self._last_prune = now
-            store.run("trail_prune", (oldest,))
-            store.run("trail_prune_lookup", (oldest,))
-            store.run("trail_prune_terms")
+            self._records.prune(now - self._retention)
 
 
 def _settle(written: list[_Item], refused: list[_Item]) -> None:

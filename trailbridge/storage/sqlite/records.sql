@@ -1,4 +1,4 @@
--- Named queries of the SQLite backend: each starts with `-- name: <name>`.
+-- The CloudTrail records' queries (records.py is their only caller).
 
 -- name: trail_record_add
 INSERT INTO trail_records (seq, account, region, time, read_only, event_key, record) VALUES (?, ?, ?, ?, ?, ?, ?);
