@@ -10,6 +10,7 @@ import pytest
 import urllib3
 
 from tests.support.http import Endpoint
+from tests.support.postgres import postgres_url  # noqa: F401 (a fixture, for every test that needs a database)
 from tests.support.server import Server, free_port
 from trailbridge.runtime import Trailbridge
 from trailbridge.settings import Settings

@@ -402,8 +402,8 @@ def test_connection_secrets_are_never_returned(tb: Trailbridge, endpoint: Endpoi
     described = api.describe_connection(Name=name)
     assert PASSWORD not in json.dumps(described, default=str)
     assert described["AuthParameters"] == {"BasicAuthParameters": {"Username": "user"}}
-    stored = tb.store._db.execute("SELECT doc FROM resources WHERE kind = 'connection'").fetchone()[0]
-    assert PASSWORD.encode() not in stored  # '!' and '.' never occur in Fernet's base64url text
+    stored = json.dumps(tb.engine.resources.all_of_kind("connection"))
+    assert PASSWORD not in stored  # '!' and '.' never occur in Fernet's base64url text
 
 
 def test_http_retries_5xx_until_success(tb: Trailbridge, endpoint: Endpoint) -> None:

@@ -92,8 +92,9 @@ def test_scheduled_rule_fires_with_aws_envelope_and_a_missed_tick_fires_once() -
     clock.advance(3600)  # an hour of downtime: 60 missed ticks
     router.fire_schedules()
     assert tb.pending_deliveries() == 2
-    rows = tb.store._db.execute("SELECT body FROM events ORDER BY ingested").fetchall()
-    event = json.loads(rows[0][0])
+    claimed = tb.deliveries.claim("test", clock.now(), 10, 60, ())
+    stored = sorted((found for c in claimed if (found := tb.deliveries.event(c.event_id))), key=lambda e: e.ingested)
+    event = json.loads(stored[0].body)
     assert event["source"] == "aws.events"
     assert event["detail-type"] == "Scheduled Event"
     assert event["resources"] == [arn]

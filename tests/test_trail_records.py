@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from tests.support.server import Server
 from trailbridge.aws.validate import operation
 from trailbridge.clock import ManualClock
 from trailbridge.runtime import Trailbridge
+from trailbridge.storage.sqlite import SqliteStore
 from trailbridge.storage.sqlite import records as sqlite_records
 from trailbridge.trail.record import HIDDEN, ApiCall, Caller, cloudtrail_record
 
@@ -237,18 +239,21 @@ def test_lookup_by_event_id_compares_the_ids_behind_their_key(monkeypatch: pytes
         assert service.lookup_events(LookupAttributes=missing)["Events"] == []
 
 
-def test_terms_no_record_uses_are_pruned_with_the_records() -> None:
+def test_terms_no_record_uses_are_pruned_with_the_records(tmp_path: Path) -> None:
+    """SQLite keeps each lookup term once, in a table of its own: a term no record uses any more goes too."""
     clock = ManualClock(1_700_000_000.0)
-    with Trailbridge(None, clock=clock) as tb:
+    with Trailbridge(tmp_path, clock=clock) as tb:
+        store = tb.store
+        assert isinstance(store, SqliteStore)
         old = cloudtrail_record(call("DeleteRule", {"Name": "old"}, {}, time=clock.now()))
         tb.recorder.record(clock.now(), {**old, "recipientAccountId": "123456789012", "awsRegion": "us-east-1"})
         tb.recorder.stop()
         term = ("123456789012", "us-east-1", "EventName", "DeleteRule")
-        assert len(tb.store.all_many("trail_term_ids", [term])) == 1
+        assert len(store.all_many("trail_term_ids", [term])) == 1
         clock.advance(91 * 86_400)
         recent = cloudtrail_record(call("PutRule", {"Name": "new", "EventPattern": "{}"}, {}, time=clock.now()))
         tb.recorder.record(clock.now(), {**recent, "recipientAccountId": "123456789012", "awsRegion": "us-east-1"})
         tb.recorder.stop()
-        assert tb.store.all_many("trail_term_ids", [term]) == []
+        assert store.all_many("trail_term_ids", [term]) == []
         kept = ("123456789012", "us-east-1", "EventName", "PutRule")
-        assert len(tb.store.all_many("trail_term_ids", [kept])) == 1
+        assert len(store.all_many("trail_term_ids", [kept])) == 1

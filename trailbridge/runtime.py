@@ -32,19 +32,7 @@ from trailbridge.services.logs import LogsService
 from trailbridge.services.sqs import QueuesService
 from trailbridge.services.trails import TrailsService
 from trailbridge.settings import Settings
-from trailbridge.storage.sqlite import (
-    SqliteDeliveries,
-    SqliteForwarding,
-    SqliteImports,
-    SqliteKeys,
-    SqliteLogs,
-    SqliteMessages,
-    SqliteRecords,
-    SqliteResources,
-    SqliteSchedules,
-    SqliteStore,
-    SqliteTrails,
-)
+from trailbridge.storage.backends import open_ports
 from trailbridge.trail.buckets import Buckets, FolderBuckets, S3Buckets
 from trailbridge.trail.digests import DigestWriter, SigningKeys
 from trailbridge.trail.files import TrailFiles
@@ -56,7 +44,8 @@ from trailbridge.workers import WorkerHealth
 
 
 class Trailbridge:
-    """The engine on a data directory (`None`: in memory, gone when closed)."""
+    """The engine on a data directory, its state in the SQLite file there or in the PostgreSQL database
+    `settings.database` names (no data directory and no database: in memory, gone when closed)."""
 
     def __init__(
         self, data_dir: Path | str | None = None, settings: Settings | None = None, clock: Clock | None = None
@@ -64,44 +53,41 @@ class Trailbridge:
         self.settings = settings or Settings()
         self.data_dir = Path(data_dir) if data_dir is not None else None
         self.clock = clock or SystemClock()
-        store_path = self.data_dir / "trailbridge.sqlite3" if self.data_dir else ":memory:"
-        self.store = SqliteStore(store_path, self.settings.sqlite_synchronous)
-        resources = SqliteResources(self.store)
-        self.deliveries = SqliteDeliveries(self.store)
+        ports = open_ports(self.settings, self.data_dir)
+        self.store, resources, self.deliveries = ports.store, ports.resources, ports.deliveries
         self.metrics = Metrics()
         self.functions = Functions()
         router = Router(
-            self.store, resources, self.deliveries, SqliteSchedules(self.store), self.clock, self.metrics, self.settings
+            self.store, resources, self.deliveries, ports.schedules, self.clock, self.metrics, self.settings
         )
-        secrets = SecretBox.in_directory(self.data_dir) if self.data_dir else SecretBox.ephemeral()
+        secrets = _secrets(self.settings, self.data_dir)
         buckets: Buckets = (
             S3Buckets(self.settings.s3_endpoint_url, self.settings.default_region)
             if self.settings.s3_endpoint_url
             else FolderBuckets(self.data_dir / "buckets" if self.data_dir else None)
         )
-        trails = SqliteTrails(self.store)  # one for the writers and the forwarder: its claims are the process's
-        log_files = LogFileWriter(trails, resources, buckets, self.clock, self.settings.trail_delivery_seconds)
-        keys = SigningKeys(SqliteKeys(self.store), secrets, self.clock)
-        digests = DigestWriter(trails, resources, buckets, keys, self.clock, self.settings.digest_seconds)
+        log_files = LogFileWriter(ports.trails, resources, buckets, self.clock, self.settings.trail_delivery_seconds)
+        keys = SigningKeys(ports.keys, secrets, self.clock)
+        digests = DigestWriter(ports.trails, resources, buckets, keys, self.clock, self.settings.digest_seconds)
         trail_files = TrailFiles(log_files, digests, self.clock)
-        self.forwarder = Forwarder(self.store, trails, SqliteForwarding(self.store), resources, router, self.clock)
+        self.forwarder = Forwarder(self.store, ports.trails, ports.forwarding, resources, router, self.clock)
         self.recorder = Recorder(
             self.store,
-            SqliteRecords(self.store),
+            ports.records,
             self.clock,
             self.settings.lookup_retention_days,
             self.forwarder,
             trail_files.write_due,
         )
-        self.importer = Importer(self.store, SqliteImports(self.store), self.recorder, self.forwarder)
+        self.importer = Importer(self.store, ports.imports, self.recorder, self.forwarder)
         self.engine = Engine(
             settings=self.settings,
             clock=self.clock,
             store=self.store,
             resources=resources,
             router=router,
-            queues=QueueMessages(SqliteMessages(self.store), self.clock, self.store),
-            logs=LogEvents(SqliteLogs(self.store), self.clock),
+            queues=QueueMessages(ports.messages, self.clock, self.store),
+            logs=LogEvents(ports.logs, self.clock),
             secrets=secrets,
             functions=self.functions,
             metrics=self.metrics,
@@ -193,3 +179,11 @@ class Trailbridge:
 
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None) -> None:
         self.close()
+
+
+def _secrets(settings: Settings, data_dir: Path | None) -> SecretBox:
+    """The key that seals stored secrets: the file settings name, else secret.key in the data directory, else one
+    for this process only (memory)."""
+    if settings.secret_key_file is not None:
+        return SecretBox.in_file(settings.secret_key_file)
+    return SecretBox.in_directory(data_dir) if data_dir else SecretBox.ephemeral()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -39,6 +40,10 @@ class Settings:
     # Soft AWS quotas (the AWS defaults).
     max_rules_per_bus: int = 300
     max_event_buses: int = 100
+    # Where the state is: empty, the SQLite file in the data directory; or postgresql://USER@HOST:PORT/DB, one
+    # database any number of nodes share (each with the same secret key file).
+    database: str = ""
+    secret_key_file: Path | None = None  # the key that seals stored secrets; default <data_dir>/secret.key
     # sqlite: NORMAL survives a killed process (WAL); FULL also survives power loss, at a cost per write.
     sqlite_synchronous: str = "NORMAL"
     # CloudTrail: how long LookupEvents keeps management events.
@@ -70,11 +75,22 @@ class Settings:
             raise InvalidInputError(f"log level must be one of {', '.join(_LOG_LEVELS)}, not {self.log_level!r}")
         if (self.tls_certfile is None) != (self.tls_keyfile is None):
             raise InvalidInputError("TLS needs both a certificate file and a key file")
+        if self.database and not self.database.startswith(("postgresql://", "postgres://")):
+            raise InvalidInputError(
+                "database must be a postgresql://USER@HOST:PORT/DB URL, or empty for the SQLite file in the data "
+                "directory"
+            )
         if not 0 <= self.port <= 65535:
             raise InvalidInputError(f"port must be between 0 and 65535, not {self.port}")
         for name in ("header_read_timeout_seconds", "body_read_timeout_seconds", "delivery_lease_seconds"):
             if not 0 < (seconds := getattr(self, name)) <= 86400:
                 raise InvalidInputError(f"{name} must be more than 0 and at most 86400 seconds, not {seconds}")
+
+    @property
+    def database_shown(self) -> str:
+        """The database URL with its password, if any, replaced by `***` (for messages and logs)."""
+        url = re.sub(r"^(\w+://[^:/@]*:)[^@/]*@", r"\1***@", self.database)
+        return re.sub(r"([?&]password=)[^&]*", r"\1***", url)
 
     @property
     def endpoint_url(self) -> str:

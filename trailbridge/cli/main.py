@@ -106,6 +106,17 @@ def _is_loopback(host: str) -> bool:
 @click.option("--port", type=int, help="Port (default 4566). [TRAILBRIDGE_PORT]")
 @click.option("--data", "data_dir", type=click.Path(path_type=Path), help="Data directory. [TRAILBRIDGE_DATA_DIR]")
 @click.option(
+    "--database",
+    help="postgresql://USER@HOST:PORT/DB: the state is there, shared with any other node on it (default: the "
+    "SQLite file in the data directory). [TRAILBRIDGE_DATABASE]",
+)
+@click.option(
+    "--secret-key-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The key that seals stored secrets, made if absent; every node on one database needs the same "
+    "(default: secret.key in the data directory). [TRAILBRIDGE_SECRET_KEY_FILE]",
+)
+@click.option(
     "--config",
     "config_file",
     type=click.Path(path_type=Path, exists=True),
@@ -165,7 +176,8 @@ def serve(config_file: Path | None, **flags: Any) -> None:
         tb = _open(settings)
         scheme = "https" if settings.tls_certfile else "http"
         listening = f"trailbridge listening on {scheme}://{_address(settings.host, settings.port)}"
-        app = create_app(tb, authenticator, lambda: click.echo(f"{listening} (data in {settings.data_dir})"))
+        where = f"data in {settings.data_dir}" + (f", state in {settings.database_shown}" if settings.database else "")
+        app = create_app(tb, authenticator, lambda: click.echo(f"{listening} ({where})"))
         config = uvicorn.Config(
             app,
             log_config=None,

@@ -36,6 +36,12 @@ class Store(Transactional, Protocol):
         ...
 
     @property
+    def failures(self) -> tuple[type[BaseException], ...]:
+        """The exceptions that mean the store itself failed (unreachable, locked, full), not what was written:
+        a writer keeps what it was writing and tries again."""
+        ...
+
+    @property
     def shared(self) -> bool:
         """Whether other processes may use this store at the same time (several nodes on one database)."""
         ...

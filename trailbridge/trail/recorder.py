@@ -18,7 +18,6 @@ report their state (`health`).
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
@@ -26,7 +25,7 @@ from typing import Any, Protocol
 import orjson
 
 from trailbridge.clock import Clock
-from trailbridge.storage.ports import NewRecord, Records, StoredRecord, Transactional
+from trailbridge.storage.ports import NewRecord, Records, Store, StoredRecord
 from trailbridge.trail.forward import Forwarder
 from trailbridge.workers import Worker, WorkerHealth
 
@@ -81,16 +80,10 @@ class NotRecordedError(Exception):
     """A call's records were refused, or not durable within the time a call waits for them."""
 
 
-def _storage_failure(error: BaseException) -> bool:
-    """Whether writing failed for the store (locked, full, unreadable) rather than for a record: the records
-    are kept and tried again, never dropped."""
-    return isinstance(error, (sqlite3.OperationalError, OSError))
-
-
 class Recorder:
     def __init__(
         self,
-        store: Transactional,
+        store: Store,
         records: Records,
         clock: Clock,
         retention_days: float,
@@ -219,7 +212,7 @@ class Recorder:
             self._write(batch)
             written, refused = batch, list[_Item]()
         except Exception as exc:
-            if _storage_failure(exc):
+            if isinstance(exc, self._store.failures):
                 self._keep(batch)
                 raise
             written, refused = self._one_by_one(batch)
@@ -245,7 +238,7 @@ class Recorder:
             try:
                 self._write([item])
             except Exception as exc:
-                if _storage_failure(exc):
+                if isinstance(exc, self._store.failures):
                     self._keep(batch[index:])
                     _settle(written, refused)
                     raise

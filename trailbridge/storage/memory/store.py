@@ -45,6 +45,7 @@ class MemoryStore:
     def locked(self) -> threading.RLock:
         return self._lock
 
+    failures: tuple[type[BaseException], ...] = ()  # nothing outside the process to fail
     shared = False  # the data lives in this object: no other process sees it
 
     def announce(self, topic: str) -> None:

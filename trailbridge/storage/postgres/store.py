@@ -24,7 +24,7 @@ from typing import TypeVar
 import psycopg
 from psycopg import Connection
 from psycopg.rows import TupleRow
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from trailbridge.errors import InvalidInputError, StoreUnavailableError
 
@@ -120,6 +120,8 @@ class PostgresStore:
         with self._pool.connection() as conn:  # the pool commits on a clean exit and rolls back on an error
             yield conn
 
+    # The server is unreachable or went away, the pool has no connection to give, or a file cannot be read.
+    failures: tuple[type[BaseException], ...] = (psycopg.OperationalError, PoolTimeout, OSError)
     shared = True  # any number of nodes may serve one database
 
     def announce(self, topic: str) -> None:

@@ -280,6 +280,7 @@ class SqliteStore:
                 found += self._db.execute(_values_statement(sql, len(part)), list(chain.from_iterable(part)))
         return found
 
+    failures: tuple[type[BaseException], ...] = (sqlite3.OperationalError, OSError)  # locked, full, unreadable
     shared = False  # one process serves a file (the dispatcher's lock file sees to it)
 
     def announce(self, topic: str) -> None:
