@@ -112,13 +112,25 @@ def test_release_by_owner_or_all(backend: Backend) -> None:
 def test_done_removes_the_delivery_and_then_its_event(backend: Backend) -> None:
     _add(backend, "e", 100.0, 100.0)
     first, second = backend.deliveries.claim("a", 100.0, 10, LEASE, ())
-    backend.deliveries.done(first.id)
+    backend.deliveries.done([first.id])
     assert backend.deliveries.event("e") is not None  # one delivery left
-    backend.deliveries.done(second.id)
+    backend.deliveries.done([second.id])
     assert backend.deliveries.event("e") is None
     assert backend.deliveries.pending() == 0
     assert backend.deliveries.next_due() is None
-    backend.deliveries.done(second.id)  # again: nothing to do
+    backend.deliveries.done([second.id])  # again: nothing to do
+
+
+def test_many_deliveries_are_done_at_once(backend: Backend) -> None:
+    _add(backend, "both", 100.0, 100.0)
+    _add(backend, "half", 100.0, 100.0)
+    claimed = backend.deliveries.claim("a", 100.0, 10, LEASE, ())
+    keep = next(c for c in claimed if c.event_id == "half")
+    backend.deliveries.done([c.id for c in claimed if c is not keep])
+    assert backend.deliveries.event("both") is None
+    assert backend.deliveries.event("half") is not None
+    assert backend.deliveries.pending() == 1
+    backend.deliveries.done([])
 
 
 def test_a_transaction_that_fails_stores_nothing(backend: Backend) -> None:
@@ -126,7 +138,7 @@ def test_a_transaction_that_fails_stores_nothing(backend: Backend) -> None:
     (claimed,) = backend.deliveries.claim("a", 100.0, 10, LEASE, ())
     with pytest.raises(RuntimeError), backend.store.transaction():
         _add(backend, "lost", 100.0)
-        backend.deliveries.done(claimed.id)
+        backend.deliveries.done([claimed.id])
         raise RuntimeError("rolled back")
     assert backend.deliveries.event("lost") is None
     assert backend.deliveries.event("kept") is not None
@@ -163,3 +175,27 @@ def test_deliveries_outlive_the_store(backend: Backend) -> None:
     assert backend.deliveries.pending() == 2
     assert backend.deliveries.claim("b", 100.0 + LEASE - 1, 10, LEASE, ())[0].id != held.id
     assert backend.deliveries.event("e") == StoredEvent(b'{"id": "e"}', 100.0, "{}")
+
+
+def test_two_nodes_doing_an_events_last_deliveries_at_once_remove_the_event(postgres_url: str) -> None:
+    one, other = Backend("postgres", postgres_url).open(), Backend("postgres", postgres_url).open()
+    try:
+        for round_ in range(20):
+            _add(one, f"e{round_}", 100.0, 100.0)
+            first, second = one.deliveries.claim("a", 100.0, 2, LEASE, ())
+            start = threading.Barrier(2)
+
+            def finish(node: Backend, delivery: Claimed, start: threading.Barrier = start) -> None:
+                with node.store.transaction():
+                    start.wait()
+                    node.deliveries.done([delivery.id])
+
+            threads = [threading.Thread(target=finish, args=pair) for pair in ((one, first), (other, second))]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(10)
+            assert one.deliveries.event(f"e{round_}") is None
+    finally:
+        one.close()
+        other.close()

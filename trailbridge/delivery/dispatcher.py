@@ -264,19 +264,20 @@ class Dispatcher:
         if not outcomes:
             return
         with self.store.transaction():
-            for outcome in outcomes:
-                self._settle(outcome)
+            done = [outcome.row.id for outcome in outcomes if self._settle(outcome)]
+            self.deliveries.done(done)
 
-    def _settle(self, outcome: _Outcome) -> None:
+    def _settle(self, outcome: _Outcome) -> bool:
+        """Note a retry, or dead-letter; whether the delivery is done."""
         row = outcome.row
         if outcome.kind == "retry":
             error = str(outcome.error) if outcome.error else None
             if not self.deliveries.retry(row.id, self.owner, outcome.due, row.attempts, error):
                 log.warning("delivery %s was taken over (its lease expired) before its retry was noted", row.id)
-            return
+            return False
         if outcome.kind == "dead":
             self._dead_letter(outcome)
-        self.deliveries.done(row.id)
+        return True
 
     def _dead_letter(self, outcome: _Outcome) -> None:
         assert outcome.target is not None and outcome.event is not None and outcome.error is not None

@@ -170,8 +170,8 @@ class Deliveries(Protocol):
         changed) when its lease is no longer `owner`'s."""
         ...
 
-    def done(self, delivery_id: int) -> None:
-        """Remove a delivery (delivered, dead-lettered or dropped), and its event once it has no other."""
+    def done(self, delivery_ids: Collection[int]) -> None:
+        """Remove deliveries (delivered, dead-lettered or dropped), and each event once it has no other."""
         ...
 
     def next_due(self) -> float | None:

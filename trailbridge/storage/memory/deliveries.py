@@ -83,15 +83,16 @@ class MemoryDeliveries:
             self._put(delivery_id, replace(row, due=due, attempts=attempts, last_error=error, lease_owner=None))
             return True
 
-    def done(self, delivery_id: int) -> None:
+    def done(self, delivery_ids: Collection[int]) -> None:
         with self._store.transaction():
-            row = self._rows.get(delivery_id)
-            if row is None:
-                return
-            self._put(delivery_id, None)
-            if not self._per_event[row.event_id]:
-                del self._per_event[row.event_id]
-                self._store.assign(self._events, row.event_id, None)
+            for delivery_id in delivery_ids:
+                row = self._rows.get(delivery_id)
+                if row is None:
+                    continue
+                self._put(delivery_id, None)
+                if not self._per_event[row.event_id]:
+                    del self._per_event[row.event_id]
+                    self._store.assign(self._events, row.event_id, None)
 
     def next_due(self) -> float | None:
         return min((row.due for row in self._rows.values() if row.lease_owner is None), default=None)

@@ -35,16 +35,18 @@ SET lease_owner = NULL, lease_until = NULL, due = %(due)s, attempts = %(attempts
 WHERE id = %(id)s AND lease_owner = %(owner)s;
 
 -- name: delivery_done
-DELETE FROM deliveries WHERE id = %(id)s RETURNING event_id;
+DELETE FROM deliveries WHERE id = ANY(%(ids)s::bigint[]) RETURNING event_id;
 
 -- name: event_lock
 -- Taken before event_delete_if_done, so two transactions deleting an event's last deliveries run it one after
 -- the other and the second sees the first's delete: without the lock each could see the other's delivery and
--- both keep the event.
-SELECT id FROM events WHERE id = %(id)s FOR UPDATE;
+-- both keep the event. In id order, so two transactions never wait for each other's locks in a circle; the
+-- next statement has a snapshot of its own, taken once the locks are held.
+SELECT id FROM events WHERE id = ANY(%(ids)s::text[]) ORDER BY id FOR UPDATE;
 
 -- name: event_delete_if_done
-DELETE FROM events WHERE id = %(id)s AND NOT EXISTS (SELECT 1 FROM deliveries WHERE event_id = %(id)s);
+DELETE FROM events e
+WHERE e.id = ANY(%(ids)s::text[]) AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id);
 
 -- name: delivery_next_due
 SELECT min(due) FROM deliveries WHERE lease_owner IS NULL;

@@ -35,11 +35,12 @@ class SqliteDeliveries:
     def retry(self, delivery_id: int, owner: str, due: float, attempts: int, error: str | None) -> bool:
         return self._store.run("delivery_retry", (due, attempts, error, delivery_id, owner)) > 0
 
-    def done(self, delivery_id: int) -> None:
+    def done(self, delivery_ids: Collection[int]) -> None:
         with self._store.transaction():
-            gone = self._store.one("delivery_done", (delivery_id,))
-            if gone is not None:
-                self._store.run("event_delete_if_done", (gone[0],))
+            for delivery_id in delivery_ids:
+                gone = self._store.one("delivery_done", (delivery_id,))
+                if gone is not None:
+                    self._store.run("event_delete_if_done", (gone[0],))
 
     def next_due(self) -> float | None:
         row = self._store.one("delivery_next_due")
