@@ -116,3 +116,33 @@ def test_sigterm_writes_the_pending_records_to_log_files(account: str) -> None:
         assert sorted(names) == ["ListRules", "PutRule", "StartLogging"]
     finally:
         process.stop()
+
+
+def test_a_database_out_of_reach_is_one_line_without_its_password(tmp_path: Path) -> None:
+    url = "postgresql://postgres:hunter2@127.0.0.1:1/trailbridge"
+    line = _fails_to_start("--port", "0", "--data", str(tmp_path / "data"), "--database", url)
+    assert line.startswith("trailbridge serve: cannot connect to PostgreSQL: ")
+    assert "hunter2" not in line
+
+
+def test_a_database_that_is_not_a_postgresql_url_is_a_usage_error(tmp_path: Path) -> None:
+    command = [*SERVE, "--port", "0", "--data", str(tmp_path / "data"), "--database", "mysql://x:secret@h/db"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=30, check=False)
+    assert result.returncode == 2
+    assert "database must be a postgresql://USER@HOST:PORT/DB URL" in result.stderr
+    assert "secret" not in result.stderr
+
+
+def test_a_node_on_postgresql_says_where_its_state_is_without_the_password(postgres_url: str, tmp_path: Path) -> None:
+    with_password = postgres_url.replace("postgresql://postgres@", "postgresql://postgres:unused@")
+    command = [*SERVE, "--port", "0", "--data", str(tmp_path / "data"), "--database", with_password]
+    with (tmp_path / "server.log").open("wb") as log:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, env={**os.environ, **FAST_ENV})
+    try:
+        said = _read_until(process, b"\n").decode()
+        assert "state in postgresql://postgres:***@" in said and "unused" not in said
+    finally:
+        process.terminate()
+        process.wait(30)
+        assert process.stdout is not None
+        process.stdout.close()

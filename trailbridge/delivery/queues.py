@@ -9,8 +9,6 @@ again. A receive that finds nothing may wait (long polling); a send wakes it.
 
 from __future__ import annotations
 
-import hashlib
-import struct
 import threading
 import time
 import uuid
@@ -20,37 +18,11 @@ from typing import Any
 import orjson
 
 from trailbridge.clock import Clock
-from trailbridge.storage.ports import Messages, ReceiveRules, Store
+from trailbridge.storage.ports import Messages, Received, ReceiveRules, Store
 
 DEFAULT_VISIBILITY_TIMEOUT = 30
 _SENT = "messages"  # the topic the store announces a send under, to the other nodes
 _POLL_SECONDS = 0.1  # long polls also look again this often, for messages whose delay or timeout ends
-
-
-def md5_hex(text: str) -> str:
-    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
-
-
-def md5_of_attributes(attributes: Mapping[str, Mapping[str, Any]]) -> str:
-    """SQS's MD5OfMessageAttributes: per attribute, sorted by name, length-prefixed name, data type,
-    a transport byte (1 text, 2 binary) and length-prefixed value."""
-    digest = hashlib.md5(usedforsecurity=False)
-
-    def field(data: bytes) -> None:
-        digest.update(struct.pack(">I", len(data)) + data)
-
-    for name in sorted(attributes):
-        attribute = attributes[name]
-        field(name.encode())
-        field(attribute["DataType"].encode())
-        if "BinaryValue" in attribute and attribute["BinaryValue"] is not None:
-            digest.update(b"\x02")
-            value = attribute["BinaryValue"]
-            field(value if isinstance(value, bytes) else str(value).encode())
-        else:
-            digest.update(b"\x01")
-            field(str(attribute.get("StringValue", "")).encode())
-    return digest.hexdigest()
 
 
 class QueueMessages:
@@ -76,7 +48,7 @@ class QueueMessages:
             self._generation += 1
             self._sent.notify_all()
 
-    def receive(self, queue_arn: str, limit: int, rules: ReceiveRules, wait_seconds: float = 0) -> list[dict[str, Any]]:
+    def receive(self, queue_arn: str, limit: int, rules: ReceiveRules, wait_seconds: float = 0) -> list[Received]:
         deadline = time.monotonic() + wait_seconds
         while True:
             generation = self._generation
@@ -88,17 +60,8 @@ class QueueMessages:
                 if self._generation == generation:
                     self._sent.wait(min(remaining, _POLL_SECONDS))
 
-    def _receive_now(self, queue_arn: str, limit: int, rules: ReceiveRules) -> list[dict[str, Any]]:
-        received = []
-        for one in self._messages.receive(queue_arn, self._clock.now(), limit, rules):
-            message = _message(one.message_id, one.receipt, one.body, orjson.loads(one.attributes))
-            message["Attributes"] = {
-                "SentTimestamp": str(int(one.sent * 1000)),
-                "ApproximateReceiveCount": str(one.receive_count),
-                "ApproximateFirstReceiveTimestamp": str(int(one.first_received * 1000)),
-            }
-            received.append(message)
-        return received
+    def _receive_now(self, queue_arn: str, limit: int, rules: ReceiveRules) -> list[Received]:
+        return self._messages.receive(queue_arn, self._clock.now(), limit, rules)
 
     def delete(self, queue_arn: str, receipt: str) -> bool:
         return self._messages.delete(queue_arn, receipt)
@@ -114,11 +77,3 @@ class QueueMessages:
     def counts(self, queue_arn: str) -> tuple[int, int, int]:
         """(visible, in flight, delayed) messages."""
         return self._messages.counts(queue_arn, self._clock.now())
-
-
-def _message(message_id: str, receipt: str, body: str, attributes: dict[str, Any]) -> dict[str, Any]:
-    message: dict[str, Any] = {"MessageId": message_id, "ReceiptHandle": receipt, "MD5OfBody": md5_hex(body)}
-    message["Body"] = body
-    if attributes:
-        message["MessageAttributes"] = attributes
-    return message

@@ -1,19 +1,23 @@
 """The built-in queues through Amazon SQS's operations (standard queues; the subset targets, dead-letter
-queues and their readers use)."""
+queues and their readers use). SQS's wire shapes live here: the messages as ReceiveMessage answers them and
+their MD5 digests."""
 
 from __future__ import annotations
 
+import hashlib
 import re
+import struct
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from trailbridge.delivery.queues import md5_hex, md5_of_attributes
+import orjson
+
 from trailbridge.domain.access import Access, authorize, owner_of
 from trailbridge.domain.arns import queue_arn
 from trailbridge.errors import AccessDeniedError, NotFoundError, TrailbridgeError
 from trailbridge.services import sqs_attributes as attrs
 from trailbridge.services.base import Engine, ServiceError, operation
-from trailbridge.storage.ports import Scope
+from trailbridge.storage.ports import Received, Scope
 
 _QUEUE_MISSING: dict[type[TrailbridgeError], str] = {NotFoundError: "QueueDoesNotExist"}
 _MISSING = "The specified queue does not exist."
@@ -209,18 +213,9 @@ class QueuesService:
         if timeout is not None:
             _bounded(params, "VisibilityTimeout", 0, 43_200, 0)
         policy = attrs.receive_policy(doc["Attributes"], timeout)
-        received = self.messages.receive(doc["Arn"], limit, policy, wait)
         system = [*(params.get("AttributeNames") or []), *(params.get("MessageSystemAttributeNames") or [])]
         names = params.get("MessageAttributeNames") or []
-        for message in received:
-            message["Attributes"] = {
-                k: v for k, v in message["Attributes"].items() if "All" in system or k in system
-            } or None
-            chosen = attrs.from_store(message.pop("MessageAttributes", {}), names)
-            if chosen:
-                message["MessageAttributes"] = chosen
-                message["MD5OfMessageAttributes"] = md5_of_attributes(chosen)
-        received = [{k: v for k, v in m.items() if v is not None} for m in received]
+        received = [_message(one, system, names) for one in self.messages.receive(doc["Arn"], limit, policy, wait)]
         return {"Messages": received} if received else {}
 
     @operation("sqs", "DeleteMessage", _QUEUE_MISSING)
@@ -295,3 +290,48 @@ def _batch(entries: list[Mapping[str, Any]], act: Callable[[Mapping[str, Any]], 
         except ServiceError as exc:
             failed.append({"Id": entry["Id"], "SenderFault": True, "Code": exc.code, "Message": exc.message})
     return {"Successful": successful, "Failed": failed}
+
+
+def _message(one: Received, system: list[str], names: list[str]) -> dict[str, Any]:
+    """A received message as ReceiveMessage answers it: the system attributes and message attributes asked for."""
+    message: dict[str, Any] = {"MessageId": one.message_id, "ReceiptHandle": one.receipt}
+    message["MD5OfBody"], message["Body"] = md5_hex(one.body), one.body
+    every = {
+        "SentTimestamp": str(int(one.sent * 1000)),
+        "ApproximateReceiveCount": str(one.receive_count),
+        "ApproximateFirstReceiveTimestamp": str(int(one.first_received * 1000)),
+    }
+    chosen_system = {k: v for k, v in every.items() if "All" in system or k in system}
+    if chosen_system:
+        message["Attributes"] = chosen_system
+    chosen = attrs.from_store(orjson.loads(one.attributes), names)
+    if chosen:
+        message["MessageAttributes"] = chosen
+        message["MD5OfMessageAttributes"] = md5_of_attributes(chosen)
+    return message
+
+
+def md5_hex(text: str) -> str:
+    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
+
+
+def md5_of_attributes(attributes: Mapping[str, Mapping[str, Any]]) -> str:
+    """SQS's MD5OfMessageAttributes: per attribute, sorted by name, length-prefixed name, data type,
+    a transport byte (1 text, 2 binary) and length-prefixed value."""
+    digest = hashlib.md5(usedforsecurity=False)
+
+    def field(data: bytes) -> None:
+        digest.update(struct.pack(">I", len(data)) + data)
+
+    for name in sorted(attributes):
+        attribute = attributes[name]
+        field(name.encode())
+        field(attribute["DataType"].encode())
+        if "BinaryValue" in attribute and attribute["BinaryValue"] is not None:
+            digest.update(b"\x02")
+            value = attribute["BinaryValue"]
+            field(value if isinstance(value, bytes) else str(value).encode())
+        else:
+            digest.update(b"\x01")
+            field(str(attribute.get("StringValue", "")).encode())
+    return digest.hexdigest()
