@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
@@ -239,3 +240,13 @@ def test_managed_rules_need_force_to_delete(api: Trailbridge) -> None:
         assert error_of(call, **params).code == "ManagedRuleException"
     events.delete_rule(Name="managed", Force=True)
     assert events.list_rules()["Rules"] == []
+
+
+def test_ids_are_injected_like_the_clock() -> None:
+    numbers = itertools.count(1)
+    with Trailbridge(None, new_id=lambda: f"id-{next(numbers)}") as tb:
+        events, sqs = tb.events(), tb.sqs()
+        url = sqs.create_queue(QueueName="q")["QueueUrl"]
+        answer = events.put_events(Entries=[{"Source": "s", "DetailType": "d", "Detail": "{}"}] * 2)
+        assert [entry["EventId"] for entry in answer["Entries"]] == ["id-1", "id-2"]
+        assert sqs.send_message(QueueUrl=url, MessageBody="m")["MessageId"] == "id-3"

@@ -22,6 +22,7 @@ from trailbridge.delivery.http import HttpInvoker
 from trailbridge.delivery.invoker import Invoker
 from trailbridge.delivery.logs import LogEvents
 from trailbridge.delivery.queues import QueueMessages
+from trailbridge.domain.ids import NewId, fast_uuid4
 from trailbridge.metrics import Metrics
 from trailbridge.secrets import SecretBox
 from trailbridge.services.base import Engine
@@ -48,17 +49,30 @@ class Trailbridge:
     `settings.database` names (no data directory and no database: in memory, gone when closed)."""
 
     def __init__(
-        self, data_dir: Path | str | None = None, settings: Settings | None = None, clock: Clock | None = None
+        self,
+        data_dir: Path | str | None = None,
+        settings: Settings | None = None,
+        clock: Clock | None = None,
+        new_id: NewId | None = None,
     ) -> None:
+        """`clock` and `new_id` (the time, and new ids of events, messages, requests) default to the system's."""
         self.settings = settings or Settings()
         self.data_dir = Path(data_dir) if data_dir is not None else None
         self.clock = clock or SystemClock()
+        self.new_id = new_id or fast_uuid4
         ports = open_ports(self.settings, self.data_dir)
         self.store, resources, self.deliveries = ports.store, ports.resources, ports.deliveries
         self.metrics = Metrics()
         self.functions = Functions()
         router = Router(
-            self.store, resources, self.deliveries, ports.schedules, self.clock, self.metrics, self.settings
+            self.store,
+            resources,
+            self.deliveries,
+            ports.schedules,
+            self.clock,
+            self.metrics,
+            self.settings,
+            self.new_id,
         )
         secrets = _secrets(self.settings, self.data_dir)
         buckets: Buckets = (
@@ -70,7 +84,9 @@ class Trailbridge:
         keys = SigningKeys(ports.keys, secrets, self.clock)
         digests = DigestWriter(ports.trails, resources, buckets, keys, self.clock, self.settings.digest_seconds)
         trail_files = TrailFiles(log_files, digests, self.clock)
-        self.forwarder = Forwarder(self.store, ports.trails, ports.forwarding, resources, router, self.clock)
+        self.forwarder = Forwarder(
+            self.store, ports.trails, ports.forwarding, resources, router, self.clock, self.new_id
+        )
         self.recorder = Recorder(
             self.store,
             ports.records,
@@ -86,7 +102,7 @@ class Trailbridge:
             store=self.store,
             resources=resources,
             router=router,
-            queues=QueueMessages(ports.messages, self.clock, self.store),
+            queues=QueueMessages(ports.messages, self.clock, self.store, self.new_id),
             logs=LogEvents(ports.logs, self.clock),
             secrets=secrets,
             functions=self.functions,
@@ -94,6 +110,7 @@ class Trailbridge:
             buckets=buckets,
             trail_files=trail_files,
             recorder=self.recorder,
+            new_id=self.new_id,
         )
         self._dispatcher: Dispatcher | None = None
         seal_stored_parameters(resources, secrets)  # connections stored before secret parameters were sealed

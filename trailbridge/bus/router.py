@@ -6,7 +6,6 @@ are written in one transaction before `put_events` returns. The dispatcher is th
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -21,6 +20,7 @@ from trailbridge.bus.schedule import parse_schedule
 from trailbridge.clock import Clock
 from trailbridge.domain.access import Access, authorize
 from trailbridge.domain.arns import bus_arn, bus_name_of, parse_arn
+from trailbridge.domain.ids import NewId
 from trailbridge.errors import AccessDeniedError, InvalidInputError
 from trailbridge.metrics import Metrics
 from trailbridge.settings import Settings
@@ -55,9 +55,10 @@ class Router:
         clock: Clock,
         metrics: Metrics,
         settings: Settings,
+        new_id: NewId,
     ) -> None:
         self.store, self.resources, self.deliveries, self.schedules = store, resources, deliveries, schedules
-        self.clock, self.metrics, self.settings = clock, metrics, settings
+        self.clock, self.metrics, self.settings, self.new_id = clock, metrics, settings, new_id
         self.table = RoutingTable()
         self._version = -1
         self._buses: dict[tuple[str, str, str], dict[str, Any]] = {}  # (account, region, name) -> document
@@ -163,7 +164,7 @@ class Router:
         """AWS's answer for one entry, and the event with the rules it is delivered to (None if refused)."""
         try:
             target_bus = self._bus_for(entry, account, region, trusted)
-            event_id = str(uuid.uuid4())
+            event_id = self.new_id()
             event = build_event(entry, event_id, account, region, now, trusted=trusted)
         except EntryError as exc:
             return {"ErrorCode": exc.code, "ErrorMessage": exc.message}, None
@@ -245,7 +246,7 @@ class Router:
         if rule is None or rule.state == "DISABLED" or not rule.targets:
             return False
         arn = parse_arn(rule_arn)
-        event = scheduled_event(str(uuid.uuid4()), arn.account, arn.region, rule_arn, fire_time)
+        event = scheduled_event(self.new_id(), arn.account, arn.region, rule_arn, fire_time)
         self.metrics.add("TriggeredRules", rule_arn)
         return self.write_routed(event, [rule], now, {}) > 0
 

@@ -232,7 +232,7 @@ class Dispatcher:
             payload = target.input.render(event.doc, event.body, context)
             child = {**event.lineage, rule.arn: event.lineage.get(rule.arn, 0) + 1}
             delivery = Delivery(
-                target.arn, target.spec, payload, event.doc, child, str(uuid.uuid4()), rule.arn, rule.creator
+                target.arn, target.spec, payload, event.doc, child, self.routing.new_id(), rule.arn, rule.creator
             )
             throttled = await self.invoker.invoke(delivery)
         except DeliveryFailure as failure:

@@ -45,6 +45,10 @@ class Routing(Protocol):
         """Fire the scheduled rules that are due; when the next one is (None: there is none)."""
         ...
 
+    def new_id(self) -> str:
+        """A new unique id (an invocation's)."""
+        ...
+
 
 class Delivery(NamedTuple):
     """What the invoker needs to know about one delivery."""

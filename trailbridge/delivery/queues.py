@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
 import orjson
 
 from trailbridge.clock import Clock
+from trailbridge.domain.ids import NewId
 from trailbridge.storage.ports import Messages, Received, ReceiveRules, Store
 
 DEFAULT_VISIBILITY_TIMEOUT = 30
@@ -26,8 +26,8 @@ _POLL_SECONDS = 0.1  # long polls also look again this often, for messages whose
 
 
 class QueueMessages:
-    def __init__(self, messages: Messages, clock: Clock, store: Store) -> None:
-        self._messages, self._clock, self._store = messages, clock, store
+    def __init__(self, messages: Messages, clock: Clock, store: Store, new_id: NewId) -> None:
+        self._messages, self._clock, self._store, self._new_id = messages, clock, store, new_id
         self._sent = threading.Condition()
         self._generation = 0  # counts sends, so a long poll never misses one that came just before it waits
         store.on_announce(_SENT, self._wake)  # a send on another node wakes the long polls here
@@ -35,7 +35,7 @@ class QueueMessages:
     def send(
         self, queue_arn: str, body: str, attributes: Mapping[str, Any] | None = None, delay_seconds: float = 0
     ) -> str:
-        message_id = str(uuid.uuid4())
+        message_id = self._new_id()
         now = self._clock.now()
         blob = orjson.dumps(dict(attributes or {}))
         self._messages.send(queue_arn, message_id, body, blob, now, now + delay_seconds)

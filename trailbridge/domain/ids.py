@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
+
+NewId = Callable[[], str]  # a new unique id (event, message, request, resource suffix): injected like the clock
 
 
 def fast_uuid4() -> str:

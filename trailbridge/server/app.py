@@ -14,7 +14,6 @@ import contextvars
 import gc
 import logging
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
@@ -229,7 +228,7 @@ class Gateway:
 
     async def _serve(self, request: Request, resolve: _Resolve) -> Response:
         started = time.perf_counter()
-        call = _Call(str(uuid.uuid4()), self.services["AWSEvents"])
+        call = _Call(self.tb.engine.new_id(), self.services["AWSEvents"])
         error: tuple[str, str] | None = None
         try:
             response = await self._answer(request, call, resolve)
@@ -345,7 +344,7 @@ class Gateway:
             source_ip=request.client.host if request.client else "127.0.0.1",
             user_agent=request.headers.get("user-agent", ""),
             request_id=call.request_id,
-            event_id=str(uuid.uuid4()),
+            event_id=self.tb.engine.new_id(),
             time=now,
             host=request.headers.get("host", ""),
             tls=_tls_details(request),

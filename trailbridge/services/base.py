@@ -18,6 +18,7 @@ from trailbridge.clock import Clock
 from trailbridge.delivery.functions import Functions
 from trailbridge.delivery.logs import LogEvents
 from trailbridge.delivery.queues import QueueMessages
+from trailbridge.domain.ids import NewId
 from trailbridge.errors import (
     AccessDeniedError,
     AlreadyExistsError,
@@ -68,6 +69,7 @@ class Engine:
     buckets: Buckets
     trail_files: TrailFiles
     recorder: Recorder  # CloudTrail records of calls captured elsewhere (PutAuditEvents) go here
+    new_id: NewId  # ids, injected like the clock
 
 
 _CODES: dict[type[TrailbridgeError], str] = {

@@ -16,7 +16,6 @@ import base64
 import hashlib
 import ipaddress
 import re
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -69,7 +68,7 @@ class ChannelsService:
                     "ChannelMaxLimitExceededException",
                     f"You already have {MAX_CHANNELS_PER_REGION} channels in {self.region}.",
                 )
-            arn = f"arn:aws:cloudtrail:{self.region}:{self.account}:channel/{uuid.uuid4()}"
+            arn = f"arn:aws:cloudtrail:{self.region}:{self.account}:channel/{self.engine.new_id()}"
             doc = {
                 "ChannelArn": arn,
                 "Name": name,
@@ -192,7 +191,7 @@ class AuditEventsService:
             raise _Rejected("InvalidData", "eventData is not valid JSON.") from None
         if not isinstance(data, dict):
             raise _Rejected("InvalidData", "eventData must be a JSON object.")
-        return audit_record(data, channel["ChannelArn"], self.account, self.region, now)
+        return audit_record(data, channel["ChannelArn"], self.account, self.region, now, self.engine.new_id())
 
     def _ingestion_status(
         self, channel: dict[str, Any], now: float, successful: list[dict[str, str]], failed: list[dict[str, str]]
@@ -217,7 +216,7 @@ class _Rejected(Exception):
 
 
 def audit_record(
-    data: Mapping[str, Any], channel_arn: str, account: str, region: str, now: float
+    data: Mapping[str, Any], channel_arn: str, account: str, region: str, now: float, event_id: str
 ) -> tuple[float, dict[str, Any]]:
     """(event time, CloudTrail record) of one checked eventData; `_Rejected` with Lake's code otherwise."""
     for name in _REQUIRED:
@@ -267,7 +266,7 @@ def audit_record(
         user_agent=data.get("userAgent"),
         account=account,
         request_id=data["UID"],
-        event_id=str(uuid.uuid4()),
+        event_id=event_id,
         read_only=is_read_only(data["eventName"]),
         request=data.get("requestParameters"),
         response=data.get("responseElements"),

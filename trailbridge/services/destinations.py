@@ -9,7 +9,6 @@ does. CloudTrail records hide them too (botocore's model marks every parameter V
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -93,7 +92,7 @@ class DestinationsService:
             params,
             f"Connection {name} already exists.",
             lambda now: {
-                "ConnectionArn": connection_arn(self.account, self.region, name, str(uuid.uuid4())),
+                "ConnectionArn": connection_arn(self.account, self.region, name, self.engine.new_id()),
                 "ConnectionState": "AUTHORIZED",
                 "AuthorizationType": kind,
                 "AuthParameters": public,
@@ -187,7 +186,7 @@ class DestinationsService:
             params,
             f"An api-destination '{name}' already exists.",
             lambda now: {
-                "ApiDestinationArn": api_destination_arn(self.account, self.region, name, str(uuid.uuid4())),
+                "ApiDestinationArn": api_destination_arn(self.account, self.region, name, self.engine.new_id()),
                 "ApiDestinationState": "ACTIVE",
                 "ConnectionArn": self._connection_arn(params["ConnectionArn"]),
                 "InvocationEndpoint": params["InvocationEndpoint"],

@@ -12,7 +12,7 @@ import orjson
 from trailbridge.bus.router import Router
 from trailbridge.clock import Clock
 from trailbridge.domain.arns import bus_arn
-from trailbridge.domain.ids import fast_uuid4
+from trailbridge.domain.ids import NewId
 from trailbridge.storage.ports import Forwarding, NewPending, Resources, Store, Trails
 from trailbridge.trail.selectors import admits, may_select_data
 
@@ -58,8 +58,16 @@ def _logs_in(trail: Mapping[str, Any], account: str, region: str) -> bool:
 
 class Forwarder:
     def __init__(
-        self, store: Store, trails: Trails, forwarding: Forwarding, resources: Resources, router: Router, clock: Clock
+        self,
+        store: Store,
+        trails: Trails,
+        forwarding: Forwarding,
+        resources: Resources,
+        router: Router,
+        clock: Clock,
+        new_id: NewId,
     ) -> None:
+        self.new_id = new_id
         self.store, self.trails, self.forwarding = store, trails, forwarding
         self.resources, self.router, self.clock = resources, router, clock
         self._cache: tuple[int, list[dict[str, Any]]] = (-1, [])  # (config version, logging trails)
@@ -98,7 +106,7 @@ class Forwarder:
         routed = []
         for each in waiting:
             record = orjson.loads(each.record)
-            event = cloudtrail_event(record, fast_uuid4())
+            event = cloudtrail_event(record, self.new_id())
             routed.append((each.seq, event, self.router.route(self.default_bus(record), event, {})))
         made, now = 0, self.clock.now()
         with self.store.transaction():

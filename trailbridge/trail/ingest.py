@@ -31,7 +31,6 @@ from typing import Any
 
 import orjson
 
-from trailbridge.domain.ids import fast_uuid4
 from trailbridge.storage.ports import Import, Imports, Store
 from trailbridge.trail.forward import Forwarder, cloudtrail_event
 from trailbridge.trail.record import check_record
@@ -250,7 +249,7 @@ class Importer:
         forwarder, router, made = self.forwarder, self.forwarder.router, 0
         # Everything that needs no lock is made first: the store's lock is then held only for routing and writing.
         prepared = self.recorder.prepare(good)
-        events = [(record, cloudtrail_event(record, fast_uuid4())) for _, record in good]
+        events = [(record, cloudtrail_event(record, self.forwarder.new_id())) for _, record in good]
         now = forwarder.clock.now()
         with self.store.transaction():
             earlier = self._imported_by(key, good) if account is None else set()
