@@ -1,0 +1,89 @@
+"""The query protocol against botocore: its serializer into our parser, our answers and errors into its parser."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+import botocore.session
+import pytest
+from botocore.model import ListShape, MapShape, OperationModel, Shape, StructureShape
+from botocore.parsers import create_parser
+from botocore.serialize import create_serializer
+
+from trailbridge.aws.protocols import HttpRequest, protocol_for, query
+
+SERVICES = ("sts", "sns", "iam", "cloudformation")
+_session = botocore.session.get_session()
+_models = {name: _session.get_service_model(name) for name in SERVICES}
+OPERATIONS = [(name, op) for name in SERVICES for op in _models[name].operation_names]
+
+
+def example(shape: Shape, depth: int = 0) -> Any:
+    """A value filling every member, lists and maps of two entries; None past the depth limit."""
+    if depth > 5:
+        return None
+    if isinstance(shape, StructureShape):
+        members = {name: example(member, depth + 1) for name, member in shape.members.items()}
+        return {name: value for name, value in members.items() if value is not None}
+    if isinstance(shape, ListShape):
+        items = [example(shape.member, depth + 1) for _ in range(2)]
+        return [item for item in items if item is not None] or None
+    if isinstance(shape, MapShape):
+        value = example(shape.value, depth + 1)
+        return None if value is None else {"k1": value, "k2 <&>": value}
+    return {
+        "string": "a <b> & 'c'",
+        "integer": 7,
+        "long": 1 << 40,
+        "float": 1.5,
+        "double": 2.25,
+        "boolean": True,
+        "timestamp": datetime(2024, 1, 2, 3, 4, 5, 678000, tzinfo=UTC),
+        "blob": b"\x00bytes\xff",
+    }[shape.type_name]
+
+
+def _operation(service: str, name: str) -> OperationModel:
+    return _models[service].operation_model(name)
+
+
+@pytest.mark.parametrize(("service", "name"), OPERATIONS)
+def test_botocore_request_parses_to_the_same_parameters(service: str, name: str) -> None:
+    op = _operation(service, name)
+    params = example(op.input_shape) if op.input_shape is not None else {}
+    wire = create_serializer("query", include_validation=False).serialize_to_request(params, op)
+    request = HttpRequest("POST", "/", (), {}, urlencode(wire["body"]).encode())
+    assert query.parse(op, request) == params
+
+
+@pytest.mark.parametrize(("service", "name"), OPERATIONS)
+def test_our_answer_parses_to_the_same_values(service: str, name: str) -> None:
+    op = _operation(service, name)
+    result = example(op.output_shape) if op.output_shape is not None else {}
+    answer = query.answer(op, result, "req-1")
+    parsed = create_parser("query").parse(
+        {"status_code": answer.status, "headers": answer.headers, "body": answer.body}, op.output_shape
+    )
+    assert parsed.pop("ResponseMetadata")["RequestId"] == "req-1"
+    assert parsed == result
+
+
+@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize(("code", "status"), [("ValidationError", 400), ("InternalFailure", 500)])
+def test_our_error_parses_to_code_message_and_status(service: str, code: str, status: int) -> None:
+    protocol = protocol_for(_models[service])
+    assert protocol is not None
+    answer = protocol.error(_models[service], code, "bad <thing> & more", status, "req-2")
+    assert answer.status == status
+    parsed = create_parser("query").parse(
+        {"status_code": answer.status, "headers": answer.headers, "body": answer.body}, None
+    )
+    assert parsed["Error"]["Code"] == code
+    assert parsed["Error"]["Message"] == "bad <thing> & more"
+    assert parsed["ResponseMetadata"]["RequestId"] == "req-2"
+
+
+def test_unwritten_protocols_have_no_module() -> None:
+    assert protocol_for(_session.get_service_model("events")) is None

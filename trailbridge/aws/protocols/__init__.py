@@ -1,0 +1,59 @@
+"""One interface over the AWS wire protocols, each a module driven by botocore's service models.
+
+A protocol module reads an operation's parameters from an HTTP request and writes its answers and errors;
+`protocol_for` picks the module a service's model names in its `protocol` metadata.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol, cast
+
+from botocore.model import OperationModel, ServiceModel
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """An HTTP request as a protocol reads it."""
+
+    method: str
+    path: str
+    query: tuple[tuple[str, str], ...]  # the query string's pairs, in order, decoded
+    headers: Mapping[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class HttpAnswer:
+    """An HTTP answer as a protocol writes it."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+class WireProtocol(Protocol):
+    """What every protocol module provides, as module-level functions."""
+
+    def parse(self, operation: OperationModel, request: HttpRequest) -> dict[str, Any]:
+        """The operation's parameters, as boto3 would have passed them."""
+        ...
+
+    def answer(self, operation: OperationModel, result: Mapping[str, Any], request_id: str) -> HttpAnswer:
+        """The operation's successful answer carrying `result`, the output shape's members."""
+        ...
+
+    def error(self, service: ServiceModel, code: str, message: str, status: int, request_id: str) -> HttpAnswer:
+        """An error answer with AWS's code and HTTP status."""
+        ...
+
+
+_MODULES = {"query": "trailbridge.aws.protocols.query"}  # botocore's protocol name -> module
+
+
+def protocol_for(service: ServiceModel) -> WireProtocol | None:
+    """The module speaking the service's protocol, or None for a protocol not written yet."""
+    module = _MODULES.get(str(service.protocol))
+    return cast(WireProtocol, importlib.import_module(module)) if module is not None else None
