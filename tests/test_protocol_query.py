@@ -2,47 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
 from urllib.parse import urlencode
 
 import botocore.session
 import pytest
-from botocore.model import ListShape, MapShape, OperationModel, Shape, StructureShape
+from botocore.model import OperationModel
 from botocore.parsers import create_parser
 from botocore.serialize import create_serializer
 
+from tests.support.shapes import example
 from trailbridge.aws.protocols import HttpRequest, protocol_for, query
 
 SERVICES = ("sts", "sns", "iam", "cloudformation")
 _session = botocore.session.get_session()
 _models = {name: _session.get_service_model(name) for name in SERVICES}
 OPERATIONS = [(name, op) for name in SERVICES for op in _models[name].operation_names]
-
-
-def example(shape: Shape, depth: int = 0) -> Any:
-    """A value filling every member, lists and maps of two entries; None past the depth limit."""
-    if depth > 5:
-        return None
-    if isinstance(shape, StructureShape):
-        members = {name: example(member, depth + 1) for name, member in shape.members.items()}
-        return {name: value for name, value in members.items() if value is not None}
-    if isinstance(shape, ListShape):
-        items = [example(shape.member, depth + 1) for _ in range(2)]
-        return [item for item in items if item is not None] or None
-    if isinstance(shape, MapShape):
-        value = example(shape.value, depth + 1)
-        return None if value is None else {"k1": value, "k2 <&>": value}
-    return {
-        "string": "a <b> & 'c'",
-        "integer": 7,
-        "long": 1 << 40,
-        "float": 1.5,
-        "double": 2.25,
-        "boolean": True,
-        "timestamp": datetime(2024, 1, 2, 3, 4, 5, 678000, tzinfo=UTC),
-        "blob": b"\x00bytes\xff",
-    }[shape.type_name]
 
 
 def _operation(service: str, name: str) -> OperationModel:
@@ -87,3 +61,15 @@ def test_our_error_parses_to_code_message_and_status(service: str, code: str, st
 
 def test_unwritten_protocols_have_no_module() -> None:
     assert protocol_for(_session.get_service_model("events")) is None
+
+
+def test_the_operation_is_the_action_of_the_query_or_the_body() -> None:
+    sts = _models["sts"]
+    assert query.operation_name(sts, HttpRequest("GET", "/", (("Action", "GetCallerIdentity"),), {}, b"")) == (
+        "GetCallerIdentity"
+    )
+    assert query.operation_name(sts, HttpRequest("POST", "/", (), {}, b"Action=AssumeRole&Version=2011-06-15")) == (
+        "AssumeRole"
+    )
+    assert query.operation_name(sts, HttpRequest("POST", "/", (), {}, b"Action=RunInstances")) is None
+    assert query.operation_name(sts, HttpRequest("POST", "/", (), {}, b"")) is None

@@ -37,6 +37,11 @@ class HttpAnswer:
 class WireProtocol(Protocol):
     """What every protocol module provides, as module-level functions."""
 
+    def operation_name(self, service: ServiceModel, request: HttpRequest) -> str | None:
+        """The name of the operation the request calls (`Action`, `X-Amz-Target`, the method and path, ...), or
+        None when it names none of the service's operations."""
+        ...
+
     def parse(self, operation: OperationModel, request: HttpRequest) -> dict[str, Any]:
         """The operation's parameters, as boto3 would have passed them."""
         ...
@@ -45,8 +50,17 @@ class WireProtocol(Protocol):
         """The operation's successful answer carrying `result`, the output shape's members."""
         ...
 
-    def error(self, service: ServiceModel, code: str, message: str, status: int, request_id: str) -> HttpAnswer:
-        """An error answer with AWS's code and HTTP status."""
+    def error(
+        self,
+        service: ServiceModel,
+        code: str,
+        message: str,
+        status: int,
+        request_id: str,
+        fields: Mapping[str, str] | None = None,
+    ) -> HttpAnswer:
+        """An error answer with AWS's code and HTTP status; `fields` are the error's own members where the
+        protocol carries them (S3's `BucketName`, `Key`, `Resource`)."""
         ...
 
 

@@ -26,6 +26,16 @@ from trailbridge.aws.protocols import HttpAnswer, HttpRequest
 _XML = {"Content-Type": "text/xml"}
 
 
+def operation_name(service: ServiceModel, request: HttpRequest) -> str | None:
+    """The `Action` of the query string or the form-encoded body, when the service has it."""
+    action = next((value for key, value in request.query if key == "Action"), None)
+    if action is None and request.body:
+        action = next(
+            (value for key, value in parse_qsl(request.body.decode("utf-8", "replace")) if key == "Action"), None
+        )
+    return action if action in service.operation_names else None
+
+
 def parse(operation: OperationModel, request: HttpRequest) -> dict[str, Any]:
     """The operation's parameters; values of the wrong form are left as strings for validation to name."""
     pairs = list(request.query)
@@ -133,8 +143,16 @@ def answer(operation: OperationModel, result: Mapping[str, Any], request_id: str
     return HttpAnswer(200, dict(_XML), text.encode())
 
 
-def error(service: ServiceModel, code: str, message: str, status: int, request_id: str) -> HttpAnswer:
-    """`<ErrorResponse>`: `Sender` for a 4xx status, `Receiver` otherwise."""
+def error(
+    service: ServiceModel,
+    code: str,
+    message: str,
+    status: int,
+    request_id: str,
+    fields: Mapping[str, str] | None = None,
+) -> HttpAnswer:
+    """`<ErrorResponse>`: `Sender` for a 4xx status, `Receiver` otherwise (the query protocol carries no other
+    members, so `fields` are left out)."""
     kind = "Sender" if status < 500 else "Receiver"
     text = (
         f"<ErrorResponse{_namespace(service)}><Error><Type>{kind}</Type><Code>{_text(code)}</Code>"
