@@ -508,3 +508,119 @@ class Records(Protocol):
     def prune(self, before: float) -> None:
         """Drop the records older than `before`, and what indexes them."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    """An S3 bucket: its name is unique in the store, whatever the account."""
+
+    name: str
+    account: str  # the owner
+    region: str
+    created: float
+    # The bucket's configuration as S3 returns it, one document per kind ("policy", "acl", "publicAccessBlock",
+    # "tagging", "versioning", "encryption", ...); a kind absent is one never set (or deleted).
+    config: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredObject:
+    """An object's metadata; its bytes are read with `Objects.read`."""
+
+    bucket: str
+    key: str
+    size: int
+    etag: str  # as S3 writes it, without the quotes: the MD5 in hex, or `<md5 of the parts' MD5s>-<parts>`
+    modified: float
+    # What is returned with the object: ContentType, ContentEncoding, CacheControl, ContentDisposition,
+    # ContentLanguage, Expires, Metadata (the user's x-amz-meta-* pairs), ServerSideEncryption, ...
+    headers: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """A multipart upload in progress."""
+
+    upload_id: str
+    bucket: str
+    key: str
+    started: float
+    headers: dict[str, Any]  # the object's headers, given when the upload starts
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    number: int  # 1-10,000
+    size: int
+    etag: str  # the part's MD5 in hex, without the quotes
+    modified: float
+
+
+class Objects(Protocol):
+    """S3's buckets, objects and multipart uploads. Keys are ordered as S3 orders them, by their UTF-8 bytes.
+    Every write is whole or not at all: a reader sees an object's old bytes and headers or its new ones."""
+
+    def create_bucket(self, bucket: Bucket) -> bool:
+        """Add a bucket; False (nothing changed) when the name is taken, by any account."""
+        ...
+
+    def bucket(self, name: str) -> Bucket | None: ...
+
+    def buckets(self, account: str) -> list[Bucket]:
+        """The account's buckets, by name."""
+        ...
+
+    def configure(self, name: str, kind: str, document: Any | None) -> None:
+        """Set one kind of the bucket's configuration (`document` None deletes it)."""
+        ...
+
+    def delete_bucket(self, name: str) -> bool:
+        """Drop an empty bucket (with no object and no upload); False (nothing changed) when it is not empty."""
+        ...
+
+    def put(self, item: StoredObject, data: bytes) -> None:
+        """Write an object, replacing the one of its key."""
+        ...
+
+    def head(self, bucket: str, key: str) -> StoredObject | None: ...
+
+    def read(self, bucket: str, key: str, start: int = 0, end: int | None = None) -> bytes | None:
+        """The object's bytes from `start` up to `end` (excluded; None: to the end); None when there is none."""
+        ...
+
+    def copy(self, bucket: str, key: str, target: StoredObject) -> bool:
+        """Write `target` with the bytes of the object `key` of `bucket`; False when that object is gone."""
+        ...
+
+    def delete(self, bucket: str, keys: Collection[str]) -> None:
+        """Drop the objects of `keys` that exist."""
+        ...
+
+    def scan(self, bucket: str, prefix: str, after: str, limit: int) -> list[StoredObject]:
+        """Up to `limit` objects whose keys start with `prefix` and come after `after`, in key order."""
+        ...
+
+    def start_upload(self, upload: Upload) -> None: ...
+
+    def upload(self, upload_id: str) -> Upload | None: ...
+
+    def uploads(self, bucket: str, prefix: str, after: tuple[str, str], limit: int) -> list[Upload]:
+        """Up to `limit` uploads of the bucket whose keys start with `prefix`, after (key, upload id) `after`,
+        by key and then upload id."""
+        ...
+
+    def put_part(self, upload_id: str, part: Part, data: bytes) -> None:
+        """Write one part of an upload, replacing the part of its number."""
+        ...
+
+    def parts(self, upload_id: str) -> list[Part]:
+        """The upload's parts, by number."""
+        ...
+
+    def complete(self, upload_id: str, numbers: Sequence[int], target: StoredObject) -> None:
+        """Write `target` with the bytes of the parts `numbers`, in that order, and drop the upload."""
+        ...
+
+    def abort(self, upload_id: str) -> None:
+        """Drop the upload and its parts."""
+        ...
