@@ -59,10 +59,6 @@ def test_our_error_parses_to_code_message_and_status(service: str, code: str, st
     assert parsed["ResponseMetadata"]["RequestId"] == "req-2"
 
 
-def test_unwritten_protocols_have_no_module() -> None:
-    assert protocol_for(_session.get_service_model("events")) is None
-
-
 def test_the_operation_is_the_action_of_the_query_or_the_body() -> None:
     sts = _models["sts"]
     assert query.operation_name(sts, HttpRequest("GET", "/", (("Action", "GetCallerIdentity"),), {}, b"")) == (

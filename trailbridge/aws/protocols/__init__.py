@@ -64,10 +64,18 @@ class WireProtocol(Protocol):
         ...
 
 
-_MODULES = {"query": "trailbridge.aws.protocols.query"}  # botocore's protocol name -> module
+# botocore's protocol name -> the module that speaks it
+_MODULES = {
+    "json": "trailbridge.aws.protocols.json",
+    "query": "trailbridge.aws.protocols.query",
+    "ec2": "trailbridge.aws.protocols.ec2",
+    "rest-json": "trailbridge.aws.protocols.rest_json",
+    "rest-xml": "trailbridge.aws.protocols.rest_xml",
+    "smithy-rpc-v2-cbor": "trailbridge.aws.protocols.cbor",
+}
 
 
 def protocol_for(service: ServiceModel) -> WireProtocol | None:
-    """The module speaking the service's protocol, or None for a protocol not written yet."""
+    """The module speaking the service's protocol, or None for a protocol botocore does not name."""
     module = _MODULES.get(str(service.protocol))
     return cast(WireProtocol, importlib.import_module(module)) if module is not None else None
