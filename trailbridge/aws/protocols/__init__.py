@@ -77,5 +77,10 @@ _MODULES = {
 
 def protocol_for(service: ServiceModel) -> WireProtocol | None:
     """The module speaking the service's protocol, or None for a protocol botocore does not name."""
-    module = _MODULES.get(str(service.protocol))
-    return cast(WireProtocol, importlib.import_module(module)) if module is not None else None
+    return protocol_named(str(service.protocol)) if str(service.protocol) in _MODULES else None
+
+
+def protocol_named(name: str) -> WireProtocol:
+    """The module speaking the protocol botocore calls `name` (a request may speak any of a service's
+    `protocols`: CloudWatch's clients send CBOR, JSON or query); KeyError for a name botocore does not use."""
+    return cast(WireProtocol, importlib.import_module(_MODULES[name]))
