@@ -42,11 +42,13 @@ LIMIT_EXCEEDED = "The requested resource exceeds the maximum number allowed."
 
 
 class ServiceError(TrailbridgeError):
-    """An AWS error: `code` is what boto3 shows as Error.Code, `status` the HTTP status AWS uses."""
+    """An AWS error: `code` is what boto3 shows as Error.Code, `status` the HTTP status AWS uses; `fields` are
+    the error's own members where the protocol writes them (S3's `BucketName`, `Key`, `UploadId`, ...)."""
 
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
+    def __init__(self, code: str, message: str, status: int = 400, fields: Mapping[str, str] | None = None) -> None:
         super().__init__(message)
         self.code, self.status = code, status
+        self.fields: Mapping[str, str] = fields or {}
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"
