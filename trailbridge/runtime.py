@@ -108,6 +108,7 @@ class Trailbridge:
             functions=self.functions,
             metrics=self.metrics,
             buckets=buckets,
+            objects=ports.objects,
             trail_files=trail_files,
             recorder=self.recorder,
             new_id=self.new_id,

@@ -33,7 +33,7 @@ from trailbridge.metrics import Metrics
 from trailbridge.patterns import PatternError
 from trailbridge.secrets import SecretBox
 from trailbridge.settings import Settings
-from trailbridge.storage.ports import Resources, Store
+from trailbridge.storage.ports import Objects, Resources, Store
 from trailbridge.trail.buckets import Buckets
 from trailbridge.trail.files import TrailFiles
 from trailbridge.trail.recorder import Recorder
@@ -69,6 +69,7 @@ class Engine:
     functions: Functions
     metrics: Metrics
     buckets: Buckets
+    objects: Objects  # S3's buckets and objects
     trail_files: TrailFiles
     recorder: Recorder  # CloudTrail records of calls captured elsewhere (PutAuditEvents) go here
     new_id: NewId  # ids, injected like the clock

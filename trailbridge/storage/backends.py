@@ -20,6 +20,7 @@ from trailbridge.storage.ports import (
     Keys,
     Logs,
     Messages,
+    Objects,
     Records,
     Resources,
     Schedules,
@@ -43,6 +44,7 @@ class Ports:
     keys: Keys  # the trails' signing keys
     forwarding: Forwarding  # CloudTrail records waiting to be put on their buses
     imports: Imports  # the log-file import ledger
+    objects: Objects  # S3's buckets, objects (their bytes in the store) and multipart uploads
 
 
 def open_ports(settings: Settings, data_dir: Path | None) -> Ports:
@@ -68,6 +70,7 @@ def _memory() -> Ports:
         memory.MemoryKeys(store),
         memory.MemoryForwarding(store),
         memory.MemoryImports(store),
+        memory.MemoryObjects(store),
     )
 
 
@@ -84,6 +87,7 @@ def _sqlite(store: sqlite.SqliteStore) -> Ports:
         sqlite.SqliteKeys(store),
         sqlite.SqliteForwarding(store),
         sqlite.SqliteImports(store),
+        memory.MemoryObjects(memory.MemoryStore()),  # interim: SqliteObjects comes next
     )
 
 
@@ -107,4 +111,5 @@ def _postgres(url: str) -> Ports:
         postgres.PostgresKeys(store),
         postgres.PostgresForwarding(store),
         postgres.PostgresImports(store),
+        memory.MemoryObjects(memory.MemoryStore()),  # interim: PostgresObjects comes next
     )

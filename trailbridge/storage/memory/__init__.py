@@ -6,6 +6,7 @@ from trailbridge.storage.memory.imports import MemoryImports
 from trailbridge.storage.memory.keys import MemoryKeys
 from trailbridge.storage.memory.logs import MemoryLogs
 from trailbridge.storage.memory.messages import MemoryMessages
+from trailbridge.storage.memory.objects import MemoryObjects
 from trailbridge.storage.memory.records import MemoryRecords
 from trailbridge.storage.memory.resources import MemoryResources
 from trailbridge.storage.memory.schedules import MemorySchedules
@@ -19,6 +20,7 @@ __all__ = [
     "MemoryKeys",
     "MemoryLogs",
     "MemoryMessages",
+    "MemoryObjects",
     "MemoryRecords",
     "MemoryResources",
     "MemorySchedules",
