@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import parse_qsl, quote, unquote
+from urllib.parse import parse_qsl, quote
 
 from trailbridge.aws.wire import WireError
 
@@ -31,6 +31,7 @@ _FIELD = re.compile(r"(Credential|SignedHeaders|Signature)=([^,\s]*)")
 # AWS's region names (us-east-1, us-gov-west-1, eu-central-2, ap-southeast-5, ...): lowercase words, a digit.
 REGION = re.compile(r"[a-z]{2}(-[a-z]+){1,3}-\d{1,2}")
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
+STREAMING = "STREAMING-"  # STREAMING-UNSIGNED-PAYLOAD-TRAILER, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, ...
 # The credentials-file option that lets a key import records of every account (`trailbridge trail import`).
 IMPORT_ANY_ACCOUNT = "trailbridge_import_any_account"
 
@@ -113,14 +114,37 @@ def parse_authorization(header: str) -> Signature:
 
 
 def canonical_request(
-    method: str, raw_path: str, query: str, headers: Mapping[str, str], signed: tuple[str, ...], payload: bytes
+    method: str,
+    raw_path: str,
+    query: str,
+    headers: Mapping[str, str],
+    signed: tuple[str, ...],
+    payload: bytes,
+    *,
+    s3: bool = False,
 ) -> str:
-    path = quote(unquote(raw_path) or "/", safe="/~")
+    """The canonical request: S3's path is the one sent; every other service's is normalised and encoded
+    once more (its labels, an ARN's `:` say, arrive encoded already)."""
+    path = (raw_path or "/") if s3 else quote(_normalized(raw_path), safe="/~")
     pairs = sorted((quote(k, safe="-_.~"), quote(v, safe="-_.~")) for k, v in parse_qsl(query, keep_blank_values=True))
     lines = [f"{name}:{' '.join(headers.get(name, '').split())}\n" for name in signed]
     payload_hash = headers.get("x-amz-content-sha256") or hashlib.sha256(payload).hexdigest()  # checked first
     query_text = "&".join(f"{k}={v}" for k, v in pairs)
     return "\n".join([method, path, query_text, "".join(lines), ";".join(signed), payload_hash])
+
+
+def _normalized(path: str) -> str:
+    """The path with `.` and `..` segments resolved and empty ones dropped (RFC 3986 5.2.4, as SigV4 asks),
+    its leading and trailing slashes kept."""
+    kept: list[str] = []
+    for segment in path.split("/"):
+        if segment == "..":
+            if kept:
+                kept.pop()
+        elif segment not in ("", "."):
+            kept.append(segment)
+    text = "/" + "/".join(kept)
+    return text + "/" if path.endswith("/") and text != "/" else text
 
 
 def signature_of(secret_key: str, sig: Signature, amz_date: str, request: str) -> str:
@@ -192,8 +216,8 @@ class Authenticator:
         claimed = request.headers.get("x-amz-content-sha256")
         if claimed is None:
             return  # the canonical request is then made with the body's own hash
-        if claimed == UNSIGNED_PAYLOAD and request.unsigned_payload:
-            return
+        if request.unsigned_payload and (claimed == UNSIGNED_PAYLOAD or claimed.startswith(STREAMING)):
+            return  # S3: the body is not signed, or signed chunk by chunk (the chunks' signatures are not checked)
         if claimed != hashlib.sha256(request.body).hexdigest():
             raise WireError(
                 "InvalidSignatureException",
@@ -224,7 +248,13 @@ class Authenticator:
         self._check_scope(request, sig)
         self._check_payload(request)
         text = canonical_request(
-            request.method, request.raw_path, request.query, request.headers, sig.signed_headers, request.body
+            request.method,
+            request.raw_path,
+            request.query,
+            request.headers,
+            sig.signed_headers,
+            request.body,
+            s3=request.unsigned_payload,
         )
         if not hmac.compare_digest(signature_of(known.secret_key, sig, amz_date, text), sig.signature):
             raise WireError(
