@@ -145,7 +145,11 @@ def test_event_bus_option_and_rule_summary(own_server: Server, account: str) -> 
     wait_for(arrived, timeout=15)
     assert sorted(e["detail"]["eventID"] for e in got) == sorted(r["eventID"] for r in written)
     assert {e["source"] for e in got} == {"aws.ssm"}
+    again = run_import(own_server, account, str(CLOUDTRAIL / "stratus-red-team"), "--event-bus", "audit", "--again")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert f"{len(written):>9,}  {rule_arn}" in again.stdout  # every file imported once more
     missing = run_import(own_server, account, str(STRATUS[0]), "--event-bus", "nope")
+
     assert missing.returncode == 1 and "Event bus nope does not exist" in missing.stderr
 
 
@@ -271,6 +275,29 @@ def test_a_file_is_imported_whole_or_not_at_all() -> None:
         assert tb.importer.import_file("f", data).duplicate
         assert tb.importer.import_file("f.gz", gzip.compress(data)).duplicate  # the same file, compressed
         assert gc.isenabled()  # the import paused the collector, and a failed import resumed it too
+
+
+def test_a_file_imported_before_is_imported_again_only_when_asked() -> None:
+    recent = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 60))
+    where = {"eventTime": recent, "recipientAccountId": "123456789012", "awsRegion": "us-east-1"}
+    records = [{**record, **where} for record in records_of(STRATUS[0])]
+    data = json.dumps(records).encode()
+    with Trailbridge(None) as tb:
+        events = tb.events()
+        bus = events.create_event_bus(Name="audit")["EventBusArn"]
+        pattern = json.dumps({"detail-type": ["AWS API Call via CloudTrail"]})
+        rule = events.put_rule(Name="all", EventBusName="audit", EventPattern=pattern)["RuleArn"]
+        queue = tb.sqs().create_queue(QueueName="q")["QueueUrl"].rsplit("/", 1)[1]
+        target = {"Id": "q", "Arn": f"arn:aws:sqs:us-east-1:123456789012:{queue}"}
+        events.put_targets(Rule="all", EventBusName="audit", Targets=[target])
+        assert tb.importer.import_file("f", data).records == len(records)  # into the default bus
+        assert tb.importer.import_file("f", data, bus).duplicate
+        again = tb.importer.import_file("f", data, bus, again=True)
+        assert not again.duplicate and again.records == len(records)
+        assert again.rules[rule] == len(
+            [r for r in records if not r["eventName"].startswith(("Get", "List", "Describe"))]
+        )
+        assert len(tb.cloudtrail().lookup_events(MaxResults=50)["Events"]) == min(50, 2 * len(records))
 
 
 class _Cycle:

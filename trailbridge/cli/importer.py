@@ -53,15 +53,25 @@ def find_files(location: str, s3_endpoint_url: str | None = None) -> list[LogFil
 
 def _s3_files(location: str, endpoint_url: str | None) -> list[LogFile]:
     import boto3  # noqa: PLC0415 (only an s3:// import needs it)
+    from botocore.exceptions import ClientError  # noqa: PLC0415
 
     bucket, _, prefix = location.removeprefix("s3://").partition("/")
     client = boto3.client("s3", endpoint_url=endpoint_url)
-    keys = [
-        item["Key"]
-        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-        for item in page.get("Contents", [])
-        if _wanted(item["Key"])
-    ]
+    try:
+        keys = [
+            item["Key"]
+            for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+            for item in page.get("Contents", [])
+            if _wanted(item["Key"])
+        ]
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "NoSuchBucket":
+            raise
+        where = f" --endpoint-url {endpoint_url}" if endpoint_url else ""
+        raise FileNotFoundError(
+            f"the bucket {bucket} does not exist (create one with `aws s3 mb s3://{bucket}{where}`, or name "
+            f"the S3 endpoint that has it with --s3-endpoint-url)"
+        ) from None
 
     def reader(key: str) -> Callable[[], bytes]:
         return lambda: bytes(client.get_object(Bucket=bucket, Key=key)["Body"].read())
@@ -72,14 +82,14 @@ def _s3_files(location: str, endpoint_url: str | None) -> list[LogFile]:
 class Sender:
     """Posts files to the import endpoint, signed (SigV4) with the caller's credentials when there are any."""
 
-    def __init__(self, endpoint_url: str, event_bus: str | None, region: str | None) -> None:
+    def __init__(self, endpoint_url: str, event_bus: str | None, region: str | None, *, again: bool = False) -> None:
         import botocore.session  # noqa: PLC0415
 
         session = botocore.session.get_session()
         self.credentials = session.get_credentials()
         self.region = region or session.get_config_variable("region") or "us-east-1"
         self.url = endpoint_url.rstrip("/") + "/_trailbridge/import"
-        self.event_bus = event_bus
+        self.event_bus, self.again = event_bus, again
 
     def send(self, file: LogFile) -> dict[str, Any]:
         from botocore.auth import SigV4Auth  # noqa: PLC0415
@@ -87,6 +97,8 @@ class Sender:
 
         data = file.read()
         query = {"name": file.name} | ({"eventBus": self.event_bus} if self.event_bus else {})
+        if self.again:
+            query["again"] = "true"
         url = f"{self.url}?{urllib.parse.urlencode(query, quote_via=urllib.parse.quote)}"
         request = AWSRequest(method="POST", url=url, data=data, headers={"Content-Type": "application/octet-stream"})
         if self.credentials is not None:

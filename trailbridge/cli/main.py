@@ -409,12 +409,20 @@ def validate(
 @click.option("--event-bus", help="Send every record to this bus of yours (name or ARN) instead of its default bus.")
 @click.option("--region", help="The region of your credentials' scope (default: your AWS configuration's).")
 @click.option("--s3-endpoint-url", help="The S3 endpoint of an s3://bucket/prefix source (default: AWS's).")
+@click.option(
+    "--again", is_flag=True, help="Import files imported before once more (after importing into the wrong bus)."
+)
 def import_logs(
-    source: str, endpoint_url: str, event_bus: str | None, region: str | None, s3_endpoint_url: str | None
+    source: str,
+    endpoint_url: str,
+    event_bus: str | None,
+    region: str | None,
+    s3_endpoint_url: str | None,
+    again: bool,
 ) -> None:
     """Import CloudTrail log files (a .json or .json.gz file, a folder, or s3://bucket/prefix) into a running
-    server; files imported before are skipped. Exit 1 if any file or record was skipped as malformed, or
-    refused (records of another account under --auth)."""
+    server; files imported before are skipped, unless --again. Exit 1 if any file or record was skipped as
+    malformed, or refused (records of another account under --auth)."""
     from trailbridge.cli.importer import ImportFailed, Progress, Sender, find_files, report, run_import  # noqa: PLC0415
 
     try:
@@ -424,7 +432,7 @@ def import_logs(
     if not files:
         raise click.ClickException(f"no CloudTrail log files (*.json, *.json.gz) in {source}")
     try:
-        totals = run_import(files, Sender(endpoint_url, event_bus, region), Progress(sys.stderr))
+        totals = run_import(files, Sender(endpoint_url, event_bus, region, again=again), Progress(sys.stderr))
     except ImportFailed as exc:
         raise click.ClickException(f"{exc} (run the same command again to import what is missing)") from None
     report(totals)

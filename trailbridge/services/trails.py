@@ -147,7 +147,11 @@ class TrailsService:
         if not _BUCKET.fullmatch(name) or ".." in name or re.fullmatch(r"\d+\.\d+\.\d+\.\d+", name):
             raise ServiceError("InvalidS3BucketNameException", f"Bucket name is not valid: {name}")
         if not self.engine.buckets.exists(name):
-            raise ServiceError("S3BucketDoesNotExistException", f"S3 bucket {name} does not exist.")
+            raise ServiceError(
+                "S3BucketDoesNotExistException",
+                f"S3 bucket {name} does not exist. (trailbridge: create it with `aws s3 mb s3://{name}` against "
+                "this server, or against the S3 endpoint it writes trails to.)",
+            )
 
     def _save(self, doc: dict[str, Any]) -> None:
         scope = Scope("trail", self.account, doc["HomeRegion"])

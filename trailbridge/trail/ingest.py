@@ -169,16 +169,20 @@ class Importer:
     def __init__(self, store: Store, imports: Imports, recorder: Recorder, forwarder: Forwarder) -> None:
         self.store, self.imports, self.recorder, self.forwarder = store, imports, recorder, forwarder
 
-    def import_file(self, name: str, data: bytes, bus: str | None = None, account: str | None = None) -> FileResult:
+    def import_file(
+        self, name: str, data: bytes, bus: str | None = None, account: str | None = None, *, again: bool = False
+    ) -> FileResult:
         """Import one file, gzipped or not; `bus` is the ARN of the bus every record goes to, by default the
         default bus of the record's account and region; `account`, when given, the only account whose records
         are imported (the others are counted in `refused`). The file is remembered by the SHA-256 of its
         uncompressed content (a copy compressed again, or the same file unzipped, is the same file), and by
-        that and the account when records of other accounts were refused."""
+        that and the account when records of other accounts were refused. A file remembered is not imported
+        again, unless `again` says to (into another bus, say): its records are then recorded and routed once
+        more."""
         with _no_collection():
-            return self._import(name, data, bus, account)
+            return self._import(name, data, bus, account, again)
 
-    def _import(self, name: str, data: bytes, bus: str | None, account: str | None) -> FileResult:
+    def _import(self, name: str, data: bytes, bus: str | None, account: str | None, again: bool) -> FileResult:
         result = FileResult()
         try:
             text = inflate(data)
@@ -186,7 +190,7 @@ class Importer:
             result.error = exc
             return result
         key = hashlib.sha256(text).hexdigest()
-        if self._imported(key, account):
+        if not again and self._imported(key, account):
             result.duplicate = True
             return result
         try:
@@ -219,7 +223,7 @@ class Importer:
                 lines = [1] * len(raw)
             result.skipped = [Problem(lines[index], f"record {index + 1}: {message}") for index, message in bad]
         remember = _partial_key(key, account) if account is not None and result.refused else key
-        made = self._pipeline(key, remember, name, good, bus, account, result)
+        made = self._pipeline(key, remember, name, good, bus, account, result, again)
         if made:
             self.forwarder.router.wake()
         return result
@@ -243,23 +247,27 @@ class Importer:
         bus: str | None,
         account: str | None,
         result: FileResult,
+        again: bool,
     ) -> int:
         """Import the good records in one transaction, and remember the file (`key`) under `remember`: its key,
-        or its key and the account when records of other accounts were refused."""
+        or its key and the account when records of other accounts were refused (`again`: whether or not it
+        was remembered before)."""
         forwarder, router, made = self.forwarder, self.forwarder.router, 0
         # Everything that needs no lock is made first: the store's lock is then held only for routing and writing.
         prepared = self.recorder.prepare(good)
         events = [(record, cloudtrail_event(record, self.forwarder.new_id())) for _, record in good]
         now = forwarder.clock.now()
         with self.store.transaction():
-            earlier = self._imported_by(key, good) if account is None else set()
+            earlier = self._imported_by(key, good) if account is None and not again else set()
             if earlier:  # an import for every account leaves out the records of accounts that imported the file
                 kept = [item for item in good if item[1]["recipientAccountId"] not in earlier]
                 result.earlier, good = len(good) - len(kept), kept
                 events = [item for item in events if item[0]["recipientAccountId"] not in earlier]
                 prepared = self.recorder.prepare(good)
             # Remembered first, so that of concurrent imports of the file (on any node) one writes its records.
-            if self._imported(key, account) or not self.imports.add(Import(remember, name, len(good), now)):
+            if again:
+                self.imports.add(Import(remember, name, len(good), now))  # False when it is known already
+            elif self._imported(key, account) or not self.imports.add(Import(remember, name, len(good), now)):
                 result.duplicate, result.skipped, result.refused, result.earlier = True, [], Counter(), 0
                 return 0
             router.refresh()
