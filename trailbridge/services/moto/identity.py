@@ -1,0 +1,117 @@
+"""Who holds a temporary key moto's STS issued, as CloudTrail writes it in a record's `userIdentity`.
+
+AssumeRole keys moto remembers itself. GetSessionToken and GetFederationToken it answers with the same
+example key every time (AKIAIOSFODNN7EXAMPLE, which many clients also use as a dummy long-term key) and
+remembers nothing, so `IssuedTokens` swaps in a fresh ASIA key registered in moto's IAM and remembers
+whose it is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from trailbridge.services.moto.backends import AssumedRole, Principal, new_temporary_key, principal
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The account a key belongs to and the CloudTrail `userIdentity` of its holder."""
+
+    account: str
+    user_identity: dict[str, Any]
+
+
+def iso(moment: datetime) -> str:
+    """CloudTrail's timestamp form: ISO 8601 in UTC with a Z, whole seconds."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def stable_id(prefix: str, text: str) -> str:
+    """An AWS-style unique id (`AROA` + 17 characters), the same for the same text."""
+    return prefix + hashlib.sha256(text.encode()).hexdigest()[:17].upper()
+
+
+def _attributes(created: datetime) -> dict[str, str]:
+    return {"creationDate": iso(created), "mfaAuthenticated": "false"}
+
+
+def assumed_role_identity(role: AssumedRole, access_key: str) -> Identity:
+    """An AssumeRole session. moto lets a role that does not exist be assumed; its id is then derived from
+    its ARN, so the same session always has the same principalId."""
+    name = role.role_arn.rsplit("/", 1)[-1]
+    role_id = role.role_id or stable_id("AROA", role.role_arn)
+    partition = role.role_arn.split(":")[1]
+    issuer = {"type": "Role", "principalId": role_id, "arn": role.role_arn, "accountId": role.account}
+    return Identity(
+        role.account,
+        {
+            "type": "AssumedRole",
+            "principalId": f"{role_id}:{role.session_name}",
+            "arn": f"arn:{partition}:sts::{role.account}:assumed-role/{name}/{role.session_name}",
+            "accountId": role.account,
+            "accessKeyId": access_key,
+            "sessionContext": {"sessionIssuer": {**issuer, "userName": name}, "attributes": _attributes(role.created)},
+        },
+    )
+
+
+def _principal_fields(holder: Principal) -> dict[str, str]:
+    """type, principalId, arn, accountId (and userName) of an IAM user or of the account's root."""
+    if holder.user_name is None:
+        return {"type": "Root", "principalId": holder.account, "arn": holder.arn, "accountId": holder.account}
+    fields = {"type": "IAMUser", "principalId": str(holder.user_id), "arn": holder.arn, "accountId": holder.account}
+    return {**fields, "userName": holder.user_name}
+
+
+def session_identity(holder: Principal, access_key: str, created: datetime) -> Identity:
+    """A GetSessionToken key: its holder's own identity, with the session's attributes."""
+    fields = {**_principal_fields(holder), "accessKeyId": access_key}
+    return Identity(holder.account, {**fields, "sessionContext": {"attributes": _attributes(created)}})
+
+
+def federated_identity(holder: Principal, name: str, access_key: str, created: datetime) -> Identity:
+    """A GetFederationToken key: the federated user, issued by the caller's IAM user (or root)."""
+    partition = holder.arn.split(":")[1]
+    context = {"sessionIssuer": _principal_fields(holder), "attributes": _attributes(created)}
+    return Identity(
+        holder.account,
+        {
+            "type": "FederatedUser",
+            "principalId": f"{holder.account}:{name}",
+            "arn": f"arn:{partition}:sts::{holder.account}:federated-user/{name}",
+            "accountId": holder.account,
+            "accessKeyId": access_key,
+            "sessionContext": context,
+        },
+    )
+
+
+class IssuedTokens:
+    """The GetSessionToken / GetFederationToken keys the bridge handed out, by access key id."""
+
+    OPERATIONS = frozenset({"GetSessionToken", "GetFederationToken"})
+
+    def __init__(self) -> None:
+        self._keys: dict[str, Identity] = {}
+
+    def get(self, access_key: str) -> Identity | None:
+        return self._keys.get(access_key)
+
+    def issue(self, operation: str, result: dict[str, Any], caller_key: str, account: str, region: str) -> None:
+        """Give `result` (a successful answer of `operation`) a key of its own and remember its holder.
+        Call with moto's lock held."""
+        credentials = result.get("Credentials")
+        if operation not in self.OPERATIONS or credentials is None:
+            return
+        key, secret = new_temporary_key(account, region)
+        credentials.update(AccessKeyId=key, SecretAccessKey=secret)
+        holder, now = principal(caller_key, account, region), datetime.now(UTC)
+        if operation == "GetSessionToken":
+            self._keys[key] = session_identity(holder, key, now)
+        else:
+            name = result["FederatedUser"]["FederatedUserId"].split(":", 1)[-1]
+            self._keys[key] = federated_identity(holder, name, key, now)

@@ -1,0 +1,66 @@
+"""The bridge: a parsed call of a service trailbridge does not serve itself, answered by moto's backends
+in this process, per account and region. Its parts are in `trailbridge.services.moto`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from botocore.model import OperationModel
+
+from trailbridge.services.base import ServiceError
+from trailbridge.services.moto import backends, wire
+from trailbridge.services.moto.identity import Identity, IssuedTokens, assumed_role_identity
+
+__all__ = ["Identity", "MotoBridge"]
+
+log = logging.getLogger(__name__)
+
+
+class MotoBridge:
+    """Answers calls with moto. Safe from many threads: every call into moto holds moto's one process-wide
+    lock (`backends.MOTO_LOCK`); serialising and parsing happen outside it. moto's state is global to the
+    process, so two bridges share it (as they share it with a `mock_aws` or a moto server in the process)."""
+
+    def __init__(self) -> None:
+        self._tokens = IssuedTokens()
+
+    def serves(self, service: str) -> bool:
+        """Whether moto has a backend for this botocore service name."""
+        return wire.served(service)
+
+    def call(
+        self, operation: OperationModel, params: Mapping[str, Any], account: str, region: str, access_key: str
+    ) -> dict[str, Any]:
+        """The output shape's members as boto3 would return them (before boto3's client-side handlers, and
+        without ResponseMetadata); moto's errors as ServiceError with moto's code, message and status."""
+        request = wire.request(operation, params, account, region, access_key)
+        with backends.MOTO_LOCK:
+            answer = self._dispatch(operation, request)
+        result = wire.result(operation, answer)
+        if operation.name in IssuedTokens.OPERATIONS:
+            with backends.MOTO_LOCK:
+                self._tokens.issue(operation.name, result, access_key, account, region)
+        return result
+
+    @staticmethod
+    def _dispatch(operation: OperationModel, request: Any) -> backends.Answer:
+        service = operation.service_model.service_name
+        try:
+            return backends.dispatch(request)
+        except backends.Unimplemented:
+            message = f"{service} {operation.name} is not implemented by trailbridge's embedded moto."
+            raise ServiceError("NotImplemented", message, 501) from None
+        except Exception as exc:  # a bug in moto: answer it as AWS answers its own faults
+            log.exception("moto failed on %s %s", service, operation.name)
+            raise ServiceError("InternalFailure", f"moto failed: {type(exc).__name__}: {exc}", 500) from exc
+
+    def identity(self, access_key: str) -> Identity | None:
+        """The account and CloudTrail userIdentity of a temporary key moto's STS issued; None for others."""
+        with backends.MOTO_LOCK:
+            issued = self._tokens.get(access_key)
+            role = None if issued else backends.assumed_role(access_key)
+        if role is not None:
+            return assumed_role_identity(role, access_key)
+        return issued
