@@ -140,3 +140,17 @@ def test_special_floats_cross_by_name() -> None:
     shape = _session.get_service_model("cloudwatch").shape_for("DatapointValue")  # a double
     assert json_protocol.write_scalar(shape, float("inf")) == "Infinity"
     assert json_protocol.read_scalar(shape, "-Infinity") == float("-inf")
+
+
+def test_a_document_crosses_as_it_is() -> None:
+    identitystore = _session.get_service_model("identitystore")  # AttributeValue is a document
+    op = identitystore.operation_model("UpdateUser")
+    params = {
+        "IdentityStoreId": "d-1",
+        "UserId": "u",
+        "Operations": [{"AttributePath": "name", "AttributeValue": {"given": ["a", 1, None], "n": {"x": True}}}],
+    }
+    wire = create_serializer("json", include_validation=False).serialize_to_request(params, op)
+    assert json_protocol.parse(op, HttpRequest("POST", "/", (), wire["headers"], wire["body"])) == params
+    document = identitystore.shape_for("AttributeValue")
+    assert json_protocol.write_structure(document, {"any": [1]}, json_protocol.write_scalar) == {"any": [1]}
