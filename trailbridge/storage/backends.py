@@ -87,7 +87,7 @@ def _sqlite(store: sqlite.SqliteStore) -> Ports:
         sqlite.SqliteKeys(store),
         sqlite.SqliteForwarding(store),
         sqlite.SqliteImports(store),
-        memory.MemoryObjects(memory.MemoryStore()),  # interim: SqliteObjects comes next
+        sqlite.SqliteObjects(store),
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import orjson
 
@@ -17,31 +17,34 @@ from trailbridge.errors import NotFoundError
 from trailbridge.storage.memory.store import MemoryStore
 from trailbridge.storage.ports import Bucket, Part, StoredObject, Upload
 
+R = TypeVar("R", Bucket, StoredObject, Upload, Part)
+H = TypeVar("H", StoredObject, Upload)  # the rows with headers
+
 
 @dataclass(frozen=True, slots=True)
-class _Kept:
-    """A row as kept: the dataclass without its document, the document as JSON, and the bytes if any."""
+class _Kept(Generic[R]):
+    """A row as kept: the dataclass with its document emptied, the document as JSON, and the bytes if any."""
 
-    row: Any  # Bucket, StoredObject, Upload or Part, its document emptied
+    row: R
     document: bytes
     data: bytes = b""
 
 
-def _bucket(kept: _Kept) -> Bucket:
+def _bucket(kept: _Kept[Bucket]) -> Bucket:
     return replace(kept.row, config=orjson.loads(kept.document))
 
 
-def _headers(kept: _Kept) -> Any:
+def _with_headers(kept: _Kept[H]) -> H:
     return replace(kept.row, headers=orjson.loads(kept.document))
 
 
 class MemoryObjects:
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
-        self._buckets: dict[str, _Kept] = {}
-        self._objects: dict[str, dict[str, _Kept]] = {}  # bucket -> key -> object
-        self._uploads: dict[str, _Kept] = {}
-        self._parts: dict[str, dict[int, _Kept]] = {}  # upload id -> number -> part
+        self._buckets: dict[str, _Kept[Bucket]] = {}
+        self._objects: dict[str, dict[str, _Kept[StoredObject]]] = {}  # bucket -> key -> object
+        self._uploads: dict[str, _Kept[Upload]] = {}
+        self._parts: dict[str, dict[int, _Kept[Part]]] = {}  # upload id -> number -> part
 
     # -- buckets ------------------------------------------------------------------------------
 
@@ -85,7 +88,7 @@ class MemoryObjects:
 
     # -- objects ------------------------------------------------------------------------------
 
-    def _in(self, bucket: str) -> dict[str, _Kept]:
+    def _in(self, bucket: str) -> dict[str, _Kept[StoredObject]]:
         """The objects of `bucket`; NotFoundError when there is no such bucket."""
         objects = self._objects.get(bucket)
         if objects is None:
@@ -102,7 +105,7 @@ class MemoryObjects:
 
     def head(self, bucket: str, key: str) -> StoredObject | None:
         kept = self._objects.get(bucket, {}).get(key)
-        return None if kept is None else _headers(kept)
+        return None if kept is None else _with_headers(kept)
 
     def read(self, bucket: str, key: str, start: int = 0, end: int | None = None) -> bytes | None:
         kept = self._objects.get(bucket, {}).get(key)
@@ -127,7 +130,7 @@ class MemoryObjects:
         with self._store.transaction():
             objects = self._objects.get(bucket, {})
             keys = sorted(key for key in objects if key > after and key.startswith(prefix))
-            return [_headers(objects[key]) for key in keys[:limit]]
+            return [_with_headers(objects[key]) for key in keys[:limit]]
 
     # -- multipart uploads --------------------------------------------------------------------
 
@@ -140,7 +143,7 @@ class MemoryObjects:
 
     def upload(self, upload_id: str) -> Upload | None:
         kept = self._uploads.get(upload_id)
-        return None if kept is None else _headers(kept)
+        return None if kept is None else _with_headers(kept)
 
     def uploads(self, bucket: str, prefix: str, after: tuple[str, str], limit: int) -> list[Upload]:
         with self._store.transaction():
@@ -149,9 +152,9 @@ class MemoryObjects:
                 for upload_id, kept in self._uploads.items()
                 if kept.row.bucket == bucket and kept.row.key.startswith(prefix) and (kept.row.key, upload_id) > after
             )
-            return [_headers(self._uploads[upload_id]) for _, upload_id in found[:limit]]
+            return [_with_headers(self._uploads[upload_id]) for _, upload_id in found[:limit]]
 
-    def _parts_of(self, upload_id: str) -> dict[int, _Kept]:
+    def _parts_of(self, upload_id: str) -> dict[int, _Kept[Part]]:
         parts = self._parts.get(upload_id)
         if parts is None:
             raise NotFoundError(f"upload {upload_id} does not exist")

@@ -6,6 +6,7 @@ from trailbridge.storage.sqlite.imports import SqliteImports
 from trailbridge.storage.sqlite.keys import SqliteKeys
 from trailbridge.storage.sqlite.logs import SqliteLogs
 from trailbridge.storage.sqlite.messages import SqliteMessages
+from trailbridge.storage.sqlite.objects import SqliteObjects
 from trailbridge.storage.sqlite.records import SqliteRecords
 from trailbridge.storage.sqlite.resources import SqliteResources
 from trailbridge.storage.sqlite.schedules import SqliteSchedules
@@ -20,6 +21,7 @@ __all__ = [
     "SqliteKeys",
     "SqliteLogs",
     "SqliteMessages",
+    "SqliteObjects",
     "SqliteRecords",
     "SqliteResources",
     "SqliteSchedules",
