@@ -1,14 +1,15 @@
-"""An API call as a CloudTrail record (eventVersion 1.11), built from the call and botocore's model.
+"""An API call as a CloudTrail record (eventVersion 1.11), built from the call and botocore's model, for every
+service: trailbridge's own, its S3 and those the embedded moto answers.
 
-`requestParameters` and `responseElements` are the call's parameters and answer with lowerCamelCase member
-names, as CloudTrail writes them (`PutRule` -> `{"name": ..., "eventPattern": ...}`); every member the model
-marks sensitive (passwords, API keys, OAuth client secrets) reads `HIDDEN_DUE_TO_SECURITY_REASONS`.
-`responseElements` is null for read-only calls and failures, as in AWS.
+What differs from service to service is told by the modules beside this one: trail/sources.py (event source,
+global regions, event names, read-only calls, data events), trail/members.py (`requestParameters` and
+`responseElements` in lowerCamelCase, secrets hidden, timestamps in the service's form), trail/ec2.py and
+trail/s3.py (those services' own names), trail/resources.py. `responseElements` is null for read-only calls and
+failures, as in AWS. RECORDS.md compares the records with real ones.
 """
 
 from __future__ import annotations
 
-import base64
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,9 +19,21 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from trailbridge.clock import iso8601
+from trailbridge.trail import ec2, s3
+from trailbridge.trail.members import HIDDEN, camel_case_members, style_of
+from trailbridge.trail.resources import Where, resources
+from trailbridge.trail.sources import (
+    DATA_EVENTS,
+    event_name,
+    event_source,
+    is_management,
+    is_read_only,
+    keeps_answer,
+    record_region,
+)
 
 if TYPE_CHECKING:  # botocore is loaded by the calls that use its models, not by those that only check records
-    from botocore.model import OperationModel, Shape
+    from botocore.model import OperationModel
 
 _REQUIRED = ("eventID", "eventName", "eventSource", "eventTime", "awsRegion")
 _ACCOUNT = re.compile(r"\d{12}")
@@ -33,22 +46,7 @@ EARLIEST, LATEST = 0.0, 253_402_300_799.0
 _FLAGS = ("readOnly", "managementEvent")  # booleans, or CloudTrail's "true"/"false"
 _RESOURCE_TEXT = ("ARN", "type", "accountId")
 EVENT_VERSION = "1.11"
-HIDDEN = "HIDDEN_DUE_TO_SECURITY_REASONS"
-_READ_PREFIXES = ("Describe", "List", "Get", "Test", "Lookup", "Filter", "Receive")
-# Operations CloudTrail logs as data events (not management events): the message and event traffic.
-DATA_EVENTS = frozenset(
-    {
-        ("events", "PutEvents"),
-        ("cloudtrail-data", "PutAuditEvents"),
-        ("sqs", "SendMessage"),
-        ("sqs", "SendMessageBatch"),
-        ("sqs", "ReceiveMessage"),
-        ("sqs", "DeleteMessage"),
-        ("sqs", "DeleteMessageBatch"),
-        ("sqs", "ChangeMessageVisibility"),
-        ("sqs", "ChangeMessageVisibilityBatch"),
-    }
-)
+__all__ = ["DATA_EVENTS", "HIDDEN", "camel_case_members", "is_management", "is_read_only"]
 
 
 @dataclass(frozen=True)
@@ -56,13 +54,16 @@ class Caller:
     account: str
     access_key: str  # "" for an unsigned request
     user_name: str | None  # the credentials-file profile, when the key is in it
+    # The whole userIdentity, from whoever knows better than a key and a name (the moto bridge's assumed roles,
+    # with their sessionContext); used as it is.
+    identity: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
 class ApiCall:
     """What a recorder needs to know of one call to trailbridge's API."""
 
-    service: str  # botocore's name: events, sqs, logs, cloudtrail
+    service: str  # botocore's name: events, sqs, logs, cloudtrail, s3, ec2, iam, ...
     operation: OperationModel
     params: Mapping[str, Any]
     response: Mapping[str, Any] | None
@@ -79,15 +80,10 @@ class ApiCall:
     tls: Mapping[str, str] | None  # tlsDetails, when the call came over TLS
 
 
-def is_read_only(operation: str) -> bool:
-    return operation.startswith(_READ_PREFIXES)
-
-
-def is_management(service: str, operation: str) -> bool:
-    return (service, operation) not in DATA_EVENTS
-
-
 def user_identity(caller: Caller) -> dict[str, Any]:
+    """The caller's userIdentity: the one given, else an IAM user (trailbridge cannot tell the root's keys)."""
+    if caller.identity is not None:
+        return dict(caller.identity)
     if not caller.access_key:
         return {"type": "AWSAccount", "principalId": "", "accountId": caller.account}
     name = caller.user_name or caller.access_key
@@ -154,96 +150,66 @@ def envelope(call: Call, **more: Any) -> dict[str, Any]:
 
 
 def cloudtrail_record(call: ApiCall) -> dict[str, Any]:
-    operation = call.operation
-    read_only = is_read_only(operation.name)
-    shape, out = operation.input_shape, operation.output_shape
-    answer = call.response if call.error_code is None and not read_only else None
+    operation, service = call.operation, call.service
+    read_only = is_read_only(operation.name, service)
+    management = is_management(service, operation.name)
+    answer = call.response if call.error_code is None and keeps_answer(service, operation.name) else None
     more: dict[str, Any] = {}
-    if resources := _resources(call):
-        more["resources"] = resources
+    where = Where(call.caller.account, call.region)
+    if found := resources(service, operation, call.params, where, management):
+        more["resources"] = found
+    if service == "s3":
+        signed = bool(call.caller.access_key)
+        more["additionalEventData"] = s3.additional_event_data(call.params, call.response, signed, call.tls)
     if call.tls is not None:
         more["tlsDetails"] = dict(call.tls)
+    model = operation.service_model
     return envelope(
         Call(
             identity=user_identity(call.caller),
             time=iso8601(call.time),
-            source=f"{operation.service_model.endpoint_prefix}.amazonaws.com",
-            name=operation.name,
-            region=call.region,
+            source=event_source(model),
+            name=s3.event_name(operation.name) if service == "s3" else event_name(service, operation.name),
+            region=record_region(model, call.region),
             source_ip=call.source_ip,
             user_agent=call.user_agent,
             account=call.caller.account,
             request_id=call.request_id,
             event_id=call.event_id,
             read_only=read_only,
-            request=camel_case_members(shape, call.params) if shape is not None and call.params else None,
-            response=camel_case_members(out, answer) if out is not None and answer else None,
+            request=request_parameters(call),
+            response=response_elements(call, answer),
             error=None if call.error_code is None else (call.error_code, call.error_message or ""),
-            management=is_management(call.service, operation.name),
+            management=management,
         ),
         **more,
     )
 
 
-def camel_case_members(shape: Shape, value: Any) -> Any:
-    from botocore.model import ListShape, MapShape, StructureShape  # noqa: PLC0415 (see the imports above)
-
-    if shape.metadata.get("sensitive"):
-        return HIDDEN
-    if isinstance(shape, StructureShape) and isinstance(value, Mapping):
-        members = shape.members
-        return {
-            name[:1].lower() + name[1:]: camel_case_members(members[name], item)
-            for name, item in value.items()
-            if name in members and item is not None
-        }
-    if isinstance(shape, ListShape) and isinstance(value, list | tuple):
-        return [camel_case_members(shape.member, item) for item in value]
-    if isinstance(shape, MapShape) and isinstance(value, Mapping):
-        return {str(key): camel_case_members(shape.value, item) for key, item in value.items()}
-    if isinstance(value, datetime):
-        return value.strftime("%b %d, %Y %I:%M:%S %p")  # CloudTrail's form for timestamps in parameters
-    if isinstance(value, bytes | bytearray):
-        return base64.b64encode(value).decode()
-    return value
+def request_parameters(call: ApiCall) -> Any:
+    """`requestParameters`: S3's and EC2's in their own names, the others' in lowerCamelCase."""
+    operation, params = call.operation, call.params
+    if call.service == "s3":
+        return s3.request_parameters(operation, params, call.host)
+    if operation.service_model.protocol == "ec2":
+        return ec2.ec2_request(operation, params)
+    shape = operation.input_shape
+    style = style_of(call.service, operation.service_model.protocol)
+    return camel_case_members(shape, params, style) if shape is not None and params else None
 
 
-_RULE_OPERATIONS = {"PutRule", "DeleteRule", "DescribeRule", "EnableRule", "DisableRule"}
-_TARGET_OPERATIONS = {"PutTargets", "RemoveTargets", "ListTargetsByRule"}
-_BUS_OPERATIONS = {"CreateEventBus", "DeleteEventBus", "DescribeEventBus", "UpdateEventBus"}
-_POLICY_OPERATIONS = {"PutPermission", "RemovePermission", "PutEvents"}
-
-
-def _resources(call: ApiCall) -> list[dict[str, str]]:
-    """The resource a call names, as CloudTrail names it (selectors and LookupEvents match on it)."""
-    account, region, params, name = call.caller.account, call.region, call.params, call.operation.name
-
-    def one(kind: str, arn: str) -> list[dict[str, str]]:
-        return [{"accountId": account, "type": kind, "ARN": arn}]
-
-    def bus_arn(bus: object) -> str:
-        text = str(bus or "default")
-        return text if text.startswith("arn:") else f"arn:aws:events:{region}:{account}:event-bus/{text}"
-
-    if call.service == "sqs" and isinstance(params.get("QueueUrl"), str):
-        queue = params["QueueUrl"].rstrip("/").rsplit("/", 1)[-1]
-        return one("AWS::SQS::Queue", f"arn:aws:sqs:{region}:{account}:{queue}")
-    if call.service == "events" and (name in _RULE_OPERATIONS or name in _TARGET_OPERATIONS):
-        rule = params.get("Name") if name in _RULE_OPERATIONS else params.get("Rule")
-        bus = str(params.get("EventBusName") or "default").rsplit("/", 1)[-1]
-        path = f"rule/{rule}" if bus == "default" else f"rule/{bus}/{rule}"
-        return one("AWS::Events::Rule", f"arn:aws:events:{region}:{account}:{path}")
-    if call.service == "events" and name in _BUS_OPERATIONS:
-        return one("AWS::Events::EventBus", bus_arn(params.get("Name")))
-    if call.service == "events" and name in _POLICY_OPERATIONS:
-        entries = params.get("Entries") or [{}]
-        first = entries[0] if isinstance(entries[0], Mapping) else {}
-        return one("AWS::Events::EventBus", bus_arn(params.get("EventBusName") or first.get("EventBusName")))
-    trail = params.get("Name") or params.get("TrailName")
-    if call.service == "cloudtrail" and isinstance(trail, str):
-        arn = trail if trail.startswith("arn:") else f"arn:aws:cloudtrail:{region}:{account}:trail/{trail}"
-        return one("AWS::CloudTrail::Trail", arn)
-    return []
+def response_elements(call: ApiCall, answer: Mapping[str, Any] | None) -> Any:
+    """`responseElements` of a write that succeeded (`answer`; None otherwise)."""
+    operation = call.operation
+    if answer is None:
+        return None
+    if call.service == "s3":
+        return s3.response_elements(operation, answer)
+    if operation.service_model.protocol == "ec2":
+        return ec2.ec2_response(operation, answer, call.request_id)
+    shape = operation.output_shape
+    style = style_of(call.service, operation.service_model.protocol)
+    return camel_case_members(shape, answer, style) if shape is not None and answer else None
 
 
 def parse_time(value: object) -> float:

@@ -1,0 +1,105 @@
+"""EC2's parameters and answers as its records write them: in the names of EC2's XML API, not the model's member
+names. A list is `{"items": [...]}`, a list of values a list of one-member objects (`InstanceIds` ->
+`"instancesSet": {"items": [{"instanceId": "i-1"}]}`); answers take their members' XML names (`instancesSet`,
+`_return` for `return`) and the request id. The corpora's RunInstances, StopInstances, ModifySnapshotAttribute
+and AuthorizeSecurityGroupIngress records show these names; the list names EC2 derives otherwise
+(`vpcSet`, `keySet`, `ownersSet`) are read from the XML name by `_list_name`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from trailbridge.trail.members import Style, lower_camel, scalar, style_of
+
+if TYPE_CHECKING:  # botocore is loaded by the calls that use its models
+    from botocore.model import OperationModel, Shape
+
+_STYLE = style_of("ec2", "ec2")
+REMOVED = "<sensitiveDataRemoved>"
+_REMOVED_MEMBERS = frozenset({"UserData"})  # removed although the model does not mark them all sensitive
+# The list names that EC2's records spell otherwise than `_list_name` does.
+_LIST_NAMES = {
+    "InstanceId": "instancesSet",
+    "ImageId": "imagesSet",
+    "Owner": "ownersSet",
+    "attributeName": "accountAttributeNameSet",
+    "BlockDeviceMapping": "blockDeviceMapping",
+}
+# RunInstances names the image and counts of the instances it launches as one item of `instancesSet`.
+_RUN_INSTANCES_SET = ("ImageId", "MinCount", "MaxCount")
+
+
+def ec2_request(operation: OperationModel, params: Mapping[str, Any]) -> dict[str, Any] | None:
+    shape = operation.input_shape
+    if shape is None or not params:
+        return None
+    written = _structure(shape, params, output=False)
+    if operation.name == "RunInstances":
+        item = {lower_camel(name): params[name] for name in _RUN_INSTANCES_SET if name in params}
+        written = {name: value for name, value in written.items() if name not in {"imageId", "minCount", "maxCount"}}
+        written["instancesSet"] = {"items": [item]}
+    return written
+
+
+def ec2_response(operation: OperationModel, answer: Mapping[str, Any], request_id: str) -> dict[str, Any]:
+    """An EC2 answer; one whose model has no output (ModifyInstanceAttribute) answered `<return>true</return>`."""
+    shape = operation.output_shape
+    written = _structure(shape, answer, output=True) if shape is not None else {"_return": True}
+    return {**written, "requestId": request_id}
+
+
+def _structure(shape: Shape, value: Mapping[str, Any], output: bool) -> dict[str, Any]:
+    members = shape.members
+    written = {}
+    for name, item in value.items():
+        if name not in members or item is None:
+            continue
+        member = members[name]
+        written[_member_name(name, member, output)] = (
+            REMOVED if name in _REMOVED_MEMBERS else _value(member, item, output)
+        )
+    return written
+
+
+def _member_name(name: str, member: Shape, output: bool) -> str:
+    xml = member.serialization.get("name") or name
+    if output:
+        return "_return" if xml == "return" else lower_camel(xml)
+    if member.type_name == "list":
+        return _list_name(xml)
+    return lower_camel(xml)
+
+
+def _list_name(xml: str) -> str:
+    """A request list's name: `Filter` -> `filterSet`, `VpcId` -> `vpcSet`, `KeyName` -> `keySet`; a plural XML
+    name stays (`IpPermissions` -> `ipPermissions`)."""
+    if xml in _LIST_NAMES:
+        return _LIST_NAMES[xml]
+    if xml.endswith("s"):
+        return lower_camel(xml)
+    for suffix in ("Id", "Name"):
+        if xml.endswith(suffix) and len(xml) > len(suffix):
+            return lower_camel(xml.removesuffix(suffix)) + "Set"
+    return lower_camel(xml) + "Set"
+
+
+def _value(shape: Shape, value: Any, output: bool, style: Style = _STYLE) -> Any:
+    if shape.metadata.get("sensitive"):
+        return REMOVED
+    if shape.type_name == "structure" and isinstance(value, Mapping):
+        return _structure(shape, value, output)
+    if shape.type_name == "list" and isinstance(value, list | tuple):
+        member: Shape = shape.member
+        return {"items": [_item(member, item, output) for item in value]}
+    if shape.type_name == "map" and isinstance(value, Mapping):
+        return {str(key): _value(shape.value, item, output) for key, item in value.items()}
+    return scalar(shape, value, style)
+
+
+def _item(member: Shape, value: Any, output: bool) -> Any:
+    """An item of a list: a value becomes an object of one member named after the list's member."""
+    if member.type_name in {"structure", "list", "map"}:
+        return _value(member, value, output)
+    return {lower_camel(member.serialization.get("name") or member.name): _value(member, value, output)}

@@ -1,0 +1,99 @@
+"""A call's parameters and answer as CloudTrail writes them in `requestParameters` and `responseElements`:
+the model's member names in lowerCamelCase (`PutRule` -> `{"name": ..., "eventPattern": ...}`), secrets hidden,
+timestamps and blobs in the forms the service's records use. EC2's own names (its XML names) are in trail/ec2.py,
+S3's (query keys, headers and XML bodies) in trail/s3.py.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # botocore is loaded by the calls that use its models
+    from botocore.model import Shape
+
+HIDDEN = "HIDDEN_DUE_TO_SECURITY_REASONS"
+OMIT = object()  # a sensitive member some services leave out of their records altogether
+
+
+def java_time(comma: bool) -> Callable[[datetime], str]:
+    """The form of CloudTrail's Java services: `Aug 1, 2024, 1:33:28 PM` (IAM's older one has no comma)."""
+    separator = ", " if comma else " "
+
+    def written(value: datetime) -> str:
+        hour = value.hour % 12 or 12
+        return f"{value:%b} {value.day}, {value.year}{separator}{hour}:{value:%M:%S %p}"
+
+    return written
+
+
+def iso_time(value: datetime) -> str:
+    """The form of the REST services' records: `2025-05-24T13:29:00Z`."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def epoch_millis(value: datetime) -> int:
+    """EC2's form: milliseconds since the epoch."""
+    return round(value.timestamp() * 1000)
+
+
+_JAVA_TIME = java_time(comma=True)
+
+
+@dataclass(frozen=True)
+class Style:
+    """How a service's records write what the model's shapes do not decide."""
+
+    timestamp: Callable[[datetime], Any] = _JAVA_TIME
+    sensitive: object = HIDDEN  # what a sensitive member reads (OMIT: it is left out)
+
+
+_STYLES = {
+    "iam": Style(timestamp=java_time(comma=False), sensitive=OMIT),
+    "sts": Style(sensitive=OMIT),
+    "ec2": Style(timestamp=epoch_millis, sensitive="<sensitiveDataRemoved>"),
+}
+_PROTOCOL_STYLES = {"rest-json": Style(timestamp=iso_time), "rest-xml": Style(timestamp=iso_time)}
+
+
+def style_of(service: str, protocol: str) -> Style:
+    """The style of a botocore service's records (by its name, else its protocol)."""
+    return _STYLES.get(service) or _PROTOCOL_STYLES.get(protocol) or Style()
+
+
+def lower_camel(name: str) -> str:
+    return name[:1].lower() + name[1:]
+
+
+def camel_case_members(shape: Shape, value: Any, style: Style = Style()) -> Any:
+    """`value` of `shape` with lowerCamelCase member names, sensitive members as `style` says."""
+    from botocore.model import ListShape, MapShape, StructureShape  # noqa: PLC0415 (see the imports above)
+
+    if shape.metadata.get("sensitive"):
+        return style.sensitive
+    if isinstance(shape, StructureShape) and isinstance(value, Mapping):
+        written = {
+            lower_camel(name): camel_case_members(shape.members[name], item, style)
+            for name, item in value.items()
+            if name in shape.members and item is not None
+        }
+        return {name: item for name, item in written.items() if item is not OMIT}
+    if isinstance(shape, ListShape) and isinstance(value, list | tuple):
+        return [camel_case_members(shape.member, item, style) for item in value]
+    if isinstance(shape, MapShape) and isinstance(value, Mapping):
+        return {str(key): camel_case_members(shape.value, item, style) for key, item in value.items()}
+    return scalar(shape, value, style)
+
+
+def scalar(shape: Shape, value: Any, style: Style) -> Any:
+    """A timestamp in the style's form (a number of a timestamp shape is epoch seconds), a blob in base64."""
+    if shape.type_name == "timestamp" and isinstance(value, int | float) and not isinstance(value, bool):
+        value = datetime.fromtimestamp(value, UTC)
+    if isinstance(value, datetime):
+        return style.timestamp(value if value.tzinfo else value.replace(tzinfo=UTC))
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(value).decode()
+    return value
