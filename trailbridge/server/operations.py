@@ -15,6 +15,7 @@ from trailbridge.services.destinations import DestinationsService
 from trailbridge.services.events import EventsService
 from trailbridge.services.logs import LogsService
 from trailbridge.services.permissions import PermissionsService
+from trailbridge.services.s3 import S3_CLASSES
 from trailbridge.services.sqs import QueuesService
 from trailbridge.services.trails import TrailsService
 
@@ -27,6 +28,7 @@ SERVICE_CLASSES: dict[str, tuple[ServiceClass, ...]] = {
     "logs": (LogsService,),
     "cloudtrail": (CloudTrailService, TrailsService, ChannelsService),
     "cloudtrail-data": (AuditEventsService,),
+    "s3": S3_CLASSES,
 }
 
 

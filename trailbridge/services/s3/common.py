@@ -1,0 +1,156 @@
+"""What every S3 service class shares: finding a bucket once the caller may act on it, S3's errors with the
+fields it names them by, owners, ETags and digests, and timestamps.
+
+A bucket belongs to the account that created it. S3's ARNs (`arn:aws:s3:::bucket/key`) name no account, so
+the owner comes from the bucket's row; every other account acts only where the bucket policy allows it, and
+the decision is the one authorization point's (`domain/access.py`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from trailbridge.domain.access import Access, authorize, statements_of
+from trailbridge.errors import AccessDeniedError
+from trailbridge.services.base import Engine, ServiceError
+from trailbridge.storage.ports import Bucket, StoredObject
+
+US_EAST_1 = "us-east-1"  # the region whose buckets have no location constraint
+MAX_OBJECT_SIZE = 5 * 1024**3  # one PutObject, one part, one copy source: 5 GiB
+_NO_BUCKET = "The specified bucket does not exist"
+
+
+def s3_error(code: str, message: str, status: int = 400, **fields: Any) -> ServiceError:
+    """An S3 error with the members S3 writes beside Code and Message (BucketName, Key, ...)."""
+    return ServiceError(code, message, status, {name: str(value) for name, value in fields.items()})
+
+
+def no_such_bucket(name: str) -> ServiceError:
+    return s3_error("NoSuchBucket", _NO_BUCKET, 404, BucketName=name)
+
+
+def no_such_key(key: str) -> ServiceError:
+    return s3_error("NoSuchKey", "The specified key does not exist.", 404, Key=key)
+
+
+def bucket_arn(name: str, key: str | None = None) -> str:
+    return f"arn:aws:s3:::{name}" if key is None else f"arn:aws:s3:::{name}/{key}"
+
+
+def canonical_id(account: str) -> str:
+    """The canonical user id S3 shows for an account (64 hex digits, stable for the account)."""
+    return hashlib.sha256(f"trailbridge-s3:{account}".encode()).hexdigest()
+
+
+def owner(account: str) -> dict[str, str]:
+    """An Owner as S3 answers it now (without DisplayName, which S3 no longer returns)."""
+    return {"ID": canonical_id(account)}
+
+
+def quoted(etag: str) -> str:
+    return f'"{etag}"'
+
+
+def unquoted(etag: str) -> str:
+    return etag.strip().removeprefix('"').removesuffix('"')
+
+
+def check_md5(data: bytes, content_md5: str | None) -> str:
+    """The data's MD5 in hex, once `content_md5` (base64 of the binary MD5, when given) agrees with it."""
+    digest = hashlib.md5(data, usedforsecurity=False)
+    if content_md5 is None:
+        return digest.hexdigest()
+    try:
+        given = base64.b64decode(content_md5, validate=True)
+    except (binascii.Error, ValueError):
+        given = b""
+    if len(given) != 16:
+        raise ServiceError(
+            "InvalidDigest", "The Content-MD5 you specified was invalid.", 400, {"Content-MD5": content_md5}
+        )
+    if given != digest.digest():
+        raise s3_error(
+            "BadDigest",
+            "The Content-MD5 you specified did not match what we received.",
+            ExpectedDigest=content_md5,
+            CalculatedDigest=base64.b64encode(digest.digest()).decode(),
+        )
+    return digest.hexdigest()
+
+
+def check_size(size: int, limit: int = MAX_OBJECT_SIZE) -> None:
+    if size > limit:
+        raise s3_error(
+            "EntityTooLarge",
+            "Your proposed upload exceeds the maximum allowed size",
+            ProposedSize=size,
+            MaxSizeAllowed=limit,
+        )
+
+
+def epoch(value: Any) -> float:
+    """A timestamp parameter (a datetime as boto3 and the protocols give it, or epoch seconds) in seconds."""
+    return value.timestamp() if isinstance(value, datetime) else float(value)
+
+
+def is_public_statement(statement: Mapping[str, Any]) -> bool:
+    """Whether a policy statement grants everyone: an Allow to the `*` principal with no condition to narrow it
+    (S3 counts a few fixed-value conditions as narrowing too; trailbridge counts any condition)."""
+    principal = statement.get("Principal")
+    aws = principal.get("AWS") if isinstance(principal, Mapping) else None
+    everyone = principal == "*" or aws == "*" or (isinstance(aws, list) and "*" in aws)
+    return statement.get("Effect") == "Allow" and everyone and not statement.get("Condition")
+
+
+class S3Service:
+    """The base of S3's service classes: the caller's account and region, the buckets they reach."""
+
+    def __init__(self, engine: Engine, account: str, region: str) -> None:
+        self.engine, self.account, self.region = engine, account, region
+        self.objects = engine.objects
+
+    def bucket(self, name: str, action: str, key: str | None = None) -> Bucket:
+        """The bucket `name`, once the caller may do `action` on it (or on its object `key`): NoSuchBucket
+        (404) when there is none, AccessDenied (403) when the caller's account is not the owner's and the
+        bucket policy does not allow it."""
+        found = self.objects.bucket(name)
+        if found is None:
+            raise no_such_bucket(name)
+        self.authorize(found, action, key)
+        return found
+
+    def stored(self, bucket: Bucket, key: str, version: str | None = None) -> StoredObject:
+        """The object `key` of a bucket the caller may read it from. A missing one is NoSuchKey (404) only to a
+        caller that may list the bucket; to another it is AccessDenied (403), so that absence is not told."""
+        if version not in (None, "null"):
+            raise s3_error("NoSuchVersion", "The specified version does not exist.", 404, Key=key, VersionId=version)
+        item = self.objects.head(bucket.name, key)
+        if item is None:
+            self.authorize(bucket, "s3:ListBucket")
+            raise no_such_key(key)
+        return item
+
+    def authorize(self, bucket: Bucket, action: str, key: str | None = None) -> None:
+        mine = bucket.account == self.account
+        # An S3 ARN names no account (owner_of gives ""): the owner is told by the bucket row, as an owner.
+        access = Access(
+            self.account, action, bucket_arn(bucket.name, key), owners=frozenset({""}) if mine else frozenset()
+        )
+        try:
+            authorize(access, self._policy_for(bucket, mine))
+        except AccessDeniedError as exc:
+            raise s3_error("AccessDenied", exc.message, 403) from None
+
+    def _policy_for(self, bucket: Bucket, mine: bool) -> dict[str, Any] | str | None:
+        """The bucket policy as it counts for this caller: with RestrictPublicBuckets, statements that grant
+        everyone grant no other account (S3 limits them to the owner's account and AWS services)."""
+        policy = bucket.config.get("policy")
+        block = bucket.config.get("publicAccessBlock") or {}
+        if mine or not policy or not block.get("RestrictPublicBuckets"):
+            return policy
+        return {"Statement": [s for s in statements_of(policy) if not is_public_statement(s)]}
