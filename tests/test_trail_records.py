@@ -40,10 +40,12 @@ STANDARD = {
 }
 
 
-def call(name: str, params: dict[str, Any], response: dict[str, Any] | None, **extra: Any) -> ApiCall:
+def call(
+    name: str, params: dict[str, Any], response: dict[str, Any] | None, service: str = "events", **extra: Any
+) -> ApiCall:
     values: dict[str, Any] = {
-        "service": "events",
-        "operation": operation("events", name),
+        "service": service,
+        "operation": operation(service, name),
         "params": params,
         "response": response,
         "error_code": None,
