@@ -1,5 +1,6 @@
 """The rest-json protocol against botocore: its serializer into our routing and parser, our answers and errors
-into its parser, over every operation of lambda, eks and glacier.
+into its parser, over every operation of lambda, eks and glacier, and of apigateway, lex-runtime and amp for
+what those three lack (query-string maps, of lists in amp's; base64 JSON `jsonvalue` headers in lex-runtime).
 
 The helpers here (a botocore request as our `HttpRequest`, our answer through botocore's parser, examples
 fitted to what the REST protocols carry) serve the rest-xml tests too."""
@@ -22,7 +23,7 @@ from botocore.serialize import create_serializer
 from tests.support.shapes import example
 from trailbridge.aws.protocols import HttpAnswer, HttpRequest, protocol_for, rest_json
 
-SERVICES = ("lambda", "eks", "glacier")
+SERVICES = ("lambda", "eks", "glacier", "apigateway", "lex-runtime", "amp")
 _session = botocore.session.get_session()
 _models = {name: _session.get_service_model(name) for name in SERVICES}
 OPERATIONS = [(name, op) for name in SERVICES for op in _models[name].operation_names]

@@ -140,7 +140,9 @@ def test_an_object_body_is_written_raw_with_its_headers() -> None:
         ("GET", "/b", (("list-type", "2"),), {}, "ListObjectsV2"),
         ("GET", "/b", (("list-type", "1"),), {}, "ListObjects"),
         ("GET", "/b", (("policy", ""),), {}, "GetBucketPolicy"),
+        ("GET", "/b/", (), {}, "ListObjects"),
         ("GET", "/b/a/key", (), {}, "GetObject"),
+        ("GET", "/b/folder/", (), {}, "GetObject"),
         ("GET", "/b/a/key", (("uploadId", "u"),), {}, "ListParts"),
         ("PUT", "/b/k", (), {}, "PutObject"),
         ("PUT", "/b/k", (), {"x-amz-copy-source": "/o/k"}, "CopyObject"),
@@ -163,3 +165,7 @@ def test_labels_are_url_decoded_and_the_greedy_key_keeps_its_slashes() -> None:
     op = _operation("s3", "GetObject")
     request = HttpRequest("GET", "/my-bucket/a/b%20c%2Fd%25", (("versionId", "v 1"),), {}, b"")
     assert rest_xml.parse(op, request) == {"Bucket": "my-bucket", "Key": "a/b c/d%", "VersionId": "v 1"}
+    folder = HttpRequest("GET", "/my-bucket/folder/", (), {}, b"")
+    assert rest_xml.parse(op, folder) == {"Bucket": "my-bucket", "Key": "folder/"}
+    bucket = HttpRequest("GET", "/my-bucket/", (), {}, b"")
+    assert rest_xml.parse(_operation("s3", "ListObjects"), bucket) == {"Bucket": "my-bucket"}

@@ -56,7 +56,10 @@ class _Route:
 def _route(operation: OperationModel) -> _Route:
     path_template, _, query_template = str(operation.http.get("requestUri", "/")).partition("?")
     pattern, labels, literal_chars = _compile(path_template, "([^/]+)")
-    wire = _wire_names(operation.input_shape)
+    if not path_template.endswith("/"):  # `/bucket/` is `/{Bucket}`, as S3 takes it
+        pattern = re.compile(pattern.pattern + "/?")
+    shape = operation.input_shape
+    wire = _wire_names(shape)
     return _Route(
         name=operation.name,
         method=str(operation.http.get("method", "POST")).upper(),
@@ -64,7 +67,7 @@ def _route(operation: OperationModel) -> _Route:
         labels=labels,
         literals=tuple(parse_qsl(query_template, keep_blank_values=True)),
         literal_chars=literal_chars,
-        required=frozenset(wire[name] for name in _required(operation.input_shape) if name in wire),
+        required=frozenset(wire[name] for name in (shape.required_members if shape else ()) if name in wire),
         known=frozenset(wire.values()),
         deprecated=bool(operation.deprecated),
     )
@@ -94,10 +97,6 @@ def _wire_names(shape: StructureShape | None) -> dict[str, str]:
         elif location == "header":
             names[name] = ":" + _name(member, name).lower()
     return names
-
-
-def _required(shape: StructureShape | None) -> list[str]:
-    return list(shape.required_members) if shape is not None else []
 
 
 def _name(shape: Shape, default: str) -> str:
