@@ -145,6 +145,8 @@ def test_session_token_identity(bridge: MotoBridge, account: str) -> None:
     assert found.user_identity["userName"] == "carol"
     assert found.user_identity["accessKeyId"] == key
     assert set(found.user_identity["sessionContext"]) == {"attributes"}
+    caller = call(bridge, "sts", "GetCallerIdentity", {}, account, key=key)
+    assert (caller["UserId"], caller["Arn"]) == (user["UserId"], user["Arn"])
 
 
 def test_federation_token_identity(bridge: MotoBridge, account: str) -> None:
@@ -165,6 +167,15 @@ def test_federation_token_identity(bridge: MotoBridge, account: str) -> None:
         "accountId": account,
         "userName": "dave",
     }
+    caller = call(bridge, "sts", "GetCallerIdentity", {}, "123456789012", key=answer["Credentials"]["AccessKeyId"])
+    assert (caller["UserId"], caller["Account"]) == (f"{account}:guest", account)
+
+
+def test_session_token_of_a_caller_moto_does_not_know_is_the_accounts_root(bridge: MotoBridge, account: str) -> None:
+    key = call(bridge, "sts", "GetSessionToken", {}, account)["Credentials"]["AccessKeyId"]
+    found = bridge.identity(key)
+    assert found is not None
+    assert (found.user_identity["type"], found.user_identity["arn"]) == ("Root", f"arn:aws:iam::{account}:root")
 
 
 def test_dynamodb_items(bridge: MotoBridge, account: str) -> None:

@@ -41,7 +41,7 @@ class MotoBridge:
         result = wire.result(operation, answer)
         if operation.name in IssuedTokens.OPERATIONS:
             with backends.MOTO_LOCK:
-                self._tokens.issue(operation.name, result, access_key, account, region)
+                self._tokens.amend(operation.name, result, access_key, account, region)
         return result
 
     @staticmethod

@@ -93,7 +93,7 @@ def federated_identity(holder: Principal, name: str, access_key: str, created: d
 class IssuedTokens:
     """The GetSessionToken / GetFederationToken keys the bridge handed out, by access key id."""
 
-    OPERATIONS = frozenset({"GetSessionToken", "GetFederationToken"})
+    OPERATIONS = frozenset({"GetSessionToken", "GetFederationToken", "GetCallerIdentity"})
 
     def __init__(self) -> None:
         self._keys: dict[str, Identity] = {}
@@ -101,14 +101,23 @@ class IssuedTokens:
     def get(self, access_key: str) -> Identity | None:
         return self._keys.get(access_key)
 
-    def issue(self, operation: str, result: dict[str, Any], caller_key: str, account: str, region: str) -> None:
-        """Give `result` (a successful answer of `operation`) a key of its own and remember its holder.
-        Call with moto's lock held."""
-        credentials = result.get("Credentials")
-        if operation not in self.OPERATIONS or credentials is None:
-            return
+    def amend(self, operation: str, result: dict[str, Any], caller_key: str, account: str, region: str) -> None:
+        """Put right moto's successful answer `result` of one of `OPERATIONS`: a key of its own for each
+        token, and the caller a token's holder is (moto knows nothing of them). Call with moto's lock held."""
+        if operation == "GetCallerIdentity":
+            self._caller(result, caller_key)
+        elif "Credentials" in result:
+            self._issue(operation, result, caller_key, account, region)
+
+    def _caller(self, result: dict[str, Any], caller_key: str) -> None:
+        known = self._keys.get(caller_key)
+        if known is not None:
+            who = known.user_identity
+            result.update(UserId=who["principalId"], Account=known.account, Arn=who["arn"])
+
+    def _issue(self, operation: str, result: dict[str, Any], caller_key: str, account: str, region: str) -> None:
         key, secret = new_temporary_key(account, region)
-        credentials.update(AccessKeyId=key, SecretAccessKey=secret)
+        result["Credentials"].update(AccessKeyId=key, SecretAccessKey=secret)
         holder, now = principal(caller_key, account, region), datetime.now(UTC)
         if operation == "GetSessionToken":
             self._keys[key] = session_identity(holder, key, now)

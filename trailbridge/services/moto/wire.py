@@ -20,7 +20,7 @@ from botocore.endpoint_provider import EndpointProvider
 from botocore.exceptions import DataNotFoundError, EndpointResolutionError
 from botocore.loaders import create_loader
 from botocore.model import OperationModel
-from botocore.parsers import ResponseParser, create_parser
+from botocore.parsers import ResponseParser, ResponseParserError, create_parser
 from botocore.serialize import Serializer, create_serializer
 
 from trailbridge.services.base import ServiceError
@@ -100,7 +100,10 @@ def result(operation: OperationModel, answer: Answer) -> dict[str, Any]:
     status, headers, body = answer
     name = protocol(_metadata(operation.service_model.service_name)) or ""
     response = {"status_code": status, "headers": HeadersDict(headers), "body": body}
-    parsed: dict[str, Any] = _parser(name).parse(response, operation.output_shape)
+    try:
+        parsed: dict[str, Any] = _parser(name).parse(response, operation.output_shape)
+    except ResponseParserError as exc:  # moto answered what the model does not describe: moto's fault
+        raise ServiceError("InternalFailure", f"moto's answer does not parse: {exc}", 500) from exc
     parsed.pop("ResponseMetadata", None)
     if status >= 300:
         error = parsed.get("Error", {})
