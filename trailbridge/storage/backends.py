@@ -111,5 +111,5 @@ def _postgres(url: str) -> Ports:
         postgres.PostgresKeys(store),
         postgres.PostgresForwarding(store),
         postgres.PostgresImports(store),
-        memory.MemoryObjects(memory.MemoryStore()),  # interim: PostgresObjects comes next
+        postgres.PostgresObjects(store),
     )

@@ -558,7 +558,10 @@ class Part:
 
 class Objects(Protocol):
     """S3's buckets, objects and multipart uploads. Keys are ordered as S3 orders them, by their UTF-8 bytes.
-    Every write is whole or not at all: a reader sees an object's old bytes and headers or its new ones."""
+    Every write is whole or not at all: a reader sees an object's old bytes and headers or its new ones. The
+    bytes are in the store (the SQL backends keep them in chunks, `storage/chunks.py`), so every node on one
+    database serves the same buckets. Writing into a bucket or an upload that does not exist raises
+    `NotFoundError` (the caller, who answers NoSuchBucket or NoSuchUpload, usually looks first)."""
 
     def create_bucket(self, bucket: Bucket) -> bool:
         """Add a bucket; False (nothing changed) when the name is taken, by any account."""
@@ -575,7 +578,8 @@ class Objects(Protocol):
         ...
 
     def delete_bucket(self, name: str) -> bool:
-        """Drop an empty bucket (with no object and no upload); False (nothing changed) when it is not empty."""
+        """Drop an empty bucket (with no object and no upload); False (nothing changed) when it is not empty.
+        True for a bucket that does not exist: none is left."""
         ...
 
     def put(self, item: StoredObject, data: bytes) -> None:
@@ -589,7 +593,8 @@ class Objects(Protocol):
         ...
 
     def copy(self, bucket: str, key: str, target: StoredObject) -> bool:
-        """Write `target` with the bytes of the object `key` of `bucket`; False when that object is gone."""
+        """Write `target` with the bytes of the object `key` of `bucket` (shared, not copied, where the store
+        can); False when that object is gone. `target` may be that object itself (new headers)."""
         ...
 
     def delete(self, bucket: str, keys: Collection[str]) -> None:
@@ -618,7 +623,8 @@ class Objects(Protocol):
         ...
 
     def complete(self, upload_id: str, numbers: Sequence[int], target: StoredObject) -> None:
-        """Write `target` with the bytes of the parts `numbers`, in that order, and drop the upload."""
+        """Write `target` with the bytes of the parts `numbers`, in that order, and drop the upload (with the
+        parts not named). NotFoundError, and nothing changed, when the upload or one of the parts is missing."""
         ...
 
     def abort(self, upload_id: str) -> None:

@@ -6,6 +6,7 @@ from trailbridge.storage.postgres.imports import PostgresImports
 from trailbridge.storage.postgres.keys import PostgresKeys
 from trailbridge.storage.postgres.logs import PostgresLogs
 from trailbridge.storage.postgres.messages import PostgresMessages
+from trailbridge.storage.postgres.objects import PostgresObjects
 from trailbridge.storage.postgres.records import PostgresRecords
 from trailbridge.storage.postgres.resources import PostgresResources
 from trailbridge.storage.postgres.schedules import PostgresSchedules
@@ -19,6 +20,7 @@ __all__ = [
     "PostgresKeys",
     "PostgresLogs",
     "PostgresMessages",
+    "PostgresObjects",
     "PostgresRecords",
     "PostgresResources",
     "PostgresSchedules",
