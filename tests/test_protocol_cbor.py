@@ -127,3 +127,12 @@ def test_a_body_that_is_not_a_cbor_map_is_refused(body: bytes) -> None:
     with pytest.raises(WireError) as caught:
         cbor.parse(_operation("cloudwatch", "ListMetrics"), HttpRequest("POST", "/", (), {}, body))
     assert caught.value.code == "SerializationException"
+
+
+def test_a_body_that_contains_itself_is_refused() -> None:
+    steps: list[object] = []
+    steps.append({"executionBlockConfiguration": {"parallelConfig": {"steps": steps}}})  # Steps hold Steps
+    body = cbor2.dumps({"workflows": [{"steps": steps}]}, value_sharing=True)
+    with pytest.raises(WireError) as caught:
+        cbor.parse(_operation("arc-region-switch", "CreatePlan"), HttpRequest("POST", "/", (), {}, body))
+    assert caught.value.code == "SerializationException"

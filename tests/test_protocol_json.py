@@ -128,9 +128,14 @@ def test_the_target_names_the_operation_only_with_the_service_prefix() -> None:
     assert json_protocol.operation_name(sqs, HttpRequest("POST", "/", (), {}, b"{}")) is None
 
 
-@pytest.mark.parametrize("body", [b"not json", b"[1]"])
-def test_a_body_that_is_not_a_json_object_is_refused(body: bytes) -> None:
-    op = _operation("sqs", "ListQueues")
+def _nested_item(depth: int) -> bytes:
+    """A DynamoDB item whose attribute holds a map `depth` levels deep (within orjson's nesting limit)."""
+    return b'{"TableName": "t", "Item": {"k": ' + b'{"M": {"k": ' * depth + b'{"S": "s"}' + b"}}" * depth + b"}}"
+
+
+@pytest.mark.parametrize("body", [b"not json", b"[1]", _nested_item(500)])
+def test_a_body_that_is_not_a_json_object_or_nests_too_deeply_is_refused(body: bytes) -> None:
+    op = _operation("dynamodb", "PutItem")
     with pytest.raises(WireError) as caught:
         json_protocol.parse(op, HttpRequest("POST", "/", (), {}, body))
     assert caught.value.code == "SerializationException"

@@ -45,7 +45,8 @@ def parse(operation: OperationModel, request: HttpRequest) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise WireError("SerializationException", "The request body must be a CBOR map.")
     shape = operation.input_shape
-    return json.read_structure(shape, value, _read_scalar) if shape is not None else {}
+    # CBOR's shared references (tags 28 and 29) can make a value that contains itself: it nests too deeply
+    return json.read_members(shape, value, _read_scalar) if shape is not None else {}
 
 
 def _read_scalar(shape: Shape, value: Any) -> Any:

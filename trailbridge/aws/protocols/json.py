@@ -63,11 +63,19 @@ def parse_body(operation: OperationModel, body: bytes) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise WireError("SerializationException", "The request body must be a JSON object.")
     shape = operation.input_shape
-    return read_structure(shape, value, read_scalar) if shape is not None else {}
+    return read_members(shape, value, read_scalar) if shape is not None else {}
 
 
-def read_structure(shape: StructureShape, value: dict[str, Any], scalar: Scalar) -> dict[str, Any]:
-    """The members the shape names, each converted by walking its shape down to `scalar`."""
+def read_members(shape: StructureShape, value: dict[str, Any], scalar: Scalar) -> dict[str, Any]:
+    """The members the shape names, each converted by walking its shape down to `scalar`; WireError for a
+    value nested deeper than Python's stack (a recursive shape such as DynamoDB's AttributeValue allows it)."""
+    try:
+        return _read_structure(shape, value, scalar)
+    except RecursionError:
+        raise WireError("SerializationException", "The request body nests too deeply.") from None
+
+
+def _read_structure(shape: StructureShape, value: dict[str, Any], scalar: Scalar) -> dict[str, Any]:
     if shape.is_document_type:
         return value
     return {name: _read(shape.members[name], item, scalar) for name, item in value.items() if name in shape.members}
@@ -78,7 +86,7 @@ def _read(shape: Shape, value: Any, scalar: Scalar) -> Any:
     if value is None:
         return None
     if isinstance(shape, StructureShape):
-        return read_structure(shape, value, scalar) if isinstance(value, dict) else value
+        return _read_structure(shape, value, scalar) if isinstance(value, dict) else value
     if isinstance(shape, ListShape):
         return [_read(shape.member, item, scalar) for item in value] if isinstance(value, list) else value
     if isinstance(shape, MapShape):
