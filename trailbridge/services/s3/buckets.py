@@ -13,9 +13,9 @@ import ipaddress
 import re
 from typing import Any
 
-from trailbridge.services.base import operation, timestamp
+from trailbridge.services.base import timestamp
 from trailbridge.services.s3 import acl
-from trailbridge.services.s3.common import US_EAST_1, S3Service, no_such_bucket, owner, s3_error
+from trailbridge.services.s3.common import US_EAST_1, S3Service, no_such_bucket, owner, s3_error, s3_operation
 from trailbridge.storage.ports import Bucket
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
@@ -25,6 +25,7 @@ _INCOMPATIBLE = "location constraint is incompatible for the region specific end
 _BLOCK_ALL = dict.fromkeys(("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"), True)
 _LEGACY_LOCATIONS = {"EU": "eu-west-1"}
 _MOST_BUCKETS = 10_000
+_BAD_LOCATION = "InvalidLocationConstraint"  # a constraint naming no region S3 knows (us-east-1 included)
 
 
 def valid_bucket_name(name: str) -> bool:
@@ -43,7 +44,7 @@ def valid_bucket_name(name: str) -> bool:
 
 
 class BucketsService(S3Service):
-    @operation("s3", "CreateBucket")
+    @s3_operation("CreateBucket", field_codes={"createBucketConfiguration.locationConstraint": _BAD_LOCATION})
     def create_bucket(self, **params: Any) -> dict[str, Any]:
         name = params["Bucket"]
         if not valid_bucket_name(name):
@@ -120,7 +121,7 @@ class BucketsService(S3Service):
         self.objects.configure(name, "acl", config.get("acl"))
         return {"Location": _location_of(name, existing.region)}
 
-    @operation("s3", "ListBuckets")
+    @s3_operation("ListBuckets")
     def list_buckets(self, **params: Any) -> dict[str, Any]:
         """The caller's buckets by name, those whose name starts with `Prefix` and in `BucketRegion` when
         given, `MaxBuckets` at a time after the opaque `ContinuationToken`."""
@@ -146,12 +147,12 @@ class BucketsService(S3Service):
             answer["ContinuationToken"] = base64.urlsafe_b64encode(page[-1].name.encode()).decode()
         return answer | ({"Prefix": prefix} if prefix else {})
 
-    @operation("s3", "HeadBucket")
+    @s3_operation("HeadBucket")
     def head_bucket(self, **params: Any) -> dict[str, Any]:
         bucket = self.bucket(params["Bucket"], "s3:ListBucket")
         return {"BucketRegion": bucket.region, "AccessPointAlias": False}
 
-    @operation("s3", "DeleteBucket")
+    @s3_operation("DeleteBucket")
     def delete_bucket(self, **params: Any) -> dict[str, Any]:
         name = params["Bucket"]
         self.bucket(name, "s3:DeleteBucket")
@@ -161,7 +162,7 @@ class BucketsService(S3Service):
             raise s3_error("BucketNotEmpty", "The bucket you tried to delete is not empty", 409, BucketName=name)
         return {}
 
-    @operation("s3", "GetBucketLocation")
+    @s3_operation("GetBucketLocation")
     def get_bucket_location(self, **params: Any) -> dict[str, Any]:
         """The bucket's region; none (an empty LocationConstraint) for us-east-1."""
         bucket = self.bucket(params["Bucket"], "s3:GetBucketLocation")

@@ -11,18 +11,26 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from trailbridge.domain.access import Access, authorize, statements_of
-from trailbridge.errors import AccessDeniedError
-from trailbridge.services.base import Engine, ServiceError
+from trailbridge.errors import AccessDeniedError, InvalidInputError, TrailbridgeError
+from trailbridge.services.base import Engine, ServiceError, operation
 from trailbridge.storage.ports import Bucket, StoredObject
 
 US_EAST_1 = "us-east-1"  # the region whose buckets have no location constraint
 MAX_OBJECT_SIZE = 5 * 1024**3  # one PutObject, one part, one copy source: 5 GiB
 _NO_BUCKET = "The specified bucket does not exist"
+# S3 has no ValidationException: a request that breaks the model is an InvalidArgument.
+_S3_CODES: dict[type[TrailbridgeError], str] = {InvalidInputError: "InvalidArgument"}
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def s3_operation(name: str, field_codes: Mapping[str, str] | None = None) -> Callable[[F], F]:
+    """`@operation` for an S3 operation, with S3's code for a request that breaks the model."""
+    return operation("s3", name, _S3_CODES, field_codes)
 
 
 def s3_error(code: str, message: str, status: int = 400, **fields: Any) -> ServiceError:

@@ -12,9 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from trailbridge.services.base import operation
 from trailbridge.services.s3 import acl
-from trailbridge.services.s3.common import S3Service, bucket_arn, s3_error
+from trailbridge.services.s3.common import S3Service, bucket_arn, s3_error, s3_operation
 from trailbridge.services.s3.policy import is_public, parsed_policy
 from trailbridge.storage.ports import Bucket
 
@@ -42,7 +41,7 @@ class ConfigurationService(S3Service):
 
     # -- policy -------------------------------------------------------------------------------
 
-    @operation("s3", "PutBucketPolicy")
+    @s3_operation("PutBucketPolicy")
     def put_bucket_policy(self, **params: Any) -> dict[str, Any]:
         """Store the policy text as given (GetBucketPolicy returns it so), once it is a valid policy of this
         bucket and, under BlockPublicPolicy, not a public one."""
@@ -59,7 +58,7 @@ class ConfigurationService(S3Service):
         self.objects.configure(bucket.name, "policy", params["Policy"])
         return {}
 
-    @operation("s3", "GetBucketPolicy")
+    @s3_operation("GetBucketPolicy")
     def get_bucket_policy(self, **params: Any) -> dict[str, Any]:
         bucket = self._owned(params["Bucket"], "s3:GetBucketPolicy")
         policy = bucket.config.get("policy")
@@ -67,14 +66,14 @@ class ConfigurationService(S3Service):
             raise s3_error("NoSuchBucketPolicy", "The bucket policy does not exist", 404, BucketName=bucket.name)
         return {"Policy": policy}
 
-    @operation("s3", "DeleteBucketPolicy")
+    @s3_operation("DeleteBucketPolicy")
     def delete_bucket_policy(self, **params: Any) -> dict[str, Any]:
         self.objects.configure(self._owned(params["Bucket"], "s3:DeleteBucketPolicy").name, "policy", None)
         return {}
 
     # -- ACL ----------------------------------------------------------------------------------
 
-    @operation("s3", "PutBucketAcl")
+    @s3_operation("PutBucketAcl")
     def put_bucket_acl(self, **params: Any) -> dict[str, Any]:
         bucket = self.bucket(params["Bucket"], "s3:PutBucketAcl")
         document = acl.from_request(bucket.account, params)
@@ -84,7 +83,7 @@ class ConfigurationService(S3Service):
         self.objects.configure(bucket.name, "acl", document)
         return {}
 
-    @operation("s3", "GetBucketAcl")
+    @s3_operation("GetBucketAcl")
     def get_bucket_acl(self, **params: Any) -> dict[str, Any]:
         """The bucket's ACL; the owner's full control when none was set."""
         bucket = self.bucket(params["Bucket"], "s3:GetBucketAcl")
@@ -92,7 +91,7 @@ class ConfigurationService(S3Service):
 
     # -- Block Public Access ------------------------------------------------------------------
 
-    @operation("s3", "PutPublicAccessBlock")
+    @s3_operation("PutPublicAccessBlock")
     def put_public_access_block(self, **params: Any) -> dict[str, Any]:
         bucket = self.bucket(params["Bucket"], "s3:PutBucketPublicAccessBlock")
         given = params["PublicAccessBlockConfiguration"]
@@ -100,7 +99,7 @@ class ConfigurationService(S3Service):
         self.objects.configure(bucket.name, "publicAccessBlock", {name: bool(given.get(name, False)) for name in names})
         return {}
 
-    @operation("s3", "GetPublicAccessBlock")
+    @s3_operation("GetPublicAccessBlock")
     def get_public_access_block(self, **params: Any) -> dict[str, Any]:
         bucket = self.bucket(params["Bucket"], "s3:GetBucketPublicAccessBlock")
         block = bucket.config.get("publicAccessBlock")
@@ -113,7 +112,7 @@ class ConfigurationService(S3Service):
             )
         return {"PublicAccessBlockConfiguration": block}
 
-    @operation("s3", "DeletePublicAccessBlock")
+    @s3_operation("DeletePublicAccessBlock")
     def delete_public_access_block(self, **params: Any) -> dict[str, Any]:
         self.objects.configure(
             self.bucket(params["Bucket"], "s3:PutBucketPublicAccessBlock").name, "publicAccessBlock", None
@@ -122,7 +121,7 @@ class ConfigurationService(S3Service):
 
     # -- tags ---------------------------------------------------------------------------------
 
-    @operation("s3", "PutBucketTagging")
+    @s3_operation("PutBucketTagging")
     def put_bucket_tagging(self, **params: Any) -> dict[str, Any]:
         bucket = self.bucket(params["Bucket"], "s3:PutBucketTagging")
         tags = [{"Key": t["Key"], "Value": t["Value"]} for t in params["Tagging"]["TagSet"]]
@@ -130,7 +129,7 @@ class ConfigurationService(S3Service):
         self.objects.configure(bucket.name, "tagging", {"TagSet": tags})
         return {}
 
-    @operation("s3", "GetBucketTagging")
+    @s3_operation("GetBucketTagging")
     def get_bucket_tagging(self, **params: Any) -> dict[str, Any]:
         bucket = self.bucket(params["Bucket"], "s3:GetBucketTagging")
         tagging = bucket.config.get("tagging")
@@ -138,14 +137,14 @@ class ConfigurationService(S3Service):
             raise s3_error("NoSuchTagSet", "The TagSet does not exist", 404, BucketName=bucket.name)
         return dict(tagging)
 
-    @operation("s3", "DeleteBucketTagging")
+    @s3_operation("DeleteBucketTagging")
     def delete_bucket_tagging(self, **params: Any) -> dict[str, Any]:
         self.objects.configure(self.bucket(params["Bucket"], "s3:PutBucketTagging").name, "tagging", None)
         return {}
 
     # -- versioning ---------------------------------------------------------------------------
 
-    @operation("s3", "PutBucketVersioning")
+    @s3_operation("PutBucketVersioning")
     def put_bucket_versioning(self, **params: Any) -> dict[str, Any]:
         """Store Status and MFADelete. trailbridge keeps one version of an object whatever the status."""
         bucket = self.bucket(params["Bucket"], "s3:PutBucketVersioning")
@@ -159,14 +158,14 @@ class ConfigurationService(S3Service):
         self.objects.configure(bucket.name, "versioning", current)
         return {}
 
-    @operation("s3", "GetBucketVersioning")
+    @s3_operation("GetBucketVersioning")
     def get_bucket_versioning(self, **params: Any) -> dict[str, Any]:
         """The versioning status; none at all for a bucket never versioned."""
         return dict(self.bucket(params["Bucket"], "s3:GetBucketVersioning").config.get("versioning") or {})
 
     # -- default encryption -------------------------------------------------------------------
 
-    @operation("s3", "PutBucketEncryption")
+    @s3_operation("PutBucketEncryption")
     def put_bucket_encryption(self, **params: Any) -> dict[str, Any]:
         bucket = self.bucket(params["Bucket"], "s3:PutEncryptionConfiguration")
         configuration = params["ServerSideEncryptionConfiguration"]
@@ -174,7 +173,7 @@ class ConfigurationService(S3Service):
         self.objects.configure(bucket.name, "encryption", {"Rules": [dict(rule) for rule in configuration["Rules"]]})
         return {}
 
-    @operation("s3", "GetBucketEncryption")
+    @s3_operation("GetBucketEncryption")
     def get_bucket_encryption(self, **params: Any) -> dict[str, Any]:
         """The default encryption; SSE-S3 when none was set, as S3 encrypts every bucket by default since
         2023 (so S3 no longer answers ServerSideEncryptionConfigurationNotFoundError for a general purpose
@@ -182,7 +181,7 @@ class ConfigurationService(S3Service):
         bucket = self.bucket(params["Bucket"], "s3:GetEncryptionConfiguration")
         return {"ServerSideEncryptionConfiguration": bucket.config.get("encryption") or _DEFAULT_ENCRYPTION}
 
-    @operation("s3", "DeleteBucketEncryption")
+    @s3_operation("DeleteBucketEncryption")
     def delete_bucket_encryption(self, **params: Any) -> dict[str, Any]:
         """Back to SSE-S3, S3's default."""
         self.objects.configure(self.bucket(params["Bucket"], "s3:PutEncryptionConfiguration").name, "encryption", None)

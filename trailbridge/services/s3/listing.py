@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote_plus
 
-from trailbridge.services.base import operation, timestamp
-from trailbridge.services.s3.common import S3Service, owner, quoted, s3_error
+from trailbridge.services.base import timestamp
+from trailbridge.services.s3.common import S3Service, owner, quoted, s3_error, s3_operation
 
 T = TypeVar("T")
 C = TypeVar("C")
@@ -138,7 +138,7 @@ class ListingService(S3Service):
             for item in page.items
         ]
 
-    @operation("s3", "ListObjects")
+    @s3_operation("ListObjects")
     def list_objects(self, **params: Any) -> dict[str, Any]:
         """ListObjects (v1): keys after Marker; NextMarker only with a Delimiter (without one, the last key is
         the next marker); Owner always."""
@@ -160,7 +160,7 @@ class ListingService(S3Service):
             | ({"NextMarker": encode(page.last)} if page.truncated and delimiter else {})
         )
 
-    @operation("s3", "ListObjectsV2")
+    @s3_operation("ListObjectsV2")
     def list_objects_v2(self, **params: Any) -> dict[str, Any]:
         """ListObjectsV2: keys after the opaque ContinuationToken, else after StartAfter; KeyCount counts keys
         and common prefixes; Owner only with FetchOwner."""

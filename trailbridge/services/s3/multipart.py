@@ -15,8 +15,17 @@ from itertools import pairwise
 from typing import Any
 from urllib.parse import quote
 
-from trailbridge.services.base import operation, timestamp
-from trailbridge.services.s3.common import S3Service, check_md5, check_size, owner, quoted, s3_error, unquoted
+from trailbridge.services.base import timestamp
+from trailbridge.services.s3.common import (
+    S3Service,
+    check_md5,
+    check_size,
+    owner,
+    quoted,
+    s3_error,
+    s3_operation,
+    unquoted,
+)
 from trailbridge.services.s3.listing import check_max, encoder, past, roll_up, start_after
 from trailbridge.services.s3.objects import check_key, copy_source, object_headers
 from trailbridge.storage.ports import Bucket, Part, StoredObject, Upload
@@ -59,7 +68,7 @@ class MultipartService(S3Service):
             )
         return bucket, upload
 
-    @operation("s3", "CreateMultipartUpload")
+    @s3_operation("CreateMultipartUpload")
     def create_multipart_upload(self, **params: Any) -> dict[str, Any]:
         name, key = params["Bucket"], params["Key"]
         bucket = self.bucket(name, "s3:PutObject", key)
@@ -69,7 +78,7 @@ class MultipartService(S3Service):
         self.objects.start_upload(upload)
         return {"Bucket": name, "Key": key, "UploadId": upload.upload_id} | _encryption_of(headers)
 
-    @operation("s3", "UploadPart")
+    @s3_operation("UploadPart")
     def upload_part(self, **params: Any) -> dict[str, Any]:
         _, upload = self._upload(params, "s3:PutObject")
         number = _part_number(params["PartNumber"])
@@ -80,7 +89,7 @@ class MultipartService(S3Service):
         self.objects.put_part(upload.upload_id, Part(number, len(data), etag, self.engine.clock.now()), data)
         return {"ETag": quoted(etag)} | _encryption_of(upload.headers)
 
-    @operation("s3", "UploadPartCopy")
+    @s3_operation("UploadPartCopy")
     def upload_part_copy(self, **params: Any) -> dict[str, Any]:
         """A part copied from an object (s3:GetObject on it), whole or the CopySourceRange `bytes=first-last`."""
         _, upload = self._upload(params, "s3:PutObject")
@@ -99,7 +108,7 @@ class MultipartService(S3Service):
             upload.headers
         )
 
-    @operation("s3", "ListParts")
+    @s3_operation("ListParts")
     def list_parts(self, **params: Any) -> dict[str, Any]:
         bucket, upload = self._upload(params, "s3:ListMultipartUploadParts")
         marker, limit = params.get("PartNumberMarker") or 0, check_max(params.get("MaxParts"), "max-parts")
@@ -122,7 +131,7 @@ class MultipartService(S3Service):
         }
         return answer | ({"NextPartNumberMarker": page[-1].number} if page else {})
 
-    @operation("s3", "CompleteMultipartUpload")
+    @s3_operation("CompleteMultipartUpload")
     def complete_multipart_upload(self, **params: Any) -> dict[str, Any]:
         bucket, upload = self._upload(params, "s3:PutObject")
         chosen = self._chosen_parts(upload.upload_id, (params.get("MultipartUpload") or {}).get("Parts") or [])
@@ -178,13 +187,13 @@ class MultipartService(S3Service):
                 )
         return chosen
 
-    @operation("s3", "AbortMultipartUpload")
+    @s3_operation("AbortMultipartUpload")
     def abort_multipart_upload(self, **params: Any) -> dict[str, Any]:
         _, upload = self._upload(params, "s3:AbortMultipartUpload")
         self.objects.abort(upload.upload_id)
         return {}
 
-    @operation("s3", "ListMultipartUploads")
+    @s3_operation("ListMultipartUploads")
     def list_multipart_uploads(self, **params: Any) -> dict[str, Any]:
         """The bucket's uploads in progress by key and upload id, after KeyMarker (and, on that key,
         UploadIdMarker), rolled up by Delimiter as ListObjects rolls keys up."""

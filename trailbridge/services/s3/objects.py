@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import unquote
 
-from trailbridge.services.base import ServiceError, operation, timestamp
+from trailbridge.services.base import ServiceError, timestamp
 from trailbridge.services.s3 import acl
 from trailbridge.services.s3.common import (
     MAX_OBJECT_SIZE,
@@ -25,6 +25,7 @@ from trailbridge.services.s3.common import (
     no_such_key,
     quoted,
     s3_error,
+    s3_operation,
 )
 from trailbridge.services.s3.reading import byte_range, check_conditions, content_range
 from trailbridge.storage.ports import Bucket, StoredObject
@@ -128,7 +129,7 @@ def copy_source(text: str) -> tuple[str, str, str | None]:
 
 
 class ObjectsService(S3Service):
-    @operation("s3", "PutObject")
+    @s3_operation("PutObject")
     def put_object(self, **params: Any) -> dict[str, Any]:
         name, key = params["Bucket"], params["Key"]
         bucket = self.bucket(name, "s3:PutObject", key)
@@ -168,7 +169,7 @@ class ObjectsService(S3Service):
                 raise no_such_key(key)
             check_conditions(current, {"IfMatch": if_match})
 
-    @operation("s3", "GetObject")
+    @s3_operation("GetObject")
     def get_object(self, **params: Any) -> dict[str, Any]:
         """The object's bytes and headers; a Range read answers the part asked for with its ContentRange (the
         protocol's 206)."""
@@ -178,7 +179,7 @@ class ObjectsService(S3Service):
             raise no_such_key(item.key)  # deleted since it was looked at
         return answer | {"Body": data}
 
-    @operation("s3", "HeadObject")
+    @s3_operation("HeadObject")
     def head_object(self, **params: Any) -> dict[str, Any]:
         return self._read(params, "s3:GetObject")[1]
 
@@ -194,14 +195,14 @@ class ObjectsService(S3Service):
             answer |= {"ContentLength": span[1] - span[0], "ContentRange": content_range(*span, item.size)}
         return item, answer, span
 
-    @operation("s3", "DeleteObject")
+    @s3_operation("DeleteObject")
     def delete_object(self, **params: Any) -> dict[str, Any]:
         """Drop the object; deleting one that is not there succeeds too (204 either way)."""
         self.bucket(params["Bucket"], "s3:DeleteObject", params["Key"])
         self.objects.delete(params["Bucket"], [params["Key"]])
         return {}
 
-    @operation("s3", "DeleteObjects")
+    @s3_operation("DeleteObjects")
     def delete_objects(self, **params: Any) -> dict[str, Any]:
         """Drop up to 1,000 objects; each is authorized on its own (a policy may allow some keys only), and
         one refused is an entry of Errors. Quiet answers the errors only."""
@@ -228,7 +229,7 @@ class ObjectsService(S3Service):
         self.objects.delete(name, [entry["Key"] for entry in deleted])
         return ({} if request.get("Quiet") else {"Deleted": deleted}) | ({"Errors": errors} if errors else {})
 
-    @operation("s3", "CopyObject")
+    @s3_operation("CopyObject")
     def copy_object(self, **params: Any) -> dict[str, Any]:
         """Copy an object (needs s3:GetObject on the source and s3:PutObject on the target). MetadataDirective
         COPY (the default) keeps the source's metadata, REPLACE takes the request's; a copy onto itself must
