@@ -10,11 +10,14 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import botocore.session
 import pytest
 
 from tests.corpora import corpus, load_json
 from tests.test_trail_records import call
+from trailbridge.trail import s3
 from trailbridge.trail.record import Caller, cloudtrail_record
+from trailbridge.trail.sources import event_name, event_source, is_management, is_read_only
 
 ANONYMISED = "the corpus rewrote the region of this global service's record"
 EMPTY_LIST = "CloudTrail writes an empty list EC2 had not been sent ({}); we write only what was sent"
@@ -278,3 +281,62 @@ def test_our_record_matches_the_real_one(case: Case) -> None:
     theirs, mine = aspects(real), aspects(ours)
     differing = {name for name in theirs if theirs[name] != mine[name]}
     assert differing == set(case.differences), {name: (mine[name], theirs[name]) for name in differing}
+
+
+# -- every real record of a call botocore knows ------------------------------------------------------------
+
+# The corpora's calls no botocore model has: AWS's consoles' own APIs.
+CONSOLE_CALLS = {
+    ("bedrock.amazonaws.com", "PutFoundationModelEntitlement"),
+    ("cloudshell.amazonaws.com", "CreateSession"),
+    ("discovery-marketplace.amazonaws.com", "GetListingView"),
+    ("sso-directory.amazonaws.com", "AddMemberToGroup"),
+    ("sso-directory.amazonaws.com", "CreateGroup"),
+    ("sso-directory.amazonaws.com", "CreateUser"),
+    ("sso.amazonaws.com", "UpdateSsoConfiguration"),
+}
+REAL = ("stratus-red-team", "traildiscover")  # captured from AWS (the panther tests are partly written by hand)
+
+
+def real_calls() -> list[dict[str, Any]]:
+    found = []
+    for name in REAL:
+        for path in sorted(corpus("cloudtrail", name).rglob("*.json*")):
+            if path.name.endswith((".json", ".cloudtrail")) and (name != "traildiscover" or ".cloudtrail" in path.name):
+                loaded = json.loads(path.read_text(encoding="utf-8"))
+                found += loaded if isinstance(loaded, list) else loaded.get("Records", [loaded])
+    return [r for r in found if isinstance(r, dict) and r.get("eventType") == "AwsApiCall"]
+
+
+@pytest.fixture(scope="module")
+def named() -> dict[tuple[str, str], list[tuple[str, str]]]:
+    """(eventSource, eventName) -> the (service, operation)s of botocore's models that our records name so."""
+    session = botocore.session.get_session()
+    found: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for service in session.get_available_services():
+        model = session.get_service_model(service)
+        source = event_source(model)
+        for operation in model.operation_names:
+            name = s3.event_name(operation) if service == "s3" else event_name(model, operation)
+            found.setdefault((source, name), []).append((service, operation))
+    return found
+
+
+def test_every_real_call_botocore_knows_is_named_and_flagged_as_cloudtrail_does(
+    named: dict[tuple[str, str], list[tuple[str, str]]],
+) -> None:
+    """The event source and name of every real record name a call of botocore's models, and our readOnly and
+    managementEvent for that call are the record's."""
+    unknown, wrong = set(), []
+    for record in real_calls():
+        key = (record["eventSource"], record["eventName"])
+        calls = named.get(key, [])
+        if not calls:
+            unknown.add(key)
+        for service, operation in calls:
+            ours = {"readOnly": is_read_only(operation, service), "managementEvent": is_management(service, operation)}
+            theirs = {flag: record[flag] for flag in ours if isinstance(record.get(flag), bool)}
+            if theirs != {flag: ours[flag] for flag in theirs}:
+                wrong.append((service, operation, ours, theirs))
+    assert unknown == CONSOLE_CALLS
+    assert wrong == []

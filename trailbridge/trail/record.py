@@ -169,7 +169,7 @@ def cloudtrail_record(call: ApiCall) -> dict[str, Any]:
             identity=user_identity(call.caller),
             time=iso8601(call.time),
             source=event_source(model),
-            name=s3.event_name(operation.name) if service == "s3" else event_name(service, operation.name),
+            name=s3.event_name(operation.name) if service == "s3" else event_name(model, operation.name),
             region=record_region(model, call.region),
             source_ip=call.source_ip,
             user_agent=call.user_agent,

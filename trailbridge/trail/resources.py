@@ -1,7 +1,7 @@
 """`resources`: what a call names, where CloudTrail's records name it (selectors and LookupEvents match on it).
 Most management events name none, and none is invented for them: trailbridge's own services (rules, buses,
 queues, trails), STS's roles, the resources of the data events a trail selects by type (S3 objects and
-buckets, Lambda functions, DynamoDB tables).
+buckets, Lambda functions, DynamoDB tables, SES identities).
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ _POLICY_OPERATIONS = {"PutPermission", "RemovePermission", "PutEvents"}
 _NAMED = {
     "lambda": ("AWS::Lambda::Function", "FunctionName", "lambda", "function:"),
     "dynamodb": ("AWS::DynamoDB::Table", "TableName", "dynamodb", "table/"),
+    "ses": ("AWS::SES::EmailIdentity", "Source", "ses", "identity/"),
+    "sesv2": ("AWS::SES::EmailIdentity", "FromEmailAddress", "ses", "identity/"),
 }
 
 

@@ -41,6 +41,14 @@ _READ_PREFIXES = (
     "Simulate",
     "Select",
 )
+# SES's sending calls: data events CloudTrail marks read-only.
+_SES_SENDS = frozenset(
+    {
+        *(("ses", name) for name in ("SendEmail", "SendRawEmail", "SendTemplatedEmail", "SendBulkTemplatedEmail")),
+        *(("sesv2", name) for name in ("SendEmail", "SendBulkEmail")),
+        ("pinpoint-email", "SendEmail"),
+    }
+)
 _READ_ONLY = frozenset(
     {
         ("sts", "AssumeRole"),
@@ -53,8 +61,7 @@ _READ_ONLY = frozenset(
         *(("kms", name) for name in ("GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext", "GenerateMac")),
         *(("bedrock-runtime", name) for name in ("InvokeModel", "InvokeModelWithResponseStream", "Converse")),
         ("bedrock-runtime", "ConverseStream"),
-        ("ses", "SendEmail"),
-        ("ses", "SendRawEmail"),
+        *_SES_SENDS,
         ("dynamodb", "Query"),
         ("dynamodb", "Scan"),
         ("dynamodb", "TransactGetItems"),
@@ -78,6 +85,7 @@ DATA_EVENTS = frozenset(
         *(("dynamodb", name) for name in ("BatchWriteItem", "Query", "Scan", "TransactGetItems")),
         *(("dynamodb", name) for name in ("TransactWriteItems", "ExecuteStatement", "BatchExecuteStatement")),
         ("dynamodb", "ExecuteTransaction"),
+        *_SES_SENDS,
         *(("s3", name) for name in ("ListObjects", "ListObjectsV2", "ListObjectVersions", "ListMultipartUploads")),
         ("s3", "DeleteObjects"),
     }
@@ -123,9 +131,14 @@ def event_source(service: ServiceModel) -> str:
     return f"{name}.amazonaws.com"
 
 
-def event_name(service: str, operation: str) -> str:
-    """`eventName` of an operation of a botocore service, S3 aside (see trail/s3.py)."""
-    return _LAMBDA_NAMES.get(operation, operation) if service == "lambda" else operation
+def event_name(service: ServiceModel, operation: str) -> str:
+    """`eventName` of an operation of a botocore service, S3 aside (see trail/s3.py): Lambda's carry the
+    version of their API, CloudFront's the version of the service's (`CreateFunction2020_05_31`)."""
+    if service.service_name == "lambda":
+        return _LAMBDA_NAMES.get(operation, operation)
+    if service.service_name == "cloudfront":
+        return operation + service.api_version.replace("-", "_")
+    return operation
 
 
 def record_region(service: ServiceModel, region: str) -> str:
