@@ -137,7 +137,7 @@ def event_name(service: ServiceModel, operation: str) -> str:
     if service.service_name == "lambda":
         return _LAMBDA_NAMES.get(operation, operation)
     if service.service_name == "cloudfront":
-        return operation + service.api_version.replace("-", "_")
+        return operation + str(service.api_version).replace("-", "_")
     return operation
 
 
