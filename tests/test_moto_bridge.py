@@ -13,6 +13,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 
 from trailbridge.services.base import ServiceError
+from trailbridge.services.moto.backends import MOTO_LOCK
 from trailbridge.services.moto_bridge import MotoBridge
 
 SESSION = botocore.session.get_session()
@@ -117,6 +118,19 @@ def test_assumed_role_key_is_the_roles_to_moto_too(bridge: MotoBridge, account: 
     assert caller["Arn"] == found.user_identity["arn"] == f"arn:aws:sts::{account}:assumed-role/ghost/s"
     assert found.user_identity["principalId"].startswith("AROA")
     assert bridge.identity(key["AccessKeyId"]) == found  # the same session, the same principalId
+    assert MotoBridge().identity(key["AccessKeyId"]) == found  # moto's state, and its keys, are the process's
+
+
+def test_identity_takes_no_lock(bridge: MotoBridge, account: str) -> None:
+    """The server asks on its event loop for every request, while workers hold moto's lock for whole calls."""
+    arn = f"arn:aws:iam::{account}:role/r"
+    key = call(bridge, "sts", "AssumeRole", {"RoleArn": arn, "RoleSessionName": "s"}, account)["Credentials"]
+    found: list[object] = []
+    with MOTO_LOCK:
+        asker = threading.Thread(target=lambda: found.append(bridge.identity(key["AccessKeyId"])))
+        asker.start()
+        asker.join(timeout=5)
+    assert found and found[0] is not None
 
 
 def test_identity_of_a_key_moto_did_not_issue(bridge: MotoBridge) -> None:

@@ -11,7 +11,7 @@ from botocore.model import OperationModel
 
 from trailbridge.services.base import ServiceError
 from trailbridge.services.moto import backends, wire
-from trailbridge.services.moto.identity import Identity, IssuedTokens, assumed_role_identity
+from trailbridge.services.moto.identity import ISSUED_KEYS, Identity, IssuedKeys
 
 __all__ = ["Identity", "MotoBridge"]
 
@@ -21,10 +21,11 @@ log = logging.getLogger(__name__)
 class MotoBridge:
     """Answers calls with moto. Safe from many threads: every call into moto holds moto's one process-wide
     lock (`backends.MOTO_LOCK`); serialising and parsing happen outside it. moto's state is global to the
-    process, so two bridges share it (as they share it with a `mock_aws` or a moto server in the process)."""
+    process, so every bridge shares it and the keys it issued (and shares moto's state with any `mock_aws`
+    or moto server in the process)."""
 
     def __init__(self) -> None:
-        self._tokens = IssuedTokens()
+        self._keys = ISSUED_KEYS
 
     def serves(self, service: str) -> bool:
         """Whether moto has a backend for this botocore service name."""
@@ -39,9 +40,9 @@ class MotoBridge:
         with backends.MOTO_LOCK:
             answer = self._dispatch(operation, request)
         result = wire.result(operation, answer)
-        if operation.name in IssuedTokens.OPERATIONS:
+        if operation.service_model.service_name == "sts" and operation.name in IssuedKeys.OPERATIONS:
             with backends.MOTO_LOCK:
-                self._tokens.amend(operation.name, result, access_key, account, region)
+                self._keys.amend(operation.name, result, access_key, account, region)
         return result
 
     @staticmethod
@@ -57,10 +58,6 @@ class MotoBridge:
             raise ServiceError("InternalFailure", f"moto failed: {type(exc).__name__}: {exc}", 500) from exc
 
     def identity(self, access_key: str) -> Identity | None:
-        """The account and CloudTrail userIdentity of a temporary key moto's STS issued; None for others."""
-        with backends.MOTO_LOCK:
-            issued = self._tokens.get(access_key)
-            role = None if issued else backends.assumed_role(access_key)
-        if role is not None:
-            return assumed_role_identity(role, access_key)
-        return issued
+        """The account and CloudTrail userIdentity of a temporary key moto's STS issued through this bridge;
+        None for any other key. Takes no lock and touches no moto: cheap enough for the event loop."""
+        return self._keys.get(access_key)

@@ -1,9 +1,10 @@
 """Who holds a temporary key moto's STS issued, as CloudTrail writes it in a record's `userIdentity`.
 
-AssumeRole keys moto remembers itself. GetSessionToken and GetFederationToken it answers with the same
-example key every time (AKIAIOSFODNN7EXAMPLE, which many clients also use as a dummy long-term key) and
-remembers nothing, so `IssuedTokens` swaps in a fresh ASIA key registered in moto's IAM and remembers
-whose it is.
+`IssuedKeys` learns each key from the answer that issues it, so that looking a key up later touches
+neither moto nor its lock (the server asks on every request, on its event loop). AssumeRole's holder is
+read from moto's STS then. GetSessionToken and GetFederationToken moto answers with the same example key
+every time (AKIAIOSFODNN7EXAMPLE, which many clients also use as a dummy long-term key) and remembers
+nothing, so those answers get a fresh ASIA key registered in moto's IAM instead.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from trailbridge.services.moto.backends import AssumedRole, Principal, new_temporary_key, principal
+from trailbridge.services.moto.backends import AssumedRole, Principal, assumed_role, new_temporary_key, principal
 
 
 @dataclass(frozen=True)
@@ -90,28 +91,38 @@ def federated_identity(holder: Principal, name: str, access_key: str, created: d
     )
 
 
-class IssuedTokens:
-    """The GetSessionToken / GetFederationToken keys the bridge handed out, by access key id."""
+class IssuedKeys:
+    """The temporary keys moto's STS issued through the bridge, with their holders, by access key id."""
 
-    OPERATIONS = frozenset({"GetSessionToken", "GetFederationToken", "GetCallerIdentity"})
+    ROLES = frozenset({"AssumeRole", "AssumeRoleWithSAML", "AssumeRoleWithWebIdentity"})
+    TOKENS = frozenset({"GetSessionToken", "GetFederationToken"})
+    OPERATIONS = ROLES | TOKENS | {"GetCallerIdentity"}
 
     def __init__(self) -> None:
-        self._keys: dict[str, Identity] = {}
+        self._keys: dict[str, Identity] = {}  # written under moto's lock, read without it (one dict get)
 
     def get(self, access_key: str) -> Identity | None:
         return self._keys.get(access_key)
 
     def amend(self, operation: str, result: dict[str, Any], caller_key: str, account: str, region: str) -> None:
-        """Put right moto's successful answer `result` of one of `OPERATIONS`: a key of its own for each
-        token, and the caller a token's holder is (moto knows nothing of them). Call with moto's lock held."""
-        if operation == "GetCallerIdentity":
-            self._caller(result, caller_key)
-        elif "Credentials" in result:
+        """Learn the key in moto's successful answer `result` of one of `OPERATIONS` (a token's own key
+        first), and answer GetCallerIdentity for a token's holder, whom moto does not know. Call with moto's
+        lock held."""
+        if operation in self.ROLES:
+            self._learn_role(result["Credentials"]["AccessKeyId"])
+        elif operation in self.TOKENS:
             self._issue(operation, result, caller_key, account, region)
+        else:
+            self._caller(result, caller_key)
+
+    def _learn_role(self, key: str) -> None:
+        role = assumed_role(key)
+        if role is not None:
+            self._keys[key] = assumed_role_identity(role, key)
 
     def _caller(self, result: dict[str, Any], caller_key: str) -> None:
         known = self._keys.get(caller_key)
-        if known is not None:
+        if known is not None and known.user_identity["type"] != "AssumedRole":  # moto knows its sessions
             who = known.user_identity
             result.update(UserId=who["principalId"], Account=known.account, Arn=who["arn"])
 
@@ -124,3 +135,6 @@ class IssuedTokens:
         else:
             name = result["FederatedUser"]["FederatedUserId"].split(":", 1)[-1]
             self._keys[key] = federated_identity(holder, name, key, now)
+
+
+ISSUED_KEYS = IssuedKeys()  # process-wide, as moto's own state is
