@@ -197,10 +197,15 @@ def is_management(service: str, operation: str) -> bool:
 @cache
 def _has_key(operation: str) -> bool:
     """Whether an S3 operation names an object (its input has a `Key`): those are S3's data events."""
-    import botocore.session  # noqa: PLC0415 (see the imports above)
-
-    model = botocore.session.get_session().get_service_model("s3")
+    model = _s3_model()
     if operation not in model.operation_names:
         return False
     shape = model.operation_model(operation).input_shape
     return shape is not None and "Key" in shape.members
+
+
+@cache
+def _s3_model() -> ServiceModel:
+    import botocore.session  # noqa: PLC0415 (see the imports above)
+
+    return botocore.session.get_session().get_service_model("s3")
