@@ -73,7 +73,7 @@ class MultipartService(S3Service):
         name, key = params["Bucket"], params["Key"]
         bucket = self.bucket(name, "s3:PutObject", key)
         check_key(key)
-        headers = object_headers(bucket, self.account, params)
+        headers = object_headers(bucket, params)
         upload = Upload(self.engine.new_id(), name, key, self.engine.clock.now(), headers)
         self.objects.start_upload(upload)
         return {"Bucket": name, "Key": key, "UploadId": upload.upload_id} | _encryption_of(headers)

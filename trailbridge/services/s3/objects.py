@@ -77,9 +77,7 @@ def encryption(bucket: Bucket, params: Mapping[str, Any]) -> dict[str, Any]:
     return chosen
 
 
-def object_headers(
-    bucket: Bucket, account: str, params: Mapping[str, Any], names: tuple[str, ...] = METADATA
-) -> dict[str, Any]:
+def object_headers(bucket: Bucket, params: Mapping[str, Any], names: tuple[str, ...] = METADATA) -> dict[str, Any]:
     """The headers a write stores with its object: the `names` the request gives, its settings, encryption
     and ACL (refused when the bucket takes no such ACL)."""
     headers: dict[str, Any] = {name: params[name] for name in (*names, *_SETTINGS) if params.get(name) is not None}
@@ -139,7 +137,7 @@ class ObjectsService(S3Service):
         check_size(max(len(data), params.get("ContentLength") or 0))
         etag = check_md5(data, params.get("ContentMD5"))
         self._check_write_conditions(name, key, params)
-        headers = object_headers(bucket, self.account, params)
+        headers = object_headers(bucket, params)
         self.objects.put(StoredObject(name, key, len(data), etag, self.engine.clock.now(), headers), data)
         return {"ETag": quoted(etag)} | {k: headers[k] for k in _ENCRYPTION if k in headers}
 
@@ -252,7 +250,7 @@ class ObjectsService(S3Service):
         )
         if (source_name, source_key) == (name, key) and not replace and not changes:
             raise s3_error("InvalidRequest", _SELF_COPY)
-        headers = object_headers(target_bucket, self.account, params, METADATA if replace else ())
+        headers = object_headers(target_bucket, params, METADATA if replace else ())
         if not replace:
             headers |= {k: source.headers[k] for k in METADATA if k in source.headers}
         now = self.engine.clock.now()
