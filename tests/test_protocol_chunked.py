@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 import boto3
 import botocore.session
@@ -13,6 +12,7 @@ import pytest
 import urllib3
 from botocore.awsrequest import AWSRequest, AWSResponse
 
+from tests.test_protocol_rest_json import from_botocore
 from trailbridge.aws.protocols import HttpRequest, chunked, rest_xml
 from trailbridge.errors import InvalidInputError
 
@@ -22,11 +22,7 @@ def _sent(endpoint: str, call: Callable[[Any], object]) -> HttpRequest:
     caught: list[HttpRequest] = []
 
     def catch(request: AWSRequest, **_: object) -> AWSResponse:
-        url = urlsplit(request.url)
-        headers = {key: value.decode() if isinstance(value, bytes) else value for key, value in request.headers.items()}
-        body = request.body.read() if hasattr(request.body, "read") else request.body
-        query = tuple(parse_qsl(url.query, keep_blank_values=True))
-        caught.append(HttpRequest(request.method, url.path, query, headers, body or b""))
+        caught.append(from_botocore(request))
         raw = urllib3.HTTPResponse(body=io.BytesIO(b""), status=200, preload_content=False)
         return AWSResponse(request.url, 200, {}, raw)
 

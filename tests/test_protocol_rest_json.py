@@ -8,20 +8,25 @@ fitted to what the REST protocols carry) serve the rest-xml tests too."""
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+import boto3
 import botocore.session
 import pytest
-from botocore.awsrequest import HeadersDict, prepare_request_dict
+import urllib3
+from botocore.awsrequest import AWSRequest, AWSResponse, HeadersDict, prepare_request_dict
+from botocore.exceptions import ClientError
 from botocore.model import ListShape, MapShape, OperationModel, Shape, StructureShape
 from botocore.parsers import create_parser
 from botocore.response import StreamingBody
 from botocore.serialize import create_serializer
+from urllib3 import HTTPHeaderDict
 
 from tests.support.shapes import example
-from trailbridge.aws.protocols import HttpAnswer, HttpRequest, protocol_for, rest_json
+from trailbridge.aws.protocols import HttpAnswer, HttpRequest, chunked, protocol_for, rest_json
 
 SERVICES = ("lambda", "eks", "glacier", "apigateway", "lex-runtime", "amp")
 _session = botocore.session.get_session()
@@ -70,6 +75,43 @@ def wire_request(protocol: str, op: OperationModel, params: dict[str, Any]) -> H
     headers = {key: str(value) for key, value in wire["headers"].items()} | {"Host": url.netloc}
     body = wire["body"] if isinstance(wire["body"], bytes) else str(wire["body"]).encode()
     return HttpRequest(wire["method"], url.path, tuple(parse_qsl(url.query, keep_blank_values=True)), headers, body)
+
+
+def from_botocore(request: AWSRequest) -> HttpRequest:
+    """A request a botocore client is about to send, as the server hands it to a protocol."""
+    url = urlsplit(request.url)
+    headers = {key: value.decode() if isinstance(value, bytes) else value for key, value in request.headers.items()}
+    body = request.body.read() if hasattr(request.body, "read") else request.body or b""
+    body = body.encode() if isinstance(body, str) else body
+    return HttpRequest(request.method, url.path, tuple(parse_qsl(url.query, keep_blank_values=True)), headers, body)
+
+
+def served_by(client: Any, protocol: Any, results: Mapping[str, dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    """Answers the client's calls through `protocol` (routed, parsed, answered with `results[operation]`, an
+    error answer for a result holding "Error"); the calls as we parsed them, for the test to look at."""
+    # the server's own model: a client's is not (botocore rewrites S3's requestUris in it as it calls)
+    service = _session.get_service_model(client.meta.service_model.service_name)
+    calls: list[tuple[str, dict[str, Any]]] = []
+
+    def serve(request: AWSRequest, **_: object) -> AWSResponse:
+        incoming = from_botocore(request)
+        headers, body = chunked.decode(incoming.headers, incoming.body)
+        incoming = HttpRequest(incoming.method, incoming.path, incoming.query, headers, body)
+        name = protocol.operation_name(service, incoming)
+        op = service.operation_model(name)
+        calls.append((name, protocol.parse(op, incoming)))
+        result = results[name]
+        if "Error" in result:
+            answer = protocol.error(service, result["Error"], "it failed", result["Status"], "req-9")
+        else:
+            answer = protocol.answer(op, result, "req-9")
+        raw = urllib3.HTTPResponse(
+            body=io.BytesIO(answer.body), headers=answer.headers, status=answer.status, preload_content=False
+        )
+        return AWSResponse(request.url, answer.status, HTTPHeaderDict(answer.headers), raw)
+
+    client.meta.events.register("before-send", serve)
+    return calls
 
 
 def botocore_reads(protocol: str, op: OperationModel | None, answer: HttpAnswer) -> dict[str, Any]:
@@ -166,3 +208,50 @@ def test_a_request_of_no_operation_is_none() -> None:
     eks = _models["eks"]
     assert rest_json.operation_name(eks, HttpRequest("GET", "/nothing/here", (), {}, b"")) is None
     assert rest_json.operation_name(eks, HttpRequest("PATCH", "/clusters", (), {}, b"")) is None
+
+
+def _client(service: str) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url="http://localhost:9000",
+        region_name="us-east-1",
+        aws_access_key_id="a",
+        aws_secret_access_key="b",
+    )
+
+
+def test_a_boto3_lambda_client_is_served() -> None:
+    client = _client("lambda")
+    results = {
+        "Invoke": {"StatusCode": 200, "Payload": b'{"ok": 1}', "ExecutedVersion": "$LATEST"},
+        "ListFunctions": {"Functions": [{"FunctionName": "f", "LastModified": "2024-01-02T03:04:05.000+0000"}]},
+        "GetFunction": {"Error": "ResourceNotFoundException", "Status": 404},
+    }
+    calls = served_by(client, rest_json, results)
+    invoked = client.invoke(FunctionName="arn:aws:lambda:us-east-1:1:function:f", Payload=b"{}", Qualifier="1")
+    assert (invoked["StatusCode"], invoked["Payload"].read()) == (200, b'{"ok": 1}')
+    assert client.list_functions(MaxItems=5)["Functions"][0]["FunctionName"] == "f"
+    with pytest.raises(ClientError) as raised:
+        client.get_function(FunctionName="nope")
+    assert raised.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    assert calls[0] == (
+        "Invoke",
+        {"FunctionName": "arn:aws:lambda:us-east-1:1:function:f", "Payload": b"{}", "Qualifier": "1"},
+    )
+    assert calls[1] == ("ListFunctions", {"MaxItems": 5})
+
+
+def test_a_boto3_glacier_client_is_served_with_its_added_headers() -> None:
+    client = _client("glacier")
+    calls = served_by(client, rest_json, {"UploadArchive": {"location": "/-/vaults/v/archives/a", "archiveId": "a"}})
+    uploaded = client.upload_archive(vaultName="v", body=b"archive bytes")
+    assert uploaded["archiveId"] == "a"
+    name, params = calls[0]
+    assert (name, params["accountId"], params["vaultName"], params["body"]) == (
+        "UploadArchive",
+        "-",
+        "v",
+        b"archive bytes",
+    )
+    assert len(params["checksum"]) == 64  # the tree hash botocore adds

@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
-from functools import cache
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
@@ -52,7 +52,7 @@ class _Route:
     deprecated: bool
 
 
-@cache
+@lru_cache(maxsize=4096)  # bounded: a caller that builds its models afresh must not grow it for ever
 def _route(operation: OperationModel) -> _Route:
     path_template, _, query_template = str(operation.http.get("requestUri", "/")).partition("?")
     pattern, labels, literal_chars = _compile(path_template, "([^/]+)")
@@ -103,7 +103,7 @@ def _name(shape: Shape, default: str) -> str:
     return str(shape.serialization.get("name") or default)
 
 
-@cache
+@lru_cache(maxsize=64)
 def _routes(service: ServiceModel) -> tuple[_Route, ...]:
     return tuple(_route(service.operation_model(name)) for name in service.operation_names)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
-from functools import cache
+from functools import lru_cache
 from typing import Any
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape, quoteattr
@@ -42,6 +42,8 @@ def answer(operation: OperationModel, result: Mapping[str, Any], request_id: str
     namespace = _namespace(service)
 
     def write_body(shape: StructureShape, value: Mapping[str, Any], name: str) -> bytes:
+        if _is_s3(service) and operation.name == "GetBucketLocation":
+            return _bare_location(value.get("LocationConstraint"), namespace)
         return (_DECLARATION + _element(name, shape, value, namespace)).encode()
 
     written = rest.answer(operation, result, write_body, _XML)
@@ -75,6 +77,13 @@ def error(
     return HttpAnswer(status, headers, (_DECLARATION + body).encode())
 
 
+def _bare_location(region: str | None, namespace: str) -> bytes:
+    """S3 answers GetBucketLocation with the bare `<LocationConstraint>` element, its text the region (none for
+    us-east-1); the model cannot say so, and botocore reads the root's text by hand."""
+    xmlns = f" xmlns={quoteattr(namespace)}" if namespace else ""
+    return f"{_DECLARATION}<LocationConstraint{xmlns}>{_text(region or '')}</LocationConstraint>".encode()
+
+
 def _is_s3(service: ServiceModel) -> bool:
     return bool(service.metadata.get("serviceId") == "S3")
 
@@ -85,7 +94,7 @@ def _request_ids(service: ServiceModel, request_id: str) -> dict[str, str]:
     return {"x-amzn-RequestId": request_id}
 
 
-@cache
+@lru_cache(maxsize=64)
 def _namespace(service: ServiceModel) -> str:
     """The service's XML namespace: botocore gives it on the request shapes (the metadata has none)."""
     for name in service.operation_names:
