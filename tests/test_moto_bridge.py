@@ -246,6 +246,7 @@ def test_cloudwatch_a_cbor_first_service(bridge: MotoBridge, account: str) -> No
         ("dynamodb", "DescribeTable", {"TableName": "none"}, "ResourceNotFoundException", 400),  # json
         ("lambda", "GetFunction", {"FunctionName": "none"}, "ResourceNotFoundException", 404),  # rest-json
         ("route53", "GetHostedZone", {"Id": "Z0000"}, "NoSuchHostedZone", 404),  # rest-xml
+        ("rds", "DescribeDBParameterGroups", {"Marker": "zzz"}, "InvalidToken", 400),  # moto's JSON in a query service
     ],
 )
 def test_moto_errors_keep_code_and_status(

@@ -99,13 +99,22 @@ def result(operation: OperationModel, answer: Answer) -> dict[str, Any]:
     """The output shape's members of moto's answer, or its error as a ServiceError with moto's status."""
     status, headers, body = answer
     name = protocol(_metadata(operation.service_model.service_name)) or ""
-    response = {"status_code": status, "headers": HeadersDict(headers), "body": body}
-    try:
-        parsed: dict[str, Any] = _parser(name).parse(response, operation.output_shape)
-    except ResponseParserError as exc:  # moto answered what the model does not describe: moto's fault
-        raise ServiceError("InternalFailure", f"moto's answer does not parse: {exc}", 500) from exc
+    parsed = _parse(name, status, headers, body, operation)
     parsed.pop("ResponseMetadata", None)
     if status >= 300:
         error = parsed.get("Error", {})
         raise ServiceError(error.get("Code") or str(status), error.get("Message") or "", status)
     return parsed
+
+
+def _parse(name: str, status: int, headers: dict[str, str], body: bytes, operation: OperationModel) -> dict[str, Any]:
+    """botocore's parse of moto's answer. Some of moto's errors are JSON whatever the protocol (its
+    InvalidToken for a bad NextToken, in query services too), so an error that does not parse in the
+    service's protocol is read as JSON."""
+    response = {"status_code": status, "headers": HeadersDict(headers), "body": body}
+    try:
+        return _parser(name).parse(response, operation.output_shape)  # type: ignore[no-any-return]
+    except ResponseParserError as exc:
+        if status >= 300 and name != "json":
+            return _parse("json", status, headers, body, operation)
+        raise ServiceError("InternalFailure", f"moto's answer does not parse: {exc}", 500) from exc
