@@ -1,7 +1,7 @@
 """Our records against real CloudTrail records of the same calls (../shared/corpora/cloudtrail): for each, an
-ApiCall with the parameters the real record shows, and the aspects compared: eventSource, eventName, awsRegion,
-readOnly, managementEvent, eventCategory, the types of `resources`, and the keys of `requestParameters` (top
-level and one level down). Where we differ, on purpose or because we cannot know, the difference is listed with
+ApiCall with the parameters (and error) the real record shows, and the aspects compared: eventSource, eventName,
+awsRegion, readOnly, managementEvent, eventCategory, errorCode, the types of `resources`, and the keys of
+`requestParameters` (top level and one level down). Where we differ, on purpose or because we cannot know, the difference is listed with
 its reason (see trail/RECORDS.md): a difference that appears or goes away fails the test."""
 
 from __future__ import annotations
@@ -255,6 +255,7 @@ def aspects(record: dict[str, Any]) -> dict[str, Any]:
         "readOnly": record.get("readOnly"),
         "managementEvent": record.get("managementEvent"),
         "eventCategory": record.get("eventCategory"),
+        "errorCode": record.get("errorCode"),
         "resources": sorted(str(r.get("type")) for r in resources) if resources else None,
         "requestParameters": keys(record.get("requestParameters")),
     }
@@ -263,7 +264,9 @@ def aspects(record: dict[str, Any]) -> dict[str, Any]:
 @pytest.mark.parametrize("case", CASES, ids=lambda case: f"{case.service}-{case.event_name}")
 def test_our_record_matches_the_real_one(case: Case) -> None:
     real = real_record(case.source, case.event_name)
-    error = (real["errorCode"], real.get("errorMessage")) if "errorCode" in real else (None, None)
+    # EC2 answered the code without the `Client.` its record adds
+    wire = real["errorCode"].removeprefix("Client.") if "errorCode" in real else None
+    error = (wire, real.get("errorMessage"))
     identity = Caller("123456789012", "AKIDEXAMPLE", "alice")
     ours = cloudtrail_record(
         call(

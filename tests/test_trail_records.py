@@ -314,6 +314,22 @@ def test_rest_services_write_iso_timestamps_and_a_given_identity_is_used_as_it_i
     assert trust["responseElements"] == {"trustAnchor": {"createdAt": "2024-08-01T13:56:39Z"}}
 
 
+@pytest.mark.parametrize(
+    ("service", "name", "code", "recorded"),
+    [
+        ("iam", "GetUser", "NoSuchEntity", "NoSuchEntityException"),
+        ("rds", "DeleteDBInstance", "DBInstanceNotFound", "DBInstanceNotFoundFault"),
+        ("lambda", "GetFunction", "AccessDeniedException", "AccessDenied"),
+        ("ec2", "StopInstances", "UnauthorizedOperation", "Client.UnauthorizedOperation"),
+        ("ec2", "RunInstances", "InsufficientInstanceCapacity", "Server.InsufficientInstanceCapacity"),
+        ("events", "DescribeRule", "ValidationException", "ValidationException"),
+    ],
+)
+def test_error_codes_are_written_as_cloudtrail_writes_them(service: str, name: str, code: str, recorded: str) -> None:
+    failed = cloudtrail_record(call(name, {}, None, service, error_code=code, error_message="no"))
+    assert (failed["errorCode"], failed["errorMessage"]) == (recorded, "no")
+
+
 def test_a_failed_s3_call_has_its_error_and_no_answer() -> None:
     failed = cloudtrail_record(
         call(

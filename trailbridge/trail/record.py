@@ -24,6 +24,7 @@ from trailbridge.trail.members import HIDDEN, camel_case_members, style_of
 from trailbridge.trail.resources import Where, resources
 from trailbridge.trail.sources import (
     DATA_EVENTS,
+    error_code,
     event_name,
     event_source,
     is_management,
@@ -179,7 +180,7 @@ def cloudtrail_record(call: ApiCall) -> dict[str, Any]:
             read_only=read_only,
             request=request_parameters(call),
             response=response_elements(call, answer),
-            error=None if call.error_code is None else (call.error_code, call.error_message or ""),
+            error=None if call.error_code is None else (error_code(model, call.error_code), call.error_message or ""),
             management=management,
         ),
         **more,

@@ -175,6 +175,27 @@ def _global_regions() -> dict[str, str]:
 _REGION_NAME = re.compile(r"[a-z]{2}-[a-z]+-\d")
 
 
+# The errors every service's records call AccessDenied, whatever the service answered (EC2 aside).
+_ACCESS_DENIED = frozenset({"AccessDenied", "AccessDeniedException"})
+# EC2's errors the service, not the client, is at fault for: `Server.` where the others are `Client.`.
+_EC2_SERVER_ERRORS = frozenset({"InternalError", "Unavailable", "InsufficientInstanceCapacity"})
+
+
+def error_code(service: ServiceModel, code: str) -> str:
+    """`errorCode`: the name of the model's exception for the code the service answered (IAM's `NoSuchEntity`
+    is `NoSuchEntityException`, RDS's `DBInstanceNotFound` `DBInstanceNotFoundFault`), `AccessDenied` for
+    every refusal, and EC2's codes under `Client.` or `Server.`."""
+    if service.protocol == "ec2":
+        return f"{'Server' if code in _EC2_SERVER_ERRORS else 'Client'}.{code}"
+    if code in _ACCESS_DENIED:
+        return "AccessDenied"
+    return _exception_names(service).get(code, code)
+
+
+def _exception_names(service: ServiceModel) -> dict[str, str]:
+    return {shape.error_code: shape.name for shape in service.error_shapes if shape.error_code}
+
+
 def is_read_only(operation: str, service: str = "") -> bool:
     """`readOnly`: the verbs that read, and the calls of `_READ_ONLY` (`service` is botocore's name)."""
     if (service, operation) in _WRITES:
