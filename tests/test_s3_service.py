@@ -343,3 +343,12 @@ def test_an_explicit_deny_binds_the_owner_too(s3: S3) -> None:
     deny = {"Effect": "Deny", "Principal": "*", "Action": "s3:DeleteObject", "Resource": "arn:aws:s3:::logs/locked/*"}
     s3.PutBucketPolicy(Bucket="logs", Policy=json.dumps({"Statement": [deny]}))
     fails(s3.DeleteObject, "AccessDenied", 403, Bucket="logs", Key="locked/k")
+
+
+def test_expected_bucket_owner_guards_the_caller(s3: S3) -> None:
+    s3.PutObject(Bucket="logs", Key="k", Body=b"x", ExpectedBucketOwner=OWNER)
+    fails(s3.PutObject, "AccessDenied", 403, Bucket="logs", Key="k", Body=b"x", ExpectedBucketOwner=OTHER)
+    fails(s3.ListObjectsV2, "AccessDenied", 403, Bucket="logs", ExpectedBucketOwner=OTHER)
+    copy = {"Bucket": "logs", "Key": "c", "CopySource": "logs/k"}
+    fails(s3.CopyObject, "AccessDenied", 403, **copy, ExpectedSourceBucketOwner=OTHER)
+    s3.CopyObject(**copy, ExpectedSourceBucketOwner=OWNER)

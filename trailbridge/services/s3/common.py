@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
+from urllib.parse import unquote
 
 from trailbridge.domain.access import Access, authorize, statements_of
 from trailbridge.errors import AccessDeniedError, InvalidInputError, TrailbridgeError
@@ -29,8 +31,28 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def s3_operation(name: str, field_codes: Mapping[str, str] | None = None) -> Callable[[F], F]:
-    """`@operation` for an S3 operation, with S3's code for a request that breaks the model."""
-    return operation("s3", name, _S3_CODES, field_codes)
+    """`@operation` for an S3 operation, with S3's code for a request that breaks the model, and S3's check of
+    ExpectedBucketOwner and ExpectedSourceBucketOwner (a caller's guard against writing to, or reading from,
+    a bucket another account owns): AccessDenied when the bucket's owner is another."""
+
+    def decorate(method: F) -> F:
+        @functools.wraps(method)
+        def checked(self: S3Service, **params: Any) -> Any:
+            _check_expected_owner(self, params.get("Bucket"), params.get("ExpectedBucketOwner"))
+            if params.get("ExpectedSourceBucketOwner") and params.get("CopySource"):
+                source = unquote(str(params["CopySource"]).partition("?")[0]).lstrip("/").partition("/")[0]
+                _check_expected_owner(self, source, params["ExpectedSourceBucketOwner"])
+            return method(self, **params)
+
+        return operation("s3", name, _S3_CODES, field_codes)(checked)  # type: ignore[return-value]
+
+    return decorate
+
+
+def _check_expected_owner(service: S3Service, name: str | None, expected: str | None) -> None:
+    found = service.objects.bucket(name) if name and expected else None
+    if found is not None and found.account != expected:
+        raise s3_error("AccessDenied", "Access Denied", 403)
 
 
 def s3_error(code: str, message: str, status: int = 400, **fields: Any) -> ServiceError:

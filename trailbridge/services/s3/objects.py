@@ -72,7 +72,7 @@ def encryption(bucket: Bucket, params: Mapping[str, Any]) -> dict[str, Any]:
     chosen = {"ServerSideEncryption": default["SSEAlgorithm"]}
     if default.get("KMSMasterKeyID"):
         chosen["SSEKMSKeyId"] = default["KMSMasterKeyID"]
-    if rules[0].get("BucketKeyEnabled"):
+    if rules[0].get("BucketKeyEnabled") and str(default["SSEAlgorithm"]).startswith("aws:kms"):
         chosen["BucketKeyEnabled"] = True
     return chosen
 
