@@ -166,6 +166,21 @@ def test_s3_requests_go_to_the_most_specific_operation(
     assert rest_xml.operation_name(_models["s3"], HttpRequest(method, path, query, headers, b"")) == name
 
 
+def test_a_raw_body_is_taken_as_it_is_even_blank() -> None:
+    op = _operation("s3", "PutObject")
+    assert rest_xml.parse(op, HttpRequest("PUT", "/b/k", (), {}, b" \n"))["Body"] == b" \n"
+    assert "Body" not in rest_xml.parse(op, HttpRequest("PUT", "/b/k", (), {}, b""))
+
+
+def test_a_body_declaring_a_dtd_is_not_read() -> None:
+    op = _operation("s3", "PutBucketTagging")
+    body = b'<?xml version="1.0"?><!DOCTYPE t [<!ENTITY e "x">]><Tagging><TagSet><Tag><Key>&e;</Key></Tag></TagSet></Tagging>'
+    assert rest_xml.parse(op, HttpRequest("PUT", "/b", (("tagging", ""),), {}, body)) == {"Bucket": "b"}
+    plain = b"<Tagging><TagSet><Tag><Key>k</Key><Value>v</Value></Tag></TagSet></Tagging>"
+    parsed = rest_xml.parse(op, HttpRequest("PUT", "/b", (("tagging", ""),), {}, plain))
+    assert parsed["Tagging"] == {"TagSet": [{"Key": "k", "Value": "v"}]}
+
+
 def test_labels_are_url_decoded_and_the_greedy_key_keeps_its_slashes() -> None:
     op = _operation("s3", "GetObject")
     request = HttpRequest("GET", "/my-bucket/a/b%20c%2Fd%25", (("versionId", "v 1"),), {}, b"")

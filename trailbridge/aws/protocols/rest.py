@@ -30,7 +30,7 @@ from botocore.model import ListShape, MapShape, OperationModel, ServiceModel, Sh
 
 from trailbridge.aws.protocols import HttpAnswer, HttpRequest
 
-BodyReader = Callable[[StructureShape, bytes], dict[str, Any]]
+BodyReader = Callable[[StructureShape, bytes], dict[str, Any] | None]  # None: not a body it reads
 BodyWriter = Callable[[StructureShape, Mapping[str, Any], str], bytes]
 
 LOCATIONS = frozenset({"uri", "querystring", "header", "headers", "statusCode"})
@@ -220,15 +220,14 @@ def _read_body(shape: StructureShape, body: bytes, read_body: BodyReader) -> dic
     payload = shape.serialization.get("payload")
     if payload is not None:
         member = shape.members[payload]
-        if not body.strip():
-            return {}
         if member.type_name == "blob":
-            return {payload: body}
+            return {payload: body} if body else {}
         if member.type_name == "string":
-            return {payload: body.decode("utf-8", "replace")}
-        return {payload: read_body(member, body)}
+            return {payload: body.decode("utf-8", "replace")} if body else {}
+        value = read_body(member, body) if body.strip() else None
+        return {payload: value} if value is not None else {}
     if body.strip() and any(_in_body(member) for member in shape.members.values()):
-        return read_body(shape, body)
+        return read_body(shape, body) or {}
     return {}
 
 

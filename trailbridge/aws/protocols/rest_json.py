@@ -53,12 +53,12 @@ def error(
     return HttpAnswer(status, headers, orjson.dumps(body))
 
 
-def _read_body(shape: StructureShape, body: bytes) -> dict[str, Any]:
+def _read_body(shape: StructureShape, body: bytes) -> dict[str, Any] | None:
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError:
-        return {}
-    return _read_structure(shape, document) if isinstance(document, dict) else {}
+        return None
+    return _read_structure(shape, document) if isinstance(document, dict) else None
 
 
 def _read_structure(shape: StructureShape, document: Mapping[str, Any]) -> dict[str, Any]:
