@@ -314,6 +314,19 @@ def test_rest_services_write_iso_timestamps_and_a_given_identity_is_used_as_it_i
     assert trust["responseElements"] == {"trustAnchor": {"createdAt": "2024-08-01T13:56:39Z"}}
 
 
+def test_ses_hides_the_addresses_and_text_of_what_it_sends() -> None:
+    message = {"Subject": {"Data": "s"}, "Body": {"Text": {"Data": "t", "Charset": "UTF-8"}}}
+    params = {"Source": "a@example.com", "Destination": {"ToAddresses": ["x@y", "z@y"]}, "Message": message}
+    sent = cloudtrail_record(call("SendEmail", params, {"MessageId": "m"}, "ses"))
+    assert sent["requestParameters"] == {
+        "source": "a@example.com",
+        "destination": {"toAddresses": [HIDDEN, HIDDEN]},
+        "message": {"subject": {"data": HIDDEN}, "body": {"text": {"data": HIDDEN, "charset": "UTF-8"}}},
+    }
+    assert (sent["readOnly"], sent["eventCategory"], sent["responseElements"]) == (True, "Data", None)
+    assert sent["resources"][0]["ARN"] == "arn:aws:ses:eu-west-1:111122223333:identity/a@example.com"
+
+
 @pytest.mark.parametrize(
     ("service", "name", "code", "recorded"),
     [

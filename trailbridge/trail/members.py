@@ -49,12 +49,15 @@ class Style:
 
     timestamp: Callable[[datetime], Any] = _JAVA_TIME
     sensitive: object = HIDDEN  # what a sensitive member reads (OMIT: it is left out)
+    hidden: frozenset[str] = frozenset()  # members the service hides although the model does not mark them
 
 
 _STYLES = {
     "iam": Style(timestamp=java_time(comma=False), sensitive=OMIT),
     "sts": Style(sensitive=OMIT),
     "ec2": Style(timestamp=epoch_millis, sensitive="<sensitiveDataRemoved>"),
+    # SES hides the addresses and the text of the messages it sends (its SendEmail records).
+    "ses": Style(hidden=frozenset({"ToAddresses", "CcAddresses", "BccAddresses", "Data"})),
 }
 _PROTOCOL_STYLES = {"rest-json": Style(timestamp=iso_time), "rest-xml": Style(timestamp=iso_time)}
 
@@ -76,7 +79,7 @@ def camel_case_members(shape: Shape, value: Any, style: Style = Style()) -> Any:
         return style.sensitive
     if isinstance(shape, StructureShape) and isinstance(value, Mapping):
         written = {
-            lower_camel(name): camel_case_members(shape.members[name], item, style)
+            lower_camel(name): _member(shape.members[name], name, item, style)
             for name, item in value.items()
             if name in shape.members and item is not None
         }
@@ -86,6 +89,13 @@ def camel_case_members(shape: Shape, value: Any, style: Style = Style()) -> Any:
     if isinstance(shape, MapShape) and isinstance(value, Mapping):
         return {str(key): camel_case_members(shape.value, item, style) for key, item in value.items()}
     return scalar(shape, value, style)
+
+
+def _member(shape: Shape, name: str, value: Any, style: Style) -> Any:
+    """A member's value, or HIDDEN (each item of a list) for a member the style hides."""
+    if name not in style.hidden:
+        return camel_case_members(shape, value, style)
+    return [HIDDEN for _ in value] if isinstance(value, list | tuple) else HIDDEN
 
 
 def scalar(shape: Shape, value: Any, style: Style) -> Any:
