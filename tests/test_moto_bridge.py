@@ -247,6 +247,14 @@ def test_cloudwatch_a_cbor_first_service(bridge: MotoBridge, account: str) -> No
         ("lambda", "GetFunction", {"FunctionName": "none"}, "ResourceNotFoundException", 404),  # rest-json
         ("route53", "GetHostedZone", {"Id": "Z0000"}, "NoSuchHostedZone", 404),  # rest-xml
         ("rds", "DescribeDBParameterGroups", {"Marker": "zzz"}, "InvalidToken", 400),  # moto's JSON in a query service
+        # moto warns that RDS's model has no such error; warnings are errors in these tests
+        (
+            "rds",
+            "CreateDBSubnetGroup",
+            {"DBSubnetGroupName": "g", "DBSubnetGroupDescription": "d", "SubnetIds": ["subnet-nope"]},
+            "InvalidSubnetID.NotFound",
+            400,
+        ),
     ],
 )
 def test_moto_errors_keep_code_and_status(
