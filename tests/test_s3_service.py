@@ -4,11 +4,13 @@ through the bucket policy only."""
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+from botocore.httpchecksum import Crc32Checksum, Sha256Checksum
 
 from tests.support.s3 import OTHER, OWNER, S3, fails, md5_b64, md5_hex
 from trailbridge.clock import ManualClock
@@ -352,3 +354,27 @@ def test_expected_bucket_owner_guards_the_caller(s3: S3) -> None:
     copy = {"Bucket": "logs", "Key": "c", "CopySource": "logs/k"}
     fails(s3.CopyObject, "AccessDenied", 403, **copy, ExpectedSourceBucketOwner=OTHER)
     s3.CopyObject(**copy, ExpectedSourceBucketOwner=OWNER)
+
+
+def _botocore_checksum(kind: type[Crc32Checksum] | type[Sha256Checksum], data: bytes) -> str:
+    checksum = kind()
+    checksum.update(data)
+    return base64.b64encode(checksum.digest()).decode()
+
+
+def test_additional_checksums_are_verified_kept_and_returned_when_asked(s3: S3) -> None:
+    data = b"checked bytes"
+    crc = _botocore_checksum(Crc32Checksum, data)
+    put = s3.PutObject(Bucket="logs", Key="k", Body=data, ChecksumCRC32=crc)
+    assert (put["ChecksumCRC32"], put["ChecksumType"]) == (crc, "FULL_OBJECT")
+    assert "ChecksumCRC32" not in s3.GetObject(Bucket="logs", Key="k")
+    asked = s3.GetObject(Bucket="logs", Key="k", ChecksumMode="ENABLED")
+    assert (asked["ChecksumCRC32"], asked["ChecksumType"]) == (crc, "FULL_OBJECT")
+    assert "ChecksumCRC32" not in s3.GetObject(Bucket="logs", Key="k", ChecksumMode="ENABLED", Range="bytes=0-1")
+    error = fails(s3.PutObject, "BadDigest", 400, Bucket="logs", Key="k", Body=b"other", ChecksumCRC32=crc)
+    assert error.message == "The CRC32 you specified did not match the calculated checksum."
+    computed = s3.PutObject(Bucket="logs", Key="s", Body=data, ChecksumAlgorithm="SHA256")
+    assert computed["ChecksumSHA256"] == _botocore_checksum(Sha256Checksum, data)
+    fails(s3.PutObject, "NotImplemented", 501, Bucket="logs", Key="c", Body=data, ChecksumCRC32C="AAAAAA==")
+    s3.CopyObject(Bucket="logs", Key="copy", CopySource="logs/k")
+    assert s3.HeadObject(Bucket="logs", Key="copy", ChecksumMode="ENABLED")["ChecksumCRC32"] == crc

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 from trailbridge.services.base import timestamp
+from trailbridge.services.s3.checksums import checksums
 from trailbridge.services.s3.common import (
     S3Service,
     check_md5,
@@ -86,8 +87,9 @@ class MultipartService(S3Service):
         data = body.encode() if isinstance(body, str) else bytes(body)
         check_size(max(len(data), params.get("ContentLength") or 0))
         etag = check_md5(data, params.get("ContentMD5"))
+        sums = checksums(data, params)
         self.objects.put_part(upload.upload_id, Part(number, len(data), etag, self.engine.clock.now()), data)
-        return {"ETag": quoted(etag)} | _encryption_of(upload.headers)
+        return {"ETag": quoted(etag)} | _encryption_of(upload.headers) | sums
 
     @s3_operation("UploadPartCopy")
     def upload_part_copy(self, **params: Any) -> dict[str, Any]:

@@ -15,6 +15,8 @@ from urllib.parse import unquote
 
 from trailbridge.services.base import ServiceError, timestamp
 from trailbridge.services.s3 import acl
+from trailbridge.services.s3.checksums import MEMBERS as CHECKSUMS
+from trailbridge.services.s3.checksums import checksums, returned
 from trailbridge.services.s3.common import (
     MAX_OBJECT_SIZE,
     S3Service,
@@ -137,9 +139,11 @@ class ObjectsService(S3Service):
         check_size(max(len(data), params.get("ContentLength") or 0))
         etag = check_md5(data, params.get("ContentMD5"))
         self._check_write_conditions(name, key, params)
-        headers = object_headers(bucket, params)
+        sums = checksums(data, params)
+        headers = object_headers(bucket, params) | sums
         self.objects.put(StoredObject(name, key, len(data), etag, self.engine.clock.now(), headers), data)
-        return {"ETag": quoted(etag)} | {k: headers[k] for k in _ENCRYPTION if k in headers}
+        answer = {"ETag": quoted(etag)} | {k: headers[k] for k in _ENCRYPTION if k in headers}
+        return answer | sums | ({"ChecksumType": "FULL_OBJECT"} if sums else {})
 
     def _check_write_conditions(self, name: str, key: str, params: Mapping[str, Any]) -> None:
         """Conditional writes: If-None-Match `*` writes only a key that has no object, If-Match only over the
@@ -188,7 +192,7 @@ class ObjectsService(S3Service):
         item = self.stored(bucket, params["Key"], params.get("VersionId"))
         check_conditions(item, params)
         span = byte_range(params.get("Range"), item.size)
-        answer = described(item, params)
+        answer = described(item, params) | returned(item.headers, params, span is not None)
         if span is not None:
             answer |= {"ContentLength": span[1] - span[0], "ContentRange": content_range(*span, item.size)}
         return item, answer, span
@@ -253,6 +257,7 @@ class ObjectsService(S3Service):
         headers = object_headers(target_bucket, params, METADATA if replace else ())
         if not replace:
             headers |= {k: source.headers[k] for k in METADATA if k in source.headers}
+        headers |= {k: source.headers[k] for k in CHECKSUMS if k in source.headers}  # the same bytes
         now = self.engine.clock.now()
         etag = self._write_copy(source, StoredObject(name, key, source.size, source.etag, now, headers))
         result = {"CopyObjectResult": {"ETag": quoted(etag), "LastModified": timestamp(now)}}
