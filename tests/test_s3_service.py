@@ -14,6 +14,7 @@ from botocore.httpchecksum import Crc32Checksum, Sha256Checksum
 
 from tests.support.s3 import OTHER, OWNER, S3, fails, md5_b64, md5_hex
 from trailbridge.clock import ManualClock
+from trailbridge.errors import NotFoundError
 from trailbridge.runtime import Trailbridge
 from trailbridge.services.s3 import objects as objects_module
 
@@ -378,3 +379,11 @@ def test_additional_checksums_are_verified_kept_and_returned_when_asked(s3: S3) 
     fails(s3.PutObject, "NotImplemented", 501, Bucket="logs", Key="c", Body=data, ChecksumCRC32C="AAAAAA==")
     s3.CopyObject(Bucket="logs", Key="copy", CopySource="logs/k")
     assert s3.HeadObject(Bucket="logs", Key="copy", ChecksumMode="ENABLED")["ChecksumCRC32"] == crc
+
+
+def test_a_bucket_deleted_while_a_request_runs_is_no_such_bucket(s3: S3, monkeypatch: pytest.MonkeyPatch) -> None:
+    def gone(*_: object) -> None:
+        raise NotFoundError("bucket logs does not exist")
+
+    monkeypatch.setattr(s3.engine.objects, "put", gone)
+    fails(s3.PutObject, "NoSuchBucket", 404, Bucket="logs", Key="k", Body=b"x")

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from urllib.parse import unquote
 
 from trailbridge.domain.access import Access, authorize, statements_of
-from trailbridge.errors import AccessDeniedError, InvalidInputError, TrailbridgeError
+from trailbridge.errors import AccessDeniedError, InvalidInputError, NotFoundError, TrailbridgeError
 from trailbridge.services.base import Engine, ServiceError, operation
 from trailbridge.storage.ports import Bucket, StoredObject
 
@@ -42,7 +42,10 @@ def s3_operation(name: str, field_codes: Mapping[str, str] | None = None) -> Cal
             if params.get("ExpectedSourceBucketOwner") and params.get("CopySource"):
                 source = unquote(str(params["CopySource"]).partition("?")[0]).lstrip("/").partition("/")[0]
                 _check_expected_owner(self, source, params["ExpectedSourceBucketOwner"])
-            return method(self, **params)
+            try:
+                return method(self, **params)
+            except NotFoundError:  # the store's word for a bucket deleted while the request ran
+                raise no_such_bucket(str(params.get("Bucket"))) from None
 
         return operation("s3", name, _S3_CODES, field_codes)(checked)  # type: ignore[return-value]
 

@@ -175,7 +175,7 @@ class ObjectsService(S3Service):
     def get_object(self, **params: Any) -> dict[str, Any]:
         """The object's bytes and headers; a Range read answers the part asked for with its ContentRange (the
         protocol's 206)."""
-        item, answer, span = self._read(params, "s3:GetObject")
+        item, answer, span = self._read(params)
         data = self.objects.read(item.bucket, item.key, *span) if span else self.objects.read(item.bucket, item.key)
         if data is None:
             raise no_such_key(item.key)  # deleted since it was looked at
@@ -183,12 +183,11 @@ class ObjectsService(S3Service):
 
     @s3_operation("HeadObject")
     def head_object(self, **params: Any) -> dict[str, Any]:
-        return self._read(params, "s3:GetObject")[1]
+        return self._read(params)[1]
 
-    def _read(
-        self, params: Mapping[str, Any], action: str
-    ) -> tuple[StoredObject, dict[str, Any], tuple[int, int] | None]:
-        bucket = self.bucket(params["Bucket"], action, params["Key"])
+    def _read(self, params: Mapping[str, Any]) -> tuple[StoredObject, dict[str, Any], tuple[int, int] | None]:
+        """The object a read names, its answer's headers and the bytes `[start, end)` a Range asks for."""
+        bucket = self.bucket(params["Bucket"], "s3:GetObject", params["Key"])
         item = self.stored(bucket, params["Key"], params.get("VersionId"))
         check_conditions(item, params)
         span = byte_range(params.get("Range"), item.size)
