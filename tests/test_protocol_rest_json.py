@@ -255,3 +255,10 @@ def test_a_boto3_glacier_client_is_served_with_its_added_headers() -> None:
         b"archive bytes",
     )
     assert len(params["checksum"]) == 64  # the tree hash botocore adds
+
+
+def test_a_header_map_may_have_no_prefix() -> None:
+    op = _session.get_service_model("dataexchange").operation_model("SendApiAsset")
+    assert op.output_shape.members["ResponseHeaders"].serialization["name"] == ""
+    answer = rest_json.answer(op, {"ResponseHeaders": {"x-custom": "v"}, "Body": "b"}, "r")
+    assert answer.headers["x-custom"] == "v"

@@ -103,6 +103,11 @@ def _name(shape: Shape, default: str) -> str:
     return str(shape.serialization.get("name") or default)
 
 
+def _prefix(member: Shape, name: str) -> str:
+    """A `headers` map's prefix, which may be empty (every header is the map's)."""
+    return str(member.serialization.get("name", name))
+
+
 @lru_cache(maxsize=64)
 def _routes(service: ServiceModel) -> tuple[_Route, ...]:
     return tuple(_route(service.operation_model(name)) for name in service.operation_names)
@@ -199,7 +204,7 @@ def _read_headers(shape: StructureShape, lowered: Mapping[str, str], headers: Ma
             if text is not None:
                 found[name] = header_value(member, text)
         elif location == "headers":
-            prefix = _name(member, name).lower()
+            prefix = _prefix(member, name).lower()
             entries = {key[len(prefix) :]: value for key, value in headers.items() if key.lower().startswith(prefix)}
             if entries:
                 found[name] = entries
@@ -255,7 +260,7 @@ def answer(
         elif location == "header" and value != []:
             headers[_name(member, name)] = header_text(member, value)
         elif location == "headers":
-            headers.update({_name(member, name) + key: str(text) for key, text in value.items()})
+            headers.update({_prefix(member, name) + key: str(text) for key, text in value.items()})
     body, kind = _write_body(shape, result, write_body, content_type)
     if body and kind and not any(key.lower() == "content-type" for key in headers):
         headers["Content-Type"] = kind
