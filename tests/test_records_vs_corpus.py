@@ -93,6 +93,26 @@ CASES = [
         {"requestParameters": EMPTY_LIST},
     ),
     Case(
+        "traildiscover/events/EC2/CreateLaunchTemplate.json.cloudtrail",
+        "CreateLaunchTemplate",
+        "ec2",
+        "CreateLaunchTemplate",
+        {
+            "LaunchTemplateName": "t",
+            "LaunchTemplateData": {"ImageId": "ami-1", "InstanceType": "t2.micro"},
+            "ClientToken": "c",
+        },
+        {"LaunchTemplate": {"LaunchTemplateId": "lt-1"}},
+    ),
+    Case(
+        "stratus-red-team/aws.defense-evasion.vpc-remove-flow-logs.json",
+        "DeleteFlowLogs",
+        "ec2",
+        "DeleteFlowLogs",
+        {"FlowLogIds": ["fl-1"]},
+        {"Unsuccessful": []},
+    ),
+    Case(
         "stratus-red-team/aws.persistence.iam-create-admin-user.json",
         "CreateUser",
         "iam",

@@ -229,6 +229,34 @@ def test_ec2_writes_its_xml_names() -> None:
     assert launched["responseElements"]["instancesSet"] == {"items": []}
 
 
+def test_ec2s_newer_operations_write_their_query_request_and_answer() -> None:
+    described = cloudtrail_record(
+        call("DescribeFlowLogs", {"Filter": [{"Name": "resource-id", "Values": ["r", "s"]}]}, None, "ec2")
+    )
+    assert described["requestParameters"] == {
+        "DescribeFlowLogsRequest": {
+            "Filter": {
+                "Name": "resource-id",
+                "Value": [{"content": "r", "tag": 1}, {"content": "s", "tag": 2}],
+                "tag": 1,
+            }
+        }
+    }
+    assert cloudtrail_record(call("GetEbsEncryptionByDefault", {}, None, "ec2"))["requestParameters"] == {
+        "GetEbsEncryptionByDefaultRequest": ""
+    }
+    created = datetime(2026, 2, 22, 16, 12, 52, tzinfo=UTC)
+    answer = {"LaunchTemplate": {"LaunchTemplateId": "lt-1", "CreateTime": created, "Tags": []}}
+    template = cloudtrail_record(call("CreateLaunchTemplate", {"LaunchTemplateName": "t"}, answer, "ec2"))
+    assert template["responseElements"] == {
+        "CreateLaunchTemplateResponse": {
+            "launchTemplate": {"launchTemplateId": "lt-1", "createTime": "2026-02-22T16:12:52.000Z", "tagSet": ""},
+            "requestId": "req-1",
+            "xmlns": "http://ec2.amazonaws.com/doc/2016-11-15/",
+        }
+    }
+
+
 def test_global_services_are_recorded_in_their_region_with_their_secrets_left_out() -> None:
     created = datetime(2024, 8, 1, 13, 33, 28, tzinfo=UTC)
     key = {"UserName": "u", "AccessKeyId": "AK", "Status": "Active", "SecretAccessKey": "s3cret", "CreateDate": created}

@@ -3,12 +3,15 @@ names. A list is `{"items": [...]}`, a list of values a list of one-member objec
 `"instancesSet": {"items": [{"instanceId": "i-1"}]}`); answers take their members' XML names (`instancesSet`,
 `_return` for `return`) and the request id. The corpora's RunInstances, StopInstances, ModifySnapshotAttribute
 and AuthorizeSecurityGroupIngress records show these names; the list names EC2 derives otherwise
-(`vpcSet`, `keySet`, `ownersSet`) are read from the XML name by `_list_name`.
+(`vpcSet`, `keySet`, `ownersSet`) are read from the XML name by `_list_name`. EC2's newer operations (those
+without XML names in the model: CreateLaunchTemplate, DescribeFlowLogs, ...) write their query request
+instead (`_newer`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from trailbridge.trail.members import Style, lower_camel, scalar, style_of
@@ -31,8 +34,10 @@ _LIST_NAMES = {
 _RUN_INSTANCES_SET = ("ImageId", "MinCount", "MaxCount")
 
 
-def ec2_request(operation: OperationModel, params: Mapping[str, Any]) -> dict[str, Any] | None:
+def ec2_request(operation: OperationModel, params: Mapping[str, Any]) -> Any:
     shape = operation.input_shape
+    if shape is not None and _newer(shape):
+        return {f"{operation.name}Request": _query(shape, params) if params else ""}
     if shape is None or not params:
         return None
     written = _structure(shape, params, output=False)
@@ -43,11 +48,59 @@ def ec2_request(operation: OperationModel, params: Mapping[str, Any]) -> dict[st
     return written
 
 
+def _newer(shape: Shape) -> bool:
+    """Whether an operation is one of EC2's newer ones, which have no XML names of their own (none of their
+    members has a lowerCamelCase one): their records hold the query request, under `<Operation>Request`."""
+    return not any(str(member.serialization.get("name", ""))[:1].islower() for member in shape.members.values())
+
+
+def _query(shape: Shape, value: Any) -> Any:
+    """A value as the newer operations' records write it: members by their query names, each item of a list
+    numbered by its `tag` (a value as its `content`), one item alone."""
+    if shape.type_name == "structure" and isinstance(value, Mapping):
+        members = shape.members
+        return {
+            members[name].serialization.get("name") or name: _query(members[name], item)
+            for name, item in value.items()
+            if name in members and item is not None
+        }
+    if shape.type_name == "list" and isinstance(value, list | tuple):
+        items = [_tagged(_query(shape.member, item), tag) for tag, item in enumerate(value, 1)]
+        return items[0] if len(items) == 1 else items
+    return REMOVED if shape.metadata.get("sensitive") else scalar(shape, value, _STYLE)
+
+
+def _tagged(item: Any, tag: int) -> dict[str, Any]:
+    return {**item, "tag": tag} if isinstance(item, dict) else {"content": item, "tag": tag}
+
+
 def ec2_response(operation: OperationModel, answer: Mapping[str, Any], request_id: str) -> dict[str, Any]:
     """An EC2 answer; one whose model has no output (ModifyInstanceAttribute) answered `<return>true</return>`."""
     shape = operation.output_shape
+    if operation.input_shape is not None and _newer(operation.input_shape):
+        namespace = f"http://ec2.amazonaws.com/doc/{operation.service_model.api_version}/"
+        written = _answer(shape, answer) if shape is not None else {}
+        return {f"{operation.name}Response": {**written, "requestId": request_id, "xmlns": namespace}}
     written = _structure(shape, answer, output=True) if shape is not None else {"_return": True}
     return {**written, "requestId": request_id}
+
+
+def _answer(shape: Shape, value: Any) -> Any:
+    """A newer operation's answer: members by their XML names, an empty list `""`, items under `item` (one
+    alone), times in ISO 8601 with milliseconds (`2026-02-22T16:12:52.000Z`)."""
+    if shape.type_name == "structure" and isinstance(value, Mapping):
+        members = shape.members
+        return {
+            _member_name(name, members[name], output=True): _answer(members[name], item)
+            for name, item in value.items()
+            if name in members and item is not None
+        }
+    if shape.type_name == "list" and isinstance(value, list | tuple):
+        items = [_answer(shape.member, item) for item in value]
+        return {"item": items[0] if len(items) == 1 else items} if items else ""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    return scalar(shape, value, _STYLE)
 
 
 def _structure(shape: Shape, value: Mapping[str, Any], output: bool) -> dict[str, Any]:
