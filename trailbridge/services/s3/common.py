@@ -8,8 +8,6 @@ the decision is the one authorization point's (`domain/access.py`).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import functools
 import hashlib
 from collections.abc import Callable, Mapping
@@ -23,7 +21,6 @@ from trailbridge.services.base import Engine, ServiceError, operation
 from trailbridge.storage.ports import Bucket, StoredObject
 
 US_EAST_1 = "us-east-1"  # the region whose buckets have no location constraint
-MAX_OBJECT_SIZE = 5 * 1024**3  # one PutObject, one part, one copy source: 5 GiB
 _NO_BUCKET = "The specified bucket does not exist"
 # S3 has no ValidationException: a request that breaks the model is an InvalidArgument.
 _S3_CODES: dict[type[TrailbridgeError], str] = {InvalidInputError: "InvalidArgument"}
@@ -91,39 +88,6 @@ def quoted(etag: str) -> str:
 
 def unquoted(etag: str) -> str:
     return etag.strip().removeprefix('"').removesuffix('"')
-
-
-def check_md5(data: bytes, content_md5: str | None) -> str:
-    """The data's MD5 in hex, once `content_md5` (base64 of the binary MD5, when given) agrees with it."""
-    digest = hashlib.md5(data, usedforsecurity=False)
-    if content_md5 is None:
-        return digest.hexdigest()
-    try:
-        given = base64.b64decode(content_md5, validate=True)
-    except (binascii.Error, ValueError):
-        given = b""
-    if len(given) != 16:
-        raise ServiceError(
-            "InvalidDigest", "The Content-MD5 you specified was invalid.", 400, {"Content-MD5": content_md5}
-        )
-    if given != digest.digest():
-        raise s3_error(
-            "BadDigest",
-            "The Content-MD5 you specified did not match what we received.",
-            ExpectedDigest=content_md5,
-            CalculatedDigest=base64.b64encode(digest.digest()).decode(),
-        )
-    return digest.hexdigest()
-
-
-def check_size(size: int, limit: int = MAX_OBJECT_SIZE) -> None:
-    if size > limit:
-        raise s3_error(
-            "EntityTooLarge",
-            "Your proposed upload exceeds the maximum allowed size",
-            ProposedSize=size,
-            MaxSizeAllowed=limit,
-        )
 
 
 def epoch(value: Any) -> float:

@@ -16,17 +16,15 @@ from typing import Any
 from urllib.parse import quote
 
 from trailbridge.services.base import timestamp
-from trailbridge.services.s3.checksums import checksums
 from trailbridge.services.s3.common import (
     S3Service,
-    check_md5,
-    check_size,
     owner,
     quoted,
     s3_error,
     s3_operation,
     unquoted,
 )
+from trailbridge.services.s3.integrity import check_md5, check_size, checksums
 from trailbridge.services.s3.listing import check_max, encoder, past, roll_up, start_after
 from trailbridge.services.s3.objects import check_key, copy_source, object_headers
 from trailbridge.storage.ports import Bucket, Part, StoredObject, Upload

@@ -15,13 +15,8 @@ from urllib.parse import unquote
 
 from trailbridge.services.base import ServiceError, timestamp
 from trailbridge.services.s3 import acl
-from trailbridge.services.s3.checksums import MEMBERS as CHECKSUMS
-from trailbridge.services.s3.checksums import checksums, returned
 from trailbridge.services.s3.common import (
-    MAX_OBJECT_SIZE,
     S3Service,
-    check_md5,
-    check_size,
     epoch,
     no_such_bucket,
     no_such_key,
@@ -29,6 +24,8 @@ from trailbridge.services.s3.common import (
     s3_error,
     s3_operation,
 )
+from trailbridge.services.s3.integrity import MAX_OBJECT_SIZE, check_md5, check_size, checksums, returned
+from trailbridge.services.s3.integrity import MEMBERS as CHECKSUMS
 from trailbridge.services.s3.reading import byte_range, check_conditions, content_range
 from trailbridge.storage.ports import Bucket, StoredObject
 

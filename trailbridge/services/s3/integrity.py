@@ -1,6 +1,9 @@
-"""S3's additional checksums (`x-amz-checksum-*`): a writer gives one (boto3 sends CRC32 with every upload,
-in a header over http and in the aws-chunked trailer over https; the protocol makes either a member), or
-names an algorithm for S3 to compute. S3 verifies it against the bytes received, keeps it with the object
+"""What S3 verifies of the bytes it receives: the size limit, Content-MD5 (the object's MD5 is its ETag),
+and the additional checksums (`x-amz-checksum-*`).
+
+A writer gives one additional checksum (boto3 sends CRC32 with every upload, in a header over http and in
+the aws-chunked trailer over https; the protocol makes either a member), or names an algorithm for S3 to
+compute. S3 verifies it against the bytes received, keeps it with the object
 and returns it to readers that ask (`ChecksumMode=ENABLED`) for the whole object.
 
 CRC32, SHA-1, SHA-256, SHA-512 and MD5 are verified; the algorithms the standard library cannot compute
@@ -10,12 +13,49 @@ CRC32, SHA-1, SHA-256, SHA-512 and MD5 are verified; the algorithms the standard
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import zlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from trailbridge.services.base import ServiceError
 from trailbridge.services.s3.common import s3_error
+
+MAX_OBJECT_SIZE = 5 * 1024**3  # one PutObject, one part, one copy source: 5 GiB
+
+
+def check_md5(data: bytes, content_md5: str | None) -> str:
+    """The data's MD5 in hex, once `content_md5` (base64 of the binary MD5, when given) agrees with it."""
+    digest = hashlib.md5(data, usedforsecurity=False)
+    if content_md5 is None:
+        return digest.hexdigest()
+    try:
+        given = base64.b64decode(content_md5, validate=True)
+    except (binascii.Error, ValueError):
+        given = b""
+    if len(given) != 16:
+        raise ServiceError(
+            "InvalidDigest", "The Content-MD5 you specified was invalid.", 400, {"Content-MD5": content_md5}
+        )
+    if given != digest.digest():
+        raise s3_error(
+            "BadDigest",
+            "The Content-MD5 you specified did not match what we received.",
+            ExpectedDigest=content_md5,
+            CalculatedDigest=base64.b64encode(digest.digest()).decode(),
+        )
+    return digest.hexdigest()
+
+
+def check_size(size: int, limit: int = MAX_OBJECT_SIZE) -> None:
+    if size > limit:
+        raise s3_error(
+            "EntityTooLarge",
+            "Your proposed upload exceeds the maximum allowed size",
+            ProposedSize=size,
+            MaxSizeAllowed=limit,
+        )
 
 
 def _hashed(name: str) -> Callable[[bytes], bytes]:
