@@ -172,6 +172,13 @@ def test_a_raw_body_is_taken_as_it_is_even_blank() -> None:
     assert "Body" not in rest_xml.parse(op, HttpRequest("PUT", "/b/k", (), {}, b""))
 
 
+def test_header_lists_are_split_at_commas_outside_quotes() -> None:
+    op = _operation("s3", "GetObjectAttributes")
+    headers = {"X-Amz-Object-Attributes": ' ETag , "a,b", "c\\"d"'}
+    parsed = rest_xml.parse(op, HttpRequest("GET", "/b/k", (("attributes", ""),), headers, b""))
+    assert parsed["ObjectAttributes"] == ["ETag", "a,b", 'c"d']
+
+
 def test_a_body_declaring_a_dtd_is_not_read() -> None:
     op = _operation("s3", "PutBucketTagging")
     body = b'<?xml version="1.0"?><!DOCTYPE t [<!ENTITY e "x">]><Tagging><TagSet><Tag><Key>&e;</Key></Tag></TagSet></Tagging>'

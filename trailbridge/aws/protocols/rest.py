@@ -303,7 +303,8 @@ def header_value(shape: Shape, text: str) -> Any:
 
 
 def _split_list(text: str) -> list[str]:
-    items = re.findall(r'\s*("(?:[^"\\]|\\.)*"|[^,]*)\s*(?:,|$)', text)[:-1] if text.strip() else []
+    """`a, "b,c", "d\\"e"` is `a`, `b,c` and `d"e`."""
+    items = re.findall(r'\s*("(?:[^"\\]|\\.)*"|[^,]*?)\s*(?:,|$)', text)[:-1] if text.strip() else []
     return [re.sub(r"\\(.)", r"\1", item[1:-1]) if item.startswith('"') else item for item in items]
 
 
