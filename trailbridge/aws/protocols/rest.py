@@ -109,8 +109,13 @@ def _prefix(member: Shape, name: str) -> str:
 
 
 @lru_cache(maxsize=64)
-def _routes(service: ServiceModel) -> tuple[_Route, ...]:
-    return tuple(_route(service.operation_model(name)) for name in service.operation_names)
+def _routes(service: ServiceModel) -> dict[str, tuple[_Route, ...]]:
+    """The service's routes by method."""
+    routes: dict[str, list[_Route]] = {}
+    for name in service.operation_names:
+        route = _route(service.operation_model(name))
+        routes.setdefault(route.method, []).append(route)
+    return {method: tuple(group) for method, group in routes.items()}
 
 
 def operation_name(service: ServiceModel, request: HttpRequest) -> str | None:
@@ -118,8 +123,8 @@ def operation_name(service: ServiceModel, request: HttpRequest) -> str | None:
     query = dict(request.query)
     carried = {"?" + key for key in query} | {":" + key.lower() for key in request.headers}
     best: tuple[tuple[int, ...], str] | None = None
-    for route in _routes(service):
-        if route.method != request.method.upper() or not route.path.fullmatch(request.path):
+    for route in _routes(service).get(request.method.upper(), ()):
+        if not route.path.fullmatch(request.path):
             continue
         if any(key not in query or (value and query[key] != value) for key, value in route.literals):
             continue

@@ -68,7 +68,8 @@ def error(
         body = f"<Error>{members}<RequestId>{_text(request_id)}</RequestId><HostId>{host_id}</HostId></Error>"
     else:
         kind = "Sender" if status < 500 else "Receiver"
-        xmlns = f" xmlns={quoteattr(_namespace(service))}" if _namespace(service) else ""
+        namespace = _namespace(service)
+        xmlns = f" xmlns={quoteattr(namespace)}" if namespace else ""
         body = (
             f"<ErrorResponse{xmlns}><Error><Type>{kind}</Type>{members}</Error>"
             f"<RequestId>{_text(request_id)}</RequestId></ErrorResponse>"
