@@ -19,7 +19,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import moto.backends as moto_backends
@@ -51,9 +51,11 @@ def module_name(service: str) -> str:
 MOTO_BACKENDS = frozenset(name for name, _ in backend_index.backend_url_patterns)
 
 
-def _backends_for(url: str) -> list[str]:
-    """moto's backends whose URL patterns match `url`, in moto's order."""
-    return [name for name, pattern in backend_index.backend_url_patterns if pattern.match(url)]
+@lru_cache(maxsize=4096)
+def _backends_for(host_url: str) -> tuple[str, ...]:
+    """moto's backends whose URL patterns match `https://<host>/`, in moto's order. Its patterns name
+    hosts only (moto's own server matches them on the host alone), so one look-up serves every path."""
+    return tuple(name for name, pattern in backend_index.backend_url_patterns if pattern.match(host_url))
 
 
 @cache
@@ -70,7 +72,8 @@ def _routes(backend: str) -> tuple[tuple[re.Pattern[str], Handler], ...]:
 
 
 def _handler(url: str) -> Handler:
-    for backend in _backends_for(url):
+    scheme, _, rest = url.partition("://")
+    for backend in _backends_for(f"{scheme}://{rest.split('/', 1)[0]}/"):
         for pattern, handler in _routes(backend):
             if pattern.match(url):
                 return handler
