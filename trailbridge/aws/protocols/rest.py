@@ -52,7 +52,7 @@ class _Route:
     deprecated: bool
 
 
-@lru_cache(maxsize=4096)  # bounded: a caller that builds its models afresh must not grow it for ever
+@lru_cache(maxsize=16384)  # every REST operation botocore has, yet bounded against models built afresh
 def _route(operation: OperationModel) -> _Route:
     path_template, _, query_template = str(operation.http.get("requestUri", "/")).partition("?")
     pattern, labels, literal_chars = _compile(path_template, "([^/]+)")
@@ -108,7 +108,7 @@ def _prefix(member: Shape, name: str) -> str:
     return str(member.serialization.get("name", name))
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=512)
 def _routes(service: ServiceModel) -> dict[str, tuple[_Route, ...]]:
     """The service's routes by method."""
     routes: dict[str, list[_Route]] = {}

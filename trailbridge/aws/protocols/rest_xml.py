@@ -95,7 +95,7 @@ def _request_ids(service: ServiceModel, request_id: str) -> dict[str, str]:
     return {"x-amzn-RequestId": request_id}
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=512)
 def _namespace(service: ServiceModel) -> str:
     """The service's XML namespace: botocore gives it on the request shapes (the metadata has none)."""
     for name in service.operation_names:
