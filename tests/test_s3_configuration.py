@@ -187,3 +187,28 @@ def test_default_encryption_applies_to_new_objects(s3: S3) -> None:
 def test_configuration_of_a_missing_bucket(s3: S3) -> None:
     for call in (s3.GetBucketAcl, s3.GetBucketVersioning, s3.GetBucketEncryption, s3.DeletePublicAccessBlock):
         fails(call, "NoSuchBucket", 404, Bucket="absent")
+
+
+def test_policy_conditions_see_the_requests_s3_keys(s3: S3) -> None:
+    other = S3(s3.engine, OTHER)
+    s3.PutPublicAccessBlock(Bucket="conf", PublicAccessBlockConfiguration={})
+    listing = {
+        "Effect": "Allow",
+        "Principal": {"AWS": OTHER},
+        "Action": "s3:ListBucket",
+        "Resource": "arn:aws:s3:::conf",
+        "Condition": {"StringEquals": {"s3:prefix": "shared/"}},
+    }
+    encrypted = {
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:PutObject",
+        "Resource": "arn:aws:s3:::conf/*",
+        "Condition": {"StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"}},
+    }
+    s3.PutBucketPolicy(Bucket="conf", Policy=_policy(listing, encrypted))
+    assert other.ListObjectsV2(Bucket="conf", Prefix="shared/")["KeyCount"] == 0
+    fails(other.ListObjectsV2, "AccessDenied", 403, Bucket="conf", Prefix="private/")
+    fails(other.ListObjectsV2, "AccessDenied", 403, Bucket="conf")
+    fails(s3.PutObject, "AccessDenied", 403, Bucket="conf", Key="k", Body=b"x", ServerSideEncryption="AES256")
+    s3.PutObject(Bucket="conf", Key="k", Body=b"x", ServerSideEncryption="aws:kms")

@@ -25,6 +25,19 @@ _NO_BUCKET = "The specified bucket does not exist"
 # S3 has no ValidationException: a request that breaks the model is an InvalidArgument.
 _S3_CODES: dict[type[TrailbridgeError], str] = {InvalidInputError: "InvalidArgument"}
 F = TypeVar("F", bound=Callable[..., Any])
+# request parameter -> the S3 condition key it sets
+_CONDITION_KEYS = {
+    "ACL": "s3:x-amz-acl",
+    "ServerSideEncryption": "s3:x-amz-server-side-encryption",
+    "SSEKMSKeyId": "s3:x-amz-server-side-encryption-aws-kms-key-id",
+    "StorageClass": "s3:x-amz-storage-class",
+    "CopySource": "s3:x-amz-copy-source",
+    "MetadataDirective": "s3:x-amz-metadata-directive",
+    "Prefix": "s3:prefix",
+    "Delimiter": "s3:delimiter",
+    "MaxKeys": "s3:max-keys",
+    "VersionId": "s3:VersionId",
+}
 
 
 def s3_operation(name: str, field_codes: Mapping[str, str] | None = None) -> Callable[[F], F]:
@@ -35,6 +48,7 @@ def s3_operation(name: str, field_codes: Mapping[str, str] | None = None) -> Cal
     def decorate(method: F) -> F:
         @functools.wraps(method)
         def checked(self: S3Service, **params: Any) -> Any:
+            self.conditions = condition_keys(self.account, params)
             _check_expected_owner(self, params.get("Bucket"), params.get("ExpectedBucketOwner"))
             if params.get("ExpectedSourceBucketOwner") and params.get("CopySource"):
                 source = unquote(str(params["CopySource"]).partition("?")[0]).lstrip("/").partition("/")[0]
@@ -47,6 +61,14 @@ def s3_operation(name: str, field_codes: Mapping[str, str] | None = None) -> Cal
         return operation("s3", name, _S3_CODES, field_codes)(checked)  # type: ignore[return-value]
 
     return decorate
+
+
+def condition_keys(account: str, params: Mapping[str, Any]) -> dict[str, str]:
+    """The condition keys a request carries into the bucket policy's conditions (`s3:prefix`,
+    `s3:x-amz-server-side-encryption`, ...); a key S3 sets but trailbridge cannot know (aws:SecureTransport,
+    aws:SourceIp) is absent, so a condition on it holds only as `...IfExists`."""
+    keys = {"aws:PrincipalAccount": account, "aws:PrincipalArn": f"arn:aws:iam::{account}:root"}
+    return keys | {key: str(params[name]) for name, key in _CONDITION_KEYS.items() if params.get(name) is not None}
 
 
 def _check_expected_owner(service: S3Service, name: str | None, expected: str | None) -> None:
@@ -110,6 +132,7 @@ class S3Service:
     def __init__(self, engine: Engine, account: str, region: str) -> None:
         self.engine, self.account, self.region = engine, account, region
         self.objects = engine.objects
+        self.conditions: dict[str, str] = condition_keys(account, {})  # the current request's (s3_operation)
 
     def bucket(self, name: str, action: str, key: str | None = None) -> Bucket:
         """The bucket `name`, once the caller may do `action` on it (or on its object `key`): NoSuchBucket
@@ -135,9 +158,8 @@ class S3Service:
     def authorize(self, bucket: Bucket, action: str, key: str | None = None) -> None:
         mine = bucket.account == self.account
         # An S3 ARN names no account (owner_of gives ""): the owner is told by the bucket row, as an owner.
-        access = Access(
-            self.account, action, bucket_arn(bucket.name, key), owners=frozenset({""}) if mine else frozenset()
-        )
+        owners = frozenset({""}) if mine else frozenset()
+        access = Access(self.account, action, bucket_arn(bucket.name, key), context=self.conditions, owners=owners)
         try:
             authorize(access, self._policy_for(bucket, mine))
         except AccessDeniedError as exc:
