@@ -22,13 +22,28 @@ if TYPE_CHECKING:  # botocore is loaded by the calls that use its models
 _STYLE = style_of("ec2", "ec2")
 REMOVED = "<sensitiveDataRemoved>"
 _REMOVED_MEMBERS = frozenset({"UserData"})  # removed although the model does not mark them all sensitive
-# The list names that EC2's records spell otherwise than `_list_name` does.
+# The list names (by their XML names) that EC2's records spell otherwise than `_list_name` does.
 _LIST_NAMES = {
     "InstanceId": "instancesSet",
     "ImageId": "imagesSet",
     "Owner": "ownersSet",
+    "BundleId": "bundlesSet",
+    "RestorableBy": "sharedUsersSet",
     "attributeName": "accountAttributeNameSet",
     "BlockDeviceMapping": "blockDeviceMapping",
+    "KeyPairId": "keyPairIdSet",
+    "ZoneId": "availabilityZoneIdSet",
+    "ZoneName": "availabilityZoneSet",
+    "GroupId": "securityGroupIdSet",
+    "GroupName": "securityGroupSet",
+}
+# The members (of an operation's request) whose names in EC2's records are not their XML names.
+_RENAMED = {
+    ("ModifySnapshotAttribute", "Attribute"): "attributeType",
+    ("ModifyImageAttribute", "Attribute"): "attributeType",
+    ("CreateVolume", "AvailabilityZone"): "zone",
+    ("CreateNetworkAclEntry", "Protocol"): "aclProtocol",
+    ("CreateNetworkAclEntry", "IcmpTypeCode"): "icmpTypeCode",
 }
 # RunInstances names the image and counts of the instances it launches as one item of `instancesSet`.
 _RUN_INSTANCES_SET = ("ImageId", "MinCount", "MaxCount")
@@ -41,6 +56,9 @@ def ec2_request(operation: OperationModel, params: Mapping[str, Any]) -> Any:
     if shape is None or not params:
         return None
     written = _structure(shape, params, output=False)
+    for (name, member), renamed in _RENAMED.items():
+        if name == operation.name and member in params:
+            written[renamed] = written.pop(_member_name(member, shape.members[member], output=False))
     if operation.name == "RunInstances":
         item = {lower_camel(name): params[name] for name in _RUN_INSTANCES_SET if name in params}
         written = {name: value for name, value in written.items() if name not in {"imageId", "minCount", "maxCount"}}
@@ -120,18 +138,21 @@ def _member_name(name: str, member: Shape, output: bool) -> str:
     xml = member.serialization.get("name") or name
     if output:
         return "_return" if xml == "return" else lower_camel(xml)
-    if member.type_name == "list":
-        return _list_name(xml)
+    if member.type_name == "list" and "name" in member.serialization:
+        return _list_name(xml, member.member.serialization.get("name"))
     return lower_camel(xml)
 
 
-def _list_name(xml: str) -> str:
-    """A request list's name: `Filter` -> `filterSet`, `VpcId` -> `vpcSet`, `KeyName` -> `keySet`; a plural XML
+def _list_name(xml: str, item: str | None) -> str:
+    """A request list's name: `Filter` -> `filterSet`, `VpcId` -> `vpcSet`, `KeyName` -> `keySet`, but
+    `internetGatewayIdSet` where the items are named `item` (the lists of the later API versions); a plural XML
     name stays (`IpPermissions` -> `ipPermissions`)."""
     if xml in _LIST_NAMES:
         return _LIST_NAMES[xml]
     if xml.endswith("s"):
         return lower_camel(xml)
+    if item == "item":
+        return lower_camel(xml) + "Set"
     for suffix in ("Id", "Name"):
         if xml.endswith(suffix) and len(xml) > len(suffix):
             return lower_camel(xml.removesuffix(suffix)) + "Set"
@@ -144,15 +165,19 @@ def _value(shape: Shape, value: Any, output: bool, style: Style = _STYLE) -> Any
     if shape.type_name == "structure" and isinstance(value, Mapping):
         return _structure(shape, value, output)
     if shape.type_name == "list" and isinstance(value, list | tuple):
-        member: Shape = shape.member
-        return {"items": [_item(member, item, output) for item in value]}
+        return {"items": [_item(shape, item, output) for item in value]}
     if shape.type_name == "map" and isinstance(value, Mapping):
         return {str(key): _value(shape.value, item, output) for key, item in value.items()}
     return scalar(shape, value, style)
 
 
-def _item(member: Shape, value: Any, output: bool) -> Any:
-    """An item of a list: a value becomes an object of one member named after the list's member."""
+def _item(shape: Shape, value: Any, output: bool) -> Any:
+    """An item of a list: a value becomes an object of one member named after the list's items (after the list
+    when they are named `item`: `internetGatewayId`)."""
+    member: Shape = shape.member
     if member.type_name in {"structure", "list", "map"}:
         return _value(member, value, output)
-    return {lower_camel(member.serialization.get("name") or member.name): _value(member, value, output)}
+    name = member.serialization.get("name") or member.name
+    if name == "item":
+        name = shape.serialization.get("name") or name
+    return {lower_camel(name): _value(member, value, output)}
