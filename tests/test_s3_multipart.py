@@ -177,3 +177,24 @@ def test_another_account_cannot_upload_without_a_grant(s3: S3) -> None:
     upload = _start(s3, "k")
     fails(other.UploadPart, "AccessDenied", 403, Bucket="uploads", Key="k", UploadId=upload, PartNumber=1, Body=b"x")
     fails(other.ListMultipartUploads, "AccessDenied", 403, Bucket="uploads")
+
+
+def test_a_part_of_a_completed_upload_is_read_by_its_number(s3: S3) -> None:
+    pieces = [b"a" * (5 * MIB), b"b" * (5 * MIB), b"cc"]
+    upload = _start(s3)
+    _complete(s3, upload, [_part(s3, upload, n, data) for n, data in enumerate(pieces, 1)])
+    second = s3.GetObject(Bucket="uploads", Key="big.bin", PartNumber=2)
+    assert second["Body"] == pieces[1] and second["PartsCount"] == 3
+    assert second["ContentRange"] == f"bytes {5 * MIB}-{10 * MIB - 1}/{10 * MIB + 2}"
+    head = s3.HeadObject(Bucket="uploads", Key="big.bin", PartNumber=3)
+    assert (head["ContentLength"], head["PartsCount"]) == (2, 3)
+    error = fails(s3.GetObject, "InvalidPartNumber", 416, Bucket="uploads", Key="big.bin", PartNumber=4)
+    assert error.fields == {"PartNumberRequested": "4", "ActualPartCount": "3"}
+    both = {"Bucket": "uploads", "Key": "big.bin", "PartNumber": 1, "Range": "bytes=0-1"}
+    fails(s3.GetObject, "InvalidRequest", 400, **both)
+    s3.PutObject(Bucket="uploads", Key="whole", Body=b"whole")
+    assert s3.GetObject(Bucket="uploads", Key="whole", PartNumber=1)["Body"] == b"whole"
+    fails(s3.GetObject, "InvalidPartNumber", 416, Bucket="uploads", Key="whole", PartNumber=2)
+    s3.CopyObject(Bucket="uploads", Key="copied", CopySource="uploads/big.bin")
+    copied = s3.HeadObject(Bucket="uploads", Key="copied")
+    assert "PartsCount" not in copied and copied["ETag"] == f'"{md5_hex(b"".join(pieces))}"'

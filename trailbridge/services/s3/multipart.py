@@ -26,7 +26,7 @@ from trailbridge.services.s3.common import (
 )
 from trailbridge.services.s3.integrity import check_md5, check_size, checksums
 from trailbridge.services.s3.listing import check_max, encoder, past, roll_up, start_after
-from trailbridge.services.s3.objects import check_key, copy_source, object_headers
+from trailbridge.services.s3.objects import PART_SIZES, check_key, copy_source, object_headers
 from trailbridge.storage.ports import Bucket, Part, StoredObject, Upload
 
 MIN_PART_SIZE = 5 * 1024**2
@@ -138,7 +138,8 @@ class MultipartService(S3Service):
         size = sum(part.size for part in chosen)
         check_size(size, MAX_MULTIPART_OBJECT)
         etag = multipart_etag([part.etag for part in chosen])
-        target = StoredObject(bucket.name, upload.key, size, etag, self.engine.clock.now(), upload.headers)
+        headers = upload.headers | {PART_SIZES: [part.size for part in chosen]}
+        target = StoredObject(bucket.name, upload.key, size, etag, self.engine.clock.now(), headers)
         self.objects.complete(upload.upload_id, [part.number for part in chosen], target)
         return {
             "Location": f"{self.engine.settings.endpoint_url}/{bucket.name}/{quote(upload.key)}",

@@ -26,10 +26,11 @@ from trailbridge.services.s3.common import (
 )
 from trailbridge.services.s3.integrity import MAX_OBJECT_SIZE, check_md5, check_size, checksums, returned
 from trailbridge.services.s3.integrity import MEMBERS as CHECKSUMS
-from trailbridge.services.s3.reading import byte_range, check_conditions, content_range
+from trailbridge.services.s3.reading import byte_range, check_conditions, content_range, part_range
 from trailbridge.storage.ports import Bucket, StoredObject
 
 DEFAULT_CONTENT_TYPE = "binary/octet-stream"
+PART_SIZES = "PartSizes"  # the header a completed multipart upload keeps: its parts' sizes, in order
 MAX_KEY_BYTES = 1024
 MAX_DELETE = 1000
 # What a writer gives that describes the object itself, and a copy keeps unless told to REPLACE it.
@@ -187,11 +188,21 @@ class ObjectsService(S3Service):
         bucket = self.bucket(params["Bucket"], "s3:GetObject", params["Key"])
         item = self.stored(bucket, params["Key"], params.get("VersionId"))
         check_conditions(item, params)
-        span = byte_range(params.get("Range"), item.size)
+        span = self._span(item, params)
         answer = described(item, params) | returned(item.headers, params, span is not None)
+        if PART_SIZES in item.headers:
+            answer["PartsCount"] = len(item.headers[PART_SIZES])
         if span is not None:
             answer |= {"ContentLength": span[1] - span[0], "ContentRange": content_range(*span, item.size)}
         return item, answer, span
+
+    def _span(self, item: StoredObject, params: Mapping[str, Any]) -> tuple[int, int] | None:
+        """The bytes a read asks for: a Range, or a PartNumber (one part of a multipart object), not both."""
+        if params.get("PartNumber") is None:
+            return byte_range(params.get("Range"), item.size)
+        if params.get("Range") is not None:
+            raise s3_error("InvalidRequest", "Cannot specify both Range header and partNumber query parameter")
+        return part_range(params["PartNumber"], item.headers.get(PART_SIZES), item.size)
 
     @s3_operation("DeleteObject")
     def delete_object(self, **params: Any) -> dict[str, Any]:

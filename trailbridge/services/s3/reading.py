@@ -40,6 +40,22 @@ def _unsatisfiable(text: str, size: int) -> ServiceError:
     )
 
 
+def part_range(number: int, sizes: list[int] | None, size: int) -> tuple[int, int]:
+    """The bytes `[start, end)` of part `number` of an object (`sizes`: its parts' sizes, kept when its
+    multipart upload completed; an object written whole is its only part)."""
+    sizes = sizes or [size]
+    if not 1 <= number <= len(sizes):
+        raise s3_error(
+            "InvalidPartNumber",
+            "The requested partnumber is not satisfiable",
+            416,
+            PartNumberRequested=number,
+            ActualPartCount=len(sizes),
+        )
+    start = sum(sizes[: number - 1])
+    return start, start + sizes[number - 1]
+
+
 def content_range(start: int, end: int, size: int) -> str:
     return f"bytes {start}-{end - 1}/{size}"
 
