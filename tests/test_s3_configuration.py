@@ -212,3 +212,15 @@ def test_policy_conditions_see_the_requests_s3_keys(s3: S3) -> None:
     fails(other.ListObjectsV2, "AccessDenied", 403, Bucket="conf")
     fails(s3.PutObject, "AccessDenied", 403, Bucket="conf", Key="k", Body=b"x", ServerSideEncryption="AES256")
     s3.PutObject(Bucket="conf", Key="k", Body=b"x", ServerSideEncryption="aws:kms")
+
+
+def test_create_bucket_takes_tags_and_object_lock(s3: S3) -> None:
+    tags = [{"Key": "team", "Value": "audit"}]
+    s3.CreateBucket(Bucket="locked-bucket", ObjectLockEnabledForBucket=True, CreateBucketConfiguration={"Tags": tags})
+    assert s3.GetBucketTagging(Bucket="locked-bucket") == {"TagSet": tags}
+    assert s3.GetBucketVersioning(Bucket="locked-bucket") == {"Status": "Enabled"}  # Object Lock turns it on
+    config = s3.engine.objects.bucket("locked-bucket").config
+    assert config["objectLock"] == {"ObjectLockEnabled": "Enabled"}
+    assert config["ownership"] == {"ObjectOwnership": "BucketOwnerEnforced"}
+    twice = {"Tags": [{"Key": "a", "Value": "1"}, {"Key": "a", "Value": "2"}]}
+    fails(s3.CreateBucket, "InvalidTag", 400, Bucket="tagged-twice", CreateBucketConfiguration=twice)

@@ -16,6 +16,7 @@ from typing import Any
 from trailbridge.services.base import timestamp
 from trailbridge.services.s3 import acl
 from trailbridge.services.s3.common import US_EAST_1, S3Service, no_such_bucket, owner, s3_error, s3_operation
+from trailbridge.services.s3.configuration import checked_tags
 from trailbridge.storage.ports import Bucket
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
@@ -77,8 +78,15 @@ class BucketsService(S3Service):
         return str(self.region)
 
     def _initial_config(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The configuration a new bucket starts with: S3's defaults, the ACL and the tags the request gives,
+        and Object Lock (which turns versioning on) when asked for."""
         ownership = params.get("ObjectOwnership") or acl.ENFORCED
         config: dict[str, Any] = {"ownership": {"ObjectOwnership": ownership}, "publicAccessBlock": dict(_BLOCK_ALL)}
+        tags = (params.get("CreateBucketConfiguration") or {}).get("Tags")
+        if tags:
+            config["tagging"] = {"TagSet": checked_tags(tags)}
+        if params.get("ObjectLockEnabledForBucket"):
+            config |= {"objectLock": {"ObjectLockEnabled": "Enabled"}, "versioning": {"Status": "Enabled"}}
         document = acl.from_request(self.account, params)
         if document is not None:
             if ownership == acl.ENFORCED and not acl.only_owner(document, self.account):

@@ -124,9 +124,7 @@ class ConfigurationService(S3Service):
     @s3_operation("PutBucketTagging")
     def put_bucket_tagging(self, **params: Any) -> dict[str, Any]:
         bucket = self.bucket(params["Bucket"], "s3:PutBucketTagging")
-        tags = [{"Key": t["Key"], "Value": t["Value"]} for t in params["Tagging"]["TagSet"]]
-        _check_tags(tags)
-        self.objects.configure(bucket.name, "tagging", {"TagSet": tags})
+        self.objects.configure(bucket.name, "tagging", {"TagSet": checked_tags(params["Tagging"]["TagSet"])})
         return {}
 
     @s3_operation("GetBucketTagging")
@@ -188,7 +186,9 @@ class ConfigurationService(S3Service):
         return {}
 
 
-def _check_tags(tags: list[dict[str, str]]) -> None:
+def checked_tags(given: list[dict[str, str]]) -> list[dict[str, str]]:
+    """A bucket's tags, once they are tags S3 takes."""
+    tags = [{"Key": tag["Key"], "Value": tag["Value"]} for tag in given]
     if len(tags) > MAX_TAGS:
         raise s3_error("InvalidTag", f"Bucket tag count cannot be greater than {MAX_TAGS}")
     keys = [tag["Key"] for tag in tags]
@@ -201,6 +201,7 @@ def _check_tags(tags: list[dict[str, str]]) -> None:
             raise s3_error("InvalidTag", "The TagValue you have provided is invalid", TagKey=tag["Key"])
         if tag["Key"].lower().startswith("aws:"):
             raise s3_error("InvalidTag", "Your TagKey cannot be prefixed with aws:", TagKey=tag["Key"])
+    return tags
 
 
 def _check_encryption(configuration: Mapping[str, Any]) -> None:
