@@ -3,8 +3,12 @@ the bucket configuration security rules read, as AWS answers them (boto3's param
 streaming Body is bytes in and out).
 
 Errors are `ServiceError`s with S3's codes, statuses and the fields S3 names them by (BucketName, Key, ...).
-Two conventions for the rest-xml protocol: GetObject and HeadObject answer a range read with `ContentRange`
-(that answer is 206 Partial Content), and NotModified is a ServiceError of status 304 (no body).
+What the rest-xml protocol has to know: GetObject and HeadObject answer a Range or PartNumber read with
+`ContentRange`, and that answer is 206 Partial Content; NotModified is a ServiceError of status 304 (no
+body); GetBucketLocation answers no LocationConstraint for us-east-1.
+
+A bucket's configuration lives in its row (`Bucket.config`), one document per kind: "policy" (the text as
+given), "acl", "publicAccessBlock", "ownership", "tagging", "versioning", "encryption", "objectLock".
 """
 
 from trailbridge.services.s3.buckets import BucketsService

@@ -1,5 +1,5 @@
-"""What every S3 service class shares: finding a bucket once the caller may act on it, S3's errors with the
-fields it names them by, owners, ETags and digests, and timestamps.
+"""What every S3 service class shares: the `s3_operation` mark, finding a bucket once the caller may act on
+it, S3's errors with the fields it names them by, owners, quoted ETags and timestamps.
 
 A bucket belongs to the account that created it. S3's ARNs (`arn:aws:s3:::bucket/key`) name no account, so
 the owner comes from the bucket's row; every other account acts only where the bucket policy allows it, and
