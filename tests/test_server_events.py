@@ -294,5 +294,5 @@ def test_region_comes_from_the_signature(server: Server, account: str) -> None:
 def test_unbuilt_operation_answers_501(server: Server, account: str) -> None:
     answer = error(server.client("events", account).list_archives)
     assert answer["Status"] == 501
-    assert answer["Code"] == "NotImplementedException"
-    assert "ListArchives" in answer["Message"]
+    assert answer["Code"] == "NotImplemented"
+    assert "events ListArchives" in answer["Message"]

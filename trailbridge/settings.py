@@ -64,6 +64,9 @@ class Settings:
     tls_certfile: Path | None = None  # serve HTTPS with this certificate (PEM) and key
     tls_keyfile: Path | None = None
     max_request_bytes: int = 2 * 1024 * 1024
+    # The largest S3 body of one request (an object, or one part of a multipart upload): held in memory while
+    # it is stored. The AWS CLI uploads anything above 8 MB in parts of 8 MB.
+    max_object_bytes: int = 512 * 1024 * 1024
     # A connection is closed when a request's head has not fully arrived this long after the connection was made
     # (or the previous answer sent), or when its body pauses this long (slow clients must not hold sockets).
     header_read_timeout_seconds: float = 10.0
