@@ -342,6 +342,18 @@ def test_rest_services_write_iso_timestamps_and_a_given_identity_is_used_as_it_i
     assert trust["responseElements"] == {"trustAnchor": {"createdAt": "2024-08-01T13:56:39Z"}}
 
 
+def test_the_services_that_name_members_otherwise_do_so() -> None:
+    period = {"Start": "2024-01-01", "End": "2024-02-01"}
+    cost = cloudtrail_record(call("GetCostAndUsage", {"TimePeriod": period, "Granularity": "DAILY"}, None, "ce"))
+    assert cost["requestParameters"] == {
+        "TimePeriod": {"Start": "2024-01-01", "End": "2024-02-01"},
+        "Granularity": "DAILY",
+    }
+    entry = {"clusterName": "c", "principalArn": "arn:aws:iam::1:role/r"}
+    access = cloudtrail_record(call("CreateAccessEntry", entry, None, "eks"))
+    assert access["requestParameters"] == {"name": "c", "principalArn": "arn:aws:iam::1:role/r"}
+
+
 def test_ses_hides_the_addresses_and_text_of_what_it_sends() -> None:
     message = {"Subject": {"Data": "s"}, "Body": {"Text": {"Data": "t", "Charset": "UTF-8"}}}
     params = {"Source": "a@example.com", "Destination": {"ToAddresses": ["x@y", "z@y"]}, "Message": message}

@@ -43,6 +43,27 @@ def epoch_millis(value: datetime) -> int:
 _JAVA_TIME = java_time(comma=True)
 
 
+def lower_camel(name: str) -> str:
+    return name[:1].lower() + name[1:]
+
+
+def camel_name(name: str, member: Shape) -> str:
+    """A member's name in most services' records: the model's, in lowerCamelCase."""
+    return lower_camel(name)
+
+
+def model_name(name: str, member: Shape) -> str:
+    """Cost Explorer, Resource Explorer and Security Hub keep the model's names (`TimePeriod`, `QueryString`)."""
+    return name
+
+
+def uri_name(name: str, member: Shape) -> str:
+    """EKS names a member of the request's path by its place there (`clusterName` is `name`)."""
+    return lower_camel(
+        member.serialization.get("name", name) if member.serialization.get("location") == "uri" else name
+    )
+
+
 @dataclass(frozen=True)
 class Style:
     """How a service's records write what the model's shapes do not decide."""
@@ -50,6 +71,7 @@ class Style:
     timestamp: Callable[[datetime], Any] = _JAVA_TIME
     sensitive: object = HIDDEN  # what a sensitive member reads (OMIT: it is left out)
     hidden: frozenset[str] = frozenset()  # members the service hides although the model does not mark them
+    name: Callable[[str, Shape], str] = camel_name  # a member's name in the record
 
 
 _STYLES = {
@@ -58,6 +80,10 @@ _STYLES = {
     "ec2": Style(timestamp=epoch_millis, sensitive="<sensitiveDataRemoved>"),
     # SES hides the addresses and the text of the messages it sends (its SendEmail records).
     "ses": Style(hidden=frozenset({"ToAddresses", "CcAddresses", "BccAddresses", "Data"})),
+    "ce": Style(name=model_name),
+    "resource-explorer-2": Style(timestamp=iso_time, name=model_name),
+    "securityhub": Style(timestamp=iso_time, name=model_name),
+    "eks": Style(timestamp=iso_time, name=uri_name),
 }
 _PROTOCOL_STYLES = {"rest-json": Style(timestamp=iso_time), "rest-xml": Style(timestamp=iso_time)}
 
@@ -65,10 +91,6 @@ _PROTOCOL_STYLES = {"rest-json": Style(timestamp=iso_time), "rest-xml": Style(ti
 def style_of(service: str, protocol: str) -> Style:
     """The style of a botocore service's records (by its name, else its protocol)."""
     return _STYLES.get(service) or _PROTOCOL_STYLES.get(protocol) or Style()
-
-
-def lower_camel(name: str) -> str:
-    return name[:1].lower() + name[1:]
 
 
 def camel_case_members(shape: Shape, value: Any, style: Style = Style()) -> Any:
@@ -79,7 +101,7 @@ def camel_case_members(shape: Shape, value: Any, style: Style = Style()) -> Any:
         return style.sensitive
     if isinstance(shape, StructureShape) and isinstance(value, Mapping):
         written = {
-            lower_camel(name): _member(shape.members[name], name, item, style)
+            style.name(name, shape.members[name]): _member(shape.members[name], name, item, style)
             for name, item in value.items()
             if name in shape.members and item is not None
         }
