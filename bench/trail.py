@@ -37,6 +37,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from server import ACCOUNT, running
 
 from trailbridge.runtime import Trailbridge
+from trailbridge.settings import Settings
+from trailbridge.storage.backends import open_ports
+from trailbridge.storage.ports import Bucket
 
 HEADERS = {
     "Content-Type": "application/x-amz-json-1.1",
@@ -52,8 +55,21 @@ def clients(url: str) -> dict[str, Any]:
     return {name: boto3.client(name, **common) for name in ("events", "sqs", "cloudtrail")}
 
 
-def set_up(url: str, data_dir: str) -> str:
-    (Path(data_dir) / "buckets" / "bench").mkdir(parents=True, exist_ok=True)
+def make_bucket(data_dir: str, source: str | None) -> None:
+    """The trail's bucket, in the server's store (opened beside it); for a baseline from before trail buckets
+    moved into the store, a folder in its data directory (opening its store here would migrate it)."""
+    if source is not None:
+        (Path(data_dir) / "buckets" / "bench").mkdir(parents=True, exist_ok=True)
+        return
+    ports = open_ports(Settings(), Path(data_dir))
+    try:
+        ports.objects.create_bucket(Bucket("bench", ACCOUNT, "us-east-1", time.time(), {}))
+    finally:
+        ports.store.close()
+
+
+def set_up(url: str, data_dir: str, source: str | None = None) -> str:
+    make_bucket(data_dir, source)
     api = clients(url)
     api["cloudtrail"].create_trail(Name="bench", S3BucketName="bench")
     api["cloudtrail"].start_logging(Name="bench")
@@ -176,7 +192,7 @@ def lookup_latency(records: int) -> dict[str, tuple[float, float]]:
 
 def calls_per_second(seconds: float, source: str | None) -> float:
     with tempfile.TemporaryDirectory() as data_dir, running("trailbridge", data_dir, source=source) as url:
-        set_up(url, data_dir)
+        set_up(url, data_dir, source)
         return asyncio.run(throughput(url, seconds, 16))
 
 

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 import pytest
 import urllib3
 
+from tests.support.buckets import create_served_bucket
 from tests.support.http import Endpoint
 from tests.support.postgres import postgres_url  # noqa: F401 (a fixture, for every test that needs a database)
 from tests.support.server import Server, free_port
@@ -52,8 +53,8 @@ def server() -> Iterator[Server]:
 
 @pytest.fixture
 def bucket(server: Server) -> str:
-    """A bucket (a folder) of the session's server, for trails."""
-    (server.data / "buckets" / "audit-logs").mkdir(parents=True, exist_ok=True)
+    """A bucket of the session's server (in its store), for trails."""
+    create_served_bucket(server.data, "audit-logs")
     return "audit-logs"
 
 

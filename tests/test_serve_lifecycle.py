@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.buckets import create_served_bucket, keys, objects_in, read, served_keys
 from tests.support.server import FAST_ENV, Server, free_port
 
 SERVE = [sys.executable, "-m", "trailbridge", "serve"]
@@ -97,22 +98,24 @@ def test_database_that_is_not_one_is_one_line_and_exit_1(tmp_path: Path) -> None
 def test_sigterm_writes_the_pending_records_to_log_files(account: str) -> None:
     process = Server()  # log files are due every trail_delivery_seconds (300 s): none is written before the stop
     try:
-        bucket = process.data / "buckets" / "logs"
-        bucket.mkdir(parents=True)
+        create_served_bucket(process.data, "logs")
         trail = process.client("cloudtrail", account)
         trail.create_trail(Name="main", S3BucketName="logs")
         trail.start_logging(Name="main")
         events = process.client("events", account)
         events.put_rule(Name="r1", EventPattern='{"source": ["a"]}')
         events.list_rules()
-        assert not list(bucket.rglob("*.json.gz"))
+        assert not served_keys(process.data, "logs")
         process.process.send_signal(signal.SIGTERM)
         assert process.process.wait(15) == 0
-        files = list(bucket.rglob("*.json.gz"))
-        assert [f.parent.relative_to(bucket).parts[:4] for f in files] == [
-            ("AWSLogs", account, "CloudTrail", "us-east-1")
-        ]
-        names = [r["eventName"] for f in files for r in json.loads(gzip.decompress(f.read_bytes()))["Records"]]
+        with objects_in(process.data) as objects:
+            files = keys(objects, "logs", "*.json.gz")
+            assert [key.split("/")[:4] for key in files] == [["AWSLogs", account, "CloudTrail", "us-east-1"]]
+            names = [
+                r["eventName"]
+                for key in files
+                for r in json.loads(gzip.decompress(read(objects, "logs", key)))["Records"]
+            ]
         assert sorted(names) == ["ListRules", "PutRule", "StartLogging"]
     finally:
         process.stop()

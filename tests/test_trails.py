@@ -18,7 +18,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from tests.conftest import wait_for
+from tests.support.buckets import create_served_bucket, keys, objects_in, read, served_keys, signature
 from tests.support.server import Server
+from trailbridge.storage.ports import Objects
 from trailbridge.trail.digests import string_to_sign
 
 
@@ -160,10 +162,10 @@ def test_api_calls_reach_rules_through_a_logging_trail(server: Server, account: 
     found = trail.lookup_events(LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "PutRule"}])
     assert "watched" in [json.loads(e["CloudTrailEvent"])["requestParameters"]["name"] for e in found["Events"]]
     trail.stop_logging(Name="tr1")  # writes the last log file and the final digest within a second
-    root = server.data / "buckets" / bucket
     name = f"{account}_CloudTrail-Digest_us-east-1_tr1_"
-    wait_for(lambda: list(root.rglob(name + "*.json.gz")), timeout=5)
-    command = [sys.executable, "-m", "trailbridge", "trail", "validate", str(root), "--endpoint-url", server.url]
+    wait_for(lambda: served_keys(server.data, bucket, name + "*.json.gz"), timeout=5)
+    command = [sys.executable, "-m", "trailbridge", "trail", "validate", bucket, "--data", str(server.data)]
+    command += ["--endpoint-url", server.url]
     env = {**os.environ, "AWS_ACCESS_KEY_ID": account, "AWS_SECRET_ACCESS_KEY": "x"}
     result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False, env=env)
     assert result.returncode == 0 and "INVALID" not in result.stdout, result.stdout + result.stderr
@@ -173,21 +175,21 @@ def test_log_files_in_cloudtrails_layout(account: str) -> None:
     env = {"TRAILBRIDGE_TRAIL_DELIVERY_SECONDS": "1"}
     process = Server(env=env)
     try:
-        (process.data / "buckets" / "logs").mkdir(parents=True)
+        create_served_bucket(process.data, "logs")
         trail = process.client("cloudtrail", account)
         trail.create_trail(Name="main", S3BucketName="logs", S3KeyPrefix="pre")
         trail.start_logging(Name="main")
         events = process.client("events", account)
         events.put_rule(Name="r1", EventPattern='{"source": ["a"]}')
         process.client("events", account, region="eu-west-1").list_rules()  # another region: not logged
-        root = process.data / "buckets" / "logs"
-        wait_for(lambda: list(root.rglob("*.json.gz")), timeout=10)
+        wait_for(lambda: served_keys(process.data, "logs"), timeout=10)
         trail.stop_logging(Name="main")
         wait_for(lambda: trail.get_trail_status(Name="main").get("LatestDeliveryTime"), timeout=5)
-        files = sorted(root.rglob("*.json.gz"))
         pattern = rf"pre/AWSLogs/{account}/CloudTrail/us-east-1/\d{{4}}/\d{{2}}/\d{{2}}/{account}_CloudTrail_us-east-1_\d{{8}}T\d{{4}}Z_[A-Za-z0-9]{{16}}\.json\.gz"
-        assert all(re.fullmatch(pattern, str(f.relative_to(root))) for f in files), files
-        records = [r for f in files for r in json.loads(gzip.decompress(f.read_bytes()))["Records"]]
+        with objects_in(process.data) as objects:
+            files = keys(objects, "logs")
+            assert files and all(re.fullmatch(pattern, key) for key in files), files
+            records = [r for key in files for r in json.loads(gzip.decompress(read(objects, "logs", key)))["Records"]]
         names = [r["eventName"] for r in records]
         assert "PutRule" in names and "StartLogging" in names
         assert all(r["awsRegion"] == "us-east-1" for r in records)
@@ -198,47 +200,23 @@ def test_log_files_in_cloudtrails_layout(account: str) -> None:
 def test_digest_chain_is_signed_and_complete(account: str) -> None:
     process = Server(env={"TRAILBRIDGE_TRAIL_DELIVERY_SECONDS": "1", "TRAILBRIDGE_DIGEST_SECONDS": "2"})
     try:
-        (process.data / "buckets" / "logs").mkdir(parents=True)
+        create_served_bucket(process.data, "logs")
         trail = process.client("cloudtrail", account)
         trail.create_trail(Name="main", S3BucketName="logs", EnableLogFileValidation=True)
         trail.start_logging(Name="main")
         process.client("events", account).put_rule(Name="r1", EventPattern='{"source": ["a"]}')
-        root = process.data / "buckets" / "logs"
-        wait_for(lambda: len(list(root.rglob("*CloudTrail-Digest*.json.gz"))) >= 2, timeout=15)
+        wait_for(lambda: len(served_keys(process.data, "logs", "*CloudTrail-Digest*.json.gz")) >= 2, timeout=15)
         trail.stop_logging(Name="main")
         time.sleep(2.5)  # the final digest, after StopLogging
-        digests = sorted(root.rglob("*CloudTrail-Digest*.json.gz"))
-        keys = {k["Fingerprint"]: k["Value"] for k in trail.list_public_keys()["PublicKeyList"]}
-        listed: set[str] = set()
-        previous: tuple[bytes, str] | None = None
-        for path in digests:
-            body = gzip.decompress(path.read_bytes())
-            digest = json.loads(body)
-            key = str(path.relative_to(root))
-            assert digest["digestS3Object"] == key and digest["digestS3Bucket"] == "logs"
-            assert re.fullmatch(
-                rf"AWSLogs/{account}/CloudTrail-Digest/us-east-1/\d{{4}}/\d{{2}}/\d{{2}}/{account}_CloudTrail-Digest_"
-                r"us-east-1_main_us-east-1_\d{8}T\d{6}Z\.json\.gz",
-                key,
-            )
-            signature = json.loads(path.with_name(path.name + ".s3meta.json").read_text())["x-amz-meta-signature"]
-            public = serialization.load_der_public_key(keys[digest["digestPublicKeyFingerprint"]])
-            assert isinstance(public, rsa.RSAPublicKey)
-            public.verify(bytes.fromhex(signature), string_to_sign(digest, body), padding.PKCS1v15(), hashes.SHA256())
-            if previous is None:
-                assert digest["previousDigestSignature"] is None
-            else:
-                assert digest["previousDigestHashValue"] == hashlib.sha256(previous[0]).hexdigest()
-                assert digest["previousDigestSignature"] == previous[1]
-            for log in digest["logFiles"]:
-                content = gzip.decompress((root / log["s3Object"]).read_bytes())
-                assert hashlib.sha256(content).hexdigest() == log["hashValue"]
-                listed.add(log["s3Object"])
-            previous = (body, signature)
-        logs = {str(p.relative_to(root)) for p in root.rglob("*_CloudTrail_*.json.gz")}
+        public_keys = {k["Fingerprint"]: k["Value"] for k in trail.list_public_keys()["PublicKeyList"]}
+        with objects_in(process.data) as objects:
+            digests = keys(objects, "logs", "*CloudTrail-Digest*.json.gz")
+            listed = _check_chain(objects, digests, public_keys, account)
+            logs = set(keys(objects, "logs", "*_CloudTrail_*.json.gz"))
         assert logs and listed == logs  # every log file is in exactly the chain
         assert len(digests) >= 3
-        command = [sys.executable, "-m", "trailbridge", "trail", "validate", str(root), "--endpoint-url", process.url]
+        command = [sys.executable, "-m", "trailbridge", "trail", "validate", "logs", "--data", str(process.data)]
+        command += ["--endpoint-url", process.url]
         env = {**os.environ, "AWS_ACCESS_KEY_ID": account, "AWS_SECRET_ACCESS_KEY": "x"}
         ours = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False, env=env)
         assert ours.returncode == 0 and f"{len(digests)}/{len(digests)} digest files valid" in ours.stdout, ours.stdout
@@ -246,22 +224,54 @@ def test_digest_chain_is_signed_and_complete(account: str) -> None:
         process.stop()
 
 
+def _check_chain(objects: Objects, digests: list[str], public_keys: dict[str, bytes], account: str) -> set[str]:
+    """Check each digest of bucket `logs` (oldest first): where it says it is, its signature, the previous
+    digest it names and the hashes of the log files it lists; the log files listed."""
+    listed: set[str] = set()
+    previous: tuple[bytes, str] | None = None
+    for key in digests:
+        body = gzip.decompress(read(objects, "logs", key))
+        digest = json.loads(body)
+        assert digest["digestS3Object"] == key and digest["digestS3Bucket"] == "logs"
+        assert re.fullmatch(
+            rf"AWSLogs/{account}/CloudTrail-Digest/us-east-1/\d{{4}}/\d{{2}}/\d{{2}}/{account}_CloudTrail-Digest_"
+            r"us-east-1_main_us-east-1_\d{8}T\d{6}Z\.json\.gz",
+            key,
+        )
+        signed = signature(objects, "logs", key)
+        public = serialization.load_der_public_key(public_keys[digest["digestPublicKeyFingerprint"]])
+        assert isinstance(public, rsa.RSAPublicKey)
+        public.verify(bytes.fromhex(signed), string_to_sign(digest, body), padding.PKCS1v15(), hashes.SHA256())
+        if previous is None:
+            assert digest["previousDigestSignature"] is None
+        else:
+            assert digest["previousDigestHashValue"] == hashlib.sha256(previous[0]).hexdigest()
+            assert digest["previousDigestSignature"] == previous[1]
+        for log in digest["logFiles"]:
+            content = gzip.decompress(read(objects, "logs", log["s3Object"]))
+            assert hashlib.sha256(content).hexdigest() == log["hashValue"]
+            listed.add(log["s3Object"])
+        previous = (body, signed)
+    return listed
+
+
 def test_delete_trail_writes_its_last_log_file_and_final_digest(server: Server, account: str) -> None:
-    root = server.data / "buckets" / f"bye-{account}"
-    root.mkdir(parents=True)
+    bucket = f"bye-{account}"
+    create_served_bucket(server.data, bucket, account)
     trail = server.client("cloudtrail", account)
-    trail.create_trail(Name="short-lived", S3BucketName=root.name, EnableLogFileValidation=True)
+    trail.create_trail(Name="short-lived", S3BucketName=bucket, EnableLogFileValidation=True)
     trail.start_logging(Name="short-lived")
     server.client("events", account).put_rule(Name="last", EventPattern='{"source": ["a"]}')
     time.sleep(0.2)  # the recorder hands the record to the trail
     trail.delete_trail(Name="short-lived")
-    logs = list(root.rglob("*_CloudTrail_*.json.gz"))
-    digests = list(root.rglob("*CloudTrail-Digest*.json.gz"))
-    assert len(logs) == 1 and len(digests) == 1  # default periods (300 s, 3600 s): only deletion wrote them
-    names = [r["eventName"] for r in json.loads(gzip.decompress(logs[0].read_bytes()))["Records"]]
+    with objects_in(server.data) as objects:
+        logs = keys(objects, bucket, "*_CloudTrail_*.json.gz")
+        digests = keys(objects, bucket, "*CloudTrail-Digest*.json.gz")
+        assert len(logs) == 1 and len(digests) == 1  # default periods (300 s, 3600 s): only deletion wrote them
+        names = [r["eventName"] for r in json.loads(gzip.decompress(read(objects, bucket, logs[0])))["Records"]]
+        listed = json.loads(gzip.decompress(read(objects, bucket, digests[0])))["logFiles"]
     assert "PutRule" in names
-    listed = json.loads(gzip.decompress(digests[0].read_bytes()))["logFiles"]
-    assert [entry["s3Object"] for entry in listed] == [str(logs[0].relative_to(root))]
+    assert [entry["s3Object"] for entry in listed] == logs
 
 
 def test_data_events_reach_trails_that_select_them(server: Server, account: str, bucket: str) -> None:

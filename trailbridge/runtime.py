@@ -34,7 +34,7 @@ from trailbridge.services.sqs import QueuesService
 from trailbridge.services.trails import TrailsService
 from trailbridge.settings import Settings
 from trailbridge.storage.backends import open_ports
-from trailbridge.trail.buckets import Buckets, FolderBuckets, S3Buckets
+from trailbridge.trail.buckets import Buckets, S3Buckets, StoreBuckets
 from trailbridge.trail.digests import DigestWriter, SigningKeys
 from trailbridge.trail.files import TrailFiles
 from trailbridge.trail.forward import Forwarder
@@ -78,7 +78,7 @@ class Trailbridge:
         buckets: Buckets = (
             S3Buckets(self.settings.s3_endpoint_url, self.settings.default_region)
             if self.settings.s3_endpoint_url
-            else FolderBuckets(self.data_dir / "buckets" if self.data_dir else None)
+            else StoreBuckets(ports.objects, self.clock)
         )
         log_files = LogFileWriter(ports.trails, resources, buckets, self.clock, self.settings.trail_delivery_seconds)
         keys = SigningKeys(ports.keys, secrets, self.clock)

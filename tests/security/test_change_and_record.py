@@ -16,6 +16,7 @@ import pytest
 from tests.conftest import FAST, wait_for
 from tests.security.test_recorder import record
 from tests.support.asgi import asgi_client
+from tests.support.buckets import create_bucket
 from trailbridge.runtime import Trailbridge
 
 ACCOUNT, REGION = FAST.default_account, FAST.default_region
@@ -61,8 +62,8 @@ def test_a_record_left_on_its_way_to_the_bus_is_put_on_it_after_a_restart(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     data = tmp_path / "data"
-    (data / "buckets" / "bucket").mkdir(parents=True)
     with Trailbridge(data, FAST) as tb:
+        create_bucket(tb.engine.objects, "bucket")
         queue = tb.sqs().create_queue(QueueName="q")["QueueUrl"]
         tb.events().put_rule(Name="watch", EventPattern='{"source": ["orders.example.com"]}')
         tb.events().put_targets(Rule="watch", Targets=[{"Id": "q", "Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:q"}])

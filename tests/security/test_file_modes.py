@@ -1,7 +1,6 @@
 """Issue 13, item 10: what trailbridge keeps on disk is its owner's only. A data directory it creates is 0700;
 the SQLite database and its -wal/-shm files and the secret key are 0600 (and an older, wider file of ours is
-tightened); the folders of trail log files it creates in a folder bucket are 0700, the files 0600, while the
-bucket folders (the user's) are left as they are."""
+tightened); trail log files and digests are objects in the database, so nothing else is written there."""
 
 from __future__ import annotations
 
@@ -12,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import wait_for
+from tests.support.buckets import create_served_bucket, served_keys
 from tests.support.server import Server
 from trailbridge.runtime import Trailbridge
 from trailbridge.secrets import SecretBox
 from trailbridge.storage.sqlite import SqliteStore
-from trailbridge.trail.buckets import FolderBuckets
 
 
 def mode(path: Path) -> int:
@@ -86,31 +85,17 @@ def test_a_secret_key_in_a_new_directory_is_private(tmp_path: Path) -> None:
 def test_a_servers_data_and_trail_files_are_private(account: str) -> None:
     process = Server(env={"TRAILBRIDGE_TRAIL_DELIVERY_SECONDS": "1", "TRAILBRIDGE_DIGEST_SECONDS": "1"})
     try:
-        bucket = process.data / "buckets" / "audit"
-        bucket.mkdir(parents=True)
-        os.chmod(bucket, 0o755)  # the user's bucket folder
+        create_served_bucket(process.data, "audit")
         trail = process.client("cloudtrail", account)
         trail.create_trail(Name="trail", S3BucketName="audit", EnableLogFileValidation=True)
         trail.start_logging(Name="trail")
         process.client("events", account).put_rule(Name="r", EventPattern='{"source": ["a"]}')
-        wait_for(lambda: list(bucket.rglob("*_CloudTrail_*.json.gz")), timeout=10)
-        wait_for(lambda: list(bucket.rglob("*_CloudTrail-Digest_*.json.gz")), timeout=10)
+        wait_for(lambda: served_keys(process.data, "audit", "*_CloudTrail_*.json.gz"), timeout=10)
+        wait_for(lambda: served_keys(process.data, "audit", "*_CloudTrail-Digest_*.json.gz"), timeout=10)
         assert mode(process.data) == 0o700
         private = ("trailbridge.sqlite3", "trailbridge.sqlite3-wal", "trailbridge.sqlite3-shm", "secret.key")
         assert {name: oct(mode(process.data / name)) for name in private if mode(process.data / name) != 0o600} == {}
-        written = list(bucket.rglob("*"))
-        assert {str(p.relative_to(bucket)): oct(mode(p)) for p in written if p.is_dir() and mode(p) != 0o700} == {}
-        assert {str(p.relative_to(bucket)): oct(mode(p)) for p in written if p.is_file() and mode(p) != 0o600} == {}
-        assert mode(bucket) == 0o755
+        written = {str(p.relative_to(process.data)) for p in process.data.rglob("*")}
+        assert written <= {*private, "dispatcher.lock"}, written  # the trail's files are in the database
     finally:
         process.stop()
-
-
-def test_folder_buckets_put_makes_private_folders_and_files(tmp_path: Path) -> None:
-    (tmp_path / "b").mkdir()
-    buckets = FolderBuckets(tmp_path)
-    buckets.put("b", "AWSLogs/1/CloudTrail/us-east-1/2026/01/02/x.json.gz", b"data", {"x-amz-meta-k": "v"})
-    made = [tmp_path / "b" / "AWSLogs", *(tmp_path / "b" / "AWSLogs").rglob("*")]
-    assert {str(p): oct(mode(p)) for p in made if p.is_dir() and mode(p) != 0o700} == {}
-    assert {str(p): oct(mode(p)) for p in made if p.is_file() and mode(p) != 0o600} == {}
-    assert len([p for p in made if p.is_file()]) == 2  # the object and its metadata sidecar

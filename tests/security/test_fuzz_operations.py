@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import FAST
 from tests.support.asgi import Answer, AsgiClient, asgi_client
+from tests.support.buckets import create_bucket
 from trailbridge.aws.validate import _pattern, java_regex, operation
 from trailbridge.runtime import Trailbridge
 from trailbridge.server.operations import SERVICE_CLASSES, handlers
@@ -491,8 +492,8 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[AsgiClien
     """The application on a data directory with a bucket (so trails can be made), its dispatcher and
     recorder running, and the seeded resources."""
     data: Path = tmp_path_factory.mktemp("fuzz")
-    (data / "buckets" / BUCKET).mkdir(parents=True)
     with Trailbridge(data, FAST) as tb, asgi_client(tb) as client:
+        create_bucket(tb.engine.objects, BUCKET)
         yield client, _seed(tb)
 
 

@@ -1,7 +1,7 @@
 """Issue 13, item 5: nothing is written outside the data directory. CreateTrail/UpdateTrail refuse an
-S3KeyPrefix that could leave its bucket (InvalidS3PrefixException, as AWS names it); below that, the folder
-buckets resolve every key and refuse any that leaves its bucket; and one trail that cannot write stops no
-other trail's log files or digests."""
+S3KeyPrefix that could leave its bucket (InvalidS3PrefixException, as AWS names it); below that, the buckets
+(objects in the store, no file) refuse keys with a `.` or `..` segment or a NUL byte; and one trail that
+cannot write stops no other trail's log files or digests."""
 
 from __future__ import annotations
 
@@ -16,12 +16,14 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.support.buckets import create_bucket, create_served_bucket, keys, read
 from tests.support.server import Server
 from trailbridge.clock import ManualClock
+from trailbridge.errors import NotFoundError
 from trailbridge.runtime import Trailbridge
 from trailbridge.settings import Settings
-from trailbridge.storage.ports import Scope
-from trailbridge.trail.buckets import FolderBuckets, OutsideBucketError
+from trailbridge.storage.ports import Objects, Scope
+from trailbridge.trail.buckets import StoreBuckets, UnsafeKeyError
 
 ACCOUNT = "123456789012"
 ESCAPING_PREFIXES = ["../../../ESC", "a/../../../ESC", "..", "./x", "/abs", "a\x00b", "a\nb", "x" * 201]
@@ -57,38 +59,36 @@ def test_a_prefix_of_200_characters_and_dots_inside_segments_are_accepted(
 
 @pytest.mark.parametrize("name", ["a..b", "192.168.1.1", "..", "-ab", "Ab"])
 def test_create_trail_refuses_a_bucket_name_s3_refuses(server: Server, account: str, name: str) -> None:
-    (server.data / "buckets" / name).mkdir(parents=True, exist_ok=True)  # even where such a folder exists
+    create_served_bucket(server.data, name)  # even where such a bucket exists
     with pytest.raises(ClientError) as refused:
         server.client("cloudtrail", account).create_trail(Name="t" + uuid.uuid4().hex[:8], S3BucketName=name)
     assert refused.value.response["Error"]["Code"] == "InvalidS3BucketNameException"
 
 
-def test_folder_buckets_refuse_keys_and_buckets_that_leave_their_folder(tmp_path: Path) -> None:
-    root = tmp_path / "buckets"
-    (root / "b").mkdir(parents=True)
-    (tmp_path / "outside").mkdir()
-    (root / "b" / "link").symlink_to(tmp_path / "outside")
-    (root / "linked").symlink_to(tmp_path / "outside")
-    buckets = FolderBuckets(root)
-    buckets.put("b", "AWSLogs/x.json.gz", b"1")
-    assert (root / "b" / "AWSLogs" / "x.json.gz").read_bytes() == b"1"
-    for bucket, key in [
-        ("b", "../../outside/x"),
-        ("b", "a/../../outside/x"),
-        ("b", "/tmp/x"),
-        ("b", str(tmp_path / "outside" / "x")),
-        ("b", "a\x00b"),
-        ("b", "link/x"),
-        ("b", "."),
-        ("linked", "x"),
-        ("..", "outside/x"),
-        ("b/../..", "outside/x"),
-        ("b\x00", "x"),
-    ]:
-        with pytest.raises(OutsideBucketError):
-            buckets.put(bucket, key, b"1", {"x-amz-meta-signature": "s"})
-    assert not list((tmp_path / "outside").iterdir())
-    assert not buckets.exists("linked") and not buckets.exists("..") and not buckets.exists("b\x00")
+def test_buckets_refuse_keys_a_url_or_the_store_cannot_hold() -> None:
+    with Trailbridge(None) as tb:
+        create_bucket(tb.engine.objects, "b")
+        buckets = StoreBuckets(tb.engine.objects, ManualClock(1_000.0))
+        buckets.put("b", "AWSLogs/x.json.gz", b"1", {"x-amz-meta-signature": "s"})
+        item = tb.engine.objects.head("b", "AWSLogs/x.json.gz")
+        assert item is not None and (item.etag, item.size, item.modified) == (
+            "c4ca4238a0b923820dcc509a6f75849b",
+            1,
+            1_000.0,
+        )
+        assert item.headers == {"Metadata": {"signature": "s"}}
+        for key in ["../../outside/x", "a/../../outside/x", "a/./x", ".", "a\x00b", "", "k" * 1025]:
+            with pytest.raises(UnsafeKeyError):
+                buckets.put("b", key, b"1")
+        with pytest.raises(NotFoundError):
+            buckets.put("missing", "x", b"1")
+        assert [found.key for found in tb.engine.objects.scan("b", "", "", 10)] == ["AWSLogs/x.json.gz"]
+        assert buckets.exists("b") and not buckets.exists("missing") and not buckets.exists("..")
+
+
+def _records(objects: Objects, key: str) -> list[dict[str, Any]]:
+    records: list[dict[str, Any]] = json.loads(gzip.decompress(read(objects, "logs", key)))["Records"]
+    return records
 
 
 def _record(name: str) -> tuple[float, dict[str, Any]]:
@@ -112,20 +112,18 @@ def test_a_bad_trail_below_the_validation_writes_nothing_outside_and_stops_no_ot
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     data = tmp_path / "data"
-    (data / "buckets" / "logs").mkdir(parents=True)
-    (tmp_path / "outside").mkdir()
-    (data / "buckets" / "logs" / "lnk").symlink_to(tmp_path / "outside")
     clock = ManualClock(time.time())
     tb = Trailbridge(data, Settings(trail_delivery_seconds=1, digest_seconds=2), clock)
     try:
+        objects = tb.engine.objects
+        create_bucket(objects, "logs")
         trails = tb.trails()
         # Bad trails (at most 5 trails a region), named to come before the good one: the stored documents say
         # what validation refuses.
         bad = {
             "aa-escape": {"S3KeyPrefix": "../../../ESC"},
             "ab-nul": {"S3KeyPrefix": "a\x00b"},
-            "ad-link": {"S3KeyPrefix": "lnk"},  # valid, but a symbolic link out of the bucket
-            "ae-bucket": {"S3BucketName": "../../../ESCB"},
+            "ae-bucket": {"S3BucketName": "../../../ESCB"},  # no such bucket
         }
         for name in [*bad, "zz-good"]:
             trails.create_trail(Name=name, S3BucketName="logs", EnableLogFileValidation=True)
@@ -141,16 +139,14 @@ def test_a_bad_trail_below_the_validation_writes_nothing_outside_and_stops_no_ot
             tb.recorder.record(*_record(f"Call{second}"))
             clock.advance(1.0)
             tb.engine.trail_files.write_due()
-        logs = data / "buckets" / "logs"
-        good_files = list((logs / "AWSLogs").rglob(f"{ACCOUNT}_CloudTrail_us-east-1_*.json.gz"))
-        good_digests = list((logs / "AWSLogs").rglob("*_CloudTrail-Digest_us-east-1_zz-good_*.json.gz"))
+        good_files = keys(objects, "logs", f"{ACCOUNT}_CloudTrail_us-east-1_*.json.gz")
+        good_digests = keys(objects, "logs", "*_CloudTrail-Digest_us-east-1_zz-good_*.json.gz")
         assert good_files and len(good_digests) >= 2
-        names = {r["eventName"] for f in good_files for r in json.loads(gzip.decompress(f.read_bytes()))["Records"]}
+        names = {r["eventName"] for key in good_files for r in _records(objects, key)}
         assert {f"Call{i}" for i in range(6)} <= names
-        # Nothing outside the bucket: not beside the data directory, not through the link.
-        assert not list(tmp_path.glob("ESC*")) and not list((tmp_path / "outside").rglob("*"))
-        assert not [p for p in tmp_path.rglob("*") if "\x00" in str(p) or p.name == "ESCB"]
-        assert {str(p.relative_to(logs)).split("/")[0] for p in logs.iterdir()} == {"AWSLogs", "lnk"}
+        # Nothing outside the bucket, and no file at all: the objects are in the database.
+        assert {key.split("/")[0] for key in keys(objects, "logs")} == {"AWSLogs"}
+        assert [p.name for p in tmp_path.iterdir()] == ["data"] and not [p for p in data.rglob("*") if p.is_dir()]
         # Each bad trail's failure is logged once per kind of work, not every second.
         errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
         for name in bad:
@@ -160,7 +156,8 @@ def test_a_bad_trail_below_the_validation_writes_nothing_outside_and_stops_no_ot
         # A bad trail can still be deleted; its final files are refused like the others.
         for name in bad:
             trails.delete_trail(Name=name)
-        assert not list(tmp_path.glob("ESC*")) and not list((tmp_path / "outside").rglob("*"))
+        assert {key.split("/")[0] for key in keys(objects, "logs")} == {"AWSLogs"}
+        assert [p.name for p in tmp_path.iterdir()] == ["data"]
         assert [t["Name"] for t in trails.describe_trails()["trailList"]] == ["zz-good"]
     finally:
         tb.close()
@@ -170,10 +167,11 @@ def test_a_region_that_is_a_path_never_reaches_a_log_file_key(tmp_path: Path, ca
     """An imported record's awsRegion is refused at the edge; a pending record of such a region stored below
     that check is refused by the bucket, and the trail's other regions are written all the same."""
     data = tmp_path / "data"
-    (data / "buckets" / "logs").mkdir(parents=True)
     clock = ManualClock(time.time())
     tb = Trailbridge(data, Settings(trail_delivery_seconds=1, digest_seconds=2), clock)
     try:
+        objects = tb.engine.objects
+        create_bucket(objects, "logs")
         trails = tb.trails()
         trails.create_trail(Name="multi", S3BucketName="logs", IsMultiRegionTrail=True, EnableLogFileValidation=True)
         trails.start_logging(Name="multi")
@@ -191,11 +189,11 @@ def test_a_region_that_is_a_path_never_reaches_a_log_file_key(tmp_path: Path, ca
             tb.recorder.record(*_record("Live"))
             clock.advance(1.0)
             tb.engine.trail_files.write_due()
-        logs = data / "buckets" / "logs"
-        files = list(logs.rglob(f"{ACCOUNT}_CloudTrail_us-east-1_*.json.gz"))
-        names = {r["eventName"] for f in files for r in json.loads(gzip.decompress(f.read_bytes()))["Records"]}
+        files = keys(objects, "logs", f"{ACCOUNT}_CloudTrail_us-east-1_*.json.gz")
+        names = {r["eventName"] for key in files for r in _records(objects, key)}
         assert {"ImportedGood", "Live"} <= names and "Planted" not in names
-        assert list(logs.rglob("*_CloudTrail-Digest_us-east-1_multi_*.json.gz"))
+        assert keys(objects, "logs", "*_CloudTrail-Digest_us-east-1_multi_*.json.gz")
+        assert not [key for key in keys(objects, "logs") if "/x/" in key or "\x00" in key]
         assert not [p for p in tmp_path.rglob("*") if p.name == "x" or "\x00" in str(p)]
         assert not (tmp_path.parent / "x").exists()
         errors = [

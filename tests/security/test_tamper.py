@@ -22,11 +22,13 @@ from click.testing import CliRunner, Result
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from tests.support.buckets import create_bucket, export, keys, objects_in, read
 from tests.support.server import Server, free_port
 from trailbridge.cli.main import cli
 from trailbridge.clock import ManualClock, iso8601
 from trailbridge.runtime import Trailbridge
 from trailbridge.settings import Settings
+from trailbridge.trail.buckets import StoreBuckets
 from trailbridge.trail.digests import string_to_sign
 
 ACCOUNT = "123456789012"
@@ -58,20 +60,22 @@ def _record(clock: ManualClock, index: int) -> dict[str, Any]:
 
 @dataclass
 class Trail:
-    """A pristine trail: its bucket folder, the ListPublicKeys answer and the GetTrailStatus answer."""
+    """A pristine trail: its bucket exported to a folder, the ListPublicKeys answer, the GetTrailStatus answer,
+    and the data directory whose store holds the bucket."""
 
     bucket: Path
     keys: Path
     status: Path
+    data: Path
 
 
 def build(data: Path, regions: tuple[str, ...] = (REGION,), joins: int = 0) -> Trail:
     """A trail of 40 calls, 45 s apart, taking turns among `regions` (a multi-region trail if several) from
     call `joins` on (before it, all in the first region)."""
-    (data / "buckets" / "logs").mkdir(parents=True)
     clock = ManualClock(START)
     tb = Trailbridge(data, Settings(trail_delivery_seconds=60, digest_seconds=420), clock=clock)
     try:  # not started: each record is written at once, and the test writes the files that are due
+        create_bucket(tb.engine.objects, "logs")
         trails = tb.trails(ACCOUNT, REGION)
         many = len(regions) > 1
         trails.create_trail(Name="main", S3BucketName="logs", EnableLogFileValidation=True, IsMultiRegionTrail=many)
@@ -98,6 +102,7 @@ def build(data: Path, regions: tuple[str, ...] = (REGION,), joins: int = 0) -> T
         ]
         latest = tb.engine.trail_files.digests.latest(trails.get_trail(Name="main")["Trail"])
         status = trails.get_trail_status(Name="main")
+        exported = export(tb.engine.objects, "logs", data / "exported" / "logs")
     finally:
         tb.close()
     assert latest is not None
@@ -106,7 +111,7 @@ def build(data: Path, regions: tuple[str, ...] = (REGION,), joins: int = 0) -> T
     printed = {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in status.items()}
     printed["LatestDigestDeliveryTime"] = iso8601(latest)
     (data / "status.json").write_text(json.dumps(printed))
-    return Trail(data / "buckets" / "logs", data / "keys.json", data / "status.json")
+    return Trail(exported, data / "keys.json", data / "status.json", data)
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +122,7 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Trail:
 @pytest.fixture
 def trail(pristine: Trail, tmp_path: Path) -> Trail:
     copy = Path(shutil.copytree(pristine.bucket, tmp_path / "logs"))
-    return Trail(copy, pristine.keys, pristine.status)
+    return Trail(copy, pristine.keys, pristine.status, pristine.data)
 
 
 def validate(trail: Trail, *extra: str) -> Result:
@@ -479,6 +484,24 @@ def test_a_status_file_without_the_newest_digest_time_is_refused(trail: Trail, t
     assert result.exit_code == 2 and "LatestDigestDeliveryTime" in result.output
 
 
+def test_the_trail_is_validated_in_the_store_that_holds_it(pristine: Trail, tmp_path: Path) -> None:
+    """`--data DIR`: the bucket read through the store, as the engine wrote it; a record edited there is seen."""
+    data = Path(shutil.copytree(pristine.data, tmp_path / "data"))
+    arguments = ["trail", "validate", "logs", "--data", str(data), "--public-keys", str(pristine.keys)]
+    arguments += ["--trail-status", str(pristine.status)]
+    result = CliRunner().invoke(cli, arguments)
+    assert result.exit_code == 0 and "4/4 digest files valid\n20/20 log files valid\n" in result.output, result.output
+    with objects_in(data) as objects:
+        key = keys(objects, "logs", _middle_log(pristine.bucket).name)[0]
+        content = json.loads(gzip.decompress(read(objects, "logs", key)))
+        content["Records"][0]["eventName"] = "DeleteRule"
+        StoreBuckets(objects, ManualClock(START)).put("logs", key, gzip.compress(json.dumps(content).encode()))
+    result = CliRunner().invoke(cli, arguments)
+    assert result.exit_code == 1 and f"{key.rsplit('/', 1)[-1]}\tINVALID: hash value doesn't match" in result.output
+    result = CliRunner().invoke(cli, [*arguments[:2], "nope", *arguments[3:]])
+    assert result.exit_code == 2 and "nope is not a bucket of" in result.output, result.output
+
+
 @pytest.fixture
 def no_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
@@ -513,7 +536,7 @@ def test_an_unreachable_endpoint_is_a_one_line_error(trail: Trail, monkeypatch: 
 
 def test_a_trailbridge_endpoint_vouches_for_the_untouched_trail(pristine: Trail, trail: Trail) -> None:
     """--endpoint-url: ListPublicKeys, DescribeTrails and GetTrailStatus from the server that wrote the trail."""
-    server = Server("--data", str(pristine.bucket.parent.parent), env={"AWS_ACCESS_KEY_ID": ACCOUNT})
+    server = Server("--data", str(pristine.data), env={"AWS_ACCESS_KEY_ID": ACCOUNT})
     try:
         with pytest.MonkeyPatch.context() as patch:
             patch.setenv("AWS_ACCESS_KEY_ID", ACCOUNT)
@@ -608,7 +631,7 @@ def test_a_trail_on_s3(
 def test_a_trailbridge_endpoint_sees_a_cut_tail(pristine: Trail, trail: Trail) -> None:
     """--endpoint-url: GetTrailStatus's LatestDigestDeliveryTime from the server that wrote the trail."""
     delete_the_newest_digest_and_its_log_files(trail.bucket)
-    server = Server("--data", str(pristine.bucket.parent.parent), env={"AWS_ACCESS_KEY_ID": ACCOUNT})
+    server = Server("--data", str(pristine.data), env={"AWS_ACCESS_KEY_ID": ACCOUNT})
     try:
         with pytest.MonkeyPatch.context() as patch:
             patch.setenv("AWS_ACCESS_KEY_ID", ACCOUNT)

@@ -10,6 +10,7 @@ import signal
 import socket
 import sqlite3
 import sys
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     import uvicorn
 
     from trailbridge.runtime import Trailbridge
+    from trailbridge.trail.validate import Store
 
 INVALID_EVENT = "Parameter Event is not valid."
 
@@ -345,6 +347,13 @@ def _aws_problem(exc: Exception, endpoint: str | None) -> str:
 )
 @click.option("--trail", "trail_name", help="The trail (name or ARN) --trail-status is of, if the bucket has several.")
 @click.option("--s3-endpoint-url", help="The S3 endpoint of an s3://BUCKET location (default: AWS's).")
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="LOCATION is a bucket of the trailbridge with this data directory (read from its store).",
+)
+@click.option("--database", help="LOCATION is a bucket of the trailbridge on this PostgreSQL database.")
 def validate(
     location: str,
     bucket: str | None,
@@ -353,54 +362,77 @@ def validate(
     trail_status: Path | None,
     trail_name: str | None,
     s3_endpoint_url: str | None,
+    data_dir: Path | None,
+    database: str | None,
 ) -> None:
-    """Check a trail's digests and log files in a bucket folder or s3://BUCKET; exit 1 if anything is INVALID
-    (or the trail cannot be read)."""
-    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
-
-    from trailbridge.trail.validate import FolderStore, S3Store, Store, StoreError, validate_bucket  # noqa: PLC0415
-
+    """Check a trail's digests and log files in a bucket folder, s3://BUCKET, or a bucket of trailbridge's own
+    store (--data DIR or --database URL); exit 1 if anything is INVALID (or the trail cannot be read)."""
     if (public_keys is None) == (endpoint_url is None):
         raise click.UsageError("give exactly one of --public-keys FILE and --endpoint-url URL")
     if trail_name is not None and trail_status is None:
         raise click.UsageError("--trail names the trail of --trail-status FILE")
-    store: Store
+    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+
+    from trailbridge.trail.validate import StoreError, validate_bucket  # noqa: PLC0415
+
+    with ExitStack() as opened:
+        name, store = _trail_store(location, s3_endpoint_url, data_dir, database, opened)
+        notes: list[str] = []
+        try:
+            names = store.names()
+            keys = _keys_from_file(public_keys) if public_keys else _keys_from_server(str(endpoint_url), names)
+            if trail_status is not None:
+                statuses = _status_from_file(trail_status, trail_name, names)
+            elif endpoint_url is not None:
+                statuses = _statuses_from_server(endpoint_url, bucket or name, names, notes)
+            else:
+                statuses = []
+            report = validate_bucket(store, bucket or name, keys, statuses)
+        except StoreError as exc:
+            raise click.ClickException(str(exc)) from None
+        except (BotoCoreError, ClientError) as exc:
+            raise click.ClickException(_aws_problem(exc, endpoint_url)) from None
+        click.echo(f"Validating log files in {location}\n")
+        for line in report.lines:
+            click.echo(line)
+        click.echo("")
+        for line in report.summary():
+            click.echo(line)
+        for note in notes + report.notes:
+            click.echo(f"Note: {note}", err=True)
+        if not report.digests:
+            click.echo("No digest files found", err=True)
+        sys.exit(0 if report.valid else 1)
+
+
+def _trail_store(
+    location: str, s3_endpoint_url: str | None, data_dir: Path | None, database: str | None, opened: ExitStack
+) -> tuple[str, Store]:
+    """The bucket's name and where its objects are read, opened in `opened`."""
+    from trailbridge.trail.validate import FolderStore, ObjectsStore, S3Store  # noqa: PLC0415
+
+    if data_dir is not None or database is not None:
+        from trailbridge.storage.backends import open_ports  # noqa: PLC0415
+
+        if database is None and data_dir is not None and not (data_dir / "trailbridge.sqlite3").is_file():
+            raise click.BadParameter(f"{data_dir} is not a trailbridge data directory")
+        try:
+            ports = open_ports(Settings(database=database or ""), data_dir)
+        except (TrailbridgeError, OSError, sqlite3.Error) as exc:
+            raise click.ClickException(f"cannot open the store: {exc}") from None
+        opened.callback(ports.store.close)
+        if ports.objects.bucket(location) is None:
+            raise click.BadParameter(f"{location} is not a bucket of {database or data_dir}")
+        return location, ObjectsStore(ports.objects, location)
     if location.startswith("s3://"):
         import boto3  # noqa: PLC0415
 
         name = location.removeprefix("s3://").strip("/")
-        store = S3Store(boto3.client("s3", endpoint_url=s3_endpoint_url), name)
-    else:
-        folder = Path(location)
-        if not folder.is_dir():
-            raise click.BadParameter(f"{location} is not a folder (nor s3://BUCKET)")
-        name, store = folder.resolve().name, FolderStore(folder)
-    notes: list[str] = []
-    try:
-        names = store.names()
-        keys = _keys_from_file(public_keys) if public_keys else _keys_from_server(str(endpoint_url), names)
-        if trail_status is not None:
-            statuses = _status_from_file(trail_status, trail_name, names)
-        elif endpoint_url is not None:
-            statuses = _statuses_from_server(endpoint_url, bucket or name, names, notes)
-        else:
-            statuses = []
-        report = validate_bucket(store, bucket or name, keys, statuses)
-    except StoreError as exc:
-        raise click.ClickException(str(exc)) from None
-    except (BotoCoreError, ClientError) as exc:
-        raise click.ClickException(_aws_problem(exc, endpoint_url)) from None
-    click.echo(f"Validating log files in {location}\n")
-    for line in report.lines:
-        click.echo(line)
-    click.echo("")
-    for line in report.summary():
-        click.echo(line)
-    for note in notes + report.notes:
-        click.echo(f"Note: {note}", err=True)
-    if not report.digests:
-        click.echo("No digest files found", err=True)
-    sys.exit(0 if report.valid else 1)
+        return name, S3Store(boto3.client("s3", endpoint_url=s3_endpoint_url), name)
+    folder = Path(location)
+    if not folder.is_dir():
+        raise click.BadParameter(f"{location} is not a folder (nor s3://BUCKET)")
+    return folder.resolve().name, FolderStore(folder)
 
 
 @trail.command("import")

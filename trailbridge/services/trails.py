@@ -2,8 +2,8 @@
 event selectors, tags.
 
 A trail lives in its home region; a multi-region trail is also seen (as a shadow trail) and logs in every
-other region of its account, but is changed only from its home region. Buckets are folders under
-`<data>/buckets/` (a bucket exists when its folder does).
+other region of its account, but is changed only from its home region. Buckets are trailbridge's own S3
+buckets, in its store (or those of the S3 endpoint it writes trails to): one must exist before a trail names it.
 """
 
 from __future__ import annotations

@@ -1,17 +1,16 @@
-"""Buckets for trail log files: by default a folder per bucket under `<data>/buckets/`; with
+"""Buckets for trail log files: by default trailbridge's own S3 buckets, in its store; with
 `TRAILBRIDGE_S3_ENDPOINT_URL`, real buckets on that S3-compatible endpoint (credentials from the usual AWS
 environment variables or files)."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
-import os
-import tempfile
 import threading
-from pathlib import Path
 from typing import Any, Protocol
 
-import orjson
+from trailbridge.clock import Clock
+from trailbridge.storage.ports import Objects, StoredObject
 
 log = logging.getLogger("trailbridge.trail")
 
@@ -22,68 +21,40 @@ class Buckets(Protocol):
     def put(self, bucket: str, key: str, data: bytes, metadata: dict[str, str] | None = None) -> None: ...
 
 
-class OutsideBucketError(ValueError):
-    """A bucket or key that would put an object outside its bucket folder (or the folder outside the buckets
-    root): `..` segments, an absolute key, a NUL byte, a symbolic link that leads out."""
+class UnsafeKeyError(ValueError):
+    """A key trailbridge does not write: empty, longer than S3's 1,024 bytes, with a NUL byte (no SQL text holds
+    one), or with a `.` or `..` segment (HTTP clients resolve those in a URL, so the object could not be read
+    back by its key)."""
 
 
-_SEGMENTS_REFUSED = frozenset({"", ".", ".."})
+_SEGMENTS_REFUSED = frozenset({".", ".."})
+_MAX_KEY_BYTES = 1024
 
 
-class FolderBuckets:
-    """A bucket exists when its folder does; create one with `mkdir <data>/buckets/NAME`. An in-memory
-    instance (no data directory, `root` None) has no buckets. Every object stays inside its bucket's folder,
-    and every bucket's folder inside the root: a key (or bucket name) that would leave them, even through a
-    symbolic link, is refused with `OutsideBucketError`. What trailbridge writes in a bucket is its owner's
-    only: the folders of keys 0700, the objects (and their metadata sidecars) 0600; the bucket folders and
-    the root are the user's, left as they are."""
+def _check_key(bucket: str, key: str) -> None:
+    """UnsafeKeyError when `key` is not one trailbridge writes in `bucket`."""
+    if not key or len(key.encode()) > _MAX_KEY_BYTES or "\0" in key or _SEGMENTS_REFUSED & set(key.split("/")):
+        raise UnsafeKeyError(f"key {key[:300]!r} of bucket {bucket!r} is not a safe object key")
 
-    def __init__(self, root: Path | None) -> None:
-        self.root = root
+
+class StoreBuckets:
+    """The buckets of trailbridge's own S3, in its store (`storage.ports.Objects`): a bucket exists once it is
+    created (CreateBucket), and every node on one database sees the same. An object is written whole, with
+    S3's ETag (its MD5) and its user metadata (`x-amz-meta-NAME` -> headers["Metadata"][NAME])."""
+
+    def __init__(self, objects: Objects, clock: Clock) -> None:
+        self._objects, self._clock = objects, clock
 
     def exists(self, name: str) -> bool:
-        try:
-            return self.root is not None and self._bucket_folder(name).is_dir()
-        except OutsideBucketError:
-            return False
+        return self._objects.bucket(name) is not None
 
     def put(self, bucket: str, key: str, data: bytes, metadata: dict[str, str] | None = None) -> None:
-        """Write an object whole or not at all (a temporary file renamed into place); its user metadata,
-        if any, goes to the sidecar `KEY.s3meta.json`, written first."""
-        if self.root is None:
-            raise FileNotFoundError(f"bucket {bucket} does not exist")
-        path = self.object_path(bucket, key)  # OutsideBucketError for a key or bucket that leads out
-        folder = self._bucket_folder(bucket)
-        if not folder.is_dir():
-            raise FileNotFoundError(f"bucket {bucket} does not exist")
-        _make_folders(folder, path.parent)
-        path = self.object_path(bucket, key)  # again, now that its folders exist: none may be a link out
-        if metadata is not None:
-            _write_whole(path.with_name(path.name + ".s3meta.json"), orjson.dumps(metadata, option=orjson.OPT_INDENT_2))
-        _write_whole(path, data)
-
-    def _bucket_folder(self, name: str) -> Path:
-        """The bucket's folder, resolved; OutsideBucketError if it is not a folder right inside the root."""
-        if self.root is None:
-            raise FileNotFoundError("no buckets without a data directory")
-        if "\0" in name or "/" in name or "\\" in name or name in _SEGMENTS_REFUSED:
-            raise OutsideBucketError(f"bucket name {name!r} is not a folder name")
-        root = self.root.resolve()
-        folder = (root / name).resolve()
-        if folder.parent != root:
-            raise OutsideBucketError(f"bucket {name!r} leads outside {root} (a symbolic link?)")
-        return folder
-
-    def object_path(self, bucket: str, key: str) -> Path:
-        """Where the object `key` of `bucket` is written, resolved; OutsideBucketError if it would leave the
-        bucket's folder (an absolute key, a `.` or `..` segment, a NUL byte, a link out)."""
-        if "\0" in key or key.startswith("/") or any(part in (".", "..") for part in key.split("/")):
-            raise OutsideBucketError(f"key {key[:300]!r} of bucket {bucket!r} is not a safe object key")
-        folder = self._bucket_folder(bucket)
-        path = (folder / key).resolve()
-        if not path.is_relative_to(folder) or path == folder:
-            raise OutsideBucketError(f"key {key[:300]!r} of bucket {bucket!r} leads outside {folder}")
-        return path
+        """NotFoundError when the bucket does not exist (any more), UnsafeKeyError for a key it refuses."""
+        _check_key(bucket, key)
+        meta = {name.removeprefix("x-amz-meta-"): value for name, value in (metadata or {}).items()}
+        etag = hashlib.md5(data, usedforsecurity=False).hexdigest()
+        headers = {"Metadata": meta} if meta else {}
+        self._objects.put(StoredObject(bucket, key, len(data), etag, self._clock.now(), headers), data)
 
 
 class Failures:
@@ -121,23 +92,6 @@ class Failures:
         """What fails for this trail now: work -> kinds of failure."""
         with self._lock:
             return {work: set(kinds) for (arn, work), kinds in self._failing.items() if arn == trail}
-
-
-def _make_folders(bucket_folder: Path, folder: Path) -> None:
-    """`folder` and the folders between it and its bucket's folder that are missing, each 0700."""
-    missing: list[Path] = []
-    while folder != bucket_folder and not folder.is_dir():
-        missing.append(folder)
-        folder = folder.parent
-    for created in reversed(missing):
-        created.mkdir(mode=0o700, exist_ok=True)
-
-
-def _write_whole(path: Path, data: bytes) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".part-")  # 0600: mkstemp's mode
-    with os.fdopen(handle, "wb") as out:
-        out.write(data)
-    os.replace(temporary, path)
 
 
 class S3Buckets:

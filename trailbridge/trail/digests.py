@@ -8,7 +8,7 @@ YYYYMMDDTHHMMSSZ.json.gz`, even when no log file was delivered. The signature is
 
     digestEndTime \\n bucket/key \\n sha256(uncompressed digest) \\n previousDigestSignature (or "null")
 
-kept as the object's `x-amz-meta-signature` (in a folder bucket: the sidecar `KEY.s3meta.json`). Signing keys
+kept as the object's `x-amz-meta-signature` (its user metadata `signature`). Signing keys
 are RSA-2048, one per region, rotated every `KEY_LIFETIME`; the private keys are sealed with the data
 directory's secret key. `public_keys` answers ListPublicKeys (DER PKCS#1, MD5 fingerprint).
 """

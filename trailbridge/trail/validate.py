@@ -1,5 +1,5 @@
-"""Validate a trail in a bucket folder or an S3 bucket as `aws cloudtrail validate-logs` does, plus the
-checks the AWS CLI skips:
+"""Validate a trail in a bucket folder, an S3 bucket or a bucket of trailbridge's own store as `aws cloudtrail
+validate-logs` does, plus the checks the AWS CLI skips:
 
 - every digest's signature (by its key's fingerprint), that it sits where it says it was written, that the
   previous digest it names exists with the hash and signature it records, and that every log file it lists
@@ -29,6 +29,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from trailbridge.storage.ports import Objects
 from trailbridge.trail.coverage import DigestName, Window, parse_digest_name, parse_time, uncovered
 from trailbridge.trail.digests import string_to_sign
 
@@ -83,7 +84,7 @@ class TrailStatus:
 
 
 class Store(Protocol):
-    """Where a trail's objects are: a bucket folder, or an S3 bucket."""
+    """Where a trail's objects are: a bucket folder, an S3 bucket, or a bucket in trailbridge's store."""
 
     def names(self) -> list[str]: ...
 
@@ -142,6 +143,27 @@ class S3Store:
     def signature(self, key: str) -> str | None:
         answer = self._get(key)
         value = answer.get("Metadata", {}).get("signature") if answer is not None else None
+        return value if isinstance(value, str) else None
+
+
+class ObjectsStore:
+    """A bucket of trailbridge's own S3, read through its store (the data directory's or the database's)."""
+
+    def __init__(self, objects: Objects, bucket: str, page: int = 1000) -> None:
+        self.objects, self.bucket, self._page = objects, bucket, page
+
+    def names(self) -> list[str]:
+        names: list[str] = []
+        while found := self.objects.scan(self.bucket, "", names[-1] if names else "", self._page):
+            names += [item.key for item in found]
+        return names
+
+    def raw(self, key: str) -> bytes | None:
+        return self.objects.read(self.bucket, key)
+
+    def signature(self, key: str) -> str | None:
+        item = self.objects.head(self.bucket, key)
+        value = (item.headers.get("Metadata") or {}).get("signature") if item is not None else None
         return value if isinstance(value, str) else None
 
 
