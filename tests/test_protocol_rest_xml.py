@@ -122,7 +122,7 @@ def test_s3_errors_are_a_bare_error_element_the_others_an_error_response() -> No
 def test_answers_are_in_the_service_namespace_with_s3_request_ids() -> None:
     op = _operation("s3", "ListBuckets")
     answer = rest_xml.answer(op, {"Buckets": [{"Name": "b"}], "Owner": {"ID": "o"}}, "req-5")
-    assert ElementTree.fromstring(answer.body).tag == "{http://s3.amazonaws.com/doc/2006-03-01/}ListBucketsOutput"
+    assert ElementTree.fromstring(answer.body).tag == "{http://s3.amazonaws.com/doc/2006-03-01/}ListAllMyBucketsResult"
     assert answer.headers["Content-Type"] == "application/xml"
     assert answer.headers["x-amz-request-id"] == "req-5"
     assert "x-amz-id-2" in answer.headers
@@ -285,3 +285,27 @@ def test_a_boto3_route53_client_is_served() -> None:
     assert calls[0] == ("CreateHostedZone", {"Name": "example.com", "CallerReference": "r1"})
     assert calls[1] == ("GetHostedZone", {"Id": "Z1"})  # botocore strips the /hostedzone/ prefix
     assert calls[2] == ("ListHostedZones", {"MaxItems": "10"})
+
+
+@pytest.mark.parametrize(
+    ("operation", "root"),
+    [
+        ("ListObjectsV2", "ListBucketResult"),
+        ("ListBuckets", "ListAllMyBucketsResult"),
+        ("GetBucketAcl", "AccessControlPolicy"),
+    ],
+)
+def test_s3_answers_have_the_root_elements_s3_writes(operation: str, root: str) -> None:
+    answer = rest_xml.answer(_models["s3"].operation_model(operation), {}, "req")
+    assert (
+        answer.body.split(b"?>", 1)[1]
+        .lstrip()
+        .startswith(f'<{root} xmlns="http://s3.amazonaws.com/doc/2006-03-01/"'.encode())
+    )
+
+
+def test_a_part_of_an_object_is_partial_content() -> None:
+    op = _models["s3"].operation_model("GetObject")
+    part = rest_xml.answer(op, {"Body": b"ell", "ContentRange": "bytes 1-3/5", "ContentLength": 3}, "req")
+    assert part.status == 206 and part.headers["Content-Range"] == "bytes 1-3/5" and part.body == b"ell"
+    assert rest_xml.answer(op, {"Body": b"hello", "ContentLength": 5}, "req").status == 200

@@ -36,6 +36,33 @@ def parse(operation: OperationModel, request: HttpRequest) -> dict[str, Any]:
     return rest.parse(operation, request, _read_body)
 
 
+# The root elements S3 writes where botocore's model names the output shape instead (botocore ignores the root;
+# other SDKs and tools may not).
+_S3_ROOTS = {
+    "ListObjects": "ListBucketResult",
+    "ListObjectsV2": "ListBucketResult",
+    "ListObjectVersions": "ListVersionsResult",
+    "ListBuckets": "ListAllMyBucketsResult",
+    "CreateMultipartUpload": "InitiateMultipartUploadResult",
+    "CompleteMultipartUpload": "CompleteMultipartUploadResult",
+    "ListParts": "ListPartsResult",
+    "ListMultipartUploads": "ListMultipartUploadsResult",
+    "DeleteObjects": "DeleteResult",
+    "GetBucketAcl": "AccessControlPolicy",
+    "GetObjectAcl": "AccessControlPolicy",
+    "GetBucketTagging": "Tagging",
+    "GetObjectTagging": "Tagging",
+    "GetBucketVersioning": "VersioningConfiguration",
+    "GetBucketCors": "CORSConfiguration",
+    "GetBucketLifecycleConfiguration": "LifecycleConfiguration",
+    "GetBucketLogging": "BucketLoggingStatus",
+    "GetBucketWebsite": "WebsiteConfiguration",
+    "GetBucketNotificationConfiguration": "NotificationConfiguration",
+    "GetBucketRequestPayment": "RequestPaymentConfiguration",
+    "GetBucketAccelerateConfiguration": "AccelerateConfiguration",
+}
+
+
 def answer(operation: OperationModel, result: Mapping[str, Any], request_id: str) -> HttpAnswer:
     """The operation's answer, with the request id headers of the service."""
     service = operation.service_model
@@ -44,10 +71,14 @@ def answer(operation: OperationModel, result: Mapping[str, Any], request_id: str
     def write_body(shape: StructureShape, value: Mapping[str, Any], name: str) -> bytes:
         if _is_s3(service) and operation.name == "GetBucketLocation":
             return _bare_location(value.get("LocationConstraint"), namespace)
-        return (_DECLARATION + _element(name, shape, value, namespace)).encode()
+        root = _S3_ROOTS.get(operation.name, name) if _is_s3(service) else name
+        return (_DECLARATION + _element(root, shape, value, namespace)).encode()
 
     written = rest.answer(operation, result, write_body, _XML)
-    return HttpAnswer(written.status, {**written.headers, **_request_ids(service, request_id)}, written.body)
+    status = written.status
+    if _is_s3(service) and status == 200 and result.get("ContentRange"):
+        status = 206  # a part of an object (Range, PartNumber): S3's Partial Content, which the model cannot say
+    return HttpAnswer(status, {**written.headers, **_request_ids(service, request_id)}, written.body)
 
 
 def error(
