@@ -91,6 +91,7 @@ def test_assumed_role_identity(bridge: MotoBridge, account: str) -> None:
     assert found is not None
     assert found.account == account
     context = found.user_identity.pop("sessionContext")
+    assert bridge.identity(key) != found  # a copy: what the caller changes stays the caller's
     assert found.user_identity == {
         "type": "AssumedRole",
         "principalId": f"{role_id}:ci",

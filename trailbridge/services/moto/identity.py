@@ -9,6 +9,7 @@ nothing, so those answers get a fresh ASIA key registered in moto's IAM instead.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -102,7 +103,9 @@ class IssuedKeys:
         self._keys: dict[str, Identity] = {}  # written under moto's lock, read without it (one dict get)
 
     def get(self, access_key: str) -> Identity | None:
-        return self._keys.get(access_key)
+        """A copy: the caller may change its record's userIdentity without changing the key's."""
+        found = self._keys.get(access_key)
+        return None if found is None else Identity(found.account, copy.deepcopy(found.user_identity))
 
     def amend(self, operation: str, result: dict[str, Any], caller_key: str, account: str, region: str) -> None:
         """Learn the key in moto's successful answer `result` of one of `OPERATIONS` (a token's own key
