@@ -93,11 +93,27 @@ def test_not_action_and_not_resource() -> None:
         ({"StringEqualsIfExists": {"aws:PrincipalOrgID": "o-123"}}, True),
         ({"NumericLessThan": {"aws:SourceAccount": "5"}}, False),  # an operator not evaluated never holds
         ({"StringEquals": "not a map"}, False),
+        ({"StringNotEquals": {"aws:PrincipalOrgID": "o-123"}}, True),  # nothing the request lacks equals o-123
+        ({"ArnNotLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/admin"}}, True),
+        ({"Null": {"aws:PrincipalOrgID": "true"}}, True),
+        ({"Null": {"aws:SourceArn": "true"}}, False),
+        ({"Null": {"aws:SourceArn": "false"}}, True),
     ],
 )
 def test_conditions(condition: Any, expected: bool) -> None:
     acting = send(service="events.amazonaws.com", context={"aws:SourceArn": RULE, "aws:SourceAccount": ALICE})
     assert allowed(acting, policy(Principal={"Service": "events.amazonaws.com"}, Condition=condition)) is expected
+
+
+def test_a_deny_fails_closed_where_trailbridge_cannot_evaluate_its_condition() -> None:
+    """An unknown operator cannot grant, nor keep a Deny from refusing; a negated condition on a header the
+    request lacks denies (the classic `s3:x-amz-server-side-encryption` StringNotEquals aws:kms policy)."""
+    for condition in (
+        {"NumericLessThan": {"aws:SourceAccount": "5"}},
+        {"StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"}},
+    ):
+        deny = {"Effect": "Deny", "Principal": "*", "Action": "sqs:*", "Resource": "*", "Condition": condition}
+        assert not allowed(send(account=BOB), json.dumps({"Statement": [deny]}))
 
 
 def test_deny_wins_even_for_the_owner() -> None:

@@ -13,9 +13,11 @@ The decision follows AWS's evaluation of a resource-based policy:
    (`{"Service": "events.amazonaws.com"}`), its action and resource match (`*` and `?` wildcards, actions
    case-insensitively), and every condition holds.
 
-Conditions understood: the String*, Arn* and Bool operators (with `IfExists`), over the keys the request
-carries. A condition on a key the request does not carry is false (as in AWS), so a statement that names an
-organization (`aws:PrincipalOrgID`; trailbridge has no organizations) never grants. An IAM principal other
+Conditions understood: the String*, Arn* and Bool operators (with `IfExists`) and `Null`, over the keys the
+request carries. A condition on a key the request does not carry is false, and a negated one (`StringNotEquals`)
+true, as in AWS, so a statement that names an organization (`aws:PrincipalOrgID`; trailbridge has no
+organizations) never grants. An operator trailbridge does not evaluate fails closed: a `Deny` it qualifies
+refuses, an `Allow` does not grant. An IAM principal other
 than an account root (a user or role ARN) is not matched: trailbridge's callers are accounts.
 """
 
@@ -96,7 +98,7 @@ def _applies(statement: Mapping[str, Any], access: Access) -> bool:
         _either(statement, "Principal", "NotPrincipal", lambda p: _principal_matches(p, access))
         and _either(statement, "Action", "NotAction", lambda a: _any_like(a, access.action, fold=True))
         and _either(statement, "Resource", "NotResource", lambda r: _any_like(r, access.resource), default=True)
-        and _conditions_hold(statement.get("Condition"), access.context)
+        and _conditions_hold(statement.get("Condition"), access.context, statement.get("Effect") == "Deny")
     )
 
 
@@ -148,13 +150,18 @@ def _wildcard(pattern: str, fold: bool) -> re.Pattern[str]:
     return re.compile(text, re.IGNORECASE | re.DOTALL if fold else re.DOTALL)
 
 
-def _conditions_hold(conditions: Any, context: Mapping[str, str]) -> bool:
+def _conditions_hold(conditions: Any, context: Mapping[str, str], deny: bool) -> bool:
+    """Whether every condition holds. One trailbridge cannot evaluate (an unknown operator, a malformed block)
+    fails closed: it holds in a `Deny` statement (which then refuses) and not in an `Allow` (which then does
+    not grant)."""
     if conditions is None:
         return True
     if not isinstance(conditions, Mapping):
-        return False
+        return deny
     return all(
-        isinstance(pairs, Mapping) and all(_holds(operator, key, expected, context) for key, expected in pairs.items())
+        all(_holds(operator, key, expected, context, deny) for key, expected in pairs.items())
+        if isinstance(pairs, Mapping)
+        else deny
         for operator, pairs in conditions.items()
     )
 
@@ -175,16 +182,20 @@ _OPERATORS: dict[str, Callable[[str, str], bool]] = {
 _NEGATED = frozenset(name for name in _OPERATORS if "Not" in name)
 
 
-def _holds(operator: str, key: str, expected: Any, context: Mapping[str, str]) -> bool:
+def _holds(operator: str, key: str, expected: Any, context: Mapping[str, str], deny: bool) -> bool:
     """One condition: for a negated operator the value must differ from every one listed, for the others
-    match one of them. A key the request does not carry: true under `...IfExists`, false otherwise."""
+    match one of them. A key the request does not carry: true under `...IfExists` and for a negated operator
+    (`StringNotEquals`: nothing is not equal), false otherwise, as in AWS. `Null` tests whether the key is
+    absent ("true") or present ("false")."""
+    actual = _context_value(context, key)
+    if operator == "Null":
+        return any(str(value).lower() == ("true" if actual is None else "false") for value in _listed(expected))
     if_exists = operator.endswith("IfExists")
     test = _OPERATORS.get(operator.removesuffix("IfExists"))
-    actual = _context_value(context, key)
     if test is None:
-        return False  # an operator trailbridge does not evaluate never holds (so never grants)
+        return deny  # an operator trailbridge does not evaluate fails closed (see `_conditions_hold`)
     if actual is None:
-        return if_exists
+        return if_exists or operator.removesuffix("IfExists") in _NEGATED
     values = [str(v).lower() if isinstance(v, bool) else v for v in _listed(expected) if isinstance(v, str | bool)]
     results: Iterable[bool] = (test(v, actual) for v in values)
     return all(results) if operator.removesuffix("IfExists") in _NEGATED else any(results)
