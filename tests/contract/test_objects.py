@@ -89,6 +89,8 @@ def test_objects_are_put_replaced_and_read_in_ranges_across_chunks(backend: Back
     assert objects.read("b", "k", CHUNK_SIZE, CHUNK_SIZE) == b""
     assert objects.read("b", "k", len(BIG) + 5) == b""
     assert objects.read("b", "k", len(BIG) - 2, len(BIG) + 100) == BIG[-2:]
+    assert objects.read("b", "k", -5, 3) == BIG[:3]  # a start before the first byte is the first byte
+    assert objects.read("b", "k", 10, 5) == b""
     objects.put(item("k", b"small"), b"small")
     assert objects.head("b", "k") == item("k", b"small")
     assert objects.read("b", "k") == b"small"

@@ -14,6 +14,7 @@ from typing import Any, Generic, TypeVar
 import orjson
 
 from trailbridge.errors import NotFoundError
+from trailbridge.storage.chunks import clip
 from trailbridge.storage.memory.store import MemoryStore
 from trailbridge.storage.ports import Bucket, Part, StoredObject, Upload
 
@@ -109,7 +110,10 @@ class MemoryObjects:
 
     def read(self, bucket: str, key: str, start: int = 0, end: int | None = None) -> bytes | None:
         kept = self._objects.get(bucket, {}).get(key)
-        return None if kept is None else kept.data[start:end]
+        if kept is None:
+            return None
+        first, last = clip(start, end, len(kept.data))
+        return kept.data[first:last]
 
     def copy(self, bucket: str, key: str, target: StoredObject) -> bool:
         with self._store.transaction():
