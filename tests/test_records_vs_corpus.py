@@ -382,26 +382,42 @@ NAMES_NOT_OURS = {
 }
 
 
-def names_we_write(service: str, operation: str) -> set[str]:
-    """The top-level requestParameters of our record of a request filling every member."""
+# The top-level answer names of the real records that no member of botocore's model gives.
+ANSWER_NAMES_NOT_OURS = {("ModifyDBInstance", "httpEndpointEnabled")}
+
+
+def filled(service: str, operation: str) -> dict[str, Any]:
+    """Our record of a call whose request and answer fill every member."""
     model = operation_model(service, operation)
-    if model.input_shape is None:
-        return set()
-    written = cloudtrail_record(call(operation, example(model.input_shape), None, service))["requestParameters"]
-    return set(written or ())
+    params = example(model.input_shape) if model.input_shape is not None else {}
+    answer = example(model.output_shape) if model.output_shape is not None else {}
+    return cloudtrail_record(call(operation, params, answer, service))
+
+
+def missing_names(part: str, named: dict[tuple[str, str], list[tuple[str, str]]]) -> set[tuple[str, str]]:
+    """(operation, name) for each top-level name of `part` of a real record that ours of its call lacks (of
+    the service, among those our records name alike, whose names fit best: DocumentDB's calls are RDS's); a
+    record with a `part` where ours has none (or the reverse) as (operation, `part`)."""
+    missing = set()
+    for record in real_calls():
+        real = record.get(part)
+        calls = named.get((record["eventSource"], record["eventName"]))
+        failed = "errorCode" in record  # its answer is null; ours, of a call that succeeded, is not
+        if not calls or (failed if part == "responseElements" else not real):
+            continue
+        ours = max((filled(*found)[part] for found in calls), key=lambda ours: len(set(ours or ()) & set(real or ())))
+        if (real is None) != (ours is None):
+            missing.add((calls[0][1], part))
+        missing |= {(calls[0][1], name) for name in real or () if name not in (ours or ())}
+    return missing
 
 
 def test_every_real_request_name_is_one_our_records_write(
     named: dict[tuple[str, str], list[tuple[str, str]]],
 ) -> None:
-    """Each top-level name of every real request is one our record writes for some member of the operation
-    (of the service, among those our records name alike, whose names fit best: DocumentDB's calls are RDS's)."""
-    missing = set()
-    for record in real_calls():
-        real = record.get("requestParameters")
-        calls = named.get((record["eventSource"], record["eventName"]))
-        if not isinstance(real, dict) or not real or not calls:
-            continue
-        ours = max((names_we_write(*found) for found in calls), key=lambda names: len(names & set(real)))
-        missing |= {(calls[0][1], name) for name in real if name not in ours}
-    assert missing == NAMES_NOT_OURS
+    assert missing_names("requestParameters", named) == NAMES_NOT_OURS
+
+
+def test_every_real_answer_name_is_one_our_records_write(named: dict[tuple[str, str], list[tuple[str, str]]]) -> None:
+    """And where a real record has no answer (a read, a failure), neither has ours."""
+    assert missing_names("responseElements", named) == ANSWER_NAMES_NOT_OURS

@@ -354,6 +354,14 @@ def test_the_services_that_name_members_otherwise_do_so() -> None:
     assert access["requestParameters"] == {"name": "c", "principalArn": "arn:aws:iam::1:role/r"}
 
 
+def test_rds_answers_with_the_members_of_its_one_structure() -> None:
+    answer = {"DBInstance": {"DBInstanceIdentifier": "db", "DBInstanceStatus": "deleting"}}
+    deleted = cloudtrail_record(call("DeleteDBInstance", {"DBInstanceIdentifier": "db"}, answer, "rds"))
+    assert deleted["responseElements"] == {"dBInstanceIdentifier": "db", "dBInstanceStatus": "deleting"}
+    user = cloudtrail_record(call("CreateUser", {"UserName": "u"}, {"User": {"UserName": "u"}}, "iam"))
+    assert user["responseElements"] == {"user": {"userName": "u"}}
+
+
 def test_ses_hides_the_addresses_and_text_of_what_it_sends() -> None:
     message = {"Subject": {"Data": "s"}, "Body": {"Text": {"Data": "t", "Charset": "UTF-8"}}}
     params = {"Source": "a@example.com", "Destination": {"ToAddresses": ["x@y", "z@y"]}, "Message": message}

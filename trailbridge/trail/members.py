@@ -72,6 +72,7 @@ class Style:
     sensitive: object = HIDDEN  # what a sensitive member reads (OMIT: it is left out)
     hidden: frozenset[str] = frozenset()  # members the service hides although the model does not mark them
     name: Callable[[str, Shape], str] = camel_name  # a member's name in the record
+    unwrap: bool = False  # an answer of one structure is written as that structure's members (RDS)
 
 
 _STYLES = {
@@ -84,6 +85,7 @@ _STYLES = {
     "resource-explorer-2": Style(timestamp=iso_time, name=model_name),
     "securityhub": Style(timestamp=iso_time, name=model_name),
     "eks": Style(timestamp=iso_time, name=uri_name),
+    **dict.fromkeys(("rds", "docdb", "neptune"), Style(unwrap=True)),
 }
 _PROTOCOL_STYLES = {"rest-json": Style(timestamp=iso_time), "rest-xml": Style(timestamp=iso_time)}
 
@@ -111,6 +113,16 @@ def camel_case_members(shape: Shape, value: Any, style: Style = Style()) -> Any:
     if isinstance(shape, MapShape) and isinstance(value, Mapping):
         return {str(key): camel_case_members(shape.value, item, style) for key, item in value.items()}
     return scalar(shape, value, style)
+
+
+def answer_members(shape: Shape, answer: Mapping[str, Any], style: Style) -> Any:
+    """`responseElements`: the answer as `camel_case_members` writes it; for a style that unwraps, an answer of
+    one structure (`{"DBInstance": {...}}`) as that structure."""
+    if style.unwrap and len(answer) == 1:
+        (name, inner), members = next(iter(answer.items())), shape.members
+        if name in members and members[name].type_name == "structure" and isinstance(inner, Mapping):
+            return camel_case_members(members[name], inner, style)
+    return camel_case_members(shape, answer, style)
 
 
 def _member(shape: Shape, name: str, value: Any, style: Style) -> Any:

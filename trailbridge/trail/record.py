@@ -20,7 +20,7 @@ import orjson
 
 from trailbridge.clock import iso8601
 from trailbridge.trail import ec2, s3
-from trailbridge.trail.members import HIDDEN, camel_case_members, style_of
+from trailbridge.trail.members import HIDDEN, answer_members, camel_case_members, style_of
 from trailbridge.trail.resources import Where, resources
 from trailbridge.trail.sources import (
     DATA_EVENTS,
@@ -210,7 +210,7 @@ def response_elements(call: ApiCall, answer: Mapping[str, Any] | None) -> Any:
         return ec2.ec2_response(operation, answer, call.request_id)
     shape = operation.output_shape
     style = style_of(call.service, operation.service_model.protocol)
-    return camel_case_members(shape, answer, style) if shape is not None and answer else None
+    return answer_members(shape, answer, style) if shape is not None and answer else None
 
 
 def parse_time(value: object) -> float:
