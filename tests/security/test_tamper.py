@@ -500,6 +500,9 @@ def test_the_trail_is_validated_in_the_store_that_holds_it(pristine: Trail, tmp_
     assert result.exit_code == 1 and f"{key.rsplit('/', 1)[-1]}\tINVALID: hash value doesn't match" in result.output
     result = CliRunner().invoke(cli, [*arguments[:2], "nope", *arguments[3:]])
     assert result.exit_code == 2 and "nope is not a bucket of" in result.output, result.output
+    result = CliRunner().invoke(cli, [*arguments[:4], str(tmp_path / "empty"), *arguments[5:]])
+    assert result.exit_code == 2 and "is not a trailbridge data directory" in result.output, result.output
+    assert not (tmp_path / "empty").exists()  # not made by looking
 
 
 @pytest.fixture
