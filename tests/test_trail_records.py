@@ -113,7 +113,9 @@ def test_reads_and_failures_have_no_response_elements() -> None:
         "no",
         None,
     )
-    assert set(failed) == STANDARD | {"errorCode", "errorMessage", "resources"}
+    assert set(failed) == STANDARD | {"errorCode", "errorMessage"}  # a failed management call names no resource
+    denied = cloudtrail_record(call("GetObject", {"Bucket": "b", "Key": "k"}, None, "s3", error_code="AccessDenied"))
+    assert denied["resources"] == s3_record("GetObject", {"Key": "k"})["resources"]  # a data event's are kept
 
 
 def test_tls_details_only_over_tls() -> None:

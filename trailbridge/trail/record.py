@@ -157,7 +157,10 @@ def cloudtrail_record(call: ApiCall) -> dict[str, Any]:
     answer = call.response if call.error_code is None and keeps_answer(service, operation.name) else None
     more: dict[str, Any] = {}
     where = Where(call.caller.account, call.region)
-    if found := resources(service, operation, call.params, where, management):
+    # A management call that failed names no resource (AWS's records of refused or missing ones name none);
+    # a data event does, as the selectors that log it match on it.
+    named = call.error_code is None or not management
+    if named and (found := resources(service, operation, call.params, where, management)):
         more["resources"] = found
     if service == "s3":
         signed = bool(call.caller.access_key)
