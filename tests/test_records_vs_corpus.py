@@ -7,6 +7,7 @@ its reason (see trail/RECORDS.md): a difference that appears or goes away fails 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +20,7 @@ from tests.test_trail_records import call
 from trailbridge.aws.validate import operation as operation_model
 from trailbridge.trail import s3
 from trailbridge.trail.record import Caller, cloudtrail_record
-from trailbridge.trail.sources import event_name, event_source, is_management, is_read_only
+from trailbridge.trail.sources import event_name, event_source, is_management, is_read_only, record_region
 
 ANONYMISED = "the corpus rewrote the region of this global service's record"
 EMPTY_LIST = "CloudTrail writes an empty list EC2 had not been sent ({}); we write only what was sent"
@@ -442,3 +443,22 @@ def test_every_real_record_names_the_resource_types_ours_name(
         if all({found["type"] for found in ours} != theirs for ours in candidates):
             differing.add(calls[0][:2])
     assert differing == RESOURCES_NOT_AS_OURS
+
+
+def test_global_services_are_recorded_in_the_region_their_real_records_name(
+    named: dict[tuple[str, str], list[tuple[str, str]]],
+) -> None:
+    """The real records of the services ours record in one region (IAM, CloudFront, Route 53, Organizations,
+    Cost Explorer, Health, ...) name that region; the corpora's made-up regions (`ap-isob-central-3r`) aside."""
+    session, checked, wrong = botocore.session.get_session(), set(), []
+    for record in real_calls():
+        calls = named.get((record["eventSource"], record["eventName"]))
+        if not calls or not re.fullmatch(r"[a-z]{2}-[a-z]+-\d", record["awsRegion"]):
+            continue
+        region = record_region(session.get_service_model(calls[0][0]), "caller-region-1")
+        if region != "caller-region-1":
+            checked.add(calls[0][0])
+            if record["awsRegion"] != region:
+                wrong.append((record["eventSource"], record["eventName"], record["awsRegion"], region))
+    assert wrong == []
+    assert {"iam", "cloudfront", "route53", "organizations", "ce", "health"} <= checked
