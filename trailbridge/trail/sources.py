@@ -24,6 +24,14 @@ _SOURCES = {
     "pinpoint": "pinpoint",
     "iotsecuretunneling": "iotsecuredtunneling",
 }
+# Global services botocore's endpoint data does not mark as such: AWS Support (its records name us-east-1) and
+# Global Accelerator (whose API lives in us-west-2).
+_GLOBAL = {"support": "us-east-1", "globalaccelerator": "us-west-2"}
+_REGION_NAME = re.compile(r"[a-z]{2}-[a-z]+-\d")
+# The errors every service's records call AccessDenied, whatever the service answered (EC2 aside).
+_ACCESS_DENIED = frozenset({"AccessDenied", "AccessDeniedException"})
+# EC2's errors the service, not the client, is at fault for: `Server.` where the others are `Client.`.
+_EC2_SERVER_ERRORS = frozenset({"InternalError", "Unavailable", "InsufficientInstanceCapacity"})
 # Read-only calls: the verbs that read, and the calls of other verbs CloudTrail marks readOnly (STS's AssumeRole*,
 # KMS's cryptographic calls, Bedrock's inference, SES's SendEmail, S3's Head*, DynamoDB's Query and Scan).
 _READ_PREFIXES = (
@@ -149,11 +157,6 @@ def record_region(service: ServiceModel, region: str) -> str:
     return _GLOBAL.get(prefix) or _global_regions().get(prefix, region)
 
 
-# Global services botocore's endpoint data does not mark as such: AWS Support (its records name us-east-1) and
-# Global Accelerator (whose API lives in us-west-2).
-_GLOBAL = {"support": "us-east-1", "globalaccelerator": "us-west-2"}
-
-
 @cache
 def _global_regions() -> dict[str, str]:
     """The region of each service botocore's endpoint data says is not regionalized in the `aws` partition."""
@@ -170,15 +173,6 @@ def _global_regions() -> dict[str, str]:
         elif len(endpoints) == 1 and _REGION_NAME.fullmatch(only := next(iter(endpoints))):
             found[prefix] = only  # a service with one regional endpoint only (Route 53 Domains)
     return found
-
-
-_REGION_NAME = re.compile(r"[a-z]{2}-[a-z]+-\d")
-
-
-# The errors every service's records call AccessDenied, whatever the service answered (EC2 aside).
-_ACCESS_DENIED = frozenset({"AccessDenied", "AccessDeniedException"})
-# EC2's errors the service, not the client, is at fault for: `Server.` where the others are `Client.`.
-_EC2_SERVER_ERRORS = frozenset({"InternalError", "Unavailable", "InsufficientInstanceCapacity"})
 
 
 def error_code(service: ServiceModel, code: str) -> str:
