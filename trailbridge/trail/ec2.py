@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from trailbridge.trail.members import Style, lower_camel, scalar, style_of
+from trailbridge.trail.members import lower_camel, scalar, style_of
 
 if TYPE_CHECKING:  # botocore is loaded by the calls that use its models
     from botocore.model import OperationModel, Shape
@@ -159,7 +159,8 @@ def _list_name(xml: str, item: str | None) -> str:
     return lower_camel(xml) + "Set"
 
 
-def _value(shape: Shape, value: Any, output: bool, style: Style = _STYLE) -> Any:
+def _value(shape: Shape, value: Any, output: bool) -> Any:
+    """A value of the older operations' form: a list as `{"items": [...]}`, times in epoch milliseconds."""
     if shape.metadata.get("sensitive"):
         return REMOVED
     if shape.type_name == "structure" and isinstance(value, Mapping):
@@ -168,7 +169,7 @@ def _value(shape: Shape, value: Any, output: bool, style: Style = _STYLE) -> Any
         return {"items": [_item(shape, item, output) for item in value]}
     if shape.type_name == "map" and isinstance(value, Mapping):
         return {str(key): _value(shape.value, item, output) for key, item in value.items()}
-    return scalar(shape, value, style)
+    return scalar(shape, value, _STYLE)
 
 
 def _item(shape: Shape, value: Any, output: bool) -> Any:
