@@ -12,12 +12,13 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import wait_for
 from tests.support.server import Server
+from tests.support.shapes import example
 from trailbridge.aws.validate import operation, service_model
 from trailbridge.clock import ManualClock
 from trailbridge.runtime import Trailbridge
 from trailbridge.storage.sqlite import SqliteStore
 from trailbridge.storage.sqlite import records as sqlite_records
-from trailbridge.trail.record import HIDDEN, ApiCall, Caller, cloudtrail_record
+from trailbridge.trail.record import HIDDEN, ApiCall, Caller, check_record, cloudtrail_record
 from trailbridge.trail.sources import event_source
 
 STANDARD = {
@@ -406,6 +407,21 @@ def test_a_failed_s3_call_has_its_error_and_no_answer() -> None:
     )
     assert (failed["errorCode"], failed["responseElements"]) == ("NoSuchBucket", None)
     assert failed["requestParameters"]["VersioningConfiguration"] == {"Status": "Enabled", "xmlns": XMLNS}
+
+
+@pytest.mark.parametrize("service", ["s3", "ec2", "iam", "sts", "lambda", "dynamodb", "rds", "kms", "cloudfront", "ce"])
+def test_every_operation_makes_a_record_the_engine_accepts(service: str) -> None:
+    """Every operation of these services, its request and answer filling every member, succeeded or failed,
+    makes a record `check_record` accepts as a live one (and JSON encodes)."""
+    for name in service_model(service).operation_names:
+        model = operation(service, name)
+        params = example(model.input_shape) if model.input_shape is not None else {}
+        answer = example(model.output_shape) if model.output_shape is not None else {}
+        for record in (
+            cloudtrail_record(call(name, params, answer, service)),
+            cloudtrail_record(call(name, params, None, service, error_code="AccessDenied", error_message="no")),
+        ):
+            check_record(record)
 
 
 # -- over the wire --------------------------------------------------------------------------------
