@@ -33,8 +33,8 @@ class AsgiClient:
     def __init__(self, app: ASGIApp, portal: BlockingPortal) -> None:
         self.app, self.portal = app, portal
 
-    def post(self, path: str, query: str, headers: Mapping[str, str], body: bytes) -> Answer:
-        return self.portal.call(self._post, path, query, headers, body)
+    def post(self, path: str, query: str, headers: Mapping[str, str], body: bytes, method: str = "POST") -> Answer:
+        return self.portal.call(self._post, path, query, headers, body, method)
 
     def call(self, service: str, operation: str, params: Mapping[str, Any]) -> Answer:
         """An operation of an AWS JSON service (`X-Amz-Target`), its parameters as the wire has them."""
@@ -45,12 +45,12 @@ class AsgiClient:
         }
         return self.post("/", "", headers, orjson.dumps(params))
 
-    async def _post(self, path: str, query: str, headers: Mapping[str, str], body: bytes) -> Answer:
+    async def _post(self, path: str, query: str, headers: Mapping[str, str], body: bytes, method: str) -> Answer:
         scope = {
             "type": "http",
             "asgi": {"version": "3.0"},
             "http_version": "1.1",
-            "method": "POST",
+            "method": method,
             "scheme": "http",
             "path": path,
             "raw_path": path.encode(),
