@@ -151,22 +151,11 @@ def envelope(call: Call, **more: Any) -> dict[str, Any]:
 
 
 def cloudtrail_record(call: ApiCall) -> dict[str, Any]:
+    """The record of a call to any service, as CloudTrail writes it (RECORDS.md says how it differs)."""
     operation, service = call.operation, call.service
     read_only = is_read_only(operation.name, service)
     management = is_management(service, operation.name)
     answer = call.response if call.error_code is None and keeps_answer(service, operation.name) else None
-    more: dict[str, Any] = {}
-    where = Where(call.caller.account, call.region)
-    # A management call that failed names no resource (AWS's records of refused or missing ones name none);
-    # a data event does, as the selectors that log it match on it.
-    named = call.error_code is None or not management
-    if named and (found := resources(service, operation, call.params, where, management)):
-        more["resources"] = found
-    if service == "s3":
-        signed = bool(call.caller.access_key)
-        more["additionalEventData"] = s3.additional_event_data(call.params, call.response, signed, call.tls)
-    if call.tls is not None:
-        more["tlsDetails"] = dict(call.tls)
     model = operation.service_model
     return envelope(
         Call(
@@ -186,8 +175,25 @@ def cloudtrail_record(call: ApiCall) -> dict[str, Any]:
             error=None if call.error_code is None else (error_code(model, call.error_code), call.error_message or ""),
             management=management,
         ),
-        **more,
+        **_more(call, management),
     )
+
+
+def _more(call: ApiCall, management: bool) -> dict[str, Any]:
+    """The members after CloudTrail's own: resources, S3's additionalEventData, tlsDetails."""
+    more: dict[str, Any] = {}
+    where = Where(call.caller.account, call.region)
+    # A management call that failed names no resource (AWS's records of refused or missing ones name none);
+    # a data event does, as the selectors that log it match on it.
+    named = call.error_code is None or not management
+    if named and (found := resources(call.service, call.operation, call.params, where, management)):
+        more["resources"] = found
+    if call.service == "s3":
+        signed = bool(call.caller.access_key)
+        more["additionalEventData"] = s3.additional_event_data(call.params, call.response, signed, call.tls)
+    if call.tls is not None:
+        more["tlsDetails"] = dict(call.tls)
+    return more
 
 
 def request_parameters(call: ApiCall) -> Any:
