@@ -16,7 +16,6 @@ import base64
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qsl
 from xml.sax.saxutils import quoteattr
 
 from botocore.model import ListShape, OperationModel, ServiceModel, Shape, StructureShape
@@ -33,14 +32,7 @@ def operation_name(service: ServiceModel, request: HttpRequest) -> str | None:
 
 def parse(operation: OperationModel, request: HttpRequest) -> dict[str, Any]:
     """The operation's parameters; values of the wrong form are left as strings for validation to name."""
-    pairs = list(request.query)
-    if request.body:
-        pairs += parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True)
-    flat = dict(pairs)
-    present: set[str] = set()  # every key and every dotted prefix of one
-    for key in flat:
-        parts = key.split(".")
-        present.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
+    flat, present = query.form(request)
     shape = operation.input_shape
     return _read_structure(shape, "", flat, present) if shape is not None else {}
 
@@ -69,7 +61,7 @@ def _read(shape: Shape, key: str, flat: dict[str, str], present: set[str]) -> An
         while f"{key}.{count + 1}" in present:  # items are numbered from 1 without a gap
             count += 1
         return [_read(shape.member, f"{key}.{i}", flat, present) for i in range(1, count + 1)]
-    return query._scalar(shape, flat.get(key, ""))
+    return query.scalar(shape, flat.get(key, ""))
 
 
 def answer(operation: OperationModel, result: Mapping[str, Any], request_id: str) -> HttpAnswer:
@@ -79,7 +71,7 @@ def answer(operation: OperationModel, result: Mapping[str, Any], request_id: str
     name = operation.name
     text = (
         f'<?xml version="1.0" encoding="UTF-8"?>\n<{name}Response{_namespace(operation.service_model)}>'
-        f"<requestId>{query._text(request_id)}</requestId>{body}</{name}Response>"
+        f"<requestId>{query.xml_text(request_id)}</requestId>{body}</{name}Response>"
     )
     return HttpAnswer(200, dict(_XML), text.encode())
 
@@ -94,9 +86,9 @@ def error(
 ) -> HttpAnswer:
     """`<Response><Errors><Error>`; EC2's errors carry no members of their own, so `fields` are left out."""
     text = (
-        f'<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>{query._text(code)}</Code>'
-        f"<Message>{query._text(message)}</Message></Error></Errors>"
-        f"<RequestID>{query._text(request_id)}</RequestID></Response>"
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>{query.xml_text(code)}</Code>'
+        f"<Message>{query.xml_text(message)}</Message></Error></Errors>"
+        f"<RequestID>{query.xml_text(request_id)}</RequestID></Response>"
     )
     return HttpAnswer(status, dict(_XML), text.encode())
 
@@ -127,7 +119,7 @@ def _write(shape: Shape, value: Any) -> str:
     if kind == "boolean":
         return "true" if value else "false"
     if kind == "timestamp" and isinstance(value, datetime):
-        return query._write_timestamp(shape, value)
+        return query.write_timestamp(shape, value)
     if kind == "blob" and isinstance(value, bytes | bytearray):
         return base64.b64encode(value).decode()
-    return query._text(str(value))
+    return query.xml_text(str(value))

@@ -38,16 +38,22 @@ def operation_name(service: ServiceModel, request: HttpRequest) -> str | None:
 
 def parse(operation: OperationModel, request: HttpRequest) -> dict[str, Any]:
     """The operation's parameters; values of the wrong form are left as strings for validation to name."""
+    flat, present = form(request)
+    shape = operation.input_shape
+    return _read_structure(shape, "", flat, present) if shape is not None else {}
+
+
+def form(request: HttpRequest) -> tuple[dict[str, str], set[str]]:
+    """The request's pairs (query string, then form-encoded body), and every key and dotted prefix of one."""
     pairs = list(request.query)
     if request.body:
         pairs += parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True)
     flat = dict(pairs)
-    present: set[str] = set()  # every key and every dotted prefix of one
+    present: set[str] = set()
     for key in flat:
         parts = key.split(".")
         present.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
-    shape = operation.input_shape
-    return _read_structure(shape, "", flat, present) if shape is not None else {}
+    return flat, present
 
 
 def _name(shape: Shape, default: str) -> str:
@@ -74,7 +80,7 @@ def _read(shape: Shape, key: str, flat: dict[str, str], present: set[str]) -> An
             flat.get(f"{prefix}.{i}.{key_name}", ""): _read(shape.value, f"{prefix}.{i}.{value_name}", flat, present)
             for i in _indices(prefix, present)
         }
-    return _scalar(shape, flat.get(key, ""))
+    return scalar(shape, flat.get(key, ""))
 
 
 def _read_structure(shape: StructureShape, prefix: str, flat: dict[str, str], present: set[str]) -> dict[str, Any]:
@@ -94,7 +100,7 @@ def _indices(prefix: str, present: set[str]) -> range:
     return range(1, count + 1)
 
 
-def _scalar(shape: Shape, text: str) -> Any:
+def scalar(shape: Shape, text: str) -> Any:
     kind = shape.type_name
     try:
         if kind in ("integer", "long"):
@@ -155,8 +161,8 @@ def error(
     members, so `fields` are left out)."""
     kind = "Sender" if status < 500 else "Receiver"
     text = (
-        f"<ErrorResponse{_namespace(service)}><Error><Type>{kind}</Type><Code>{_text(code)}</Code>"
-        f"<Message>{_text(message)}</Message></Error><RequestId>{_text(request_id)}</RequestId></ErrorResponse>"
+        f"<ErrorResponse{_namespace(service)}><Error><Type>{kind}</Type><Code>{xml_text(code)}</Code>"
+        f"<Message>{xml_text(message)}</Message></Error><RequestId>{xml_text(request_id)}</RequestId></ErrorResponse>"
     )
     return HttpAnswer(status, dict(_XML), text.encode())
 
@@ -166,7 +172,8 @@ def _namespace(service: ServiceModel) -> str:
     return f" xmlns={quoteattr(str(namespace))}" if namespace else ""
 
 
-def _text(value: str) -> str:
+def xml_text(value: str) -> str:
+    """Text as an XML element holds it (a carriage return kept as a character reference)."""
     return escape(value, {"\r": "&#13;"})
 
 
@@ -205,13 +212,13 @@ def _write(shape: Shape, value: Any) -> str:
     if kind == "boolean":
         return "true" if value else "false"
     if kind == "timestamp" and isinstance(value, datetime):
-        return _write_timestamp(shape, value)
+        return write_timestamp(shape, value)
     if kind == "blob" and isinstance(value, bytes | bytearray):
         return base64.b64encode(value).decode()
-    return _text(str(value))
+    return xml_text(str(value))
 
 
-def _write_timestamp(shape: Shape, value: datetime) -> str:
+def write_timestamp(shape: Shape, value: datetime) -> str:
     value = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
     style = shape.serialization.get("timestampFormat", "iso8601")
     if style == "unixTimestamp":
