@@ -150,11 +150,14 @@ def test_botocore_request_parses_to_the_same_parameters(service: str, name: str)
     assert rest_json.parse(op, wire_request("rest-json", op, params)) == params
 
 
-@pytest.mark.parametrize(("service", "name"), OPERATIONS)
+# An event stream is not written (Lambda's InvokeWithResponseStream: see the test below it), so it is left
+# out of the generic round trip.
+ANSWERED = [(s, n) for s, n in OPERATIONS if not event_stream_output(_models[s].operation_model(n))]
+
+
+@pytest.mark.parametrize(("service", "name"), ANSWERED)
 def test_our_answer_parses_to_the_same_values(service: str, name: str) -> None:
     op = _operation(service, name)
-    if event_stream_output(op):
-        pytest.skip("an event stream answer is not written (InvokeWithResponseStream)")
     result = fitted(op.output_shape, answer=True)
     parsed = botocore_reads("rest-json", op, rest_json.answer(op, result, "req-1"))
     assert parsed.pop("ResponseMetadata")["RequestId"] == "req-1"

@@ -78,15 +78,21 @@ def test_botocore_request_parses_to_the_same_parameters(service: str, name: str)
     assert rest_xml.parse(op, wire_request("rest-xml", op, params)) == params
 
 
-@pytest.mark.parametrize(("service", "name"), OPERATIONS)
+# Answers left out of the generic round trip, each for its reason: an event stream is not written (S3's
+# SelectObjectContent: `test_an_event_stream_answer_is_refused_rather_than_faked`); GetBucketLocation is a bare
+# <LocationConstraint> that a botocore handler reads (the boto3 client test covers it); GetBucketNotification's
+# `<Event>` items of `Events` are read into `Event` too by botocore's parser (see xml_fitted).
+NOT_ROUND_TRIPPED = {("s3", "GetBucketLocation"), ("s3", "GetBucketNotification")}
+ANSWERED = [
+    (service, name)
+    for service, name in OPERATIONS
+    if (service, name) not in NOT_ROUND_TRIPPED and not event_stream_output(_models[service].operation_model(name))
+]
+
+
+@pytest.mark.parametrize(("service", "name"), ANSWERED)
 def test_our_answer_parses_to_the_same_values(service: str, name: str) -> None:
     op = _operation(service, name)
-    if event_stream_output(op):
-        pytest.skip("an event stream answer is not written (SelectObjectContent)")
-    if (service, name) == ("s3", "GetBucketLocation"):
-        pytest.skip("a bare <LocationConstraint>, read by a botocore handler: see the boto3 client test")
-    if (service, name) == ("s3", "GetBucketNotification"):
-        pytest.skip("botocore's parser reads the `<Event>` items of `Events` into `Event` too (see xml_fitted)")
     result = xml_fitted(op.output_shape, answer=True)
     parsed = botocore_reads("rest-xml", op, rest_xml.answer(op, result, "req-1"))
     assert parsed.pop("ResponseMetadata")["RequestId"] == "req-1"
@@ -302,6 +308,11 @@ def test_s3_answers_have_the_root_elements_s3_writes(operation: str, root: str) 
         .lstrip()
         .startswith(f'<{root} xmlns="http://s3.amazonaws.com/doc/2006-03-01/"'.encode())
     )
+
+
+def test_an_event_stream_answer_is_refused_rather_than_faked() -> None:
+    with pytest.raises(NotImplementedError):
+        rest_xml.answer(_models["s3"].operation_model("SelectObjectContent"), {"Payload": {}}, "req-1")
 
 
 def test_a_part_of_an_object_is_partial_content() -> None:

@@ -6,6 +6,8 @@ import contextlib
 import io
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -29,3 +31,37 @@ def test_readme_example_runs(code: str, server: Server, tmp_path: Path) -> None:
     finally:
         os.chdir(cwd)
     assert printed.getvalue() or "print(" not in code
+
+
+WALKTHROUGH = re.search(r"<!-- walkthrough -->\n```sh\n(.*?)```", README.read_text(encoding="utf-8"), re.DOTALL)
+
+
+def test_the_first_run_walkthrough_runs_as_written_with_the_aws_cli(tmp_path: Path) -> None:
+    """The README's walkthrough, command for command, with the unchanged `aws` CLI against a fresh server (with
+    the short trail periods the README gives, shortened further)."""
+    assert WALKTHROUGH is not None, "README.md has no <!-- walkthrough --> block"
+    periods = {"TRAILBRIDGE_TRAIL_DELIVERY_SECONDS": "1", "TRAILBRIDGE_DIGEST_SECONDS": "2"}
+    server = Server(env=periods)
+    try:
+        env = {
+            **os.environ,
+            "AWS_ENDPOINT_URL": server.url,
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "123456789012",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_CONFIG_FILE": "/dev/null",
+            "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+            "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        }
+        script = tmp_path / "walkthrough.sh"
+        script.write_text(WALKTHROUGH.group(1))
+        done = subprocess.run(
+            ["bash", "-e", str(script)], capture_output=True, text=True, timeout=240, env=env, check=False
+        )
+        shown = done.stdout + done.stderr
+        assert done.returncode == 0, shown
+        assert '"instanceType": "t2.micro"' in shown or '"instanceType":"t2.micro"' in shown  # the event in the queue
+        assert "AWSLogs/123456789012/CloudTrail/us-east-1/" in done.stdout  # the log file in the bucket
+        assert re.search(r"(\d+)/\1 digest files valid", shown) and re.search(r"(\d+)/\1 log files valid", shown)
+    finally:
+        server.stop()

@@ -171,4 +171,4 @@ def test_a_failed_call_is_recorded_with_its_error(server: Server, account: str) 
     with pytest.raises(ClientError):
         server.client("iam", account).delete_user(UserName="nobody")
     [record] = lookup(server, account, "DeleteUser")
-    assert record["errorCode"] == "NoSuchEntity" and record["responseElements"] is None
+    assert record["errorCode"] == "NoSuchEntityException" and record["responseElements"] is None  # as IAM records it

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import sqlite3
 import threading
 from pathlib import Path
@@ -11,6 +12,7 @@ import orjson
 import pytest
 
 from tests.conftest import wait_for
+from trailbridge.domain.ids import fast_uuid4
 from trailbridge.errors import InvalidInputError
 from trailbridge.storage.ports import StoredEvent
 from trailbridge.storage.sqlite import SCHEMA_VERSION, SqliteDeliveries, SqliteStore
@@ -178,3 +180,10 @@ def test_the_log_is_copied_back_by_the_checkpointer_not_by_commits(tmp_path: Pat
     wait_for(lambda: path.stat().st_size > before + 1_000_000)  # the rows reached the database file
     store.close()
     assert checkpointers() == running
+
+
+def test_ids_do_not_repeat_when_someone_seeds_the_random_module() -> None:
+    random.seed(0)
+    first = fast_uuid4()
+    random.seed(0)
+    assert fast_uuid4() != first

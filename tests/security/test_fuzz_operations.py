@@ -445,6 +445,7 @@ class Request:
     headers: dict[str, str]
     body: bytes
     method: str = "POST"
+    raw: bool = False  # not botocore's request: the server may take it for another operation
 
 
 def _request(service: str, model: OperationModel, params: Any) -> Request:
@@ -488,7 +489,7 @@ def _rest_xml_request(model: OperationModel, params: Any) -> Request:
     path, _, literal = (
         str(model.http["requestUri"]).replace("{Bucket}", BUCKET).replace("{Key+}", "fuzz").partition("?")
     )
-    return Request(path, literal, {}, orjson.dumps(params), str(model.http["method"]))
+    return Request(path, literal, {}, orjson.dumps(params), str(model.http["method"]), raw=True)
 
 
 def _query_text(value: Any) -> str:
@@ -562,7 +563,10 @@ def test_every_operation_answers_below_500(fuzzed: tuple[AsgiClient, Seeds], ser
     def run(params: dict[str, Any]) -> None:
         request = _request(service, model, params)
         answer = client.post(request.path, request.query, request.headers, request.body, request.method)
-        check_answer(model, answer)
+        if request.raw:  # S3 may read it as another operation (GetObject for a ListParts without its uploadId)
+            assert answer.status < 500, f"{name} answered {answer.status}: {answer.body[:300]!r}"
+        else:
+            check_answer(model, answer)
 
     run()
 

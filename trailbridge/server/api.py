@@ -185,7 +185,7 @@ class AwsApi:
             if handler is None:
                 raise ServiceError("NotImplemented", f"trailbridge does not implement {service} {operation} yet.", 501)
             work = partial(handler.bind(self.tb.engine, call.account, call.region), **call.params)
-            if is_management(service, operation) and not is_read_only(operation):
+            if is_management(service, operation) and not is_read_only(operation, service):
                 return partial(self._change_and_record, request, call, work)
             return work
         if not self.bridge.serves(service):
