@@ -172,6 +172,11 @@ class SqliteStore:
         """The connection's lock, for reads that must not interleave with a transaction."""
         return self._lock
 
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a transaction is open (what it reads may yet be rolled back); ask it holding `locked()`."""
+        return self._depth > 0
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """One write transaction; nested uses join the outer one."""
