@@ -23,8 +23,7 @@ import botocore
 
 from trailbridge.capture.records import DEFAULT_REDACT, redact
 from trailbridge.capture.sinks import Sink
-from trailbridge.clock import iso8601
-from trailbridge.trail.record import Call, camel_case_members, envelope, is_read_only
+from trailbridge.trail.record import ApiCall, Caller, cloudtrail_record
 
 log = logging.getLogger("trailbridge.capture")
 _KEY = "trailbridge_capture"
@@ -76,39 +75,37 @@ class BotocoreRecorder:
     def _build(
         self, model: Any, context: dict[str, Any], parsed: Mapping[str, Any] | None, error: tuple[str, str] | None
     ) -> dict[str, Any]:
+        """The call's record, built as trailbridge's server builds those of the calls it answers (per-service
+        sources, names, regions, data events, resources), then redacted by `redact_keys`."""
         facts = context.get(_KEY) or {"params": {}, "started": time.time()}
-        params, started = facts["params"], facts["started"]
         access_key = facts.get("access_key")
         sink = self.sink
         identity: dict[str, Any] = {"type": "IAMUser", "principalId": access_key or "", "accountId": sink.account}
         if access_key:
             identity["accessKeyId"] = access_key
-        read_only = is_read_only(model.name)
-        shape = model.input_shape
-        answer = None
-        if parsed is not None and error is None and not read_only and model.output_shape is not None:
-            answer = camel_case_members(
-                model.output_shape, {k: v for k, v in parsed.items() if k != "ResponseMetadata"}
-            )
-        request_id = ((parsed or {}).get("ResponseMetadata") or {}).get("RequestId") or str(uuid.uuid4())
-        request = camel_case_members(shape, params) if shape is not None and params else None
-        call = Call(
-            identity=identity,
-            time=iso8601(started),
-            source=f"{model.service_model.endpoint_prefix}.amazonaws.com",
-            name=model.name,
+        answer = {k: v for k, v in parsed.items() if k != "ResponseMetadata"} if parsed is not None else None
+        call = ApiCall(
+            service=model.service_model.service_name,
+            operation=model,
+            params=facts["params"],
+            response=answer if error is None else None,
+            error_code=error[0] if error else None,
+            error_message=error[1] if error else None,
+            caller=Caller(sink.account, access_key or "", None, identity),
             region=context.get("client_region") or sink.region,
             source_ip=self.source_ip,
             user_agent=_USER_AGENT,
-            account=sink.account,
-            request_id=request_id,
+            request_id=((parsed or {}).get("ResponseMetadata") or {}).get("RequestId") or str(uuid.uuid4()),
             event_id=str(uuid.uuid4()),
-            read_only=read_only,
-            request=redact(request, self.redact_keys) if request else None,
-            response=redact(answer, self.redact_keys) if answer else None,
-            error=error,
+            time=facts["started"],
+            host="",
+            tls=None,
         )
-        return envelope(call)
+        record = cloudtrail_record(call)
+        for member in ("requestParameters", "responseElements"):
+            if record.get(member):
+                record[member] = redact(record[member], self.redact_keys)
+        return record
 
 
 def record_botocore(
