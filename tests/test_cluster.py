@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.cluster_trial import cluster_kill_trial
+from tests.support.s3 import S3
 from trailbridge.clock import ManualClock, iso8601
 from trailbridge.runtime import Trailbridge
 from trailbridge.settings import Settings
@@ -158,3 +159,26 @@ def test_a_node_killed_under_load_loses_no_accepted_event(postgres_url: str, tmp
     outcome = cluster_kill_trial(postgres_url, tmp_path, random.uniform(1.0, 2.0))
     assert outcome.accepted
     assert not outcome.missing, f"{len(outcome.missing)} of {len(outcome.accepted)} accepted events never arrived"
+
+
+def test_every_node_serves_the_same_buckets_and_objects(two: tuple[Trailbridge, Trailbridge]) -> None:
+    """S3's bytes live in the database: a bucket made and an object written (in parts) on one node are read,
+    listed and ranged on the other, with nothing but PostgreSQL shared."""
+    first, second = (S3(node.engine) for node in two)
+    first.CreateBucket(Bucket="shared-bucket")
+    first.PutObject(Bucket="shared-bucket", Key="a/one.txt", Body=b"hello from a")
+    upload = first.CreateMultipartUpload(Bucket="shared-bucket", Key="big")["UploadId"]
+    part = b"x" * (5 * 1024 * 1024)
+    etags = [
+        second.UploadPart(Bucket="shared-bucket", Key="big", UploadId=upload, PartNumber=n, Body=part)["ETag"]
+        for n in (1, 2)
+    ]
+    parts = [{"PartNumber": n, "ETag": etag} for n, etag in zip((1, 2), etags, strict=True)]
+    first.CompleteMultipartUpload(Bucket="shared-bucket", Key="big", UploadId=upload, MultipartUpload={"Parts": parts})
+    assert second.GetObject(Bucket="shared-bucket", Key="a/one.txt")["Body"] == b"hello from a"
+    assert [o["Key"] for o in second.ListObjectsV2(Bucket="shared-bucket")["Contents"]] == ["a/one.txt", "big"]
+    ranged = second.GetObject(Bucket="shared-bucket", Key="big", Range=f"bytes={len(part) - 2}-{len(part) + 1}")
+    assert (
+        ranged["Body"] == b"xxxx" and ranged["ContentRange"] == f"bytes {len(part) - 2}-{len(part) + 1}/{2 * len(part)}"
+    )
+    assert second.HeadObject(Bucket="shared-bucket", Key="big")["ETag"].endswith('-2"')

@@ -172,3 +172,19 @@ def test_a_failed_call_is_recorded_with_its_error(server: Server, account: str) 
         server.client("iam", account).delete_user(UserName="nobody")
     [record] = lookup(server, account, "DeleteUser")
     assert record["errorCode"] == "NoSuchEntityException" and record["responseElements"] is None  # as IAM records it
+
+
+def test_s3_virtual_host_and_path_style_name_the_same_bucket(server: Server, account: str) -> None:
+    bucket = f"vhost-{account}"
+    s3 = server.client("s3", "123456789012")  # the default account's, which the unsigned requests below act as
+    s3.create_bucket(Bucket=bucket)
+    http = urllib3.PoolManager()
+    port = server.url.rsplit(":", 1)[1]
+    for host in (f"{bucket}.localhost:{port}", f"{bucket}.s3.localhost:{port}"):
+        put = http.request("PUT", f"{server.url}/hello.txt", body=b"hi", headers={"Host": host})
+        assert put.status == 200, put.data
+        got = http.request("GET", f"{server.url}/hello.txt", headers={"Host": host})
+        assert (got.status, got.data) == (200, b"hi")
+    assert s3.get_object(Bucket=bucket, Key="hello.txt")["Body"].read() == b"hi"  # path style
+    missing = http.request("GET", f"{server.url}/nope", headers={"Host": f"{bucket}.localhost:{port}"})
+    assert missing.status == 404 and b"<Code>NoSuchKey</Code>" in missing.data

@@ -45,7 +45,9 @@ from trailbridge.trail.recorder import NotRecordedError
 
 log = logging.getLogger("trailbridge.server")
 # A bucket named in the host: `BUCKET.s3.REGION.amazonaws.com`, `BUCKET.s3.localhost`, `BUCKET.localhost`.
-_VIRTUAL_HOST = re.compile(r"(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\.(?:s3[.-][^:]*|localhost)(?::\d+)?")
+_VIRTUAL_HOST = re.compile(
+    r"(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}?[a-z0-9])\.(?:s3[.-][^:]*|(?<!\.s3)localhost)(?::\d+)?"
+)
 _STREAMING = "STREAMING-"
 _JSON_BODY = "application/x-amz-json"
 _REQUEST_ID_HEADERS = ("x-amzn-requestid", "x-amz-request-id")  # one of them, written by the protocol or here
