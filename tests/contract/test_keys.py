@@ -76,3 +76,14 @@ def test_writers_adding_a_key_at_once_all_get_one_key(backend: Backend) -> None:
     finally:
         if other is not backend:
             other.close()
+
+
+def test_a_key_is_found_by_its_fingerprint_whatever_its_region_and_age(backend: Backend) -> None:
+    keys = backend.keys
+    old, new, other = _key("a", 0.0, "sns:us-east-1"), _key("b", DAY + 1, "sns:us-east-1"), _key("c", 0.0)
+    for key in (old, new, other):
+        keys.add_if_absent(key, key.valid_from)
+    assert keys.current("sns:us-east-1") == new
+    assert keys.by_fingerprint("a") == old  # expired and no longer current: still found
+    assert keys.by_fingerprint("c") == other
+    assert keys.by_fingerprint("z") is None

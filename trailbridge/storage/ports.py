@@ -395,7 +395,8 @@ class SigningKey:
 
 
 class Keys(Protocol):
-    """The digest signing keys, per region; the newest is the region's current key."""
+    """The signing keys, per region; the newest is the region's current key. Trail digests use real region
+    names; SNS keeps its message signing keys under `sns:REGION` (`topics.signing`)."""
 
     def current(self, region: str) -> SigningKey | None:
         """The region's newest key, valid or not."""
@@ -408,6 +409,11 @@ class Keys(Protocol):
 
     def between(self, region: str, start: float, end: float) -> list[SigningKey]:
         """The region's keys valid at some time in [start, end], oldest first."""
+        ...
+
+    def by_fingerprint(self, fingerprint: str) -> SigningKey | None:
+        """The key with that fingerprint, whatever its region and validity: what a reader that knows only the
+        fingerprint (a GET of an SNS signing certificate's URL) asks for, expired keys included."""
         ...
 
 

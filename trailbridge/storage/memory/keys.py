@@ -30,6 +30,10 @@ class MemoryKeys:
             ]
         return sorted(found, key=_age)
 
+    def by_fingerprint(self, fingerprint: str) -> SigningKey | None:
+        with self._store.transaction():
+            return self._keys.get(fingerprint)
+
 
 def _age(key: SigningKey) -> float:
     return key.valid_from

@@ -33,6 +33,11 @@ class PostgresKeys:
             rows = conn.execute(self._sql["between"], {"region": region, "start": start, "end": end})
             return [_key(row) for row in rows]
 
+    def by_fingerprint(self, fingerprint: str) -> SigningKey | None:
+        with self._store.connection() as conn:
+            row = conn.execute(self._sql["by_fingerprint"], {"fingerprint": fingerprint}).fetchone()
+        return _key(row) if row is not None else None
+
 
 def _key(row: tuple[Any, ...]) -> SigningKey:
     fingerprint, region, sealed, der, valid_from, valid_to = row

@@ -16,3 +16,6 @@ WHERE region = %(region)s ORDER BY valid_from DESC LIMIT 1;
 -- name: between
 SELECT fingerprint, region, sealed, public_der, valid_from, valid_to FROM trail_keys
 WHERE region = %(region)s AND valid_to >= %(start)s AND valid_from <= %(end)s ORDER BY valid_from;
+
+-- name: by_fingerprint
+SELECT fingerprint, region, sealed, public_der, valid_from, valid_to FROM trail_keys WHERE fingerprint = %(fingerprint)s;

@@ -24,3 +24,7 @@ class SqliteKeys:
 
     def between(self, region: str, start: float, end: float) -> list[SigningKey]:
         return [SigningKey(*row) for row in self._store.all("trail_keys_between", (region, start, end))]
+
+    def by_fingerprint(self, fingerprint: str) -> SigningKey | None:
+        row = self._store.one("trail_key_by_fingerprint", (fingerprint,))
+        return SigningKey(*row) if row is not None else None

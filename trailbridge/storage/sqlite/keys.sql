@@ -11,3 +11,6 @@ WHERE region = ? ORDER BY valid_from DESC LIMIT 1;
 -- name: trail_keys_between
 SELECT fingerprint, region, sealed, public_der, valid_from, valid_to FROM trail_keys
 WHERE region = ? AND valid_to >= ? AND valid_from <= ? ORDER BY valid_from;
+
+-- name: trail_key_by_fingerprint
+SELECT fingerprint, region, sealed, public_der, valid_from, valid_to FROM trail_keys WHERE fingerprint = ?;
