@@ -34,6 +34,7 @@ from trailbridge.patterns import PatternError
 from trailbridge.secrets import SecretBox
 from trailbridge.settings import Settings
 from trailbridge.storage.ports import Objects, Resources, Store
+from trailbridge.topics.signing import NotificationSigner
 from trailbridge.trail.buckets import Buckets
 from trailbridge.trail.files import TrailFiles
 from trailbridge.trail.recorder import Recorder
@@ -73,6 +74,9 @@ class Engine:
     trail_files: TrailFiles
     recorder: Recorder  # CloudTrail records of calls captured elsewhere (PutAuditEvents) go here
     new_id: NewId  # ids, injected like the clock
+    # signs SNS's JSON notifications (its keys live in the Keys port, which the engine has no other way to
+    # reach); None: a Publish that would deliver one answers 501 until the composition root gives it
+    sns_signer: NotificationSigner | None = None
 
 
 _CODES: dict[type[TrailbridgeError], str] = {

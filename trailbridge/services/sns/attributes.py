@@ -1,0 +1,199 @@
+"""The attributes of topics and subscriptions: which names SNS knows, which it lets a caller set, and how it
+checks their values. Each check returns the value to store or raises with the reason SNS gives; the
+operation says where the reason goes (`Invalid parameter: Attributes Reason: ...` at creation,
+`Invalid parameter: ...` when one attribute is set)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import orjson
+
+from trailbridge.patterns.filter_policy import FilterPolicyError, compile_filter_policy
+from trailbridge.services.base import ServiceError
+from trailbridge.services.sns.common import invalid_parameter
+
+_FEEDBACK = tuple(
+    f"{protocol}{kind}"
+    for protocol in ("Application", "HTTP", "Lambda", "SQS", "Firehose")
+    for kind in ("SuccessFeedbackRoleArn", "FailureFeedbackRoleArn", "SuccessFeedbackSampleRate")
+)
+SETTABLE_TOPIC = frozenset(
+    {"DeliveryPolicy", "DisplayName", "Policy", "SignatureVersion", "TracingConfig", "KmsMasterKeyId"}
+    | {"ContentBasedDeduplication", "ArchivePolicy", "DataProtectionPolicy", "FifoThroughputScope", *_FEEDBACK}
+)
+CREATE_TOPIC = SETTABLE_TOPIC | {"FifoTopic"}
+SUBSCRIPTION = frozenset(
+    {"DeliveryPolicy", "FilterPolicy", "FilterPolicyScope", "RawMessageDelivery", "RedrivePolicy"}
+    | {"SubscriptionRoleArn", "ReplayPolicy"}
+)
+SCOPES = ("MessageAttributes", "MessageBody")
+_JACKSON_SOURCE = " at [Source: REDACTED (`StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION` disabled); line: 1, column: "
+
+DEFAULT_EFFECTIVE_DELIVERY_POLICY = (
+    '{"http":{"defaultHealthyRetryPolicy":{"minDelayTarget":20,"maxDelayTarget":20,"numRetries":3,'
+    '"numMaxDelayRetries":0,"numNoDelayRetries":0,"numMinDelayRetries":0,"backoffFunction":"linear"},'
+    '"disableSubscriptionOverrides":false,"defaultRequestPolicy":{"headerContentType":"text/plain; charset=UTF-8"}}}'
+)
+
+
+class Reason(Exception):
+    """Why SNS refuses an attribute's value, in its words, before the operation places them."""
+
+
+def boolean(name: str, value: str) -> str:
+    if value.lower() not in ("true", "false"):
+        raise Reason(f"{name}: Invalid value [{value}]. Must be true or false.")
+    return value.lower()
+
+
+def json_document(name: str, value: str) -> Any:
+    """A JSON attribute parsed, or the reason in Jackson's words (SNS parses with Jackson)."""
+    try:
+        return orjson.loads(value)
+    except orjson.JSONDecodeError:
+        raise Reason(f"{name}: failed to parse JSON. {_jackson(value)}") from None
+
+
+def _jackson(text: str) -> str:
+    """Jackson's message for the first fault of malformed JSON, for the faults SNS is given most often: a
+    field name without quotes, and a bare word where a value belongs."""
+    stripped = text.lstrip()
+    offset = len(text) - len(stripped)
+    if stripped.startswith("{"):
+        rest = stripped[1:].lstrip()
+        column = len(text) - len(rest) + 1
+        if rest and rest[0] not in '"}':
+            return (
+                f"Unexpected character ('{rest[0]}' (code {ord(rest[0])})): was expecting double-quote to start "
+                f"field name\n{_JACKSON_SOURCE}{column}]"
+            )
+    token = ""
+    for char in stripped:
+        if not char.isalnum():
+            break
+        token += char
+    return (
+        f"Unrecognized token '{token or stripped[:1]}': was expecting (JSON String, Number, Array, Object or token "
+        f"'null', 'true' or 'false')\n{_JACKSON_SOURCE}{offset + len(token) + 1}]"
+    )
+
+
+def _signature_version(name: str, value: str) -> str:
+    if value not in ("1", "2"):
+        raise Reason(f"{name}: Invalid value [{value}]. Must be 1 or 2.")
+    return value
+
+
+def _tracing(name: str, value: str) -> str:
+    if value not in ("PassThrough", "Active"):
+        raise Reason(f"{name}: Invalid value [{value}]. Must be PassThrough or Active.")
+    return value
+
+
+def _policy(name: str, value: str) -> str:
+    document = json_document(name, value)
+    if not isinstance(document, dict) or "Statement" not in document:
+        raise Reason(f"{name} Error: null")
+    return value
+
+
+def _json(name: str, value: str) -> str:
+    json_document(name, value)
+    return value
+
+
+def _display_name(name: str, value: str) -> str:
+    if len(value) > 100:
+        raise Reason(f"{name}: must be at most 100 characters long")
+    return value
+
+
+def _as_is(name: str, value: str) -> str:
+    return value
+
+
+_TOPIC_CHECKS: dict[str, Callable[[str, str], str]] = {
+    "SignatureVersion": _signature_version,
+    "TracingConfig": _tracing,
+    "Policy": _policy,
+    "DeliveryPolicy": _json,
+    "ArchivePolicy": _json,
+    "DataProtectionPolicy": _json,
+    "DisplayName": _display_name,
+    "FifoTopic": boolean,
+    "ContentBasedDeduplication": boolean,
+}
+
+
+def topic_value(name: str, value: str, fifo: bool) -> str:
+    """A topic attribute's value to store (a known, settable name is the caller's to check)."""
+    if name == "ContentBasedDeduplication" and not fifo:
+        raise Reason(f"{name}: Content based deduplication can only be set for FIFO topics")
+    return _TOPIC_CHECKS.get(name, _as_is)(name, value)
+
+
+def creation_attributes(given: Mapping[str, str]) -> dict[str, str]:
+    """CreateTopic's attributes, checked; FifoTopic is kept only when true (a standard topic shows none)."""
+    unknown = next((name for name in given if name not in CREATE_TOPIC), None)
+    if unknown is not None:
+        raise invalid_parameter("AttributeName")
+    fifo = given.get("FifoTopic", "false").lower() == "true"
+    try:
+        checked = {name: topic_value(name, value, fifo) for name, value in given.items()}
+    except Reason as reason:
+        raise invalid_parameter(f"Attributes Reason: {reason}") from None
+    return {k: v for k, v in checked.items() if k != "FifoTopic" or v == "true"}
+
+
+def placed(reason: Reason, where: str) -> ServiceError:
+    """A reason put where the operation says: after `Attributes Reason: ` at creation and subscription,
+    alone when one attribute is set."""
+    return invalid_parameter(where + str(reason))
+
+
+def _filter_policy(policy: str, scope: str) -> None:
+    """Refuse a filter policy as SNS does; the policy is compiled again where it is matched."""
+    try:
+        compile_filter_policy(policy, scope)
+    except FilterPolicyError as exc:
+        raise Reason(exc.prefix + str(exc)) from None
+
+
+def _redrive(value: str) -> None:
+    document = json_document("RedrivePolicy", value)
+    target = document.get("deadLetterTargetArn") if isinstance(document, dict) else None
+    if not isinstance(target, str) or not target.startswith("arn:aws:sqs:") or len(target.split(":")) != 6:
+        raise Reason("RedrivePolicy: deadLetterTargetArn is an invalid arn")
+
+
+def subscription_values(given: Mapping[str, str], current: Mapping[str, str], fifo: bool) -> dict[str, str]:
+    """The subscription's attributes once `given` is set over `current`, each value checked in the order given
+    (an empty FilterPolicy, RedrivePolicy or DeliveryPolicy removes it); a filter policy is checked under the
+    scope it will have."""
+    merged = dict(current)
+    for name, value in given.items():
+        if name not in SUBSCRIPTION:
+            raise Reason("AttributeName")
+        merged[name] = _subscription_value(name, value)
+    scope = merged.get("FilterPolicyScope", SCOPES[0])
+    if merged.get("FilterPolicy") and ("FilterPolicy" in given or "FilterPolicyScope" in given):
+        _filter_policy(merged["FilterPolicy"], scope)
+    if merged.get("RedrivePolicy") and fifo and ".fifo" not in merged["RedrivePolicy"]:
+        raise Reason("RedrivePolicy: must use a FIFO queue as DLQ for a FIFO Subscription to a FIFO Topic.")
+    return {k: v for k, v in merged.items() if v != "" or k == "RawMessageDelivery"}
+
+
+def _subscription_value(name: str, value: str) -> str:
+    if name == "RawMessageDelivery":
+        return boolean(name, value)
+    if name == "FilterPolicyScope" and value not in SCOPES:
+        raise Reason(f"{name}: Invalid value [{value}]. Please use either MessageBody or MessageAttributes")
+    if name == "RedrivePolicy" and value:
+        _redrive(value)
+    elif name == "DeliveryPolicy" and value:
+        json_document(name, value)
+    elif name == "ReplayPolicy":
+        raise Reason("ReplayPolicy: trailbridge does not replay FIFO topics' messages yet")
+    return value

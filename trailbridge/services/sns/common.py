@@ -1,0 +1,123 @@
+"""What every SNS operation shares: AWS's error codes and wording, the ARNs of topics and subscriptions, where
+their documents live on the `Resources` port, and the one way a topic is found and its policy asked.
+
+SNS speaks the query protocol: an error is `InvalidParameter` with a message that starts
+`Invalid parameter: `, `NotFound` (404), `AuthorizationError` (403), and a request that breaks botocore's
+model is `ValidationError`, whose member paths name a map's values `.member.` as SNS writes them."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from trailbridge.domain.access import Access, authorize
+from trailbridge.errors import AccessDeniedError, InvalidInputError
+from trailbridge.services.base import Engine, ServiceError, operation
+from trailbridge.storage.ports import Scope
+
+TOPIC = "sns-topic"
+SUBSCRIPTION = "sns-subscription"
+_MAP_VALUE = re.compile(r"(messageAttributes\.[^ ]+?)\.value\.")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def invalid(message: str) -> ServiceError:
+    return ServiceError("InvalidParameter", message)
+
+
+def invalid_parameter(reason: str) -> ServiceError:
+    return invalid(f"Invalid parameter: {reason}")
+
+
+def not_found(what: str) -> ServiceError:
+    return ServiceError("NotFound", f"{what} does not exist", 404)
+
+
+def not_built(what: str) -> ServiceError:
+    """Something SNS does that trailbridge does not do yet: refused, never silently accepted."""
+    return ServiceError("NotImplemented", f"trailbridge does not {what} yet.", 501)
+
+
+def sns_operation(name: str) -> Callable[[F], F]:
+    """`@operation("sns", name)` with SNS's code and wording for a request that breaks the model."""
+    marked = operation("sns", name, {InvalidInputError: "ValidationError"})
+
+    def decorate(method: F) -> F:
+        inner = marked(method)
+
+        @functools.wraps(inner)
+        def wrapper(self: Any, **params: Any) -> Any:
+            try:
+                return inner(self, **params)
+            except ServiceError as exc:
+                if exc.code != "ValidationError":
+                    raise
+                raise ServiceError(exc.code, _MAP_VALUE.sub(r"\1.member.", exc.message)) from exc
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def topic_arn(account: str, region: str, name: str) -> str:
+    return f"arn:aws:sns:{region}:{account}:{name}"
+
+
+def arn_parts(text: str, parameter: str) -> list[str]:
+    """The colon-separated parts of an ARN, refused as SNS does when it has fewer than six."""
+    parts = text.split(":")
+    if len(parts) < 6:
+        raise invalid_parameter(f"{parameter} Reason: An ARN must have at least 6 elements, not {len(parts)}")
+    return parts
+
+
+def topic_scope(account: str, region: str) -> Scope:
+    return Scope(TOPIC, account, region)
+
+
+def subscription_scope(topic: str) -> Scope:
+    """A topic's subscriptions live beside it: same account and region, the topic's ARN as their parent."""
+    _, _, _, region, account, _ = topic.split(":", 5)
+    return Scope(SUBSCRIPTION, account, region, topic)
+
+
+class SnsParts:
+    """The engine, the caller's account and region, and the lookups every SNS service class needs."""
+
+    def __init__(self, engine: Engine, account: str, region: str) -> None:
+        self.engine, self.account, self.region = engine, account, region
+        self.resources = engine.resources
+
+    def find_topic(self, arn: str, action: str, parameter: str = "TopicArn") -> dict[str, Any] | None:
+        """The topic an ARN names (None when there is none), once the caller may do `action` (`SNS:Publish`)
+        on it: its owner may, another account where the topic's policy allows. An ARN of another region is
+        refused as SNS refuses it: topics are regional and are reached through their region's endpoint."""
+        parts = arn_parts(arn, parameter)
+        if parts[2] != "sns" or parts[3] != self.region or len(parts) != 6:
+            raise invalid_parameter(parameter)
+        doc = self.resources.get(arn)
+        doc = doc if doc is not None and doc.get("Kind") == TOPIC else None
+        self.authorize(action, arn, doc["Policy"] if doc is not None else None)
+        return doc
+
+    def topic(self, arn: str, action: str, parameter: str = "TopicArn") -> dict[str, Any]:
+        doc = self.find_topic(arn, action, parameter)
+        if doc is None:
+            raise not_found("Topic")
+        return doc
+
+    def authorize(self, action: str, arn: str, policy: str | None) -> None:
+        try:
+            authorize(Access(self.account, action, arn), policy)
+        except AccessDeniedError as exc:
+            raise ServiceError("AuthorizationError", exc.message, 403) from None
+
+    def save_topic(self, doc: dict[str, Any]) -> None:
+        _, _, _, region, account, name = doc["TopicArn"].split(":", 5)
+        self.resources.put(topic_scope(account, region), name, doc["TopicArn"], doc)
+
+    def subscriptions_of(self, topic: str) -> list[dict[str, Any]]:
+        return list(self.resources.scan(subscription_scope(topic)))

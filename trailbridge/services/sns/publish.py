@@ -1,0 +1,178 @@
+"""Publish and PublishBatch: a message checked as SNS checks it, then delivered to every subscription of the
+topic whose filter policy matches, in one transaction. trailbridge delivers to its own SQS queues: the
+JSON notification (signed, as SNS signs it), or with RawMessageDelivery the message itself with its
+attributes as SQS message attributes. A queue of another account takes the message only where its policy
+lets `sns.amazonaws.com` send for this topic (`aws:SourceArn`), as in AWS; a queue that no longer exists
+gets nothing (SNS counts a failed delivery; trailbridge keeps no delivery statistics)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+
+from trailbridge.domain.access import Access, allowed
+from trailbridge.patterns.filter_policy import FilterPolicy, compile_filter_policy
+from trailbridge.services import sqs_attributes
+from trailbridge.services.base import ServiceError
+from trailbridge.services.sns import messages
+from trailbridge.services.sns.common import SnsParts, invalid_parameter, not_built, sns_operation
+from trailbridge.topics.notifications import message_for, per_protocol, unsigned, written
+
+_BATCH_ID = re.compile(r"[A-Za-z0-9_-]+")
+_MOST_ENTRIES = 10
+
+
+@lru_cache(maxsize=4096)
+def _policy(text: str, scope: str) -> FilterPolicy:
+    """Filter policies compiled once (they were checked when set), not at every message."""
+    return compile_filter_policy(text, scope)
+
+
+def _batch_error(code: str, message: str) -> ServiceError:
+    return ServiceError(code, message)
+
+
+def _check_batch(entries: list[Mapping[str, Any]]) -> None:
+    if not entries:
+        raise _batch_error("EmptyBatchRequest", "The batch request doesn't contain any entries.")
+    if len(entries) > _MOST_ENTRIES:
+        raise _batch_error("TooManyEntriesInBatchRequest", "The batch request contains more entries than permissible.")
+    for key in (entry["Id"] for entry in entries):
+        if len(key) > 80:
+            raise _batch_error(
+                "InvalidBatchEntryId", f"The Id of a batch entry in the batch request is too long: {key}"
+            )
+        if not _BATCH_ID.fullmatch(key):
+            raise _batch_error(
+                "InvalidBatchEntryId", "The Id of a batch entry in a batch request doesn't abide by the specification."
+            )
+    if len({entry["Id"] for entry in entries}) != len(entries):
+        raise _batch_error("BatchEntryIdsNotDistinct", "Two or more batch entries in the request have the same Id.")
+    total = sum(
+        len(e["Message"].encode()) + messages.attributes_size(e.get("MessageAttributes") or {}) for e in entries
+    )
+    if total > messages.MOST_BYTES:
+        raise _batch_error("BatchRequestTooLong", "The length of all the messages put together is more than the limit.")
+
+
+class PublishService(SnsParts):
+    @sns_operation("Publish")
+    def publish(self, **params: Any) -> dict[str, Any]:
+        topic = self._target(params)
+        self._check(topic, params)
+        with self.engine.store.transaction():
+            return self._deliver(topic, params)
+
+    @sns_operation("PublishBatch")
+    def publish_batch(self, **params: Any) -> dict[str, Any]:
+        """Every entry is checked before any is delivered: SNS refuses the whole batch for one bad entry."""
+        topic = self.topic(params["TopicArn"], "SNS:Publish")
+        entries = params["PublishBatchRequestEntries"]
+        _check_batch(entries)
+        for entry in entries:
+            self._check(topic, entry)
+        with self.engine.store.transaction():
+            successful = [{"Id": entry["Id"], **self._deliver(topic, entry)} for entry in entries]
+        return {"Successful": successful, "Failed": []}
+
+    def _target(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """The topic a Publish names by TopicArn or TargetArn (SMS and mobile endpoints are not built)."""
+        if params.get("PhoneNumber") is not None:
+            raise not_built("send SMS messages (Publish with PhoneNumber)")
+        given = [(name, params[name]) for name in ("TopicArn", "TargetArn") if params.get(name)]
+        if not given:
+            raise invalid_parameter("TopicArn or TargetArn Reason: no value for required parameter")
+        if len(given) > 1:
+            raise invalid_parameter("TopicArn or TargetArn Reason: Only one of TopicArn or TargetArn may be specified")
+        name, arn = given[0]
+        if ":endpoint/" in arn:
+            raise not_built("publish to mobile platform endpoints")
+        return self.topic(arn, "SNS:Publish", name)
+
+    def _check(self, topic: Mapping[str, Any], entry: Mapping[str, Any]) -> None:
+        attributes = entry.get("MessageAttributes") or {}
+        messages.check_attributes(attributes)
+        messages.check_message(entry["Message"], attributes, entry.get("MessageStructure"))
+        messages.check_subject(entry.get("Subject"))
+        stored = topic["Attributes"]
+        messages.check_fifo(
+            stored.get("FifoTopic") == "true",
+            stored.get("ContentBasedDeduplication") == "true",
+            entry.get("MessageGroupId"),
+            entry.get("MessageDeduplicationId"),
+        )
+
+    def _deliver(self, topic: dict[str, Any], entry: Mapping[str, Any]) -> dict[str, str]:
+        """Put the message on the queue of every confirmed SQS subscription whose filter policy matches."""
+        message_id = self.engine.new_id()
+        structured = entry.get("MessageStructure") == "json"
+        body = message_for(per_protocol(entry["Message"]), "sqs") if structured else entry["Message"]
+        attributes = entry.get("MessageAttributes") or {}
+        for subscription in self.subscriptions_of(topic["TopicArn"]):
+            if _delivered(subscription) and _matches(subscription["Attributes"], body, attributes):
+                self._to_queue(topic, subscription, message_id, body, entry)
+        answer = {"MessageId": message_id}
+        if topic["Attributes"].get("FifoTopic") == "true":
+            topic["Sequence"] = topic.get("Sequence", 0) + 1
+            self.save_topic(topic)
+            answer["SequenceNumber"] = f"{topic['Sequence']:020d}"
+        return answer
+
+    def _to_queue(
+        self,
+        topic: Mapping[str, Any],
+        subscription: Mapping[str, Any],
+        message_id: str,
+        body: str,
+        entry: Mapping[str, Any],
+    ) -> None:
+        queue = self.resources.get(subscription["Endpoint"])
+        if queue is None or not self._may_send(topic["TopicArn"], queue):
+            return
+        attributes = entry.get("MessageAttributes") or {}
+        delay = sqs_attributes.number(queue["Attributes"], "DelaySeconds")
+        if subscription["Attributes"].get("RawMessageDelivery") == "true":
+            self.engine.queues.send(queue["Arn"], body, sqs_attributes.to_store(attributes), delay)
+            return
+        notification = unsigned(
+            message_id=message_id,
+            topic_arn=topic["TopicArn"],
+            subject=entry.get("Subject"),
+            message=body,
+            sent=self.engine.clock.now(),
+            unsubscribe_url=self._unsubscribe_url(subscription["SubscriptionArn"]),
+            attributes=attributes,
+        )
+        self.engine.queues.send(queue["Arn"], written(self._sign(notification, topic)), None, delay)
+
+    def _may_send(self, topic_arn: str, queue: Mapping[str, Any]) -> bool:
+        access = Access(
+            topic_arn.split(":")[4],
+            "sqs:SendMessage",
+            queue["Arn"],
+            service="sns.amazonaws.com",
+            context={"aws:SourceArn": topic_arn},
+        )
+        return allowed(access, queue["Attributes"].get("Policy"))
+
+    def _sign(self, notification: dict[str, Any], topic: Mapping[str, Any]) -> dict[str, Any]:
+        signer = self.engine.sns_signer
+        if signer is None:
+            raise not_built("sign SNS notifications here: the engine was built without an SNS signer")
+        return signer.sign(notification, self.region, topic["Attributes"].get("SignatureVersion", "1"))
+
+    def _unsubscribe_url(self, subscription_arn: str) -> str:
+        return f"{self.engine.settings.endpoint_url}/?Action=Unsubscribe&SubscriptionArn={subscription_arn}"
+
+
+def _delivered(subscription: Mapping[str, Any]) -> bool:
+    return subscription["Protocol"] == "sqs" and not subscription["PendingConfirmation"]
+
+
+def _matches(stored: Mapping[str, str], body: str, attributes: Mapping[str, Mapping[str, Any]]) -> bool:
+    text = stored.get("FilterPolicy")
+    if not text:
+        return True
+    return _policy(text, stored.get("FilterPolicyScope", "MessageAttributes")).matches(body, attributes)

@@ -1,0 +1,97 @@
+"""What a topic delivers, apart from any wire: the JSON notification SNS sends a subscriber (its keys, their
+order and the text it is written as), and which message of a `MessageStructure=json` publish goes to which
+protocol.
+
+A notification's keys are SNS's, in SNS's order: Type, MessageId, TopicArn, Subject (when the publish had
+one), Message, Timestamp, SignatureVersion, Signature, SigningCertURL, UnsubscribeURL, MessageAttributes
+(when it had some). `unsigned` leaves out the three the signer adds after Timestamp. SNS writes the body
+an SQS queue receives as indented JSON with `" : "` between a key and its value, each message attribute
+on one line, compact: `written` does the same, so a reader that compares bodies sees what AWS sends.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from trailbridge.errors import InvalidInputError
+
+
+class MessageStructureError(InvalidInputError):
+    """A `MessageStructure=json` message SNS refuses; the text is SNS's reason."""
+
+
+def per_protocol(message: str) -> dict[str, str]:
+    """The messages of a `MessageStructure=json` publish, by protocol, with the `default` every protocol
+    without its own gets."""
+    try:
+        parsed = orjson.loads(message)
+    except orjson.JSONDecodeError:
+        raise MessageStructureError("JSON message body failed to parse") from None
+    if not isinstance(parsed, dict):
+        raise MessageStructureError("JSON message body failed to parse")
+    if "default" not in parsed:
+        raise MessageStructureError("No default entry in JSON message body")
+    return {k: v if isinstance(v, str) else orjson.dumps(v).decode() for k, v in parsed.items()}
+
+
+def message_for(messages: Mapping[str, str], protocol: str) -> str:
+    return messages.get(protocol, messages["default"])
+
+
+def timestamp(seconds: float) -> str:
+    """SNS's Timestamp: ISO 8601 in UTC, to the millisecond (`2023-08-24T21:36:09.123Z`)."""
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def notification_attributes(attributes: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, str]]:
+    """Publish's MessageAttributes as a notification carries them: `Type` and `Value` (binary in base64)."""
+    shown = {}
+    for name, attribute in attributes.items():
+        value = attribute.get("StringValue")
+        if value is None:
+            binary = attribute.get("BinaryValue") or b""
+            value = base64.b64encode(binary if isinstance(binary, bytes) else str(binary).encode()).decode()
+        shown[name] = {"Type": str(attribute["DataType"]), "Value": str(value)}
+    return shown
+
+
+def unsigned(
+    *,
+    message_id: str,
+    topic_arn: str,
+    subject: str | None,
+    message: str,
+    sent: float,
+    unsubscribe_url: str,
+    attributes: Mapping[str, Mapping[str, Any]],
+) -> dict[str, Any]:
+    """A notification before it is signed (the signer puts its three keys after Timestamp)."""
+    notification: dict[str, Any] = {"Type": "Notification", "MessageId": message_id, "TopicArn": topic_arn}
+    if subject is not None:
+        notification["Subject"] = subject
+    notification |= {"Message": message, "Timestamp": timestamp(sent), "UnsubscribeURL": unsubscribe_url}
+    if attributes:
+        notification["MessageAttributes"] = notification_attributes(attributes)
+    return notification
+
+
+def written(notification: Mapping[str, Any]) -> str:
+    """The notification as the text SNS delivers."""
+    lines = [f"  {_json(key)} : {_value(value)}" for key, value in notification.items()]
+    return "{\n" + ",\n".join(lines) + "\n}"
+
+
+def _value(value: Any) -> str:
+    if not isinstance(value, Mapping):
+        return _json(value)
+    members = [f"    {_json(name)} : {_json(member)}" for name, member in value.items()]
+    return "{\n" + ",\n".join(members) + "\n  }"
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value).decode()
