@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.corpora import load_json
+from trailbridge.patterns import filter_policy_text as reading
 from trailbridge.patterns.filter_policy import FilterPolicyError, compile_filter_policy
 
 RECORDED: dict[str, Any] = load_json("sns", "aws-recorded.json")
@@ -69,14 +70,43 @@ def _call(case: dict[str, Any]) -> tuple[str, str, str]:
 @pytest.mark.parametrize("case", POLICY_ERRORS, ids=[c["name"] for c in POLICY_ERRORS])
 def test_recorded_refusal(case: dict[str, Any]) -> None:
     policy, scope, reason = _call(case)
-    expected = case["expected_error"]["message"].split(LOCATION)[0]
+    expected = case["expected_error"]["message"]
     if "FilterPolicy" not in expected and "Filter policy" not in expected:
         compile_filter_policy(policy, scope)  # another attribute was at fault: the policy is fine
         return
     with pytest.raises(FilterPolicyError) as caught:
         compile_filter_policy(policy, scope)
     assert f"Invalid parameter: {reason}{caught.value.prefix}{caught.value}" == expected
+    assert caught.value.reason == str(caught.value).split(LOCATION)[0]
     assert case["expected_error"]["code"] == "InvalidParameter"
+
+
+EVENTBRIDGE_LOCATED = [
+    c
+    for c in load_json("event-patterns", "aws-recorded.json")["cases"]
+    if LOCATION in c.get("aws_error_message_raw", "")
+]
+
+
+@pytest.mark.parametrize("case", EVENTBRIDGE_LOCATED, ids=[c["name"] for c in EVENTBRIDGE_LOCATED])
+def test_locations_are_jacksons(case: dict[str, Any]) -> None:
+    """EventBridge's recorded errors carry the same event-ruler locations, in the pattern as sent.
+
+    Their recorded source is masked (`arn:<partition>:`), so the reason, the line, the column and
+    the count of suffixes are compared, not the quoted source.
+    """
+    pattern, raw = case["pattern"], case["aws_error_message_raw"].removeprefix("Event pattern is not valid. Reason: ")
+    reason = reading.engine_error(pattern)
+    if reason is None:
+        raise AssertionError(f"the engine accepts {pattern!r}")
+    if case["expected"] == "error" and reason.startswith(("Unrecognized token", "Unexpected character")):
+        got = reading.syntax_message(pattern, reason).removeprefix("failed to parse JSON. ")
+    else:
+        got = reading.validation_message(pattern, reason, reading.engine_error)
+    assert got.split(LOCATION)[0] == raw.split(LOCATION)[0]
+    assert [part.rsplit("; ", 2)[1:] for part in got.split(LOCATION)] == [
+        part.rsplit("; ", 2)[1:] for part in raw.split(LOCATION)
+    ]
 
 
 # -- attributes ------------------------------------------------------------------------------------
@@ -155,6 +185,8 @@ def test_a_string_attribute_is_not_a_number() -> None:
         ({"a": [True]}, "[true]", True),
         ({"a": [{"anything-but": ["x"]}]}, '["x", "y"]', True),
         ({"a": [{"anything-but": ["x"]}]}, '["x"]', False),
+        ({"a": [{"exists": True}]}, "[]", False),  # an empty array holds no value, as in an event
+        ({"a": [{"exists": False}]}, "[]", True),
         ({"a": ["x"]}, "not json", False),
         ({"a": ["x"]}, '"x"', False),
     ],
@@ -233,6 +265,37 @@ def test_refusals(policy: Any, message: str) -> None:
     assert error.prefix == "FilterPolicy: "
 
 
+def test_a_repeated_key_keeps_its_last_value_before_validation() -> None:
+    policy = compile_filter_policy('{"a": [], "b": ["y"], "a": ["x"]}')
+    assert policy.matches("m", {"a": _string("x"), "b": _string("y")})
+    assert str(_refusal('{"a": ["x"], "a": []}')).startswith("Empty arrays are not allowed")
+
+
+def test_sns_operators_and_engine_errors_come_in_document_order() -> None:
+    error = _refusal('{"a": [{"wildcard": "x*"}], "b": []}')
+    assert str(error) == (
+        "Unrecognized match type wildcard\n"
+        ' at [Source: (String)"{"a":[{"wildcard":"x*"}],"b":[]}"; line: 1, column: 20]'
+    )
+    assert str(_refusal('{"b": [], "a": [{"wildcard": "x*"}]}')).startswith("Empty arrays are not allowed")
+    assert str(_refusal('{"a": [{"anything-but": ["x", null]}]}')).count(LOCATION) == 2
+
+
+def test_long_sources_are_quoted_in_part() -> None:
+    policy = {"a": ["x" * 600], "b": "oops"}
+    error = str(_refusal(policy))
+    assert error.startswith('"b" must be an object or an array\n at [Source: (String)"{"a":["xxx')
+    assert '"[truncated 121 chars]; line: 1, column: 616]' in error
+
+
+def test_syntax_errors_are_located_in_the_policy_as_sent() -> None:
+    assert str(_refusal('{\n  "a": [x]}')) == (
+        "failed to parse JSON. Unrecognized token 'x': was expecting (JSON String, Number, Array, Object or token "
+        "'null', 'true' or 'false')\n at [Source: REDACTED (`StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION` "
+        "disabled); line: 2, column: 10]"
+    )
+
+
 def test_keys_count_leaves_and_the_largest_or_alternative() -> None:
     five = {f"k{i}": ["v"] for i in range(5)}
     compile_filter_policy(json.dumps(five))
@@ -265,7 +328,7 @@ def test_or_combinations_add_up() -> None:
 
 
 def test_a_very_deep_policy_is_too_complex_not_a_crash() -> None:
-    deep = '{"a":' * 900 + '["v"]' + "}" * 900
+    deep = '{"a":' * 999 + '["v"]' + "}" * 999
     assert str(_refusal(deep, BODY)) == "Filter policy is too complex"
 
 
@@ -328,9 +391,11 @@ def _reference_one(test: Any, value: Any) -> bool:
 
 
 def _reference(policy: dict[str, list[Any]], attributes: dict[str, dict[str, str]]) -> bool:
-    values = {name: _reference_value(a) for name, a in attributes.items() if a["DataType"] != "Binary"}
+    """A field is present when it has a value: not for Binary, nor for an empty String.Array."""
+    values = {name: _reference_value(a) for name, a in attributes.items()}
     return all(
-        any(_reference_test(t, values.get(name, []), name in values) for t in tests) for name, tests in policy.items()
+        any(_reference_test(t, values.get(name, []), bool(values.get(name))) for t in tests)
+        for name, tests in policy.items()
     )
 
 

@@ -15,7 +15,6 @@ JSON object. PATTERNS.md ("SNS filter policies") lists where SNS's semantics dif
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,8 +22,8 @@ import orjson
 
 from trailbridge.errors import TrailbridgeError
 from trailbridge.patterns import filter_policy_rules as rules
+from trailbridge.patterns import filter_policy_text as reading
 from trailbridge.patterns.errors import PatternError
-from trailbridge.patterns.jsontext import Lexer, Tok
 from trailbridge.patterns.matcher import Matcher
 
 __all__ = ["SCOPES", "FilterPolicy", "FilterPolicyError", "compile_filter_policy"]
@@ -48,13 +47,14 @@ class FilterPolicyError(TrailbridgeError, ValueError):
     `prefix` is ``"FilterPolicy: "`` for every error but one: AWS words the refusal of a nested policy
     on the `MessageAttributes` scope without it ("Invalid parameter: Filter policy scope
     MessageAttributes does not support nested filter policy"), and there `prefix` is ``""``.
-    Only the first line of AWS's message is reproduced: the Jackson location suffix some messages
-    carry on a second line (``\\n at [Source: ...; line: 1, column: N]``) is not.
+    Where AWS's message carries Jackson's location on a second line (``\\n at [Source: ...; line: 1,
+    column: N]``), so does `str()`; `reason` is the first line alone.
     """
 
     def __init__(self, message: str, *, prefix: str = "FilterPolicy: ") -> None:
         super().__init__(message)
         self.prefix = prefix
+        self.reason = message.split("\n", 1)[0]
 
 
 class FilterPolicy:
@@ -103,37 +103,36 @@ def compile_filter_policy(policy: str, scope: str = "MessageAttributes") -> Filt
         raise FilterPolicyError(TOO_LONG)
     if not policy.strip():
         return FilterPolicy(policy, scope, None)
-    tree = _parse(policy)
+    try:
+        tree = reading.read(policy)
+    except PatternError as err:
+        raise FilterPolicyError(reading.syntax_message(policy, err.reason)) from None
     if tree == {}:
         return FilterPolicy(policy, scope, None)
-    matcher = Matcher()
-    try:
-        matcher.add(_ONLY, policy)
-    except PatternError as err:
-        raise FilterPolicyError(err.reason) from None
+    pattern = reading.compact(tree)
+    _check_operators(pattern)
     _check_sns_rules(tree, scope)
+    matcher = Matcher()
+    matcher.add(_ONLY, pattern)
     return FilterPolicy(policy, scope, matcher)
 
 
-def _parse(policy: str) -> Any:
-    """The policy's JSON value, or FilterPolicyError with Jackson's words (text after the value is ignored)."""
-    lexer = Lexer(policy)
-    try:
-        while lexer.next().kind is not Tok.EOF:
-            pass
-    except PatternError as err:
-        raise FilterPolicyError(f"failed to parse JSON. {err.reason}") from None
-    value, _ = json.JSONDecoder().raw_decode(policy.lstrip(" \t\r\n"))
-    return value
+def _check_operators(pattern: str) -> None:
+    """event-ruler's verdict with SNS's narrower set of operators, whichever comes first in the text."""
+    engine = reading.engine_error(pattern)
+    unknown = rules.operator_error(pattern)
+    if unknown is not None:
+        end = reading.error_end(pattern, unknown, rules.operator_error)
+        if engine is None or reading.engine_error(pattern[:end]) != engine:
+            raise FilterPolicyError(reading.validation_message(pattern, unknown, rules.operator_error))
+    if engine is not None:
+        raise FilterPolicyError(reading.validation_message(pattern, engine, reading.engine_error))
 
 
 def _check_sns_rules(tree: dict[str, Any], scope: str) -> None:
-    """SNS's own refusals, once the engine has accepted the structure (so `tree` is a valid pattern)."""
+    """SNS's limits, once event-ruler has accepted the policy (so `tree` is a valid pattern)."""
     if rules.depth(tree) > rules.MAX_COMBINATIONS:
         raise FilterPolicyError(rules.TOO_COMPLEX)
-    error = rules.operator_error(tree)
-    if error is not None:
-        raise FilterPolicyError(error)
     if rules.key_count(tree) > rules.MAX_KEYS:
         raise FilterPolicyError(rules.TOO_MANY_KEYS)
     if scope == "MessageAttributes" and rules.is_nested(tree):

@@ -1,24 +1,27 @@
 """What Amazon SNS refuses in a filter policy beyond what EventBridge refuses in an event pattern.
 
 SNS validates a filter policy with the same library as EventBridge (aws/event-ruler), so the engine's
-compiler already gives most of AWS's verdicts word for word. SNS then adds its own rules, checked here
-on the parsed policy after the engine has accepted its structure:
+compiler already gives most of AWS's verdicts word for word. SNS then adds its own rules:
 
 - operators: SNS knows fewer of them. `wildcard` and `exactly` are unknown match types, and inside
   `anything-but` only `prefix` is supported (AWS refused `{"anything-but": {"suffix": ...}}` with
-  `Unsupported anything-but pattern: suffix`);
-- scope: on `MessageAttributes` a policy is flat (attribute names, no nested objects);
-- size: at most 5 keys and 150 combinations, counted as AWS counts them (see `combinations`).
+  `Unsupported anything-but pattern: suffix`). This check reads the policy's text, so it can be placed
+  in document order among event-ruler's own errors, as AWS reports whichever comes first;
+- then, on the parsed policy once event-ruler has accepted it: at most 5 keys (`key_count`), no nested
+  objects on the `MessageAttributes` scope (`is_nested`), and at most 150 combinations, counted as AWS
+  counts them (`combinations`).
 
-These checks recurse one frame per level of nesting. The engine caps nesting at 1,000 levels, which is
-past Python's recursion limit, so `depth` (iterative) comes first: a leaf at depth d alone weighs d
-combinations, so a policy deeper than 150 levels is too complex whatever else it holds.
+The checks on the parsed policy recurse one frame per level of nesting. The engine caps nesting at
+1,000 levels, past Python's recursion limit, so `depth` (iterative) comes first: a leaf at depth d
+alone weighs d combinations, so a policy deeper than 150 levels is too complex whatever it holds.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
+
+from trailbridge.patterns.errors import PatternError
+from trailbridge.patterns.jsontext import Lexer, Tok
 
 OR = "$or"
 MAX_KEYS = 5
@@ -45,38 +48,50 @@ def depth(policy: dict[str, Any]) -> int:
     return deepest
 
 
-def operator_error(policy: dict[str, Any]) -> str | None:
-    """The first operator SNS does not know, in document order, as AWS words it; None when all are known."""
-    for values in _value_lists(policy):
-        for value in values:
-            if isinstance(value, dict):
-                error = _expression_error(value)
+def operator_error(text: str) -> str | None:
+    """The first operator SNS does not know, in document order, as AWS words it; None when all are known.
+
+    It reads tokens, so it also answers for a prefix of a policy (the location search asks it about
+    prefixes): a prefix that ends before such an operator is complete has none.
+    """
+    lexer = Lexer(text)
+    roles: list[str] = []
+    name = ""
+    try:
+        while (token := lexer.next()).kind is not Tok.EOF:
+            if token.kind is Tok.FIELD_NAME:
+                name = token.text
+                error = _name_error(roles[-1] if roles else "", name)
                 if error is not None:
                     return error
+            elif token.kind in (Tok.START_OBJECT, Tok.START_ARRAY):
+                roles.append(_role(roles[-1] if roles else "", name, token.kind is Tok.START_ARRAY))
+            elif token.kind in (Tok.END_OBJECT, Tok.END_ARRAY):
+                roles.pop()
+    except PatternError:  # the text ends early: a prefix
+        return None
     return None
 
 
-def _expression_error(expression: dict[str, Any]) -> str | None:
-    for name, operand in expression.items():
-        if name in UNKNOWN_OPERATORS:
-            return f"Unrecognized match type {name}"
-        if name == "anything-but" and isinstance(operand, dict):
-            for variant in operand:
-                if variant not in ANYTHING_BUT_VARIANTS:
-                    return f"Unsupported anything-but pattern: {variant}"
+def _role(parent: str, name: str, is_array: bool) -> str:
+    """What a container holds, from its parent's role and the field name it is the value of."""
+    if is_array:
+        if parent == "fields":
+            return "alternatives" if name == OR else "values"
+        return "other"
+    if parent in ("", "fields", "alternatives"):
+        return "fields"
+    if parent == "values":
+        return "expression"
+    return "anything-but" if parent == "expression" and name == "anything-but" else "other"
+
+
+def _name_error(role: str, name: str) -> str | None:
+    if role == "expression" and name in UNKNOWN_OPERATORS:
+        return f"Unrecognized match type {name}"
+    if role == "anything-but" and name not in ANYTHING_BUT_VARIANTS:
+        return f"Unsupported anything-but pattern: {name}"
     return None
-
-
-def _value_lists(policy: dict[str, Any]) -> Iterator[list[Any]]:
-    """Every array of match values in the policy, in document order (`$or` branches included)."""
-    for key, value in policy.items():
-        if key == OR:
-            for branch in value:
-                yield from _value_lists(branch)
-        elif isinstance(value, dict):
-            yield from _value_lists(value)
-        else:
-            yield value
 
 
 def is_nested(policy: dict[str, Any]) -> bool:
