@@ -330,6 +330,7 @@ def test_or_combinations_add_up() -> None:
 def test_a_very_deep_policy_is_too_complex_not_a_crash() -> None:
     deep = '{"a":' * 999 + '["v"]' + "}" * 999
     assert str(_refusal(deep, BODY)) == "Filter policy is too complex"
+    assert str(_refusal(deep, ATTRS)).startswith("Filter policy scope MessageAttributes")
 
 
 def test_nested_policy_on_attributes_is_refused_without_the_attribute_name() -> None:

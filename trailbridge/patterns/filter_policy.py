@@ -131,11 +131,14 @@ def _check_operators(pattern: str) -> None:
 
 def _check_sns_rules(tree: dict[str, Any], scope: str) -> None:
     """SNS's limits, once event-ruler has accepted the policy (so `tree` is a valid pattern)."""
-    if rules.depth(tree) > rules.MAX_COMBINATIONS:
-        raise FilterPolicyError(rules.TOO_COMPLEX)
+    nested = scope == "MessageAttributes" and rules.is_nested(tree)
+    if rules.depth(tree) > rules.MAX_COMBINATIONS:  # too deep to count recursively, and too complex anyway
+        raise (
+            FilterPolicyError(rules.NESTED_ON_ATTRIBUTES, prefix="") if nested else FilterPolicyError(rules.TOO_COMPLEX)
+        )
     if rules.key_count(tree) > rules.MAX_KEYS:
         raise FilterPolicyError(rules.TOO_MANY_KEYS)
-    if scope == "MessageAttributes" and rules.is_nested(tree):
+    if nested:
         raise FilterPolicyError(rules.NESTED_ON_ATTRIBUTES, prefix="")
     if rules.combinations(tree) > rules.MAX_COMBINATIONS:
         raise FilterPolicyError(rules.TOO_COMPLEX)
