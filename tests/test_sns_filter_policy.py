@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.corpora import load_json
@@ -420,7 +420,9 @@ ATTRIBUTES = st.one_of(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(
+    max_examples=300, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(
     st.dictionaries(NAMES, st.lists(TESTS, min_size=1, max_size=3), min_size=1, max_size=3),
     st.dictionaries(NAMES, ATTRIBUTES, max_size=3),
