@@ -14,18 +14,15 @@ import itertools
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from tests.corpora import load_json
-from trailbridge.runtime import Trailbridge
+from tests.support.sns import signed_engine
 from trailbridge.services.base import Engine, ServiceError
 from trailbridge.services.sns import SNS_CLASSES, PublishService, SubscriptionsService, TopicsService
 from trailbridge.services.sqs import QueuesService
-from trailbridge.storage.memory.keys import MemoryKeys
-from trailbridge.topics.signing import NotificationSigner
 
 CORPUS = load_json("sns", "aws-recorded.json")
 REGION, OTHER_REGION = "us-east-1", "eu-west-1"
@@ -48,9 +45,7 @@ _UNBUILDABLE = {"SetSubscriptionAttributes:test_validations_for_fifo:regular-que
 
 @pytest.fixture(scope="module")
 def engine() -> Iterator[Engine]:
-    with Trailbridge() as tb:
-        signer = NotificationSigner(MemoryKeys(tb.store), tb.engine.secrets, tb.engine.clock, "http://localhost")
-        yield replace(tb.engine, sns_signer=signer)
+    yield from signed_engine()
 
 
 class Case:

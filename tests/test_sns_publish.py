@@ -1,0 +1,192 @@
+"""trailbridge's SNS subscriptions and deliveries through its service classes: Subscribe per protocol,
+subscription attributes, filter policies on both scopes, raw and JSON delivery (signed: the signature
+verifies with the certificate SigningCertURL names), another account's queue, PublishBatch, and state that
+outlives the process."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from tests.support.sns import REGION, Sns, refused, signed, signed_engine
+from trailbridge.runtime import Trailbridge
+from trailbridge.services.base import Engine
+from trailbridge.topics.signing import string_to_sign
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[Engine]:
+    yield from signed_engine()
+
+
+@pytest.fixture
+def sns(engine: Engine) -> Sns:
+    return Sns(engine)
+
+
+def test_subscribe_twice_is_one_subscription(sns: Sns) -> None:
+    topic, (_, queue) = sns.topic(), sns.queue()
+    first = sns.subscribe(topic, queue)
+    assert sns.subscribe(topic, queue) == first
+    assert first.startswith(topic + ":")
+    clash = refused(lambda: sns.subscribe(topic, queue, RawMessageDelivery="true"))
+    assert clash[1] == "Invalid parameter: Attributes Reason: Subscription already exists with different attributes"
+    listed = sns.subscriptions.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+    assert listed == [
+        {"SubscriptionArn": first, "Owner": sns.account, "Protocol": "sqs", "Endpoint": queue, "TopicArn": topic}
+    ]
+    assert sns.subscriptions.list_subscriptions()["Subscriptions"] == listed
+    assert sns.topics.get_topic_attributes(TopicArn=topic)["Attributes"]["SubscriptionsConfirmed"] == "1"
+
+
+def test_protocols_not_delivered_yet_are_refused_after_their_endpoint_is_checked(sns: Sns) -> None:
+    topic = sns.topic()
+    for protocol, endpoint in [
+        ("http", "http://example.com/hook"),
+        ("https", "https://example.com/hook"),
+        ("email", "someone@example.com"),
+        ("email-json", "someone@example.com"),
+        ("sms", "+15551234567"),
+        ("lambda", f"arn:aws:lambda:{REGION}:{sns.account}:function:f"),
+        ("firehose", f"arn:aws:firehose:{REGION}:{sns.account}:deliverystream/s"),
+        ("application", f"arn:aws:sns:{REGION}:{sns.account}:endpoint/GCM/app/1"),
+    ]:
+        code, message, status = refused(
+            sns.subscriptions.subscribe, TopicArn=topic, Protocol=protocol, Endpoint=endpoint
+        )
+        assert (code, status) == ("NotImplemented", 501) and protocol in message
+    bad = refused(sns.subscriptions.subscribe, TopicArn=topic, Protocol="https", Endpoint="http://example.com")
+    assert bad[:2] == ("InvalidParameter", "Invalid parameter: Endpoint must match the specified protocol")
+    assert refused(sns.subscriptions.subscribe, TopicArn=topic, Protocol="lambda", Endpoint="f")[1] == (
+        "Invalid parameter: Lambda endpoint ARN"
+    )
+    assert sns.subscriptions.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"] == []
+
+
+def test_subscription_attributes(sns: Sns) -> None:
+    topic, (_, queue) = sns.topic(), sns.queue()
+    arn = sns.subscribe(topic, queue, FilterPolicy='{"kind": ["a"]}')
+    shown = sns.subscriptions.get_subscription_attributes(SubscriptionArn=arn)["Attributes"]
+    assert shown["FilterPolicyScope"] == "MessageAttributes" and shown["RawMessageDelivery"] == "false"
+    assert shown["PendingConfirmation"] == "false" and shown["ConfirmationWasAuthenticated"] == "true"
+    sns.subscriptions.set_subscription_attributes(SubscriptionArn=arn, AttributeName="FilterPolicy", AttributeValue="")
+    shown = sns.subscriptions.get_subscription_attributes(SubscriptionArn=arn)["Attributes"]
+    assert "FilterPolicy" not in shown and "FilterPolicyScope" not in shown
+    redrive = json.dumps({"deadLetterTargetArn": queue})
+    sns.subscriptions.set_subscription_attributes(
+        SubscriptionArn=arn, AttributeName="RedrivePolicy", AttributeValue=redrive
+    )
+    assert sns.subscriptions.get_subscription_attributes(SubscriptionArn=arn)["Attributes"]["RedrivePolicy"] == redrive
+    sns.subscriptions.unsubscribe(SubscriptionArn=arn)
+    sns.subscriptions.unsubscribe(SubscriptionArn=arn)  # again: AWS answers success
+    attributes = sns.topics.get_topic_attributes(TopicArn=topic)["Attributes"]
+    assert (attributes["SubscriptionsConfirmed"], attributes["SubscriptionsDeleted"]) == ("0", "1")
+
+
+def test_filter_policies_choose_the_subscriptions(sns: Sns) -> None:
+    topic = sns.topic()
+    (url_a, queue_a), (url_b, queue_b) = sns.queue("a"), sns.queue("b")
+    sns.subscribe(topic, queue_a, FilterPolicy='{"kind": ["order"]}', RawMessageDelivery="true")
+    sns.subscribe(
+        topic,
+        queue_b,
+        FilterPolicy='{"total": [{"numeric": [">", 10]}]}',
+        FilterPolicyScope="MessageBody",
+        RawMessageDelivery="true",
+    )
+    order = {"kind": {"DataType": "String", "StringValue": "order"}}
+    sns.publisher.publish(TopicArn=topic, Message='{"total": 5}', MessageAttributes=order)
+    sns.publisher.publish(TopicArn=topic, Message='{"total": 50}')
+    assert [m["Body"] for m in sns.received(url_a)] == ['{"total": 5}']
+    assert [m["Body"] for m in sns.received(url_b)] == ['{"total": 50}']
+
+
+def test_json_notification_is_signed_as_sns_signs(engine: Engine, sns: Sns) -> None:
+    topic, (url, queue) = sns.topic(), sns.queue()
+    subscription = sns.subscribe(topic, queue)
+    published = sns.publisher.publish(TopicArn=topic, Message="hello", Subject="greeting")
+    (message,) = sns.received(url)
+    body = json.loads(message["Body"])
+    assert body["MessageId"] == published["MessageId"] and body["Subject"] == "greeting"
+    assert body["UnsubscribeURL"].endswith(f"?Action=Unsubscribe&SubscriptionArn={subscription}")
+    assert engine.sns_signer is not None
+    certificate = x509.load_pem_x509_certificate(engine.sns_signer.certificate_pem(REGION))
+    key = certificate.public_key()
+    assert isinstance(key, rsa.RSAPublicKey)
+    key.verify(base64.b64decode(body["Signature"]), string_to_sign(body), padding.PKCS1v15(), hashes.SHA1())
+
+
+def test_another_accounts_queue_takes_only_what_its_policy_allows(engine: Engine) -> None:
+    owner, reader = Sns(engine), Sns(engine)
+    topic, (url, queue) = owner.topic(), reader.queue()
+    owner.subscribe(topic, queue, RawMessageDelivery="true")
+    owner.publisher.publish(TopicArn=topic, Message="first")
+    assert reader.received(url) == []
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"Service": "sns.amazonaws.com"},
+        "Action": "sqs:SendMessage",
+        "Resource": queue,
+        "Condition": {"ArnEquals": {"aws:SourceArn": topic}},
+    }
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+    reader.sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": policy})
+    owner.publisher.publish(TopicArn=topic, Message="second")
+    assert [m["Body"] for m in reader.received(url)] == ["second"]
+
+
+def test_publish_needs_a_signer_only_for_json_notifications(engine: Engine) -> None:
+    unsigned = Sns(replace(engine, sns_signer=None))
+    topic, (url, queue) = unsigned.topic(), unsigned.queue()
+    arn = unsigned.subscribe(topic, queue, RawMessageDelivery="true")
+    unsigned.publisher.publish(TopicArn=topic, Message="raw")
+    assert [m["Body"] for m in unsigned.received(url)] == ["raw"]
+    unsigned.subscriptions.set_subscription_attributes(
+        SubscriptionArn=arn, AttributeName="RawMessageDelivery", AttributeValue="false"
+    )
+    assert refused(unsigned.publisher.publish, TopicArn=topic, Message="json")[0] == "NotImplemented"
+    assert unsigned.received(url) == []  # nothing of the refused publish was delivered
+
+
+def test_publish_batch(sns: Sns) -> None:
+    topic, (url, queue) = sns.topic(), sns.queue()
+    sns.subscribe(topic, queue, RawMessageDelivery="true")
+    entries = [{"Id": f"m{i}", "Message": f"message {i}"} for i in range(3)]
+    answer = sns.publisher.publish_batch(TopicArn=topic, PublishBatchRequestEntries=entries)
+    assert [e["Id"] for e in answer["Successful"]] == ["m0", "m1", "m2"] and answer["Failed"] == []
+    assert sorted(m["Body"] for m in sns.received(url)) == ["message 0", "message 1", "message 2"]
+    assert refused(sns.publisher.publish_batch, TopicArn=topic, PublishBatchRequestEntries=[])[0] == "EmptyBatchRequest"
+    eleven = [{"Id": f"m{i}", "Message": "x"} for i in range(11)]
+    assert refused(sns.publisher.publish_batch, TopicArn=topic, PublishBatchRequestEntries=eleven)[0] == (
+        "TooManyEntriesInBatchRequest"
+    )
+
+
+def test_publish_to_a_fifo_topic_numbers_its_messages(sns: Sns) -> None:
+    topic = sns.topic("jobs.fifo", Attributes={"FifoTopic": "true", "ContentBasedDeduplication": "true"})
+    first = sns.publisher.publish(TopicArn=topic, Message="a", MessageGroupId="g")
+    second = sns.publisher.publish(TopicArn=topic, Message="b", MessageGroupId="g")
+    assert int(second["SequenceNumber"]) == int(first["SequenceNumber"]) + 1
+
+
+def test_topics_and_subscriptions_outlive_the_process(tmp_path: Path) -> None:
+    with Trailbridge(tmp_path) as tb:
+        sns = Sns(signed(tb), "123456789012")
+        topic, (url, queue) = sns.topic(), sns.queue()
+        sns.subscribe(topic, queue, RawMessageDelivery="true", FilterPolicy='{"kind": ["a"]}')
+    with Trailbridge(tmp_path) as tb:
+        sns = Sns(signed(tb), "123456789012")
+        kinds = [{"kind": {"DataType": "String", "StringValue": k}} for k in ("a", "b")]
+        for attributes in kinds:
+            sns.publisher.publish(
+                TopicArn=topic, Message=attributes["kind"]["StringValue"], MessageAttributes=attributes
+            )
+        assert [m["Body"] for m in sns.received(url)] == ["a"]
