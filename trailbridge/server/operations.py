@@ -16,6 +16,7 @@ from trailbridge.services.events import EventsService
 from trailbridge.services.logs import LogsService
 from trailbridge.services.permissions import PermissionsService
 from trailbridge.services.s3 import S3_CLASSES
+from trailbridge.services.sns import SNS_CLASSES
 from trailbridge.services.sqs import QueuesService
 from trailbridge.services.trails import TrailsService
 
@@ -29,6 +30,7 @@ SERVICE_CLASSES: dict[str, tuple[ServiceClass, ...]] = {
     "cloudtrail": (CloudTrailService, TrailsService, ChannelsService),
     "cloudtrail-data": (AuditEventsService,),
     "s3": S3_CLASSES,
+    "sns": SNS_CLASSES,
 }
 
 
