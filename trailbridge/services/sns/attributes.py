@@ -5,11 +5,12 @@ operation says where the reason goes (`Invalid parameter: Attributes Reason: ...
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import orjson
-
+from trailbridge.patterns import filter_policy_text as jackson
+from trailbridge.patterns.errors import PatternError
 from trailbridge.patterns.filter_policy import FilterPolicyError, compile_filter_policy
 from trailbridge.services.base import ServiceError
 from trailbridge.services.sns.common import invalid_parameter
@@ -29,7 +30,6 @@ SUBSCRIPTION = frozenset(
     | {"SubscriptionRoleArn", "ReplayPolicy"}
 )
 SCOPES = ("MessageAttributes", "MessageBody")
-_JACKSON_SOURCE = " at [Source: REDACTED (`StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION` disabled); line: 1, column: "
 
 DEFAULT_EFFECTIVE_DELIVERY_POLICY = (
     '{"http":{"defaultHealthyRetryPolicy":{"minDelayTarget":20,"maxDelayTarget":20,"numRetries":3,'
@@ -49,35 +49,13 @@ def boolean(name: str, value: str) -> str:
 
 
 def json_document(name: str, value: str) -> Any:
-    """A JSON attribute parsed, or the reason in Jackson's words (SNS parses with Jackson)."""
+    """A JSON attribute parsed as SNS parses it (Jackson: text after the value is ignored), or the reason in
+    Jackson's words, located as SNS locates it."""
     try:
-        return orjson.loads(value)
-    except orjson.JSONDecodeError:
-        raise Reason(f"{name}: failed to parse JSON. {_jackson(value)}") from None
-
-
-def _jackson(text: str) -> str:
-    """Jackson's message for the first fault of malformed JSON, for the faults SNS is given most often: a
-    field name without quotes, and a bare word where a value belongs."""
-    stripped = text.lstrip()
-    offset = len(text) - len(stripped)
-    if stripped.startswith("{"):
-        rest = stripped[1:].lstrip()
-        column = len(text) - len(rest) + 1
-        if rest and rest[0] not in '"}':
-            return (
-                f"Unexpected character ('{rest[0]}' (code {ord(rest[0])})): was expecting double-quote to start "
-                f"field name\n{_JACKSON_SOURCE}{column}]"
-            )
-    token = ""
-    for char in stripped:
-        if not char.isalnum():
-            break
-        token += char
-    return (
-        f"Unrecognized token '{token or stripped[:1]}': was expecting (JSON String, Number, Array, Object or token "
-        f"'null', 'true' or 'false')\n{_JACKSON_SOURCE}{offset + len(token) + 1}]"
-    )
+        jackson.read(value)
+    except PatternError as err:
+        raise Reason(f"{name}: {jackson.syntax_message(value, err.reason)}") from None
+    return json.JSONDecoder().raw_decode(value.lstrip(" \t\r\n"))[0]
 
 
 def _signature_version(name: str, value: str) -> str:
