@@ -116,8 +116,13 @@ class SnsParts:
             raise ServiceError("AuthorizationError", exc.message, 403) from None
 
     def save_topic(self, doc: dict[str, Any]) -> None:
+        """Write a topic (neither routing nor trails read SNS's documents: the configuration version stays)."""
         _, _, _, region, account, name = doc["TopicArn"].split(":", 5)
-        self.resources.put(topic_scope(account, region), name, doc["TopicArn"], doc)
+        self.resources.put(topic_scope(account, region), name, doc["TopicArn"], doc, config=False)
+
+    def save_subscription(self, doc: dict[str, Any]) -> None:
+        key = doc["SubscriptionArn"].rsplit(":", 1)[1]
+        self.resources.put(subscription_scope(doc["TopicArn"]), key, doc["SubscriptionArn"], doc, config=False)
 
     def subscriptions_of(self, topic: str) -> list[dict[str, Any]]:
         return list(self.resources.scan(subscription_scope(topic)))

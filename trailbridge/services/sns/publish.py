@@ -17,7 +17,7 @@ from trailbridge.patterns.filter_policy import FilterPolicy, compile_filter_poli
 from trailbridge.services import sqs_attributes
 from trailbridge.services.base import ServiceError
 from trailbridge.services.sns import messages
-from trailbridge.services.sns.common import SnsParts, invalid_parameter, not_built, sns_operation
+from trailbridge.services.sns.common import SnsParts, invalid_parameter, not_built, not_found, sns_operation
 from trailbridge.topics.notifications import message_for, per_protocol, unsigned, written
 
 _BATCH_ID = re.compile(r"[A-Za-z0-9_-]+")
@@ -115,10 +115,17 @@ class PublishService(SnsParts):
                 self._to_queue(topic, subscription, message_id, body, entry)
         answer = {"MessageId": message_id}
         if topic["Attributes"].get("FifoTopic") == "true":
-            topic["Sequence"] = topic.get("Sequence", 0) + 1
-            self.save_topic(topic)
-            answer["SequenceNumber"] = f"{topic['Sequence']:020d}"
+            answer["SequenceNumber"] = self._next_sequence(topic["TopicArn"])
         return answer
+
+    def _next_sequence(self, arn: str) -> str:
+        """A FIFO topic's next sequence number, counted on the topic as read inside the publish's transaction."""
+        topic = self.resources.get(arn)
+        if topic is None:  # deleted since the publish found it
+            raise not_found("Topic")
+        topic["Sequence"] = topic.get("Sequence", 0) + 1
+        self.save_topic(topic)
+        return f"{topic['Sequence']:020d}"
 
     def _to_queue(
         self,

@@ -21,7 +21,6 @@ from trailbridge.services.sns.common import (
     invalid_parameter,
     not_found,
     sns_operation,
-    subscription_scope,
     topic_scope,
 )
 from trailbridge.services.sns.endpoints import check_delivered, check_endpoint
@@ -91,8 +90,7 @@ class SubscriptionsService(SnsParts):
         return {"SubscriptionArn": self._create(topic["TopicArn"], protocol, endpoint, attributes)}
 
     def _create(self, topic: str, protocol: str, endpoint: str, attributes: dict[str, str]) -> str:
-        key = self.engine.new_id()
-        arn = f"{topic}:{key}"
+        arn = f"{topic}:{self.engine.new_id()}"
         doc = {
             "Kind": SUBSCRIPTION,
             "SubscriptionArn": arn,
@@ -104,7 +102,7 @@ class SubscriptionsService(SnsParts):
             "Token": (self.engine.new_id() + self.engine.new_id()).replace("-", ""),
             "Attributes": attributes,
         }
-        self.resources.put(subscription_scope(topic), key, arn, doc)
+        self.save_subscription(doc)
         return arn
 
     @sns_operation("ConfirmSubscription")
@@ -162,7 +160,5 @@ class SubscriptionsService(SnsParts):
             )
         except attrs.Reason as reason:
             raise attrs.placed(reason, "") from None
-        self.resources.put(
-            subscription_scope(doc["TopicArn"]), doc["SubscriptionArn"].rsplit(":", 1)[1], doc["SubscriptionArn"], doc
-        )
+        self.save_subscription(doc)
         return {}
