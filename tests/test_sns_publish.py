@@ -68,6 +68,15 @@ def test_protocols_not_delivered_yet_are_refused_after_their_endpoint_is_checked
     assert refused(sns.subscriptions.subscribe, TopicArn=topic, Protocol="lambda", Endpoint="f")[1] == (
         "Invalid parameter: Lambda endpoint ARN"
     )
+    fifo_queue = f"arn:aws:sqs:{REGION}:{sns.account}:jobs.fifo"
+    assert refused(sns.subscriptions.subscribe, TopicArn=topic, Protocol="sqs", Endpoint=fifo_queue)[1] == (
+        "Invalid parameter: Invalid parameter: Endpoint Reason: FIFO SQS Queues can not be subscribed to standard SNS "
+        "topics"
+    )
+    assert refused(sns.subscriptions.subscribe, TopicArn=topic, Protocol="sqs")[:2] == (
+        "NotFound",
+        "Endpoint not specified in subscription",
+    )
     assert sns.subscriptions.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"] == []
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from trailbridge.services.base import ServiceError
 from trailbridge.services.sns.common import invalid, invalid_parameter, not_built
 
 PROTOCOLS = ("http", "https", "email", "email-json", "sms", "sqs", "application", "lambda", "firehose")
@@ -26,8 +27,10 @@ _ARNS = {
 }
 
 
-def check_endpoint(protocol: str, endpoint: str) -> None:
-    """Refuse an endpoint that does not fit its protocol, in SNS's words."""
+def check_endpoint(protocol: str, endpoint: str, fifo_topic: bool) -> None:
+    """Refuse an endpoint that does not fit its protocol, or a FIFO queue for a standard topic, in SNS's words."""
+    if not endpoint:
+        raise ServiceError("NotFound", "Endpoint not specified in subscription", 404)
     if protocol not in PROTOCOLS:
         raise invalid_parameter(f"Amazon SNS does not support this protocol string: {protocol}")
     if protocol in _ARNS:
@@ -40,6 +43,10 @@ def check_endpoint(protocol: str, endpoint: str) -> None:
         raise invalid_parameter("Email address")
     elif protocol == "sms" and not _SMS.fullmatch(endpoint):
         raise invalid(f"Invalid SMS endpoint: {endpoint}")
+    if ".fifo" in endpoint and not fifo_topic:
+        raise invalid_parameter(
+            "Invalid parameter: Endpoint Reason: FIFO SQS Queues can not be subscribed to standard SNS topics"
+        )
 
 
 def check_delivered(protocol: str, fifo: bool) -> None:

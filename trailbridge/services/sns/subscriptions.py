@@ -75,8 +75,8 @@ class SubscriptionsService(SnsParts):
     def subscribe(self, **params: Any) -> dict[str, Any]:
         topic = self.topic(params["TopicArn"], "SNS:Subscribe")
         protocol, endpoint = params["Protocol"], params.get("Endpoint") or ""
-        check_endpoint(protocol, endpoint)
         fifo = topic["Attributes"].get("FifoTopic") == "true"
+        check_endpoint(protocol, endpoint, fifo)
         try:
             attributes = attrs.subscription_values(params.get("Attributes") or {}, {}, fifo)
         except attrs.Reason as reason:
