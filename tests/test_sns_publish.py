@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography import x509
@@ -17,6 +18,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from tests.support.sns import REGION, Sns, refused, signed, signed_engine
+from trailbridge.delivery.queues import QueueMessages
 from trailbridge.runtime import Trailbridge
 from trailbridge.services.base import Engine
 from trailbridge.topics.signing import string_to_sign
@@ -199,3 +201,28 @@ def test_topics_and_subscriptions_outlive_the_process(tmp_path: Path) -> None:
                 TopicArn=topic, Message=attributes["kind"]["StringValue"], MessageAttributes=attributes
             )
         assert [m["Body"] for m in sns.received(url)] == ["a"]
+
+
+class _FailingSecondSend:
+    """The engine's queues, failing the second send (a store that breaks in the middle of a publish)."""
+
+    def __init__(self, queues: QueueMessages) -> None:
+        self.queues, self.sends = queues, 0
+
+    def send(self, *args: Any, **kwargs: Any) -> str:
+        self.sends += 1
+        if self.sends == 2:
+            raise OSError("disk full")
+        return self.queues.send(*args, **kwargs)
+
+
+def test_a_publish_delivers_to_every_queue_or_to_none(engine: Engine) -> None:
+    failing = _FailingSecondSend(engine.queues)
+    sns = Sns(replace(engine, queues=failing))  # type: ignore[arg-type]
+    topic, (url_a, queue_a), (url_b, queue_b) = sns.topic(), sns.queue("a"), sns.queue("b")
+    sns.subscribe(topic, queue_a, RawMessageDelivery="true")
+    sns.subscribe(topic, queue_b, RawMessageDelivery="true")
+    with pytest.raises(OSError, match="disk full"):
+        sns.publisher.publish(TopicArn=topic, Message="lost")
+    assert failing.sends == 2
+    assert Sns(engine, sns.account).received(url_a) == Sns(engine, sns.account).received(url_b) == []
