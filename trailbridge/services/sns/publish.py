@@ -1,9 +1,7 @@
 """Publish and PublishBatch: a message checked as SNS checks it, then delivered to every subscription of the
 topic whose filter policy matches, in one transaction. trailbridge delivers to its own SQS queues: the
 JSON notification (signed, as SNS signs it), or with RawMessageDelivery the message itself with its
-attributes as SQS message attributes. A queue of another account takes the message only where its policy
-lets `sns.amazonaws.com` send for this topic (`aws:SourceArn`), as in AWS; a queue that no longer exists
-gets nothing (SNS counts a failed delivery; trailbridge keeps no delivery statistics)."""
+attributes as SQS message attributes; which queues take it is `queues.TopicQueues`' to say."""
 
 from __future__ import annotations
 
@@ -12,13 +10,12 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from trailbridge.domain.access import Access, allowed
 from trailbridge.patterns.filter_policy import FilterPolicy, compile_filter_policy
-from trailbridge.services import sqs_attributes
 from trailbridge.services.base import ServiceError
 from trailbridge.services.sns import messages
 from trailbridge.services.sns.common import SnsParts, invalid_parameter, not_built, not_found, sns_operation
-from trailbridge.topics.notifications import message_for, per_protocol, unsigned, written
+from trailbridge.services.sns.queues import TopicQueues
+from trailbridge.topics.notifications import message_for, per_protocol, unsigned
 
 _BATCH_ID = re.compile(r"[A-Za-z0-9_-]+")
 _MOST_ENTRIES = 10
@@ -135,13 +132,13 @@ class PublishService(SnsParts):
         body: str,
         entry: Mapping[str, Any],
     ) -> None:
-        queue = self.resources.get(subscription["Endpoint"])
-        if queue is None or not self._may_send(topic["TopicArn"], queue):
+        queues = TopicQueues(self.engine, topic)
+        queue = queues.queue(subscription["Endpoint"])
+        if queue is None:
             return
         attributes = entry.get("MessageAttributes") or {}
-        delay = sqs_attributes.number(queue["Attributes"], "DelaySeconds")
         if subscription["Attributes"].get("RawMessageDelivery") == "true":
-            self.engine.queues.send(queue["Arn"], body, sqs_attributes.to_store(attributes), delay)
+            queues.send(queue, body, attributes)
             return
         notification = unsigned(
             message_id=message_id,
@@ -152,23 +149,7 @@ class PublishService(SnsParts):
             unsubscribe_url=self._unsubscribe_url(subscription["SubscriptionArn"]),
             attributes=attributes,
         )
-        self.engine.queues.send(queue["Arn"], written(self._sign(notification, topic)), None, delay)
-
-    def _may_send(self, topic_arn: str, queue: Mapping[str, Any]) -> bool:
-        access = Access(
-            topic_arn.split(":")[4],
-            "sqs:SendMessage",
-            queue["Arn"],
-            service="sns.amazonaws.com",
-            context={"aws:SourceArn": topic_arn},
-        )
-        return allowed(access, queue["Attributes"].get("Policy"))
-
-    def _sign(self, notification: dict[str, Any], topic: Mapping[str, Any]) -> dict[str, Any]:
-        signer = self.engine.sns_signer
-        if signer is None:
-            raise not_built("sign SNS notifications here: the engine was built without an SNS signer")
-        return signer.sign(notification, self.region, topic["Attributes"].get("SignatureVersion", "1"))
+        queues.send_signed(queue, notification)
 
     def _unsubscribe_url(self, subscription_arn: str) -> str:
         return f"{self.engine.settings.endpoint_url}/?Action=Unsubscribe&SubscriptionArn={subscription_arn}"
