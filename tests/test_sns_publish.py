@@ -128,19 +128,19 @@ def test_json_notification_is_signed_as_sns_signs(engine: Engine, sns: Sns) -> N
     body = json.loads(message["Body"])
     assert body["MessageId"] == published["MessageId"] and body["Subject"] == "greeting"
     assert body["UnsubscribeURL"].endswith(f"?Action=Unsubscribe&SubscriptionArn={subscription}")
+    _verify(engine, body)
+
+
+def _verify(engine: Engine, message: dict[str, Any]) -> None:
+    """The signature verifies with the region's certificate, as a receiver checks it."""
     assert engine.sns_signer is not None
     certificate = x509.load_pem_x509_certificate(engine.sns_signer.certificate_pem(REGION))
     key = certificate.public_key()
     assert isinstance(key, rsa.RSAPublicKey)
-    key.verify(base64.b64decode(body["Signature"]), string_to_sign(body), padding.PKCS1v15(), hashes.SHA1())
+    key.verify(base64.b64decode(message["Signature"]), string_to_sign(message), padding.PKCS1v15(), hashes.SHA1())
 
 
-def test_another_accounts_queue_takes_only_what_its_policy_allows(engine: Engine) -> None:
-    owner, reader = Sns(engine), Sns(engine)
-    topic, (url, queue) = owner.topic(), reader.queue()
-    owner.subscribe(topic, queue, RawMessageDelivery="true")
-    owner.publisher.publish(TopicArn=topic, Message="first")
-    assert reader.received(url) == []
+def _allow_sns(sns: Sns, url: str, queue: str, topic: str) -> None:
     statement = {
         "Effect": "Allow",
         "Principal": {"Service": "sns.amazonaws.com"},
@@ -149,9 +149,50 @@ def test_another_accounts_queue_takes_only_what_its_policy_allows(engine: Engine
         "Condition": {"ArnEquals": {"aws:SourceArn": topic}},
     }
     policy = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
-    reader.sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": policy})
-    owner.publisher.publish(TopicArn=topic, Message="second")
-    assert [m["Body"] for m in reader.received(url)] == ["second"]
+    sns.sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": policy})
+
+
+def _publish(owner: Sns, topic: str, message: str) -> None:
+    owner.publisher.publish(TopicArn=topic, Message=message)
+
+
+def test_another_accounts_queue_confirms_then_takes_what_its_policy_allows(engine: Engine) -> None:
+    owner, reader = Sns(engine), Sns(engine)
+    topic, (url, queue) = owner.topic(), reader.queue()
+    _allow_sns(reader, url, queue, topic)
+    answer = owner.subscriptions.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue, Attributes={})
+    assert answer == {"SubscriptionArn": "pending confirmation"}
+    (listed,) = owner.subscriptions.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+    assert listed["SubscriptionArn"] == "PendingConfirmation"
+    assert owner.topics.get_topic_attributes(TopicArn=topic)["Attributes"]["SubscriptionsPending"] == "1"
+    (asked,) = reader.received(url)
+    confirmation = json.loads(asked["Body"])
+    assert list(confirmation) == [
+        *("Type", "MessageId", "Token", "TopicArn", "Message", "SubscribeURL", "Timestamp"),
+        *("SignatureVersion", "Signature", "SigningCertURL"),
+    ]
+    assert confirmation["Type"] == "SubscriptionConfirmation" and confirmation["Token"] in confirmation["SubscribeURL"]
+    _verify(engine, confirmation)
+    _publish(owner, topic, "before")
+    assert reader.received(url) == []  # not delivered until confirmed
+    assert refused(reader.subscriptions.confirm_subscription, TopicArn=topic, Token="x")[1] == "Invalid token"
+    confirmed = reader.subscriptions.confirm_subscription(TopicArn=topic, Token=confirmation["Token"])
+    attributes = owner.subscriptions.get_subscription_attributes(SubscriptionArn=confirmed["SubscriptionArn"])
+    assert attributes["Attributes"]["PendingConfirmation"] == "false"
+    _publish(owner, topic, "after")
+    assert [json.loads(m["Body"])["Message"] for m in reader.received(url)] == ["after"]
+    reader.sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": ""})
+    _publish(owner, topic, "refused")
+    assert reader.received(url) == []
+
+
+def test_the_owner_of_a_queue_subscribing_it_needs_no_confirmation(engine: Engine) -> None:
+    owner, reader = Sns(engine), Sns(engine)
+    topic, (_, queue) = owner.topic(), reader.queue()
+    owner.topics.add_permission(TopicArn=topic, Label="s", AWSAccountId=[reader.account], ActionName=["Subscribe"])
+    arn = reader.subscribe(topic, queue)
+    shown = reader.subscriptions.get_subscription_attributes(SubscriptionArn=arn)["Attributes"]
+    assert (shown["PendingConfirmation"], shown["Owner"]) == ("false", reader.account)
 
 
 def test_publish_needs_a_signer_only_for_json_notifications(engine: Engine) -> None:

@@ -1,6 +1,6 @@
-"""What a topic delivers, apart from any wire: the JSON notification SNS sends a subscriber (its keys, their
-order and the text it is written as), and which message of a `MessageStructure=json` publish goes to which
-protocol.
+"""What a topic delivers, apart from any wire: the JSON notification SNS sends a subscriber and the
+subscription confirmation it sends an endpoint whose owner must confirm (their keys, their order and the text
+they are written as), and which message of a `MessageStructure=json` publish goes to which protocol.
 
 A notification's keys are SNS's, in SNS's order: Type, MessageId, TopicArn, Subject (when the publish had
 one), Message, Timestamp, SignatureVersion, Signature, SigningCertURL, UnsubscribeURL, MessageAttributes
@@ -78,6 +78,24 @@ def unsigned(
     if attributes:
         notification["MessageAttributes"] = notification_attributes(attributes)
     return notification
+
+
+def confirmation(*, message_id: str, token: str, topic_arn: str, sent: float, subscribe_url: str) -> dict[str, Any]:
+    """A SubscriptionConfirmation before it is signed, as SNS sends it to an endpoint whose owner must
+    confirm: the token ConfirmSubscription takes, and the URL that confirms by GET."""
+    text = (
+        f"You have chosen to subscribe to the topic {topic_arn}.\n"
+        "To confirm the subscription, visit the SubscribeURL included in this message."
+    )
+    return {
+        "Type": "SubscriptionConfirmation",
+        "MessageId": message_id,
+        "Token": token,
+        "TopicArn": topic_arn,
+        "Message": text,
+        "SubscribeURL": subscribe_url,
+        "Timestamp": timestamp(sent),
+    }
 
 
 def written(notification: Mapping[str, Any]) -> str:

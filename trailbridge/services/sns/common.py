@@ -95,13 +95,17 @@ class SnsParts:
         """The topic an ARN names (None when there is none), once the caller may do `action` (`SNS:Publish`)
         on it: its owner may, another account where the topic's policy allows. An ARN of another region is
         refused as SNS refuses it: topics are regional and are reached through their region's endpoint."""
+        doc = self.topic_document(arn, parameter)
+        self.authorize(action, arn, doc["Policy"] if doc is not None else None)
+        return doc
+
+    def topic_document(self, arn: str, parameter: str = "TopicArn") -> dict[str, Any] | None:
+        """The topic an ARN names, whoever asks (None when there is none)."""
         parts = arn_parts(arn, parameter)
         if parts[2] != "sns" or parts[3] != self.region or len(parts) != 6:
             raise invalid_parameter(parameter)
         doc = self.resources.get(arn)
-        doc = doc if doc is not None and doc.get("Kind") == TOPIC else None
-        self.authorize(action, arn, doc["Policy"] if doc is not None else None)
-        return doc
+        return doc if doc is not None and doc.get("Kind") == TOPIC else None
 
     def topic(self, arn: str, action: str, parameter: str = "TopicArn") -> dict[str, Any]:
         doc = self.find_topic(arn, action, parameter)

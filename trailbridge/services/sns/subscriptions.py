@@ -3,7 +3,8 @@ subscription twice the same ARN), ConfirmSubscription, Unsubscribe, listing, and
 
 A subscription is a document of kind `sns-subscription` beside its topic (the topic's ARN as its scope's
 parent), named by the id that ends its ARN. trailbridge delivers to its own SQS queues only; those
-subscriptions are confirmed at once, as AWS confirms a queue of the topic's account."""
+subscriptions are confirmed at once, as AWS confirms a queue of the subscriber's own account; a queue of
+another account awaits its owner's ConfirmSubscription with the token SNS sent it."""
 
 from __future__ import annotations
 
@@ -24,24 +25,32 @@ from trailbridge.services.sns.common import (
     topic_scope,
 )
 from trailbridge.services.sns.endpoints import check_delivered, check_endpoint
+from trailbridge.services.sns.queues import TopicQueues
+from trailbridge.topics.notifications import confirmation
 
 _LISTED = ("SubscriptionArn", "Owner", "Protocol", "Endpoint", "TopicArn")
 
 
 def _listing(subscriptions: Iterable[dict[str, Any]], token: str | None) -> dict[str, Any]:
-    entries = sorted(({k: s[k] for k in _LISTED} for s in subscriptions), key=lambda s: s["SubscriptionArn"])
+    """One page of subscriptions, 100 at most; one awaiting confirmation shows `PendingConfirmation` for its ARN."""
+    ordered = sorted(subscriptions, key=lambda s: str(s["SubscriptionArn"]))
     try:
-        chosen, following = page(entries, "SubscriptionArn", token, 100)
+        chosen, following = page(ordered, "SubscriptionArn", token, 100)
     except InvalidInputError:
         raise invalid_parameter("NextToken") from None
-    return {"Subscriptions": chosen} | ({"NextToken": following} if following else {})
+    entries = [{k: s[k] for k in _LISTED} | _pending_arn(s) for s in chosen]
+    return {"Subscriptions": entries} | ({"NextToken": following} if following else {})
+
+
+def _pending_arn(subscription: dict[str, Any]) -> dict[str, str]:
+    return {"SubscriptionArn": "PendingConfirmation"} if subscription["PendingConfirmation"] else {}
 
 
 def shown_attributes(doc: dict[str, Any]) -> dict[str, str]:
     """GetSubscriptionAttributes' answer: what SNS shows of every subscription, then what was set."""
     stored: dict[str, str] = doc["Attributes"]
     shown = {
-        "ConfirmationWasAuthenticated": "true",
+        "ConfirmationWasAuthenticated": "true" if doc.get("Authenticated", True) else "false",
         "Endpoint": doc["Endpoint"],
         "Owner": doc["Owner"],
         "PendingConfirmation": "true" if doc["PendingConfirmation"] else "false",
@@ -86,33 +95,70 @@ class SubscriptionsService(SnsParts):
             if (existing["Protocol"], existing["Endpoint"]) == (protocol, endpoint):
                 if existing["Attributes"] != attributes and params.get("Attributes") is not None:
                     raise invalid_parameter("Attributes Reason: Subscription already exists with different attributes")
-                return {"SubscriptionArn": existing["SubscriptionArn"]}
-        return {"SubscriptionArn": self._create(topic["TopicArn"], protocol, endpoint, attributes)}
+                return self._answer(existing, params)
+        return self._answer(self._create(topic, protocol, endpoint, attributes), params)
 
-    def _create(self, topic: str, protocol: str, endpoint: str, attributes: dict[str, str]) -> str:
-        arn = f"{topic}:{self.engine.new_id()}"
+    @staticmethod
+    def _answer(subscription: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+        """A subscription awaiting confirmation answers `pending confirmation`, unless its ARN is asked for."""
+        pending = subscription["PendingConfirmation"] and not params.get("ReturnSubscriptionArn")
+        return {"SubscriptionArn": "pending confirmation" if pending else subscription["SubscriptionArn"]}
+
+    def _create(
+        self, topic: dict[str, Any], protocol: str, endpoint: str, attributes: dict[str, str]
+    ) -> dict[str, Any]:
+        """A new subscription. A queue of another account than the subscriber's awaits its owner's
+        confirmation, as in AWS: SNS sends it a SubscriptionConfirmation with the token that confirms."""
+        arn = f"{topic['TopicArn']}:{self.engine.new_id()}"
+        pending = endpoint.split(":")[4] != self.account
         doc = {
             "Kind": SUBSCRIPTION,
             "SubscriptionArn": arn,
-            "TopicArn": topic,
+            "TopicArn": topic["TopicArn"],
             "Protocol": protocol,
             "Endpoint": endpoint,
             "Owner": self.account,
-            "PendingConfirmation": False,
+            "PendingConfirmation": pending,
+            "Authenticated": not pending,
             "Token": (self.engine.new_id() + self.engine.new_id()).replace("-", ""),
             "Attributes": attributes,
         }
-        self.save_subscription(doc)
-        return arn
+        with self.engine.store.transaction():
+            self.save_subscription(doc)
+            if pending:
+                self._ask_confirmation(topic, doc)
+        return doc
+
+    def _ask_confirmation(self, topic: dict[str, Any], subscription: dict[str, Any]) -> None:
+        queues = TopicQueues(self.engine, topic)
+        queue = queues.queue(subscription["Endpoint"])
+        if queue is None:
+            return  # the confirmation is lost, as AWS loses it: the subscription stays pending
+        url = self.engine.settings.endpoint_url
+        confirm = f"{url}/?Action=ConfirmSubscription&TopicArn={topic['TopicArn']}&Token={subscription['Token']}"
+        message = confirmation(
+            message_id=self.engine.new_id(),
+            token=subscription["Token"],
+            topic_arn=topic["TopicArn"],
+            sent=self.engine.clock.now(),
+            subscribe_url=confirm,
+        )
+        queues.send_signed(queue, message)
 
     @sns_operation("ConfirmSubscription")
     def confirm_subscription(self, **params: Any) -> dict[str, Any]:
-        topic = self.find_topic(params["TopicArn"], "SNS:Subscribe")
+        """Whoever holds the token may confirm (the endpoint's owner, who got it), as in AWS; with
+        AuthenticateOnUnsubscribe, ConfirmationWasAuthenticated is true."""
+        topic = self.topic_document(params["TopicArn"])
         if topic is None:
             raise invalid_parameter("Token")
         found = next((s for s in self.subscriptions_of(topic["TopicArn"]) if s["Token"] == params["Token"]), None)
         if found is None:
             raise invalid("Invalid token")
+        if found["PendingConfirmation"]:
+            found["PendingConfirmation"] = False
+            found["Authenticated"] = str(params.get("AuthenticateOnUnsubscribe", "")).lower() == "true"
+            self.save_subscription(found)
         return {"SubscriptionArn": found["SubscriptionArn"]}
 
     @sns_operation("Unsubscribe")
