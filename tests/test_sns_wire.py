@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 
@@ -15,17 +15,26 @@ from tests.conftest import FAST
 from tests.support.asgi import Answer, AsgiClient, asgi_client
 from tests.support.sns import signed
 from trailbridge.runtime import Trailbridge
+from trailbridge.services.base import Engine
+from trailbridge.services.sqs import QueuesService
 
 _FORM = {"content-type": "application/x-www-form-urlencoded; charset=utf-8"}
 _NS = {"sns": "http://sns.amazonaws.com/doc/2010-03-31/"}
+_SNS_MAY_SEND = {"Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"}, "Action": "sqs:SendMessage"}
 
 
 @pytest.fixture
-def client() -> Iterator[AsgiClient]:
+def served() -> Iterator[tuple[AsgiClient, Engine]]:
+    """A client of the application, and the engine behind it for what a test does beside the wire."""
     with Trailbridge(None, FAST) as tb:
         tb.engine = signed(tb)  # the signer the composition root is to give the engine
         with asgi_client(tb) as client:
-            yield client
+            yield client, tb.engine
+
+
+@pytest.fixture
+def client(served: tuple[AsgiClient, Engine]) -> AsgiClient:
+    return served[0]
 
 
 def sns(client: AsgiClient, action: str, **params: str) -> Answer:
@@ -67,3 +76,25 @@ def test_errors_are_sns_errors(client: AsgiClient) -> None:
     assert (malformed.status, text(malformed, ".//sns:Code")) == (400, "InvalidParameter")
     unserved = sns(client, "CreatePlatformApplication", Name="app", Platform="GCM")
     assert unserved.status == 501
+
+
+def test_the_subscribe_url_of_a_confirmation_confirms_by_get(served: tuple[AsgiClient, Engine]) -> None:
+    """What a queue's owner in another account does with the SubscriptionConfirmation SNS sent it."""
+    client, tb_engine = served
+    owner = sns(client, "CreateTopic", Name="shared")
+    topic = text(owner, ".//sns:TopicArn")
+    other = "210987654321"
+    queue = f"arn:aws:sqs:us-east-1:{other}:theirs"
+    QueuesService(tb_engine, other, "us-east-1").create_queue(
+        QueueName="theirs",
+        Attributes={"Policy": json.dumps({"Statement": [_SNS_MAY_SEND | {"Resource": queue}]})},
+    )
+    subscribed = sns(client, "Subscribe", TopicArn=topic, Protocol="sqs", Endpoint=queue)
+    assert text(subscribed, ".//sns:SubscriptionArn") == "pending confirmation"
+    url = f"{tb_engine.settings.endpoint_url}/{other}/theirs"
+    (asked,) = QueuesService(tb_engine, other, "us-east-1").receive_message(QueueUrl=url)["Messages"]
+    link = urlsplit(json.loads(asked["Body"])["SubscribeURL"])
+    confirmed = client.post(link.path or "/", link.query, {}, b"", "GET")
+    assert confirmed.status == 200 and text(confirmed, ".//sns:SubscriptionArn").startswith(topic + ":")
+    listed = sns(client, "ListSubscriptionsByTopic", TopicArn=topic)
+    assert text(listed, ".//sns:SubscriptionArn").startswith(topic + ":")
