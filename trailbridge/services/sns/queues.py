@@ -10,8 +10,7 @@ from typing import Any
 
 from trailbridge.domain.access import Access, allowed
 from trailbridge.services import sqs_attributes
-from trailbridge.services.base import Engine
-from trailbridge.services.sns.common import not_built
+from trailbridge.services.base import Engine, ServiceError
 from trailbridge.topics.notifications import written
 
 
@@ -45,7 +44,12 @@ class TopicQueues:
         SignatureVersion and written as SNS writes it."""
         signer = self.engine.sns_signer
         if signer is None:
-            raise not_built("sign SNS notifications here: the engine was built without an SNS signer")
+            raise ServiceError(
+                "NotImplemented",
+                "This trailbridge engine has no SNS signer, so it cannot send SNS's signed JSON messages "
+                "(raw message delivery works).",
+                501,
+            )
         region = self.arn.split(":")[3]
         version = self.topic["Attributes"].get("SignatureVersion", "1")
         self.send(queue, written(signer.sign(message, region, version)))
