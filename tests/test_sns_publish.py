@@ -208,6 +208,22 @@ def test_publish_needs_a_signer_only_for_json_notifications(engine: Engine) -> N
     assert unsigned.received(url) == []  # nothing of the refused publish was delivered
 
 
+def test_what_sns_leaves_out_of_a_delivery(sns: Sns) -> None:
+    """Attributes go only with a String message; a raw delivery with more than 10 is discarded (AWS's docs)."""
+    topic, (raw_url, raw_queue), (json_url, json_queue) = sns.topic(), sns.queue("raw"), sns.queue("json")
+    sns.subscribe(topic, raw_queue, RawMessageDelivery="true")
+    sns.subscribe(topic, json_queue)
+    one = {"kind": {"DataType": "String", "StringValue": "a"}}
+    structured = json.dumps({"default": "d"})
+    sns.publisher.publish(TopicArn=topic, Message=structured, MessageStructure="json", MessageAttributes=one)
+    assert "MessageAttributes" not in sns.received(raw_url)[0]
+    assert "MessageAttributes" not in json.loads(sns.received(json_url)[0]["Body"])
+    eleven = {f"a{i}": {"DataType": "Number", "StringValue": str(i)} for i in range(11)}
+    sns.publisher.publish(TopicArn=topic, Message="many", MessageAttributes=eleven)
+    assert sns.received(raw_url) == []
+    assert len(json.loads(sns.received(json_url)[0]["Body"])["MessageAttributes"]) == 11
+
+
 def test_publish_batch(sns: Sns) -> None:
     topic, (url, queue) = sns.topic(), sns.queue()
     sns.subscribe(topic, queue, RawMessageDelivery="true")

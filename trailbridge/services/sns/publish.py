@@ -19,6 +19,7 @@ from trailbridge.topics.notifications import message_for, per_protocol, unsigned
 
 _BATCH_ID = re.compile(r"[A-Za-z0-9_-]+")
 _MOST_ENTRIES = 10
+_MOST_RAW_ATTRIBUTES = 10  # what SQS takes with a message
 
 
 @lru_cache(maxsize=4096)
@@ -136,9 +137,11 @@ class PublishService(SnsParts):
         queue = queues.queue(subscription["Endpoint"])
         if queue is None:
             return
-        attributes = entry.get("MessageAttributes") or {}
+        # SNS delivers message attributes only with a String message, not with MessageStructure=json
+        attributes = {} if entry.get("MessageStructure") == "json" else entry.get("MessageAttributes") or {}
         if subscription["Attributes"].get("RawMessageDelivery") == "true":
-            queues.send(queue, body, attributes)
+            if len(attributes) <= _MOST_RAW_ATTRIBUTES:  # more, and SNS discards the message for this queue
+                queues.send(queue, body, attributes)
             return
         notification = unsigned(
             message_id=message_id,
