@@ -1,6 +1,22 @@
 """Amazon SNS (query protocol), trailbridge's own: topics, subscriptions, their attributes, permissions and
 tags, and Publish/PublishBatch delivering to trailbridge's SQS queues. One class per resource; the server
-finds their operations by the `@operation` marks."""
+finds their operations by the `@operation` marks.
+
+State: documents on the `Resources` port (so every backend keeps it), `sns-topic` by name in its account and
+region, `sns-subscription` beside its topic (the topic's ARN as the scope's parent).
+
+Where trailbridge differs from AWS, on purpose or for now:
+
+- Only SQS subscriptions are delivered. Every other protocol's endpoint is checked as SNS checks it, then the
+  subscription is refused (501) rather than kept to deliver nothing; so is Publish to a phone number or a
+  mobile endpoint, and every mobile-push and SMS-settings operation. FIFO topics take no subscriptions
+  (trailbridge's queues are standard) and keep no deduplication window.
+- A subscription's RedrivePolicy and DeliveryPolicy are checked and kept, not acted on: a delivery that
+  fails (a queue gone, or its policy refusing SNS) is lost. No X-Ray header is passed on.
+- ListSubscriptions lists the subscriptions of the caller's topics; SubscriptionPrincipal names the
+  account's root (trailbridge's callers are accounts); an unconfirmed subscription stays until deleted.
+- JSON messages are signed with the engine's `sns_signer`; an engine without one answers 501 when one is due.
+"""
 
 from __future__ import annotations
 
