@@ -193,6 +193,10 @@ def test_the_owner_of_a_queue_subscribing_it_needs_no_confirmation(engine: Engin
     arn = reader.subscribe(topic, queue)
     shown = reader.subscriptions.get_subscription_attributes(SubscriptionArn=arn)["Attributes"]
     assert (shown["PendingConfirmation"], shown["Owner"]) == ("false", reader.account)
+    assert owner.subscriptions.get_subscription_attributes(SubscriptionArn=arn)["Attributes"] == shown
+    stranger = Sns(engine)
+    assert refused(stranger.subscriptions.get_subscription_attributes, SubscriptionArn=arn)[0] == "AuthorizationError"
+    assert refused(stranger.subscriptions.unsubscribe, SubscriptionArn=arn)[0] == "AuthorizationError"
 
 
 def test_publish_needs_a_signer_only_for_json_notifications(engine: Engine) -> None:

@@ -73,8 +73,8 @@ class SubscriptionsService(SnsParts):
         doc = self.resources.get(arn)
         return doc if doc is not None and doc.get("Kind") == SUBSCRIPTION else None
 
-    def _changeable(self, arn: str, action: str) -> dict[str, Any] | None:
-        """A subscription its subscriber or its topic's owner may change."""
+    def _permitted(self, arn: str, action: str) -> dict[str, Any] | None:
+        """A subscription, for its subscriber or its topic's owner (no topic policy grants the others)."""
         doc = self._subscription(arn)
         if doc is not None and self.account not in (doc["Owner"], doc["TopicArn"].split(":")[4]):
             self.authorize(action, arn, None)
@@ -164,7 +164,7 @@ class SubscriptionsService(SnsParts):
     @sns_operation("Unsubscribe")
     def unsubscribe(self, **params: Any) -> dict[str, Any]:
         """Unsubscribing a subscription that does not exist succeeds, as in AWS."""
-        doc = self._changeable(params["SubscriptionArn"], "SNS:Unsubscribe")
+        doc = self._permitted(params["SubscriptionArn"], "SNS:Unsubscribe")
         if doc is None:
             return {}
         self.resources.delete(doc["SubscriptionArn"])
@@ -188,14 +188,14 @@ class SubscriptionsService(SnsParts):
 
     @sns_operation("GetSubscriptionAttributes")
     def get_subscription_attributes(self, **params: Any) -> dict[str, Any]:
-        doc = self._subscription(params["SubscriptionArn"])
+        doc = self._permitted(params["SubscriptionArn"], "SNS:GetSubscriptionAttributes")
         if doc is None:
             raise not_found("Subscription")
         return {"Attributes": shown_attributes(doc)}
 
     @sns_operation("SetSubscriptionAttributes")
     def set_subscription_attributes(self, **params: Any) -> dict[str, Any]:
-        doc = self._changeable(params["SubscriptionArn"], "SNS:SetSubscriptionAttributes")
+        doc = self._permitted(params["SubscriptionArn"], "SNS:SetSubscriptionAttributes")
         if doc is None:
             raise not_found("Subscription")
         topic = self.resources.get(doc["TopicArn"]) or {"Attributes": {}}
