@@ -194,7 +194,10 @@ def test_the_owner_of_a_queue_subscribing_it_needs_no_confirmation(engine: Engin
     shown = reader.subscriptions.get_subscription_attributes(SubscriptionArn=arn)["Attributes"]
     assert (shown["PendingConfirmation"], shown["Owner"]) == ("false", reader.account)
     assert owner.subscriptions.get_subscription_attributes(SubscriptionArn=arn)["Attributes"] == shown
+    assert [s["SubscriptionArn"] for s in reader.subscriptions.list_subscriptions()["Subscriptions"]] == [arn]
+    assert [s["SubscriptionArn"] for s in owner.subscriptions.list_subscriptions()["Subscriptions"]] == [arn]
     stranger = Sns(engine)
+    assert stranger.subscriptions.list_subscriptions()["Subscriptions"] == []
     assert refused(stranger.subscriptions.get_subscription_attributes, SubscriptionArn=arn)[0] == "AuthorizationError"
     assert refused(stranger.subscriptions.unsubscribe, SubscriptionArn=arn)[0] == "AuthorizationError"
 

@@ -13,8 +13,9 @@ Where trailbridge differs from AWS, on purpose or for now:
   (trailbridge's queues are standard) and keep no deduplication window.
 - A subscription's RedrivePolicy and DeliveryPolicy are checked and kept, not acted on: a delivery that
   fails (a queue gone, or its policy refusing SNS) is lost. No X-Ray header is passed on.
-- ListSubscriptions lists the subscriptions of the caller's topics; SubscriptionPrincipal names the
-  account's root (trailbridge's callers are accounts); an unconfirmed subscription stays until deleted.
+- ListSubscriptions reads every subscription document to find the caller's (made by it, or to its topics);
+  SubscriptionPrincipal names the account's root (trailbridge's callers are accounts); an unconfirmed
+  subscription stays until it is deleted (AWS drops it after three days).
 - JSON messages are signed with the engine's `sns_signer`; an engine without one answers 501 when one is due.
 """
 

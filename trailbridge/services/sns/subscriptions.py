@@ -22,7 +22,6 @@ from trailbridge.services.sns.common import (
     invalid_parameter,
     not_found,
     sns_operation,
-    topic_scope,
 )
 from trailbridge.services.sns.endpoints import check_delivered, check_endpoint
 from trailbridge.services.sns.queues import TopicQueues
@@ -76,7 +75,7 @@ class SubscriptionsService(SnsParts):
     def _permitted(self, arn: str, action: str) -> dict[str, Any] | None:
         """A subscription, for its subscriber or its topic's owner (no topic policy grants the others)."""
         doc = self._subscription(arn)
-        if doc is not None and self.account not in (doc["Owner"], doc["TopicArn"].split(":")[4]):
+        if doc is not None and not self._concerns(doc):
             self.authorize(action, arn, None)
         return doc
 
@@ -176,10 +175,14 @@ class SubscriptionsService(SnsParts):
 
     @sns_operation("ListSubscriptions")
     def list_subscriptions(self, **params: Any) -> dict[str, Any]:
-        """The subscriptions of the caller's topics in this region."""
-        topics = self.resources.scan(topic_scope(self.account, self.region))
-        every = [s for topic in topics for s in self.subscriptions_of(topic["TopicArn"])]
-        return _listing(every, params.get("NextToken"))
+        """The caller's subscriptions in this region: those it made (to its own topics or another account's)
+        and those made to its topics."""
+        every = self.resources.all_of_kind(SUBSCRIPTION)
+        mine = [s for s in every if s["TopicArn"].split(":")[3] == self.region and self._concerns(s)]
+        return _listing(mine, params.get("NextToken"))
+
+    def _concerns(self, subscription: dict[str, Any]) -> bool:
+        return self.account in (subscription["Owner"], subscription["TopicArn"].split(":")[4])
 
     @sns_operation("ListSubscriptionsByTopic")
     def list_subscriptions_by_topic(self, **params: Any) -> dict[str, Any]:
