@@ -59,6 +59,15 @@ def test_set_topic_attributes_validates(sns: Sns) -> None:
     assert refused(sns.topics.set_topic_attributes, TopicArn=arn, AttributeName="Owner", AttributeValue="x")[1] == (
         "Invalid parameter: AttributeName"
     )
+    delivery = {"http": {"defaultHealthyRetryPolicy": {"numRetries": 5}}}
+    sns.topics.set_topic_attributes(TopicArn=arn, AttributeName="DeliveryPolicy", AttributeValue=json.dumps(delivery))
+    effective = json.loads(sns.topics.get_topic_attributes(TopicArn=arn)["Attributes"]["EffectiveDeliveryPolicy"])
+    retry = effective["http"]["defaultHealthyRetryPolicy"]
+    assert (retry["numRetries"], retry["minDelayTarget"], effective["http"]["disableSubscriptionOverrides"]) == (
+        5,
+        20,
+        False,
+    )
     bad = refused(
         sns.topics.set_topic_attributes, TopicArn=arn, AttributeName="ContentBasedDeduplication", AttributeValue="true"
     )

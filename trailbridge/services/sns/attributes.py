@@ -38,6 +38,20 @@ DEFAULT_EFFECTIVE_DELIVERY_POLICY = (
 )
 
 
+def effective_delivery_policy(policy: str | None) -> str:
+    """EffectiveDeliveryPolicy: SNS's defaults with what the topic's DeliveryPolicy sets over them."""
+    if not policy:
+        return DEFAULT_EFFECTIVE_DELIVERY_POLICY
+    merged = _merge(json.loads(DEFAULT_EFFECTIVE_DELIVERY_POLICY), json.loads(policy))
+    return json.dumps(merged, separators=(",", ":"))
+
+
+def _merge(base: Any, over: Any) -> Any:
+    if not (isinstance(base, dict) and isinstance(over, dict)):
+        return over
+    return {**base, **{key: _merge(base.get(key), value) for key, value in over.items()}}
+
+
 class Reason(Exception):
     """Why SNS refuses an attribute's value, in its words, before the operation places them."""
 

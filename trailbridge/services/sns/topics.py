@@ -117,7 +117,7 @@ class TopicsService(SnsParts):
             "Owner": doc["TopicArn"].split(":")[4],
             "SubscriptionsPending": str(pending),
             "TopicArn": doc["TopicArn"],
-            "EffectiveDeliveryPolicy": doc["Attributes"].get("DeliveryPolicy", attrs.DEFAULT_EFFECTIVE_DELIVERY_POLICY),
+            "EffectiveDeliveryPolicy": attrs.effective_delivery_policy(doc["Attributes"].get("DeliveryPolicy")),
             "SubscriptionsConfirmed": str(len(subscriptions) - pending),
             "DisplayName": doc["Attributes"].get("DisplayName", ""),
             "SubscriptionsDeleted": str(doc["Deleted"]),
