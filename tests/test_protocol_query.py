@@ -69,3 +69,9 @@ def test_the_operation_is_the_action_of_the_query_or_the_body() -> None:
     )
     assert query.operation_name(sts, HttpRequest("POST", "/", (), {}, b"Action=RunInstances")) is None
     assert query.operation_name(sts, HttpRequest("POST", "/", (), {}, b"")) is None
+
+
+def test_characters_xml_cannot_hold_become_replacement_characters() -> None:
+    answer = query.error(_models["sns"], "AuthorizationError", "no resource: \x1f\x00\ud800 <&>", 403, "req")
+    parsed = create_parser("query").parse({"status_code": 403, "headers": answer.headers, "body": answer.body}, None)
+    assert parsed["Error"]["Message"] == "no resource: \ufffd\ufffd\ufffd <&>"

@@ -34,6 +34,7 @@ from trailbridge.services.sqs import QueuesService
 from trailbridge.services.trails import TrailsService
 from trailbridge.settings import Settings
 from trailbridge.storage.backends import open_ports
+from trailbridge.topics.signing import NotificationSigner
 from trailbridge.trail.buckets import Buckets, S3Buckets, StoreBuckets
 from trailbridge.trail.digests import DigestWriter, SigningKeys
 from trailbridge.trail.files import TrailFiles
@@ -112,6 +113,7 @@ class Trailbridge:
             trail_files=trail_files,
             recorder=self.recorder,
             new_id=self.new_id,
+            sns_signer=NotificationSigner(ports.keys, secrets, self.clock, self.settings.endpoint_url),
         )
         self._dispatcher: Dispatcher | None = None
         seal_stored_parameters(resources, secrets)  # connections stored before secret parameters were sealed

@@ -453,6 +453,8 @@ def _request(service: str, model: OperationModel, params: Any) -> Request:
     metadata = model.service_model.metadata
     if metadata["protocol"] == "rest-xml":
         return _rest_xml_request(model, params)
+    if metadata["protocol"] == "query":
+        return _query_request(model, params)
     if metadata["protocol"] == "rest-json" and isinstance(params, dict):
         members = model.input_shape.members if model.input_shape is not None else {}
         located = {n for n, m in members.items() if m.serialization.get("location") == "querystring"}
@@ -492,6 +494,19 @@ def _rest_xml_request(model: OperationModel, params: Any) -> Request:
     return Request(path, literal, {}, orjson.dumps(params), str(model.http["method"]), raw=True)
 
 
+def _query_request(model: OperationModel, params: Any) -> Request:
+    """botocore's form for `params`; spoiled past what its serializer writes, the Action with the spoiled
+    parameters as one form value."""
+    form = {"content-type": "application/x-www-form-urlencoded; charset=utf-8"}
+    try:
+        wire = create_serializer("query", include_validation=False).serialize_to_request(params, model)
+        pairs = dict(wire["body"])
+    except Exception:  # any refusal of botocore's serializer
+        version = model.service_model.api_version
+        pairs = {"Action": model.name, "Version": version, "Spoiled": orjson.dumps(params).decode()}
+    return Request("/", "", form, urllib.parse.urlencode(pairs).encode())
+
+
 def _query_text(value: Any) -> str:
     return value if isinstance(value, str) else orjson.dumps(value).decode()
 
@@ -499,7 +514,7 @@ def _query_text(value: Any) -> str:
 def check_answer(model: OperationModel, answer: Answer) -> None:
     """Below 500, a JSON object, and what boto3 reads: an error with a code and a message, or a success."""
     shown = f"{model.name} answered {answer.status}: {answer.body[:300]!r}"
-    if model.service_model.metadata["protocol"] == "rest-xml":
+    if model.service_model.metadata["protocol"] in ("rest-xml", "query"):
         _check_xml_answer(model, answer, shown)
         return
     assert answer.status < 500, shown
@@ -517,9 +532,9 @@ def check_answer(model: OperationModel, answer: Answer) -> None:
 
 
 def _check_xml_answer(model: OperationModel, answer: Answer, shown: str) -> None:
-    """S3: below 500 (or NotImplemented, S3's own 501 for a feature it does not have), and what boto3 reads."""
+    """S3 and SNS: below 500 (or NotImplemented, for a feature not built), and what boto3 reads."""
     response = {"status_code": answer.status, "headers": answer.headers, "body": answer.body}
-    parsed = create_parser("rest-xml").parse(response, model.output_shape)
+    parsed = create_parser(model.service_model.metadata["protocol"]).parse(response, model.output_shape)
     if answer.status >= 300 and answer.status != 304:
         assert answer.status < 500 or parsed["Error"]["Code"] == "NotImplemented", shown
         assert parsed["Error"]["Code"], shown
@@ -580,8 +595,9 @@ def test_every_operation_refuses_malformed_bodies(
 ) -> None:
     client, _ = fuzzed
     model = operation(service, name)
-    if service == "s3":  # a body is XML, an object's bytes or nothing: the answer may be another operation's
-        request = _request(service, model, {"Bucket": BUCKET, "Key": "fuzz"})
+    if service in ("s3", "sns"):  # S3's body is XML, bytes or nothing; SNS's is its form, Action and all: the
+        # answer may be another operation's (or, with no Action left, S3's)
+        request = _request(service, model, {"Bucket": BUCKET, "Key": "fuzz"} if service == "s3" else {})
         answer = client.post(request.path, request.query, request.headers, body, request.method)
         assert answer.status < 500, f"{name} answered {answer.status}: {answer.body[:300]!r}"
         return
@@ -592,7 +608,7 @@ def test_every_operation_refuses_malformed_bodies(
 def test_the_fuzz_covers_every_served_operation() -> None:
     served = {(service, name) for service in SERVICE_CLASSES for name in handlers(service)}
     assert served == set(CASES)
-    assert {service for service, _ in CASES} == {"events", "sqs", "logs", "cloudtrail", "cloudtrail-data", "s3"}
+    assert {service for service, _ in CASES} == {"events", "sqs", "logs", "cloudtrail", "cloudtrail-data", "s3", "sns"}
     assert ("cloudtrail-data", "PutAuditEvents") in served
 
 

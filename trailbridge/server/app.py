@@ -104,6 +104,15 @@ class Gateway:
                 return Response(orjson.dumps({"__type": exc.code, "message": exc.message}), exc.status)
         return Response(self.metrics.render(), media_type=CONTENT_TYPE)
 
+    async def signing_certificate(self, request: Request) -> Response:
+        """The certificate an SNS message's `SigningCertURL` names (`/SimpleNotificationService-<id>.pem`,
+        AWS's own shape; no S3 bucket can have that name: bucket names have no capitals)."""
+        signer = self.tb.engine.sns_signer
+        pem = signer.certificate_at(request.url.path) if signer is not None else None
+        if pem is None:
+            return Response(b"Not Found", 404, media_type="text/plain")
+        return Response(pem, media_type="application/x-pem-file")
+
     async def put_audit_events(self, request: Request) -> Response:
         """cloudtrail-data's REST-JSON `POST /PutAuditEvents?channelArn=...&externalId=...`, signed or not."""
         return await self.api.serve(request, AUDIT_EVENTS)
@@ -223,6 +232,7 @@ def create_app(
         Route("/_trailbridge/import", gateway.import_file, methods=["POST"]),
         Route("/_trailbridge/records", gateway.put_records, methods=["POST"]),
         Route("/PutAuditEvents", gateway.put_audit_events, methods=["POST"]),
+        Route("/SimpleNotificationService-{name}.pem", gateway.signing_certificate, methods=["GET"]),
         Route("/{path:path}", gateway.api.serve, methods=["GET", "HEAD", "PUT", "POST", "DELETE", "PATCH"]),
     ]
     return Starlette(routes=routes, lifespan=gateway.lifespan)

@@ -12,6 +12,7 @@ Timestamps are ISO 8601 unless a `timestampFormat` says otherwise; blobs are bas
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
@@ -172,9 +173,15 @@ def _namespace(service: ServiceModel) -> str:
     return f" xmlns={quoteattr(str(namespace))}" if namespace else ""
 
 
+# Characters XML 1.0 cannot hold at all, not even as references: C0 controls but tab, newline and carriage
+# return, lone surrogates, U+FFFE and U+FFFF. An answer that echoes one (a bad name in an error message) holds
+# U+FFFD in its place, so that it stays a document every parser reads.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def xml_text(value: str) -> str:
     """Text as an XML element holds it (a carriage return kept as a character reference)."""
-    return escape(value, {"\r": "&#13;"})
+    return escape(_NOT_XML.sub("\ufffd", value), {"\r": "&#13;"})
 
 
 def _write_members(shape: StructureShape, value: Mapping[str, Any]) -> str:

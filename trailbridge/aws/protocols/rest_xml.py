@@ -16,11 +16,12 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 from xml.etree import ElementTree
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import quoteattr
 
 from botocore.model import ListShape, MapShape, OperationModel, ServiceModel, Shape, StructureShape
 
 from trailbridge.aws.protocols import HttpAnswer, HttpRequest, rest
+from trailbridge.aws.protocols.query import xml_text
 
 _XML = "application/xml"
 _DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -91,19 +92,19 @@ def error(
 ) -> HttpAnswer:
     """S3's `<Error>` with `fields` as elements of it, or `<ErrorResponse>` (`Sender` for a 4xx status,
     `Receiver` otherwise) for the other rest-xml services."""
-    members = f"<Code>{_text(code)}</Code><Message>{_text(message)}</Message>" + "".join(
-        f"<{name}>{_text(value)}</{name}>" for name, value in (fields or {}).items()
+    members = f"<Code>{xml_text(code)}</Code><Message>{xml_text(message)}</Message>" + "".join(
+        f"<{name}>{xml_text(value)}</{name}>" for name, value in (fields or {}).items()
     )
     if _is_s3(service):
         host_id = base64.b64encode(request_id.encode()).decode()
-        body = f"<Error>{members}<RequestId>{_text(request_id)}</RequestId><HostId>{host_id}</HostId></Error>"
+        body = f"<Error>{members}<RequestId>{xml_text(request_id)}</RequestId><HostId>{host_id}</HostId></Error>"
     else:
         kind = "Sender" if status < 500 else "Receiver"
         namespace = _namespace(service)
         xmlns = f" xmlns={quoteattr(namespace)}" if namespace else ""
         body = (
             f"<ErrorResponse{xmlns}><Error><Type>{kind}</Type>{members}</Error>"
-            f"<RequestId>{_text(request_id)}</RequestId></ErrorResponse>"
+            f"<RequestId>{xml_text(request_id)}</RequestId></ErrorResponse>"
         )
     headers = {"Content-Type": _XML, **_request_ids(service, request_id)}
     return HttpAnswer(status, headers, (_DECLARATION + body).encode())
@@ -113,7 +114,7 @@ def _bare_location(region: str | None, namespace: str) -> bytes:
     """S3 answers GetBucketLocation with the bare `<LocationConstraint>` element, its text the region (none for
     us-east-1); the model cannot say so, and botocore reads the root's text by hand."""
     xmlns = f" xmlns={quoteattr(namespace)}" if namespace else ""
-    return f"{_DECLARATION}<LocationConstraint{xmlns}>{_text(region or '')}</LocationConstraint>".encode()
+    return f"{_DECLARATION}<LocationConstraint{xmlns}>{xml_text(region or '')}</LocationConstraint>".encode()
 
 
 def _is_s3(service: ServiceModel) -> bool:
@@ -152,10 +153,6 @@ def _name(shape: Shape, default: str) -> str:
 
 def _local(tag: str) -> str:
     return tag.rpartition("}")[2]
-
-
-def _text(value: str) -> str:
-    return escape(value, {"\r": "&#13;"})
 
 
 def _read_body(shape: StructureShape, body: bytes) -> dict[str, Any] | None:
@@ -260,7 +257,7 @@ def _element(tag: str, shape: Shape, value: Any, default_namespace: str = "") ->
     elif isinstance(shape, MapShape):
         inner = "".join(f"<entry>{_entry(shape, key, item)}</entry>" for key, item in value.items())
     else:
-        inner = _text(rest.scalar_text(shape, value, "iso8601"))
+        inner = xml_text(rest.scalar_text(shape, value, "iso8601"))
     return f"<{tag}{attributes}>{inner}</{tag}>"
 
 
