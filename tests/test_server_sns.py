@@ -4,6 +4,7 @@ that verifies, as AWS documents the check, against the certificate its SigningCe
 from __future__ import annotations
 
 import base64
+import json
 
 import urllib3
 from cryptography import x509
@@ -42,3 +43,40 @@ def test_a_notification_verifies_against_the_certificate_its_url_serves(server: 
     key.verify(base64.b64decode(notification["Signature"]), text.encode(), padding.PKCS1v15(), digest)  # type: ignore[union-attr]
     missing = urllib3.PoolManager().request("GET", server.url + "/SimpleNotificationService-" + "0" * 32 + ".pem")
     assert missing.status == 404
+
+
+def test_a_topic_is_a_rule_target_as_the_walkthrough_makes_it(server: Server, account: str) -> None:
+    """The issue's CLI walkthrough: a topic, a rule's target, EventBridge allowed to publish; a queue subscribed
+    to the topic receives the event as the notification's Message."""
+    sns, events = server.client("sns", account), server.client("events", account)
+    topic = sns.create_topic(Name="ec2-instance-launch-notifications")["TopicArn"]
+    events.put_rule(Name="EC2InstanceLaunchMonitor", EventPattern=json.dumps({"source": ["my.app"]}))
+    events.put_targets(Rule="EC2InstanceLaunchMonitor", EventBusName="default", Targets=[{"Id": "1", "Arn": topic}])
+    sns.add_permission(TopicArn=topic, Label="EventBridgeInvoke", AWSAccountId=[account], ActionName=["Publish"])
+    sqs, url, queue = queue_for(server, account)
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue)
+    events.put_events(Entries=[{"Source": "my.app", "DetailType": "launch", "Detail": '{"instance": "i-1"}'}])
+    [notification] = receive_all(sqs, url, 1)
+    assert notification["TopicArn"] == topic
+    assert json.loads(notification["Message"])["detail"] == {"instance": "i-1"}
+
+
+def test_a_topic_policy_that_allows_nobody_dead_letters_the_rules_deliveries(server: Server, account: str) -> None:
+    sns, events = server.client("sns", account), server.client("events", account)
+    topic = sns.create_topic(Name="closed")["TopicArn"]
+    sqs, dead_url, dead_letter = queue_for(server, account, "dead")
+    events.put_rule(Name="to-closed", EventPattern=json.dumps({"source": ["my.app"]}))
+    target = {"Id": "1", "Arn": topic, "DeadLetterConfig": {"Arn": dead_letter}}
+    target["RetryPolicy"] = {"MaximumRetryAttempts": 0}
+    events.put_targets(Rule="to-closed", Targets=[target])
+    nobody = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": "999999999999"}, "Action": "SNS:Publish", "Resource": topic}
+        ],
+    }
+    sns.set_topic_attributes(TopicArn=topic, AttributeName="Policy", AttributeValue=json.dumps(nobody))
+    events.put_events(Entries=[{"Source": "my.app", "DetailType": "launch", "Detail": "{}"}])
+    answer = sqs.receive_message(QueueUrl=dead_url, WaitTimeSeconds=10, MessageAttributeNames=["All"])
+    [message] = answer["Messages"]
+    assert message["MessageAttributes"]["ERROR_CODE"]["StringValue"] == "NO_PERMISSIONS"

@@ -23,13 +23,15 @@ from trailbridge.delivery.invoker import Invoker
 from trailbridge.delivery.logs import LogEvents
 from trailbridge.delivery.queues import QueueMessages
 from trailbridge.domain.ids import NewId, fast_uuid4
+from trailbridge.errors import NotFoundError
 from trailbridge.metrics import Metrics
 from trailbridge.secrets import SecretBox
-from trailbridge.services.base import Engine
+from trailbridge.services.base import Engine, ServiceError
 from trailbridge.services.cloudtrail import CloudTrailService
 from trailbridge.services.destinations import DestinationsService, seal_stored_parameters
 from trailbridge.services.events import EventsService
 from trailbridge.services.logs import LogsService
+from trailbridge.services.sns.publish import PublishService
 from trailbridge.services.sqs import QueuesService
 from trailbridge.services.trails import TrailsService
 from trailbridge.settings import Settings
@@ -156,6 +158,7 @@ class Trailbridge:
             engine.logs,
             engine.secrets,
             HttpInvoker(self.settings.http_timeout_seconds),
+            _TopicPublisher(engine),
         )
         dispatcher = Dispatcher(
             self.store,
@@ -199,6 +202,23 @@ class Trailbridge:
 
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None) -> None:
         self.close()
+
+
+class _TopicPublisher:
+    """SNS's Publish for a rule's topic target, as the topic's owner (the rule's right to publish there was
+    checked by the delivery against the topic's policy)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def publish(self, topic_arn: str, message: str) -> None:
+        _, _, _, region, account, _ = topic_arn.split(":", 5)
+        try:
+            PublishService(self.engine, account, region).publish(TopicArn=topic_arn, Message=message)
+        except ServiceError as exc:
+            if exc.code == "NotFound":
+                raise NotFoundError(exc.message) from None
+            raise
 
 
 def _secrets(settings: Settings, data_dir: Path | None) -> SecretBox:

@@ -23,7 +23,7 @@ from trailbridge.delivery.retry import DeliveryFailure
 from trailbridge.delivery.targets import check_target, target_kind
 from trailbridge.domain.access import owner_of
 from trailbridge.domain.arns import parse_arn
-from trailbridge.errors import AccessDeniedError
+from trailbridge.errors import AccessDeniedError, NotFoundError
 from trailbridge.secrets import SecretBox
 from trailbridge.storage.ports import Resources
 
@@ -50,6 +50,15 @@ class Routing(Protocol):
         ...
 
 
+class Topics(Protocol):
+    """What delivery asks of the SNS service (a topic target); the composition root gives it SNS's Publish."""
+
+    def publish(self, topic_arn: str, message: str) -> None:
+        """Publish `message` to the topic, as its owner: the rule's permission was checked already. Raises
+        NotFoundError when there is no such topic."""
+        ...
+
+
 class Delivery(NamedTuple):
     """What the invoker needs to know about one delivery."""
 
@@ -73,9 +82,11 @@ class Invoker:
         logs: LogEvents,
         secrets: SecretBox,
         http: HttpInvoker,
+        topics: Topics,
     ) -> None:
         self.resources, self.routing, self.functions = resources, routing, functions
         self.queues, self.logs, self.secrets, self.http = queues, logs, secrets, http
+        self.topics = topics
 
     async def invoke(self, delivery: Delivery) -> bool:
         """Deliver; True when a rate limit made the delivery wait. Raises DeliveryFailure."""
@@ -89,6 +100,8 @@ class Invoker:
             self._bus(delivery)
         elif kind == "log-group":
             self._log(delivery)
+        elif kind == "topic":
+            self._topic(delivery)
         elif kind == "api-destination":
             return await self._http(delivery)
         else:
@@ -120,6 +133,14 @@ class Invoker:
     def _queue(self, delivery: Delivery) -> None:
         self._exists(delivery.target_arn)
         self.queues.send(delivery.target_arn, delivery.payload.decode())
+
+    def _topic(self, delivery: Delivery) -> None:
+        try:
+            self.topics.publish(delivery.target_arn, delivery.payload.decode())
+        except NotFoundError:
+            raise DeliveryFailure(
+                "RESOURCE_NOT_FOUND", f"{delivery.target_arn} does not exist", retryable=False
+            ) from None
 
     def _log(self, delivery: Delivery) -> None:
         self._exists(delivery.target_arn)

@@ -7,7 +7,9 @@ account. A target owned by the rule's account, or by the account that created th
 account created on a bus it was granted), may be used; another account's target only where its resource
 policy allows it: a queue's `Policy` attribute (`sqs:SendMessage`), a bus's policy (`events:PutEvents`).
 Log groups, API destinations and functions have no resource policies in trailbridge, so only their owner's
-rules may deliver to them.
+rules may deliver to them. An SNS topic is AWS's exception: EventBridge publishes only where the topic's policy
+allows `sns:Publish`, its owner's rules included (the default policy lets the owner's account, with
+`AWS:SourceOwner` the owner; a policy that allows nobody refuses every rule).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from trailbridge.storage.ports import Resources
 SUPPORTED = (
     "arn:aws:lambda:REGION:ACCOUNT:function:NAME, arn:aws:sqs:REGION:ACCOUNT:NAME, "
     "arn:aws:events:REGION:ACCOUNT:event-bus/NAME, arn:aws:events:REGION:ACCOUNT:api-destination/NAME/ID, "
-    "arn:aws:logs:REGION:ACCOUNT:log-group:NAME"
+    "arn:aws:logs:REGION:ACCOUNT:log-group:NAME, arn:aws:sns:REGION:ACCOUNT:NAME"
 )
 EVENTS_PRINCIPAL = "events.amazonaws.com"
 _ACTIONS = {
@@ -29,11 +31,12 @@ _ACTIONS = {
     "log-group": "logs:PutLogEvents",
     "api-destination": "events:InvokeApiDestination",
     "function": "lambda:InvokeFunction",
+    "topic": "sns:Publish",
 }
 
 
 def target_kind(arn: str) -> str | None:
-    """function, queue, bus, api-destination, log-group; None for a kind trailbridge cannot deliver to."""
+    """function, queue, bus, api-destination, log-group, topic; None for a kind trailbridge cannot deliver to."""
     try:
         parsed = parse_arn(arn)
     except InvalidInputError:
@@ -48,7 +51,9 @@ def target_kind(arn: str) -> str | None:
     for (service, prefix), kind in kinds.items():
         if parsed.service == service and resource.startswith(prefix):
             return kind
-    return "queue" if parsed.service == "sqs" and resource and ":" not in resource else None
+    if parsed.service in ("sqs", "sns") and resource and ":" not in resource and "/" not in resource:
+        return "queue" if parsed.service == "sqs" else "topic"
+    return None
 
 
 def check_target(resources: Resources, rule_arn: str, creator: str | None, target_arn: str) -> None:
@@ -60,14 +65,17 @@ def check_target(resources: Resources, rule_arn: str, creator: str | None, targe
         action=_ACTIONS.get(kind or "", "events:PutTargets"),
         resource=target_arn,
         service=EVENTS_PRINCIPAL,
-        context={"aws:SourceArn": rule_arn, "aws:SourceAccount": rule.account},
+        context={"aws:SourceArn": rule_arn, "aws:SourceAccount": rule.account, "AWS:SourceOwner": rule.account},
         owners=frozenset([creator]) if creator else frozenset(),
     )
-    authorize(access, _policy(resources, kind, target_arn))
+    policy = _policy(resources, kind, target_arn)
+    # A topic that is not there (yet) has no policy to ask: its owner's rules may name it, the delivery then
+    # finds it missing.
+    authorize(access, policy, owner_acts=kind != "topic" or policy is None)
 
 
 def _policy(resources: Resources, kind: str | None, arn: str) -> str | None:
-    doc = resources.get(arn) if kind in ("queue", "bus") else None
+    doc = resources.get(arn) if kind in ("queue", "bus", "topic") else None
     if doc is None:
         return None
     policy = doc.get("Attributes", {}).get("Policy") if kind == "queue" else doc.get("Policy")

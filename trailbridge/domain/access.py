@@ -55,19 +55,20 @@ def owner_of(arn: str) -> str:
     return parts[4] if len(parts) == 6 else ""
 
 
-def allowed(access: Access, policy: str | Mapping[str, Any] | None) -> bool:
+def allowed(access: Access, policy: str | Mapping[str, Any] | None, *, owner_acts: bool = True) -> bool:
+    """`owner_acts` False: the owner too needs an `Allow` (a service principal publishing to an SNS topic)."""
     statements = statements_of(policy)
     if any(s.get("Effect") == "Deny" and _applies(s, access) for s in statements):
         return False
     owner = owner_of(access.resource)
-    if owner == access.account or owner in access.owners:
+    if owner_acts and (owner == access.account or owner in access.owners):
         return True
     return any(s.get("Effect") == "Allow" and _applies(s, access) for s in statements)
 
 
-def authorize(access: Access, policy: str | Mapping[str, Any] | None) -> None:
+def authorize(access: Access, policy: str | Mapping[str, Any] | None, *, owner_acts: bool = True) -> None:
     """Raise AccessDeniedError, with AWS's message, unless `access` is allowed."""
-    if not allowed(access, policy):
+    if not allowed(access, policy, owner_acts=owner_acts):
         who = f"arn:aws:iam::{access.account}:root"
         raise AccessDeniedError(
             f"User: {who} is not authorized to perform: {access.action} on resource: {access.resource} "
