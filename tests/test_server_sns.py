@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import Any
 
 import urllib3
 from cryptography import x509
@@ -13,6 +14,8 @@ from cryptography.hazmat.primitives.asymmetric import padding
 
 from tests.support.server import Server
 from tests.test_server_events import queue_for, receive_all
+from trailbridge.aws.validate import service_model
+from trailbridge.trail.record import ApiCall, Caller, cloudtrail_record
 
 # What a notification's signature covers, in AWS's order ("Key\nValue\n" each; Subject only when present).
 SIGNED = ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type")
@@ -80,3 +83,42 @@ def test_a_topic_policy_that_allows_nobody_dead_letters_the_rules_deliveries(ser
     answer = sqs.receive_message(QueueUrl=dead_url, WaitTimeSeconds=10, MessageAttributeNames=["All"])
     [message] = answer["Messages"]
     assert message["MessageAttributes"]["ERROR_CODE"]["StringValue"] == "NO_PERMISSIONS"
+
+
+def test_publish_is_a_data_event_and_creating_a_topic_a_management_one(server: Server, account: str) -> None:
+    sns = server.client("sns", account)
+    topic = sns.create_topic(Name="recorded")["TopicArn"]
+    sns.publish(TopicArn=topic, Message="m")
+    cloudtrail = server.client("cloudtrail", account)
+
+    def named(name: str) -> list[dict[str, Any]]:
+        found = cloudtrail.lookup_events(LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": name}])
+        return [json.loads(event["CloudTrailEvent"]) for event in found["Events"]]
+
+    [created] = named("CreateTopic")
+    assert created["eventSource"] == "sns.amazonaws.com" and created["managementEvent"] is True
+    assert named("Publish") == []  # a data event: for the trails that select it, never for LookupEvents
+
+
+def test_a_publish_record_names_its_topic() -> None:
+    topic = "arn:aws:sns:us-east-1:123456789012:alerts"
+    call = ApiCall(
+        service="sns",
+        operation=service_model("sns").operation_model("Publish"),
+        params={"TopicArn": topic, "Message": "m"},
+        response={"MessageId": "id"},
+        error_code=None,
+        error_message=None,
+        caller=Caller("123456789012", "AKIDEXAMPLE", None),
+        region="us-east-1",
+        source_ip="127.0.0.1",
+        user_agent="test",
+        request_id="r",
+        event_id="e",
+        time=0.0,
+        host="localhost",
+        tls=None,
+    )
+    record = cloudtrail_record(call)
+    assert (record["managementEvent"], record["eventCategory"]) == (False, "Data")
+    assert record["resources"] == [{"accountId": "123456789012", "type": "AWS::SNS::Topic", "ARN": topic}]

@@ -59,6 +59,9 @@ def resources(
         return [{"accountId": owner, "type": "AWS::IAM::Role", "ARN": role}]
     if service in _NAMED and not management:
         return _named(service, params, where)
+    topic = params.get("TopicArn") or params.get("TargetArn")
+    if service == "sns" and not management and isinstance(topic, str):  # Publish names the topic it publishes to
+        return where.one("AWS::SNS::Topic", topic)
     return []
 
 

@@ -96,6 +96,8 @@ DATA_EVENTS = frozenset(
         *_SES_SENDS,
         *(("s3", name) for name in ("ListObjects", "ListObjectsV2", "ListObjectVersions", "ListMultipartUploads")),
         ("s3", "DeleteObjects"),
+        ("sns", "Publish"),  # SNS's data events (CloudTrail logs them for trails whose selectors ask)
+        ("sns", "PublishBatch"),
     }
 )
 # Lambda's event names carry the version of the API they belong to, as Lambda's service logs them.
