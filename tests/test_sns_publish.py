@@ -290,3 +290,17 @@ def test_a_publish_delivers_to_every_queue_or_to_none(engine: Engine) -> None:
         sns.publisher.publish(TopicArn=topic, Message="lost")
     assert failing.sends == 2
     assert Sns(engine, sns.account).received(url_a) == Sns(engine, sns.account).received(url_b) == []
+
+
+def test_a_message_its_queue_cannot_take_goes_to_the_subscriptions_dead_letter_queue(sns: Sns) -> None:
+    topic, (_, queue), (dead_url, dead) = sns.topic(), sns.queue("gone"), sns.queue("dead")
+    sns.subscribe(topic, queue, RawMessageDelivery="true", RedrivePolicy=json.dumps({"deadLetterTargetArn": dead}))
+    sns.sqs.delete_queue(QueueUrl=sns.sqs.get_queue_url(QueueName="gone")["QueueUrl"])
+    sns.publisher.publish(TopicArn=topic, Message="undeliverable")
+    assert [m["Body"] for m in sns.received(dead_url)] == ["undeliverable"]
+    without = sns.topic("no-redrive")
+    _, other = sns.queue("other")
+    sns.subscribe(without, other)
+    sns.sqs.delete_queue(QueueUrl=sns.sqs.get_queue_url(QueueName="other")["QueueUrl"])
+    sns.publisher.publish(TopicArn=without, Message="lost")  # nowhere to go: dropped, as SNS drops it
+    assert sns.received(dead_url) == []

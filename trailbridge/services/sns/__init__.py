@@ -11,8 +11,9 @@ Where trailbridge differs from AWS, on purpose or for now:
   subscription is refused (501) rather than kept to deliver nothing; so is Publish to a phone number or a
   mobile endpoint, and every mobile-push and SMS-settings operation. FIFO topics take no subscriptions
   (trailbridge's queues are standard) and keep no deduplication window.
-- A subscription's RedrivePolicy and DeliveryPolicy are checked and kept, not acted on: a delivery that
-  fails (a queue gone, or its policy refusing SNS) is lost. No X-Ray header is passed on.
+- A delivery to a queue that is gone, or whose policy refuses SNS, goes to the subscription's RedrivePolicy
+  dead-letter queue (when it takes it), else is lost; SQS deliveries are local writes, so there is nothing to
+  retry and the DeliveryPolicy is checked and kept only. No X-Ray header is passed on.
 - ListSubscriptions reads every subscription document to find the caller's (made by it, or to its topics);
   SubscriptionPrincipal names the account's root (trailbridge's callers are accounts); an unconfirmed
   subscription stays until it is deleted (AWS drops it after three days).

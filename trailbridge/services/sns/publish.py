@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
+import orjson
+
 from trailbridge.patterns.filter_policy import FilterPolicy, compile_filter_policy
 from trailbridge.services.base import ServiceError
 from trailbridge.services.sns import messages
@@ -134,7 +136,7 @@ class PublishService(SnsParts):
         entry: Mapping[str, Any],
     ) -> None:
         queues = TopicQueues(self.engine, topic)
-        queue = queues.queue(subscription["Endpoint"])
+        queue = queues.queue(subscription["Endpoint"]) or _dead_letter_queue(queues, subscription)
         if queue is None:
             return
         # SNS delivers message attributes only with a String message, not with MessageStructure=json
@@ -156,6 +158,14 @@ class PublishService(SnsParts):
 
     def _unsubscribe_url(self, subscription_arn: str) -> str:
         return f"{self.engine.settings.endpoint_url}/?Action=Unsubscribe&SubscriptionArn={subscription_arn}"
+
+
+def _dead_letter_queue(queues: TopicQueues, subscription: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Where a message goes that its queue cannot take (the queue is gone, or its policy refuses SNS): the
+    subscription's RedrivePolicy dead-letter queue, when it has one that takes it, as SNS moves it there."""
+    policy = subscription["Attributes"].get("RedrivePolicy")
+    target = orjson.loads(policy).get("deadLetterTargetArn") if policy else None
+    return queues.queue(target) if isinstance(target, str) else None
 
 
 def _delivered(subscription: Mapping[str, Any]) -> bool:
