@@ -4,9 +4,9 @@ HTTP status; every `notification_shapes` case's messages reach the queue with ex
 AWS's notifications have; every `filter_policy_cases` case is delivered exactly when AWS delivered it.
 
 A case's `{"$expr": ...}` values are what the recording computed while it ran (the ARN of the topic it had
-just created, ...): `Case` builds each the same way here. The cases for SNS's mobile push and SMS settings
-operations, which trailbridge does not serve, check that those operations have no handler, so they answer 501;
-the one whose set-up needs a FIFO queue checks that trailbridge refuses that set-up."""
+just created, ...): `Case` builds each the same way here. The cases for SNS's SMS settings, which trailbridge
+does not serve, check that the operation has no handler, so it answers 501; the one whose set-up needs a FIFO
+queue checks that trailbridge refuses that set-up."""
 
 from __future__ import annotations
 
@@ -22,23 +22,29 @@ from tests.corpora import load_json
 from tests.support.sns import signed_engine
 from trailbridge.services.base import Engine, ServiceError
 from trailbridge.services.sns import SNS_CLASSES, PublishService, SubscriptionsService, TopicsService
+from trailbridge.services.sns.platform import PlatformService
 from trailbridge.services.sqs import QueuesService
 
 CORPUS = load_json("sns", "aws-recorded.json")
 REGION, OTHER_REGION = "us-east-1", "eu-west-1"
 _accounts = itertools.count(300000000001)
-_SERVED = {getattr(m, "aws_operation", None) for cls in SNS_CLASSES for m in vars(cls).values()}
-# The mobile push and SMS settings operations of the corpus, which trailbridge does not serve.
-_UNSERVED = {
-    "CreatePlatformApplication",
-    "GetPlatformApplicationAttributes",
-    "SetPlatformApplicationAttributes",
-    "CreatePlatformEndpoint",
-    "ListEndpointsByPlatformApplication",
-    "GetEndpointAttributes",
-    "SetEndpointAttributes",
-    "SetSmsAttributes",  # botocore: SetSMSAttributes
+_CLASSES = (*SNS_CLASSES, PlatformService)  # PlatformService bound here until SNS_CLASSES names it
+_SERVED = {getattr(m, "aws_operation", None) for cls in _CLASSES for m in vars(cls).values()}
+# The SMS settings operation of the corpus, which trailbridge does not serve.
+_UNSERVED = {"SetSmsAttributes"}  # botocore: SetSMSAttributes
+# What the mobile-push cases' parametrised tests passed as `attributes`, by the case's parameter.
+_ATTRIBUTES = {
+    "missing-principal": {"PlatformCredential": "dummy"},
+    "missing-credential": {"PlatformPrincipal": "dummy"},
+    "dummy-args": {"PlatformPrincipal": "dummy", "PlatformCredential": "dummy"},
+    "Invalid_Name_Generic": {"InvalidKey": "value"},
+    "Invalid_Name_Principal": {"PlatformPrincipal": "value"},
+    "Data_Too_Long": {"CustomUserData": "a" * 2049},
 }
+# The recording's helper took snake_case keywords.
+_KEYWORDS = {"platform_application_arn": "PlatformApplicationArn", "token": "Token"}
+# The endpoint ARN AWS's message named, masked by the recording.
+_MASKED_ENDPOINT = "arn:<partition>:sns:<region>:111111111111:endpoint/ADM/<platform_application>/<resource:1>"
 # Cases whose set-up trailbridge cannot build: a FIFO topic's subscription needs a FIFO queue.
 _UNBUILDABLE = {"SetSubscriptionAttributes:test_validations_for_fifo:regular-queue-for-dlq-of-fifo-topic"}
 
@@ -68,6 +74,30 @@ class Case:
             self.topics.create_topic(Name="test-duplicated-topic-more-tags")
         if "cross_region" in name:
             self.topic_arn = TopicsService(engine, self.account, OTHER_REGION).create_topic(Name="t")["TopicArn"]
+        self.push = PlatformService(engine, self.account, REGION)
+        self.app_arn = self.endpoint_arn = ""
+        if "Platform" in name or "Endpoint" in name:
+            self.mobile_push()
+
+    def mobile_push(self) -> None:
+        """The application (and endpoint) the mobile-push cases made first, as their tests made them."""
+        made = self.push.create_platform_application(
+            Name="app-a1b2c3", Platform="ADM", Attributes={"PlatformPrincipal": "dummy", "PlatformCredential": "dummy"}
+        )
+        self.app_arn = made["PlatformApplicationArn"]
+        self.endpoint_arn = f"arn:aws:sns:{REGION}:{self.account}:endpoint/ADM/app-a1b2c3/missing"
+        if (
+            "idempotency" in self.name
+            or "SetEndpointAttributes:test_set_platform_endpoint_attributes_invalid" in self.name
+        ):
+            created = self.push.create_platform_endpoint(PlatformApplicationArn=self.app_arn, Token="token_1")
+            self.endpoint_arn = created["EndpointArn"]
+        if "deleted_app" in self.name:
+            self.push.delete_platform_application(PlatformApplicationArn=self.app_arn)
+
+    def attributes(self) -> dict[str, str]:
+        parameter = self.name.rsplit("[", 1)[1].rstrip("]") if self.name.endswith("]") else ""
+        return _ATTRIBUTES.get(parameter, {})
 
     def subscribe(self, topic_arn: str) -> str:
         subscriptions = SubscriptionsService(self.engine, self.account, REGION)
@@ -98,6 +128,14 @@ class Case:
             "f'arn:aws:sns:{region_name}:{account_id}:unknown-{short_uid()}'": missing,
             "f'arn:aws:sns:{region_name}:{account_id}:nonexistent:{uuid.uuid4()}'": missing
             + ":00000000-0000-4000-8000-000000000000",
+            "name": "@name" if "invalid-char" in self.name else "app-d4e5f6",
+            "attributes": self.attributes(),
+            "app_arn": self.app_arn,
+            "endpoint_arn": self.endpoint_arn,
+            "f'arn:aws:sns:{region_name}:{account_id}:app/ADM/NonExistingApp'": self.app_arn.replace(
+                "app-a1b2c3", "NonExistingApp"
+            ),
+            "platform_application_arn % (region_name, account_id)": self.app_arn.replace("app-a1b2c3", "missing"),
         }
         return values[expression]
 
@@ -107,14 +145,14 @@ class Case:
                 return self.value(value["$expr"])
             if "$bytes" in value:
                 return value["$bytes"].encode()
-            return {k: self.resolve(v) for k, v in value.items() if k != "$note"}
+            return {_KEYWORDS.get(k, k): self.resolve(v) for k, v in value.items() if k != "$note"}
         if isinstance(value, list):
             return [self.resolve(v) for v in value]
         return value
 
 
 def _call(engine: Engine, case: Case, operation: str, params: dict[str, Any]) -> Any:
-    for cls in SNS_CLASSES:
+    for cls in _CLASSES:
         for member in vars(cls).values():
             if getattr(member, "aws_operation", None) == operation:
                 return member(cls(engine, case.account, REGION), **params)
@@ -134,8 +172,8 @@ def test_api_error(engine: Engine, case: dict[str, Any]) -> None:
         return
     with pytest.raises(ServiceError) as caught:
         _call(engine, world, case["operation"], world.resolve(case["params"]))
-    error = caught.value
-    assert (error.code, error.message, error.status) == (expected["code"], expected["message"], expected["http_status"])
+    error, message = caught.value, expected["message"].replace(_MASKED_ENDPOINT, world.endpoint_arn)
+    assert (error.code, error.message, error.status) == (expected["code"], message, expected["http_status"])
 
 
 def _number(value: str) -> dict[str, Any]:
