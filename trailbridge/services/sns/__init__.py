@@ -3,14 +3,19 @@ tags, and Publish/PublishBatch delivering to trailbridge's SQS queues. One class
 finds their operations by the `@operation` marks.
 
 State: documents on the `Resources` port (so every backend keeps it), `sns-topic` by name in its account and
-region, `sns-subscription` beside its topic (the topic's ARN as the scope's parent).
+region, `sns-subscription` beside its topic (the topic's ARN as the scope's parent); `sns-sms-settings`,
+`sns-sms-opt-out` and `sns-sms` (the outbox) per account and region (see `sms`).
 
 Where trailbridge differs from AWS, on purpose or for now:
 
-- Only SQS subscriptions are delivered. Every other protocol's endpoint is checked as SNS checks it, then the
-  subscription is refused (501) rather than kept to deliver nothing; so is Publish to a phone number or a
-  mobile endpoint, and every mobile-push and SMS-settings operation. FIFO topics take no subscriptions
-  (trailbridge's queues are standard) and keep no deduplication window.
+- Only SQS and SMS subscriptions are delivered. Every other protocol's endpoint is checked as SNS checks it,
+  then the subscription is refused (501) rather than kept to deliver nothing; so is Publish to a mobile
+  endpoint, and every mobile-push operation.
+- SMS reach no carrier: each SMS that would be sent (a Publish with PhoneNumber, or to an `sms` subscription)
+  is kept in an outbox (`sms.sent_sms` lists it), unless its number opted out (`sms.opt_out` stands for the
+  recipient's STOP). MonthlySpendLimit is kept, not enforced (nothing is spent); no delivery-status logs or
+  usage reports are written; an SMS of a topic does not start with the topic's DisplayName.
+- FIFO topics take no subscriptions (trailbridge's queues are standard) and keep no deduplication window.
 - A delivery to a queue that is gone, or whose policy refuses SNS, goes to the subscription's RedrivePolicy
   dead-letter queue (when it takes it), else is lost; SQS deliveries are local writes, so there is nothing to
   retry and the DeliveryPolicy is checked and kept only. No X-Ray header is passed on.
@@ -23,10 +28,11 @@ Where trailbridge differs from AWS, on purpose or for now:
 from __future__ import annotations
 
 from trailbridge.services.sns.publish import PublishService
+from trailbridge.services.sns.sms import SmsService
 from trailbridge.services.sns.subscriptions import SubscriptionsService
 from trailbridge.services.sns.tags import TagsService
 from trailbridge.services.sns.topics import TopicsService
 
-SNS_CLASSES = (TopicsService, SubscriptionsService, PublishService, TagsService)
+SNS_CLASSES = (TopicsService, SubscriptionsService, PublishService, TagsService, SmsService)
 
-__all__ = ["SNS_CLASSES", "PublishService", "SubscriptionsService", "TagsService", "TopicsService"]
+__all__ = ["SNS_CLASSES", "PublishService", "SmsService", "SubscriptionsService", "TagsService", "TopicsService"]

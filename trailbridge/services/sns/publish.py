@@ -1,7 +1,9 @@
 """Publish and PublishBatch: a message checked as SNS checks it, then delivered to every subscription of the
 topic whose filter policy matches, in one transaction. trailbridge delivers to its own SQS queues: the
 JSON notification (signed, as SNS signs it), or with RawMessageDelivery the message itself with its
-attributes as SQS message attributes; which queues take it is `queues.TopicQueues`' to say."""
+attributes as SQS message attributes; which queues take it is `queues.TopicQueues`' to say. An SMS (to an
+`sms` subscription, or a Publish with PhoneNumber) goes to the SMS outbox (`sms.keep_sms`), in the same
+transaction: no carrier is reachable."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import orjson
 
 from trailbridge.patterns.filter_policy import FilterPolicy, compile_filter_policy
 from trailbridge.services.base import ServiceError
-from trailbridge.services.sns import messages
+from trailbridge.services.sns import messages, sms
 from trailbridge.services.sns.common import SnsParts, invalid_parameter, not_built, not_found, sns_operation
 from trailbridge.services.sns.queues import TopicQueues
 from trailbridge.topics.notifications import message_for, per_protocol, unsigned
@@ -60,6 +62,8 @@ def _check_batch(entries: list[Mapping[str, Any]]) -> None:
 class PublishService(SnsParts):
     @sns_operation("Publish")
     def publish(self, **params: Any) -> dict[str, Any]:
+        if params.get("PhoneNumber") is not None:
+            return self._publish_sms(params)
         topic = self._target(params)
         self._check(topic, params)
         with self.engine.store.transaction():
@@ -77,10 +81,27 @@ class PublishService(SnsParts):
             successful = [{"Id": entry["Id"], **self._deliver(topic, entry)} for entry in entries]
         return {"Successful": successful, "Failed": []}
 
+    def _publish_sms(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """A Publish to a phone number: checked as SNS checks it, then kept in the outbox (unless the number
+        opted out: SNS drops it and still answers a MessageId)."""
+        if params.get("TopicArn") or params.get("TargetArn"):
+            raise invalid_parameter("TopicArn, TargetArn or PhoneNumber Reason: only one of them may be specified")
+        number = sms.check_phone(params["PhoneNumber"])
+        attributes = params.get("MessageAttributes") or {}
+        messages.check_attributes(sms.without_options(attributes))
+        messages.check_message(params["Message"], attributes, params.get("MessageStructure"))
+        text = _text_for(params, "sms")
+        if len(text) > sms.MOST_CHARACTERS:
+            raise invalid_parameter(f"Message Reason: an SMS message is at most {sms.MOST_CHARACTERS} characters")
+        options = sms.sms_options(self.engine, self.account, self.region, attributes)
+        message_id = self.engine.new_id()
+        keep = {"PhoneNumber": number, "Message": text, **options, "MessageId": message_id, "TopicArn": None}
+        with self.engine.store.transaction():
+            sms.keep_sms(self.engine, self.account, self.region, keep)
+        return {"MessageId": message_id}
+
     def _target(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        """The topic a Publish names by TopicArn or TargetArn (SMS and mobile endpoints are not built)."""
-        if params.get("PhoneNumber") is not None:
-            raise not_built("send SMS messages (Publish with PhoneNumber)")
+        """The topic a Publish names by TopicArn or TargetArn (mobile endpoints are not built)."""
         given = [(name, params[name]) for name in ("TopicArn", "TargetArn") if params.get(name)]
         if not given:
             raise invalid_parameter("TopicArn or TargetArn Reason: no value for required parameter")
@@ -93,9 +114,10 @@ class PublishService(SnsParts):
 
     def _check(self, topic: Mapping[str, Any], entry: Mapping[str, Any]) -> None:
         attributes = entry.get("MessageAttributes") or {}
-        messages.check_attributes(attributes)
+        messages.check_attributes(sms.without_options(attributes))
         messages.check_message(entry["Message"], attributes, entry.get("MessageStructure"))
         messages.check_subject(entry.get("Subject"))
+        sms.check_options(attributes)
         stored = topic["Attributes"]
         messages.check_fifo(
             stored.get("FifoTopic") == "true",
@@ -105,13 +127,17 @@ class PublishService(SnsParts):
         )
 
     def _deliver(self, topic: dict[str, Any], entry: Mapping[str, Any]) -> dict[str, str]:
-        """Put the message on the queue of every confirmed SQS subscription whose filter policy matches."""
+        """Put the message on the queue of every confirmed SQS subscription whose filter policy matches, and in
+        the SMS outbox for every SMS subscription's number that matches."""
         message_id = self.engine.new_id()
-        structured = entry.get("MessageStructure") == "json"
-        body = message_for(per_protocol(entry["Message"]), "sqs") if structured else entry["Message"]
+        body = _text_for(entry, "sqs")
         attributes = entry.get("MessageAttributes") or {}
         for subscription in self.subscriptions_of(topic["TopicArn"]):
-            if _delivered(subscription) and _matches(subscription["Attributes"], body, attributes):
+            if not _delivered(subscription) or not _matches(subscription["Attributes"], body, attributes):
+                continue
+            if subscription["Protocol"] == "sms":
+                self._to_phone(topic, subscription, message_id, entry)
+            else:
                 self._to_queue(topic, subscription, message_id, body, entry)
         answer = {"MessageId": message_id}
         if topic["Attributes"].get("FifoTopic") == "true":
@@ -126,6 +152,20 @@ class PublishService(SnsParts):
         topic["Sequence"] = topic.get("Sequence", 0) + 1
         self.save_topic(topic)
         return f"{topic['Sequence']:020d}"
+
+    def _to_phone(
+        self, topic: Mapping[str, Any], subscription: Mapping[str, Any], message_id: str, entry: Mapping[str, Any]
+    ) -> None:
+        options = sms.sms_options(self.engine, self.account, self.region, entry.get("MessageAttributes") or {})
+        keep = {
+            "PhoneNumber": sms.check_phone(subscription["Endpoint"]),
+            "Message": _text_for(entry, "sms"),
+            **options,
+            "MessageId": message_id,
+            "TopicArn": topic["TopicArn"],
+        }
+        _, _, _, region, account, _ = topic["TopicArn"].split(":", 5)
+        sms.keep_sms(self.engine, account, region, keep)
 
     def _to_queue(
         self,
@@ -168,8 +208,15 @@ def _dead_letter_queue(queues: TopicQueues, subscription: Mapping[str, Any]) -> 
     return queues.queue(target) if isinstance(target, str) else None
 
 
+def _text_for(entry: Mapping[str, Any], protocol: str) -> str:
+    """The message a protocol gets: with MessageStructure=json, its own or the default."""
+    if entry.get("MessageStructure") == "json":
+        return message_for(per_protocol(entry["Message"]), protocol)
+    return str(entry["Message"])
+
+
 def _delivered(subscription: Mapping[str, Any]) -> bool:
-    return subscription["Protocol"] == "sqs" and not subscription["PendingConfirmation"]
+    return subscription["Protocol"] in ("sqs", "sms") and not subscription["PendingConfirmation"]
 
 
 def _matches(stored: Mapping[str, str], body: str, attributes: Mapping[str, Mapping[str, Any]]) -> bool:

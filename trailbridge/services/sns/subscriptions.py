@@ -2,9 +2,9 @@
 subscription twice the same ARN), ConfirmSubscription, Unsubscribe, listing, and their attributes.
 
 A subscription is a document of kind `sns-subscription` beside its topic (the topic's ARN as its scope's
-parent), named by the id that ends its ARN. trailbridge delivers to its own SQS queues only; those
-subscriptions are confirmed at once, as AWS confirms a queue of the subscriber's own account; a queue of
-another account awaits its owner's ConfirmSubscription with the token SNS sent it."""
+parent), named by the id that ends its ARN. trailbridge delivers to its own SQS queues and to the SMS outbox
+only; those subscriptions are confirmed at once, as AWS confirms a queue of the subscriber's own account and
+a phone number; a queue of another account awaits its owner's ConfirmSubscription with the token SNS sent it."""
 
 from __future__ import annotations
 
@@ -64,6 +64,17 @@ def shown_attributes(doc: dict[str, Any]) -> dict[str, str]:
     return shown | stored
 
 
+def _check_taken(protocol: str, fifo: bool) -> None:
+    """SMS subscriptions are taken (their messages go to the SMS outbox), but not by a FIFO topic, as in AWS;
+    every other protocol is `check_delivered`'s to say."""
+    if protocol != "sms":
+        check_delivered(protocol, fifo)
+    elif fifo:
+        raise invalid_parameter(
+            "Endpoint Reason: FIFO SNS Topics currently only support FIFO SQS Queues as subscribers"
+        )
+
+
 class SubscriptionsService(SnsParts):
     def _subscription(self, arn: str) -> dict[str, Any] | None:
         """The subscription an ARN names (`TOPIC-ARN:ID`), None when there is none."""
@@ -89,7 +100,7 @@ class SubscriptionsService(SnsParts):
             attributes = attrs.subscription_values(params.get("Attributes") or {}, {}, fifo)
         except attrs.Reason as reason:
             raise attrs.placed(reason, "Attributes Reason: ") from None
-        check_delivered(protocol, fifo)
+        _check_taken(protocol, fifo)
         for existing in self.subscriptions_of(topic["TopicArn"]):
             if (existing["Protocol"], existing["Endpoint"]) == (protocol, endpoint):
                 if existing["Attributes"] != attributes and params.get("Attributes") is not None:
@@ -107,9 +118,10 @@ class SubscriptionsService(SnsParts):
         self, topic: dict[str, Any], protocol: str, endpoint: str, attributes: dict[str, str]
     ) -> dict[str, Any]:
         """A new subscription. A queue of another account than the subscriber's awaits its owner's
-        confirmation, as in AWS: SNS sends it a SubscriptionConfirmation with the token that confirms."""
+        confirmation, as in AWS: SNS sends it a SubscriptionConfirmation with the token that confirms. An SMS
+        subscription is confirmed at once, as in AWS."""
         arn = f"{topic['TopicArn']}:{self.engine.new_id()}"
-        pending = endpoint.split(":")[4] != self.account
+        pending = protocol == "sqs" and endpoint.split(":")[4] != self.account
         doc = {
             "Kind": SUBSCRIPTION,
             "SubscriptionArn": arn,
