@@ -7,6 +7,9 @@ import base64
 import json
 from typing import Any
 
+import botocore.auth
+import botocore.awsrequest
+import botocore.credentials
 import urllib3
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -122,3 +125,23 @@ def test_a_publish_record_names_its_topic() -> None:
     record = cloudtrail_record(call)
     assert (record["managementEvent"], record["eventCategory"]) == (False, "Data")
     assert record["resources"] == [{"accountId": "123456789012", "type": "AWS::SNS::Topic", "ARN": topic}]
+
+
+def test_the_sms_sns_would_have_sent_are_listed(server: Server, account: str) -> None:
+    sns = server.client("sns", account)
+    sns.publish(PhoneNumber="+15555550100", Message="your code is 1234")
+    topic = sns.create_topic(Name="texts")["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sms", Endpoint="+15555550101")
+    sns.publish(TopicArn=topic, Message="deploy done")
+    request = botocore.awsrequest.AWSRequest("GET", server.url + "/_trailbridge/sns/sms")
+    credentials = botocore.credentials.Credentials(account, "secret")  # the account's key, as the clients use it
+    botocore.auth.SigV4Auth(credentials, "cloudtrail", "us-east-1").add_auth(request)  # trailbridge's own endpoints
+    answer = urllib3.PoolManager().request("GET", request.url, headers=dict(request.headers.items()))
+    sent = json.loads(answer.data)["Messages"]
+    assert [(m["PhoneNumber"], m["Message"]) for m in sent] == [
+        ("+15555550100", "your code is 1234"),
+        ("+15555550101", "deploy done"),
+    ]
+    assert sent[1]["TopicArn"] == topic
+    bad = urllib3.PoolManager().request("GET", server.url + "/_trailbridge/sns/sms?since=yesterday")
+    assert bad.status == 400

@@ -27,7 +27,7 @@ from trailbridge.services.sqs import QueuesService
 CORPUS = load_json("sns", "aws-recorded.json")
 REGION, OTHER_REGION = "us-east-1", "eu-west-1"
 _accounts = itertools.count(300000000001)
-_CLASSES = (*SNS_CLASSES, PlatformService)  # PlatformService bound here until SNS_CLASSES names it
+_CLASSES = SNS_CLASSES
 _SERVED = {getattr(m, "aws_operation", None) for cls in _CLASSES for m in vars(cls).values()}
 # What the mobile-push cases' parametrised tests passed as `attributes`, by the case's parameter.
 _ATTRIBUTES = {

@@ -56,7 +56,6 @@ def test_protocols_not_delivered_yet_are_refused_after_their_endpoint_is_checked
         ("https", "https://example.com/hook"),
         ("email", "someone@example.com"),
         ("email-json", "someone@example.com"),
-        ("sms", "+15551234567"),
         ("lambda", f"arn:aws:lambda:{REGION}:{sns.account}:function:f"),
         ("firehose", f"arn:aws:firehose:{REGION}:{sns.account}:deliverystream/s"),
         ("application", f"arn:aws:sns:{REGION}:{sns.account}:endpoint/GCM/app/1"),

@@ -74,8 +74,8 @@ def test_errors_are_sns_errors(client: AsgiClient) -> None:
     assert text(missing, ".//sns:Type") == "Sender"
     malformed = sns(client, "GetTopicAttributes", TopicArn="test-topic")
     assert (malformed.status, text(malformed, ".//sns:Code")) == (400, "InvalidParameter")
-    unserved = sns(client, "CreatePlatformApplication", Name="app", Platform="GCM")
-    assert unserved.status == 501
+    unserved = sns(client, "ListOriginationNumbers")
+    assert (unserved.status, text(unserved, ".//sns:Code")) == (501, "NotImplemented")
 
 
 def test_the_subscribe_url_of_a_confirmation_confirms_by_get(served: tuple[AsgiClient, Engine]) -> None:

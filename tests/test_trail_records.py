@@ -12,11 +12,12 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import wait_for
 from tests.support.server import Server
-from trailbridge.aws.validate import operation
+from trailbridge.aws.validate import operation, service_model
 from trailbridge.clock import ManualClock
 from trailbridge.runtime import Trailbridge
 from trailbridge.storage.sqlite import SqliteStore
 from trailbridge.storage.sqlite import records as sqlite_records
+from trailbridge.trail.members import camel_case_members, style_of
 from trailbridge.trail.record import HIDDEN, ApiCall, Caller, cloudtrail_record
 
 STANDARD = {
@@ -259,3 +260,17 @@ def test_terms_no_record_uses_are_pruned_with_the_records(tmp_path: Path) -> Non
         assert store.all_many("trail_term_ids", [term]) == []
         kept = ("123456789012", "us-east-1", "EventName", "PutRule")
         assert len(store.all_many("trail_term_ids", [kept])) == 1
+
+
+def test_an_sns_platform_credential_is_hidden_in_its_record() -> None:
+    shape = service_model("sns").operation_model("CreatePlatformApplication").input_shape
+    params = {
+        "Name": "app",
+        "Platform": "GCM",
+        "Attributes": {"PlatformCredential": "SECRET", "EventEndpointCreated": "x"},
+    }
+    written = camel_case_members(shape, params, style_of("sns", "query"))
+    assert written["attributes"] == {
+        "PlatformCredential": "HIDDEN_DUE_TO_SECURITY_REASONS",
+        "EventEndpointCreated": "x",
+    }

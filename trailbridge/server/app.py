@@ -35,6 +35,7 @@ from trailbridge.server.api import AwsApi
 from trailbridge.server.durable import NOT_RECORDED, Durable
 from trailbridge.server.metrics import CONTENT_TYPE, ServerMetrics
 from trailbridge.services.base import ServiceError
+from trailbridge.services.sns import sms
 from trailbridge.trail.ingest import MAX_FILE_BYTES
 from trailbridge.trail.record import check_record
 from trailbridge.trail.recorder import NotRecordedError
@@ -112,6 +113,22 @@ class Gateway:
         if pem is None:
             return Response(b"Not Found", 404, media_type="text/plain")
         return Response(pem, media_type="application/x-pem-file")
+
+    async def sent_sms(self, request: Request) -> Response:
+        """`GET /_trailbridge/sns/sms[?since=EPOCH_SECONDS]`: the SMS SNS would have sent for the caller's account
+        and region (no carrier is reachable), oldest first; signed like any call under --auth."""
+        try:
+            principal = self.authenticator.principal(_signed_request(request, b"", OWN_ENDPOINTS_SIGNING_NAME))
+            since = request.query_params.get("since")
+            start = float(since) if since else None
+        except WireError as exc:
+            return Response(orjson.dumps({"__type": exc.code, "message": exc.message}), exc.status)
+        except ValueError:
+            message = "since must be a time in epoch seconds."
+            return Response(orjson.dumps({"__type": "ValidationException", "message": message}), 400)
+        work = partial(sms.sent_sms, self.tb.engine, principal.account, principal.region, start)
+        sent = await anyio.to_thread.run_sync(work, limiter=self.limiter)
+        return Response(orjson.dumps({"Messages": sent}), media_type="application/json")
 
     async def put_audit_events(self, request: Request) -> Response:
         """cloudtrail-data's REST-JSON `POST /PutAuditEvents?channelArn=...&externalId=...`, signed or not."""
@@ -232,6 +249,7 @@ def create_app(
         Route("/_trailbridge/import", gateway.import_file, methods=["POST"]),
         Route("/_trailbridge/records", gateway.put_records, methods=["POST"]),
         Route("/PutAuditEvents", gateway.put_audit_events, methods=["POST"]),
+        Route("/_trailbridge/sns/sms", gateway.sent_sms, methods=["GET"]),
         Route("/SimpleNotificationService-{name}.pem", gateway.signing_certificate, methods=["GET"]),
         Route("/{path:path}", gateway.api.serve, methods=["GET", "HEAD", "PUT", "POST", "DELETE", "PATCH"]),
     ]

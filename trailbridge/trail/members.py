@@ -70,7 +70,8 @@ class Style:
 
     timestamp: Callable[[datetime], Any] = _JAVA_TIME
     sensitive: object = HIDDEN  # what a sensitive member reads (OMIT: it is left out)
-    hidden: frozenset[str] = frozenset()  # members the service hides although the model does not mark them
+    # Members (and keys of maps: SNS's Attributes) the service hides although the model does not mark them.
+    hidden: frozenset[str] = frozenset()
     name: Callable[[str, Shape], str] = camel_name  # a member's name in the record
     unwrap: bool = False  # an answer of one structure is written as that structure's members (RDS)
 
@@ -81,6 +82,8 @@ _STYLES = {
     "ec2": Style(timestamp=epoch_millis, sensitive="<sensitiveDataRemoved>"),
     # SES hides the addresses and the text of the messages it sends (its SendEmail records).
     "ses": Style(hidden=frozenset({"ToAddresses", "CcAddresses", "BccAddresses", "Data"})),
+    # SNS's platform applications carry their push credentials in an Attributes map.
+    "sns": Style(hidden=frozenset({"PlatformCredential", "PlatformPrincipal"})),
     "ce": Style(name=model_name),
     "resource-explorer-2": Style(timestamp=iso_time, name=model_name),
     "securityhub": Style(timestamp=iso_time, name=model_name),
@@ -111,7 +114,7 @@ def camel_case_members(shape: Shape, value: Any, style: Style = Style()) -> Any:
     if isinstance(shape, ListShape) and isinstance(value, list | tuple):
         return [camel_case_members(shape.member, item, style) for item in value]
     if isinstance(shape, MapShape) and isinstance(value, Mapping):
-        return {str(key): camel_case_members(shape.value, item, style) for key, item in value.items()}
+        return {str(key): _member(shape.value, str(key), item, style) for key, item in value.items()}
     return scalar(shape, value, style)
 
 

@@ -27,12 +27,21 @@ Where trailbridge differs from AWS, on purpose or for now:
 
 from __future__ import annotations
 
+from trailbridge.services.sns.platform import PlatformService
 from trailbridge.services.sns.publish import PublishService
 from trailbridge.services.sns.sms import SmsService
 from trailbridge.services.sns.subscriptions import SubscriptionsService
 from trailbridge.services.sns.tags import TagsService
 from trailbridge.services.sns.topics import TopicsService
 
-SNS_CLASSES = (TopicsService, SubscriptionsService, PublishService, TagsService, SmsService)
+SNS_CLASSES = (TopicsService, SubscriptionsService, PublishService, TagsService, SmsService, PlatformService)
 
-__all__ = ["SNS_CLASSES", "PublishService", "SmsService", "SubscriptionsService", "TagsService", "TopicsService"]
+__all__ = [
+    "SNS_CLASSES",
+    "PlatformService",
+    "PublishService",
+    "SmsService",
+    "SubscriptionsService",
+    "TagsService",
+    "TopicsService",
+]
