@@ -13,6 +13,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -420,3 +421,31 @@ def test_two_nodes_on_one_postgresql_sign_with_one_key(
         verify(wire(signed))
     finally:
         again.store.close()
+
+
+def test_a_message_is_signed_once_for_all_its_subscriptions(signer: NotificationSigner) -> None:
+    """Only the unsigned UnsubscribeURL differs between a message's deliveries: one RSA signature serves all
+    (PKCS #1 v1.5 signatures are deterministic, so the count of signatures made is what tells)."""
+    opened = signer._key("us-east-1")  # the region's key, unsealed
+    made = 0
+
+    class Counting:
+        def sign(self, *args: Any) -> bytes:
+            nonlocal made
+            made += 1
+            return opened.private.sign(*args)
+
+    signer._current["us-east-1"] = replace(opened, private=Counting())  # type: ignore[arg-type]
+    base = {
+        "Type": "Notification",
+        "MessageId": "m-1",
+        "TopicArn": "arn:aws:sns:us-east-1:123456789012:t",
+        "Message": "hello",
+        "Timestamp": "2024-01-01T00:00:00.000Z",
+    }
+    first = signer.sign({**base, "UnsubscribeURL": "http://localhost/?a=1"}, "us-east-1")
+    second = signer.sign({**base, "UnsubscribeURL": "http://localhost/?a=2"}, "us-east-1")
+    assert second["Signature"] == first["Signature"] and made == 1
+    signer.sign({**base, "Message": "other"}, "us-east-1")
+    signer.sign(base, "us-east-1", version="2")
+    assert made == 3

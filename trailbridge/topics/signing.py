@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import base64
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -43,6 +45,7 @@ CLOCK_SKEW = 86_400.0  # the certificate is valid from a day before its key, for
 SCOPE = "sns:"  # the prefix of the `Keys` region under which SNS keeps a region's keys
 
 _HASHES: dict[str, type[hashes.HashAlgorithm]] = {"1": hashes.SHA1, "2": hashes.SHA256}
+_RECENT_SIGNATURES = 1024  # messages whose signature is kept for their other subscriptions
 _NOTIFICATION = ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type")
 _CONFIRMATION = ("Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type")
 _SIGNED = {
@@ -125,6 +128,11 @@ class NotificationSigner:
         self._base = public_url.rstrip("/")
         self._opened: dict[str, _Opened] = {}  # by fingerprint; keys never change, so this is never stale
         self._current: dict[str, _Opened] = {}  # by region, until its key's valid_to
+        # The signatures made last, by (what was signed, key, version): a message published to a topic goes to
+        # every subscription with the same signed fields (only the unsigned UnsubscribeURL differs), and an RSA
+        # signature costs about a millisecond, so it is made once per message, not once per subscription.
+        self._recent: OrderedDict[tuple[bytes, str, str], str] = OrderedDict()
+        self._recent_lock = threading.Lock()  # workers of many requests sign at once
 
     def sign(self, message: Mapping[str, Any], region: str, version: str = "1") -> dict[str, Any]:
         """`message` with SignatureVersion, Signature and SigningCertURL after its Timestamp, where SNS puts them
@@ -134,12 +142,15 @@ class NotificationSigner:
             raise InvalidInputError(f"SignatureVersion must be 1 or 2, not {version!r}")
         payload = string_to_sign(message)
         key = self._key(region)
-        signature = key.private.sign(payload, padding.PKCS1v15(), algorithm())
-        stamp = {
-            "SignatureVersion": version,
-            "Signature": base64.b64encode(signature).decode(),
-            "SigningCertURL": self._base + key.path,
-        }
+        made = (payload, key.path, version)
+        signature = self._recent.get(made)
+        if signature is None:
+            signature = base64.b64encode(key.private.sign(payload, padding.PKCS1v15(), algorithm())).decode()
+            with self._recent_lock:
+                self._recent[made] = signature
+                while len(self._recent) > _RECENT_SIGNATURES:
+                    self._recent.popitem(last=False)
+        stamp = {"SignatureVersion": version, "Signature": signature, "SigningCertURL": self._base + key.path}
         return _with_signature(message, stamp)
 
     def certificate_pem(self, region: str) -> bytes:
