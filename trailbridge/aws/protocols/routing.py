@@ -16,7 +16,7 @@ import gzip
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -31,6 +31,7 @@ _FORM = "application/x-www-form-urlencoded"
 _CBOR_PATH = re.compile(r"/service/([^/]+)/operation/([^/]+)/?")
 _HEAD_BYTES = 16_384  # botocore's model files start with their metadata; it fits in far less
 UNSIGNED_REST_SERVICE = "s3"  # a REST call without a credential scope (`--no-sign-request`) is taken for S3's
+_ROUTES_KEPT = 4096  # routes kept by what a request names (bounded: what clients send is bounded by nothing else)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +75,7 @@ def route(request: HttpRequest, scope_service: str | None) -> Route:
     return _rest(request, scope_service)
 
 
-def _one(routes: list[Route], what: str) -> Route:
+def _one(routes: tuple[Route, ...], what: str) -> Route:
     if not routes:
         raise UnknownServiceError(f"No AWS service trailbridge knows answers {what}.")
     return routes[0]
@@ -91,9 +92,12 @@ def _preferred(listed: list[Listed], scope_service: str | None, operation: str) 
     return sorted(listed, key=lambda s: s.name != s.signing_name)
 
 
-def _by_prefix(prefix: str, operation: str, protocol: str, scope_service: str | None) -> list[Route]:
+@lru_cache(maxsize=_ROUTES_KEPT)
+def _by_prefix(prefix: str, operation: str, protocol: str, scope_service: str | None) -> tuple[Route, ...]:
+    """The services of a JSON or CBOR request's target prefix (answers are kept: every request asks, and the
+    index is every service botocore has)."""
     listed = [s for s in index() if s.target_prefix == prefix and protocol in s.protocols]
-    return [Route(s.name, protocol) for s in _preferred(listed, scope_service, operation)]
+    return tuple(Route(s.name, protocol) for s in _preferred(listed, scope_service, operation))
 
 
 def _query_action(request: HttpRequest) -> tuple[str, str | None] | None:
@@ -106,14 +110,15 @@ def _query_action(request: HttpRequest) -> tuple[str, str | None] | None:
     return (action, given.get("Version")) if action else None
 
 
-def _by_action(action: str, version: str | None, scope_service: str | None) -> list[Route]:
+@lru_cache(maxsize=_ROUTES_KEPT)
+def _by_action(action: str, version: str | None, scope_service: str | None) -> tuple[Route, ...]:
     """The query or EC2 services with the operation `action`, narrowed by the API version and credential
-    scope given."""
+    scope given (answers kept, as `_by_prefix`'s)."""
     listed = [s for s in index() if {"query", "ec2"} & set(s.protocols)]
     if version:
         listed = [s for s in listed if s.api_version == version] or listed
     found = [s for s in _preferred(listed, scope_service, action) if action in service_model(s.name).operation_names]
-    return [Route(s.name, "ec2" if "ec2" in s.protocols else "query") for s in found]
+    return tuple(Route(s.name, "ec2" if "ec2" in s.protocols else "query") for s in found)
 
 
 def _rest(request: HttpRequest, scope_service: str | None) -> Route:
