@@ -224,6 +224,29 @@ class ReceiveRules:
     retention_seconds: float
     dead_letter_arn: str | None = None
     max_receive_count: int = 0  # 0: no redrive
+    # a FIFO queue: each message group's messages are received in the order they were sent, and none of a
+    # group while one of it is in flight
+    fifo: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Deduplication:
+    """A send to a FIFO queue: its deduplication id within a scope ("" the whole queue, or one message
+    group's id), and when the deduplication interval it would open ends."""
+
+    dedup_id: str
+    scope: str
+    until: float
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """What a send did: the message's id (the original's, for a duplicate) and, on a FIFO queue, its sequence
+    number (increasing per queue)."""
+
+    message_id: str
+    sequence: int | None = None
+    duplicate: bool = False  # the send was a duplicate within the interval: nothing was enqueued
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,6 +260,9 @@ class Received:
     sent: float
     receive_count: int  # this receive included
     first_received: float
+    group_id: str | None = None
+    dedup_id: str | None = None  # FIFO queues
+    sequence: int | None = None  # FIFO queues
 
 
 class Messages(Protocol):
@@ -245,14 +271,31 @@ class Messages(Protocol):
     deletes it or changes its visibility; not deleted in time, it is visible again."""
 
     def send(
-        self, queue_arn: str, message_id: str, body: str, attributes: bytes, sent: float, visible_at: float
-    ) -> None: ...
+        self,
+        queue_arn: str,
+        message_id: str,
+        body: str,
+        attributes: bytes,
+        sent: float,
+        visible_at: float,
+        group_id: str | None = None,
+        dedup: Deduplication | None = None,
+    ) -> Sent:
+        """Enqueue a message (in its message group, if it has one). With `dedup` (a FIFO queue), in one
+        transaction: a message sent before under the same scope and deduplication id whose interval has not
+        ended by `sent` makes this send a duplicate (nothing enqueued; the original's id and sequence number
+        answered); otherwise the message takes the queue's next sequence number and opens an interval until
+        `dedup.until`. Concurrent sends to one FIFO queue take turns."""
+        ...
 
     def receive(self, queue_arn: str, now: float, limit: int, rules: ReceiveRules) -> list[Received]:
         """In one transaction: drop the queue's messages sent before `now - retention_seconds`; move to
         `dead_letter_arn` those visible that were received `max_receive_count` times already (never received
         there, their sent time kept, as AWS counts retention from the first enqueue); then receive up to
-        `limit` visible messages, oldest first. Two receivers never get one message at the same time."""
+        `limit` visible messages, oldest first. Two receivers never get one message at the same time. With
+        `rules.fifo`, a message group none of whose messages is in flight gives its visible messages in the
+        order they were sent, up to the first that is not visible; a group with a message in flight gives
+        none."""
         ...
 
     def delete(self, queue_arn: str, receipt: str) -> bool:

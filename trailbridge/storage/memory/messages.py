@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass, replace
 
 from trailbridge.storage.memory.store import MemoryStore
-from trailbridge.storage.ports import Received, ReceiveRules
+from trailbridge.storage.ports import Deduplication, Received, ReceiveRules, Sent
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +21,18 @@ class _Message:
     receive_count: int = 0
     receipt: str | None = None
     first_received: float | None = None
+    group_id: str | None = None
+    dedup_id: str | None = None
+    sequence: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Interval:
+    """A FIFO send's deduplication interval: the message it enqueued, until when it counts."""
+
+    message_id: str
+    sequence: int
+    until: float
 
 
 class MemoryMessages:
@@ -28,6 +40,8 @@ class MemoryMessages:
         self._store = store
         self._messages: dict[int, _Message] = {}  # by sequence: the order they were sent
         self._seq = itertools.count(1)
+        self._intervals: dict[tuple[str, str, str], _Interval] = {}  # (queue, scope, deduplication id)
+        self._sequences: dict[str, int] = {}  # a FIFO queue's last sequence number
 
     def _set(self, seq: int, message: _Message | None) -> None:
         self._store.assign(self._messages, seq, message)
@@ -36,14 +50,46 @@ class MemoryMessages:
         return [(seq, m) for seq, m in sorted(self._messages.items()) if m.queue_arn == queue_arn]
 
     def send(
-        self, queue_arn: str, message_id: str, body: str, attributes: bytes, sent: float, visible_at: float
-    ) -> None:
+        self,
+        queue_arn: str,
+        message_id: str,
+        body: str,
+        attributes: bytes,
+        sent: float,
+        visible_at: float,
+        group_id: str | None = None,
+        dedup: Deduplication | None = None,
+    ) -> Sent:
         with self._store.transaction():
-            self._set(next(self._seq), _Message(queue_arn, message_id, body, attributes, sent, visible_at))
+            sequence = None
+            if dedup is not None:
+                key = (queue_arn, dedup.scope, dedup.dedup_id)
+                before = self._intervals.get(key)
+                if before is not None and before.until > sent:
+                    return Sent(before.message_id, before.sequence, duplicate=True)
+                sequence = self._sequences.get(queue_arn, 0) + 1
+                self._store.assign(self._sequences, queue_arn, sequence)
+                self._store.assign(self._intervals, key, _Interval(message_id, sequence, dedup.until))
+            dedup_id = dedup.dedup_id if dedup is not None else None
+            message = _Message(
+                queue_arn, message_id, body, attributes, sent, visible_at, 0, None, None, group_id, dedup_id, sequence
+            )
+            self._set(next(self._seq), message)
+            return Sent(message_id, sequence)
 
     def receive(self, queue_arn: str, now: float, limit: int, rules: ReceiveRules) -> list[Received]:
         received: list[Received] = []
         with self._store.transaction():
+            held: set[str | None] = set()  # FIFO: groups with a message in flight, or an earlier one not yet visible
+            if rules.fifo:
+                held = {
+                    m.group_id
+                    for _, m in self._of(queue_arn)
+                    if m.group_id is not None
+                    and m.visible_at > now
+                    and m.receive_count > 0
+                    and m.sent >= now - rules.retention_seconds
+                }
             for seq, message in self._of(queue_arn):
                 if message.sent < now - rules.retention_seconds:
                     self._set(seq, None)
@@ -55,7 +101,12 @@ class MemoryMessages:
                 ):
                     moved = replace(message, queue_arn=rules.dead_letter_arn, receive_count=0, visible_at=now)
                     self._set(seq, replace(moved, receipt=None, first_received=None))
-                elif message.visible_at <= now and len(received) < limit:
+                elif rules.fifo and message.group_id in held:
+                    continue
+                elif message.visible_at > now:
+                    if rules.fifo and message.group_id is not None:
+                        held.add(message.group_id)  # its group's later messages wait for it
+                elif len(received) < limit:
                     receipt = f"{uuid.uuid4()}-{seq}"
                     first = message.first_received if message.first_received is not None else now
                     count = message.receive_count + 1
@@ -66,7 +117,16 @@ class MemoryMessages:
                     )
                     received.append(
                         Received(
-                            message.message_id, receipt, message.body, message.attributes, message.sent, count, first
+                            message.message_id,
+                            receipt,
+                            message.body,
+                            message.attributes,
+                            message.sent,
+                            count,
+                            first,
+                            message.group_id,
+                            message.dedup_id,
+                            message.sequence,
                         )
                     )
         return received

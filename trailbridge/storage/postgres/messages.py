@@ -1,14 +1,16 @@
 """Queue messages in PostgreSQL (`storage.ports.Messages`); its queries are in messages.sql.
 
 A receive locks the rows it takes and passes over rows another node's receive holds, so two receivers on
-any nodes never get one message at the same time.
+any nodes never get one message at the same time. Receives of one FIFO queue take turns instead (a message
+group's order depends on what the receive before took), and so do sends to one FIFO queue (its sequence
+number row is locked until the send commits).
 """
 
 from __future__ import annotations
 
 import uuid
 
-from trailbridge.storage.ports import Received, ReceiveRules
+from trailbridge.storage.ports import Deduplication, Received, ReceiveRules, Sent
 from trailbridge.storage.postgres.store import PostgresStore, queries
 
 
@@ -18,24 +20,64 @@ class PostgresMessages:
         self._sql = queries("messages.sql")
 
     def send(
-        self, queue_arn: str, message_id: str, body: str, attributes: bytes, sent: float, visible_at: float
-    ) -> None:
-        row = {"queue_arn": queue_arn, "message_id": message_id, "body": body, "attributes": attributes}
-        with self._store.connection() as conn:
-            conn.execute(self._sql["message_send"], {**row, "sent": sent, "visible_at": visible_at})
+        self,
+        queue_arn: str,
+        message_id: str,
+        body: str,
+        attributes: bytes,
+        sent: float,
+        visible_at: float,
+        group_id: str | None = None,
+        dedup: Deduplication | None = None,
+    ) -> Sent:
+        row: dict[str, object] = {"queue_arn": queue_arn, "message_id": message_id, "body": body}
+        row |= {"attributes": attributes, "sent": sent, "visible_at": visible_at, "group_id": group_id}
+        row |= {"dedup_id": None, "sequence": None}
+        if dedup is None:
+            with self._store.connection() as conn:
+                conn.execute(self._sql["message_send"], row)
+            return Sent(message_id)
+        key = {"queue_arn": queue_arn, "scope": dedup.scope, "dedup_id": dedup.dedup_id, "sent": sent}
+        with self._store.transaction(), self._store.connection() as conn:
+            last = conn.execute(self._sql["message_sequence_next"], {"queue_arn": queue_arn}).fetchone()
+            sequence = int(last[0]) if last else 1
+            conn.execute(self._sql["message_dedup_expire"], key)
+            found = conn.execute(self._sql["message_dedup_find"], key).fetchone()
+            if found is not None:  # the sequence number just taken goes unused: the numbers still increase
+                return Sent(str(found[0]), int(found[1]), duplicate=True)
+            opened = {**key, "message_id": message_id, "sequence": sequence, "until": dedup.until}
+            conn.execute(self._sql["message_dedup_open"], opened)
+            conn.execute(self._sql["message_send"], {**row, "dedup_id": dedup.dedup_id, "sequence": sequence})
+        return Sent(message_id, sequence)
 
     def receive(self, queue_arn: str, now: float, limit: int, rules: ReceiveRules) -> list[Received]:
         where = {"queue_arn": queue_arn, "now": now}
         with self._store.transaction(), self._store.connection() as conn:
+            if rules.fifo:
+                conn.execute(self._sql["message_fifo_lock"], {"queue_arn": queue_arn})
             conn.execute(self._sql["message_expire"], {**where, "oldest": now - rules.retention_seconds})
             if rules.dead_letter_arn and rules.max_receive_count:
                 redrive = {"dead_letter_arn": rules.dead_letter_arn, "max_receive_count": rules.max_receive_count}
                 conn.execute(self._sql["message_redrive"], {**where, **redrive})
             hidden = {"limit": limit, "hidden_until": now + rules.visibility_timeout, "prefix": str(uuid.uuid4())}
-            rows = conn.execute(self._sql["message_receive"], {**where, **hidden}).fetchall()
+            query = self._sql["message_receive_fifo" if rules.fifo else "message_receive"]
+            rows = conn.execute(query, {**where, **hidden}).fetchall()
         return [
-            Received(message_id, receipt, body, bytes(attributes), float(sent), int(count), float(first))
-            for _, message_id, receipt, body, attributes, sent, count, first in sorted(rows)
+            Received(
+                message_id,
+                receipt,
+                body,
+                bytes(attributes),
+                float(sent),
+                int(count),
+                float(first),
+                group,
+                dedup,
+                None if sequence is None else int(sequence),
+            )
+            for _, message_id, receipt, body, attributes, sent, count, first, group, dedup, sequence in sorted(
+                rows, key=lambda row: int(row[0])
+            )
         ]
 
     def delete(self, queue_arn: str, receipt: str) -> bool:

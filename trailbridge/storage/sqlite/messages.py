@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from trailbridge.storage.ports import Received, ReceiveRules
+from trailbridge.storage.ports import Deduplication, Received, ReceiveRules, Sent
 from trailbridge.storage.sqlite.store import SqliteStore
 
 
@@ -13,9 +13,36 @@ class SqliteMessages:
         self._store = store
 
     def send(
-        self, queue_arn: str, message_id: str, body: str, attributes: bytes, sent: float, visible_at: float
-    ) -> None:
-        self._store.run("message_send", (queue_arn, message_id, body, attributes, sent, visible_at))
+        self,
+        queue_arn: str,
+        message_id: str,
+        body: str,
+        attributes: bytes,
+        sent: float,
+        visible_at: float,
+        group_id: str | None = None,
+        dedup: Deduplication | None = None,
+    ) -> Sent:
+        if dedup is None and group_id is None:
+            self._store.run("message_send", (queue_arn, message_id, body, attributes, sent, visible_at))
+            return Sent(message_id)
+        if dedup is None:
+            row = (queue_arn, message_id, body, attributes, sent, visible_at, group_id, None, None)
+            self._store.run("message_send_grouped", row)
+            return Sent(message_id)
+        with self._store.transaction():
+            self._store.run("message_dedup_expire", (queue_arn, sent))
+            found = self._store.one("message_dedup_find", (queue_arn, dedup.scope, dedup.dedup_id, sent))
+            if found is not None:
+                return Sent(str(found[0]), int(found[1]), duplicate=True)
+            self._store.run("message_sequence_next", (queue_arn,))
+            last = self._store.one("message_sequence_last", (queue_arn,))
+            sequence = int(last[0]) if last else 1
+            opened = (queue_arn, dedup.scope, dedup.dedup_id, message_id, sequence, dedup.until)
+            self._store.run("message_dedup_open", opened)
+            fifo_row = (queue_arn, message_id, body, attributes, sent, visible_at, group_id, dedup.dedup_id, sequence)
+            self._store.run("message_send_grouped", fifo_row)
+        return Sent(message_id, sequence)
 
     def receive(self, queue_arn: str, now: float, limit: int, rules: ReceiveRules) -> list[Received]:
         received = []
@@ -25,13 +52,25 @@ class SqliteMessages:
                 moved = (rules.dead_letter_arn, now, queue_arn, now, rules.max_receive_count)
                 self._store.run("message_redrive", moved)
             hidden_until = now + rules.visibility_timeout
-            for seq, message_id, body, attributes, sent, count, first in self._store.all(
-                "message_visible", (queue_arn, now, limit)
+            visible = "message_visible_fifo" if rules.fifo else "message_visible"
+            for seq, message_id, body, attributes, sent, count, first, group, dedup, sequence in self._store.all(
+                visible, (queue_arn, now, limit)
             ):
                 receipt = f"{uuid.uuid4()}-{seq}"
                 self._store.run("message_receive", (hidden_until, receipt, now, seq))
                 received.append(
-                    Received(message_id, receipt, body, bytes(attributes), float(sent), int(count) + 1, first or now)
+                    Received(
+                        message_id,
+                        receipt,
+                        body,
+                        bytes(attributes),
+                        float(sent),
+                        int(count) + 1,
+                        first or now,
+                        group,
+                        dedup,
+                        None if sequence is None else int(sequence),
+                    )
                 )
         return received
 

@@ -56,10 +56,31 @@ CREATE TABLE IF NOT EXISTS queue_messages (
     visible_at     REAL NOT NULL,
     receive_count  INTEGER NOT NULL DEFAULT 0,
     receipt        TEXT,
-    first_received REAL
+    first_received REAL,
+    group_id       TEXT,     -- FIFO queues (and standard queues' fair-queue groups)
+    dedup_id       TEXT,     -- FIFO queues
+    sequence       INTEGER   -- FIFO queues
 );
 CREATE INDEX IF NOT EXISTS queue_messages_visible ON queue_messages (queue_arn, visible_at);
 CREATE INDEX IF NOT EXISTS queue_messages_receipt ON queue_messages (receipt);
+CREATE INDEX IF NOT EXISTS queue_messages_group ON queue_messages (queue_arn, group_id, seq) WHERE group_id IS NOT NULL;
+
+-- A FIFO queue's last sequence number, and the deduplication intervals its sends opened (`scope` is '' for
+-- the whole queue, or the message group's id with DeduplicationScope=messageGroup).
+CREATE TABLE IF NOT EXISTS queue_sequences (
+    queue_arn  TEXT PRIMARY KEY,
+    last       INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS queue_dedup (
+    queue_arn   TEXT NOT NULL,
+    scope       TEXT NOT NULL,
+    dedup_id    TEXT NOT NULL,
+    message_id  TEXT NOT NULL,
+    sequence    INTEGER NOT NULL,
+    until       REAL NOT NULL,
+    PRIMARY KEY (queue_arn, scope, dedup_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS queue_dedup_until ON queue_dedup (queue_arn, until);
 
 CREATE TABLE IF NOT EXISTS log_events (
     seq        INTEGER PRIMARY KEY,
