@@ -52,11 +52,6 @@ def test_subscribe_twice_is_one_subscription(sns: Sns) -> None:
 def test_protocols_not_delivered_yet_are_refused_after_their_endpoint_is_checked(sns: Sns) -> None:
     topic = sns.topic()
     for protocol, endpoint in [
-        ("http", "http://example.com/hook"),
-        ("https", "https://example.com/hook"),
-        ("email", "someone@example.com"),
-        ("email-json", "someone@example.com"),
-        ("lambda", f"arn:aws:lambda:{REGION}:{sns.account}:function:f"),
         ("firehose", f"arn:aws:firehose:{REGION}:{sns.account}:deliverystream/s"),
         ("application", f"arn:aws:sns:{REGION}:{sns.account}:endpoint/GCM/app/1"),
     ]:

@@ -22,6 +22,7 @@ from trailbridge.delivery.http import HttpInvoker
 from trailbridge.delivery.invoker import Invoker
 from trailbridge.delivery.logs import LogEvents
 from trailbridge.delivery.queues import QueueMessages
+from trailbridge.delivery.subscriptions import Notifier
 from trailbridge.domain.ids import NewId, fast_uuid4
 from trailbridge.errors import NotFoundError
 from trailbridge.metrics import Metrics
@@ -150,6 +151,7 @@ class Trailbridge:
         if self._dispatcher is not None:
             return
         engine = self.engine
+        http = HttpInvoker(self.settings.http_timeout_seconds)
         invoker = Invoker(
             engine.resources,
             engine.router,
@@ -157,8 +159,11 @@ class Trailbridge:
             engine.queues,
             engine.logs,
             engine.secrets,
-            HttpInvoker(self.settings.http_timeout_seconds),
+            http,
             _TopicPublisher(engine),
+        )
+        notifier = Notifier(
+            engine.resources, engine.functions, engine.queues, engine.sns_signer, http, self.settings, self.metrics
         )
         dispatcher = Dispatcher(
             self.store,
@@ -170,6 +175,7 @@ class Trailbridge:
             self.metrics,
             self.settings,
             self.clock,
+            notifier,
         )
         engine.router.on_accept(dispatcher.wake)
         dispatcher.start(self.data_dir)

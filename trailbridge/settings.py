@@ -14,8 +14,11 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from trailbridge.errors import InvalidInputError
+
+SMTP_SCHEMES = ("smtp", "smtp+starttls", "smtps")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,6 +75,13 @@ class Settings:
     header_read_timeout_seconds: float = 10.0
     body_read_timeout_seconds: float = 30.0
     log_level: str = "INFO"
+    # SNS: the SMTP server email and email-json subscriptions are delivered through, as
+    # smtp://[USER:PASSWORD@]HOST[:PORT] (plain, 25), smtp+starttls://... (587) or smtps://... (465); empty: email
+    # subscriptions are refused. Kept out of repr; give the password through TRAILBRIDGE_SMTP_URL, not a flag.
+    smtp_url: str = dataclasses.field(default="", repr=False)
+    sns_email_sender: str = "AWS Notifications <no-reply@sns.amazonaws.com>"
+    # multiplies every delay of SNS's delivery policies (tests and impatient CI set it below 1)
+    sns_retry_scale: float = 1.0
 
     def __post_init__(self) -> None:
         if self.log_level.upper() not in _LOG_LEVELS:
@@ -85,6 +95,10 @@ class Settings:
             )
         if not 0 <= self.port <= 65535:
             raise InvalidInputError(f"port must be between 0 and 65535, not {self.port}")
+        if self.smtp_url and urlsplit(self.smtp_url).scheme not in SMTP_SCHEMES:
+            raise InvalidInputError(f"smtp_url must start with {', '.join(s + '://' for s in SMTP_SCHEMES)}")
+        if not 0 < self.sns_retry_scale <= 1000:
+            raise InvalidInputError(f"sns_retry_scale must be more than 0 and at most 1000, not {self.sns_retry_scale}")
         for name in ("header_read_timeout_seconds", "body_read_timeout_seconds", "delivery_lease_seconds"):
             if not 0 < (seconds := getattr(self, name)) <= 86400:
                 raise InvalidInputError(f"{name} must be more than 0 and at most 86400 seconds, not {seconds}")

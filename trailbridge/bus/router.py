@@ -222,6 +222,11 @@ class Router:
         self.deliveries.add([stored])
         return len(stored.deliveries)
 
+    def enqueue(self, event: NewEvent) -> None:
+        """Write an event whose deliveries were chosen elsewhere (an SNS message, one delivery per
+        subscription) inside the caller's transaction; `wake` once it is committed."""
+        self.deliveries.add([event])
+
     def _stored(self, event: dict[str, Any], rules: list[Rule], ingested: float, lineage: Lineage) -> NewEvent:
         """An event as the delivery queue stores it, with a delivery to each target of the rules it was routed to."""
         new = [NewDelivery(rule.arn, t.id, t.arn, ingested) for rule in rules for t in rule.targets.values()]

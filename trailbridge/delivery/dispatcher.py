@@ -40,6 +40,7 @@ from trailbridge.clock import Clock
 from trailbridge.delivery.invoker import Delivery, Invoker, Routing
 from trailbridge.delivery.queues import QueueMessages
 from trailbridge.delivery.retry import DeliveryFailure, compute_backoff, gives_up
+from trailbridge.delivery.subscriptions import NOTIFY, Notifier
 from trailbridge.errors import ConflictError
 from trailbridge.metrics import Metrics
 from trailbridge.settings import Settings
@@ -80,8 +81,9 @@ class Dispatcher:
         metrics: Metrics,
         settings: Settings,
         clock: Clock,
+        notifier: Notifier,
     ) -> None:
-        self.store, self.deliveries = store, deliveries
+        self.store, self.deliveries, self.notifier = store, deliveries, notifier
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"  # the name its leases carry
         self.resources, self.routing, self.invoker, self.queues = resources, routing, invoker, queues
         self.metrics, self.settings, self.clock = metrics, settings, clock
@@ -223,6 +225,8 @@ class Dispatcher:
         self._outcomes.append(outcome)
 
     async def _attempt(self, row: Claimed, event: _Event | None, rule: Rule | None) -> _Outcome:
+        if row.target_id == NOTIFY:
+            return await self._notify(row, event)
         target = rule.targets.get(row.target_id) if rule is not None else None
         if event is None or rule is None or target is None:
             self.metrics.add("DroppedEvents", row.rule_arn, row.target_id)  # rule or target removed meanwhile
@@ -238,6 +242,24 @@ class Dispatcher:
         except DeliveryFailure as failure:
             return self._failed(row, rule, target, event, failure)
         self._succeeded(rule, target, event, throttled)
+        return _Outcome(row, "done")
+
+    async def _notify(self, row: Claimed, event: _Event | None) -> _Outcome:
+        """An SNS message to one subscription (`rule_arn` is the subscription's ARN): sent, retried as its
+        delivery policy says, or given to its dead-letter queue."""
+        found = self.notifier.subscription(row.rule_arn) if event is not None else None
+        if event is None or found is None:  # unsubscribed (or the topic deleted) meanwhile: nothing to send
+            return _Outcome(row, "done")
+        subscription, topic = found
+        try:
+            await self.notifier.deliver(subscription, topic, event.doc)
+        except DeliveryFailure as failure:
+            attempts = row.attempts + 1
+            delay = self.notifier.next_delay(subscription, topic, failure, attempts)
+            if delay is not None:
+                return _Outcome(replace(row, attempts=attempts), "retry", due=self.clock.now() + delay, error=failure)
+            with self.store.transaction():
+                self.notifier.dead_letter(subscription, topic, event.doc, failure)
         return _Outcome(row, "done")
 
     def _succeeded(self, rule: Rule, target: Target, event: _Event, throttled: bool) -> None:

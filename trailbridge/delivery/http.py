@@ -104,10 +104,7 @@ class HttpInvoker:
     ) -> bool:
         """Send one event; True when the destination's rate limit made it wait. Raises DeliveryFailure."""
         rate = float(destination.get("InvocationRateLimitPerSecond", 300))
-        limiter = self._limiters.get(destination["ApiDestinationArn"])
-        if limiter is None or limiter.rate != rate:
-            limiter = self._limiters[destination["ApiDestinationArn"]] = RateLimiter(rate)
-        throttled = await limiter.acquire()
+        throttled = await self.wait_turn(destination["ApiDestinationArn"], rate)
         method = destination["HttpMethod"]
         url = _url(destination["InvocationEndpoint"], http_parameters.get("PathParameterValues") or [])
         headers = {"User-Agent": USER_AGENT, "Content-Type": "application/json; charset=utf-8"}
@@ -121,6 +118,19 @@ class HttpInvoker:
             self._tokens.pop(connection["ConnectionArn"], None)  # fetch a fresh OAuth token next time
         _check(response)
         return throttled
+
+    async def wait_turn(self, key: str, rate: float) -> bool:
+        """Wait until `key` (a destination, a subscription) may send again at `rate` requests per second;
+        True when it had to wait."""
+        limiter = self._limiters.get(key)
+        if limiter is None or limiter.rate != rate:
+            limiter = self._limiters[key] = RateLimiter(rate)
+        return await limiter.acquire()
+
+    async def post(self, url: str, headers: Mapping[str, str], body: bytes) -> int:
+        """POST `body` to `url`, redirects not followed; the status answered. Raises DeliveryFailure when the
+        request times out or cannot be made."""
+        return (await self._send("POST", url, dict(headers), {}, body)).status
 
     async def _send(
         self, method: str, url: str, headers: dict[str, str], params: dict[str, str], body: bytes | None

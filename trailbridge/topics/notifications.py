@@ -80,6 +80,11 @@ def unsigned(
     return notification
 
 
+def unsubscribe_url(endpoint_url: str, subscription_arn: str) -> str:
+    """The UnsubscribeURL of a subscription's notifications: a GET of it unsubscribes."""
+    return f"{endpoint_url}/?Action=Unsubscribe&SubscriptionArn={subscription_arn}"
+
+
 def confirmation(*, message_id: str, token: str, topic_arn: str, sent: float, subscribe_url: str) -> dict[str, Any]:
     """A SubscriptionConfirmation before it is signed, as SNS sends it to an endpoint whose owner must
     confirm: the token ConfirmSubscription takes, and the URL that confirms by GET."""
@@ -113,3 +118,51 @@ def _value(value: Any) -> str:
 
 def _json(value: Any) -> str:
     return orjson.dumps(value).decode()
+
+
+def for_lambda(notification: Mapping[str, Any], subscription_arn: str) -> dict[str, Any]:
+    """The event a function subscribed to a topic is invoked with: one record holding the signed
+    notification, spelt as SNS spells it for Lambda (`SigningCertUrl`, `UnsubscribeUrl`, `Subject` null when
+    the publish had none, `MessageAttributes` always there)."""
+    sns = {
+        "Type": notification["Type"],
+        "MessageId": notification["MessageId"],
+        "TopicArn": notification["TopicArn"],
+        "Subject": notification.get("Subject"),
+        "Message": notification["Message"],
+        "Timestamp": notification["Timestamp"],
+        "SignatureVersion": notification["SignatureVersion"],
+        "Signature": notification["Signature"],
+        "SigningCertUrl": notification["SigningCertURL"],
+        "UnsubscribeUrl": notification["UnsubscribeURL"],
+        "MessageAttributes": notification.get("MessageAttributes", {}),
+    }
+    record = {"EventSource": "aws:sns", "EventVersion": "1.0", "EventSubscriptionArn": subscription_arn, "Sns": sns}
+    return {"Records": [record]}
+
+
+CONFIRMATION_SUBJECT = "AWS Notification - Subscription Confirmation"
+NOTIFICATION_SUBJECT = "AWS Notification Message"  # an email's, when the publish had no Subject
+_EMAIL_FOOTER = (
+    "\n\nPlease do not reply directly to this email. If you have any questions or comments regarding this "
+    "email, please contact us at https://aws.amazon.com/support"
+)
+
+
+def email_notification(message: str, subject: str | None, unsubscribe_url: str) -> tuple[str, str]:
+    """(subject, text) of the email SNS sends an `email` subscription: the message, then the link that
+    unsubscribes."""
+    text = (
+        f"{message}\n\n--\nIf you wish to stop receiving notifications from this topic, please click or visit "
+        f"the link below to unsubscribe:\n{unsubscribe_url}{_EMAIL_FOOTER}"
+    )
+    return subject or NOTIFICATION_SUBJECT, text
+
+
+def email_confirmation(topic_arn: str, subscribe_url: str) -> tuple[str, str]:
+    """(subject, text) of the email that asks an `email` subscription's owner to confirm it."""
+    text = (
+        f"You have chosen to subscribe to the topic: \n{topic_arn}\n\nTo confirm this subscription, click or "
+        f"visit the link below (If this was in error no action is necessary): \n{subscribe_url}{_EMAIL_FOOTER}"
+    )
+    return CONFIRMATION_SUBJECT, text

@@ -14,12 +14,22 @@ from typing import Any
 
 import orjson
 
+from trailbridge.delivery.subscriptions import NOTIFY, notification_event
+from trailbridge.delivery.subscriptions import PROTOCOLS as NOTIFIED
 from trailbridge.patterns.filter_policy import FilterPolicy, compile_filter_policy
+from trailbridge.services import sqs_attributes
 from trailbridge.services.base import ServiceError
 from trailbridge.services.sns import messages, sms
 from trailbridge.services.sns.common import SnsParts, invalid_parameter, not_built, not_found, sns_operation
 from trailbridge.services.sns.queues import TopicQueues
-from trailbridge.topics.notifications import message_for, per_protocol, unsigned
+from trailbridge.storage.ports import NewDelivery, NewEvent
+from trailbridge.topics.notifications import (
+    message_for,
+    notification_attributes,
+    per_protocol,
+    unsigned,
+    unsubscribe_url,
+)
 
 _BATCH_ID = re.compile(r"[A-Za-z0-9_-]+")
 _MOST_ENTRIES = 10
@@ -67,7 +77,10 @@ class PublishService(SnsParts):
         topic = self._target(params)
         self._check(topic, params)
         with self.engine.store.transaction():
-            return self._deliver(topic, params)
+            answer, queued = self._deliver(topic, params)
+        if queued:
+            self.engine.router.wake()
+        return answer
 
     @sns_operation("PublishBatch")
     def publish_batch(self, **params: Any) -> dict[str, Any]:
@@ -78,8 +91,10 @@ class PublishService(SnsParts):
         for entry in entries:
             self._check(topic, entry)
         with self.engine.store.transaction():
-            successful = [{"Id": entry["Id"], **self._deliver(topic, entry)} for entry in entries]
-        return {"Successful": successful, "Failed": []}
+            delivered = [(entry["Id"], *self._deliver(topic, entry)) for entry in entries]
+        if any(queued for _, _, queued in delivered):
+            self.engine.router.wake()
+        return {"Successful": [{"Id": key, **answer} for key, answer, _ in delivered], "Failed": []}
 
     def _publish_sms(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """A Publish to a phone number: checked as SNS checks it, then kept in the outbox (unless the number
@@ -126,23 +141,51 @@ class PublishService(SnsParts):
             entry.get("MessageDeduplicationId"),
         )
 
-    def _deliver(self, topic: dict[str, Any], entry: Mapping[str, Any]) -> dict[str, str]:
+    def _deliver(self, topic: dict[str, Any], entry: Mapping[str, Any]) -> tuple[dict[str, str], bool]:
         """Put the message on the queue of every confirmed SQS subscription whose filter policy matches, and in
-        the SMS outbox for every SMS subscription's number that matches."""
+        the SMS outbox for every SMS subscription's number that matches; queue one delivery for each other
+        confirmed subscription that matches (HTTP/S, lambda, email), which the dispatcher makes. The answer,
+        and whether a delivery was queued."""
         message_id = self.engine.new_id()
         body = _text_for(entry, "sqs")
         attributes = entry.get("MessageAttributes") or {}
+        queued: list[NewDelivery] = []
         for subscription in self.subscriptions_of(topic["TopicArn"]):
-            if not _delivered(subscription) or not _matches(subscription["Attributes"], body, attributes):
+            if subscription["PendingConfirmation"] or not _matches(subscription["Attributes"], body, attributes):
                 continue
-            if subscription["Protocol"] == "sms":
+            protocol = subscription["Protocol"]
+            if protocol == "sms":
                 self._to_phone(topic, subscription, message_id, entry)
-            else:
+            elif protocol == "sqs":
                 self._to_queue(topic, subscription, message_id, body, entry)
+            elif protocol in NOTIFIED:
+                queued.append(NewDelivery(subscription["SubscriptionArn"], NOTIFY, subscription["Endpoint"], 0.0))
+        if queued:
+            self._queue(topic, message_id, entry, queued)
         answer = {"MessageId": message_id}
         if topic["Attributes"].get("FifoTopic") == "true":
             answer["SequenceNumber"] = self._next_sequence(topic["TopicArn"])
-        return answer
+        return answer, bool(queued)
+
+    def _queue(
+        self, topic: Mapping[str, Any], message_id: str, entry: Mapping[str, Any], deliveries: list[NewDelivery]
+    ) -> None:
+        """The message on the durable delivery queue, once, with a delivery per subscription."""
+        now = self.engine.clock.now()
+        structured = entry.get("MessageStructure") == "json"
+        messages = per_protocol(entry["Message"]) if structured else {"default": str(entry["Message"])}
+        attributes = {} if structured else entry.get("MessageAttributes") or {}
+        body = notification_event(
+            message_id=message_id,
+            topic_arn=topic["TopicArn"],
+            subject=entry.get("Subject"),
+            messages=messages,
+            sent=now,
+            attributes=notification_attributes(attributes),
+            stored_attributes=sqs_attributes.to_store(attributes),
+        )
+        due = [NewDelivery(d.rule_arn, d.target_id, d.target_arn, now) for d in deliveries]
+        self.engine.router.enqueue(NewEvent(message_id, body, now, "{}", due))
 
     def _next_sequence(self, arn: str) -> str:
         """A FIFO topic's next sequence number, counted on the topic as read inside the publish's transaction."""
@@ -191,13 +234,10 @@ class PublishService(SnsParts):
             subject=entry.get("Subject"),
             message=body,
             sent=self.engine.clock.now(),
-            unsubscribe_url=self._unsubscribe_url(subscription["SubscriptionArn"]),
+            unsubscribe_url=unsubscribe_url(self.engine.settings.endpoint_url, subscription["SubscriptionArn"]),
             attributes=attributes,
         )
         queues.send_signed(queue, notification)
-
-    def _unsubscribe_url(self, subscription_arn: str) -> str:
-        return f"{self.engine.settings.endpoint_url}/?Action=Unsubscribe&SubscriptionArn={subscription_arn}"
 
 
 def _dead_letter_queue(queues: TopicQueues, subscription: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -213,10 +253,6 @@ def _text_for(entry: Mapping[str, Any], protocol: str) -> str:
     if entry.get("MessageStructure") == "json":
         return message_for(per_protocol(entry["Message"]), protocol)
     return str(entry["Message"])
-
-
-def _delivered(subscription: Mapping[str, Any]) -> bool:
-    return subscription["Protocol"] in ("sqs", "sms") and not subscription["PendingConfirmation"]
 
 
 def _matches(stored: Mapping[str, str], body: str, attributes: Mapping[str, Mapping[str, Any]]) -> bool:

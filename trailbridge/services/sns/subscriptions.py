@@ -3,16 +3,20 @@ subscription twice the same ARN), ConfirmSubscription, Unsubscribe, listing, and
 
 A subscription is a document of kind `sns-subscription` beside its topic (the topic's ARN as its scope's
 parent), named by the id that ends its ARN. trailbridge delivers to its own SQS queues and to the SMS outbox
-only; those subscriptions are confirmed at once, as AWS confirms a queue of the subscriber's own account and
-a phone number; a queue of another account awaits its owner's ConfirmSubscription with the token SNS sent it."""
+in the publish's transaction, and to HTTP/S endpoints, functions and email addresses through the durable
+delivery queue (`delivery.subscriptions`). As in AWS, a queue of the subscriber's own account, a phone
+number and a function are confirmed at once; a queue of another account, an HTTP/S endpoint and an email
+address await ConfirmSubscription with the token SNS sent them (or a GET of the SubscribeURL)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
 
+from trailbridge.delivery.subscriptions import NOTIFY, confirmation_event
+from trailbridge.delivery.subscriptions import PROTOCOLS as NOTIFIED
 from trailbridge.errors import InvalidInputError
-from trailbridge.services.base import page
+from trailbridge.services.base import Engine, page
 from trailbridge.services.sns import attributes as attrs
 from trailbridge.services.sns.common import (
     SUBSCRIPTION,
@@ -20,13 +24,16 @@ from trailbridge.services.sns.common import (
     arn_parts,
     invalid,
     invalid_parameter,
+    not_built,
     not_found,
     sns_operation,
 )
 from trailbridge.services.sns.endpoints import check_delivered, check_endpoint
 from trailbridge.services.sns.queues import TopicQueues
+from trailbridge.storage.ports import NewDelivery, NewEvent
 from trailbridge.topics.notifications import confirmation
 
+_CONFIRMED = frozenset({"sms", "lambda"})  # confirmed at once, whoever subscribes
 _LISTED = ("SubscriptionArn", "Owner", "Protocol", "Endpoint", "TopicArn")
 
 
@@ -64,15 +71,19 @@ def shown_attributes(doc: dict[str, Any]) -> dict[str, str]:
     return shown | stored
 
 
-def _check_taken(protocol: str, fifo: bool) -> None:
-    """SMS subscriptions are taken (their messages go to the SMS outbox), but not by a FIFO topic, as in AWS;
-    every other protocol is `check_delivered`'s to say."""
-    if protocol != "sms":
+def _check_taken(engine: Engine, protocol: str, fifo: bool) -> None:
+    """SMS subscriptions are taken (their messages go to the SMS outbox), HTTP/S, lambda and email ones too
+    (the dispatcher delivers them; email only with an SMTP server to send through), but none of them by a
+    FIFO topic, as in AWS; every other protocol is `check_delivered`'s to say."""
+    if protocol != "sms" and protocol not in NOTIFIED:
         check_delivered(protocol, fifo)
-    elif fifo:
+        return
+    if fifo:
         raise invalid_parameter(
             "Endpoint Reason: FIFO SNS Topics currently only support FIFO SQS Queues as subscribers"
         )
+    if protocol.startswith("email") and not engine.settings.smtp_url:
+        raise not_built("deliver email without an SMTP server: set smtp_url (TRAILBRIDGE_SMTP_URL)")
 
 
 class SubscriptionsService(SnsParts):
@@ -100,7 +111,7 @@ class SubscriptionsService(SnsParts):
             attributes = attrs.subscription_values(params.get("Attributes") or {}, {}, fifo)
         except attrs.Reason as reason:
             raise attrs.placed(reason, "Attributes Reason: ") from None
-        _check_taken(protocol, fifo)
+        _check_taken(self.engine, protocol, fifo)
         for existing in self.subscriptions_of(topic["TopicArn"]):
             if (existing["Protocol"], existing["Endpoint"]) == (protocol, endpoint):
                 if existing["Attributes"] != attributes and params.get("Attributes") is not None:
@@ -117,11 +128,12 @@ class SubscriptionsService(SnsParts):
     def _create(
         self, topic: dict[str, Any], protocol: str, endpoint: str, attributes: dict[str, str]
     ) -> dict[str, Any]:
-        """A new subscription. A queue of another account than the subscriber's awaits its owner's
-        confirmation, as in AWS: SNS sends it a SubscriptionConfirmation with the token that confirms. An SMS
-        subscription is confirmed at once, as in AWS."""
+        """A new subscription. An HTTP/S endpoint, an email address, and a queue of another account than the
+        subscriber's await confirmation, as in AWS: SNS sends them a SubscriptionConfirmation with the token
+        that confirms. SMS, lambda and same-account queue subscriptions are confirmed at once, as in AWS."""
         arn = f"{topic['TopicArn']}:{self.engine.new_id()}"
-        pending = protocol == "sqs" and endpoint.split(":")[4] != self.account
+        confirmed = protocol in _CONFIRMED or (protocol == "sqs" and endpoint.split(":")[4] == self.account)
+        pending = not confirmed
         doc = {
             "Kind": SUBSCRIPTION,
             "SubscriptionArn": arn,
@@ -138,23 +150,31 @@ class SubscriptionsService(SnsParts):
             self.save_subscription(doc)
             if pending:
                 self._ask_confirmation(topic, doc)
+        if pending and protocol != "sqs":
+            self.engine.router.wake()
         return doc
 
     def _ask_confirmation(self, topic: dict[str, Any], subscription: dict[str, Any]) -> None:
-        queues = TopicQueues(self.engine, topic)
-        queue = queues.queue(subscription["Endpoint"])
-        if queue is None:
-            return  # the confirmation is lost, as AWS loses it: the subscription stays pending
+        """Send the SubscriptionConfirmation: to a queue at once, to an HTTP/S endpoint or an email address
+        through the delivery queue (retried as the subscription's notifications are)."""
         url = self.engine.settings.endpoint_url
         confirm = f"{url}/?Action=ConfirmSubscription&TopicArn={topic['TopicArn']}&Token={subscription['Token']}"
+        message_id, now = self.engine.new_id(), self.engine.clock.now()
         message = confirmation(
-            message_id=self.engine.new_id(),
+            message_id=message_id,
             token=subscription["Token"],
             topic_arn=topic["TopicArn"],
-            sent=self.engine.clock.now(),
+            sent=now,
             subscribe_url=confirm,
         )
-        queues.send_signed(queue, message)
+        if subscription["Protocol"] != "sqs":
+            delivery = NewDelivery(subscription["SubscriptionArn"], NOTIFY, subscription["Endpoint"], now)
+            self.engine.router.enqueue(NewEvent(message_id, confirmation_event(message), now, "{}", [delivery]))
+            return
+        queues = TopicQueues(self.engine, topic)
+        queue = queues.queue(subscription["Endpoint"])
+        if queue is not None:  # else the confirmation is lost, as AWS loses it: the subscription stays pending
+            queues.send_signed(queue, message)
 
     @sns_operation("ConfirmSubscription")
     def confirm_subscription(self, **params: Any) -> dict[str, Any]:
