@@ -5,16 +5,24 @@ from __future__ import annotations
 
 import base64
 import json
+import time
+from collections.abc import Iterator
 from typing import Any
+from xml.etree import ElementTree
 
+import boto3
 import botocore.auth
 import botocore.awsrequest
 import botocore.credentials
+import pytest
 import urllib3
+from botocore.config import Config
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
+from tests.conftest import wait_for
+from tests.support.http import Endpoint
 from tests.support.server import Server
 from tests.test_server_events import queue_for, receive_all
 from trailbridge.aws.validate import service_model
@@ -145,3 +153,60 @@ def test_the_sms_sns_would_have_sent_are_listed(server: Server, account: str) ->
     assert sent[1]["TopicArn"] == topic
     bad = urllib3.PoolManager().request("GET", server.url + "/_trailbridge/sns/sms?since=yesterday")
     assert bad.status == 400
+
+
+# -- HTTP/S subscriptions through the server, under --auth ---------------------------------------
+
+
+@pytest.fixture(scope="module")
+def signed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    credentials = tmp_path_factory.mktemp("sns-auth") / "credentials"
+    credentials.write_text(
+        "[ops]\naws_access_key_id = AKIDOPS\naws_secret_access_key = ops-secret\naws_account_id = 222233334444\n"
+    )
+    process = Server("--auth", "--credentials", str(credentials), env={"TRAILBRIDGE_SNS_RETRY_SCALE": "0.001"})
+    yield process
+    process.stop()
+
+
+def _signed_sns(server: Server) -> Any:
+    return boto3.client(
+        "sns",
+        endpoint_url=server.url,
+        region_name="eu-west-1",
+        aws_access_key_id="AKIDOPS",
+        aws_secret_access_key="ops-secret",
+        config=Config(retries={"max_attempts": 1}),
+    )
+
+
+def test_the_links_sns_sends_work_unsigned_as_on_aws(signed_server: Server, endpoint: Endpoint) -> None:
+    """The SubscribeURL an HTTP endpoint is sent confirms with a plain GET, and the UnsubscribeURL of a
+    notification unsubscribes, though the server refuses every other unsigned call."""
+    sns = _signed_sns(signed_server)
+    topic = sns.create_topic(Name="alerts")["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="http", Endpoint=endpoint.url + "/ok")
+    wait_for(lambda: endpoint.received("/ok"))
+    asked = json.loads(endpoint.received("/ok")[0]["body"])
+    http = urllib3.PoolManager()
+    confirmed = http.request("GET", asked["SubscribeURL"])
+    assert confirmed.status == 200, confirmed.data
+    arn = ElementTree.fromstring(confirmed.data).find(".//{*}SubscriptionArn").text  # type: ignore[union-attr]
+    assert arn is not None and arn.startswith(topic + ":")
+    sns.publish(TopicArn=topic, Message="disk full")
+    wait_for(lambda: len(endpoint.received("/ok")) == 2)
+    notification = json.loads(endpoint.received("/ok")[1]["body"])
+    assert notification["Message"] == "disk full"
+    assert http.request("GET", f"{signed_server.url}/?Action=ListTopics").status == 403  # other calls: signed
+    assert http.request("GET", notification["UnsubscribeURL"]).status == 200
+    assert sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"] == []
+
+
+def test_an_unsigned_unsubscribe_of_a_subscription_made_by_its_owner_is_refused(signed_server: Server) -> None:
+    sns = _signed_sns(signed_server)
+    topic = sns.create_topic(Name="owned")["TopicArn"]
+    queue = f"arn:aws:sqs:eu-west-1:222233334444:owned-{time.time_ns()}"
+    arn = sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue, ReturnSubscriptionArn=True)["SubscriptionArn"]
+    url = f"{signed_server.url}/?Action=Unsubscribe&SubscriptionArn={arn}"
+    assert urllib3.PoolManager().request("GET", url).status == 403  # ConfirmationWasAuthenticated: it must be signed
+    assert [s["SubscriptionArn"] for s in sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]] == [arn]

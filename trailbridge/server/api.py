@@ -39,6 +39,7 @@ from trailbridge.server.operations import SERVICE_CLASSES, Handler, handlers
 from trailbridge.services.base import ServiceError
 from trailbridge.services.codes import validation_code
 from trailbridge.services.moto_bridge import MotoBridge
+from trailbridge.services.sns.subscriptions import anonymous_caller
 from trailbridge.services.sqs import QUERY_ERROR_CODES as SQS_QUERY_CODES
 from trailbridge.trail.record import ApiCall, Caller, cloudtrail_record, is_management, is_read_only
 from trailbridge.trail.recorder import NotRecordedError
@@ -152,10 +153,9 @@ class AwsApi:
             raise WireError("UnknownOperationException", str(exc)) from None
         call.service, call.protocol = found.service, found.protocol
         model = call.model = service_model(found.service)
-        principal = self.authenticator.principal(_signed(request, wire, model))
-        call.account, call.region, call.principal = principal.account, principal.region, principal
-        if (known := self.bridge.identity(principal.access_key)) is not None:
-            call.account, call.identity = known.account, known.user_identity
+        anonymous = found.service == "sns" and "authorization" not in headers
+        if not anonymous:
+            self._authenticate(call, _signed(request, wire, model))
         protocol = protocol_named(found.protocol)
         wire = _decoded(found, wire)
         name = protocol.operation_name(model, wire)
@@ -163,6 +163,13 @@ class AwsApi:
             raise WireError(validation_code(found.protocol, unknown=True), _no_operation(found, wire))
         operation = call.operation = model.operation_model(name)
         call.params = protocol.parse(operation, wire)
+        if anonymous:  # the links SNS sends (SubscribeURL, UnsubscribeURL) work unsigned, as on AWS
+            acting = anonymous_caller(self.tb.engine, name, call.params)
+            if acting is None:
+                self._authenticate(call, _signed(request, wire, model))  # refused: the call must be signed
+            else:
+                call.account, call.region = acting
+                call.principal = sigv4.Principal("", *acting)
         result: Mapping[str, Any] = await anyio.to_thread.run_sync(self._work(request, call), limiter=self.limiter())
         call.result = result
         try:
@@ -171,6 +178,12 @@ class AwsApi:
             raise ServiceError(
                 "NotImplemented", f"trailbridge does not stream {found.service} {name} answers.", 501
             ) from None
+
+    def _authenticate(self, call: _Call, signed: sigv4.Request) -> None:
+        principal = self.authenticator.principal(signed)
+        call.account, call.region, call.principal = principal.account, principal.region, principal
+        if (known := self.bridge.identity(principal.access_key)) is not None:
+            call.account, call.identity = known.account, known.user_identity
 
     def _limit(self, method: str, headers: Mapping[str, str], scope: str | None) -> int:
         """S3 bodies (objects and their parts) may be larger than any other call's."""

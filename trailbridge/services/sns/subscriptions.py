@@ -10,7 +10,7 @@ address await ConfirmSubscription with the token SNS sent them (or a GET of the 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from trailbridge.delivery.subscriptions import NOTIFY, confirmation_event
@@ -84,6 +84,28 @@ def _check_taken(engine: Engine, protocol: str, fifo: bool) -> None:
         )
     if protocol.startswith("email") and not engine.settings.smtp_url:
         raise not_built("deliver email without an SMTP server: set smtp_url (TRAILBRIDGE_SMTP_URL)")
+
+
+def anonymous_caller(engine: Engine, operation: str, params: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(account, region) an unsigned SNS call acts as, where AWS takes one unsigned: ConfirmSubscription (the
+    token is the credential: the SubscribeURL an endpoint is sent) and Unsubscribe (the UnsubscribeURL in
+    every notification) of a subscription not confirmed with AuthenticateOnUnsubscribe; the topic's account
+    and region. None: the call must be signed."""
+    if operation == "ConfirmSubscription":
+        if str(params.get("AuthenticateOnUnsubscribe", "")).lower() == "true":
+            return None  # AWS: "requires an AWS signature only when AuthenticateOnUnsubscribe is true"
+        arn = params.get("TopicArn")
+    elif operation == "Unsubscribe":
+        arn = params.get("SubscriptionArn")
+        doc = engine.resources.get(arn) if isinstance(arn, str) else None
+        if doc is not None and doc.get("Kind") == SUBSCRIPTION and doc.get("Authenticated"):
+            return None
+    else:
+        return None
+    parts = arn.split(":") if isinstance(arn, str) else []
+    if len(parts) < 6 or parts[:3] != ["arn", "aws", "sns"] or not parts[4].isdigit():
+        return None
+    return parts[4], parts[3]
 
 
 class SubscriptionsService(SnsParts):
