@@ -278,21 +278,25 @@ class Notifier:
     def _dead_letter_queue(self, subscription: Mapping[str, Any], topic_arn: str) -> dict[str, Any] | None:
         policy = subscription["Attributes"].get("RedrivePolicy")
         target = orjson.loads(policy).get("deadLetterTargetArn") if policy else None
-        queue = self.resources.get(target) if isinstance(target, str) else None
-        if queue is None or not isinstance(target, str) or queue.get("Arn") != target:
-            if target:
-                self.metrics.add(
-                    "NumberOfNotificationsFailedToRedriveToDlq", topic_arn, subscription["SubscriptionArn"]
-                )
+        if not isinstance(target, str):
             return None
-        access = Access(
-            topic_arn.split(":")[4],
-            "sqs:SendMessage",
-            target,
-            service="sns.amazonaws.com",
-            context={"aws:SourceArn": topic_arn},
-        )
-        if not allowed(access, queue["Attributes"].get("Policy")):
+        queue = queue_for_topic(self.resources, target, topic_arn)
+        if queue is None:
             self.metrics.add("NumberOfNotificationsFailedToRedriveToDlq", topic_arn, subscription["SubscriptionArn"])
-            return None
         return queue
+
+
+def queue_for_topic(resources: Resources, queue_arn: str, topic_arn: str) -> dict[str, Any] | None:
+    """The queue, when it exists and SNS may send to it for the topic: its policy allows `sns.amazonaws.com`
+    `sqs:SendMessage` with `aws:SourceArn` the topic, or it is the topic owner's."""
+    queue = resources.get(queue_arn)
+    if queue is None or queue.get("Arn") != queue_arn:
+        return None
+    access = Access(
+        topic_arn.split(":")[4],
+        "sqs:SendMessage",
+        queue_arn,
+        service="sns.amazonaws.com",
+        context={"aws:SourceArn": topic_arn},
+    )
+    return queue if allowed(access, queue["Attributes"].get("Policy")) else None
