@@ -18,7 +18,7 @@ from trailbridge.delivery.functions import Functions
 from trailbridge.delivery.http import HttpInvoker
 from trailbridge.delivery.logs import LogEvents
 from trailbridge.delivery.parameters import open_parameters
-from trailbridge.delivery.queues import QueueMessages
+from trailbridge.delivery.queues import QueueMessages, is_fifo
 from trailbridge.delivery.retry import DeliveryFailure
 from trailbridge.delivery.targets import check_target, target_kind
 from trailbridge.domain.access import owner_of
@@ -131,8 +131,24 @@ class Invoker:
             raise DeliveryFailure("RESOURCE_NOT_FOUND", f"{arn} does not exist", retryable=False)
 
     def _queue(self, delivery: Delivery) -> None:
-        self._exists(delivery.target_arn)
-        self.queues.send(delivery.target_arn, delivery.payload.decode())
+        """A queue's message; to a FIFO queue in the target's SqsParameters.MessageGroupId, deduplicated by the
+        event's id (a retried delivery of one event is one message), as EventBridge sends it."""
+        queue = self.resources.get(delivery.target_arn)
+        if queue is None:
+            raise DeliveryFailure("RESOURCE_NOT_FOUND", f"{delivery.target_arn} does not exist", retryable=False)
+        group = (delivery.target_spec.get("SqsParameters") or {}).get("MessageGroupId")
+        fifo = is_fifo(delivery.target_arn)
+        if fifo and not group:
+            raise DeliveryFailure(
+                "INVALID_PARAMETER", f"{delivery.target_arn} is a FIFO queue: SqsParameters.MessageGroupId is needed"
+            )
+        self.queues.send(
+            delivery.target_arn,
+            delivery.payload.decode(),
+            group_id=group or None,
+            dedup_id=str(delivery.event["id"]) if fifo else None,
+            dedup_by_group=queue.get("Attributes", {}).get("DeduplicationScope") == "messageGroup",
+        )
 
     def _topic(self, delivery: Delivery) -> None:
         try:

@@ -5,10 +5,14 @@ drops messages older than the retention period and moves those received `maxRece
 redrive policy's dead-letter queue, then hides each message it returns for the visibility timeout and gives
 it a fresh receipt handle; deleting needs the latest handle. A message not deleted in time becomes visible
 again. A receive that finds nothing may wait (long polling); a send wakes it.
+
+A FIFO queue (its name ends with `.fifo`) numbers its messages, drops a duplicate sent within five minutes
+of the original, and gives each message group's messages in order, none while one of the group is in flight.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections.abc import Mapping
@@ -18,11 +22,22 @@ import orjson
 
 from trailbridge.clock import Clock
 from trailbridge.domain.ids import NewId
-from trailbridge.storage.ports import Messages, Received, ReceiveRules, Store
+from trailbridge.storage.ports import Deduplication, Messages, Received, ReceiveRules, Sent, Store
 
 DEFAULT_VISIBILITY_TIMEOUT = 30
+DEDUPLICATION_SECONDS = 300  # a FIFO queue's deduplication interval
 _SENT = "messages"  # the topic the store announces a send under, to the other nodes
 _POLL_SECONDS = 0.1  # long polls also look again this often, for messages whose delay or timeout ends
+
+
+def is_fifo(queue_arn: str) -> bool:
+    """Whether a queue is a FIFO queue (its name ends with `.fifo`, as SQS requires of FIFO queues alone)."""
+    return queue_arn.endswith(".fifo")
+
+
+def content_dedup_id(body: str) -> str:
+    """The deduplication id of content-based deduplication: the SHA-256 of the body, in hex."""
+    return hashlib.sha256(body.encode()).hexdigest()
 
 
 class QueueMessages:
@@ -33,15 +48,35 @@ class QueueMessages:
         store.on_announce(_SENT, self._wake)  # a send on another node wakes the long polls here
 
     def send(
-        self, queue_arn: str, body: str, attributes: Mapping[str, Any] | None = None, delay_seconds: float = 0
-    ) -> str:
+        self,
+        queue_arn: str,
+        body: str,
+        attributes: Mapping[str, Any] | None = None,
+        delay_seconds: float = 0,
+        *,
+        group_id: str | None = None,
+        dedup_id: str | None = None,
+        dedup_by_group: bool = False,
+    ) -> Sent:
+        """Put a message on a queue. A FIFO queue's message needs its group and deduplication id (the caller
+        derives one under content-based deduplication, `content_dedup_id`); a duplicate of one sent in the
+        last five minutes (in the whole queue, or with `dedup_by_group` in its group) is not enqueued again,
+        and answers the original's id and sequence number. A standard queue's message may have a group (a
+        fair queue's tenant); it changes nothing about the order it is received in."""
         message_id = self._new_id()
         now = self._clock.now()
         blob = orjson.dumps(dict(attributes or {}))
-        self._messages.send(queue_arn, message_id, body, blob, now, now + delay_seconds)
-        self._store.announce(_SENT)  # inside a transaction, with its commit
-        self._wake()
-        return message_id
+        dedup = None
+        if is_fifo(queue_arn):
+            if group_id is None or dedup_id is None:
+                raise ValueError(f"a message to the FIFO queue {queue_arn} needs a group id and a deduplication id")
+            scope = group_id if dedup_by_group else ""
+            dedup = Deduplication(dedup_id, scope, now + DEDUPLICATION_SECONDS)
+        sent = self._messages.send(queue_arn, message_id, body, blob, now, now + delay_seconds, group_id, dedup)
+        if not sent.duplicate:
+            self._store.announce(_SENT)  # inside a transaction, with its commit
+            self._wake()
+        return sent
 
     def _wake(self) -> None:
         with self._sent:

@@ -9,6 +9,7 @@ from typing import Any
 from trailbridge.bus.envelope import valid_test_event
 from trailbridge.bus.router import bus_scope
 from trailbridge.bus.schedule import parse_schedule
+from trailbridge.delivery.queues import is_fifo
 from trailbridge.delivery.targets import SUPPORTED, check_target, target_kind
 from trailbridge.domain.access import Access, authorize
 from trailbridge.domain.arns import bus_arn, bus_name_of, parse_arn, rule_arn
@@ -300,9 +301,13 @@ class EventsService:
                 f"Target {target['Id']}: an event bus target receives the event itself; Input, InputPath and "
                 "InputTransformer are not allowed."
             )
+        if kind == "queue" and is_fifo(target["Arn"]) and not (target.get("SqsParameters") or {}).get("MessageGroupId"):
+            raise InvalidInputError(f"Parameter(s) SqsParameters must be specified for target: {target['Id']}.")
         dead_letter = (target.get("DeadLetterConfig") or {}).get("Arn")
         if dead_letter is not None and target_kind(dead_letter) != "queue":
             raise InvalidInputError(f"Target {target['Id']}: DeadLetterConfig Arn {dead_letter} is not a queue ARN.")
+        if dead_letter is not None and is_fifo(dead_letter):
+            raise InvalidInputError("SQS FIFO is not supported by Dead Letter Queues.")
 
     def _may_deliver(self, rule: Mapping[str, Any], target: Mapping[str, Any]) -> None:
         """The rule may deliver to the target and its dead-letter queue (checked again at each delivery)."""

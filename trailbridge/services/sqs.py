@@ -1,6 +1,13 @@
-"""The built-in queues through Amazon SQS's operations (standard queues; the subset targets, dead-letter
-queues and their readers use). SQS's wire shapes live here: the messages as ReceiveMessage answers them and
-their MD5 digests."""
+"""The built-in queues through Amazon SQS's operations: standard and FIFO queues (the subset targets,
+dead-letter queues and their readers use). SQS's wire shapes live here: the messages as ReceiveMessage answers
+them and their MD5 digests.
+
+FIFO queues as SQS documents them: a message needs its MessageGroupId, and a MessageDeduplicationId unless the
+queue has ContentBasedDeduplication (the SHA-256 of the body); a duplicate within five minutes (of the queue,
+or with DeduplicationScope=messageGroup of its group) is accepted, answers the original's MessageId and
+SequenceNumber, and is not enqueued again. Each group's messages are received in order, none while one of
+the group is in flight. ReceiveRequestAttemptId is accepted and not acted on: a retried receive gets what an
+ordinary receive would. FifoThroughputLimit is stored and returned (no throughput is limited)."""
 
 from __future__ import annotations
 
@@ -12,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from trailbridge.delivery.queues import content_dedup_id
 from trailbridge.domain.access import Access, authorize, owner_of
 from trailbridge.domain.arns import queue_arn
 from trailbridge.errors import AccessDeniedError, NotFoundError, TrailbridgeError
@@ -22,9 +30,7 @@ from trailbridge.storage.ports import Received, Scope
 _QUEUE_MISSING: dict[type[TrailbridgeError], str] = {NotFoundError: "QueueDoesNotExist"}
 _MISSING = "The specified queue does not exist."
 _ACCOUNT = re.compile(r"\d{12}")
-_QUEUE_NAME = re.compile(r"[A-Za-z0-9_-]{1,80}")
 _BATCH_ID = re.compile(r"[A-Za-z0-9_-]{1,80}")
-_SYSTEM_ATTRIBUTES = ("SentTimestamp", "ApproximateReceiveCount", "ApproximateFirstReceiveTimestamp")
 
 # SQS moved from the query protocol to JSON; over the wire it still names each error by its old query code
 # (the `x-amzn-query-error` header), which is what boto3 shows as the error code.
@@ -42,6 +48,7 @@ QUERY_ERROR_CODES = {
     "InvalidBatchEntryId": "AWS.SimpleQueueService.InvalidBatchEntryId",
     "BatchRequestTooLong": "AWS.SimpleQueueService.BatchRequestTooLong",
     "AccessDenied": "AccessDenied",
+    "MissingParameter": "MissingParameter",
 }
 
 
@@ -84,12 +91,12 @@ class QueuesService:
 
     @operation("sqs", "CreateQueue", _QUEUE_MISSING)
     def create_queue(self, **params: Any) -> dict[str, Any]:
-        name = params["QueueName"]
-        if not _QUEUE_NAME.fullmatch(name):
-            raise attrs.invalid_parameter(
-                "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length"
-            )
-        attributes = attrs.check_queue_attributes(params.get("Attributes") or {}, self._known_queues())
+        name, given = params["QueueName"], dict(params.get("Attributes") or {})
+        fifo = attrs.creation_fifo(name, given)
+        given.pop("FifoQueue", None)
+        attributes = attrs.check_queue_attributes(given, self._known_queues(), fifo)
+        if fifo:
+            attributes["FifoQueue"] = "true"
         existing = self.resources.by_name(self._scope, name)
         if existing is not None:
             if any(existing["Attributes"].get(k) != v for k, v in attributes.items()):
@@ -143,9 +150,12 @@ class QueuesService:
             "CreatedTimestamp": str(int(doc["CreatedTimestamp"])),
             "LastModifiedTimestamp": str(int(doc.get("LastModifiedTimestamp", doc["CreatedTimestamp"]))),
         }
+        if attrs.is_fifo(doc["Attributes"]):
+            attributes |= attrs.FIFO_DEFAULTS
         attributes |= {k: v for k, v in doc["Attributes"].items() if v != ""}
         wanted = params.get("AttributeNames") or []
-        unknown = [n for n in wanted if n != "All" and n not in attributes and n not in attrs.STORED_ONLY]
+        known = attrs.STORED_ONLY | attrs.FIFO_ONLY | {"FifoQueue"}  # asked of a queue that has none: left out
+        unknown = [n for n in wanted if n != "All" and n not in attributes and n not in known]
         if unknown and unknown[0] != "RedrivePolicy":
             raise ServiceError("InvalidAttributeName", f"Unknown Attribute {unknown[0]}.")
         chosen = attributes if "All" in wanted else {k: v for k, v in attributes.items() if k in wanted}
@@ -158,7 +168,8 @@ class QueuesService:
         read_only = [name for name in given if name in attrs.READ_ONLY]
         if read_only:
             raise ServiceError("InvalidAttributeName", f"Unknown Attribute {read_only[0]}.")
-        doc["Attributes"] |= attrs.check_queue_attributes(given, self._known_queues())
+        fifo = attrs.is_fifo(doc["Attributes"])
+        doc["Attributes"] |= attrs.check_queue_attributes(given, self._known_queues(), fifo)
         doc["LastModifiedTimestamp"] = self.engine.clock.now()
         self.resources.put(Scope("queue", owner_of(doc["Arn"]), self.region), doc["Name"], doc["Arn"], doc)
         return {}
@@ -179,10 +190,53 @@ class QueuesService:
             raise attrs.invalid_parameter(
                 f"Value {delay} for parameter DelaySeconds is invalid. Reason: Must be >= 0 and <= 900."
             )
+        group, dedup_id = self._ordering(doc["Attributes"], entry)
         delay = attrs.number(doc["Attributes"], "DelaySeconds") if delay is None else delay
-        message_id = self.messages.send(doc["Arn"], body, attrs.to_store(attributes), delay)
-        answer = {"MessageId": message_id, "MD5OfMessageBody": md5_hex(body)}
-        return answer | ({"MD5OfMessageAttributes": md5_of_attributes(attributes)} if attributes else {})
+        sent = self.messages.send(
+            doc["Arn"],
+            body,
+            attrs.to_store(attributes),
+            delay,
+            group_id=group,
+            dedup_id=dedup_id,
+            dedup_by_group=doc["Attributes"].get("DeduplicationScope") == "messageGroup",
+        )
+        answer = {"MessageId": sent.message_id, "MD5OfMessageBody": md5_hex(body)}
+        if attributes:
+            answer["MD5OfMessageAttributes"] = md5_of_attributes(attributes)
+        if sent.sequence is not None:
+            answer["SequenceNumber"] = sequence_number(sent.sequence)
+        return answer
+
+    @staticmethod
+    def _ordering(queue: Mapping[str, str], entry: Mapping[str, Any]) -> tuple[str | None, str | None]:
+        """A message's group and deduplication id, checked as SQS checks them for the queue's type: a FIFO
+        queue needs a group, and a deduplication id unless it deduplicates by content, and takes no delay of
+        the message's own; a standard queue takes a group (a fair queue's tenant) and no deduplication id."""
+        group, dedup_id, delay = (
+            entry.get("MessageGroupId"),
+            entry.get("MessageDeduplicationId"),
+            entry.get("DelaySeconds"),
+        )
+        for name, value in (("MessageGroupId", group), ("MessageDeduplicationId", dedup_id)):
+            if value is not None:
+                attrs.check_fifo_id(name, value)
+        if not attrs.is_fifo(queue):
+            if dedup_id is not None:
+                raise attrs.not_for_queue_type("MessageDeduplicationId", dedup_id)
+            return group, None
+        if group is None:
+            raise ServiceError("MissingParameter", "The request must contain the parameter MessageGroupId.")
+        if delay:
+            raise attrs.not_for_queue_type("DelaySeconds", delay)
+        if dedup_id is None:
+            if queue.get("ContentBasedDeduplication") != "true":
+                raise attrs.invalid_parameter(
+                    "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId "
+                    "provided explicitly"
+                )
+            dedup_id = content_dedup_id(entry["MessageBody"])
+        return group, dedup_id
 
     @operation("sqs", "SendMessage", _QUEUE_MISSING)
     def send_message(self, **params: Any) -> dict[str, Any]:
@@ -301,6 +355,12 @@ def _message(one: Received, system: list[str], names: list[str]) -> dict[str, An
         "ApproximateReceiveCount": str(one.receive_count),
         "ApproximateFirstReceiveTimestamp": str(int(one.first_received * 1000)),
     }
+    if one.group_id is not None:
+        every["MessageGroupId"] = one.group_id
+    if one.dedup_id is not None:
+        every["MessageDeduplicationId"] = one.dedup_id
+    if one.sequence is not None:
+        every["SequenceNumber"] = sequence_number(one.sequence)
     chosen_system = {k: v for k, v in every.items() if "All" in system or k in system}
     if chosen_system:
         message["Attributes"] = chosen_system
@@ -309,6 +369,11 @@ def _message(one: Received, system: list[str], names: list[str]) -> dict[str, An
         message["MessageAttributes"] = chosen
         message["MD5OfMessageAttributes"] = md5_of_attributes(chosen)
     return message
+
+
+def sequence_number(sequence: int) -> str:
+    """A FIFO message's SequenceNumber as SQS writes it: a decimal of 20 digits (zero-padded)."""
+    return f"{sequence:020d}"
 
 
 def md5_hex(text: str) -> str:

@@ -36,11 +36,26 @@ READ_ONLY = frozenset(
         "LastModifiedTimestamp",
     }
 )
-_FIFO = frozenset({"FifoQueue", "ContentBasedDeduplication", "DeduplicationScope", "FifoThroughputLimit"})
+FIFO_ONLY = frozenset({"ContentBasedDeduplication", "DeduplicationScope", "FifoThroughputLimit"})
+# A FIFO queue's attributes as GetQueueAttributes answers them when CreateQueue did not set them.
+FIFO_DEFAULTS = {
+    "FifoQueue": "true",
+    "ContentBasedDeduplication": "false",
+    "DeduplicationScope": "queue",
+    "FifoThroughputLimit": "perQueue",
+}
+_CHOICES = {
+    "FifoQueue": ("true", "false"),
+    "ContentBasedDeduplication": ("true", "false"),
+    "DeduplicationScope": ("queue", "messageGroup"),
+    "FifoThroughputLimit": ("perQueue", "perMessageGroupId"),
+}
 _BODY_CHARACTERS = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _ATTRIBUTE_NAME = re.compile(r"(?!\.)(?!(?i:aws\.|amazon\.))[A-Za-z0-9_.-]{1,256}(?<!\.)")
 _DATA_TYPE = re.compile(r"(String|Number|Binary)(\.[A-Za-z0-9_.-]+)?")
 _DIGITS = re.compile(r"[0-9]+")  # ASCII digits only: str.isdigit() and int() take others ("²", "١٢")
+_QUEUE_NAME = re.compile(r"[A-Za-z0-9_-]{1,80}")
+_FIFO_ID = re.compile(r"[!-~]{1,128}")  # what SQS takes as a group or deduplication id
 
 
 def invalid_value(name: str, reason: str = "") -> ServiceError:
@@ -51,8 +66,11 @@ def invalid_parameter(message: str) -> ServiceError:
     return ServiceError("InvalidParameterValue", message)
 
 
-def check_queue_attributes(attributes: Mapping[str, str], known_queues: set[str] | None = None) -> dict[str, str]:
-    """Validate settable queue attributes; the normalised values."""
+def check_queue_attributes(
+    attributes: Mapping[str, str], known_queues: set[str] | None = None, fifo: bool = False
+) -> dict[str, str]:
+    """Validate settable queue attributes of a standard or FIFO queue; the normalised values. FifoQueue is
+    CreateQueue's to check (`creation_fifo`): it cannot be set later."""
     checked = {}
     for name, value in attributes.items():
         if name in RANGES:
@@ -61,9 +79,11 @@ def check_queue_attributes(attributes: Mapping[str, str], known_queues: set[str]
                 raise invalid_value(name)
             checked[name] = str(int(value))
         elif name == "RedrivePolicy":
-            checked[name] = _check_redrive(value, known_queues)
-        elif name in _FIFO:
-            raise ServiceError("InvalidAttributeName", f"Unknown Attribute {name}. trailbridge has no FIFO queues.")
+            checked[name] = _check_redrive(value, known_queues, fifo)
+        elif name in FIFO_ONLY and fifo:
+            if value not in _CHOICES[name]:
+                raise invalid_value(name)
+            checked[name] = value
         elif name in STORED_ONLY:
             checked[name] = value
         else:
@@ -71,7 +91,25 @@ def check_queue_attributes(attributes: Mapping[str, str], known_queues: set[str]
     return checked
 
 
-def _check_redrive(value: str, known_queues: set[str] | None) -> str:
+def creation_fifo(name: str, attributes: Mapping[str, str]) -> bool:
+    """Whether CreateQueue makes a FIFO queue (`FifoQueue=true`), refusing a FIFO queue's name without the
+    `.fifo` suffix, or a standard queue's with it, as SQS does."""
+    given = attributes.get("FifoQueue", "false")
+    if given not in _CHOICES["FifoQueue"]:
+        raise invalid_value("FifoQueue")
+    if given == "true":
+        if not name.endswith(".fifo") or not _QUEUE_NAME.fullmatch(name.removesuffix(".fifo")) or len(name) > 80:
+            raise invalid_parameter(
+                "The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, "
+                "must end with .fifo suffix and be 1 to 80 in length."
+            )
+        return True
+    if not _QUEUE_NAME.fullmatch(name):
+        raise invalid_parameter("Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length")
+    return False
+
+
+def _check_redrive(value: str, known_queues: set[str] | None, fifo: bool) -> str:
     if value == "":
         return ""
     try:
@@ -87,6 +125,8 @@ def _check_redrive(value: str, known_queues: set[str] | None) -> str:
         raise invalid_value("RedrivePolicy", " Reason: Invalid value for maxReceiveCount: must be between 1 and 1000.")
     if known_queues is not None and target not in known_queues:
         raise ServiceError("QueueDoesNotExist", "Dead letter target does not exist.")
+    if target.endswith(".fifo") != fifo:
+        raise invalid_value("RedrivePolicy", " Reason: Dead-letter queue must be same type of queue as the source..")
     return orjson.dumps({"deadLetterTargetArn": target, "maxReceiveCount": count}).decode()
 
 
@@ -101,6 +141,27 @@ def receive_policy(attributes: Mapping[str, str], timeout_given: float | None) -
         retention_seconds=number(attributes, "MessageRetentionPeriod"),
         dead_letter_arn=redrive.get("deadLetterTargetArn"),
         max_receive_count=int(redrive.get("maxReceiveCount", 0)),
+        fifo=is_fifo(attributes),
+    )
+
+
+def is_fifo(attributes: Mapping[str, str]) -> bool:
+    return attributes.get("FifoQueue") == "true"
+
+
+def check_fifo_id(name: str, value: str) -> None:
+    """A MessageGroupId or MessageDeduplicationId: 1 to 128 ASCII letters, digits and punctuation."""
+    if not _FIFO_ID.fullmatch(value):
+        raise invalid_parameter(
+            f"Value {value} for parameter {name} is invalid. Reason: {name} can only include alphanumeric and "
+            "punctuation characters. 1 to 128 in length."
+        )
+
+
+def not_for_queue_type(name: str, value: object) -> ServiceError:
+    return invalid_parameter(
+        f"Value {value} for parameter {name} is invalid. Reason: The request include parameter that is not valid "
+        "for this queue type."
     )
 
 
