@@ -15,7 +15,9 @@ Where trailbridge differs from AWS, on purpose or for now:
   is kept in an outbox (`sms.sent_sms` lists it), unless its number opted out (`sms.opt_out` stands for the
   recipient's STOP). MonthlySpendLimit is kept, not enforced (nothing is spent); no delivery-status logs or
   usage reports are written; an SMS of a topic does not start with the topic's DisplayName.
-- FIFO topics take no subscriptions (trailbridge's queues are standard) and keep no deduplication window.
+- FIFO topics take FIFO queues only (a standard queue is refused, as in AWS) and keep no deduplication
+  window of their own: the queues they deliver to deduplicate, by the publish's MessageDeduplicationId (or
+  the SHA-256 of its message under ContentBasedDeduplication), in its MessageGroupId.
 - A delivery to a queue that is gone, or whose policy refuses SNS, goes to the subscription's RedrivePolicy
   dead-letter queue (when it takes it), else is lost; SQS deliveries are local writes, so there is nothing to
   retry and the DeliveryPolicy is checked and kept only. No X-Ray header is passed on.

@@ -160,6 +160,13 @@ def _redrive(value: str) -> None:
         raise Reason("RedrivePolicy: deadLetterTargetArn is an invalid arn")
 
 
+def dead_letter_arn(policy: str) -> str:
+    """The queue a RedrivePolicy (checked already, `_redrive`) names."""
+    document = json_document("RedrivePolicy", policy)
+    target = document.get("deadLetterTargetArn") if isinstance(document, dict) else None
+    return target if isinstance(target, str) else ""
+
+
 def subscription_values(given: Mapping[str, str], current: Mapping[str, str], fifo: bool) -> dict[str, str]:
     """The subscription's attributes once `given` is set over `current`, each value checked in the order given
     (an empty FilterPolicy, RedrivePolicy or DeliveryPolicy removes it); a filter policy is checked under the
@@ -172,7 +179,7 @@ def subscription_values(given: Mapping[str, str], current: Mapping[str, str], fi
     scope = merged.get("FilterPolicyScope", SCOPES[0])
     if merged.get("FilterPolicy") and ("FilterPolicy" in given or "FilterPolicyScope" in given):
         _filter_policy(merged["FilterPolicy"], scope)
-    if merged.get("RedrivePolicy") and fifo and ".fifo" not in merged["RedrivePolicy"]:
+    if merged.get("RedrivePolicy") and fifo and not dead_letter_arn(merged["RedrivePolicy"]).endswith(".fifo"):
         raise Reason("RedrivePolicy: must use a FIFO queue as DLQ for a FIFO Subscription to a FIFO Topic.")
     return {k: v for k, v in merged.items() if v != "" or k == "RawMessageDelivery"}
 

@@ -28,7 +28,8 @@ _ARNS = {
 
 
 def check_endpoint(protocol: str, endpoint: str, fifo_topic: bool) -> None:
-    """Refuse an endpoint that does not fit its protocol, or a FIFO queue for a standard topic, in SNS's words."""
+    """Refuse an endpoint that does not fit its protocol, a FIFO queue for a standard topic, or a standard
+    queue for a FIFO topic, in SNS's words."""
     if not endpoint:
         raise ServiceError("NotFound", "Endpoint not specified in subscription", 404)
     if protocol not in PROTOCOLS:
@@ -43,18 +44,20 @@ def check_endpoint(protocol: str, endpoint: str, fifo_topic: bool) -> None:
         raise invalid_parameter("Email address")
     elif protocol == "sms" and not _SMS.fullmatch(endpoint):
         raise invalid(f"Invalid SMS endpoint: {endpoint}")
-    if ".fifo" in endpoint and not fifo_topic:
+    if protocol != "sqs":
+        return
+    if endpoint.endswith(".fifo") and not fifo_topic:
         raise invalid_parameter(
             "Invalid parameter: Endpoint Reason: FIFO SQS Queues can not be subscribed to standard SNS topics"
+        )
+    if fifo_topic and not endpoint.endswith(".fifo"):
+        raise invalid_parameter(
+            "Endpoint Reason: FIFO SNS Topics currently only support FIFO SQS Queues as subscribers"
         )
 
 
 def check_delivered(protocol: str, fifo: bool) -> None:
-    """Refuse a subscription trailbridge would not deliver to."""
+    """Refuse a subscription trailbridge would not deliver to. Whether the topic is FIFO (`fifo`) no longer
+    matters here: `check_endpoint` took only FIFO queues for a FIFO topic, and they are delivered to."""
     if protocol not in DELIVERED:
         raise not_built(f"deliver SNS notifications over {protocol} (only to SQS queues)")
-    if fifo:
-        raise invalid_parameter(
-            "Invalid parameter: Endpoint Reason: FIFO SNS Topics currently only support FIFO SQS Queues as "
-            "subscribers (and trailbridge's queues are standard queues)"
-        )
