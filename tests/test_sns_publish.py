@@ -298,3 +298,29 @@ def test_a_message_its_queue_cannot_take_goes_to_the_subscriptions_dead_letter_q
     sns.sqs.delete_queue(QueueUrl=sns.sqs.get_queue_url(QueueName="other")["QueueUrl"])
     sns.publisher.publish(TopicArn=without, Message="lost")  # nowhere to go: dropped, as SNS drops it
     assert sns.received(dead_url) == []
+
+
+def test_a_fifo_topic_delivers_to_fifo_queues_in_order_with_its_group_and_sequence(sns: Sns) -> None:
+    topic = sns.topic("orders.fifo", Attributes={"FifoTopic": "true", "ContentBasedDeduplication": "true"})
+    url, queue = sns.queue("orders.fifo", FifoQueue="true")
+    raw_url, raw_queue = sns.queue("raw.fifo", FifoQueue="true")
+    sns.subscribe(topic, queue)
+    sns.subscribe(topic, raw_queue, RawMessageDelivery="true")
+    answers = [sns.publisher.publish(TopicArn=topic, Message=f"m{n}", MessageGroupId="g") for n in range(3)]
+    again = sns.publisher.publish(TopicArn=topic, Message="m0", MessageGroupId="g")  # a duplicate by content
+    sequences = [a["SequenceNumber"] for a in [*answers, again]]
+    assert sequences == sorted(sequences) and len(set(sequences)) == 4
+    received = []
+    for _ in range(3):  # one group: the next is given only once the one before is deleted
+        [message] = sns.sqs.receive_message(QueueUrl=url, AttributeNames=["All"])["Messages"]
+        received.append(message)
+        sns.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    bodies = [json.loads(m["Body"]) for m in received]
+    assert [b["Message"] for b in bodies] == ["m0", "m1", "m2"]
+    assert [b["SequenceNumber"] for b in bodies] == sequences[:3]
+    assert list(bodies[0])[:4] == ["Type", "MessageId", "SequenceNumber", "TopicArn"]
+    assert {m["Attributes"]["MessageGroupId"] for m in received} == {"g"}
+    assert sns.sqs.receive_message(QueueUrl=url).get("Messages", []) == []  # the duplicate was not enqueued
+    raw = sns.sqs.receive_message(QueueUrl=raw_url, MaxNumberOfMessages=10)["Messages"]
+    assert [m["Body"] for m in raw] == ["m0", "m1", "m2"]  # in order, the duplicate not among them
+    assert sns.sqs.receive_message(QueueUrl=raw_url).get("Messages", []) == []  # the group is in flight

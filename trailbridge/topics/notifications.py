@@ -69,9 +69,14 @@ def unsigned(
     sent: float,
     unsubscribe_url: str,
     attributes: Mapping[str, Mapping[str, Any]],
+    sequence: str | None = None,
 ) -> dict[str, Any]:
-    """A notification before it is signed (the signer puts its three keys after Timestamp)."""
-    notification: dict[str, Any] = {"Type": "Notification", "MessageId": message_id, "TopicArn": topic_arn}
+    """A notification before it is signed (the signer puts its three keys after Timestamp); a FIFO topic's
+    carries the message's SequenceNumber after its MessageId (not signed: AWS's string to sign has no such key)."""
+    notification: dict[str, Any] = {"Type": "Notification", "MessageId": message_id}
+    if sequence is not None:
+        notification["SequenceNumber"] = sequence
+    notification["TopicArn"] = topic_arn
     if subject is not None:
         notification["Subject"] = subject
     notification |= {"Message": message, "Timestamp": timestamp(sent), "UnsubscribeURL": unsubscribe_url}

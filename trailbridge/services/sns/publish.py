@@ -149,6 +149,8 @@ class PublishService(SnsParts):
         message_id = self.engine.new_id()
         body = _text_for(entry, "sqs")
         attributes = entry.get("MessageAttributes") or {}
+        fifo = topic["Attributes"].get("FifoTopic") == "true"
+        sequence = self._next_sequence(topic["TopicArn"]) if fifo else None
         queued: list[NewDelivery] = []
         for subscription in self.subscriptions_of(topic["TopicArn"]):
             if subscription["PendingConfirmation"] or not _matches(subscription["Attributes"], body, attributes):
@@ -157,14 +159,14 @@ class PublishService(SnsParts):
             if protocol == "sms":
                 self._to_phone(topic, subscription, message_id, entry)
             elif protocol == "sqs":
-                self._to_queue(topic, subscription, message_id, body, entry)
+                self._to_queue(topic, subscription, message_id, body, entry, sequence)
             elif protocol in NOTIFIED:
                 queued.append(NewDelivery(subscription["SubscriptionArn"], NOTIFY, subscription["Endpoint"], 0.0))
         if queued:
             self._queue(topic, message_id, entry, queued)
         answer = {"MessageId": message_id}
-        if topic["Attributes"].get("FifoTopic") == "true":
-            answer["SequenceNumber"] = self._next_sequence(topic["TopicArn"])
+        if sequence is not None:
+            answer["SequenceNumber"] = sequence
         return answer, bool(queued)
 
     def _queue(
@@ -217,16 +219,18 @@ class PublishService(SnsParts):
         message_id: str,
         body: str,
         entry: Mapping[str, Any],
+        sequence: str | None,
     ) -> None:
         queues = TopicQueues(self.engine, topic)
         queue = queues.queue(subscription["Endpoint"]) or _dead_letter_queue(queues, subscription)
         if queue is None:
             return
+        group_id, dedup_id = queues.fifo_ids(entry)
         # SNS delivers message attributes only with a String message, not with MessageStructure=json
         attributes = {} if entry.get("MessageStructure") == "json" else entry.get("MessageAttributes") or {}
         if subscription["Attributes"].get("RawMessageDelivery") == "true":
             if len(attributes) <= _MOST_RAW_ATTRIBUTES:  # more, and SNS discards the message for this queue
-                queues.send(queue, body, attributes)
+                queues.send(queue, body, attributes, group_id=group_id, dedup_id=dedup_id)
             return
         notification = unsigned(
             message_id=message_id,
@@ -236,8 +240,9 @@ class PublishService(SnsParts):
             sent=self.engine.clock.now(),
             unsubscribe_url=unsubscribe_url(self.engine.settings.endpoint_url, subscription["SubscriptionArn"]),
             attributes=attributes,
+            sequence=sequence,
         )
-        queues.send_signed(queue, notification)
+        queues.send_signed(queue, notification, group_id=group_id, dedup_id=dedup_id)
 
 
 def _dead_letter_queue(queues: TopicQueues, subscription: Mapping[str, Any]) -> dict[str, Any] | None:
