@@ -8,6 +8,8 @@ import random
 
 import pytest
 
+from tests.support.sns import Sns, refused
+from trailbridge.runtime import Trailbridge
 from trailbridge.topics.delivery_policy import (
     CUSTOMER_MANAGED,
     HTTP_DEFAULT,
@@ -130,3 +132,43 @@ def test_a_topic_policy_is_checked_under_http() -> None:
 def test_retry_policy_fills_in_awss_http_defaults() -> None:
     assert retry_policy({}, "p") == HTTP_DEFAULT
     assert retry_policy({"minDelayTarget": 30}, "p").max_delay == 30
+
+
+def test_set_attributes_refuse_a_policy_sns_would_refuse() -> None:
+    with Trailbridge() as tb:
+        sns = Sns(tb.engine)
+        topic = sns.topic()
+        bad = json.dumps({"http": {"defaultHealthyRetryPolicy": {"minDelayTarget": 0}}})
+        assert refused(
+            sns.topics.set_topic_attributes, TopicArn=topic, AttributeName="DeliveryPolicy", AttributeValue=bad
+        ) == (
+            "InvalidParameter",
+            "Invalid parameter: DeliveryPolicy: http.defaultHealthyRetryPolicy.minDelayTarget must be between 1 and 3600",
+            400,
+        )
+        _, queue = sns.queue()
+        arn = sns.subscribe(topic, queue)
+        own = json.dumps({"healthyRetryPolicy": {"backoffFunction": "cubic"}})
+        code, message, _ = refused(
+            sns.subscriptions.set_subscription_attributes,
+            SubscriptionArn=arn,
+            AttributeName="DeliveryPolicy",
+            AttributeValue=own,
+        )
+        assert (code, message) == (
+            "InvalidParameter",
+            "Invalid parameter: DeliveryPolicy: healthyRetryPolicy.backoffFunction must be one of linear, arithmetic, "
+            "geometric, exponential",
+        )
+        _, fifo_queue = sns.queue("dead.fifo", FifoQueue="true")
+        redrive = json.dumps({"deadLetterTargetArn": fifo_queue})
+        code, message, _ = refused(
+            sns.subscriptions.set_subscription_attributes,
+            SubscriptionArn=arn,
+            AttributeName="RedrivePolicy",
+            AttributeValue=redrive,
+        )
+        assert (
+            message
+            == "Invalid parameter: RedrivePolicy: must use a standard queue as DLQ for a Subscription to a standard Topic."
+        )

@@ -14,6 +14,7 @@ from trailbridge.patterns.errors import PatternError
 from trailbridge.patterns.filter_policy import FilterPolicyError, compile_filter_policy
 from trailbridge.services.base import ServiceError
 from trailbridge.services.sns.common import invalid_parameter
+from trailbridge.topics.delivery_policy import DeliveryPolicyError, check_subscription_policy, check_topic_policy
 
 _FEEDBACK = tuple(
     f"{protocol}{kind}"
@@ -96,6 +97,16 @@ def _json(name: str, value: str) -> str:
     return value
 
 
+def _delivery_policy(name: str, value: str) -> str:
+    """A topic's DeliveryPolicy, checked as `topics.delivery_policy` reads it (its `http` part)."""
+    json_document(name, value)
+    try:
+        check_topic_policy(value)
+    except DeliveryPolicyError as exc:
+        raise Reason(f"{name}: {exc}") from None
+    return value
+
+
 def _display_name(name: str, value: str) -> str:
     if len(value) > 100:
         raise Reason(f"{name}: must be at most 100 characters long")
@@ -110,7 +121,7 @@ _TOPIC_CHECKS: dict[str, Callable[[str, str], str]] = {
     "SignatureVersion": _signature_version,
     "TracingConfig": _tracing,
     "Policy": _policy,
-    "DeliveryPolicy": _json,
+    "DeliveryPolicy": _delivery_policy,
     "ArchivePolicy": _json,
     "DataProtectionPolicy": _json,
     "DisplayName": _display_name,
@@ -179,8 +190,11 @@ def subscription_values(given: Mapping[str, str], current: Mapping[str, str], fi
     scope = merged.get("FilterPolicyScope", SCOPES[0])
     if merged.get("FilterPolicy") and ("FilterPolicy" in given or "FilterPolicyScope" in given):
         _filter_policy(merged["FilterPolicy"], scope)
-    if merged.get("RedrivePolicy") and fifo and not dead_letter_arn(merged["RedrivePolicy"]).endswith(".fifo"):
-        raise Reason("RedrivePolicy: must use a FIFO queue as DLQ for a FIFO Subscription to a FIFO Topic.")
+    if merged.get("RedrivePolicy") and fifo != dead_letter_arn(merged["RedrivePolicy"]).endswith(".fifo"):
+        if fifo:
+            raise Reason("RedrivePolicy: must use a FIFO queue as DLQ for a FIFO Subscription to a FIFO Topic.")
+        # AWS: "standard topic subscriptions use standard queues" (its words when refusing are not recorded)
+        raise Reason("RedrivePolicy: must use a standard queue as DLQ for a Subscription to a standard Topic.")
     return {k: v for k, v in merged.items() if v != "" or k == "RawMessageDelivery"}
 
 
@@ -193,6 +207,10 @@ def _subscription_value(name: str, value: str) -> str:
         _redrive(value)
     elif name == "DeliveryPolicy" and value:
         json_document(name, value)
+        try:
+            check_subscription_policy(value)
+        except DeliveryPolicyError as exc:
+            raise Reason(f"{name}: {exc}") from None
     elif name == "ReplayPolicy":
         raise Reason("ReplayPolicy: trailbridge does not replay FIFO topics' messages yet")
     return value
