@@ -10,7 +10,7 @@ from trailbridge.services.base import ServiceError
 from trailbridge.services.sns.common import invalid, invalid_parameter, not_built
 
 PROTOCOLS = ("http", "https", "email", "email-json", "sms", "sqs", "application", "lambda", "firehose")
-DELIVERED = frozenset({"sqs"})
+DELIVERED = frozenset({"sqs", "sms", "http", "https", "lambda", "email", "email-json"})
 _SMS = re.compile(r"\+?[0-9]+(?:[-. ][0-9]+)*")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 
@@ -60,4 +60,4 @@ def check_delivered(protocol: str, fifo: bool) -> None:
     """Refuse a subscription trailbridge would not deliver to. Whether the topic is FIFO (`fifo`) no longer
     matters here: `check_endpoint` took only FIFO queues for a FIFO topic, and they are delivered to."""
     if protocol not in DELIVERED:
-        raise not_built(f"deliver SNS notifications over {protocol} (only to SQS queues)")
+        raise not_built(f"deliver SNS notifications over {protocol} (it delivers over {', '.join(sorted(DELIVERED))})")

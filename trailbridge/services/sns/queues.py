@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from trailbridge.delivery.queues import content_dedup_id
-from trailbridge.domain.access import Access, allowed
+from trailbridge.delivery.subscriptions import queue_for_topic
 from trailbridge.services import sqs_attributes
 from trailbridge.services.base import Engine, ServiceError
 from trailbridge.topics.notifications import written
@@ -25,17 +25,7 @@ class TopicQueues:
 
     def queue(self, arn: str) -> dict[str, Any] | None:
         """The queue, when it exists and SNS may send to it for this topic."""
-        queue = self.engine.resources.get(arn)
-        if queue is None or queue.get("Arn") != arn:
-            return None
-        access = Access(
-            self.arn.split(":")[4],
-            "sqs:SendMessage",
-            arn,
-            service="sns.amazonaws.com",
-            context={"aws:SourceArn": self.arn},
-        )
-        return queue if allowed(access, queue["Attributes"].get("Policy")) else None
+        return queue_for_topic(self.engine.resources, arn, self.arn)
 
     def fifo_ids(self, entry: Mapping[str, Any]) -> tuple[str | None, str | None]:
         """The message group and deduplication id a publish (or a batch entry) gives its queues: on a FIFO

@@ -14,7 +14,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from trailbridge.delivery.subscriptions import NOTIFY, confirmation_event
-from trailbridge.delivery.subscriptions import PROTOCOLS as NOTIFIED
 from trailbridge.errors import InvalidInputError
 from trailbridge.services.base import Engine, page
 from trailbridge.services.sns import attributes as attrs
@@ -72,13 +71,10 @@ def shown_attributes(doc: dict[str, Any]) -> dict[str, str]:
 
 
 def _check_taken(engine: Engine, protocol: str, fifo: bool) -> None:
-    """SMS subscriptions are taken (their messages go to the SMS outbox), HTTP/S, lambda and email ones too
-    (the dispatcher delivers them; email only with an SMTP server to send through), but none of them by a
-    FIFO topic, as in AWS; every other protocol is `check_delivered`'s to say."""
-    if protocol != "sms" and protocol not in NOTIFIED:
-        check_delivered(protocol, fifo)
-        return
-    if fifo:
+    """A protocol trailbridge delivers (`check_delivered`), but over a FIFO topic only to queues, as in AWS;
+    email only with an SMTP server to send through."""
+    check_delivered(protocol, fifo)
+    if fifo and protocol != "sqs":
         raise invalid_parameter(
             "Endpoint Reason: FIFO SNS Topics currently only support FIFO SQS Queues as subscribers"
         )
