@@ -74,7 +74,7 @@ def test_errors_are_sns_errors(client: AsgiClient) -> None:
     assert text(missing, ".//sns:Type") == "Sender"
     malformed = sns(client, "GetTopicAttributes", TopicArn="test-topic")
     assert (malformed.status, text(malformed, ".//sns:Code")) == (400, "InvalidParameter")
-    unserved = sns(client, "ListOriginationNumbers")
+    unserved = sns(client, "GetDataProtectionPolicy", ResourceArn="arn:aws:sns:us-east-1:123456789012:none")
     assert (unserved.status, text(unserved, ".//sns:Code")) == (501, "NotImplemented")
 
 
