@@ -274,3 +274,10 @@ def test_an_sns_platform_credential_is_hidden_in_its_record() -> None:
         "PlatformCredential": "HIDDEN_DUE_TO_SECURITY_REASONS",
         "EventEndpointCreated": "x",
     }
+
+
+def test_an_sms_sandbox_one_time_password_is_hidden_in_its_record() -> None:
+    shape = service_model("sns").operation_model("VerifySMSSandboxPhoneNumber").input_shape
+    params = {"PhoneNumber": "+15555550100", "OneTimePassword": "123456"}
+    written = camel_case_members(shape, params, style_of("sns", "query"))
+    assert written["oneTimePassword"] == "HIDDEN_DUE_TO_SECURITY_REASONS"

@@ -82,8 +82,9 @@ _STYLES = {
     "ec2": Style(timestamp=epoch_millis, sensitive="<sensitiveDataRemoved>"),
     # SES hides the addresses and the text of the messages it sends (its SendEmail records).
     "ses": Style(hidden=frozenset({"ToAddresses", "CcAddresses", "BccAddresses", "Data"})),
-    # SNS's platform applications carry their push credentials in an Attributes map.
-    "sns": Style(hidden=frozenset({"PlatformCredential", "PlatformPrincipal"})),
+    # SNS's platform applications carry their push credentials in an Attributes map; a sandbox number's
+    # one-time password is a secret too, though the model does not mark it.
+    "sns": Style(hidden=frozenset({"PlatformCredential", "PlatformPrincipal", "OneTimePassword"})),
     "ce": Style(name=model_name),
     "resource-explorer-2": Style(timestamp=iso_time, name=model_name),
     "securityhub": Style(timestamp=iso_time, name=model_name),
