@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from tests.conftest import wait_for
 from tests.support.http import Endpoint
 from tests.support.server import Server
+from tests.support.smtp import smtp_server, text_of
 from tests.test_server_events import queue_for, receive_all
 from trailbridge.aws.validate import service_model
 from trailbridge.trail.record import ApiCall, Caller, cloudtrail_record
@@ -210,3 +211,28 @@ def test_an_unsigned_unsubscribe_of_a_subscription_made_by_its_owner_is_refused(
     url = f"{signed_server.url}/?Action=Unsubscribe&SubscriptionArn={arn}"
     assert urllib3.PoolManager().request("GET", url).status == 403  # ConfirmationWasAuthenticated: it must be signed
     assert [s["SubscriptionArn"] for s in sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]] == [arn]
+
+
+def test_the_walkthrough_alerts_an_email_address() -> None:
+    """ "You can then subscribe an email address ... to this SNS topic": through a served trailbridge with an
+    SMTP server, the address confirms with the link of its confirmation email, then a rule's event arrives
+    by email."""
+    with smtp_server() as box:
+        served = Server(env={"TRAILBRIDGE_SMTP_URL": box.url, "TRAILBRIDGE_SNS_RETRY_SCALE": "0.001"})
+        try:
+            sns, events = served.client("sns"), served.client("events")
+            topic = sns.create_topic(Name="ec2-instance-launch-notifications")["TopicArn"]
+            events.put_rule(Name="EC2InstanceLaunchMonitor", EventPattern=json.dumps({"source": ["my.app"]}))
+            events.put_targets(Rule="EC2InstanceLaunchMonitor", Targets=[{"Id": "1", "Arn": topic}])
+            sns.subscribe(TopicArn=topic, Protocol="email", Endpoint="secops@example.com")
+            wait_for(lambda: box.messages)
+            link = next(line for line in text_of(box.messages[0]).splitlines() if "ConfirmSubscription" in line)
+            assert urllib3.PoolManager().request("GET", link.strip()).status == 200
+            detail = {"instance-id": "i-0abc", "state": "running"}
+            events.put_events(Entries=[{"Source": "my.app", "DetailType": "launch", "Detail": json.dumps(detail)}])
+            wait_for(lambda: len(box.messages) == 2)
+            alert = box.messages[1]
+            assert (alert["Subject"], box.recipients[1]) == ("AWS Notification Message", ["secops@example.com"])
+            assert json.loads(text_of(alert).split("\n\n--\n")[0])["detail"] == detail
+        finally:
+            served.stop()

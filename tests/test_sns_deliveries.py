@@ -5,22 +5,19 @@ headers, signed or raw bodies, retries per delivery policy, dead-letter queues),
 from __future__ import annotations
 
 import base64
-import email
 import json
 from collections.abc import Iterator
-from email.message import Message
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from tests.conftest import wait_for
 from tests.support.http import Endpoint
-from tests.support.server import free_port
+from tests.support.smtp import Mailbox, smtp_server, text_of
 from tests.support.sns import Sns
 from trailbridge.runtime import Trailbridge
 from trailbridge.services.base import ServiceError
@@ -35,31 +32,15 @@ SIGNED = {
 }
 
 
-class Mailbox:
-    """What an SMTP server on loopback received."""
-
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-        self.recipients: list[list[str]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(email.message_from_bytes(envelope.content))
-        self.recipients.append(list(envelope.rcpt_tos))
-        return "250 OK"
+@pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    with smtp_server() as box:
+        yield box
 
 
 @pytest.fixture
-def mailbox() -> Iterator[tuple[Mailbox, int]]:
-    box, port = Mailbox(), free_port()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield box, port
-    controller.stop()
-
-
-@pytest.fixture
-def tb(mailbox: tuple[Mailbox, int]) -> Iterator[Trailbridge]:
-    settings = Settings(**QUICK, smtp_url=f"smtp://127.0.0.1:{mailbox[1]}")  # type: ignore[arg-type]
+def tb(mailbox: Mailbox) -> Iterator[Trailbridge]:
+    settings = Settings(**QUICK, smtp_url=mailbox.url)  # type: ignore[arg-type]
     with Trailbridge(None, settings) as instance:
         yield instance
 
@@ -367,9 +348,9 @@ def test_a_function_that_raises_is_retried_twice_then_dead_lettered(tb: Trailbri
 
 
 def test_email_asks_for_confirmation_then_delivers_with_the_unsubscribe_link(
-    tb: Trailbridge, sns: Sns, mailbox: tuple[Mailbox, int]
+    tb: Trailbridge, sns: Sns, mailbox: Mailbox
 ) -> None:
-    box, _ = mailbox
+    box = mailbox
     topic = sns.topic(Attributes={"DisplayName": "Orders"})
     sns.subscriptions.subscribe(TopicArn=topic, Protocol="email", Endpoint="ops@example.com")
     wait_for(lambda: box.messages)
@@ -377,7 +358,7 @@ def test_email_asks_for_confirmation_then_delivers_with_the_unsubscribe_link(
     assert asked["Subject"] == "AWS Notification - Subscription Confirmation"
     assert asked["From"] == "Orders <no-reply@sns.amazonaws.com>"
     assert box.recipients[0] == ["ops@example.com"]
-    text = asked.get_payload(decode=True).decode()
+    text = text_of(asked)
     assert topic in text
     link = next(line for line in text.splitlines() if "Action=ConfirmSubscription" in line)
     token = link.rsplit("Token=", 1)[1]
@@ -386,22 +367,22 @@ def test_email_asks_for_confirmation_then_delivers_with_the_unsubscribe_link(
     wait_for(lambda: len(box.messages) == 2)
     told = box.messages[1]
     assert told["Subject"] == "New order"
-    body = told.get_payload(decode=True).decode().replace("\r\n", "\n")  # SMTP's line ends
+    body = text_of(told)
     assert body.startswith("an order\n\n--\n")
     assert f"/?Action=Unsubscribe&SubscriptionArn={arn}" in body
 
 
-def test_email_json_gets_the_signed_notification(tb: Trailbridge, sns: Sns, mailbox: tuple[Mailbox, int]) -> None:
-    box, _ = mailbox
+def test_email_json_gets_the_signed_notification(tb: Trailbridge, sns: Sns, mailbox: Mailbox) -> None:
+    box = mailbox
     topic = sns.topic()
     sns.subscriptions.subscribe(TopicArn=topic, Protocol="email-json", Endpoint="bot@example.com")
     wait_for(lambda: box.messages)
-    confirmation = verified(tb, box.messages[0].get_payload(decode=True).decode())
+    confirmation = verified(tb, text_of(box.messages[0]))
     sns.subscriptions.confirm_subscription(TopicArn=topic, Token=confirmation["Token"])
     sns.publisher.publish(TopicArn=topic, Message="json please")
     wait_for(lambda: len(box.messages) == 2)
     assert box.messages[1]["Subject"] == "AWS Notification Message"
-    assert verified(tb, box.messages[1].get_payload(decode=True).decode())["Message"] == "json please"
+    assert verified(tb, text_of(box.messages[1]))["Message"] == "json please"
 
 
 def test_without_an_smtp_server_email_subscriptions_are_refused() -> None:
