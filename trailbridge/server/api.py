@@ -33,6 +33,7 @@ from trailbridge.aws.protocols.routing import Route, UnknownServiceError, route
 from trailbridge.aws.validate import ModelValidationError, service_model, validate
 from trailbridge.aws.wire import WireError
 from trailbridge.runtime import Trailbridge
+from trailbridge.server.batches import Batches
 from trailbridge.server.durable import NOT_RECORDED, Durable
 from trailbridge.server.metrics import ServerMetrics
 from trailbridge.server.operations import SERVICE_CLASSES, Handler, handlers
@@ -83,6 +84,7 @@ class AwsApi:
         metrics: ServerMetrics,
         durable: Durable,
         limiter: Callable[[], anyio.CapacityLimiter | None],
+        batches: Callable[[], Batches | None] = lambda: None,
     ) -> None:
         self.tb, self.authenticator, self.metrics, self.durable, self.limiter = (
             tb,
@@ -91,6 +93,7 @@ class AwsApi:
             durable,
             limiter,
         )
+        self.batches = batches
         self.handlers: dict[str, dict[str, Handler]] = {name: handlers(name) for name in SERVICE_CLASSES}
         self.bridge = MotoBridge()
 
@@ -170,7 +173,12 @@ class AwsApi:
             else:
                 call.account, call.region = acting
                 call.principal = sigv4.Principal("", *acting)
-        result: Mapping[str, Any] = await anyio.to_thread.run_sync(self._work(request, call), limiter=self.limiter())
+        work = self._work(request, call)
+        batches = self.batches() if (found.service, name) in _BATCHED else None
+        if batches is not None:
+            result: Mapping[str, Any] = await batches.run(work)
+        else:
+            result = await anyio.to_thread.run_sync(work, limiter=self.limiter())
         call.result = result
         try:
             return protocol.answer(operation, result, call.request_id)
@@ -287,6 +295,8 @@ class AwsApi:
         return answer
 
 
+# Data-event operations that only read and write the store, briefly: run in batches (`server/batches.py`).
+_BATCHED = frozenset({("sns", "Publish"), ("sns", "PublishBatch")})
 # The query protocol's codes of the services that moved from it and whose models do not name them.
 _QUERY_CODES = {"sqs": SQS_QUERY_CODES}
 # The service whose error format answers a request that names no service, by the protocol it seems to speak.

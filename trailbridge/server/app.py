@@ -32,10 +32,12 @@ from trailbridge.domain.arns import bus_name_of
 from trailbridge.errors import InvalidInputError
 from trailbridge.runtime import Trailbridge
 from trailbridge.server.api import AwsApi
+from trailbridge.server.batches import Batches
 from trailbridge.server.durable import NOT_RECORDED, Durable
 from trailbridge.server.metrics import CONTENT_TYPE, ServerMetrics
 from trailbridge.services.base import ServiceError
 from trailbridge.services.sns import sms
+from trailbridge.storage.sqlite.store import SqliteStore
 from trailbridge.trail.ingest import MAX_FILE_BYTES
 from trailbridge.trail.record import check_record
 from trailbridge.trail.recorder import NotRecordedError
@@ -57,12 +59,15 @@ class Gateway:
         self.max_body = tb.settings.max_request_bytes
         self.metrics = ServerMetrics(tb.metrics, tb.pending_deliveries)
         self.limiter: anyio.CapacityLimiter | None = None
+        self.batches: Batches | None = None
         self.durable = Durable(tb.recorder)
-        self.api = AwsApi(tb, authenticator, self.metrics, self.durable, lambda: self.limiter)
+        self.api = AwsApi(tb, authenticator, self.metrics, self.durable, lambda: self.limiter, lambda: self.batches)
 
     @contextlib.asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
         self.limiter = anyio.CapacityLimiter(WORKER_THREADS)
+        if isinstance(self.tb.store, SqliteStore):  # PostgreSQL commits concurrent transactions by itself
+            self.batches = Batches(self.tb.store.combined_many)
         self.tb.start()
         # What is loaded by now (botocore's models, the routing table) lives as long as the server: keep it out
         # of the collector's full passes, and collect the young generation less often. A server allocates
@@ -76,6 +81,8 @@ class Gateway:
         try:
             yield
         finally:
+            if self.batches is not None:
+                await anyio.to_thread.run_sync(self.batches.close)
             await anyio.to_thread.run_sync(self.tb.close)
             log.info("trailbridge stopped")
 

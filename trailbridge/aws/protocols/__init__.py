@@ -9,7 +9,9 @@ from __future__ import annotations
 import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Protocol, cast
+from urllib.parse import parse_qsl
 
 from botocore.model import OperationModel, ServiceModel
 
@@ -23,6 +25,12 @@ class HttpRequest:
     query: tuple[tuple[str, str], ...]  # the query string's pairs, in order, decoded
     headers: Mapping[str, str]
     body: bytes
+
+    @cached_property
+    def body_pairs(self) -> tuple[tuple[str, str], ...]:
+        """The body's pairs read as a form (`a=1&b=`), in order, blank values kept: read once, for routing,
+        the operation's name and its parameters alike."""
+        return tuple(parse_qsl(self.body.decode("utf-8", "replace"), keep_blank_values=True))
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
-from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape, quoteattr
 
 from botocore.model import ListShape, MapShape, OperationModel, ServiceModel, Shape, StructureShape
@@ -30,10 +29,8 @@ _XML = {"Content-Type": "text/xml"}
 def operation_name(service: ServiceModel, request: HttpRequest) -> str | None:
     """The `Action` of the query string or the form-encoded body, when the service has it."""
     action = next((value for key, value in request.query if key == "Action"), None)
-    if action is None and request.body:
-        action = next(
-            (value for key, value in parse_qsl(request.body.decode("utf-8", "replace")) if key == "Action"), None
-        )
+    if action is None and request.body:  # the first Action with a value
+        action = next((value for key, value in request.body_pairs if key == "Action" and value), None)
     return action if action in service.operation_names else None
 
 
@@ -48,7 +45,7 @@ def form(request: HttpRequest) -> tuple[dict[str, str], set[str]]:
     """The request's pairs (query string, then form-encoded body), and every key and dotted prefix of one."""
     pairs = list(request.query)
     if request.body:
-        pairs += parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True)
+        pairs += request.body_pairs
     flat = dict(pairs)
     present: set[str] = set()
     for key in flat:

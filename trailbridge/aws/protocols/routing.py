@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
 
 import botocore.session
 import orjson
@@ -104,7 +103,7 @@ def _query_action(request: HttpRequest) -> tuple[str, str | None] | None:
     """(Action, Version) of a query-protocol request, or None when it is none."""
     pairs = list(request.query)
     if request.body and request.headers.get("content-type", "").split(";")[0].strip() == _FORM:
-        pairs += parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True)
+        pairs += request.body_pairs
     given = dict(pairs)
     action = given.get("Action")
     return (action, given.get("Version")) if action else None

@@ -220,6 +220,17 @@ class SqliteStore:
             raise slot.error
         return cast(T, slot.result)
 
+    def combined_many(self, works: Sequence[Callable[[], Any]]) -> list[tuple[Any, Exception | None]]:
+        """Run several works of one thread as `combined` runs those of many: in one write transaction, each in a
+        savepoint (one that raises is rolled back alone), with one commit, joined by the other threads' works
+        waiting for a group commit. Each work's result or exception, in order, once committed."""
+        slots = [_Slot(work) for work in works]
+        with self._lock:
+            with self._waiting_lock:
+                batch, self._waiting = self._waiting, []
+            self._run_batch(batch + slots)
+        return [(slot.result, slot.error) for slot in slots]
+
     def _run_batch(self, batch: list[_Slot]) -> None:
         try:
             with self.transaction():
