@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -110,15 +111,22 @@ def confirmation(*, message_id: str, token: str, topic_arn: str, sent: float, su
 
 def written(notification: Mapping[str, Any]) -> str:
     """The notification as the text SNS delivers."""
-    lines = [f"  {_json(key)} : {_value(value)}" for key, value in notification.items()]
+    lines = [
+        f"  {_key(key)} : {_value(value) if isinstance(value, Mapping) else _json(value)}"
+        for key, value in notification.items()
+    ]
     return "{\n" + ",\n".join(lines) + "\n}"
 
 
-def _value(value: Any) -> str:
-    if not isinstance(value, Mapping):
-        return _json(value)
-    members = [f"    {_json(name)} : {_json(member)}" for name, member in value.items()]
+def _value(value: Mapping[str, Any]) -> str:
+    members = [f"    {_key(name)} : {_json(member)}" for name, member in value.items()]
     return "{\n" + ",\n".join(members) + "\n  }"
+
+
+@lru_cache(maxsize=1024)
+def _key(name: str) -> str:
+    """A key as JSON: a notification's keys are SNS's few, its attributes' names repeat from message to message."""
+    return _json(name)
 
 
 def _json(value: Any) -> str:
