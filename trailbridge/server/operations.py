@@ -13,6 +13,7 @@ from trailbridge.services.channels import AuditEventsService, ChannelsService
 from trailbridge.services.cloudtrail import CloudTrailService
 from trailbridge.services.destinations import DestinationsService
 from trailbridge.services.events import EventsService
+from trailbridge.services.lambda_functions import LAMBDA_CLASSES
 from trailbridge.services.logs import LogsService
 from trailbridge.services.permissions import PermissionsService
 from trailbridge.services.s3 import S3_CLASSES
@@ -31,6 +32,7 @@ SERVICE_CLASSES: dict[str, tuple[ServiceClass, ...]] = {
     "cloudtrail-data": (AuditEventsService,),
     "s3": S3_CLASSES,
     "sns": SNS_CLASSES,
+    "lambda": LAMBDA_CLASSES,
 }
 
 
