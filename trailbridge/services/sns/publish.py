@@ -146,7 +146,7 @@ class PublishService(SnsParts):
         the SMS outbox for every SMS subscription's number that matches; queue one delivery for each other
         confirmed subscription that matches (HTTP/S, lambda, email), which the dispatcher makes. The answer,
         and whether a delivery was queued."""
-        message_id = self.engine.new_id()
+        message_id, sent = self.engine.new_id(), self.engine.clock.now()  # one Timestamp for every delivery
         body = _text_for(entry, "sqs")
         attributes = entry.get("MessageAttributes") or {}
         fifo = topic["Attributes"].get("FifoTopic") == "true"
@@ -159,21 +159,25 @@ class PublishService(SnsParts):
             if protocol == "sms":
                 self._to_phone(topic, subscription, message_id, entry)
             elif protocol == "sqs":
-                self._to_queue(topic, subscription, message_id, body, entry, sequence)
+                self._to_queue(topic, subscription, message_id, body, entry, sequence, sent)
             elif protocol in NOTIFIED:
                 queued.append(NewDelivery(subscription["SubscriptionArn"], NOTIFY, subscription["Endpoint"], 0.0))
         if queued:
-            self._queue(topic, message_id, entry, queued)
+            self._queue(topic, message_id, entry, queued, sent)
         answer = {"MessageId": message_id}
         if sequence is not None:
             answer["SequenceNumber"] = sequence
         return answer, bool(queued)
 
     def _queue(
-        self, topic: Mapping[str, Any], message_id: str, entry: Mapping[str, Any], deliveries: list[NewDelivery]
+        self,
+        topic: Mapping[str, Any],
+        message_id: str,
+        entry: Mapping[str, Any],
+        deliveries: list[NewDelivery],
+        now: float,
     ) -> None:
         """The message on the durable delivery queue, once, with a delivery per subscription."""
-        now = self.engine.clock.now()
         structured = entry.get("MessageStructure") == "json"
         messages = per_protocol(entry["Message"]) if structured else {"default": str(entry["Message"])}
         attributes = {} if structured else entry.get("MessageAttributes") or {}
@@ -220,6 +224,7 @@ class PublishService(SnsParts):
         body: str,
         entry: Mapping[str, Any],
         sequence: str | None,
+        sent: float,
     ) -> None:
         queues = TopicQueues(self.engine, topic)
         queue = queues.queue(subscription["Endpoint"]) or _dead_letter_queue(queues, subscription)
@@ -237,7 +242,7 @@ class PublishService(SnsParts):
             topic_arn=topic["TopicArn"],
             subject=entry.get("Subject"),
             message=body,
-            sent=self.engine.clock.now(),
+            sent=sent,
             unsubscribe_url=unsubscribe_url(self.engine.settings.endpoint_url, subscription["SubscriptionArn"]),
             attributes=attributes,
             sequence=sequence,
