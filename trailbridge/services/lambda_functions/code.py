@@ -28,6 +28,7 @@ from urllib.parse import quote
 import orjson
 from cryptography.fernet import InvalidToken
 
+from trailbridge.errors import TrailbridgeError
 from trailbridge.services.base import Engine, ServiceError
 from trailbridge.services.lambda_functions.common import invalid
 from trailbridge.storage.ports import Bucket, StoredObject
@@ -186,7 +187,7 @@ def code_at(engine: Engine, account: str, file_name: str, token: str) -> bytes |
     parameter), or None when the token is not one trailbridge sealed for that zip or has expired."""
     try:
         sealed = engine.secrets.open(token)
-    except (InvalidToken, ValueError, TypeError):
+    except (InvalidToken, TrailbridgeError, ValueError, TypeError):
         return None
     if sealed.get("account") != account or f"{sealed.get('sha')}.zip" != file_name:
         return None
