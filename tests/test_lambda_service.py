@@ -18,10 +18,12 @@ from typing import Any
 import pytest
 
 from tests.support.s3 import S3, fails
+from trailbridge.delivery.lambdas import AsyncConfig
+from trailbridge.errors import AccessDeniedError
 from trailbridge.runtime import Trailbridge
 from trailbridge.server.operations import handlers
 from trailbridge.services.base import Engine
-from trailbridge.services.lambda_functions import code_at, spec_for, unpacked
+from trailbridge.services.lambda_functions import async_config, check_invoke, code_at, deployed, spec_for, unpacked
 from trailbridge.services.lambda_functions.code import UNZIPPED_LIMIT, ZIPPED_LIMIT, code_bucket
 from trailbridge.settings import Settings
 
@@ -545,3 +547,51 @@ def test_code_is_unpacked_once_into_the_data_directory(tmp_path: Path) -> None:
         assert [p.name for p in (tmp_path / "functions").iterdir()] == [hex_digest]  # no scratch left behind
         with pytest.raises(LookupError):
             unpacked(tb.engine, base64.b64encode(b"\0" * 32).decode(), OWNER)
+
+
+def test_check_invoke_follows_the_policy_of_what_the_arn_names(engine: Engine, aws: Lambda) -> None:
+    arn = create(aws, Publish=True)["FunctionArn"].removesuffix(":1")
+    aws.CreateAlias(FunctionName="fn", Name="live", FunctionVersion="1")
+    rule = f"arn:aws:events:us-east-1:{OWNER}:rule/revert"
+    with pytest.raises(AccessDeniedError):  # the owner's rule too needs the statement
+        check_invoke(engine, arn, "events.amazonaws.com", rule, OWNER)
+    aws.AddPermission(
+        FunctionName="fn",
+        StatementId="e",
+        Action="lambda:InvokeFunction",
+        Principal="events.amazonaws.com",
+        SourceArn=rule,
+    )
+    check_invoke(engine, arn, "events.amazonaws.com", rule, OWNER)
+    for principal, source in (("sns.amazonaws.com", rule), ("events.amazonaws.com", rule + "-other")):
+        with pytest.raises(AccessDeniedError):
+            check_invoke(engine, arn, principal, source, OWNER)
+    with pytest.raises(AccessDeniedError):  # the alias has a policy of its own
+        check_invoke(engine, f"{arn}:live", "events.amazonaws.com", rule, OWNER)
+    aws.AddPermission(
+        FunctionName="fn",
+        Qualifier="live",
+        StatementId="e",
+        Action="lambda:InvokeFunction",
+        Principal="events.amazonaws.com",
+    )
+    check_invoke(engine, f"{arn}:live", "events.amazonaws.com", rule, OWNER)
+    with pytest.raises(LookupError):
+        check_invoke(engine, arn.replace(":fn", ":gone"), "events.amazonaws.com", rule, OWNER)
+
+
+def test_async_config_and_deployed_for_the_delivery_path(engine: Engine, aws: Lambda) -> None:
+    arn = create(aws, DeadLetterConfig={"TargetArn": f"arn:aws:sqs:us-east-1:{OWNER}:dead"})["FunctionArn"]
+    assert async_config(engine, arn) == AsyncConfig(dead_letter=f"arn:aws:sqs:us-east-1:{OWNER}:dead")
+    topic = f"arn:aws:sns:us-east-1:{OWNER}:done"
+    aws.PutFunctionEventInvokeConfig(
+        FunctionName="fn",
+        MaximumRetryAttempts=1,
+        MaximumEventAgeInSeconds=300,
+        DestinationConfig={"OnSuccess": {"Destination": topic}},
+    )
+    config = async_config(engine, arn)
+    assert (config.max_retries, config.max_age_seconds, config.on_success, config.on_failure) == (1, 300, topic, None)
+    assert async_config(engine, f"{arn}:$LATEST") == config
+    assert deployed(engine, arn) and deployed(engine, f"{arn}:$LATEST")
+    assert not deployed(engine, f"{arn}:7") and not deployed(engine, arn.replace(":fn", ":gone"))

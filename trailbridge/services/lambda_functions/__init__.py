@@ -26,7 +26,7 @@ from trailbridge.services.lambda_functions.code import code_at, unpacked
 from trailbridge.services.lambda_functions.functions import FunctionsService
 from trailbridge.services.lambda_functions.invoke_config import EventInvokeConfigService
 from trailbridge.services.lambda_functions.permissions import PermissionsService
-from trailbridge.services.lambda_functions.spec import async_config, deployed, spec_for
+from trailbridge.services.lambda_functions.spec import async_config, check_invoke, deployed, spec_for
 from trailbridge.services.lambda_functions.tags import TagsService
 from trailbridge.services.lambda_functions.versions import VersionsService
 
@@ -40,6 +40,7 @@ __all__ = [
     "TagsService",
     "VersionsService",
     "async_config",
+    "check_invoke",
     "code_at",
     "deployed",
     "spec_for",

@@ -1,10 +1,12 @@
 """What the function runtime and the delivery paths ask of the Lambda service's state: the FunctionSpec of
-the version a name, alias or version names (its code unpacked), whether an ARN names a function, and its
-asynchronous-invocation settings."""
+the version a name, alias or version names (its code unpacked), whether an ARN names a function, whether a
+service principal may invoke it, and its asynchronous-invocation settings (the `Lambdas` protocol of
+`delivery/lambdas.py`, but for `run`)."""
 
 from __future__ import annotations
 
 from trailbridge.delivery.lambdas import AsyncConfig
+from trailbridge.domain.access import Access, authorize
 from trailbridge.functions.spec import FunctionSpec
 from trailbridge.services.base import Engine, ServiceError
 from trailbridge.services.lambda_functions.code import unpacked
@@ -90,3 +92,17 @@ def async_config(engine: Engine, arn: str) -> AsyncConfig:
         on_failure=(destinations.get("OnFailure") or {}).get("Destination"),
         dead_letter=dead.get("TargetArn") if isinstance(dead, dict) else None,
     )
+
+
+def check_invoke(engine: Engine, arn: str, principal: str, source_arn: str, source_account: str) -> None:
+    """Raise AccessDeniedError (the engine's) unless the resource policy of what `arn` names lets the service
+    `principal` (events.amazonaws.com, sns.amazonaws.com) invoke it for `source_arn` of `source_account`. As
+    in Lambda, a qualified ARN is judged by that version's or alias's policy, an unqualified one by the
+    function's; the function's owner needs the statement too (a rule's delivery is the service acting)."""
+    spec_for_config(engine, arn)
+    parts = _parts(engine, arn)
+    named = parse_name(arn, None, parts.account, parts.region)
+    policy = parts.policy_document(named.arn, named.qualifier or "")
+    context = {"aws:SourceArn": source_arn, "aws:SourceAccount": source_account}
+    access = Access(source_account, "lambda:InvokeFunction", named.shown, service=principal, context=context)
+    authorize(access, policy, owner_acts=False)
