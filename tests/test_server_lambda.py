@@ -209,3 +209,23 @@ def test_the_aws_cli_deploys_a_function_from_a_zip_file(server: Server, account:
     assert answer["CodeSha256"] == base64.b64encode(hashlib.sha256(package.read_bytes()).digest()).decode()
     got = server.client("lambda", account).get_function_configuration(FunctionName="revert-public-policy")
     assert got["CodeSha256"] == answer["CodeSha256"]
+
+
+def test_zip_limits_on_the_wire_once_the_server_takes_requests_that_large() -> None:
+    """The server's request limit (2 MB by default, TRAILBRIDGE_MAX_REQUEST_BYTES) comes first; raised above
+    the 69,905,067 bytes Lambda takes, a zip of a few MB deploys and one over 50 MB is AWS's 413."""
+    server = Server(env={"TRAILBRIDGE_MAX_REQUEST_BYTES": "80000000"})
+    try:
+        aws, account = server.client("lambda", "123456789012"), "123456789012"
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr("app.py", "def handler(e, c):\n    return e\n")
+            archive.writestr("blob.bin", os.urandom(3_000_000))
+        assert create(aws, account, Code={"ZipFile": buffer.getvalue()})["CodeSize"] == len(buffer.getvalue())
+        error = refused(
+            create, "RequestEntityTooLargeException", 413, client=aws, account=account, name="huge",
+            Code={"ZipFile": b"\0" * (ZIP_LIMIT + 1)},
+        )  # fmt: skip
+        assert error["Message"] == "Request must be smaller than 69905067 bytes for the CreateFunction operation"
+    finally:
+        server.stop()
