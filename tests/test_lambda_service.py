@@ -162,6 +162,8 @@ def _zip_with(name: str, *, symlink: bool = False) -> bytes:
         _zip_with("/etc/cron.d/job"),
         _zip_with("C:/windows.py"),
         _zip_with("link.py", symlink=True),
+        zipped({"lib": "a file", "lib/mod.py": "under it"}),
+        zipped({"lib": "a file", "lib/": ""}),
     ],
 )
 def test_a_zip_that_is_not_one_or_escapes_its_root_is_refused(aws: Lambda, data: bytes) -> None:
@@ -188,6 +190,10 @@ def test_a_function_from_an_s3_object_the_caller_may_read(engine: Engine, aws: L
     assert config["CodeSha256"] == base64.b64encode(hashlib.sha256(data).digest()).decode()
     location = aws.GetFunction(FunctionName="fn")["Code"]["Location"]
     assert location.endswith("/deploys/fn.zip")
+    aws.PublishVersion(FunctionName="fn")
+    aws.UpdateFunctionCode(FunctionName="fn", ZipFile=zipped())
+    assert "/_trailbridge/lambda/code/" in aws.GetFunction(FunctionName="fn")["Code"]["Location"]
+    assert aws.GetFunction(FunctionName="fn", Qualifier="1")["Code"]["Location"] == location
     error = fails(
         create,
         "InvalidParameterValueException",
@@ -595,3 +601,13 @@ def test_async_config_and_deployed_for_the_delivery_path(engine: Engine, aws: La
     assert async_config(engine, f"{arn}:$LATEST") == config
     assert deployed(engine, arn) and deployed(engine, f"{arn}:$LATEST")
     assert not deployed(engine, f"{arn}:7") and not deployed(engine, arn.replace(":fn", ":gone"))
+
+
+def test_a_zip_with_an_entry_twice_unpacks_the_last_one(engine: Engine, aws: Lambda) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", "first")
+        with pytest.warns(UserWarning):
+            archive.writestr("app.py", "second")
+    config = create(aws, Code={"ZipFile": buffer.getvalue()})
+    assert (unpacked(engine, config["CodeSha256"], OWNER) / "app.py").read_text() == "second"

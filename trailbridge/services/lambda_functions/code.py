@@ -83,6 +83,7 @@ def checked(data: bytes, origin: dict[str, str]) -> Code:
         raise invalid(f"Unzipped size must be smaller than {UNZIPPED_LIMIT} bytes")
     for entry in entries:
         _check_entry(entry)
+    _check_tree(entries)
     digest = base64.b64encode(hashlib.sha256(data).digest()).decode()
     return Code(data, digest, origin)
 
@@ -94,6 +95,22 @@ def _check_entry(entry: zipfile.ZipInfo) -> None:
         raise invalid(f"{_NOT_A_ZIP} The entry '{entry.filename}' is outside the package's root.")
     if stat.S_ISLNK(entry.external_attr >> 16):
         raise invalid(f"{_NOT_A_ZIP} The entry '{entry.filename}' is a symbolic link.")
+
+
+def _check_tree(entries: list[zipfile.ZipInfo]) -> None:
+    """That no entry lies under, or is a directory named as, an entry that is a file (`lib`, and `lib/mod.py`
+    or `lib/`)."""
+    files = {_clean(e.filename) for e in entries if not e.is_dir()}
+    for entry in entries:
+        path = PurePosixPath(_clean(entry.filename))
+        under = [path, *path.parents] if entry.is_dir() else list(path.parents)
+        clash = next((str(p) for p in under if str(p) in files), None)
+        if clash is not None:
+            raise invalid(f"{_NOT_A_ZIP} The entry '{entry.filename}' lies under the file '{clash}'.")
+
+
+def _clean(name: str) -> str:
+    return str(PurePosixPath(name.replace("\\", "/")))
 
 
 def given_zip(data: bytes, operation: str) -> Code:
@@ -229,6 +246,10 @@ def unpacked(engine: Engine, code_sha256: str, account: str) -> Path:
             try:
                 _extract(data, scratch)
                 os.rename(scratch, root)
+            except OSError:
+                _remove(scratch)
+                if not root.is_dir():  # another process on this data directory unpacked it first: theirs is kept
+                    raise
             except BaseException:
                 _remove(scratch)
                 raise
@@ -254,6 +275,8 @@ def _extract(data: bytes, into: Path) -> None:
 
 def _copy(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, target: Path) -> None:
     written = 0
+    if target.is_file():  # an entry of the same name again: the last one is kept, as unzip keeps it
+        target.unlink()
     with archive.open(entry) as source, target.open("xb") as out:
         while chunk := source.read(1 << 20):
             written += len(chunk)

@@ -83,7 +83,9 @@ class FunctionsService(LambdaParts):
         named = self.named(params)
         doc = self.function(named, "lambda:GetFunction")
         config = self.configuration(doc, named.qualifier)
-        location = codes.location(self.engine, named.account, config, doc["Origin"])
+        version = self.child(VERSION, doc["FunctionArn"], config["Version"]) if config["Version"] != LATEST else None
+        origin = (version or doc)["Origin"]
+        location = codes.location(self.engine, named.account, config, origin)
         answer: dict[str, Any] = {"Configuration": config, "Code": {"RepositoryType": "S3", "Location": location}}
         if doc["Tags"]:
             answer["Tags"] = doc["Tags"]

@@ -1,6 +1,7 @@
 """Published versions and aliases. A version is a document of kind `lambda-version` beside its function
 (the function's ARN its scope's parent), named by its number: `Configuration` is $LATEST's as it was
-published, with its own Version, FunctionArn (qualified), Description and RevisionId. An alias is a
+published, with its own Version, FunctionArn (qualified), Description and RevisionId, and `Origin` where its
+zip came from. An alias is a
 `lambda-alias` document there, `Alias` the AliasConfiguration Lambda answers. Weighted routing between two
 versions (RoutingConfig) is refused: trailbridge does not split invocations."""
 
@@ -49,7 +50,7 @@ def publish(parts: LambdaParts, doc: dict[str, Any], description: str | None) ->
     }
     if description is not None:
         config["Description"] = description
-    parts.save_child(VERSION, arn, number, {"Configuration": config})
+    parts.save_child(VERSION, arn, number, {"Configuration": config, "Origin": doc["Origin"]})
     doc["LastVersion"] = int(number)
     parts.save_function(doc)
     return dict(config)
