@@ -120,6 +120,13 @@ def test_a_function_is_named_by_name_partial_arn_full_arn_and_qualifier(aws: Lam
         ({"PackageType": "Image", "Code": {"ImageUri": "repo/image:1"}}, "NotImplemented", 501),
         ({"Layers": [f"arn:aws:lambda:us-east-1:{OWNER}:layer:l:1"]}, "NotImplemented", 501),
         ({"Code": {}}, "InvalidParameterValueException", 400),
+        ({"Tags": {f"k{i}": "v" for i in range(51)}}, "InvalidParameterValueException", 400),
+        ({"FunctionName": "fn:1"}, "InvalidParameterValueException", 400),
+        (
+            {"FunctionName": f"{OTHER}:function:fn", "Role": f"arn:aws:iam::{OTHER}:role/r"},
+            "AccessDeniedException",
+            403,
+        ),
     ],
 )
 def test_a_function_aws_refuses_is_refused_with_its_code(

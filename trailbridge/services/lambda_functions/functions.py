@@ -31,6 +31,7 @@ from trailbridge.services.lambda_functions.common import (
     revision_id,
 )
 from trailbridge.services.lambda_functions.settings import configured, defaults
+from trailbridge.services.lambda_functions.tags import MOST_TAGS
 from trailbridge.services.lambda_functions.versions import publish
 
 ACCOUNT_CONCURRENCY = 1000
@@ -55,6 +56,8 @@ class FunctionsService(LambdaParts):
         config = configured(defaults(named.name, named.arn), params, self.account)
         if params.get("Architectures"):
             config["Architectures"] = list(params["Architectures"])
+        if len(params.get("Tags") or {}) > MOST_TAGS:
+            raise invalid("Number of tags exceeds resource tag limit.")
         if self.resources.by_name(function_scope(*self.place), named.name) is not None:
             raise conflict(f"Function already exist: {named.name}")
         code = codes.code_of(self.engine, self.account, self.region, dict(params["Code"]), "CreateFunction")

@@ -7,7 +7,7 @@ from typing import Any
 
 from trailbridge.services.lambda_functions.common import LambdaParts, Named, invalid, lambda_operation, parse_name
 
-_MOST_TAGS = 50
+MOST_TAGS = 50
 
 
 class TagsService(LambdaParts):
@@ -23,7 +23,7 @@ class TagsService(LambdaParts):
     def tag_resource(self, **params: Any) -> dict[str, Any]:
         doc = self._tagged(params, "lambda:TagResource")
         tags = doc["Tags"] | dict(params["Tags"])
-        if len(tags) > _MOST_TAGS:
+        if len(tags) > MOST_TAGS:
             raise invalid("Number of tags exceeds resource tag limit.")
         doc["Tags"] = tags
         self.save_function(doc)
