@@ -194,9 +194,14 @@ class AwsApi:
             call.account, call.identity = known.account, known.user_identity
 
     def _limit(self, method: str, headers: Mapping[str, str], scope: str | None) -> int:
-        """S3 bodies (objects and their parts) may be larger than any other call's."""
+        """S3 bodies (objects and their parts) may be larger than any other call's; Lambda's take a 50 MB zip
+        in base64 (Lambda checks its own limit and answers RequestEntityTooLargeException past it)."""
         s3 = scope == "s3" or (scope is None and method == "PUT" and "x-amz-target" not in headers)
-        return self.tb.settings.max_object_bytes if s3 else self.tb.settings.max_request_bytes
+        if s3:
+            return self.tb.settings.max_object_bytes
+        if scope == "lambda":
+            return max(self.tb.settings.max_request_bytes, LAMBDA_REQUEST_BYTES)
+        return self.tb.settings.max_request_bytes
 
     def _work(self, request: Request, call: _Call) -> Callable[[], Mapping[str, Any]]:
         """The operation as a function of no arguments: trailbridge's own service, else moto's, else 501."""
@@ -300,6 +305,7 @@ _BATCHED = frozenset({("sns", "Publish"), ("sns", "PublishBatch")})
 # The query protocol's codes of the services that moved from it and whose models do not name them.
 _QUERY_CODES = {"sqs": SQS_QUERY_CODES}
 # The service whose error format answers a request that names no service, by the protocol it seems to speak.
+LAMBDA_REQUEST_BYTES = 70 * 1024 * 1024  # a little over Lambda's 69,905,067 bytes (a 50 MB zip in base64)
 _ERROR_MODELS = {"json": "events", "query": "sts", "rest-xml": "s3"}
 
 

@@ -36,6 +36,7 @@ from trailbridge.server.batches import Batches
 from trailbridge.server.durable import NOT_RECORDED, Durable
 from trailbridge.server.metrics import CONTENT_TYPE, ServerMetrics
 from trailbridge.services.base import ServiceError
+from trailbridge.services.lambda_functions.code import code_at
 from trailbridge.services.sns import sms
 from trailbridge.storage.sqlite.store import SqliteStore
 from trailbridge.trail.ingest import MAX_FILE_BYTES
@@ -136,6 +137,18 @@ class Gateway:
         work = partial(sms.sent_sms, self.tb.engine, principal.account, principal.region, start)
         sent = await anyio.to_thread.run_sync(work, limiter=self.limiter)
         return Response(orjson.dumps({"Messages": sent}), media_type="application/json")
+
+    async def function_code(self, request: Request) -> Response:
+        """`GET /_trailbridge/lambda/code/ACCOUNT/SHA.zip?token=...`: a function's zip, the `Code.Location` of
+        GetFunction; the sealed, expiring token is the credential (as a presigned URL's signature is)."""
+        params = request.path_params
+        work = partial(
+            code_at, self.tb.engine, params["account"], params["file_name"], request.query_params.get("token", "")
+        )
+        data = await anyio.to_thread.run_sync(work, limiter=self.limiter)
+        if data is None:
+            return Response(b"Forbidden", 403, media_type="text/plain")
+        return Response(data, media_type="application/zip")
 
     async def put_audit_events(self, request: Request) -> Response:
         """cloudtrail-data's REST-JSON `POST /PutAuditEvents?channelArn=...&externalId=...`, signed or not."""
@@ -257,6 +270,7 @@ def create_app(
         Route("/_trailbridge/records", gateway.put_records, methods=["POST"]),
         Route("/PutAuditEvents", gateway.put_audit_events, methods=["POST"]),
         Route("/_trailbridge/sns/sms", gateway.sent_sms, methods=["GET"]),
+        Route("/_trailbridge/lambda/code/{account}/{file_name}", gateway.function_code, methods=["GET"]),
         Route("/SimpleNotificationService-{name}.pem", gateway.signing_certificate, methods=["GET"]),
         Route("/{path:path}", gateway.api.serve, methods=["GET", "HEAD", "PUT", "POST", "DELETE", "PATCH"]),
     ]
