@@ -69,6 +69,9 @@ def segfault(event, context):
     import ctypes
     ctypes.string_at(0)
 
+def unjsonable(event, context):
+    return {"when": object()}
+
 def imports_boto3(event, context):
     import boto3
     return boto3.__name__
@@ -315,6 +318,24 @@ def test_a_missing_module_or_handler_is_an_init_error(py_dir: Path) -> None:
     assert module.error["errorMessage"] == "Unable to import module 'nowhere': No module named 'nowhere'"
     assert handler.error is not None and handler.error["errorType"] == "Runtime.HandlerNotFound"
     assert handler.error["errorMessage"] == "Handler 'absent' missing on module 'app'"
+
+
+def test_an_unserialisable_result_is_a_marshal_error(py_dir: Path) -> None:
+    outcome = with_runtime(lambda rt: rt.invoke(spec(py_dir, "app.unjsonable"), b"{}", "r"))
+    assert outcome.error is not None and outcome.error["errorType"] == "Runtime.MarshalError"
+    assert outcome.error["errorMessage"].startswith("Unable to marshal response: ")
+
+
+def test_close_stops_every_worker(py_dir: Path) -> None:
+    async def body(rt: FunctionRuntime) -> list[int]:
+        outcomes = await asyncio.gather(
+            *(rt.invoke(spec(py_dir, "app.slow"), b'{"seconds": 0.2}', f"r{i}") for i in range(3))
+        )
+        await rt.close()
+        return [outcome.worker_pid for outcome in outcomes]
+
+    pids = with_runtime(body)
+    assert len(set(pids)) == 3 and not any(alive(pid) for pid in pids)
 
 
 def test_warm_workers_are_reused_per_key(py_dir: Path) -> None:

@@ -370,6 +370,10 @@ class FunctionRuntime:
         worker = _Worker(spec, self._log_stream(spec))
         try:
             await worker.start(argv, self._environment(spec, worker.log_stream))
+        except BaseException:
+            if hasattr(worker, "proc"):  # cancelled (a timeout) after its process started: do not leave it
+                worker.kill()
+            raise
         finally:
             self._starting -= 1
         self._live.add(worker)
