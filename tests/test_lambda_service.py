@@ -513,12 +513,6 @@ def test_tags_of_a_function(aws: Lambda) -> None:
     fails(aws.ListTags, "ResourceNotFoundException", 404, Resource=arn.replace(":fn", ":gone"))
 
 
-def test_invoke_answers_501_until_the_runtime_is_wired(aws: Lambda) -> None:
-    create(aws)
-    fails(aws.Invoke, "NotImplemented", 501, FunctionName="fn", Payload=b"{}")
-    fails(aws.Invoke, "ResourceNotFoundException", 404, FunctionName="gone", Payload=b"{}")
-
-
 def test_spec_for_resolves_aliases_and_versions_to_unpacked_code(engine: Engine, aws: Lambda) -> None:
     create(aws, Environment={"Variables": {"STAGE": "one"}}, Timeout=20, MemorySize=256)
     aws.PublishVersion(FunctionName="fn")

@@ -20,17 +20,21 @@ from trailbridge.delivery.dispatcher import Dispatcher
 from trailbridge.delivery.functions import Functions
 from trailbridge.delivery.http import HttpInvoker
 from trailbridge.delivery.invoker import Invoker
+from trailbridge.delivery.lambdas import AsyncInvoker, LambdaDestinations
 from trailbridge.delivery.logs import LogEvents
 from trailbridge.delivery.queues import QueueMessages
 from trailbridge.delivery.subscriptions import Notifier
 from trailbridge.domain.ids import NewId, fast_uuid4
 from trailbridge.errors import NotFoundError
+from trailbridge.functions.runner import FunctionRunner
+from trailbridge.functions.runtime import FunctionRuntime
 from trailbridge.metrics import Metrics
 from trailbridge.secrets import SecretBox
 from trailbridge.services.base import Engine, ServiceError
 from trailbridge.services.cloudtrail import CloudTrailService
 from trailbridge.services.destinations import DestinationsService, seal_stored_parameters
 from trailbridge.services.events import EventsService
+from trailbridge.services.lambda_functions.invoking import DeployedFunctions
 from trailbridge.services.logs import LogsService
 from trailbridge.services.sns.publish import PublishService
 from trailbridge.services.sqs import QueuesService
@@ -117,6 +121,9 @@ class Trailbridge:
             recorder=self.recorder,
             new_id=self.new_id,
             sns_signer=NotificationSigner(ports.keys, secrets, self.clock, self.settings.endpoint_url),
+            function_runner=FunctionRunner(
+                lambda: FunctionRuntime(self.settings.lambda_max_workers, self.settings.lambda_idle_seconds)
+            ),
         )
         self._dispatcher: Dispatcher | None = None
         seal_stored_parameters(resources, secrets)  # connections stored before secret parameters were sealed
@@ -165,6 +172,10 @@ class Trailbridge:
         notifier = Notifier(
             engine.resources, engine.functions, engine.queues, engine.sns_signer, http, self.settings, self.metrics
         )
+        destinations = LambdaDestinations(
+            self.store, engine.resources, engine.queues, _TopicPublisher(engine), engine.router, self.clock
+        )
+        functions = AsyncInvoker(DeployedFunctions(engine), destinations, self.settings.lambda_retry_base_seconds)
         dispatcher = Dispatcher(
             self.store,
             engine.resources,
@@ -176,6 +187,7 @@ class Trailbridge:
             self.settings,
             self.clock,
             notifier,
+            functions,
         )
         engine.router.on_accept(dispatcher.wake)
         dispatcher.start(self.data_dir)
@@ -191,6 +203,8 @@ class Trailbridge:
 
     def close(self) -> None:
         self.stop()
+        if self.engine.function_runner is not None:
+            self.engine.function_runner.close()
         self.store.close()
 
     def health(self) -> dict[str, WorkerHealth]:

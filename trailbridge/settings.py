@@ -82,6 +82,11 @@ class Settings:
     sns_email_sender: str = "AWS Notifications <no-reply@sns.amazonaws.com>"
     # multiplies every delay of SNS's delivery policies (tests and impatient CI set it below 1)
     sns_retry_scale: float = 1.0
+    # Lambda: live function workers on this node (all functions together), how long an idle one is kept, and
+    # the delay before an asynchronous invocation's first retry (AWS: about a minute; the second twice it)
+    lambda_max_workers: int = 16
+    lambda_idle_seconds: float = 300.0
+    lambda_retry_base_seconds: float = 60.0
 
     def __post_init__(self) -> None:
         if self.log_level.upper() not in _LOG_LEVELS:
@@ -99,6 +104,8 @@ class Settings:
             raise InvalidInputError(f"smtp_url must start with {', '.join(s + '://' for s in SMTP_SCHEMES)}")
         if not 0 < self.sns_retry_scale <= 1000:
             raise InvalidInputError(f"sns_retry_scale must be more than 0 and at most 1000, not {self.sns_retry_scale}")
+        if not 1 <= self.lambda_max_workers <= 1024:
+            raise InvalidInputError(f"lambda_max_workers must be between 1 and 1024, not {self.lambda_max_workers}")
         for name in ("header_read_timeout_seconds", "body_read_timeout_seconds", "delivery_lease_seconds"):
             if not 0 < (seconds := getattr(self, name)) <= 86400:
                 raise InvalidInputError(f"{name} must be more than 0 and at most 86400 seconds, not {seconds}")

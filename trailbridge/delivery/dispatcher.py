@@ -38,6 +38,7 @@ from trailbridge.bus.router import Lineage
 from trailbridge.bus.routing import Rule, Target
 from trailbridge.clock import Clock
 from trailbridge.delivery.invoker import Delivery, Invoker, Routing
+from trailbridge.delivery.lambdas import ASYNC, AsyncInvoker
 from trailbridge.delivery.queues import QueueMessages
 from trailbridge.delivery.retry import DeliveryFailure, compute_backoff, gives_up
 from trailbridge.delivery.subscriptions import NOTIFY, Notifier
@@ -82,8 +83,9 @@ class Dispatcher:
         settings: Settings,
         clock: Clock,
         notifier: Notifier,
+        functions: AsyncInvoker,
     ) -> None:
-        self.store, self.deliveries, self.notifier = store, deliveries, notifier
+        self.store, self.deliveries, self.notifier, self.functions = store, deliveries, notifier, functions
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"  # the name its leases carry
         self.resources, self.routing, self.invoker, self.queues = resources, routing, invoker, queues
         self.metrics, self.settings, self.clock = metrics, settings, clock
@@ -227,6 +229,8 @@ class Dispatcher:
     async def _attempt(self, row: Claimed, event: _Event | None, rule: Rule | None) -> _Outcome:
         if row.target_id == NOTIFY:
             return await self._notify(row, event)
+        if row.target_id == ASYNC:
+            return await self._invoke_async(row, event)
         target = rule.targets.get(row.target_id) if rule is not None else None
         if event is None or rule is None or target is None:
             self.metrics.add("DroppedEvents", row.rule_arn, row.target_id)  # rule or target removed meanwhile
@@ -261,6 +265,18 @@ class Dispatcher:
             with self.store.transaction():
                 self.notifier.dead_letter(subscription, topic, event.doc, failure)
         return _Outcome(row, "done")
+
+    async def _invoke_async(self, row: Claimed, event: _Event | None) -> _Outcome:
+        """A function's asynchronous invocation (`rule_arn` is the function's ARN), made or retried as Lambda
+        makes it (`delivery.lambdas`)."""
+        if event is None:
+            return _Outcome(row, "done")
+        now = self.clock.now()
+        attempted = await self.functions.attempt(row.rule_arn, event.doc, row.attempts, event.ingested, now)
+        if attempted.done:
+            return _Outcome(row, "done")
+        error = DeliveryFailure("FUNCTION_ERROR", attempted.error or "failed")
+        return _Outcome(replace(row, attempts=attempted.attempts), "retry", due=attempted.due, error=error)
 
     def _succeeded(self, rule: Rule, target: Target, event: _Event, throttled: bool) -> None:
         self.metrics.add("Invocations", rule.arn, target.id)

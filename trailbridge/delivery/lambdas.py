@@ -23,9 +23,15 @@ from typing import Any, Protocol
 
 import orjson
 
+from trailbridge.bus.router import Lineage
+from trailbridge.clock import Clock
+from trailbridge.delivery.queues import QueueMessages
 from trailbridge.delivery.retry import DeliveryFailure
+from trailbridge.delivery.targets import target_kind
+from trailbridge.domain.arns import parse_arn
+from trailbridge.errors import NotFoundError
 from trailbridge.functions.spec import Outcome
-from trailbridge.storage.ports import NewDelivery, NewEvent
+from trailbridge.storage.ports import NewDelivery, NewEvent, Resources, Store
 
 log = logging.getLogger("trailbridge.lambda")
 
@@ -212,3 +218,62 @@ def _json_or_text(text: str) -> Any:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
         return text
+
+
+class Enqueuer(Protocol):
+    """Where an accepted asynchronous invocation is written (the bus engine's delivery queue)."""
+
+    def enqueue(self, event: NewEvent) -> None: ...
+
+    def wake(self) -> None: ...
+
+    def put_events(
+        self, account: str, region: str, entries: list[Mapping[str, Any]], *, lineage: Lineage, trusted: bool
+    ) -> dict[str, Any]: ...
+
+    def new_id(self) -> str: ...
+
+
+class Publisher(Protocol):
+    def publish(self, topic_arn: str, message: str) -> None:
+        """Publish to the topic as its owner; NotFoundError when there is none."""
+        ...
+
+
+class LambdaDestinations:
+    """Lambda's destinations and dead-letter targets: an SQS queue (the attributes as String message
+    attributes), an SNS topic (published as its owner), another function (invoked asynchronously) or an event
+    bus (an event of source `lambda`, the record as its detail)."""
+
+    def __init__(self, store: Store, resources: Resources, queues: QueueMessages, topics: Publisher, bus: Enqueuer,
+                 clock: Clock) -> None:  # fmt: skip
+        self.store, self.resources, self.queues, self.topics, self.bus = store, resources, queues, topics, bus
+        self.clock = clock
+
+    def send(self, target_arn: str, body: str, attributes: Mapping[str, str], detail_type: str) -> None:
+        kind = target_kind(target_arn)
+        if kind == "queue":
+            if self.resources.get(target_arn) is None:
+                raise DeliveryFailure("RESOURCE_NOT_FOUND", f"{target_arn} does not exist", retryable=False)
+            shown = {name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()}
+            with self.store.transaction():
+                self.queues.send(target_arn, body, shown)
+        elif kind == "topic":
+            try:
+                with self.store.transaction():
+                    self.topics.publish(target_arn, body)
+            except NotFoundError:
+                raise DeliveryFailure("RESOURCE_NOT_FOUND", f"{target_arn} does not exist", retryable=False) from None
+        elif kind == "function":
+            with self.store.transaction():
+                self.bus.enqueue(async_invocation(target_arn, body.encode(), self.bus.new_id(), self.clock.now()))
+            self.bus.wake()
+        elif kind == "bus":
+            parsed = parse_arn(target_arn)
+            entry = {"EventBusName": target_arn, "Source": "lambda", "DetailType": detail_type, "Detail": body}
+            answer = self.bus.put_events(parsed.account, parsed.region, [entry], lineage={}, trusted=True)
+            result = answer["Entries"][0]
+            if "ErrorCode" in result:
+                raise DeliveryFailure(result["ErrorCode"], result["ErrorMessage"], retryable=False)
+        else:
+            raise DeliveryFailure("INVALID_TARGET", f"cannot send to {target_arn}", retryable=False)

@@ -29,6 +29,7 @@ from trailbridge.errors import (
     NotFoundError,
     TrailbridgeError,
 )
+from trailbridge.functions.runner import FunctionRunner
 from trailbridge.metrics import Metrics
 from trailbridge.patterns import PatternError
 from trailbridge.secrets import SecretBox
@@ -77,6 +78,8 @@ class Engine:
     # signs SNS's JSON notifications (its keys live in the Keys port, which the engine has no other way to
     # reach); None: a Publish that would deliver one answers 501 until the composition root gives it
     sns_signer: NotificationSigner | None = None
+    # runs deployed functions on this node's workers; None: Invoke answers ServiceException
+    function_runner: FunctionRunner | None = None
 
 
 _CODES: dict[type[TrailbridgeError], str] = {

@@ -12,6 +12,7 @@ from typing import Any
 
 from trailbridge.services.base import ServiceError
 from trailbridge.services.lambda_functions import code as codes
+from trailbridge.services.lambda_functions import invoking
 from trailbridge.services.lambda_functions.common import (
     ALIAS,
     CHILD_KINDS,
@@ -203,12 +204,11 @@ class FunctionsService(LambdaParts):
 
     @lambda_operation("Invoke")
     def invoke(self, **params: Any) -> dict[str, Any]:
-        """Not wired yet: the worker runtime (`trailbridge/functions/runtime.py`) is missing, and with it the
-        composition root's Lambdas that runs `spec_for`'s FunctionSpec; the function is found first, so a
-        missing one is still ResourceNotFoundException."""
+        """RequestResponse (the payload back, FunctionError and LogResult), Event (202, queued durably) or
+        DryRun (204), as Lambda answers them (`invoking.invoke`)."""
         named = self.named(params)
         self.check_qualifier(self.function(named, "lambda:InvokeFunction"), named.qualifier)
-        raise not_built("invoke functions (the worker runtime is not wired to the Lambda API)")
+        return invoking.invoke(self.engine, named, params)
 
     @lambda_operation("GetAccountSettings")
     def get_account_settings(self, **params: Any) -> dict[str, Any]:
