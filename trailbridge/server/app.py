@@ -37,7 +37,7 @@ from trailbridge.server.durable import NOT_RECORDED, Durable
 from trailbridge.server.metrics import CONTENT_TYPE, ServerMetrics
 from trailbridge.services.base import ServiceError
 from trailbridge.services.lambda_functions.code import code_at
-from trailbridge.services.sns import sms
+from trailbridge.services.sns import push, sms
 from trailbridge.storage.sqlite.store import SqliteStore
 from trailbridge.trail.ingest import MAX_FILE_BYTES
 from trailbridge.trail.record import check_record
@@ -149,6 +149,23 @@ class Gateway:
         if data is None:
             return Response(b"Forbidden", 403, media_type="text/plain")
         return Response(data, media_type="application/zip")
+
+    async def sent_push(self, request: Request) -> Response:
+        """`GET /_trailbridge/sns/push[?since=EPOCH_SECONDS]`: the push notifications SNS would have sent to the
+        caller's account's platform endpoints in its region (no push service is reachable), oldest first;
+        signed like any call under --auth."""
+        try:
+            principal = self.authenticator.principal(_signed_request(request, b"", OWN_ENDPOINTS_SIGNING_NAME))
+            since = request.query_params.get("since")
+            start = float(since) if since else None
+        except WireError as exc:
+            return Response(orjson.dumps({"__type": exc.code, "message": exc.message}), exc.status)
+        except ValueError:
+            message = "since must be a time in epoch seconds."
+            return Response(orjson.dumps({"__type": "ValidationException", "message": message}), 400)
+        work = partial(push.sent_push, self.tb.engine, principal.account, principal.region, start)
+        sent = await anyio.to_thread.run_sync(work, limiter=self.limiter)
+        return Response(orjson.dumps({"Messages": sent}), media_type="application/json")
 
     async def put_audit_events(self, request: Request) -> Response:
         """cloudtrail-data's REST-JSON `POST /PutAuditEvents?channelArn=...&externalId=...`, signed or not."""
@@ -270,6 +287,7 @@ def create_app(
         Route("/_trailbridge/records", gateway.put_records, methods=["POST"]),
         Route("/PutAuditEvents", gateway.put_audit_events, methods=["POST"]),
         Route("/_trailbridge/sns/sms", gateway.sent_sms, methods=["GET"]),
+        Route("/_trailbridge/sns/push", gateway.sent_push, methods=["GET"]),
         Route("/_trailbridge/lambda/code/{account}/{file_name}", gateway.function_code, methods=["GET"]),
         Route("/SimpleNotificationService-{name}.pem", gateway.signing_certificate, methods=["GET"]),
         Route("/{path:path}", gateway.api.serve, methods=["GET", "HEAD", "PUT", "POST", "DELETE", "PATCH"]),

@@ -10,7 +10,7 @@ from trailbridge.services.base import ServiceError
 from trailbridge.services.sns.common import invalid, invalid_parameter, not_built
 
 PROTOCOLS = ("http", "https", "email", "email-json", "sms", "sqs", "application", "lambda", "firehose")
-DELIVERED = frozenset({"sqs", "sms", "http", "https", "lambda", "email", "email-json"})
+DELIVERED = frozenset({"sqs", "sms", "http", "https", "lambda", "email", "email-json", "application"})
 _SMS = re.compile(r"\+?[0-9]+(?:[-. ][0-9]+)*")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 

@@ -3,7 +3,9 @@ topic whose filter policy matches, in one transaction. trailbridge delivers to i
 JSON notification (signed, as SNS signs it), or with RawMessageDelivery the message itself with its
 attributes as SQS message attributes; which queues take it is `queues.TopicQueues`' to say. An SMS (to an
 `sms` subscription, or a Publish with PhoneNumber) goes to the SMS outbox (`sms.keep_sms`), in the same
-transaction: no carrier is reachable."""
+transaction: no carrier is reachable. A push notification (a Publish with a platform endpoint's TargetArn, or to
+an `application` subscription) goes to the push outbox (`push.keep_push`) likewise: no push service is
+reachable."""
 
 from __future__ import annotations
 
@@ -19,8 +21,10 @@ from trailbridge.delivery.subscriptions import PROTOCOLS as NOTIFIED
 from trailbridge.patterns.filter_policy import FilterPolicy, compile_filter_policy
 from trailbridge.services import sqs_attributes
 from trailbridge.services.base import ServiceError
-from trailbridge.services.sns import messages, sms
-from trailbridge.services.sns.common import SnsParts, invalid_parameter, not_built, not_found, sns_operation
+from trailbridge.services.sns import messages, push, sms
+from trailbridge.services.sns import platform_checks as checks
+from trailbridge.services.sns.common import SnsParts, invalid_parameter, not_found, sns_operation
+from trailbridge.services.sns.platform import ENDPOINT
 from trailbridge.services.sns.queues import TopicQueues
 from trailbridge.storage.ports import NewDelivery, NewEvent
 from trailbridge.topics.notifications import (
@@ -75,6 +79,8 @@ class PublishService(SnsParts):
         if params.get("PhoneNumber") is not None:
             return self._publish_sms(params)
         topic = self._target(params)
+        if topic.get("Kind") == ENDPOINT:
+            return self._publish_push(topic, params)
         self._check(topic, params)
         with self.engine.store.transaction():
             answer, queued = self._deliver(topic, params)
@@ -115,16 +121,39 @@ class PublishService(SnsParts):
             sms.keep_sms(self.engine, self.account, self.region, keep)
         return {"MessageId": message_id}
 
+    def _publish_push(self, endpoint: dict[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
+        """A Publish to a platform endpoint: the message checked as for a standard topic, then kept in the push
+        outbox (no push service is reachable) in one transaction."""
+        self._check({"Attributes": {}}, params)
+        message_id = self.engine.new_id()
+        with self.engine.store.transaction():
+            push.keep_push(self.engine, endpoint, params, message_id, None)
+        return {"MessageId": message_id}
+
+    def _endpoint(self, arn: str) -> dict[str, Any]:
+        """The platform endpoint a TargetArn names, for its owner: AWS's errors for one that does not exist (or
+        whose application was deleted) or is disabled; one of another region is refused as a topic's is."""
+        checks.check_arn(arn, "TargetArn", "endpoint", 3)
+        if arn.split(":")[3] != self.region:
+            raise invalid_parameter("TargetArn")
+        self.authorize("SNS:Publish", arn, None)
+        endpoint = push.find_endpoint(self.engine, arn)
+        if endpoint is None:
+            raise invalid_parameter("TargetArn Reason: No endpoint found for the target arn specified")
+        if not push.enabled(endpoint):
+            raise ServiceError("EndpointDisabled", "Endpoint is disabled")
+        return endpoint
+
     def _target(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        """The topic a Publish names by TopicArn or TargetArn (mobile endpoints are not built)."""
+        """The topic a Publish names by TopicArn or TargetArn, or the platform endpoint its TargetArn names."""
         given = [(name, params[name]) for name in ("TopicArn", "TargetArn") if params.get(name)]
         if not given:
             raise invalid_parameter("TopicArn or TargetArn Reason: no value for required parameter")
         if len(given) > 1:
             raise invalid_parameter("TopicArn or TargetArn Reason: Only one of TopicArn or TargetArn may be specified")
         name, arn = given[0]
-        if ":endpoint/" in arn:
-            raise not_built("publish to mobile platform endpoints")
+        if name == "TargetArn" and ":endpoint/" in arn:
+            return self._endpoint(arn)
         return self.topic(arn, "SNS:Publish", name)
 
     def _check(self, topic: Mapping[str, Any], entry: Mapping[str, Any]) -> None:
@@ -143,7 +172,8 @@ class PublishService(SnsParts):
 
     def _deliver(self, topic: dict[str, Any], entry: Mapping[str, Any]) -> tuple[dict[str, str], bool]:
         """Put the message on the queue of every confirmed SQS subscription whose filter policy matches, and in
-        the SMS outbox for every SMS subscription's number that matches; queue one delivery for each other
+        the SMS outbox for every SMS subscription's number that matches, and in the push outbox for every
+        `application` subscription's endpoint that matches and is enabled; queue one delivery for each other
         confirmed subscription that matches (HTTP/S, lambda, email), which the dispatcher makes. The answer,
         and whether a delivery was queued."""
         message_id, sent = self.engine.new_id(), self.engine.clock.now()  # one Timestamp for every delivery
@@ -158,6 +188,8 @@ class PublishService(SnsParts):
             protocol = subscription["Protocol"]
             if protocol == "sms":
                 self._to_phone(topic, subscription, message_id, entry)
+            elif protocol == "application":
+                self._to_endpoint(topic, subscription, message_id, entry)
             elif protocol == "sqs":
                 self._to_queue(topic, subscription, message_id, body, entry, sequence, sent)
             elif protocol in NOTIFIED:
@@ -215,6 +247,14 @@ class PublishService(SnsParts):
         }
         _, _, _, region, account, _ = topic["TopicArn"].split(":", 5)
         sms.keep_sms(self.engine, account, region, keep)
+
+    def _to_endpoint(
+        self, topic: Mapping[str, Any], subscription: Mapping[str, Any], message_id: str, entry: Mapping[str, Any]
+    ) -> None:
+        """One push in the outbox for the subscribed endpoint, unless it is gone or disabled (SNS drops it)."""
+        endpoint = push.find_endpoint(self.engine, subscription["Endpoint"])
+        if endpoint is not None and push.enabled(endpoint):
+            push.keep_push(self.engine, endpoint, entry, message_id, topic["TopicArn"])
 
     def _to_queue(
         self,

@@ -32,7 +32,7 @@ from trailbridge.services.sns.queues import TopicQueues
 from trailbridge.storage.ports import NewDelivery, NewEvent
 from trailbridge.topics.notifications import confirmation
 
-_CONFIRMED = frozenset({"sms", "lambda"})  # confirmed at once, whoever subscribes
+_CONFIRMED = frozenset({"sms", "lambda", "application"})  # confirmed at once, whoever subscribes
 _LISTED = ("SubscriptionArn", "Owner", "Protocol", "Endpoint", "TopicArn")
 
 
