@@ -188,7 +188,10 @@ def test_awss_errors_on_the_wire(server: Server, account: str) -> None:
     refused(create, "NotImplemented", 501, client=aws, account=account, PackageType="Image", Code={"ImageUri": "r/i:1"})
     create(aws, account)
     refused(create, "ResourceConflictException", 409, client=aws, account=account)
-    refused(aws.invoke, "NotImplemented", 501, FunctionName="fn", Payload=b"{}")
+    answer = aws.invoke(FunctionName="fn", Payload=b'{"over": "the wire"}', LogType="Tail")
+    assert (answer["StatusCode"], json.loads(answer["Payload"].read())) == (200, {"over": "the wire"})
+    assert "FunctionError" not in answer and base64.b64decode(answer["LogResult"]).startswith(b"START RequestId:")
+    assert aws.invoke(FunctionName="fn", InvocationType="Event", Payload=b"{}")["StatusCode"] == 202
 
 
 def test_the_aws_cli_deploys_a_function_from_a_zip_file(server: Server, account: str, tmp_path: Path) -> None:
