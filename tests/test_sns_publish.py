@@ -53,7 +53,6 @@ def test_protocols_not_delivered_yet_are_refused_after_their_endpoint_is_checked
     topic = sns.topic()
     for protocol, endpoint in [
         ("firehose", f"arn:aws:firehose:{REGION}:{sns.account}:deliverystream/s"),
-        ("application", f"arn:aws:sns:{REGION}:{sns.account}:endpoint/GCM/app/1"),
     ]:
         code, message, status = refused(
             sns.subscriptions.subscribe, TopicArn=topic, Protocol=protocol, Endpoint=endpoint

@@ -1,6 +1,7 @@
 """Amazon SNS mobile push: platform applications (an app's credentials for ADM, APNS, Baidu, FCM, MPNS or
 WNS) and their endpoints (one device's token), stored and checked as SNS stores and checks them. No push
-service is reachable from a self-hosted server, so Publish to an endpoint stays refused (publish.py).
+service is reachable from a self-hosted server, so what Publish sends an endpoint is kept in the push outbox
+(`push.py`).
 
 An application is a document of kind `sns-platform-application` named `PLATFORM/NAME` in its account and
 region: `Attributes` holds what may be answered, `SealedCredentials` the PlatformCredential and
