@@ -12,6 +12,7 @@ import pytest
 
 from tests.conftest import wait_for
 from tests.support.s3 import fails
+from tests.support.sns import Sns
 from tests.test_lambda_service import OWNER, Lambda, create, zipped
 from trailbridge.runtime import Trailbridge
 from trailbridge.services.logs import LogsService
@@ -115,3 +116,62 @@ def test_an_event_invocation_runs_later_and_its_destinations_get_lambdas_record(
     assert failure["requestContext"]["condition"] == "RetriesExhausted"
     assert failure["requestContext"]["approximateInvokeCount"] == 2
     assert failure["responseContext"]["functionError"] == "Unhandled"
+
+
+SEEN = """
+import json, os
+
+def handler(event, context):
+    with open(os.environ["OUT"], "a") as out:
+        out.write(json.dumps(event) + "\\n")
+"""
+
+
+def _seen(path: Any) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_a_rule_invokes_a_deployed_function_only_where_its_policy_lets_eventbridge(
+    tb: Trailbridge, tmp_path: Any
+) -> None:
+    out = tmp_path / "seen.jsonl"
+    aws = Lambda(tb.engine)
+    code = {"ZipFile": zipped({"app.py": SEEN})}
+    fn = create(aws, "seen", Code=code, Environment={"Variables": {"OUT": str(out)}})["FunctionArn"]
+    events = tb.events(OWNER)
+    events.put_rule(Name="r", EventPattern=json.dumps({"source": ["my.app"]}))
+    events.put_targets(Rule="r", Targets=[{"Id": "1", "Arn": fn, "RetryPolicy": {"MaximumRetryAttempts": 0}}])
+    events.put_events(Entries=[{"Source": "my.app", "DetailType": "t", "Detail": '{"n": 1}'}])
+    wait_for(lambda: tb.metrics.get("FailedInvocations") == 1)  # no permission: refused, not invoked
+    rule = f"arn:aws:events:us-east-1:{OWNER}:rule/r"
+    aws.AddPermission(
+        FunctionName="seen",
+        StatementId="events",
+        Action="lambda:InvokeFunction",
+        Principal="events.amazonaws.com",
+        SourceArn=rule,
+    )
+    events.put_events(Entries=[{"Source": "my.app", "DetailType": "t", "Detail": '{"n": 2}'}])
+    wait_for(lambda: _seen(out), timeout=15)
+    assert [e["detail"] for e in _seen(out)] == [{"n": 2}]
+
+
+def test_a_topic_invokes_a_deployed_function_it_may_invoke(tb: Trailbridge, tmp_path: Any) -> None:
+    out = tmp_path / "sns.jsonl"
+    aws = Lambda(tb.engine)
+    code = {"ZipFile": zipped({"app.py": SEEN})}
+    fn = create(aws, "alerted", Code=code, Environment={"Variables": {"OUT": str(out)}})["FunctionArn"]
+    sns = Sns(tb.engine, OWNER)
+    topic = sns.topic("alerts")
+    aws.AddPermission(
+        FunctionName="alerted",
+        StatementId="sns",
+        Action="lambda:InvokeFunction",
+        Principal="sns.amazonaws.com",
+        SourceArn=topic,
+    )
+    sns.subscriptions.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=fn)
+    sns.publisher.publish(TopicArn=topic, Message="bucket made public")
+    wait_for(lambda: _seen(out), timeout=15)
+    [event] = _seen(out)
+    assert event["Records"][0]["Sns"]["Message"] == "bucket made public"

@@ -168,14 +168,25 @@ class Trailbridge:
             engine.secrets,
             http,
             _TopicPublisher(engine),
+            DeployedFunctions(engine),
+            self.clock,
         )
         notifier = Notifier(
-            engine.resources, engine.functions, engine.queues, engine.sns_signer, http, self.settings, self.metrics
+            engine.resources,
+            engine.functions,
+            engine.queues,
+            engine.sns_signer,
+            http,
+            self.settings,
+            self.metrics,
+            invoker.lambdas,
+            engine.router,
+            self.clock,
         )
         destinations = LambdaDestinations(
             self.store, engine.resources, engine.queues, _TopicPublisher(engine), engine.router, self.clock
         )
-        functions = AsyncInvoker(DeployedFunctions(engine), destinations, self.settings.lambda_retry_base_seconds)
+        functions = AsyncInvoker(invoker.lambdas, destinations, self.settings.lambda_retry_base_seconds)
         dispatcher = Dispatcher(
             self.store,
             engine.resources,

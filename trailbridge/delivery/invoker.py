@@ -14,18 +14,20 @@ import orjson
 
 from trailbridge.bus.router import CURRENT_LINEAGE, Lineage
 from trailbridge.bus.routing import Rule
+from trailbridge.clock import Clock
 from trailbridge.delivery.functions import Functions
 from trailbridge.delivery.http import HttpInvoker
+from trailbridge.delivery.lambdas import Lambdas, async_invocation
 from trailbridge.delivery.logs import LogEvents
 from trailbridge.delivery.parameters import open_parameters
 from trailbridge.delivery.queues import QueueMessages, is_fifo
 from trailbridge.delivery.retry import DeliveryFailure
-from trailbridge.delivery.targets import check_target, target_kind
+from trailbridge.delivery.targets import EVENTS_PRINCIPAL, check_target, target_kind
 from trailbridge.domain.access import owner_of
 from trailbridge.domain.arns import parse_arn
 from trailbridge.errors import AccessDeniedError, NotFoundError
 from trailbridge.secrets import SecretBox
-from trailbridge.storage.ports import Resources
+from trailbridge.storage.ports import NewEvent, Resources
 
 
 class Routing(Protocol):
@@ -47,6 +49,14 @@ class Routing(Protocol):
 
     def new_id(self) -> str:
         """A new unique id (an invocation's)."""
+        ...
+
+    def enqueue(self, event: NewEvent) -> None:
+        """Write an event with deliveries of its own (a function's asynchronous invocation)."""
+        ...
+
+    def wake(self) -> None:
+        """Tell the dispatcher new deliveries are committed."""
         ...
 
 
@@ -83,10 +93,12 @@ class Invoker:
         secrets: SecretBox,
         http: HttpInvoker,
         topics: Topics,
+        lambdas: Lambdas,
+        clock: Clock,
     ) -> None:
         self.resources, self.routing, self.functions = resources, routing, functions
         self.queues, self.logs, self.secrets, self.http = queues, logs, secrets, http
-        self.topics = topics
+        self.topics, self.lambdas, self.clock = topics, lambdas, clock
 
     async def invoke(self, delivery: Delivery) -> bool:
         """Deliver; True when a rate limit made the delivery wait. Raises DeliveryFailure."""
@@ -116,6 +128,19 @@ class Invoker:
             raise DeliveryFailure("NO_PERMISSIONS", exc.message) from None
 
     async def _function(self, delivery: Delivery) -> None:
+        """A deployed function is invoked as EventBridge invokes Lambda: asynchronously (its own retries and
+        destinations follow), where its resource policy lets events.amazonaws.com for this rule; a function
+        registered in the engine (`tb.functions`) is called here."""
+        if self.lambdas.deployed(delivery.target_arn):
+            account = delivery.rule_arn.split(":")[4]
+            try:
+                self.lambdas.check_invoke(delivery.target_arn, EVENTS_PRINCIPAL, delivery.rule_arn, account)
+            except AccessDeniedError as exc:
+                raise DeliveryFailure("NO_PERMISSIONS", exc.message, retryable=False) from None
+            now = self.clock.now()
+            self.routing.enqueue(async_invocation(delivery.target_arn, delivery.payload, delivery.request_id, now))
+            self.routing.wake()
+            return
         if not self.functions.exists(delivery.target_arn):
             raise DeliveryFailure("RESOURCE_NOT_FOUND", f"no function registered for {delivery.target_arn}")
         token = CURRENT_LINEAGE.set(delivery.child_lineage)

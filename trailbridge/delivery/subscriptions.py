@@ -33,12 +33,15 @@ from typing import Any
 
 import orjson
 
+from trailbridge.clock import Clock
 from trailbridge.delivery.email import Mailer
 from trailbridge.delivery.functions import Functions
 from trailbridge.delivery.http import HttpInvoker
+from trailbridge.delivery.lambdas import Enqueuer, Lambdas, async_invocation
 from trailbridge.delivery.queues import QueueMessages
 from trailbridge.delivery.retry import DeliveryFailure
 from trailbridge.domain.access import Access, allowed
+from trailbridge.errors import AccessDeniedError
 from trailbridge.metrics import Metrics
 from trailbridge.settings import Settings
 from trailbridge.storage.ports import Resources
@@ -58,6 +61,7 @@ from trailbridge.topics.signing import NotificationSigner
 
 log = logging.getLogger("trailbridge.sns")
 
+SNS_PRINCIPAL = "sns.amazonaws.com"
 NOTIFY = "sns"  # the target id of an SNS delivery in the delivery queue
 PROTOCOLS = frozenset({"http", "https", "lambda", "email", "email-json"})  # the protocols delivered here
 USER_AGENT = "Amazon Simple Notification Service Agent"
@@ -107,7 +111,11 @@ class Notifier:
         http: HttpInvoker,
         settings: Settings,
         metrics: Metrics,
+        lambdas: Lambdas,
+        routing: Enqueuer,
+        clock: Clock,
     ) -> None:
+        self.lambdas, self.routing, self.clock = lambdas, routing, clock
         self.resources, self.functions, self.queues, self.signer = resources, functions, queues, signer
         self.http, self.settings, self.metrics = http, settings, metrics
         self.mailer = (
@@ -203,9 +211,17 @@ class Notifier:
         arn = subscription["Endpoint"]
         if doc["Type"] != "Notification":  # a function's subscription needs no confirmation
             return
+        event = for_lambda(self._signed(subscription, topic, doc), subscription["SubscriptionArn"])
+        if self.lambdas.deployed(arn):  # invoked as SNS invokes Lambda: asynchronously, where its policy lets SNS
+            try:
+                self.lambdas.check_invoke(arn, SNS_PRINCIPAL, topic["TopicArn"], topic["TopicArn"].split(":")[4])
+            except AccessDeniedError as exc:
+                raise DeliveryFailure("NO_PERMISSIONS", exc.message, retryable=False) from None
+            self.routing.enqueue(async_invocation(arn, orjson.dumps(event), self.routing.new_id(), self.clock.now()))
+            self.routing.wake()
+            return
         if not self.functions.exists(arn):
             raise DeliveryFailure("RESOURCE_NOT_FOUND", f"no function registered for {arn}", retryable=False)
-        event = for_lambda(self._signed(subscription, topic, doc), subscription["SubscriptionArn"])
         try:
             await self.functions.invoke(arn, event, doc["MessageId"])
         except Exception as exc:  # a failing handler is a failed invocation, whatever it raised
