@@ -13,9 +13,19 @@ from collections.abc import Hashable
 
 from trailbridge.patterns.compiler import Branch, compile_branches
 from trailbridge.patterns.errors import PatternError
+from trailbridge.patterns.explain import BranchResult, Explanation, Failure, explain
 from trailbridge.patterns.matcher import EventInput, Matcher, PatternInput, pattern_text
 
-__all__ = ["Matcher", "Pattern", "PatternError", "compile_pattern"]
+__all__ = [
+    "BranchResult",
+    "Explanation",
+    "Failure",
+    "Matcher",
+    "Pattern",
+    "PatternError",
+    "compile_pattern",
+    "explain",
+]
 
 _ONLY: Hashable = "pattern"
 
