@@ -313,6 +313,53 @@ def test_without_dead_letter_queue_the_event_is_dropped_and_counted(tb: Trailbri
     assert tb.pending_deliveries() == 0
 
 
+def test_failed_transformation_is_dead_lettered_logged_and_counted(
+    tb: Trailbridge, caplog: pytest.LogCaptureFixture
+) -> None:
+    # An object inside quotes in a JSON template: AWS delivers nothing. The event goes to the dead-letter queue
+    # at once (it would fail again), with an ERROR_CODE saying why; the target is never invoked.
+    got = collector(tb)
+    tb.sqs().create_queue(QueueName="dlq")
+    transformer = {"InputPathsMap": {"payload": "$.detail.payload"}, "InputTemplate": '{"payload": "<payload>"}'}
+    target = {
+        "Id": "f",
+        "Arn": FUNCTION + "collect",
+        "InputTransformer": transformer,
+        "DeadLetterConfig": {"Arn": QUEUE + "dlq"},
+    }
+    rule_with(tb, target)
+    with caplog.at_level("WARNING", logger="trailbridge.delivery"):
+        event_id = tb.events().put_events(Entries=[entry({"payload": {"acc_id": "0a787ecb-4015"}})])["Entries"][0]
+        wait_for(lambda: tb.metrics.get("InvocationsSentToDlq") == 1)
+    message = queue_messages(tb, "dlq")[0]
+    assert json.loads(message["Body"])["id"] == event_id["EventId"]
+    attributes = {k: v["StringValue"] for k, v in message["MessageAttributes"].items()}
+    assert attributes == {
+        "RULE_ARN": f"arn:aws:events:{REGION}:{ACCOUNT}:rule/r",
+        "TARGET_ARN": FUNCTION + "collect",
+        "ERROR_CODE": "TRANSFORMATION_FAILURE",
+        "ERROR_MESSAGE": "InputTemplate for target f did not give valid JSON for this event: <payload> inside quotes "
+        "held an object or list.",
+    }
+    assert got == []
+    assert tb.metrics.get("FailedInvocations") == 1 and tb.metrics.get("DeadLetterInvocations") == 1
+    assert tb.metrics.get("RetryInvocationAttempts") == 0 and tb.metrics.get("Invocations") == 0
+    assert any(
+        event_id["EventId"] in r.getMessage() and "did not give valid JSON" in r.getMessage() for r in caplog.records
+    )
+    assert tb.pending_deliveries() == 0
+
+
+def test_failed_transformation_without_dead_letter_queue_is_dropped_and_counted(tb: Trailbridge) -> None:
+    got = collector(tb)
+    transformer = {"InputPathsMap": {"tags": "$.detail.tags"}, "InputTemplate": '["<tags>"]'}
+    rule_with(tb, {"Id": "f", "Arn": FUNCTION + "collect", "InputTransformer": transformer})
+    tb.events().put_events(Entries=[entry({"tags": ["HIGH"]}), entry({"tags": []})])
+    wait_for(lambda: tb.metrics.get("DroppedEvents") == 1 and len(got) == 1)
+    assert got == [["[]"]]  # the JSON text between the quotes is still JSON when it holds no quote marks
+    assert tb.metrics.get("FailedInvocations") == 1
+
+
 def test_maximum_event_age_ends_retries() -> None:
     settings = Settings(retry_base_seconds=0.05, retry_max_seconds=0.05)
     with Trailbridge(None, settings) as tb:

@@ -6,7 +6,7 @@ import orjson
 import pytest
 
 from trailbridge.errors import InvalidInputError
-from trailbridge.transform import InputContext, compile_path, compile_target_input
+from trailbridge.transform import InputContext, TransformError, compile_path, compile_target_input
 
 EVENT = {
     "version": "0",
@@ -50,9 +50,19 @@ def test_input_path() -> None:
     assert render(InputPath="$") == orjson.dumps(EVENT).decode()
 
 
-def test_only_one_of_the_three() -> None:
-    with pytest.raises(InvalidInputError, match="more than one"):
-        render(Input="{}", InputPath="$.detail")
+@pytest.mark.parametrize(
+    "given",
+    [
+        {"Input": "{}", "InputPath": "$.detail"},
+        {"Input": "{}", "InputTransformer": {"InputTemplate": "x"}},
+        {"InputPath": "$", "InputTransformer": {"InputTemplate": "x"}, "Input": "{}"},
+    ],
+)
+def test_only_one_of_the_three(given: dict[str, object]) -> None:
+    # AWS's message (recorded): "Only one of Input, InputPath, or InputTransformer must be provided for target <id>."
+    with pytest.raises(InvalidInputError) as info:
+        render(**given)
+    assert info.value.message == "Only one of Input, InputPath, or InputTransformer must be provided for target t1."
 
 
 def test_aws_documented_examples() -> None:
@@ -70,17 +80,64 @@ def test_aws_documented_examples() -> None:
 
 
 def test_quoting_inside_and_outside_strings() -> None:
-    out = orjson.loads(transform('{"raw": <tags>, "text": "tags=<tags>", "num": <n>, "numtext": "n=<n>"}'))
-    assert out == {"raw": {"a": 'b"c'}, "text": 'tags={"a":"b\\"c"}', "num": 5, "numtext": "n=5"}
+    out = orjson.loads(transform('{"raw": <tags>, "num": <n>, "numtext": "n=<n>", "s": "<instance>"}'))
+    assert out == {"raw": {"a": 'b"c'}, "num": 5, "numtext": "n=5", "s": "i-0123456789"}
+
+
+@pytest.mark.parametrize(
+    "template",
+    ['{"payload": "<payload>"}', '{"text": "tags=<tags>"}', '["<list>"]', '{"ok": <n>, "bad": "<payload>"}'],
+)
+def test_object_or_list_inside_quotes_is_not_json(template: str) -> None:
+    # As AWS: the value's JSON text is written between the quotes, the output is not JSON, nothing is delivered.
+    paths = {"payload": "$.detail.payload", "tags": "$.detail.tags", "list": "$.resources", "n": "$.detail.n"}
+    event = {**EVENT, "detail": {**EVENT["detail"], "payload": {"acc_id": "0a787ecb-4015", "sf_id": "baz"}}}
+    compiled = compile_target_input(
+        {"Id": "t1", "Arn": "a", "InputTransformer": {"InputPathsMap": paths, "InputTemplate": template}}
+    )
+    with pytest.raises(TransformError) as info:
+        compiled.render(event, orjson.dumps(event), CONTEXT)
+    assert info.value.message.startswith("InputTemplate for target t1 did not give valid JSON for this event: <")
+    assert "inside quotes held an object or list" in info.value.message
+
+
+def test_object_or_list_without_strings_inside_quotes_stays_json() -> None:
+    # The same JSON text between the quotes, which is a valid string when it holds no quote marks.
+    paths = {"empty": "$.detail.empty", "none": "$.detail.none", "numbers": "$.detail.numbers"}
+    event = {**EVENT, "detail": {"empty": {}, "none": [], "numbers": [1, 2]}}
+    template = '["<empty>", "<none>", "<numbers>"]'
+    compiled = compile_target_input(
+        {"Id": "t1", "Arn": "a", "InputTransformer": {"InputPathsMap": paths, "InputTemplate": template}}
+    )
+    assert compiled.render(event, orjson.dumps(event), CONTEXT) == b'["{}","[]","[1,2]"]'
 
 
 def test_plain_text_template_takes_values_as_text() -> None:
     assert transform("<instance> is <state> (<n>)") == "i-0123456789 is RUNNING (5)"
 
 
+def test_plain_text_template_writes_objects_and_lists_without_quotes() -> None:
+    # Recorded from AWS: {acc_id:0a787ecb-4015,sf_id:baz}, [HIGH], [ACTIVE,INACTIVE].
+    detail = {"payload": {"acc_id": "0a787ecb-4015", "sf_id": "baz"}, "one": ["HIGH"], "two": ["ACTIVE", "INACTIVE"]}
+    detail |= {"nested": {"a": [1, True, None, {"b": "c"}], "d": 2.5}}
+    event = {**EVENT, "detail": detail}
+    paths = {name: f"$.detail.{name}" for name in detail}
+    template = "payload <payload> one <one> two <two> nested <nested>"
+    compiled = compile_target_input(
+        {"Id": "t1", "Arn": "a", "InputTransformer": {"InputPathsMap": paths, "InputTemplate": template}}
+    )
+    assert compiled.render(event, orjson.dumps(event), CONTEXT).decode() == (
+        "payload {acc_id:0a787ecb-4015,sf_id:baz} one [HIGH] two [ACTIVE,INACTIVE] nested {a:[1,true,null,{b:c}],d:2.5}"
+    )
+    quoted = transform('"tags: <tags>"')
+    assert quoted == '"tags: {a:b"c}"'
+
+
 def test_missing_paths() -> None:
+    # As AWS (recorded): a path that finds nothing, unquoted in a JSON template, is delivered as "".
     paths = {"gone": "$.detail.nothing", "state": "$.detail.state"}
-    assert transform('{"a": <gone>, "b": "x<gone>y", "c": <state>}', paths) == '{"a":null,"b":"xy","c":"RUNNING"}'
+    assert transform('{"a": <gone>, "b": "x<gone>y", "c": <state>}', paths) == '{"a":"","b":"xy","c":"RUNNING"}'
+    assert transform("[<gone>, <state>]", paths) == '["","RUNNING"]'
     assert transform("value: <gone>.", paths) == "value: ."
 
 

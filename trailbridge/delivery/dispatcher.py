@@ -46,11 +46,12 @@ from trailbridge.errors import ConflictError
 from trailbridge.metrics import Metrics
 from trailbridge.settings import Settings
 from trailbridge.storage.ports import Claimed, Deliveries, Resources, Store
-from trailbridge.transform import InputContext
+from trailbridge.transform import InputContext, TransformError
 from trailbridge.workers import Worker
 
 log = logging.getLogger("trailbridge.delivery")
 _IDLE_SECONDS = 1.0
+TRANSFORMATION_FAILURE = "TRANSFORMATION_FAILURE"  # the dead-letter ERROR_CODE of an input that could not be made
 
 
 class _Event(NamedTuple):
@@ -235,9 +236,8 @@ class Dispatcher:
         if event is None or rule is None or target is None:
             self.metrics.add("DroppedEvents", row.rule_arn, row.target_id)  # rule or target removed meanwhile
             return _Outcome(row, "done")
-        context = InputContext(rule.arn, rule.name, event.ingested)
         try:
-            payload = target.input.render(event.doc, event.body, context)
+            payload = self._render(rule, target, event)
             child = {**event.lineage, rule.arn: event.lineage.get(rule.arn, 0) + 1}
             delivery = Delivery(
                 target.arn, target.spec, payload, event.doc, child, self.routing.new_id(), rule.arn, rule.creator
@@ -247,6 +247,15 @@ class Dispatcher:
             return self._failed(row, rule, target, event, failure)
         self._succeeded(rule, target, event, throttled)
         return _Outcome(row, "done")
+
+    def _render(self, rule: Rule, target: Target, event: _Event) -> bytes:
+        """What the target receives; a transformation that fails (a JSON template whose output is not JSON)
+        is not retried: it would fail again. AWS delivers nothing; it is dead-lettered like other failures."""
+        try:
+            return target.input.render(event.doc, event.body, InputContext(rule.arn, rule.name, event.ingested))
+        except TransformError as exc:
+            log.warning("event %s not delivered to %s of %s: %s", event.doc.get("id"), target.id, rule.arn, exc.message)
+            raise DeliveryFailure(TRANSFORMATION_FAILURE, exc.message, retryable=False) from None
 
     async def _notify(self, row: Claimed, event: _Event | None) -> _Outcome:
         """An SNS message to one subscription (`rule_arn` is the subscription's ARN): sent, retried as its

@@ -2,6 +2,6 @@
 filled from it (`InputTransformer`). Pure: no I/O."""
 
 from trailbridge.transform.jsonpath import JsonPath, compile_path
-from trailbridge.transform.target_input import InputContext, TargetInput, compile_target_input
+from trailbridge.transform.target_input import InputContext, TargetInput, TransformError, compile_target_input
 
-__all__ = ["InputContext", "JsonPath", "TargetInput", "compile_path", "compile_target_input"]
+__all__ = ["InputContext", "JsonPath", "TargetInput", "TransformError", "compile_path", "compile_target_input"]

@@ -2,10 +2,13 @@
 
 Quoting follows EventBridge:
 - a JSON template (one that starts with `{` or `[`): a value outside quotes is written as JSON (a string
-  gets its quotes); inside quotes it is written as escaped text (a string without its quotes, anything
-  else as its escaped JSON text). A path that finds nothing gives `null` outside quotes and nothing inside.
-- any other template is plain text: values are written as text (strings bare, the rest as JSON) and a path
-  that finds nothing gives nothing.
+  gets its quotes); inside quotes, a string is written escaped without its quotes and a number, boolean or
+  null as its JSON text. An object or list inside quotes is written as its JSON text too, as AWS writes it,
+  which leaves the output invalid JSON (unless it is `{}` or `[]`): that delivery fails (`TransformError`)
+  and AWS delivers nothing. A path that finds nothing gives `""` outside quotes and nothing inside.
+- any other template is plain text: values are written as text without quotes (strings bare, an object as
+  `{key:value,...}` and a list as `[a,b]`, their strings bare too, the rest as JSON) and a path that finds
+  nothing gives nothing.
 `<aws.events.event>` (the event without `detail`, with `detail-type` as `detailType`) and
 `<aws.events.event.json>` (the whole event) may only stand outside quotes in a JSON template.
 """
@@ -20,7 +23,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from trailbridge.clock import iso8601_millis
-from trailbridge.errors import InvalidInputError
+from trailbridge.errors import InvalidInputError, TrailbridgeError
 from trailbridge.transform.jsonpath import MISSING, JsonPath, compile_path
 
 _PLACEHOLDER = re.compile(r"<([A-Za-z0-9_.\-]+)>")
@@ -28,6 +31,11 @@ _RULE_ARN, _RULE_NAME = "aws.events.rule-arn", "aws.events.rule-name"
 _EVENT, _EVENT_JSON, _INGESTION = "aws.events.event", "aws.events.event.json", "aws.events.event.ingestion-time"
 _PREDEFINED = frozenset({_RULE_ARN, _RULE_NAME, _EVENT, _EVENT_JSON, _INGESTION})
 _JSON_ONLY = frozenset({_EVENT, _EVENT_JSON})
+
+
+class TransformError(TrailbridgeError):
+    """A template filled in for one event is not what its target can be given (a JSON template whose
+    output is not JSON): the delivery fails and nothing is delivered."""
 
 
 class InputContext(NamedTuple):
@@ -71,8 +79,8 @@ class _Path(TargetInput):
 
 
 class _Template(TargetInput):
-    def __init__(self, parts: list[str | _Slot], paths: dict[str, JsonPath], is_json: bool) -> None:
-        self._parts, self._paths, self._json = parts, paths, is_json
+    def __init__(self, target_id: str, parts: list[str | _Slot], paths: dict[str, JsonPath], is_json: bool) -> None:
+        self._target_id, self._parts, self._paths, self._json = target_id, parts, paths, is_json
 
     def render(self, event: Mapping[str, Any], event_json: bytes, context: InputContext) -> bytes:
         values = {name: path.find(event) for name, path in self._paths.items()}
@@ -83,22 +91,37 @@ class _Template(TargetInput):
             else:
                 out.append(self._format(part, _value(part.name, values, event, context)))
         text = "".join(out)
-        if self._json:
-            try:
-                return orjson.dumps(orjson.loads(text))  # EventBridge passes JSON minified
-            except orjson.JSONDecodeError:
-                pass
-        return text.encode()
+        if not self._json:
+            return text.encode()
+        try:
+            return orjson.dumps(orjson.loads(text))  # EventBridge passes JSON minified
+        except orjson.JSONDecodeError:
+            raise TransformError(self._invalid_json(values)) from None
 
     def _format(self, slot: _Slot, value: Any) -> str:
         if value is MISSING:
-            return "null" if self._json and not slot.quoted else ""
+            return '""' if self._json and not slot.quoted else ""
         if not self._json:
-            return value if isinstance(value, str) else orjson.dumps(value).decode()
+            return _bare(value)
         text = orjson.dumps(value).decode()
-        if not slot.quoted:
-            return text
-        return text[1:-1] if isinstance(value, str) else orjson.dumps(text).decode()[1:-1]
+        return text[1:-1] if slot.quoted and isinstance(value, str) else text
+
+    def _invalid_json(self, values: dict[str, Any]) -> str:
+        slots = [part for part in self._parts if isinstance(part, _Slot) and part.quoted]
+        quoted = sorted({slot.name for slot in slots if isinstance(values.get(slot.name), dict | list)})
+        why = f": {', '.join(f'<{name}>' for name in quoted)} inside quotes held an object or list" if quoted else ""
+        return f"InputTemplate for target {self._target_id} did not give valid JSON for this event{why}."
+
+
+def _bare(value: Any) -> str:
+    """A value as a plain-text template writes it: without quotes, at any depth."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{key}:{_bare(item)}" for key, item in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_bare(item) for item in value) + "]"
+    return orjson.dumps(value).decode()
 
 
 def _value(name: str, values: dict[str, Any], event: Mapping[str, Any], context: InputContext) -> Any:
@@ -121,7 +144,7 @@ def compile_target_input(target: Mapping[str, Any]) -> TargetInput:
     given = [key for key in ("Input", "InputPath", "InputTransformer") if target.get(key) is not None]
     if len(given) > 1:
         raise InvalidInputError(
-            f"Target {target_id} has more than one of Input, InputPath and InputTransformer; give at most one."
+            f"Only one of Input, InputPath, or InputTransformer must be provided for target {target_id}."
         )
     if target.get("Input") is not None:
         return _constant(target_id, target["Input"])
@@ -157,7 +180,7 @@ def _template(target_id: str, transformer: Mapping[str, Any]) -> TargetInput:
             _check_slot(target_id, part, paths, is_json)
     if is_json:
         _check_json(target_id, parts)
-    return _Template(parts, paths, is_json)
+    return _Template(target_id, parts, paths, is_json)
 
 
 def _split(template: str) -> list[str | _Slot]:
