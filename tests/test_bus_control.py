@@ -185,6 +185,33 @@ def test_tags(api: Trailbridge) -> None:
     assert error_of(events.list_tags_for_resource, ResourceARN=arn + "x").code == "ResourceNotFoundException"
 
 
+BUS_ARN = "arn:aws:events:us-east-1:123456789012:event-bus/"
+RULE_ARN = "arn:aws:events:us-east-1:123456789012:rule/"
+
+
+@pytest.mark.parametrize(
+    ("arn", "message"),
+    [
+        (BUS_ARN + "default", f"Resource {BUS_ARN}default does not exist."),  # AWS does not tag the default bus
+        (BUS_ARN + "nope", "Event bus nope does not exist."),
+        (RULE_ARN + "nope", "Rule nope does not exist on EventBus default."),
+        (RULE_ARN + "orders/nope", "Rule nope does not exist on EventBus orders."),
+    ],
+)
+def test_tag_operations_not_found_as_aws_words_them(api: Trailbridge, arn: str, message: str) -> None:
+    events = api.events()
+    events.create_event_bus(Name="orders")
+    calls = [
+        (events.tag_resource, {"Tags": [{"Key": "k", "Value": "v"}]}),
+        (events.list_tags_for_resource, {}),
+        (events.untag_resource, {"TagKeys": ["k"]}),
+    ]
+    for call, params in calls:
+        err = error_of(call, ResourceARN=arn, **params)
+        assert (err.code, err.message) == ("ResourceNotFoundException", message)
+    assert events.list_tags_for_resource(ResourceARN=BUS_ARN + "orders") == {"Tags": []}
+
+
 def test_test_event_pattern(api: Trailbridge) -> None:
     events = api.events()
     event = {"id": "1", "account": "1", "source": "my.app", "time": "t", "region": "r", "detail-type": "d"}

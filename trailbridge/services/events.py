@@ -363,22 +363,23 @@ class EventsService:
         """An EventBridge resource with tags (a bus or a rule: what EventBridge tags), once the caller may do
         `action` on it: its owner may, and for a rule on a bus another account owns, whom that bus's policy
         allows. Any other ARN (an SQS queue's, a trail's, a connection's), or text that is no ARN, is a
-        ValidationException, whoever owns it; a bus or rule that does not exist is ResourceNotFoundException."""
+        ValidationException, whoever owns it; a bus or rule that does not exist is ResourceNotFoundException,
+        worded as AWS words it, and so is the default bus, which AWS does not tag."""
         resource = parse_arn(arn) if arn.startswith("arn:") else None
         kind = resource.resource.partition("/")[0] if resource is not None and resource.service == "events" else None
-        if kind not in ("event-bus", "rule"):
+        if resource is None or kind not in ("event-bus", "rule"):
             raise InvalidInputError(
                 f"Parameter {arn} is not valid. Reason: Provided Arn is not in correct format; EventBridge tags "
                 "event buses (arn:aws:events:REGION:ACCOUNT:event-bus/NAME) and rules (...:rule/[BUS/]NAME)."
             )
         self.router.ensure_default_bus(self.account, self.region)
         doc = self.resources.get(arn)
-        if doc is not None:
-            doc.setdefault("Tags", [])  # the default bus is made without any
         bus = self.resources.get(doc["EventBusArn"]) if doc is not None and "EventBusArn" in doc else doc
         creator = doc.get("CreatedBy") if doc is not None and "EventBusArn" in doc else None
         authorize_on_bus(self.account, action, arn, bus or {}, creator)
         if doc is None:
+            raise NotFoundError(_not_found(resource.resource))
+        if kind == "event-bus" and doc["Name"] == "default":
             raise NotFoundError(f"Resource {arn} does not exist.")
         return doc
 
@@ -412,6 +413,15 @@ class EventsService:
     @operation("events", "ListTagsForResource")
     def list_tags_for_resource(self, **params: Any) -> dict[str, Any]:
         return {"Tags": self._tagged(params["ResourceARN"], "events:ListTagsForResource")["Tags"]}
+
+
+def _not_found(resource: str) -> str:
+    """AWS's message for a bus (`event-bus/NAME`) or rule (`rule/NAME`, `rule/BUS/NAME`) that does not exist."""
+    kind, _, rest = resource.partition("/")
+    if kind == "event-bus":
+        return f"Event bus {rest} does not exist."
+    bus, _, name = rest.rpartition("/")
+    return f"Rule {name} does not exist on EventBus {bus or 'default'}."
 
 
 def _rule_view(doc: Mapping[str, Any]) -> dict[str, Any]:
