@@ -87,6 +87,9 @@ class Settings:
     lambda_max_workers: int = 16
     lambda_idle_seconds: float = 300.0
     lambda_retry_base_seconds: float = 60.0
+    # For local development: Python callables served as functions without a zip, NAME=module:callable, comma
+    # separated (`trailbridge serve --function NAME=module:callable`, repeatable); rules and topics invoke them
+    functions: str = ""
 
     def __post_init__(self) -> None:
         if self.log_level.upper() not in _LOG_LEVELS:

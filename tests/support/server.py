@@ -32,9 +32,14 @@ def free_port() -> int:
 
 class Server:
     def __init__(
-        self, *args: str, env: dict[str, str] | None = None, ca_file: Path | None = None, port: int | None = None
+        self,
+        *args: str,
+        env: dict[str, str] | None = None,
+        ca_file: Path | None = None,
+        port: int | None = None,
+        cwd: Path | None = None,
     ) -> None:
-        """`ca_file`: the server speaks HTTPS with a certificate this CA file vouches for."""
+        """`ca_file`: the server speaks HTTPS with a certificate this CA file vouches for; `cwd`: where it runs."""
         self._dir = tempfile.TemporaryDirectory()
         self.data = Path(self._dir.name) / "data"
         self.port = port or free_port()
@@ -44,7 +49,9 @@ class Server:
         command = [sys.executable, "-m", "trailbridge", "serve", "--port", str(self.port), "--data", str(self.data)]
         environment = {**os.environ, **FAST_ENV, **(env or {})}
         with self.log.open("wb") as log:
-            self.process = subprocess.Popen([*command, *args], stdout=log, stderr=subprocess.STDOUT, env=environment)
+            self.process = subprocess.Popen(
+                [*command, *args], stdout=log, stderr=subprocess.STDOUT, env=environment, cwd=cwd
+            )
         self.http = urllib3.PoolManager(ca_certs=str(ca_file)) if ca_file else urllib3.PoolManager()
         self._wait_ready()
 

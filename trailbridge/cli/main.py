@@ -136,7 +136,15 @@ def _is_loopback(host: str) -> bool:
 @click.option("--tls-certfile", type=click.Path(path_type=Path, exists=True), help="Serve HTTPS: certificate (PEM).")
 @click.option("--tls-keyfile", type=click.Path(path_type=Path, exists=True), help="Serve HTTPS: private key (PEM).")
 @click.option("--log-level", help="DEBUG, INFO, WARNING or ERROR (default INFO). [TRAILBRIDGE_LOG_LEVEL]")
-def serve(config_file: Path | None, **flags: Any) -> None:
+@click.option(
+    "--function",
+    "functions",
+    multiple=True,
+    metavar="NAME=module:callable",
+    help="Serve a Python callable as function NAME, without a zip (repeatable; the module is imported from the "
+    "current directory or the Python path). [TRAILBRIDGE_FUNCTIONS, comma separated]",
+)
+def serve(config_file: Path | None, functions: tuple[str, ...], **flags: Any) -> None:
     """Serve the AWS EventBridge, SQS and CloudWatch Logs JSON APIs, and deliver events.
 
     Prints "trailbridge listening on URL" once the port is bound and the engine has started. Exits 2 on bad
@@ -152,7 +160,7 @@ def serve(config_file: Path | None, **flags: Any) -> None:
     from trailbridge.server.timeouts import timed_protocol  # noqa: PLC0415
 
     try:
-        settings = Settings.load(config_file, **flags)
+        settings = Settings.load(config_file, **flags, functions=",".join(functions) or None)
     except TrailbridgeError as exc:
         raise click.UsageError(exc.message) from None
     if settings.auth and settings.credentials_file is None:
@@ -176,6 +184,7 @@ def serve(config_file: Path | None, **flags: Any) -> None:
         sock = _bind(settings.host, settings.port)
         settings = dataclasses.replace(settings, port=sock.getsockname()[1])  # port 0: the one the system chose
         tb = _open(settings)
+        _register_functions(tb, settings.functions)
         scheme = "https" if settings.tls_certfile else "http"
         listening = f"trailbridge listening on {scheme}://{_address(settings.host, settings.port)}"
         where = f"data in {settings.data_dir}" + (f", state in {settings.database_shown}" if settings.database else "")
@@ -208,6 +217,20 @@ def _open(settings: Settings) -> Trailbridge:
         if isinstance(exc, OSError) and exc.filename and Path(exc.filename) != settings.data_dir:
             problem += f" ({exc.filename})"
         raise ServeError(problem) from None
+
+
+def _register_functions(tb: Trailbridge, spec: str) -> None:
+    """`--function NAME=module:callable`: the module imported as a project's would be, from the current directory
+    first (as `python -m` does; the `trailbridge` script alone would not look there)."""
+    if not spec:
+        return
+    if "" not in sys.path and str(Path.cwd()) not in sys.path:
+        sys.path.insert(0, str(Path.cwd()))
+    try:
+        tb.functions.register_spec(spec)
+    except TrailbridgeError as exc:
+        tb.close()
+        raise ServeError(exc.message) from None
 
 
 def _load(config: uvicorn.Config) -> None:

@@ -55,7 +55,7 @@ class Functions:
                 raise InvalidInputError(f"function spec {item!r} is not NAME=module:callable")
             try:
                 self.register(name, getattr(importlib.import_module(module_name), attribute))
-            except (ImportError, AttributeError) as exc:
+            except (ImportError, AttributeError, SyntaxError) as exc:
                 raise InvalidInputError(f"function spec {item!r}: {exc}") from None
 
     def exists(self, arn: str) -> bool:
