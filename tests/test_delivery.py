@@ -76,10 +76,9 @@ def test_per_entry_errors(tb: Trailbridge) -> None:
             {"DetailType": "d", "Detail": "{}"},
             {"Source": "s", "DetailType": "d", "Detail": "[1]"},
             {"Source": "aws.s3", "DetailType": "d", "Detail": "{}"},
-            entry(EventBusName="missing"),
         ]
     )
-    assert answer["FailedEntryCount"] == 4
+    assert answer["FailedEntryCount"] == 3
     results = answer["Entries"]
     assert "EventId" in results[0]
     assert results[1] == {
@@ -88,7 +87,42 @@ def test_per_entry_errors(tb: Trailbridge) -> None:
     }
     assert results[2] == {"ErrorCode": "MalformedDetail", "ErrorMessage": "Detail is malformed."}
     assert results[3]["ErrorCode"] == "NotAuthorizedForSourceException"
-    assert results[4]["ErrorCode"] == "ResourceNotFoundException"
+
+
+def test_put_events_to_a_bus_that_does_not_exist_is_dropped_and_counted(tb: Trailbridge) -> None:
+    # As AWS: the entry gets an EventId and the event goes nowhere (a trap: a misspelt bus name fails silently).
+    got = collector(tb)
+    rule_with(tb, {"Id": "f", "Arn": FUNCTION + "collect"}, pattern=json.dumps({"source": [{"prefix": ""}]}))
+    missing = f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/missing"
+    answer = tb.events().put_events(
+        Entries=[entry(EventBusName="missing"), entry(EventBusName=missing), entry({"n": 3}, EventBusName="default")]
+    )
+    assert answer["FailedEntryCount"] == 0
+    assert all(set(result) == {"EventId"} for result in answer["Entries"])
+    wait_for(lambda: got)
+    wait_for(lambda: tb.pending_deliveries() == 0)
+    assert [event["detail"] for event in got] == [{"n": 3}]
+    assert tb.metrics.get("DroppedEvents", missing) == 2
+    assert tb.metrics.get("DroppedEvents") == 2
+    # An entry that is not valid is still refused, whichever bus it names.
+    bad = tb.events().put_events(
+        Entries=[{"Source": "s", "DetailType": "d", "Detail": "[1]", "EventBusName": "missing"}]
+    )
+    assert bad["Entries"] == [{"ErrorCode": "MalformedDetail", "ErrorMessage": "Detail is malformed."}]
+
+
+def test_bus_target_whose_bus_is_gone_is_dead_lettered(tb: Trailbridge) -> None:
+    # trailbridge's own delivery to a bus does not drop silently: a bus deleted since PutTargets fails it.
+    events = tb.events()
+    events.create_event_bus(Name="second")
+    tb.sqs().create_queue(QueueName="dlq")
+    bus = f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/second"
+    rule_with(tb, {"Id": "bus", "Arn": bus, "DeadLetterConfig": {"Arn": QUEUE + "dlq"}})
+    events.delete_event_bus(Name="second")
+    events.put_events(Entries=[entry()])
+    wait_for(lambda: tb.metrics.get("InvocationsSentToDlq") == 1)
+    attributes = queue_messages(tb, "dlq")[0]["MessageAttributes"]
+    assert attributes["ERROR_CODE"]["StringValue"] == "ResourceNotFoundException"
 
 
 def test_request_limits(tb: Trailbridge) -> None:

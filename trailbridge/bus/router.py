@@ -161,16 +161,23 @@ class Router:
     def _accept(
         self, entry: Mapping[str, Any], account: str, region: str, now: float, lineage: Lineage, trusted: bool
     ) -> tuple[dict[str, Any], tuple[dict[str, Any], list[Rule]] | None]:
-        """AWS's answer for one entry, and the event with the rules it is delivered to (None if refused)."""
+        """AWS's answer for one entry, and the event with the rules it is delivered to (None if refused, or
+        dropped: as AWS, an entry for a bus that does not exist gets an EventId and its event goes nowhere; it
+        is counted in DroppedEvents under the bus's ARN)."""
         try:
-            target_bus = self._bus_for(entry, account, region, trusted)
+            target_bus, missing = self._bus_for(entry, account, region, trusted)
             event_id = self.new_id()
             event = build_event(entry, event_id, account, region, now, trusted=trusted)
         except EntryError as exc:
             return {"ErrorCode": exc.code, "ErrorMessage": exc.message}, None
+        if missing:
+            self.metrics.add("DroppedEvents", target_bus)
+            return {"EventId": event_id}, None
         return {"EventId": event_id}, (event, self.route(target_bus, event, lineage))
 
-    def _bus_for(self, entry: Mapping[str, Any], account: str, region: str, trusted: bool) -> str:
+    def _bus_for(self, entry: Mapping[str, Any], account: str, region: str, trusted: bool) -> tuple[str, bool]:
+        """The ARN of the bus an entry names, and whether that bus is missing. trailbridge's own entries (a bus
+        target, a function's destination) fail on a missing bus: that delivery is dead-lettered."""
         try:
             owner, bus_region, name = bus_name_of(entry.get("EventBusName") or "default")
         except InvalidInputError as exc:
@@ -179,14 +186,16 @@ class Router:
         if bus_region != region:
             raise EntryError("InvalidArgument", f"Event bus {name} is not in region {region}.")
         doc = self._bus(owner, bus_region, name)
-        if doc is None:
+        if doc is None and trusted:
             raise EntryError("ResourceNotFoundException", f"Event bus {name} does not exist.")
+        if doc is None:
+            return bus_arn(owner, bus_region, name), True
         if not trusted:
             try:
                 authorize(Access(account, "events:PutEvents", doc["Arn"]), doc.get("Policy"))
             except AccessDeniedError as exc:
                 raise EntryError("AccessDeniedException", exc.message) from None
-        return str(doc["Arn"])
+        return str(doc["Arn"]), False
 
     def record(
         self,
