@@ -14,17 +14,20 @@ from collections.abc import Hashable
 from trailbridge.patterns.compiler import Branch, compile_branches
 from trailbridge.patterns.errors import PatternError
 from trailbridge.patterns.explain import BranchResult, Explanation, Failure, explain
+from trailbridge.patterns.hints import Hint, hints
 from trailbridge.patterns.matcher import EventInput, Matcher, PatternInput, pattern_text
 
 __all__ = [
     "BranchResult",
     "Explanation",
     "Failure",
+    "Hint",
     "Matcher",
     "Pattern",
     "PatternError",
     "compile_pattern",
     "explain",
+    "hints",
 ]
 
 _ONLY: Hashable = "pattern"
