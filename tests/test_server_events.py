@@ -257,8 +257,18 @@ def test_put_permission_governs_cross_account_put_events(server: Server, account
     assert receive_all(sqs, url, 1)[0]["account"] == other
     owner.remove_permission(EventBusName="shared", StatementId="s1")
     assert sender.put_events(Entries=[entry])["Entries"][0]["ErrorCode"] == "AccessDeniedException"
-    gone = error(owner.remove_permission, EventBusName="shared", StatementId="s1")
-    assert gone == {"Code": "ResourceNotFoundException", "Message": "EventBus does not have a policy.", "Status": 400}
+    # The bus has no policy left: AWS answers as for any statement id it does not hold.
+    gone = {
+        "Code": "ResourceNotFoundException",
+        "Message": "Statement with the provided id does not exist.",
+        "Status": 400,
+    }
+    assert error(owner.remove_permission, EventBusName="shared", StatementId="s1") == gone
+    owner.put_permission(EventBusName="shared", Action="events:PutEvents", Principal=other, StatementId="s1")
+    assert error(owner.remove_permission, EventBusName="shared", StatementId="other") == gone
+    owner.remove_permission(EventBusName="shared", RemoveAllPermissions=True)
+    assert "Policy" not in owner.describe_event_bus(Name="shared")
+    owner.remove_permission(EventBusName="shared", RemoveAllPermissions=True)  # nothing left to remove
     bad = error(owner.put_permission, Action="events:PutEvents", Principal="someone", StatementId="s2")
     assert bad["Code"] == "ValidationException" and "at 'principal'" in bad["Message"]
     conditioned = error(

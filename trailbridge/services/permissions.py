@@ -59,15 +59,14 @@ class PermissionsService:
     def remove_permission(self, **params: Any) -> dict[str, Any]:
         with self.router.changing():
             doc = self._bus(params.get("EventBusName"), "events:RemovePermission")
-            if not doc.get("Policy"):
-                raise NotFoundError("EventBus does not have a policy.")
+            statements = _statements_of(doc.get("Policy"))
             if params.get("RemoveAllPermissions"):
-                self._save_policy(doc, None)
+                if statements:  # a bus without a policy has nothing to remove
+                    self._save_policy(doc, None)
                 return {}
             sid = params.get("StatementId")
             if sid is None:
                 raise InvalidInputError("Parameter StatementId is required unless RemoveAllPermissions is true.")
-            statements = _statements_of(doc["Policy"])
             kept = [s for s in statements if s.get("Sid") != sid]
             if len(kept) == len(statements):
                 raise NotFoundError("Statement with the provided id does not exist.")
