@@ -408,6 +408,32 @@ def test_a_waiting_call_gets_the_worker_that_frees_up(py_dir: Path) -> None:
     assert second.error is None and first.error is None and second.worker_pid == first.worker_pid
 
 
+def test_waiting_calls_are_served_in_their_order_and_a_cancelled_one_takes_nothing(py_dir: Path) -> None:
+    slow = spec(py_dir, "app.slow")
+
+    async def body(rt: FunctionRuntime) -> list[object]:
+        finished: list[str] = []
+
+        async def call(request_id: str, seconds: float) -> WorkerOutcome:
+            outcome = await rt.invoke(slow, orjson.dumps({"seconds": seconds}), request_id)
+            finished.append(request_id)
+            return outcome
+
+        first = asyncio.create_task(call("r0", 0.3))
+        await asyncio.sleep(0.1)
+        cancelled = asyncio.create_task(call("gone", 0))
+        waiting = []
+        for i in range(1, 6):
+            waiting.append(asyncio.create_task(call(f"r{i}", 0)))
+            await asyncio.sleep(0)
+        cancelled.cancel()
+        outcomes = [await first, *[await task for task in waiting]]
+        return [finished, {o.worker_pid for o in outcomes} == {outcomes[0].worker_pid}, rt.workers()]
+
+    finished, one_worker, workers = with_runtime(body, max_workers=1, queue_seconds=5.0)
+    assert (finished, one_worker, workers) == ([f"r{i}" for i in range(6)], True, 1)
+
+
 def test_the_node_wide_limit_evicts_idle_workers_then_throttles(py_dir: Path) -> None:
     async def body(rt: FunctionRuntime) -> list[object]:
         idle_one = (await rt.invoke(spec(py_dir, "app.pid", memory_mb=256), b"{}", "r0")).worker_pid

@@ -77,6 +77,14 @@ class _WorkerDied(Exception):
     pass
 
 
+@dataclass(eq=False, slots=True)
+class _Waiter:
+    """A call waiting for a worker of `spec`: `granted` gets the idle worker to use, or None to start one."""
+
+    spec: FunctionSpec
+    granted: asyncio.Future[_Worker | None]
+
+
 class _Worker:
     """One process of one function version: its control socket, its log pipe and its step's log."""
 
@@ -207,7 +215,8 @@ class FunctionRuntime:
         self._live: set[_Worker] = set()
         self._starting = 0
         self._in_flight: dict[str, int] = {}
-        self._waiters: list[asyncio.Future[None]] = []
+        self._waiters: list[_Waiter] = []
+        self._wake_pending = False
         self._cleanups: set[asyncio.Task[int]] = set()
         self._reaper: asyncio.Task[None] | None = None
         self._path = path if path is not None else os.environ.get("PATH", os.defpath)
@@ -251,27 +260,56 @@ class FunctionRuntime:
     # -- acquiring a worker -------------------------------------------------------------------------------------
 
     async def _acquire(self, spec: FunctionSpec) -> _Worker | None:
-        """A warm worker, or None when a new one may be started (its slot is then counted in `_starting`)."""
+        """A warm worker, or None when a new one may be started (its slot is then counted in `_starting`).
+        Callers that must wait are served in their order of arrival."""
         if spec.reserved_concurrency == 0:
             raise ThrottledError("Rate Exceeded.", "function")
-        deadline = time.monotonic() + self.queue_seconds
-        while True:
-            limit = self._try_acquire(spec)
-            if limit is None:
-                self._in_flight[spec.arn] = self._in_flight.get(spec.arn, 0) + 1
-                return self._pop_idle(spec)
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise ThrottledError("Rate Exceeded.", limit)
-            waiter = asyncio.get_running_loop().create_future()
-            self._waiters.append(waiter)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(waiter, remaining)
+        waiter = _Waiter(spec, asyncio.get_running_loop().create_future())
+        self._waiters.append(waiter)
+        self._grant_waiting()
+        try:
+            async with asyncio.timeout(self.queue_seconds):
+                return await waiter.granted
+        except BaseException as exc:
+            self._give_up(waiter)
+            if isinstance(exc, TimeoutError):
+                raise ThrottledError("Rate Exceeded.", self._limit(spec)) from None
+            raise
+
+    def _grant_waiting(self) -> None:
+        """Give each waiting call, oldest first, the worker or the start it may have now; stop as soon as nobody
+        could have one (every slot of the node taken, no idle worker to reuse or recycle)."""
+        for waiter in list(self._waiters):
+            if waiter.granted.done():  # cancelled: its call is leaving the line
+                self._waiters.remove(waiter)
+            elif self.workers() >= self.max_workers and not any(self._idle.values()):
+                return
+            elif self._try_acquire(waiter.spec) is None:
+                self._waiters.remove(waiter)
+                self._in_flight[waiter.spec.arn] = self._in_flight.get(waiter.spec.arn, 0) + 1
+                waiter.granted.set_result(self._pop_idle(waiter.spec))
+
+    def _give_up(self, waiter: _Waiter) -> None:
+        """A waiting call that ends (timed out, cancelled): out of the line, and what it was granted given back."""
+        if waiter in self._waiters:
+            self._waiters.remove(waiter)
+        if not waiter.granted.done() or waiter.granted.cancelled():
+            return
+        self._in_flight[waiter.spec.arn] -= 1
+        worker = waiter.granted.result()
+        if worker is None:
+            self._starting -= 1
+        else:
+            self._release(worker)
+        self._wake()
+
+    def _limit(self, spec: FunctionSpec) -> str:
+        reserved = spec.reserved_concurrency
+        return "function" if reserved is not None and self._in_flight.get(spec.arn, 0) >= reserved else "node"
 
     def _try_acquire(self, spec: FunctionSpec) -> str | None:
         """None when the call may go ahead (and a worker is then there or its start counted), else the limit."""
-        reserved = spec.reserved_concurrency
-        if reserved is not None and self._in_flight.get(spec.arn, 0) >= reserved:
+        if self._limit(spec) == "function":
             return "function"
         if any(w.alive for w in self._idle.get(spec.key, ())):
             return None
@@ -312,10 +350,14 @@ class FunctionRuntime:
         self._wake()
 
     def _wake(self) -> None:
-        waiters, self._waiters = self._waiters, []
-        for waiter in waiters:
-            if not waiter.done():
-                waiter.set_result(None)
+        """A slot or a worker freed up: serve the waiting calls soon (once, however many freed up meanwhile)."""
+        if self._waiters and not self._wake_pending:
+            self._wake_pending = True
+            asyncio.get_running_loop().call_soon(self._woken)
+
+    def _woken(self) -> None:
+        self._wake_pending = False
+        self._grant_waiting()
 
     def _start_reaper(self) -> None:
         if self._reaper is None:
