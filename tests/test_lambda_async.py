@@ -39,7 +39,8 @@ class Service:
         raise AssertionError("not asked here")
 
     def async_config(self, arn: str) -> AsyncConfig:
-        assert self.config is not None
+        if self.config is None:
+            raise LookupError(arn)
         return self.config
 
     async def run(self, arn: str, payload: bytes, request_id: str) -> tuple[str, Outcome]:

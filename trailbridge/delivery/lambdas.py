@@ -69,7 +69,8 @@ class Lambdas(Protocol):
         ...
 
     def async_config(self, arn: str) -> AsyncConfig:
-        """The asynchronous-invocation settings of the function (or version, or alias) `arn`."""
+        """The asynchronous-invocation settings of the function (or version, or alias) `arn`; LookupError when
+        there is no such function."""
         ...
 
     async def run(self, arn: str, payload: bytes, request_id: str) -> tuple[str, Outcome]:
@@ -111,8 +112,9 @@ class AsyncInvoker:
     async def attempt(self, arn: str, doc: Mapping[str, Any], attempts: int, accepted: float, now: float) -> Attempted:
         """Make one attempt of the invocation `doc` (accepted at `accepted`, `attempts` made before)."""
         request_id, payload = str(doc["RequestId"]), str(doc["Payload"]).encode()
-        config = self.lambdas.async_config(arn) if self.lambdas.deployed(arn) else None
-        if config is None:  # the function was deleted meanwhile: nothing to run, as in Lambda
+        try:
+            config = self.lambdas.async_config(arn)
+        except LookupError:  # the function was deleted meanwhile: nothing to run, as in Lambda
             log.warning("asynchronous invocation %s of %s dropped: the function is gone", request_id, arn)
             return Attempted(True)
         age = now - accepted
