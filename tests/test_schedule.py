@@ -60,6 +60,9 @@ def test_a_year_that_has_passed_never_fires() -> None:
         "rate(2 minute)",
         "rate(0 hours)",
         "rate(5 weeks)",
+        "rate( 10 minutes )",  # spaces inside the parentheses: AWS refuses them
+        "rate( 10 minutes)",
+        "rate(10 minutes )",
         "cron(0 12 * * * *)",  # neither day field is ?
         "cron(0 12 ? * ? *)",  # both are
         "cron(0 12 * *)",
