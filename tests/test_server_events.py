@@ -233,7 +233,34 @@ def test_connections_and_api_destinations(server: Server, account: str) -> None:
     assert error(events.delete_connection, Name="c")["Code"] == "ConcurrentModificationException"
     events.delete_api_destination(Name="d")
     events.delete_connection(Name="c")
-    assert error(events.describe_connection, Name="c")["Message"] == "Connection 'c' does not exist."
+    gone = error(events.describe_connection, Name="c")
+    assert gone["Message"] == "Failed to describe the connection(s). Connection 'c' does not exist."
+    assert error(events.delete_connection, Name="c")["Code"] == "ResourceNotFoundException"
+
+
+def test_connection_and_api_destination_validation_as_aws_words_it(server: Server, account: str) -> None:
+    raw = server.client("events", account, parameter_validation=False)
+    auth = {"ApiKeyAuthParameters": {"ApiKeyName": "k", "ApiKeyValue": "v"}}
+    name = "Invalid Name " + "x" * 60
+    answer = error(raw.create_connection, Name=name, AuthorizationType="API_KEY", AuthParameters=auth)
+    assert answer["Message"] == (  # the pattern's error before the length's, as AWS
+        f"2 validation errors detected: Value '{name}' at 'name' failed to satisfy constraint: Member must satisfy "
+        f"regular expression pattern: [\\.\\-_A-Za-z0-9]+; Value '{name}' at 'name' failed to satisfy constraint: "
+        "Member must have length less than or equal to 64"
+    )
+    answer = error(
+        raw.create_api_destination,
+        Name="d",
+        ConnectionArn="invalid-connection-arn",
+        InvocationEndpoint="https://example.com/api",
+        HttpMethod="INVALID_METHOD",
+    )
+    assert answer["Message"] == (  # recorded from AWS: its own order of the HttpMethod values
+        "2 validation errors detected: Value 'invalid-connection-arn' at 'connectionArn' failed to satisfy "
+        "constraint: Member must satisfy regular expression pattern: ^arn:aws([a-z]|\\-)*:events:([a-z]|\\d|\\-)*:"
+        "([0-9]{12})?:connection\\/[\\.\\-_A-Za-z0-9]+\\/[\\-A-Za-z0-9]+$; Value 'INVALID_METHOD' at 'httpMethod' "
+        "failed to satisfy constraint: Member must satisfy enum value set: [HEAD, POST, PATCH, DELETE, PUT, GET, OPTIONS]"
+    )
 
 
 # -- permissions ----------------------------------------------------------------------------------

@@ -125,6 +125,11 @@ def _fail(value: Any, path: str, constraint: str) -> _Problem:
     return _problem(path, f"Value {shown} at '{path}' failed to satisfy constraint: Member must {constraint}")
 
 
+# Enums whose values AWS lists in an order of its own, not the model's (recorded from AWS). Shape names are
+# unique across botocore's models: ApiDestinationHttpMethod is EventBridge's.
+_AWS_ENUM_ORDER = {"ApiDestinationHttpMethod": ("HEAD", "POST", "PATCH", "DELETE", "PUT", "GET", "OPTIONS")}
+
+
 def _check(shape: Shape, value: Any, path: str) -> Iterator[_Problem]:
     if isinstance(shape, StructureShape):
         if not isinstance(value, Mapping):
@@ -176,12 +181,13 @@ def _check_scalar(shape: Shape, value: Any, path: str) -> Iterator[_Problem]:
         yield _fail(value, path, f"be of type {shape.type_name}")
         return
     meta = shape.metadata
-    if shape.type_name == "string":
-        yield from _check_size(shape, value, path, "length")
-        if "enum" in meta and value not in meta["enum"]:
-            yield _fail(value, path, f"satisfy enum value set: [{', '.join(meta['enum'])}]")
+    if shape.type_name == "string":  # AWS reports a string's pattern before its length
         if "pattern" in meta and not _matches(meta["pattern"], str(value), meta.get("max")):
             yield _fail(value, path, f"satisfy regular expression pattern: {meta['pattern']}")
+        yield from _check_size(shape, value, path, "length")
+        if "enum" in meta and value not in meta["enum"]:
+            listed = _AWS_ENUM_ORDER.get(shape.name, meta["enum"])
+            yield _fail(value, path, f"satisfy enum value set: [{', '.join(listed)}]")
     elif shape.type_name in ("integer", "long", "double", "float"):
         yield from _check_size(shape, value, path, "value", measure=False)
 

@@ -52,15 +52,17 @@ class DestinationsService:
     def _scope(self, kind: str) -> Scope:
         return Scope(kind, self.account, self.region)
 
-    def _get(self, kind: str, name: str) -> dict[str, Any]:
+    def _get(self, kind: str, name: str, *, describing: bool = False) -> dict[str, Any]:
+        """The connection or API destination named; ResourceNotFound worded as AWS words it (DescribeConnection's
+        message starts with "Failed to describe the connection(s). ")."""
         doc = self.resources.by_name(self._scope(kind), name)
+        if doc is None and kind == "connection":
+            prefix = "Failed to describe the connection(s). " if describing else ""
+            raise NotFoundError(f"{prefix}Connection '{name}' does not exist.")
         if doc is None:
-            label = (
-                "Connection"
-                if kind == "connection"
-                else "Failed to describe the api-destination(s). An api-destination"
+            raise NotFoundError(
+                f"Failed to describe the api-destination(s). An api-destination '{name}' does not exist."
             )
-            raise NotFoundError(f"{label} '{name}' does not exist.")
         return doc
 
     def _create(
@@ -104,7 +106,7 @@ class DestinationsService:
 
     @operation("events", "DescribeConnection")
     def describe_connection(self, **params: Any) -> dict[str, Any]:
-        doc = self._get("connection", params["Name"])
+        doc = self._get("connection", params["Name"], describing=True)
         shown = {"AuthParameters": hide_parameters(doc["AuthParameters"]), "SecretArn": _secret_arn(doc)}
         return with_times(doc, *_TIMES) | shown
 
