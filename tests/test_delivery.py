@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.conftest import FAST, wait_for
+from tests.corpora import load_json
 from tests.support.http import Endpoint
 from trailbridge.runtime import Trailbridge
 from trailbridge.services.base import ServiceError
@@ -109,6 +110,28 @@ def test_put_events_to_a_bus_that_does_not_exist_is_dropped_and_counted(tb: Trai
         Entries=[{"Source": "s", "DetailType": "d", "Detail": "[1]", "EventBusName": "missing"}]
     )
     assert bad["Entries"] == [{"ErrorCode": "MalformedDetail", "ErrorMessage": "Detail is malformed."}]
+
+
+RECORDED_PUT_EVENTS = [
+    c for c in load_json("event-patterns", "aws-recorded.json")["cases"] if c["api"] == "PutEvents->rule->SQS"
+]
+
+
+@pytest.mark.parametrize("case", RECORDED_PUT_EVENTS, ids=[c["name"] for c in RECORDED_PUT_EVENTS])
+def test_recorded_put_events_cases_through_a_rule_to_a_queue(tb: Trailbridge, case: dict) -> None:
+    # The corpus's PutEvents -> rule -> SQS cases, replayed the way they were recorded.
+    sqs = tb.sqs()
+    url = sqs.create_queue(QueueName="q")["QueueUrl"]
+    rule_with(tb, {"Id": "q", "Arn": QUEUE + "q"}, pattern=case["pattern"])
+    event = json.loads(case["event"])
+    put = {"Source": event["source"], "DetailType": event["detail-type"], "Detail": json.dumps(event["detail"])}
+    answer = tb.events().put_events(Entries=[put])
+    assert answer["FailedEntryCount"] == 0
+    wait_for(lambda: tb.pending_deliveries() == 0)
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    assert len(messages) == (1 if case["expected"] == "match" else 0)
+    if messages:
+        assert json.loads(messages[0]["Body"])["detail"] == event["detail"]
 
 
 def test_bus_target_whose_bus_is_gone_is_dead_lettered(tb: Trailbridge) -> None:
