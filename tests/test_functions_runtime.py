@@ -14,6 +14,7 @@ import orjson
 import pytest
 
 from trailbridge.clock import ManualClock
+from trailbridge.functions.runner import FunctionRunner
 from trailbridge.functions.runtime import FunctionRuntime, RuntimeUnavailableError, ThrottledError, WorkerOutcome
 from trailbridge.functions.spec import FunctionSpec
 
@@ -514,3 +515,25 @@ def test_node_exception(node_dir: Path) -> None:
     assert any("\tERROR\tInvoke Error \t" in line for line in first.log_lines)
     assert second.error is not None and second.error["errorMessage"] == "bad 2"
     assert second.worker_pid == first.worker_pid
+
+
+def test_the_runner_serves_loops_and_threads_at_once_and_passes_a_cancellation_on(py_dir: Path) -> None:
+    runner = FunctionRunner(lambda: FunctionRuntime(max_workers=1, idle_seconds=60.0, queue_seconds=5.0))
+    echo = spec(py_dir, "app.echo")
+
+    async def body() -> list[object]:
+        calls = [runner.invoke(echo, orjson.dumps({"n": n}), f"a{n}") for n in range(10)]
+        from_thread = asyncio.to_thread(runner.invoke_sync, echo, b'{"n": 99}', "t")
+        *answers, threaded = await asyncio.gather(*calls, from_thread)
+        slow = asyncio.create_task(runner.invoke(spec(py_dir, "app.slow"), b'{"seconds": 30}', "slow"))
+        await asyncio.sleep(0.5)
+        slow.cancel()
+        after = await runner.invoke(echo, b'{"n": 7}', "after")  # the only worker slot was given back
+        return [[orjson.loads(a.payload)["request_id"] for a in answers], orjson.loads(threaded.payload)["event"],
+                after.error, slow.cancelled()]  # fmt: skip
+
+    try:
+        ids, threaded, error, cancelled = asyncio.run(body())
+    finally:
+        runner.close()
+    assert (ids, threaded, error, cancelled) == ([f"a{n}" for n in range(10)], {"n": 99}, None, True)
