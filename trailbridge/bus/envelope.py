@@ -117,3 +117,36 @@ def scheduled_event(event_id: str, account: str, region: str, rule_arn: str, fir
         "resources": [rule_arn],
         "detail": {},
     }
+
+
+def invalid_test_event_reason(text: str) -> str | None:
+    """Why TestEventPattern refuses this event text (it says only "Parameter Event is not valid."), or None when
+    it accepts it, exactly when `valid_test_event` is true."""
+    try:
+        event = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return "The event is not JSON."
+    if not isinstance(event, dict):
+        return "The event is not a JSON object."
+    missing = [k for k in TEST_EVENT_FIELDS if k not in event]
+    if not missing:
+        return None
+    return f"The event has no {', '.join(missing)}: TestEventPattern requires {', '.join(TEST_EVENT_FIELDS)}."
+
+
+# What makes an event a CloudTrail record, and what its EventBridge envelope is made from (`trail.forward.
+# cloudtrail_event`; `trailbridge test-pattern` gives the envelope the record's eventID as its id).
+CLOUDTRAIL_RECORD_FIELDS = (
+    "eventVersion",
+    "eventID",
+    "eventSource",
+    "eventName",
+    "eventTime",
+    "awsRegion",
+    "recipientAccountId",
+)
+
+
+def is_cloudtrail_record(event: object) -> bool:
+    """Whether an event is a bare CloudTrail record, not in the envelope CloudTrail delivers it to EventBridge in."""
+    return isinstance(event, dict) and "detail-type" not in event and all(k in event for k in CLOUDTRAIL_RECORD_FIELDS)

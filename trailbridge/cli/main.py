@@ -49,21 +49,109 @@ def cli() -> None:
 
 @cli.command("test-pattern")
 @click.option("--pattern", required=True, help="Event pattern: JSON text or @file.")
-@click.option("--event", required=True, help="Event: JSON text or @file.")
-def test_pattern(pattern: str, event: str) -> None:
+@click.option(
+    "--event",
+    required=True,
+    help="Event: JSON text or @file. A bare CloudTrail record is tested in the envelope CloudTrail delivers it to "
+    "EventBridge in (detail-type, source aws.<service>, account, time, region; detail the record).",
+)
+@click.option(
+    "--explain",
+    "explaining",
+    is_flag=True,
+    help="Say why: for each $or branch, the condition that failed and what the event held there; after AWS's "
+    "error, hints for an invalid pattern and the reason for an invalid event.",
+)
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="With --explain: a trailbridge data directory whose recorded calls (of the event's account and region, "
+    "of the pattern's eventName) the hints look at for where the pattern's fields occur.",
+)
+def test_pattern(pattern: str, event: str, explaining: bool, data_dir: Path | None) -> None:
     """Print true or false (exit 0 or 1) as EventBridge's TestEventPattern would; exit 2 on errors."""
+    from trailbridge.bus.envelope import invalid_test_event_reason, is_cloudtrail_record  # noqa: PLC0415
+    from trailbridge.patterns import explain, hints  # noqa: PLC0415
+    from trailbridge.trail.forward import cloudtrail_event  # noqa: PLC0415
+
     pattern_text, event_text = _argument(pattern), _argument(event)
+    try:
+        record = json.loads(event_text)
+    except ValueError:
+        record = None
+    wrapped = is_cloudtrail_record(record)
+    if wrapped:
+        event_text = json.dumps(cloudtrail_event(record, str(record["eventID"])))
     try:
         compiled = compile_pattern(pattern_text)
     except PatternError as exc:
         click.echo(f"InvalidEventPatternException: {exc}", err=True)
+        if explaining:
+            for hint in hints(pattern_text, _recorded_calls(data_dir, pattern_text, event_text)):
+                click.echo(hint.text(), err=True)
         sys.exit(2)
     if not valid_test_event(event_text):
-        click.echo(f"ValidationException: {INVALID_EVENT}", err=True)
+        reason = f" {invalid_test_event_reason(event_text)}" if explaining else ""
+        click.echo(f"ValidationException: {INVALID_EVENT}{reason}", err=True)
         sys.exit(2)
     result = compiled.matches(event_text)
     click.echo("true" if result else "false")
+    if explaining:
+        if wrapped:
+            click.echo("Note: the event is a bare CloudTrail record; it was tested in its EventBridge envelope.")
+        click.echo(explain(pattern_text, event_text).text())
+        for hint in hints(pattern_text, _recorded_calls(data_dir, pattern_text, event_text)):
+            click.echo(hint.text())
     sys.exit(0 if result else 1)
+
+
+RECORDED_CALLS = 200  # recorded calls read per eventName for `test-pattern --explain --data`
+
+
+def _recorded_calls(data_dir: Path | None, pattern_text: str, event_text: str) -> list[dict[str, Any]] | None:
+    """`test-pattern --data`: the newest recorded calls of the event's account and region, of each eventName the
+    pattern names (of any name when it names none), as LookupEvents finds them; None without --data."""
+    from trailbridge.patterns.hints import event_names  # noqa: PLC0415
+    from trailbridge.storage.backends import open_ports  # noqa: PLC0415
+
+    if data_dir is None:
+        return None
+    if not (data_dir / "trailbridge.sqlite3").is_file():
+        raise click.BadParameter(f"{data_dir} is not a trailbridge data directory", param_hint="--data")
+    try:
+        doc, event = json.loads(pattern_text), json.loads(event_text)
+    except ValueError:
+        return None
+    if (
+        not isinstance(event, dict)
+        or not isinstance(event.get("account"), str)
+        or not isinstance(event.get("region"), str)
+    ):
+        return None
+    names = event_names(doc) if isinstance(doc, dict) else []
+    lookups: list[tuple[str, str] | None] = [("EventName", name) for name in names]
+    try:
+        ports = open_ports(Settings(), data_dir)
+    except (TrailbridgeError, OSError, sqlite3.Error) as exc:
+        raise click.ClickException(f"cannot open the store: {exc}") from None
+    try:
+        rows = [
+            row
+            for by in lookups or [None]
+            for row in ports.records.page(
+                event["account"],
+                event["region"],
+                0.0,
+                datetime.now(UTC).timestamp(),
+                (float("inf"), 0),
+                RECORDED_CALLS,
+                by,
+            )
+        ]
+    finally:
+        ports.store.close()
+    return [json.loads(row.record) for row in rows]
 
 
 class ServeError(Exception):

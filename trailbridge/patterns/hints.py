@@ -34,7 +34,7 @@ from trailbridge.patterns.compiler import OR
 from trailbridge.patterns.matcher import PatternInput, pattern_text
 from trailbridge.patterns.reference import flatten
 
-__all__ = ["Hint", "hints"]
+__all__ = ["Hint", "event_names", "hints"]
 
 OPERATORS = (
     "exactly",
@@ -316,11 +316,16 @@ def _fields(doc: Any) -> list[tuple[Loc | None, str]]:
     return out
 
 
+def event_names(doc: Mapping[str, Any]) -> list[str]:
+    """The `eventName` values a parsed pattern asks for exactly (in `detail`, outside `$or`)."""
+    detail = doc.get("detail")
+    names = detail.get("eventName") if isinstance(detail, Mapping) else None
+    return [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
+
+
 def _recorded(doc: Any, records: list[Mapping[str, Any]]) -> list[Hint]:
     """For each field of `detail` that no record has, the paths of the records that end with its key."""
-    detail = doc.get("detail")
-    names = detail.get("eventName") if isinstance(detail, dict) else None
-    wanted = {n for n in names if isinstance(n, str)} if isinstance(names, list) else set()
+    wanted = set(event_names(doc))
     details = [r["detail"] if "detail-type" in r and isinstance(r.get("detail"), dict) else r for r in records]
     leaves = [{path for path, _, _ in flatten(dict(r))} for r in details if not wanted or r.get("eventName") in wanted]
     if not leaves:
