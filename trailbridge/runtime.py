@@ -36,6 +36,7 @@ from trailbridge.services.destinations import DestinationsService, seal_stored_p
 from trailbridge.services.events import EventsService
 from trailbridge.services.lambda_functions.invoking import DeployedFunctions
 from trailbridge.services.logs import LogsService
+from trailbridge.services.sessions import RoleSessions
 from trailbridge.services.sns.publish import PublishService
 from trailbridge.services.sqs import QueuesService
 from trailbridge.services.trails import TrailsService
@@ -121,6 +122,7 @@ class Trailbridge:
             recorder=self.recorder,
             new_id=self.new_id,
             sns_signer=NotificationSigner(ports.keys, secrets, self.clock, self.settings.endpoint_url),
+            role_sessions=RoleSessions(secrets, self.clock),
             function_runner=FunctionRunner(
                 lambda: FunctionRuntime(self.settings.lambda_max_workers, self.settings.lambda_idle_seconds)
             ),

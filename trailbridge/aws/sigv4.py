@@ -16,10 +16,11 @@ import configparser
 import hashlib
 import hmac
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, quote
 
 from trailbridge.aws.wire import WireError
@@ -43,6 +44,7 @@ class Principal:
     region: str
     user_name: str | None = None  # the credentials-file section of the access key
     import_any_account: bool = False  # the credentials file lets this key import any account's records
+    identity: Mapping[str, Any] | None = None  # a temporary session's holder, as CloudTrail's userIdentity
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class Credential:
     account: str
     name: str  # the credentials-file section
     import_any_account: bool = False  # `trailbridge_import_any_account = true`: an organization's key
+    identity: Mapping[str, Any] | None = None  # a temporary session's holder, as CloudTrail's userIdentity
 
 
 @dataclass(frozen=True)
@@ -168,14 +171,31 @@ class Request:
     unsigned_payload: bool = False  # UNSIGNED-PAYLOAD is allowed (S3)
 
 
+# A temporary session's credential from its access key and session token (X-Amz-Security-Token), or None when
+# the token is not one of the sessions it knows.
+Sessions = Callable[[str, str], Credential | None]
+
+
 class Authenticator:
-    """Find the caller of a request; with `verify`, refuse one whose signature does not check out."""
+    """Find the caller of a request; with `verify`, refuse one whose signature does not check out. A request
+    with a session token is the session's whose credential `sessions` gives, when the key is not a long-term
+    one of `credentials`."""
 
     def __init__(
-        self, credentials: Mapping[str, Credential], default_account: str, default_region: str, *, verify: bool
+        self,
+        credentials: Mapping[str, Credential],
+        default_account: str,
+        default_region: str,
+        *,
+        verify: bool,
+        sessions: Sessions | None = None,
     ) -> None:
-        self.credentials, self.verify = credentials, verify
+        self.credentials, self.verify, self.sessions = credentials, verify, sessions
         self.default_account, self.default_region = default_account, default_region
+
+    def with_sessions(self, sessions: Sessions) -> Authenticator:
+        creds, account, region = self.credentials, self.default_account, self.default_region
+        return Authenticator(creds, account, region, verify=self.verify, sessions=sessions)
 
     def principal(self, request: Request, now: datetime | None = None) -> Principal:
         header = request.headers.get("authorization")
@@ -189,13 +209,17 @@ class Authenticator:
                 "InvalidSignatureException", f"Credential should be scoped to a valid region, not '{sig.region}'."
             )
         known = self.credentials.get(sig.access_key)
+        token = request.headers.get("x-amz-security-token")
+        if known is None and token and self.sessions is not None:
+            known = self.sessions(sig.access_key, token)
         if self.verify:
             if known is None:
                 raise WireError("UnrecognizedClientException", "The security token included in the request is invalid.")
             self._check(request, sig, known, now or datetime.now(UTC))
         name = known.name if known is not None else None
         any_account = known is not None and known.import_any_account
-        return Principal(sig.access_key, self._account(sig.access_key, known), sig.region, name, any_account)
+        identity = known.identity if known is not None else None
+        return Principal(sig.access_key, self._account(sig.access_key, known), sig.region, name, any_account, identity)
 
     def _check_scope(self, request: Request, sig: Signature) -> None:
         if request.service and sig.service != request.service:

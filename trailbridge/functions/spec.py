@@ -26,6 +26,7 @@ class FunctionSpec:
     memory_mb: int  # 128-10240
     log_group: str  # /aws/lambda/NAME
     reserved_concurrency: int | None = None  # PutFunctionConcurrency; None: only the node-wide limit
+    role: str = ""  # the execution role, whose session's credentials the environment carries
 
     @property
     def key(self) -> tuple[object, ...]:

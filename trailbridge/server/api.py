@@ -190,6 +190,8 @@ class AwsApi:
     def _authenticate(self, call: _Call, signed: sigv4.Request) -> None:
         principal = self.authenticator.principal(signed)
         call.account, call.region, call.principal = principal.account, principal.region, principal
+        if principal.identity is not None:  # a session trailbridge issued (a function's role)
+            call.identity = dict(principal.identity)
         if (known := self.bridge.identity(principal.access_key)) is not None:
             call.account, call.identity = known.account, known.user_identity
 

@@ -56,6 +56,9 @@ class Gateway:
         self, tb: Trailbridge, authenticator: sigv4.Authenticator, started: Callable[[], None] | None = None
     ) -> None:
         """`started` is called once the engine has started (the server's socket listens by then)."""
+        sessions = tb.engine.role_sessions
+        if sessions is not None:  # requests signed with a function role's session (its workers' SDK calls)
+            authenticator = authenticator.with_sessions(sessions.credential)
         self.tb, self.authenticator, self.started = tb, authenticator, started
         self.max_body = tb.settings.max_request_bytes
         self.metrics = ServerMetrics(tb.metrics, tb.pending_deliveries)

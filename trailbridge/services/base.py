@@ -33,6 +33,7 @@ from trailbridge.functions.runner import FunctionRunner
 from trailbridge.metrics import Metrics
 from trailbridge.patterns import PatternError
 from trailbridge.secrets import SecretBox
+from trailbridge.services.sessions import RoleSessions
 from trailbridge.settings import Settings
 from trailbridge.storage.ports import Objects, Resources, Store
 from trailbridge.topics.signing import NotificationSigner
@@ -80,6 +81,8 @@ class Engine:
     sns_signer: NotificationSigner | None = None
     # runs deployed functions on this node's workers; None: Invoke answers ServiceException
     function_runner: FunctionRunner | None = None
+    # the temporary credentials of function roles; None: workers get none (and their SDK calls are refused)
+    role_sessions: RoleSessions | None = None
 
 
 _CODES: dict[type[TrailbridgeError], str] = {

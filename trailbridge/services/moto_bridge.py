@@ -10,8 +10,9 @@ from typing import Any
 from botocore.model import OperationModel
 
 from trailbridge.services.base import ServiceError
+from trailbridge.services.identities import Identity
 from trailbridge.services.moto import backends, wire
-from trailbridge.services.moto.identity import ISSUED_KEYS, Identity, IssuedKeys
+from trailbridge.services.moto.identity import ISSUED_KEYS, IssuedKeys
 
 __all__ = ["Identity", "MotoBridge"]
 

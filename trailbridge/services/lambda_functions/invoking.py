@@ -2,9 +2,10 @@
 paths use (EventBridge's function targets, SNS's lambda subscriptions, the asynchronous queue).
 
 A run takes the version's FunctionSpec (`spec_for`), adds what a worker's environment carries on AWS (the
-region, and `AWS_ENDPOINT_URL` so the function's AWS SDK reaches this trailbridge, with the function's account
-as its access key), runs it on the node's workers (`engine.function_runner`), and writes its log lines to
-CloudWatch Logs group `/aws/lambda/NAME` (created on first use, as Lambda creates it) in the worker's stream.
+region, `AWS_ENDPOINT_URL` so the function's AWS SDK reaches this trailbridge, and a session of the function's
+execution role, `services/sessions.py`, so what the SDK calls is the role's), runs it on the node's workers
+(`engine.function_runner`), and writes its log lines to CloudWatch Logs group `/aws/lambda/NAME` (created on
+first use, as Lambda creates it) in the worker's stream.
 """
 
 from __future__ import annotations
@@ -30,16 +31,22 @@ _TAIL_BYTES = 4096  # LogType=Tail: the last 4 KB of the log
 
 def worker_environment(engine: Engine, spec: FunctionSpec) -> FunctionSpec:
     """The spec with the AWS_* variables a worker gets: its region, this trailbridge as its endpoint, and the
-    function's account as its access key (so its SDK calls are recorded as that account's)."""
+    temporary credentials of the function's role, as Lambda gives them (the session is named after the
+    function), so its SDK calls are the role's, in the function's account."""
     region, account = spec.arn.split(":")[3], spec.arn.split(":")[4]
     env = {
         **spec.environment,
         "AWS_REGION": region,
         "AWS_DEFAULT_REGION": region,
         "AWS_ENDPOINT_URL": engine.settings.endpoint_url,
-        "AWS_ACCESS_KEY_ID": account,
-        "AWS_SECRET_ACCESS_KEY": "trailbridge",
     }
+    if engine.role_sessions is not None:
+        session = engine.role_sessions.issue(account, spec.role, spec.name)
+        env |= {
+            "AWS_ACCESS_KEY_ID": session.access_key,
+            "AWS_SECRET_ACCESS_KEY": session.secret_key,
+            "AWS_SESSION_TOKEN": session.token,
+        }
     return replace(spec, environment=env)
 
 

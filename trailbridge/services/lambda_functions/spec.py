@@ -50,6 +50,7 @@ def spec_for(engine: Engine, function_arn: str, qualifier: str | None = None) ->
         memory_mb=int(config["MemorySize"]),
         log_group=config["LoggingConfig"]["LogGroup"],
         reserved_concurrency=doc["Concurrency"],
+        role=config["Role"],
     )
 
 

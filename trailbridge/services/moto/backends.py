@@ -18,7 +18,6 @@ import threading
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from functools import cache, lru_cache
 from typing import Any
 
@@ -31,6 +30,8 @@ from moto.iam.models import iam_backends
 from moto.sts.models import sts_backends
 from moto.utilities.utils import get_partition
 from werkzeug.exceptions import HTTPException
+
+from trailbridge.services.identities import AssumedRole
 
 MOTO_LOCK = threading.Lock()
 
@@ -105,17 +106,6 @@ def _bytes(body: Any) -> bytes:
     if isinstance(body, bytes):
         return body
     return str(body or "").encode()
-
-
-@dataclass(frozen=True)
-class AssumedRole:
-    """A session moto's STS issued by AssumeRole (or its SAML / web-identity variants)."""
-
-    account: str
-    role_arn: str
-    role_id: str | None  # None when the role does not exist in moto's IAM
-    session_name: str
-    created: datetime
 
 
 @dataclass(frozen=True)

@@ -10,55 +10,11 @@ nothing, so those answers get a fresh ASIA key registered in moto's IAM instead.
 from __future__ import annotations
 
 import copy
-import hashlib
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from trailbridge.services.moto.backends import AssumedRole, Principal, assumed_role, new_temporary_key, principal
-
-
-@dataclass(frozen=True)
-class Identity:
-    """The account a key belongs to and the CloudTrail `userIdentity` of its holder."""
-
-    account: str
-    user_identity: dict[str, Any]
-
-
-def iso(moment: datetime) -> str:
-    """CloudTrail's timestamp form: ISO 8601 in UTC with a Z, whole seconds."""
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def stable_id(prefix: str, text: str) -> str:
-    """An AWS-style unique id (`AROA` + 17 characters), the same for the same text."""
-    return prefix + hashlib.sha256(text.encode()).hexdigest()[:17].upper()
-
-
-def _attributes(created: datetime) -> dict[str, str]:
-    return {"creationDate": iso(created), "mfaAuthenticated": "false"}
-
-
-def assumed_role_identity(role: AssumedRole, access_key: str) -> Identity:
-    """An AssumeRole session. moto lets a role that does not exist be assumed; its id is then derived from
-    its ARN, so the same session always has the same principalId."""
-    name = role.role_arn.rsplit("/", 1)[-1]
-    role_id = role.role_id or stable_id("AROA", role.role_arn)
-    partition = role.role_arn.split(":")[1]
-    issuer = {"type": "Role", "principalId": role_id, "arn": role.role_arn, "accountId": role.account}
-    return Identity(
-        role.account,
-        {
-            "type": "AssumedRole",
-            "principalId": f"{role_id}:{role.session_name}",
-            "arn": f"arn:{partition}:sts::{role.account}:assumed-role/{name}/{role.session_name}",
-            "accountId": role.account,
-            "accessKeyId": access_key,
-            "sessionContext": {"sessionIssuer": {**issuer, "userName": name}, "attributes": _attributes(role.created)},
-        },
-    )
+from trailbridge.services.identities import Identity, assumed_role_identity, attributes
+from trailbridge.services.moto.backends import Principal, assumed_role, new_temporary_key, principal
 
 
 def _principal_fields(holder: Principal) -> dict[str, str]:
@@ -72,13 +28,13 @@ def _principal_fields(holder: Principal) -> dict[str, str]:
 def session_identity(holder: Principal, access_key: str, created: datetime) -> Identity:
     """A GetSessionToken key: its holder's own identity, with the session's attributes."""
     fields = {**_principal_fields(holder), "accessKeyId": access_key}
-    return Identity(holder.account, {**fields, "sessionContext": {"attributes": _attributes(created)}})
+    return Identity(holder.account, {**fields, "sessionContext": {"attributes": attributes(created)}})
 
 
 def federated_identity(holder: Principal, name: str, access_key: str, created: datetime) -> Identity:
     """A GetFederationToken key: the federated user, issued by the caller's IAM user (or root)."""
     partition = holder.arn.split(":")[1]
-    context = {"sessionIssuer": _principal_fields(holder), "attributes": _attributes(created)}
+    context = {"sessionIssuer": _principal_fields(holder), "attributes": attributes(created)}
     return Identity(
         holder.account,
         {
