@@ -6,8 +6,9 @@
 No peer runs here: moto's Lambda and LocalStack both run functions in Docker containers, and the bench asks
 `docker info` whether a Docker daemon answers. Where none does (this machine), each number is printed beside a
 floor measured in the same run: warm invoke beside a no-op call to the same server (ListFunctions, same
-client), a cold start beside starting the bare runtime (`python3 -c pass`, `node -e 0`), rule-to-function
-deliveries beside the same PutEvents load delivered by a rule to an SQS queue.
+client), a cold start beside starting the bare runtime (`python3 -c pass`, `node -e 0`, with only PATH in
+their environment, as a worker gets little more), rule-to-function deliveries beside the same PutEvents load
+delivered by a rule to an SQS queue. Even where Docker answers, no peer is run yet: the ratios are the floors'.
 
 One server (TRAILBRIDGE_LAMBDA_MAX_WORKERS=4), set up with boto3's `lambda` client as the aws CLI would:
 CreateFunction with a zip for a Python (python3.12) and a Node.js (nodejs20.x) function, then, per function:
@@ -185,8 +186,10 @@ def measure_function(aws: Any, name: str, runtime: str, colds: int, warms: int) 
 
 
 def process_start(argv: list[str], count: int) -> float:
-    """p50 (ms) of starting and ending `argv`."""
-    return percentile(timed(lambda: subprocess.run(argv, check=True), count), 0.5)
+    """p50 (ms) of starting and ending `argv`, in an environment as bare as a worker's (an inherited
+    NODE_EXTRA_CA_CERTS, for one, makes node read every CA certificate first: twice the start)."""
+    bare = {"PATH": os.environ.get("PATH", os.defpath)}
+    return percentile(timed(lambda: subprocess.run(argv, check=True, env=bare), count), 0.5)
 
 
 def put_body(source: str, batch: int) -> bytes:
