@@ -96,14 +96,26 @@ function context(header) {
   };
 }
 
+// Lambda answers a callback-style handler once the event loop is empty (its timers, sockets and callbacks
+// done), unless the handler set context.callbackWaitsForEmptyEventLoop = false. Our socket to the runtime would
+// keep the loop alive, so it is unreferenced meanwhile: "beforeExit" then fires when only it is left.
+function whenLoopEmpty(finish) {
+  socket.unref();
+  process.once("beforeExit", () => {
+    socket.ref();
+    finish();
+  });
+}
+
 function run(handler, event, ctx) {
   return new Promise((resolve, reject) => {
     let settled = false;
     const callback = (error, result) => {
       if (settled) return;
       settled = true;
-      if (error !== undefined && error !== null) reject(error);
-      else resolve(result);
+      const finish = () => (error !== undefined && error !== null ? reject(error) : resolve(result));
+      if (handler.length >= 3 && ctx.callbackWaitsForEmptyEventLoop) whenLoopEmpty(finish);
+      else finish();
     };
     const returned = handler.length >= 3 ? handler(event, ctx, callback) : handler(event, ctx);
     if (returned && typeof returned.then === "function") {
