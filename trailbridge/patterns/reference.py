@@ -2,8 +2,8 @@
 
 It flattens the *whole* event into (dotted path, value, array membership) triples, then for each
 branch tries every combination of values, keeping only combinations whose values sit in the same
-element of every array they share. No index, no memo, no fast path. The property tests check the matcher against it; `explain` and `hints`
-use its `flatten` to say what an event holds where (never to decide a match).
+element of every array they share. No index, no memo, no fast path. The property tests check the matcher
+against it; `explain` and `hints` use its `flatten` to say what an event holds where (never to decide a match).
 """
 
 from __future__ import annotations
