@@ -220,6 +220,7 @@ class FunctionRuntime:
         self._cleanups: set[asyncio.Task[int]] = set()
         self._reaper: asyncio.Task[None] | None = None
         self._path = path if path is not None else os.environ.get("PATH", os.defpath)
+        self._node: str | None = None  # where `node` was found on `_path`
 
     # -- the public surface -------------------------------------------------------------------------------------
 
@@ -375,7 +376,9 @@ class FunctionRuntime:
         if spec.runtime.startswith("python3"):
             return [sys.executable, *_ISOLATION, str(PYTHON_BOOTSTRAP)]
         if spec.runtime.startswith("nodejs"):
-            node = shutil.which("node", path=self._path)
+            # looked up once found (each look-up is a stat per PATH directory, on every invocation otherwise);
+            # until then on each call, so a `node` installed meanwhile is found
+            node = self._node = self._node or shutil.which("node", path=self._path)
             if node is None:
                 raise RuntimeUnavailableError(
                     f"{spec.runtime} functions need Node.js: `node` was not found on this node's PATH"
