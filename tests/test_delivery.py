@@ -329,7 +329,9 @@ def test_function_that_puts_events_is_part_of_the_chain(tb: Trailbridge) -> None
 # -- failures, retries, dead letters ------------------------------------------------------------
 
 
-def test_failing_function_retries_then_dead_letters_with_aws_attributes(tb: Trailbridge) -> None:
+def test_failing_function_retries_then_dead_letters_with_aws_attributes(
+    tb: Trailbridge, caplog: pytest.LogCaptureFixture
+) -> None:
     calls: list = []
 
     def broken(event):
@@ -345,9 +347,15 @@ def test_failing_function_retries_then_dead_letters_with_aws_attributes(tb: Trai
         "DeadLetterConfig": {"Arn": QUEUE + "dlq"},
     }
     rule_with(tb, target)
-    event_id = tb.events().put_events(Entries=[entry()])["Entries"][0]["EventId"]
-    wait_for(lambda: tb.metrics.get("InvocationsSentToDlq") == 1)
+    with caplog.at_level("WARNING", logger="trailbridge.delivery"):
+        event_id = tb.events().put_events(Entries=[entry()])["Entries"][0]["EventId"]
+        wait_for(lambda: tb.metrics.get("InvocationsSentToDlq") == 1)
     assert len(calls) == 3  # the first invocation and two retries
+    failed = [r.getMessage() for r in caplog.records if event_id in r.getMessage()]
+    assert failed == [
+        f"event {event_id} to target b of arn:aws:events:{REGION}:{ACCOUNT}:rule/r failed after 3 attempt(s): "
+        "FUNCTION_ERROR: RuntimeError: boom"
+    ]  # logged, not only counted
     message = queue_messages(tb, "dlq")[0]
     assert json.loads(message["Body"])["id"] == event_id
     attributes = {k: v["StringValue"] for k, v in message["MessageAttributes"].items()}

@@ -302,6 +302,14 @@ class Dispatcher:
             self.metrics.add("RetryInvocationAttempts", rule.arn, target.id)
             return _Outcome(replace(row, attempts=attempts), "retry", due=now + delay, error=failure)
         self.metrics.add("FailedInvocations", rule.arn, target.id)
+        log.warning(
+            "event %s to target %s of %s failed after %d attempt(s): %s",
+            event.doc.get("id"),
+            target.id,
+            rule.arn,
+            attempts,
+            failure,
+        )
         return _Outcome(row, "dead", error=failure, event=event, target=target, rule_creator=rule.creator)
 
     # -- acknowledging ------------------------------------------------------------------------
