@@ -5,10 +5,7 @@ when sealed by another node's key or expired."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +15,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from tests.support.aws_cli import run_script
 from tests.support.server import Server
 from tests.test_server_lambda import zipped
 from trailbridge.aws.sigv4 import Authenticator, Request
@@ -34,21 +32,7 @@ def test_the_remediation_loop_runs_as_written_with_the_aws_cli(tmp_path: Path) -
     assert LOOP is not None, "README.md has no <!-- remediation --> block"
     server = Server(env={"TRAILBRIDGE_TRAIL_DELIVERY_SECONDS": "1"})
     try:
-        env = {
-            **os.environ,
-            "AWS_ENDPOINT_URL": server.url,
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_ACCESS_KEY_ID": "123456789012",
-            "AWS_SECRET_ACCESS_KEY": "test",
-            "AWS_CONFIG_FILE": "/dev/null",
-            "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-            "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
-        }
-        script = tmp_path / "loop.sh"
-        script.write_text(LOOP.group(1))
-        done = subprocess.run(
-            ["bash", "-e", str(script)], capture_output=True, text=True, timeout=240, env=env, cwd=tmp_path, check=False
-        )
+        done = run_script(server, LOOP.group(1), tmp_path)
         shown = done.stdout + done.stderr
         assert done.returncode == 0, shown
         alert = json.loads(done.stdout[done.stdout.index('{\n  "Type"') :].split("\n}\n", 1)[0] + "\n}")

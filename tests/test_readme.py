@@ -6,12 +6,11 @@ import contextlib
 import io
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.support.aws_cli import run_script
 from tests.support.server import Server
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -43,21 +42,7 @@ def test_the_first_run_walkthrough_runs_as_written_with_the_aws_cli(tmp_path: Pa
     periods = {"TRAILBRIDGE_TRAIL_DELIVERY_SECONDS": "1", "TRAILBRIDGE_DIGEST_SECONDS": "2"}
     server = Server(env=periods)
     try:
-        env = {
-            **os.environ,
-            "AWS_ENDPOINT_URL": server.url,
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_ACCESS_KEY_ID": "123456789012",
-            "AWS_SECRET_ACCESS_KEY": "test",
-            "AWS_CONFIG_FILE": "/dev/null",
-            "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-            "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
-        }
-        script = tmp_path / "walkthrough.sh"
-        script.write_text(WALKTHROUGH.group(1))
-        done = subprocess.run(
-            ["bash", "-e", str(script)], capture_output=True, text=True, timeout=240, env=env, check=False
-        )
+        done = run_script(server, WALKTHROUGH.group(1), tmp_path)
         shown = done.stdout + done.stderr
         assert done.returncode == 0, shown
         assert '"instanceType": "t2.micro"' in shown or '"instanceType":"t2.micro"' in shown  # the event in the queue
