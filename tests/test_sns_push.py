@@ -8,43 +8,16 @@ dropped); `since`; and the outbox still there after a SQLite-backed trailbridge 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.sns import REGION, Sns, refused, signed
+from tests.support.sns import REGION, Clock, Sns, clock_fixture, engine_fixture, refused, signed, sns_fixture  # noqa: F401 (fixtures)
 from trailbridge.runtime import Trailbridge
 from trailbridge.services.base import Engine
 from trailbridge.services.sns import PlatformService
 from trailbridge.services.sns.push import sent_push
-
-
-class Clock:
-    """A clock the test moves."""
-
-    def __init__(self) -> None:
-        self.at = 1_700_000_000.0
-
-    def now(self) -> float:
-        return self.at
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def engine(clock: Clock) -> Iterator[Engine]:
-    with Trailbridge(clock=clock) as tb:
-        yield signed(tb)
-
-
-@pytest.fixture
-def sns(engine: Engine) -> Sns:
-    return Sns(engine)
 
 
 def _platform(sns: Sns) -> PlatformService:

@@ -20,7 +20,7 @@ import pytest
 
 from tests.conftest import FAST
 from tests.support.asgi import Answer, AsgiClient, asgi_client
-from tests.support.sns import REGION, Sns, refused, signed
+from tests.support.sns import REGION, Clock, Sns, clock_fixture, engine_fixture, refused, signed, sns_fixture  # noqa: F401 (fixtures)
 from trailbridge.runtime import Trailbridge
 from trailbridge.services.base import Engine, ServiceError
 from trailbridge.services.sns import SmsService
@@ -28,32 +28,6 @@ from trailbridge.services.sns.sms import opt_out, sent_sms
 
 DAY = 24 * 3600.0
 NUMBER = "+15555550100"
-
-
-class Clock:
-    """A clock the test moves."""
-
-    def __init__(self) -> None:
-        self.at = 1_700_000_000.0
-
-    def now(self) -> float:
-        return self.at
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def engine(clock: Clock) -> Iterator[Engine]:
-    with Trailbridge(clock=clock) as tb:
-        yield signed(tb)
-
-
-@pytest.fixture
-def sns(engine: Engine) -> Sns:
-    return Sns(engine)
 
 
 def _sms(sns: Sns) -> SmsService:

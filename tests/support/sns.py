@@ -1,5 +1,7 @@
 """Helpers for the SNS tests: one account's SNS and SQS service objects over an engine that signs
-notifications (a signer over in-memory keys), and the error a call is refused with."""
+notifications (a signer over in-memory keys), the error a call is refused with, and fixtures a test module
+imports (`*_fixture`, each named without the suffix): `clock` (one the test moves), `engine` (in memory,
+signing, on that clock) and `sns` (a new account's services over that engine)."""
 
 from __future__ import annotations
 
@@ -51,6 +53,32 @@ class Sns:
 def signed(tb: Trailbridge) -> Engine:
     signer = NotificationSigner(MemoryKeys(tb.store), tb.engine.secrets, tb.engine.clock, "http://localhost")
     return replace(tb.engine, sns_signer=signer)
+
+
+class Clock:
+    """A clock the test moves."""
+
+    def __init__(self) -> None:
+        self.at = 1_700_000_000.0
+
+    def now(self) -> float:
+        return self.at
+
+
+@pytest.fixture(name="clock")
+def clock_fixture() -> Clock:
+    return Clock()
+
+
+@pytest.fixture(name="engine")
+def engine_fixture(clock: Clock) -> Iterator[Engine]:
+    with Trailbridge(clock=clock) as tb:
+        yield signed(tb)
+
+
+@pytest.fixture(name="sns")
+def sns_fixture(engine: Engine) -> Sns:
+    return Sns(engine)
 
 
 def signed_engine() -> Iterator[Engine]:
