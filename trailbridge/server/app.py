@@ -14,6 +14,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from functools import partial
 from importlib.metadata import version
+from typing import Any
 
 import anyio
 import anyio.to_thread
@@ -35,7 +36,7 @@ from trailbridge.server.api import AwsApi
 from trailbridge.server.batches import Batches
 from trailbridge.server.durable import NOT_RECORDED, Durable
 from trailbridge.server.metrics import CONTENT_TYPE, ServerMetrics
-from trailbridge.services.base import ServiceError
+from trailbridge.services.base import Engine, ServiceError
 from trailbridge.services.lambda_functions.code import code_at
 from trailbridge.services.sns import push, sms
 from trailbridge.storage.sqlite.store import SqliteStore
@@ -49,6 +50,7 @@ MAX_RECORDS_BYTES = 16 * 1024 * 1024  # one batch of captured records
 OWN_ENDPOINTS_SIGNING_NAME = "cloudtrail"
 WORKER_THREADS = 256  # operations run in threads; long-polling ReceiveMessage holds one for up to 20 s
 AUDIT_EVENTS = ServiceRoute("cloudtrail-data", "rest-json")  # PutAuditEvents, signed or not
+Outbox = Callable[[Engine, str, str, float | None], list[dict[str, Any]]]  # an SNS outbox's listing
 
 
 class Gateway:
@@ -125,9 +127,11 @@ class Gateway:
             return Response(b"Not Found", 404, media_type="text/plain")
         return Response(pem, media_type="application/x-pem-file")
 
-    async def sent_sms(self, request: Request) -> Response:
-        """`GET /_trailbridge/sns/sms[?since=EPOCH_SECONDS]`: the SMS SNS would have sent for the caller's account
-        and region (no carrier is reachable), oldest first; signed like any call under --auth."""
+    async def sent(self, listed: Outbox, request: Request) -> Response:
+        """`GET /_trailbridge/sns/sms[?since=EPOCH_SECONDS]` and `GET /_trailbridge/sns/push[?since=...]`: the SMS
+        or the push notifications SNS would have sent for the caller's account and region (no carrier or push
+        service is reachable), oldest first, as `listed` (`sms.sent_sms`, `push.sent_push`) lists them; signed
+        like any call under --auth."""
         try:
             principal = self.authenticator.principal(_signed_request(request, b"", OWN_ENDPOINTS_SIGNING_NAME))
             since = request.query_params.get("since")
@@ -137,7 +141,7 @@ class Gateway:
         except ValueError:
             message = "since must be a time in epoch seconds."
             return Response(orjson.dumps({"__type": "ValidationException", "message": message}), 400)
-        work = partial(sms.sent_sms, self.tb.engine, principal.account, principal.region, start)
+        work = partial(listed, self.tb.engine, principal.account, principal.region, start)
         sent = await anyio.to_thread.run_sync(work, limiter=self.limiter)
         return Response(orjson.dumps({"Messages": sent}), media_type="application/json")
 
@@ -152,23 +156,6 @@ class Gateway:
         if data is None:
             return Response(b"Forbidden", 403, media_type="text/plain")
         return Response(data, media_type="application/zip")
-
-    async def sent_push(self, request: Request) -> Response:
-        """`GET /_trailbridge/sns/push[?since=EPOCH_SECONDS]`: the push notifications SNS would have sent to the
-        caller's account's platform endpoints in its region (no push service is reachable), oldest first;
-        signed like any call under --auth."""
-        try:
-            principal = self.authenticator.principal(_signed_request(request, b"", OWN_ENDPOINTS_SIGNING_NAME))
-            since = request.query_params.get("since")
-            start = float(since) if since else None
-        except WireError as exc:
-            return Response(orjson.dumps({"__type": exc.code, "message": exc.message}), exc.status)
-        except ValueError:
-            message = "since must be a time in epoch seconds."
-            return Response(orjson.dumps({"__type": "ValidationException", "message": message}), 400)
-        work = partial(push.sent_push, self.tb.engine, principal.account, principal.region, start)
-        sent = await anyio.to_thread.run_sync(work, limiter=self.limiter)
-        return Response(orjson.dumps({"Messages": sent}), media_type="application/json")
 
     async def put_audit_events(self, request: Request) -> Response:
         """cloudtrail-data's REST-JSON `POST /PutAuditEvents?channelArn=...&externalId=...`, signed or not."""
@@ -289,8 +276,8 @@ def create_app(
         Route("/_trailbridge/import", gateway.import_file, methods=["POST"]),
         Route("/_trailbridge/records", gateway.put_records, methods=["POST"]),
         Route("/PutAuditEvents", gateway.put_audit_events, methods=["POST"]),
-        Route("/_trailbridge/sns/sms", gateway.sent_sms, methods=["GET"]),
-        Route("/_trailbridge/sns/push", gateway.sent_push, methods=["GET"]),
+        Route("/_trailbridge/sns/sms", partial(gateway.sent, sms.sent_sms), methods=["GET"]),
+        Route("/_trailbridge/sns/push", partial(gateway.sent, push.sent_push), methods=["GET"]),
         Route("/_trailbridge/lambda/code/{account}/{file_name}", gateway.function_code, methods=["GET"]),
         Route("/SimpleNotificationService-{name}.pem", gateway.signing_certificate, methods=["GET"]),
         Route("/{path:path}", gateway.api.serve, methods=["GET", "HEAD", "PUT", "POST", "DELETE", "PATCH"]),
