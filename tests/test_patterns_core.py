@@ -18,9 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from trailbridge.patterns import Matcher
-from trailbridge.patterns._core import OP_PREFIX, Condition, Group, Scanner, match
+from trailbridge.patterns._core import OP_PREFIX, Condition, Group, Scanner, Trie, configure, match
 from trailbridge.patterns.compiler import Field
 from trailbridge.patterns.event import PathTrie, extract
+from trailbridge.patterns.values import FALSE, NULL, TRUE, key_of, numeric
 
 PATHS = ["a", "b", "a.b", "a.c.d", "é", 'q"t', "n.m"]
 KEYS = st.sampled_from(["a", "b", "c", "d", "m", "n", "é", 'q"t', "a.b", "n.m", "z", ""])
@@ -172,17 +173,34 @@ def test_the_c_types_refuse_malformed_input_and_pass_errors_through() -> None:
         Condition(field, 0, False, ((999, "x"),))
     with pytest.raises(ValueError, match="malformed op"):
         Condition(field, 0, False, ((OP_PREFIX, 3),))
+    with pytest.raises(TypeError, match="an op is a"):
+        Condition(field, 0, False, (lambda v: True,))
     with pytest.raises(TypeError):
         Group((), None, ("not a condition",), frozenset())  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="mode"):
+        Trie(7)
 
-    def broken(value: object) -> bool:
-        raise RuntimeError("a test that fails")
+    def no_places(event: object) -> Any:
+        return []
 
-    failing = Condition(field, 0, False, (broken,))
-    group = Group((failing,), None, (failing,), frozenset())
-    group.ids["rule"] = 1
-    with pytest.raises(RuntimeError, match="a test that fails"):
-        match([group], [], [["x"]], None, {}, lambda event: [], lambda conditions, members: True)
+    def always(conditions: object, places: object) -> bool:
+        return True
+
+    matcher = Matcher()
+    matcher.add("rule", {"a": [12345678901234567890]})
+    items = matcher._index_items
+    with pytest.raises(TypeError, match="index items"):
+        match([("not", "an item")], [["x"]], None, {}, no_places, always)
     with pytest.raises(IndexError):
-        match([group], [], [], None, {}, lambda event: [], lambda conditions, members: True)
-    assert match([group], [], [None], None, {}, lambda event: [], lambda conditions, members: True) == set()
+        match(items, [], None, {}, no_places, always)
+    assert match(items, [[12345678901234567890]], None, {}, no_places, always) == {"rule"}
+
+    def broken(value: object) -> object:
+        raise RuntimeError("a key that fails")
+
+    configure(broken, numeric, TRUE, FALSE, NULL)
+    try:
+        with pytest.raises(RuntimeError, match="a key that fails"):
+            match(items, [[12345678901234567890]], None, {}, no_places, always)
+    finally:
+        configure(key_of, numeric, TRUE, FALSE, NULL)

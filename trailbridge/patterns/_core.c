@@ -12,10 +12,12 @@
  *                        a number orjson reads differently, deep nesting, bad JSON) it returns
  *                        None and the caller parses with orjson instead.
  *   Scanner.extract(d)   the same walk over an event already parsed into dicts and lists.
- *   Condition            one interned field condition: its slot and its operator tests, most of
- *                        them native, the rest a Python predicate.
+ *   Condition            one interned field condition: its slot and its operator tests, all in C
+ *                        (case folding and IPv4/IPv6 addresses included).
  *   Group                branches with one anchor and the same remaining conditions, and the
  *                        rule ids that own them.
+ *   Trie, Ranges         the index structures of prefixes, suffixes and substrings, and of
+ *                        numeric ranges and address blocks.
  *   match(...)           candidates from the anchored index, memoised condition tests, and the
  *                        set of matching rule ids.
  */
@@ -36,8 +38,11 @@ enum {
     OP_NUMERIC,
     OP_WILDCARD,
     OP_NOT_WILDCARD,
-    OP_CIDR4,
-    OP_CALL,
+    OP_CIDR,
+    OP_IN_IC,
+    OP_PREFIX_IC,
+    OP_SUFFIX_IC,
+    OP_NOT_IN_IC,
 };
 
 #define EXACT_INT_LIMIT 9007199254740992.0 /* 2**53: larger ints are compared by values.py */
@@ -47,6 +52,7 @@ enum {
 static PyObject *py_key_of; /* values.key_of and values.numeric, for the rare values C leaves to them */
 static PyObject *py_numeric;
 static PyObject *key_true, *key_false, *key_null; /* values.TRUE, FALSE and NULL */
+static PyObject *str_lower;                       /* "lower", interned */
 static uint64_t match_epoch;
 
 static inline int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
@@ -55,12 +61,20 @@ static inline int is_hex(unsigned char c) { return is_digit(c) || ((c | 0x20) >=
 /* -- operator tests ------------------------------------------------------------------------ */
 
 typedef struct {
+    uint64_t hi, lo;
+} U128; /* an IPv6 address, or a number's double_key in hi */
+
+static inline int u128_le(U128 a, U128 b) { return a.hi < b.hi || (a.hi == b.hi && a.lo <= b.lo); }
+
+typedef struct {
     int kind;
-    PyObject *a; /* IN: string keys; PREFIX/SUFFIX: text; ANYTHING_BUT: strings; NOT_*: tuple;
-                    WILDCARD: segments; NOT_WILDCARD: tuple of segments; CIDR4, CALL: fn */
+    PyObject *a; /* IN: string keys; IN_IC, NOT_IN_IC: folded strings; PREFIX/SUFFIX(_IC): text (folded for
+                    _IC); ANYTHING_BUT: strings; NOT_*: tuple; WILDCARD: segments; NOT_WILDCARD: tuple of segments */
     PyObject *b; /* IN: other keys (or NULL); ANYTHING_BUT: numbers */
-    double low, high; /* NUMERIC; CIDR4: the first and last address */
+    double low, high; /* NUMERIC */
     int low_open, high_open;
+    int version; /* CIDR: 4 or 6, and the first and last address */
+    U128 first, last;
 } Op;
 
 /* The double of a comparable number, as values.numeric: 1 with *out set, 0 when not a number. */
@@ -137,23 +151,29 @@ static int wildcard_matches(PyObject *segments, PyObject *v) {
     return 1;
 }
 
-/* An IPv4 literal as ipaddr.parse_ip reads it (four dot-separated digit runs, each at most 255):
-   1 with *address set; 0 when not one; 2 when the text looks like IPv6, which Python parses. */
-static int ipv4_of(PyObject *v, double *address) {
-    Py_ssize_t len;
-    const char *s = PyUnicode_AsUTF8AndSize(v, &len);
-    if (s == NULL) {
-        PyErr_Clear();
-        return 0;
-    }
-    int colon = 0, ipv6_chars = 1;
-    for (Py_ssize_t i = 0; i < len; i++) {
-        colon |= s[i] == ':';
-        ipv6_chars &= s[i] == ':' || is_hex((unsigned char)s[i]);
-    }
-    if (colon && ipv6_chars)
-        return 2;
-    double value = 0;
+/* A new reference to the value case-folded as the compiler folds patterns (str.lower): ASCII here,
+   other text by str.lower itself. */
+static PyObject *fold(PyObject *v) {
+    if (!PyUnicode_IS_ASCII(v))
+        return PyObject_CallMethodNoArgs(v, str_lower);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(v), i = 0;
+    const Py_UCS1 *s = PyUnicode_1BYTE_DATA(v);
+    while (i < n && !(s[i] >= 'A' && s[i] <= 'Z'))
+        i++;
+    if (i == n)
+        return Py_NewRef(v);
+    PyObject *folded = PyUnicode_New(n, 127);
+    if (folded == NULL)
+        return NULL;
+    Py_UCS1 *d = PyUnicode_1BYTE_DATA(folded);
+    for (Py_ssize_t j = 0; j < n; j++)
+        d[j] = s[j] >= 'A' && s[j] <= 'Z' ? (Py_UCS1)(s[j] | 0x20) : s[j];
+    return folded;
+}
+
+/* Four dot-separated digit runs, each at most 255, as ipaddr._parse reads IPv4. */
+static int ipv4_of(const char *s, Py_ssize_t len, U128 *address) {
+    uint64_t value = 0;
     Py_ssize_t i = 0;
     for (int part = 0; part < 4; part++) {
         if (part > 0) {
@@ -169,21 +189,120 @@ static int ipv4_of(PyObject *v, double *address) {
                 octet = 256; /* stays out of range however long the run */
         if (octet > 255)
             return 0;
-        value = value * 256 + octet;
+        value = value << 8 | octet;
     }
     if (i != len)
         return 0;
-    *address = value;
-    return 1;
+    address->hi = 0;
+    address->lo = value;
+    return 4;
 }
 
-static int call_test(PyObject *fn, PyObject *v) {
-    PyObject *r = PyObject_CallOneArg(fn, v);
-    if (r == NULL)
+/* Hex digits and colons, as Python's ipaddress.IPv6Address reads them (the same checks in the same
+   order), an IPv4-mapped address being IPv4: 6 or 4 with *address set, 0 when not an address. */
+static int ipv6_of(const char *s, Py_ssize_t len, U128 *address) {
+    const char *part[9];
+    Py_ssize_t plen[9], start = 0;
+    int n = 0;
+    for (Py_ssize_t i = 0; i <= len; i++) {
+        if (i < len && s[i] != ':')
+            continue;
+        if (n == 9)
+            return 0; /* more than 8 colons */
+        part[n] = s + start;
+        plen[n++] = i - start;
+        start = i + 1;
+    }
+    if (n < 3)
+        return 0;
+    int skip = -1, hi, lo;
+    for (int i = 1; i < n - 1; i++) {
+        if (plen[i] == 0) {
+            if (skip >= 0)
+                return 0;
+            skip = i;
+        }
+    }
+    if (skip >= 0) {
+        hi = skip;
+        lo = n - skip - 1;
+        if (plen[0] == 0 && --hi)
+            return 0;
+        if (plen[n - 1] == 0 && --lo)
+            return 0;
+        if (8 - (hi + lo) < 1)
+            return 0;
+    } else {
+        if (n != 8 || plen[0] == 0 || plen[n - 1] == 0)
+            return 0;
+        hi = n;
+        lo = 0;
+    }
+    uint16_t groups[8] = {0};
+    for (int g = 0; g < hi + lo; g++) {
+        int index = g < hi ? g : n - lo + (g - hi);
+        if (plen[index] < 1 || plen[index] > 4)
+            return 0;
+        unsigned value = 0;
+        for (Py_ssize_t k = 0; k < plen[index]; k++) {
+            unsigned char c = (unsigned char)part[index][k];
+            value = value * 16 + (unsigned)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+        }
+        groups[g < hi ? g : 8 - lo + (g - hi)] = (uint16_t)value;
+    }
+    address->hi = address->lo = 0;
+    for (int g = 0; g < 8; g++) {
+        if (g < 4)
+            address->hi = address->hi << 16 | groups[g];
+        else
+            address->lo = address->lo << 16 | groups[g];
+    }
+    if (address->hi == 0 && address->lo >> 32 == 0xFFFF) {
+        address->lo &= 0xFFFFFFFFULL;
+        return 4;
+    }
+    return 6;
+}
+
+/* ipaddr.parse_ip: 4 or 6 with *address set, or 0 when the value is not an IP address. */
+static int ip_of(PyObject *v, U128 *address) {
+    if (!PyUnicode_IS_ASCII(v))
+        return 0;
+    const char *s = (const char *)PyUnicode_1BYTE_DATA(v);
+    Py_ssize_t len = PyUnicode_GET_LENGTH(v);
+    int colon = 0, ipv6_chars = 1;
+    for (Py_ssize_t i = 0; i < len; i++) {
+        colon |= s[i] == ':';
+        ipv6_chars &= s[i] == ':' || is_hex((unsigned char)s[i]);
+    }
+    if (colon)
+        return ipv6_chars ? ipv6_of(s, len, address) : 0;
+    return ipv4_of(s, len, address);
+}
+
+/* The key under which a double sorts as an unsigned integer (-0.0 as 0.0): ops and Ranges compare
+   numbers by it, so an open bound is the closed bound one key further in. */
+static inline uint64_t double_key(double d) {
+    d += 0.0;
+    uint64_t bits;
+    memcpy(&bits, &d, sizeof bits);
+    return bits >> 63 ? ~bits : bits | 1ULL << 63;
+}
+
+static int folded_test(const Op *op, PyObject *v) {
+    PyObject *folded = fold(v);
+    if (folded == NULL)
         return -1;
-    int answer = PyObject_IsTrue(r);
-    Py_DECREF(r);
-    return answer;
+    int r;
+    if (op->kind == OP_PREFIX_IC || op->kind == OP_SUFFIX_IC) {
+        r = (int)PyUnicode_Tailmatch(folded, op->a, 0, PY_SSIZE_T_MAX, op->kind == OP_PREFIX_IC ? -1 : 1);
+    } else {
+        r = PySet_Contains(op->a, folded);
+        if (r >= 0 && op->kind == OP_NOT_IN_IC)
+            r = !r;
+    }
+    Py_DECREF(folded);
+    return r;
 }
 
 /* Whether the op accepts one event value: 1, 0, or -1 with an exception set. */
@@ -251,15 +370,17 @@ static int op_test(const Op *op, PyObject *v) {
                 return found < 0 ? -1 : 0;
         }
         return 1;
-    case OP_CIDR4:
+    case OP_CIDR:
         if (!is_str)
             return 0;
-        found = ipv4_of(v, &d);
-        if (found == 2)
-            return call_test(op->a, v);
-        return found && d >= op->low && d <= op->high;
-    default:
-        return call_test(op->a, v);
+        {
+            U128 ip;
+            return ip_of(v, &ip) == op->version && u128_le(op->first, ip) && u128_le(ip, op->last);
+        }
+    case OP_NOT_IN_IC:
+        return is_str ? folded_test(op, v) : 1;
+    default: /* IN_IC, PREFIX_IC, SUFFIX_IC */
+        return is_str ? folded_test(op, v) : 0;
     }
 }
 
@@ -328,10 +449,10 @@ static int segments_ok(PyObject *segments) {
     return 1;
 }
 
-/* Whether the one operand of a text op has the shape op_test reads: a str (PREFIX, SUFFIX), a tuple
+/* Whether the one operand of a text op has the shape op_test reads: a str (PREFIX, SUFFIX, _IC), a tuple
    of str (NOT_PREFIX, NOT_SUFFIX), segments (WILDCARD), a tuple of segments (NOT_WILDCARD). */
 static int operand_ok(int kind, PyObject *operand) {
-    if (kind == OP_PREFIX || kind == OP_SUFFIX)
+    if (kind == OP_PREFIX || kind == OP_SUFFIX || kind == OP_PREFIX_IC || kind == OP_SUFFIX_IC)
         return PyUnicode_CheckExact(operand);
     if (kind == OP_WILDCARD)
         return segments_ok(operand);
@@ -346,15 +467,10 @@ static int operand_ok(int kind, PyObject *operand) {
 }
 
 static int op_parse(Op *op, PyObject *spec) {
-    /* spec: (kind, ...) as operators.Test.native builds it, or a bare callable. */
+    /* spec: (kind, ...) as operators.Test.native builds it. */
     memset(op, 0, sizeof *op);
-    if (PyCallable_Check(spec)) {
-        op->kind = OP_CALL;
-        op->a = Py_NewRef(spec);
-        return 0;
-    }
     if (!PyTuple_Check(spec) || PyTuple_GET_SIZE(spec) < 1) {
-        PyErr_SetString(PyExc_TypeError, "an op is a callable or a (kind, ...) tuple");
+        PyErr_SetString(PyExc_TypeError, "an op is a (kind, ...) tuple");
         return -1;
     }
     op->kind = (int)PyLong_AsLong(PyTuple_GET_ITEM(spec, 0));
@@ -372,13 +488,24 @@ static int op_parse(Op *op, PyObject *spec) {
         if (n == 1)
             return 0;
         break;
-    case OP_CIDR4:
-        if (n != 4 || !PyCallable_Check(PyTuple_GET_ITEM(spec, 3)))
+    case OP_CIDR:
+        if (n != 6)
             break;
-        op->low = PyFloat_AsDouble(PyTuple_GET_ITEM(spec, 1));
-        op->high = PyFloat_AsDouble(PyTuple_GET_ITEM(spec, 2));
-        op->a = Py_NewRef(PyTuple_GET_ITEM(spec, 3));
+        op->version = (int)PyLong_AsLong(PyTuple_GET_ITEM(spec, 1));
+        op->first.hi = PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(spec, 2));
+        op->first.lo = PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(spec, 3));
+        op->last.hi = PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(spec, 4));
+        op->last.lo = PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(spec, 5));
         return PyErr_Occurred() ? -1 : 0;
+    case OP_IN_IC:
+    case OP_NOT_IN_IC:
+        if (n == 2 && PyAnySet_Check(PyTuple_GET_ITEM(spec, 1))) {
+            op->a = Py_NewRef(PyTuple_GET_ITEM(spec, 1));
+            return 0;
+        }
+        break;
+    case OP_PREFIX_IC:
+    case OP_SUFFIX_IC:
     case OP_PREFIX:
     case OP_SUFFIX:
     case OP_NOT_PREFIX:
@@ -619,53 +746,510 @@ static void buckets_free(Buckets *b) {
         PyMem_Free(b->items);
 }
 
-/* Buckets of a prefix or suffix table ({length: {text: bucket}}) that a string value reaches. */
-static int affix_candidates(PyObject *by_length, PyObject *v, int suffix, Buckets *found) {
-    Py_ssize_t pos = 0, n = PyUnicode_GET_LENGTH(v);
-    PyObject *length, *table;
-    while (PyDict_Next(by_length, &pos, &length, &table)) {
-        Py_ssize_t k = PyLong_AsSsize_t(length);
-        if (k < 0 || k > n || !PyDict_Check(table))
-            continue;
-        PyObject *part = suffix ? PyUnicode_Substring(v, n - k, n) : PyUnicode_Substring(v, 0, k);
-        if (part == NULL)
+/* -- Trie: texts by code point, for prefix, suffix and substring anchors -------------------- */
+
+/* matcher.py files a group under a text (a prefix, a suffix, a wildcard's literal segment) by
+   putting its bucket at the node where that text ends. A value then reaches every text that starts
+   it (mode PREFIX), ends it (SUFFIX: texts are stored and values read backwards) or lies anywhere in
+   it (CONTAINS: a walk from each position), in steps of one code point: the work grows with the
+   value, never with the number of texts. Edges live in one open-addressed table keyed by
+   (node, code point). A node gives its bucket at most once per match call (`seen`). */
+
+enum { TRIE_PREFIX, TRIE_SUFFIX, TRIE_CONTAINS };
+
+typedef struct {
+    PyObject *bucket; /* a list of Groups, or NULL */
+    uint64_t seen;    /* the match epoch it last gave its bucket in */
+    Py_ssize_t parent, kids;
+    Py_UCS4 cp;
+} TNode;
+
+typedef struct {
+    uint64_t key; /* (parent + 1) << 21 | code point; 0 when the slot is free */
+    Py_ssize_t child;
+} TEdge;
+
+typedef struct {
+    PyObject_HEAD
+    int mode;
+    TNode *node;
+    Py_ssize_t nodes, node_cap, free_node; /* freed nodes are chained through `parent` */
+    TEdge *edge;
+    size_t edges, edge_cap; /* a power of two, at most half full */
+} Trie;
+
+static PyTypeObject TrieType;
+
+static inline uint64_t edge_key(Py_ssize_t parent, Py_UCS4 cp) { return (uint64_t)(parent + 1) << 21 | cp; }
+static inline size_t edge_home(const Trie *t, uint64_t key) {
+    return (size_t)((key * 0x9E3779B97F4A7C15ULL) >> 32) & (t->edge_cap - 1);
+}
+
+static Py_ssize_t trie_child(const Trie *t, Py_ssize_t parent, Py_UCS4 cp) {
+    uint64_t key = edge_key(parent, cp);
+    for (size_t i = edge_home(t, key);; i = (i + 1) & (t->edge_cap - 1)) {
+        if (t->edge[i].key == key)
+            return t->edge[i].child;
+        if (t->edge[i].key == 0)
             return -1;
-        PyObject *bucket = PyDict_GetItemWithError(table, part);
-        Py_DECREF(part);
-        if (bucket == NULL && PyErr_Occurred())
+    }
+}
+
+static void edge_put(TEdge *table, size_t cap, uint64_t key, Py_ssize_t child) {
+    size_t i = (size_t)((key * 0x9E3779B97F4A7C15ULL) >> 32) & (cap - 1);
+    while (table[i].key != 0)
+        i = (i + 1) & (cap - 1);
+    table[i].key = key;
+    table[i].child = child;
+}
+
+static int edge_add(Trie *t, uint64_t key, Py_ssize_t child) {
+    if (2 * (t->edges + 1) > t->edge_cap) {
+        size_t cap = t->edge_cap * 2;
+        TEdge *grown = PyMem_Calloc(cap, sizeof(TEdge));
+        if (grown == NULL) {
+            PyErr_NoMemory();
             return -1;
-        if (bucket != NULL && buckets_push(found, bucket) < 0)
+        }
+        for (size_t i = 0; i < t->edge_cap; i++)
+            if (t->edge[i].key != 0)
+                edge_put(grown, cap, t->edge[i].key, t->edge[i].child);
+        PyMem_Free(t->edge);
+        t->edge = grown;
+        t->edge_cap = cap;
+    }
+    edge_put(t->edge, t->edge_cap, key, child);
+    t->edges++;
+    return 0;
+}
+
+/* Linear probing's deletion: later entries of the run move back into the hole when their home
+   allows it, so that lookups never need tombstones. */
+static void edge_remove(Trie *t, uint64_t key) {
+    size_t mask = t->edge_cap - 1, i = edge_home(t, key);
+    while (t->edge[i].key != key)
+        i = (i + 1) & mask;
+    for (size_t j = (i + 1) & mask; t->edge[j].key != 0; j = (j + 1) & mask) {
+        size_t home = edge_home(t, t->edge[j].key);
+        int stays = i < j ? (home > i && home <= j) : (home > i || home <= j);
+        if (!stays) {
+            t->edge[i] = t->edge[j];
+            i = j;
+        }
+    }
+    t->edge[i].key = 0;
+    t->edges--;
+}
+
+static Py_ssize_t node_add(Trie *t, Py_ssize_t parent, Py_UCS4 cp) {
+    Py_ssize_t id = t->free_node;
+    if (id >= 0) {
+        t->free_node = t->node[id].parent;
+    } else {
+        if (t->nodes == t->node_cap) {
+            Py_ssize_t cap = t->node_cap * 2;
+            TNode *grown = PyMem_Realloc(t->node, (size_t)cap * sizeof(TNode));
+            if (grown == NULL) {
+                PyErr_NoMemory();
+                return -1;
+            }
+            t->node = grown;
+            t->node_cap = cap;
+        }
+        id = t->nodes++;
+    }
+    if (edge_add(t, edge_key(parent, cp), id) < 0) {
+        t->node[id].parent = t->free_node;
+        t->free_node = id;
+        return -1;
+    }
+    t->node[id] = (TNode){NULL, 0, parent, 0, cp};
+    t->node[parent].kids++;
+    return id;
+}
+
+static PyObject *Trie_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"mode", NULL};
+    int mode;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "i", kwlist, &mode))
+        return NULL;
+    if (mode < TRIE_PREFIX || mode > TRIE_CONTAINS) {
+        PyErr_SetString(PyExc_ValueError, "mode is TRIE_PREFIX, TRIE_SUFFIX or TRIE_CONTAINS");
+        return NULL;
+    }
+    Trie *self = (Trie *)type->tp_alloc(type, 0);
+    if (self == NULL)
+        return NULL;
+    self->mode = mode;
+    self->node_cap = 16;
+    self->edge_cap = 16;
+    self->free_node = -1;
+    self->node = PyMem_Malloc((size_t)self->node_cap * sizeof(TNode));
+    self->edge = PyMem_Calloc(self->edge_cap, sizeof(TEdge));
+    if (self->node == NULL || self->edge == NULL) {
+        Py_DECREF(self);
+        return PyErr_NoMemory();
+    }
+    self->node[0] = (TNode){NULL, 0, -1, 0, 0};
+    self->nodes = 1;
+    return (PyObject *)self;
+}
+
+static void Trie_dealloc(Trie *self) {
+    for (Py_ssize_t i = 0; self->node != NULL && i < self->nodes; i++)
+        Py_XDECREF(self->node[i].bucket); /* NULL in freed nodes */
+    PyMem_Free(self->node);
+    PyMem_Free(self->edge);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* The node where `text` ends (made when `create`), or -1. */
+static Py_ssize_t trie_find(Trie *t, PyObject *text, int create) {
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), node = 0;
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    for (Py_ssize_t i = 0; i < n && node >= 0; i++) {
+        Py_UCS4 cp = PyUnicode_READ(kind, data, t->mode == TRIE_SUFFIX ? n - 1 - i : i);
+        Py_ssize_t next = trie_child(t, node, cp);
+        node = next >= 0 || !create ? next : node_add(t, node, cp);
+    }
+    return node;
+}
+
+static PyObject *Trie_set(Trie *self, PyObject *args) {
+    PyObject *text, *bucket;
+    if (!PyArg_ParseTuple(args, "UO!", &text, &PyList_Type, &bucket))
+        return NULL;
+    Py_ssize_t node = trie_find(self, text, 1);
+    if (node < 0)
+        return NULL;
+    Py_XSETREF(self->node[node].bucket, Py_NewRef(bucket));
+    Py_RETURN_NONE;
+}
+
+static PyObject *Trie_discard(Trie *self, PyObject *text) {
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "discard() takes a str");
+        return NULL;
+    }
+    Py_ssize_t node = trie_find(self, text, 0);
+    if (node < 0)
+        Py_RETURN_NONE;
+    Py_CLEAR(self->node[node].bucket);
+    while (node > 0 && self->node[node].bucket == NULL && self->node[node].kids == 0) {
+        Py_ssize_t parent = self->node[node].parent;
+        edge_remove(self, edge_key(parent, self->node[node].cp));
+        self->node[parent].kids--;
+        self->node[node].parent = self->free_node;
+        self->free_node = node;
+        node = parent;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *Trie_nodes(Trie *self, PyObject *unused) {
+    (void)unused;
+    return PyLong_FromSsize_t(self->edges + 1);
+}
+
+static PyMethodDef Trie_methods[] = {
+    {"set", (PyCFunction)Trie_set, METH_VARARGS, "set(text, bucket): the bucket of the groups filed under text."},
+    {"discard", (PyCFunction)Trie_discard, METH_O, "discard(text): forget text's bucket (and nodes no text needs)."},
+    {"nodes", (PyCFunction)Trie_nodes, METH_NOARGS, "How many nodes the live texts use."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject TrieType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "trailbridge.patterns._core.Trie",
+    .tp_basicsize = sizeof(Trie),
+    .tp_dealloc = (destructor)Trie_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Trie(mode): buckets by prefix, suffix or substring of a string value.",
+    .tp_methods = Trie_methods,
+    .tp_new = Trie_new,
+};
+
+static int trie_give(Trie *t, Py_ssize_t node, Buckets *found, uint64_t epoch) {
+    TNode *n = &t->node[node];
+    if (n->bucket == NULL || n->seen == epoch)
+        return 0;
+    n->seen = epoch;
+    return buckets_push(found, n->bucket);
+}
+
+/* Buckets of the texts that the value holds from position i on (or, for suffixes, up to i). */
+static int trie_walk(Trie *t, PyObject *v, Py_ssize_t i, Buckets *found, uint64_t epoch) {
+    int kind = PyUnicode_KIND(v), backwards = t->mode == TRIE_SUFFIX;
+    const void *data = PyUnicode_DATA(v);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(v), node = 0;
+    for (;;) {
+        if (trie_give(t, node, found, epoch) < 0)
+            return -1;
+        if (backwards ? i < 0 : i >= n)
+            return 0;
+        node = trie_child(t, node, PyUnicode_READ(kind, data, i));
+        if (node < 0)
+            return 0;
+        i += backwards ? -1 : 1;
+    }
+}
+
+static int trie_candidates(Trie *t, PyObject *v, Buckets *found, uint64_t epoch) {
+    Py_ssize_t n = PyUnicode_GET_LENGTH(v);
+    if (t->mode != TRIE_CONTAINS)
+        return trie_walk(t, v, t->mode == TRIE_SUFFIX ? n - 1 : 0, found, epoch);
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (trie_walk(t, v, i, found, epoch) < 0)
+            return -1;
+    return 0;
+}
+
+/* -- Ranges: buckets by interval, for numeric and cidr anchors ------------------------------ */
+
+/* Closed intervals of 128-bit keys (an address; a number's double_key in `hi`, an open bound being
+   the next key in). Sorted by their low end, with a tree of the highest high end over each run of
+   them, made again on the first lookup after a change: a lookup descends only into runs that reach
+   the key, so it costs a logarithm per interval that holds the key, not a step per interval. */
+
+typedef struct {
+    U128 low, high;
+    PyObject *bucket;
+} Range;
+
+typedef struct {
+    PyObject_HEAD
+    Range *range;
+    Py_ssize_t n, cap;
+    U128 *top;       /* 2 * leaves: the segment tree; NULL when stale */
+    Py_ssize_t leaves; /* a power of two, at least n */
+} Ranges;
+
+static PyTypeObject RangesType;
+
+static PyObject *Ranges_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "", kwlist))
+        return NULL;
+    return type->tp_alloc(type, 0);
+}
+
+static void Ranges_dealloc(Ranges *self) {
+    for (Py_ssize_t i = 0; i < self->n; i++)
+        Py_DECREF(self->range[i].bucket);
+    PyMem_Free(self->range);
+    PyMem_Free(self->top);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *Ranges_add(Ranges *self, PyObject *args) {
+    Range r;
+    if (!PyArg_ParseTuple(args, "KKKKO!", &r.low.hi, &r.low.lo, &r.high.hi, &r.high.lo, &PyList_Type, &r.bucket))
+        return NULL;
+    if (self->n == self->cap) {
+        Py_ssize_t cap = self->cap ? self->cap * 2 : 8;
+        Range *grown = PyMem_Realloc(self->range, (size_t)cap * sizeof(Range));
+        if (grown == NULL)
+            return PyErr_NoMemory();
+        self->range = grown;
+        self->cap = cap;
+    }
+    r.bucket = Py_NewRef(r.bucket);
+    self->range[self->n++] = r;
+    PyMem_Free(self->top);
+    self->top = NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *Ranges_discard(Ranges *self, PyObject *bucket) {
+    for (Py_ssize_t i = 0; i < self->n; i++) {
+        if (self->range[i].bucket == bucket) {
+            Py_DECREF(bucket);
+            self->range[i] = self->range[--self->n];
+            PyMem_Free(self->top);
+            self->top = NULL;
+            break;
+        }
+    }
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef Ranges_methods[] = {
+    {"add", (PyCFunction)Ranges_add, METH_VARARGS,
+     "add(low_hi, low_lo, high_hi, high_lo, bucket): the bucket of the groups filed under [low, high]."},
+    {"discard", (PyCFunction)Ranges_discard, METH_O, "discard(bucket): forget the interval of that bucket."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject RangesType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "trailbridge.patterns._core.Ranges",
+    .tp_basicsize = sizeof(Ranges),
+    .tp_dealloc = (destructor)Ranges_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Ranges(): buckets by closed interval of 128-bit keys.",
+    .tp_methods = Ranges_methods,
+    .tp_new = Ranges_new,
+};
+
+static int range_order(const void *a, const void *b) {
+    U128 x = ((const Range *)a)->low, y = ((const Range *)b)->low;
+    return u128_le(x, y) ? (u128_le(y, x) ? 0 : -1) : 1;
+}
+
+static int ranges_build(Ranges *r) {
+    qsort(r->range, (size_t)r->n, sizeof(Range), range_order);
+    r->leaves = 1;
+    while (r->leaves < r->n)
+        r->leaves <<= 1;
+    r->top = PyMem_Calloc(2 * (size_t)r->leaves, sizeof(U128));
+    if (r->top == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < r->n; i++)
+        r->top[r->leaves + i] = r->range[i].high;
+    for (Py_ssize_t i = r->leaves - 1; i > 0; i--)
+        r->top[i] = u128_le(r->top[2 * i], r->top[2 * i + 1]) ? r->top[2 * i + 1] : r->top[2 * i];
+    return 0;
+}
+
+/* Buckets of the intervals among the first `count` (those starting at or below key) under tree node
+   `at`, which covers [first, first + width), that reach up to the key. */
+static int ranges_descend(Ranges *r, Py_ssize_t at, Py_ssize_t first, Py_ssize_t width, Py_ssize_t count, U128 key,
+                          Buckets *found) {
+    if (first >= count || !u128_le(key, r->top[at]))
+        return 0;
+    if (width == 1)
+        return buckets_push(found, r->range[first].bucket);
+    width /= 2;
+    if (ranges_descend(r, 2 * at, first, width, count, key, found) < 0)
+        return -1;
+    return ranges_descend(r, 2 * at + 1, first + width, width, count, key, found);
+}
+
+static int ranges_candidates(Ranges *r, U128 key, Buckets *found) {
+    if (r->n == 0)
+        return 0;
+    if (r->top == NULL && ranges_build(r) < 0)
+        return -1;
+    Py_ssize_t lo = 0, hi = r->n; /* count of intervals whose low end is at most key */
+    while (lo < hi) {
+        Py_ssize_t mid = (lo + hi) / 2;
+        if (u128_le(r->range[mid].low, key))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return ranges_descend(r, 1, 0, r->leaves, lo, key, found);
+}
+
+/* -- candidates of one slot ------------------------------------------------------------------ */
+
+/* An index item, as matcher._SlotIndex.item builds it. */
+enum {
+    I_SLOT,
+    I_EXACT,     /* dict: key -> bucket */
+    I_EXACT_IC,  /* dict: folded text -> bucket */
+    I_PREFIX,    /* Trie or None; the same for the five below */
+    I_SUFFIX,
+    I_PREFIX_IC, /* over folded values */
+    I_SUFFIX_IC,
+    I_CONTAINS,
+    I_NUMBERS, /* Ranges or None, by double_key */
+    I_IP4,     /* Ranges or None, by address */
+    I_IP6,
+    I_PRESENT, /* list: groups of every event with a value here */
+    I_ABSENT,  /* list: groups of every event without one */
+    I_SIZE,
+};
+
+static int item_ok(PyObject *item) {
+    if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != I_SIZE)
+        return 0;
+    for (int i = I_EXACT; i < I_SIZE; i++) {
+        PyObject *part = PyTuple_GET_ITEM(item, i);
+        int ok = i <= I_EXACT_IC   ? PyDict_Check(part)
+                 : i <= I_CONTAINS ? part == Py_None || Py_TYPE(part) == &TrieType
+                 : i <= I_IP6      ? part == Py_None || Py_TYPE(part) == &RangesType
+                                   : PyList_Check(part);
+        if (!ok)
+            return 0;
+    }
+    return 1;
+}
+
+static int dict_candidates(PyObject *table, PyObject *key, Buckets *found) {
+    PyObject *bucket = PyDict_GetItemWithError(table, key);
+    if (bucket == NULL)
+        return PyErr_Occurred() ? -1 : 0;
+    return buckets_push(found, bucket);
+}
+
+static int tries_candidates(PyObject *item, int first, int last, PyObject *v, Buckets *found, uint64_t epoch) {
+    for (int i = first; i <= last; i++) {
+        PyObject *trie = PyTuple_GET_ITEM(item, i);
+        if (trie != Py_None && trie_candidates((Trie *)trie, v, found, epoch) < 0)
             return -1;
     }
     return 0;
 }
 
-static int slot_candidates(PyObject *item, PyObject *values, Buckets *found) {
-    /* item: (slot, exact, prefixes, suffixes, present) */
-    PyObject *exact = PyTuple_GET_ITEM(item, 1), *prefixes = PyTuple_GET_ITEM(item, 2);
-    PyObject *suffixes = PyTuple_GET_ITEM(item, 3);
-    if (buckets_push(found, PyTuple_GET_ITEM(item, 4)) < 0)
+static int string_candidates(PyObject *item, PyObject *v, Buckets *found, uint64_t epoch) {
+    if (tries_candidates(item, I_PREFIX, I_SUFFIX, v, found, epoch) < 0 ||
+        tries_candidates(item, I_CONTAINS, I_CONTAINS, v, found, epoch) < 0)
         return -1;
-    Py_ssize_t has_exact = PyDict_GET_SIZE(exact), has_prefix = PyDict_GET_SIZE(prefixes);
-    Py_ssize_t has_suffix = PyDict_GET_SIZE(suffixes);
+    PyObject *exact_ic = PyTuple_GET_ITEM(item, I_EXACT_IC);
+    if (PyDict_GET_SIZE(exact_ic) || PyTuple_GET_ITEM(item, I_PREFIX_IC) != Py_None ||
+        PyTuple_GET_ITEM(item, I_SUFFIX_IC) != Py_None) {
+        PyObject *folded = fold(v);
+        if (folded == NULL)
+            return -1;
+        int r = PyDict_GET_SIZE(exact_ic) ? dict_candidates(exact_ic, folded, found) : 0;
+        if (r == 0)
+            r = tries_candidates(item, I_PREFIX_IC, I_SUFFIX_IC, folded, found, epoch);
+        Py_DECREF(folded);
+        if (r < 0)
+            return -1;
+    }
+    PyObject *ip4 = PyTuple_GET_ITEM(item, I_IP4), *ip6 = PyTuple_GET_ITEM(item, I_IP6);
+    if (ip4 == Py_None && ip6 == Py_None)
+        return 0;
+    U128 address;
+    PyObject *ranges = NULL;
+    switch (ip_of(v, &address)) {
+    case 4: ranges = ip4; break;
+    case 6: ranges = ip6; break;
+    default: return 0;
+    }
+    return ranges == Py_None ? 0 : ranges_candidates((Ranges *)ranges, address, found);
+}
+
+static int slot_candidates(PyObject *item, PyObject *values, Buckets *found, uint64_t epoch) {
+    if (values == Py_None)
+        return buckets_push(found, PyTuple_GET_ITEM(item, I_ABSENT));
+    if (buckets_push(found, PyTuple_GET_ITEM(item, I_PRESENT)) < 0)
+        return -1;
+    PyObject *exact = PyTuple_GET_ITEM(item, I_EXACT), *numbers = PyTuple_GET_ITEM(item, I_NUMBERS);
     for (Py_ssize_t j = 0; j < PyList_GET_SIZE(values); j++) {
         PyObject *v = PyList_GET_ITEM(values, j);
-        if (has_exact) {
+        if (PyDict_GET_SIZE(exact)) {
             PyObject *key = key_of(v);
             if (key == NULL)
                 return -1;
-            PyObject *bucket = PyDict_GetItemWithError(exact, key);
+            int r = dict_candidates(exact, key, found);
             Py_DECREF(key);
-            if (bucket == NULL && PyErr_Occurred())
-                return -1;
-            if (bucket != NULL && buckets_push(found, bucket) < 0)
+            if (r < 0)
                 return -1;
         }
-        if (!PyUnicode_CheckExact(v))
+        if (PyUnicode_CheckExact(v)) {
+            if (string_candidates(item, v, found, epoch) < 0)
+                return -1;
             continue;
-        if (has_prefix && affix_candidates(prefixes, v, 0, found) < 0)
+        }
+        double d;
+        int r = numbers == Py_None ? 0 : number_of(v, &d);
+        if (r < 0)
             return -1;
-        if (has_suffix && affix_candidates(suffixes, v, 1, found) < 0)
+        if (r && ranges_candidates((Ranges *)numbers, (U128){double_key(d), 0}, found) < 0)
             return -1;
     }
     return 0;
@@ -742,39 +1326,35 @@ static int group_matches(Group *group, PyObject *out, Arrays *ctx, uint64_t epoc
 
 static PyObject *match(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
     (void)module;
-    if (nargs != 7 || !PyList_Check(args[0]) || !PyList_Check(args[1]) || !PyList_Check(args[2]) ||
-        !(args[3] == Py_None || PyAnySet_Check(args[3]))) {
-        PyErr_SetString(PyExc_TypeError, "match(unanchored, index_items, out, arrays, event, places_of, consistent)");
+    if (nargs != 6 || !PyList_Check(args[0]) || !PyList_Check(args[1]) ||
+        !(args[2] == Py_None || PyAnySet_Check(args[2]))) {
+        PyErr_SetString(PyExc_TypeError, "match(index_items, out, arrays, event, places_of, consistent)");
         return NULL;
     }
-    PyObject *unanchored = args[0], *items = args[1], *out = args[2];
-    Arrays ctx = {args[3], args[4], args[5], args[6], NULL, NULL};
+    PyObject *items = args[0], *out = args[1];
+    Arrays ctx = {args[2], args[3], args[4], args[5], NULL, NULL};
     Buckets found = {NULL, 0, 32, {0}};
     found.items = found.inline_items;
     PyObject *matched = NULL;
-    if (buckets_push(&found, unanchored) < 0)
-        goto done;
+    uint64_t epoch = ++match_epoch; /* unique per call, so a nested call cannot mix memos */
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(items); i++) {
         PyObject *item = PyList_GET_ITEM(items, i);
-        if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 5 || !PyDict_Check(PyTuple_GET_ITEM(item, 1)) ||
-            !PyDict_Check(PyTuple_GET_ITEM(item, 2)) || !PyDict_Check(PyTuple_GET_ITEM(item, 3))) {
-            PyErr_SetString(PyExc_TypeError, "index items are (slot, exact, prefixes, suffixes, present)");
+        if (!item_ok(item)) {
+            PyErr_SetString(PyExc_TypeError, "index items are tuples as matcher._SlotIndex.item makes them");
             goto done;
         }
-        Py_ssize_t slot = PyLong_AsSsize_t(PyTuple_GET_ITEM(item, 0));
+        Py_ssize_t slot = PyLong_AsSsize_t(PyTuple_GET_ITEM(item, I_SLOT));
         if (slot < 0 || slot >= PyList_GET_SIZE(out)) {
             if (!PyErr_Occurred())
                 PyErr_SetString(PyExc_IndexError, "index slot outside the extracted values");
             goto done;
         }
-        PyObject *values = PyList_GET_ITEM(out, slot);
-        if (values != Py_None && slot_candidates(item, values, &found) < 0)
+        if (slot_candidates(item, PyList_GET_ITEM(out, slot), &found, epoch) < 0)
             goto done;
     }
     matched = PySet_New(NULL);
     if (matched == NULL)
         goto done;
-    uint64_t epoch = ++match_epoch; /* unique per call, so a nested call cannot mix memos */
     for (Py_ssize_t b = 0; b < found.len; b++) {
         PyObject *bucket = found.items[b];
         for (Py_ssize_t g = 0; g < PyList_GET_SIZE(bucket); g++) {
@@ -1546,7 +2126,7 @@ static PyMethodDef module_methods[] = {
     {"configure", configure, METH_VARARGS,
      "configure(key_of, numeric, TRUE, FALSE, NULL): values.py's functions for rare values, and its literal keys."},
     {"match", (PyCFunction)(void (*)(void))match, METH_FASTCALL,
-     "match(unanchored, index_items, out, arrays, event, places_of, consistent) -> set of matching rule ids."},
+     "match(index_items, out, arrays, event, places_of, consistent) -> set of matching rule ids."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1556,7 +2136,10 @@ static struct PyModuleDef module_def = {
 };
 
 PyMODINIT_FUNC PyInit__core(void) {
-    if (PyType_Ready(&ConditionType) < 0 || PyType_Ready(&GroupType) < 0 || PyType_Ready(&ScannerType) < 0)
+    if (PyType_Ready(&ConditionType) < 0 || PyType_Ready(&GroupType) < 0 || PyType_Ready(&ScannerType) < 0 ||
+        PyType_Ready(&TrieType) < 0 || PyType_Ready(&RangesType) < 0)
+        return NULL;
+    if (str_lower == NULL && (str_lower = PyUnicode_InternFromString("lower")) == NULL)
         return NULL;
     PyObject *m = PyModule_Create(&module_def);
     if (m == NULL)
@@ -1575,14 +2158,23 @@ PyMODINIT_FUNC PyInit__core(void) {
         {"OP_NUMERIC", OP_NUMERIC},
         {"OP_WILDCARD", OP_WILDCARD},
         {"OP_NOT_WILDCARD", OP_NOT_WILDCARD},
-        {"OP_CIDR4", OP_CIDR4},
+        {"OP_CIDR", OP_CIDR},
+        {"OP_IN_IC", OP_IN_IC},
+        {"OP_PREFIX_IC", OP_PREFIX_IC},
+        {"OP_SUFFIX_IC", OP_SUFFIX_IC},
+        {"OP_NOT_IN_IC", OP_NOT_IN_IC},
+        {"TRIE_PREFIX", TRIE_PREFIX},
+        {"TRIE_SUFFIX", TRIE_SUFFIX},
+        {"TRIE_CONTAINS", TRIE_CONTAINS},
     };
     for (size_t i = 0; i < sizeof constants / sizeof constants[0]; i++)
         if (PyModule_AddIntConstant(m, constants[i].name, constants[i].value) < 0)
             goto fail;
     if (PyModule_AddObjectRef(m, "Condition", (PyObject *)&ConditionType) < 0 ||
         PyModule_AddObjectRef(m, "Group", (PyObject *)&GroupType) < 0 ||
-        PyModule_AddObjectRef(m, "Scanner", (PyObject *)&ScannerType) < 0)
+        PyModule_AddObjectRef(m, "Scanner", (PyObject *)&ScannerType) < 0 ||
+        PyModule_AddObjectRef(m, "Trie", (PyObject *)&TrieType) < 0 ||
+        PyModule_AddObjectRef(m, "Ranges", (PyObject *)&RangesType) < 0)
         goto fail;
     return m;
 fail:

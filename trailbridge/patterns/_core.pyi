@@ -17,7 +17,14 @@ OP_NOT_SUFFIX: int
 OP_NUMERIC: int
 OP_WILDCARD: int
 OP_NOT_WILDCARD: int
-OP_CIDR4: int
+OP_CIDR: int
+OP_IN_IC: int
+OP_PREFIX_IC: int
+OP_SUFFIX_IC: int
+OP_NOT_IN_IC: int
+TRIE_PREFIX: int
+TRIE_SUFFIX: int
+TRIE_CONTAINS: int
 
 Extracted = tuple[list[list[Leaf] | None], set[str] | None]
 
@@ -43,6 +50,17 @@ class Group:
         shared: frozenset[str],
     ) -> None: ...
 
+class Trie:
+    def __init__(self, mode: int) -> None: ...
+    def set(self, text: str, bucket: list[Group]) -> None: ...
+    def discard(self, text: str) -> None: ...
+    def nodes(self) -> int: ...
+
+class Ranges:
+    def __init__(self) -> None: ...
+    def add(self, low_hi: int, low_lo: int, high_hi: int, high_lo: int, bucket: list[Group]) -> None: ...
+    def discard(self, bucket: list[Group]) -> None: ...
+
 class Scanner:
     def __init__(self, root: Step, slots: int) -> None: ...
     def scan(self, data: bytes | str) -> Extracted | None: ...
@@ -52,7 +70,6 @@ def configure(
     key_of: Callable[[Leaf], Any], numeric: Callable[[Leaf], float | None], true: object, false: object, null: object
 ) -> None: ...
 def match(
-    unanchored: list[Group],
     index_items: list[Any],
     out: list[list[Leaf] | None],
     arrays: set[str] | None,

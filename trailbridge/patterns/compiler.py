@@ -80,15 +80,15 @@ class Field:
         exact = [t for t in tests if t.key[0] == "exact"]
         rest = [t for t in tests if t.key[0] != "exact"]
         unique = list({t.key: t for t in rest}.values())
-        grouped = ([op.exact_set(exact)] if exact else []) + unique
+        grouped = ([op.exact_set(t.key[1] for t in exact)] if exact else []) + unique
         return cls(path, tuple(grouped), absent_ok)
 
-    @property
-    def anchors(self) -> list[op.Anchor] | None:
-        """How the index can find this field's rules, or None when it must always evaluate it."""
-        if self.absent_ok or any(t.anchor is None for t in self.tests):
-            return None
-        return [t.anchor for t in self.tests if t.anchor is not None]
+    def anchors(self, pick: Callable[[op.Test], op.Anchor] = lambda t: t.anchor) -> list[op.Anchor]:
+        """Where the index finds this field's rules: an anchor of each test (`pick` chooses among a
+        test's alternatives), and the events without a value there when `absent_ok`. The field holds
+        for an event exactly when one of them finds it, unless one is not `exact`."""
+        absent = [op.Anchor("absent", None)] if self.absent_ok else []
+        return absent + [pick(t) for t in self.tests]
 
 
 Branch = tuple[Field, ...]  # a conjunction, one Field per distinct path, sorted by path
@@ -124,7 +124,10 @@ def _check_complexity(branches: tuple[Branch, ...]) -> None:
 
 @lru_cache(maxsize=4096)
 def _too_complex(objects: tuple[tuple[tuple[str, ...], ...], ...]) -> bool:
-    """Cached: rules on one bus tend to repeat their wildcards, and the check explores an automaton."""
+    """Cached: rules on one bus tend to repeat their wildcards, and the check explores an automaton,
+    unless a bound linear in the patterns already shows them simple enough (most patterns)."""
+    if sum(wildcard.bound(segments) for values in objects for segments in values) <= wildcard.MAX_COMPLEXITY:
+        return False
     return wildcard.complexity(objects) > wildcard.MAX_COMPLEXITY
 
 

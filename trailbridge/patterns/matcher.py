@@ -3,19 +3,22 @@
 Design (why it is fast): every pattern is compiled once, at `add`, into branches (conjunctions of
 field conditions; `$or` makes several). Equal conditions are interned, so two rules that both ask
 `errorCode` to be absent share one condition, evaluated at most once per event. Each branch is filed
-under one *anchor*: a condition the index can look up instead of evaluating: an exact value (a
-dict lookup), a prefix or suffix (a dict lookup per distinct length), or mere presence. The anchor
-chosen is the condition whose values the fewest branches ask for, then the one whose bucket is
-smallest: a value every rule names (the CloudTrail `detail-type`) is in every event those rules are
-about, so rules are filed under their most selective field (say `eventName`). Matching an event
-then costs, all of it in C (`_core.c`; this module keeps the index in `_core`'s types):
+under one *anchor*: a condition the index can look up instead of evaluating, which every operator
+offers (`operators.Anchor`): exact values and case-folded ones (a dict lookup), prefixes, suffixes
+(case-folded too) and a wildcard's literal segment (a walk along the value in a `_core.Trie`),
+numeric ranges and cidr blocks (an interval lookup in a `_core.Ranges`), presence, and absence
+(`exists: false`). The anchor chosen is the condition whose values the fewest branches ask for, then
+the one whose bucket is smallest: a value every rule names (the CloudTrail `detail-type`) is in every
+event those rules are about, so rules are filed under their most selective field (say `eventName`).
+Anchors that nearly every value satisfies (`anything-but`, found by presence: its complement is
+all but a few values) and absence come last. Matching an event then costs, all of it in C (`_core.c`;
+this module keeps the index in `_core`'s types):
 
 1. one walk over the event (its JSON text, or the parsed dict) along the trie of paths that some
    pattern mentions (`_core.Scanner`);
-2. one lookup per extracted value in each anchored index;
-3. the remaining conditions of the candidate branches found, each evaluated at most once per event;
-4. branches with no anchorable condition (only `anything-but`, `numeric`, `exists: false`, ...),
-   which are always evaluated.
+2. per extracted value, one lookup in each structure its path's anchors use;
+3. the remaining conditions of the candidate branches found (and the anchor itself where finding it
+   does not prove it, as for a wildcard found by one segment), each evaluated at most once per event.
 
 So cost grows with the event and the number of candidates, not with the number of rules. Array
 consistency (two fields of one pattern object must match inside the same array element) only
@@ -26,6 +29,7 @@ values), at most once per event however many of its values are candidates.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Mapping
 from functools import lru_cache
@@ -33,19 +37,46 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from trailbridge.patterns._core import Condition, Group, Scanner, configure, match
+from trailbridge.patterns._core import (
+    TRIE_CONTAINS,
+    TRIE_PREFIX,
+    TRIE_SUFFIX,
+    Condition,
+    Group,
+    Ranges,
+    Scanner,
+    Trie,
+    configure,
+    match,
+)
 from trailbridge.patterns.compiler import Branch, Field, compile_branches
 from trailbridge.patterns.consistency import consistent
 from trailbridge.patterns.event import PathTrie, Places, extract, extract_places, parse_event
-from trailbridge.patterns.operators import Anchor
+from trailbridge.patterns.operators import Anchor, Test
 from trailbridge.patterns.values import FALSE, NULL, TRUE, key_of, numeric
 
 configure(key_of, numeric, TRUE, FALSE, NULL)
 PatternInput = str | bytes | Mapping[str, Any]
 EventInput = str | bytes | Mapping[str, Any]
-_KIND_RANK = {"exact": 0, "prefix": 1, "suffix": 1, "present": 2}
-ByLength = dict[int, dict[str, list[Group]]]  # prefix or suffix length -> text -> bucket
-IndexItem = tuple[int, dict[Hashable, list[Group]], ByLength, ByLength, list[Group]]  # what `_core.match` reads
+_KIND_RANK = {"exact": 0, "exact-ic": 0, "numbers": 0, "ip4": 0, "ip6": 0, "prefix": 1, "suffix": 1}
+_KIND_RANK |= {"prefix-ic": 1, "suffix-ic": 1, "contains": 2, "present": 3, "absent": 4}
+_TRIES = {"prefix": TRIE_PREFIX, "suffix": TRIE_SUFFIX, "prefix-ic": TRIE_PREFIX, "suffix-ic": TRIE_SUFFIX}
+_TRIES["contains"] = TRIE_CONTAINS  # the order of `_core`'s index items
+_RANGES = ("numbers", "ip4", "ip6")
+_WORD = (1 << 64) - 1
+IndexItem = tuple[object, ...]  # what `_core.match` reads: see _SlotIndex.item
+
+
+def _keys(anchors: list[Anchor]) -> list[tuple[str, Hashable]]:
+    """(kind, key) of each bucket: an exact anchor holds a set of keys, each a bucket of its own."""
+    found: list[tuple[str, Hashable]] = []
+    for kind, key, _ in anchors:
+        if kind == "exact":
+            assert isinstance(key, frozenset)
+            found.extend((kind, k) for k in key)
+        else:
+            found.append((kind, key))
+    return found
 
 
 def pattern_text(pattern: PatternInput) -> str:
@@ -62,17 +93,19 @@ class FieldFacts(NamedTuple):
 
     path: str
     key: tuple[object, ...]
-    anchors: list[Anchor] | None
+    anchors: list[Anchor]
 
 
-def _condition(field: Field, slot: int) -> Condition:
-    facts = FieldFacts(field.path, field.key, field.anchors)
-    return Condition(facts, slot, field.absent_ok, tuple(t.op for t in field.tests))
+def _condition(field: Field, slot: int, anchors: list[Anchor]) -> Condition:
+    facts = FieldFacts(field.path, field.key, anchors)
+    return Condition(facts, slot, field.absent_ok, tuple(t.native for t in field.tests))
 
 
-def _group(conditions: tuple[Condition, ...], anchor: Condition | None) -> Group:
-    """Branches with this anchor and these remaining conditions: evaluated once per event."""
-    checks = tuple(c for c in conditions if c is not anchor)
+def _group(conditions: tuple[Condition, ...], anchor: Condition) -> Group:
+    """Branches with this anchor and these remaining conditions: evaluated once per event. The anchor
+    is one of them when its lookup does not prove it (`Anchor.exact`)."""
+    proven = all(a.exact for a in anchor.field.anchors)
+    checks = tuple(c for c in conditions if c is not anchor or not proven)
     return Group(conditions, anchor, checks, _shared_prefixes(tuple(c.field.path for c in conditions)))
 
 
@@ -91,34 +124,79 @@ def _shared_prefixes(paths: tuple[str, ...]) -> frozenset[str]:
 
 
 class _SlotIndex:
-    """Anchored branches of one path: by exact key, by prefix and suffix (grouped by length), by presence."""
+    """Anchored groups of one path, by anchor kind (`operators.Anchor`): buckets by key, which the
+    tries and interval sets of the kinds that need one share."""
 
-    __slots__ = ("exact", "prefixes", "present", "suffixes")
+    __slots__ = ("absent", "present", "ranges", "tables", "tries")
 
     def __init__(self) -> None:
-        self.exact: dict[Hashable, list[Group]] = {}
-        self.prefixes: dict[int, dict[str, list[Group]]] = {}
-        self.suffixes: dict[int, dict[str, list[Group]]] = {}
+        self.tables: dict[str, dict[Hashable, list[Group]]] = {}
+        self.tries: dict[str, Trie] = {}
+        self.ranges: dict[str, Ranges] = {}
         self.present: list[Group] = []
+        self.absent: list[Group] = []
 
     def bucket(self, kind: str, key: Hashable, create: bool) -> list[Group] | None:
         if kind == "present":
             return self.present
-        if kind == "exact":
-            table: dict[Hashable, list[Group]] = self.exact
-        else:
-            by_length = self.prefixes if kind == "prefix" else self.suffixes
+        if kind == "absent":
+            return self.absent
+        table = self.tables.get(kind)
+        if table is None:
+            if not create:
+                return None
+            table = self.tables[kind] = {}
+        bucket = table.get(key)
+        if bucket is None and create:
+            bucket = table[key] = []
+            self._link(kind, key, bucket)
+        return bucket
+
+    def _link(self, kind: str, key: Hashable, bucket: list[Group]) -> None:
+        if kind in _TRIES:
             assert isinstance(key, str)
-            table = by_length.setdefault(len(key), {}) if create else by_length.get(len(key), {})  # type: ignore[assignment]
-        if create:
-            return table.setdefault(key, [])
-        return table.get(key)
+            trie = self.tries.get(kind)
+            if trie is None:
+                trie = self.tries[kind] = Trie(_TRIES[kind])
+            trie.set(key, bucket)
+        elif kind in _RANGES:
+            assert isinstance(key, tuple)
+            low, high = key
+            ranges = self.ranges.get(kind)
+            if ranges is None:
+                ranges = self.ranges[kind] = Ranges()
+            ranges.add(low >> 64, low & _WORD, high >> 64, high & _WORD, bucket)
+
+    def drop(self, kind: str, key: Hashable) -> None:
+        """Forget an emptied bucket."""
+        table = self.tables.get(kind)
+        if table is None or table.get(key, True):
+            return
+        bucket = table.pop(key)
+        if kind in self.tries:
+            assert isinstance(key, str)
+            self.tries[kind].discard(key)
+        elif kind in self.ranges:
+            self.ranges[kind].discard(bucket)
+        if not table:
+            del self.tables[kind]
+            self.tries.pop(kind, None)
+            self.ranges.pop(kind, None)
 
     def item(self, slot: int) -> IndexItem:
-        return slot, self.exact, self.prefixes, self.suffixes, self.present
+        tables, tries, ranges = self.tables, self.tries, self.ranges
+        return (
+            slot,
+            tables.get("exact", {}),
+            tables.get("exact-ic", {}),
+            *(tries.get(kind) for kind in _TRIES),
+            *(ranges.get(kind) for kind in _RANGES),
+            self.present,
+            self.absent,
+        )
 
     def empty(self) -> bool:
-        return not (self.exact or self.prefixes or self.suffixes or self.present)
+        return not (self.tables or self.present or self.absent)
 
 
 class Matcher:
@@ -127,13 +205,12 @@ class Matcher:
     def __init__(self) -> None:
         self._rules: dict[Hashable, list[Group]] = {}
         self._conditions: dict[tuple[object, ...], Condition] = {}
-        self._groups: dict[tuple[Condition | None, tuple[Condition, ...]], Group] = {}
+        self._groups: dict[tuple[Condition, tuple[Condition, ...]], Group] = {}
         self._trie = PathTrie()
         self._compile_readers()
         self._path_users: dict[str, int] = defaultdict(int)
         self._index: dict[int, _SlotIndex] = {}
         self._index_items: list[IndexItem] = []
-        self._unanchored: list[Group] = []
 
     def __len__(self) -> int:
         return len(self._rules)
@@ -173,7 +250,9 @@ class Matcher:
     def _intern(self, field: Field) -> Condition:
         condition = self._conditions.get(field.key)
         if condition is None:
-            condition = self._conditions[field.key] = _condition(field, self._trie.add(field.path))
+            slot = self._trie.add(field.path)
+            pick = functools.partial(self._pick, self._index.get(slot))
+            condition = self._conditions[field.key] = _condition(field, slot, field.anchors(pick))
         condition.users += 1
         self._path_users[field.path] += 1
         return condition
@@ -192,16 +271,12 @@ class Matcher:
 
     def _file(self, rule_id: Hashable, branch: Branch) -> Group:
         conditions = tuple(self._intern(f) for f in branch)
-        anchor = min(
-            (c for c in conditions if c.field.anchors is not None),
-            key=self._anchor_cost,
-            default=None,
-        )
+        anchor = min(conditions, key=self._anchor_cost)
         key = (anchor, tuple(c for c in conditions if c is not anchor))
         group = self._groups.get(key)
         if group is None:
             group = self._groups[key] = _group(conditions, anchor)
-            for bucket in self._buckets(group, create=True):
+            for _, _, bucket in self._buckets(anchor, create=True):
                 bucket.append(group)
         group.ids[rule_id] = group.ids.get(rule_id, 0) + 1
         return group
@@ -213,56 +288,56 @@ class Matcher:
         del group.ids[rule_id]
         if group.ids:
             return
-        del self._groups[(group.anchor, group.checks)]
-        for bucket in self._buckets(group, create=False):
-            bucket.remove(group)
-        if group.anchor is not None:
-            self._prune(group.anchor.slot)
-
-    def _prune(self, slot: int) -> None:
-        index = self._index[slot]
-        for by_length in (index.prefixes, index.suffixes):
-            for length, table in list(by_length.items()):
-                for text in [k for k, v in table.items() if not v]:
-                    del table[text]
-                if not table:
-                    del by_length[length]
-        for key in [k for k, v in index.exact.items() if not v]:
-            del index.exact[key]
-        if index.empty():
-            del self._index[slot]
-
-    def _buckets(self, group: Group, *, create: bool) -> list[list[Group]]:
         anchor = group.anchor
-        if anchor is None:
-            return [self._unanchored]
+        assert anchor is not None
+        del self._groups[(anchor, tuple(c for c in group.conditions if c is not anchor))]
+        index = self._index[anchor.slot]
+        for kind, key, bucket in self._buckets(anchor, create=False):
+            if group in bucket:
+                bucket.remove(group)
+                if not bucket:
+                    index.drop(kind, key)
+        if index.empty():
+            del self._index[anchor.slot]
+
+    @staticmethod
+    def _pick(index: _SlotIndex | None, test: Test) -> Anchor:
+        """The anchor of a test with alternatives (a wildcard's segments), chosen once, when its condition
+        is made: the segment least likely to bring candidates, estimated by the groups already filed
+        under it and by its length (a longer text is in fewer values)."""
+        if not test.alternatives or index is None:
+            return test.anchor
+
+        def cost(anchor: Anchor) -> float:
+            size = len(index.bucket(anchor.kind, anchor.key, False) or ())
+            return (size + 1) / min(len(str(anchor.key)), 16) ** 2
+
+        return min(test.alternatives, key=cost)
+
+    def _buckets(self, anchor: Condition, *, create: bool) -> list[tuple[str, Hashable, list[Group]]]:
+        """(kind, key, bucket) of each place the index files groups with this anchor."""
         index = self._index.get(anchor.slot)
         if index is None:
             index = self._index[anchor.slot] = _SlotIndex()
-        buckets = []
-        for kind, key in anchor.field.anchors or ():
-            keys = key if kind == "exact" and isinstance(key, frozenset) else (key,)
-            for k in keys:
-                bucket = index.bucket(kind, k, create)
-                if bucket is not None and (create or group in bucket):
-                    buckets.append(bucket)
-        return buckets
+        found = []
+        for kind, key in _keys(anchor.field.anchors):
+            bucket = index.bucket(kind, key, create)
+            if bucket is not None:
+                found.append((kind, key, bucket))
+        return found
 
-    def _anchor_cost(self, condition: Condition) -> tuple[int, int, int, int]:
-        """How many candidates anchoring here would bring, estimated: first by how many branches ask
+    def _anchor_cost(self, condition: Condition) -> tuple[bool, int, int, int, int]:
+        """How many candidates anchoring here would bring, estimated. Presence of a value that most values
+        satisfy (`anything-but`) and absence (`exists: false`) come last; then how many branches ask
         for these same values (a value every rule asks for, like the CloudTrail detail-type, is in
-        every event those rules are about), then by the size of the buckets now."""
+        every event those rules are about), then the size of the buckets now."""
+        anchors = condition.field.anchors
+        coarse = any(a.kind == "absent" or (a.kind == "present" and not a.exact) for a in anchors)
         index = self._index.get(condition.slot)
-        size = 0
-        rank = 0
-        count = 0
-        for kind, key in condition.field.anchors or ():
-            rank = max(rank, _KIND_RANK[kind])
-            keys = key if kind == "exact" and isinstance(key, frozenset) else (key,)
-            count += len(keys)
-            if index is not None:
-                size += sum(len(index.bucket(kind, k, False) or ()) for k in keys)
-        return condition.users * count, size, rank, -condition.field.path.count(".")
+        keys = _keys(anchors)
+        size = 0 if index is None else sum(len(index.bucket(kind, key, False) or ()) for kind, key in keys)
+        rank = max(_KIND_RANK[a.kind] for a in anchors)
+        return coarse, condition.users * len(keys), size, rank, -condition.field.path.count(".")
 
     def _rebuild_trie(self) -> None:
         trie = PathTrie(sorted(self._path_users))
@@ -290,7 +365,7 @@ class Matcher:
         if scanned is None:
             event = parse_event(event)
             scanned = self._scanner.extract(event) or extract(event, self._trie)
-        return match(self._unanchored, self._index_items, *scanned, event, self._places, consistent)
+        return match(self._index_items, *scanned, event, self._places, consistent)
 
     def _places(self, event: EventInput) -> Places:
         return extract_places(parse_event(event), self._trie)

@@ -124,6 +124,32 @@ def _tokens(segments: Sequence[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _borders(text: str) -> int:
+    """The most prefixes of `text` that can end at one place in an input: a prefix and its borders."""
+    fail = [0] * (len(text) + 1)  # fail[j]: the longest proper border of text[:j] (KMP)
+    chain = [0] * (len(text) + 1)  # chain[j]: how many non-empty borders text[:j] has
+    k = 0
+    for j in range(1, len(text)):
+        while k and text[j] != text[k]:
+            k = fail[k]
+        k += text[j] == text[k]
+        fail[j + 1] = k
+        chain[j + 1] = chain[k] + 1 if k else 0
+    return 1 + max(chain)
+
+
+def bound(segments: Sequence[str]) -> int:
+    """An upper bound of what `complexity` counts for one pattern, in time linear in it.
+
+    Before the first star one position at most is live. After each star, the star itself, and within
+    the segment that follows, positions i < j live at once only when the text's first i characters are
+    a border of its first j (both end where the input does): so at most one prefix and its borders."""
+    if len(segments) == 1:
+        return 1
+    tail = [*segments[1:-1], segments[-1] + '"']
+    return 1 + sum(1 + _borders(segment) for segment in tail)
+
+
 def complexity(patterns: Iterable[Iterable[Sequence[str]]], cap: int = MAX_COMPLEXITY + 1) -> int:
     """The most wildcard-pattern prefixes one input can match at once, capped at `cap`.
 
