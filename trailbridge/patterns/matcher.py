@@ -211,6 +211,9 @@ class Matcher:
         self._path_users: dict[str, int] = defaultdict(int)
         self._index: dict[int, _SlotIndex] = {}
         self._index_items: list[IndexItem] = []
+        self._stale = False  # whether the index has gained or lost a structure since _index_items was made
+        self._shared: dict[str, int] = defaultdict(int)  # paths two fields of a group share: groups using each
+        self._shared_paths: set[str] = set()  # the same paths, for `_core.match`
 
     def __len__(self) -> int:
         return len(self._rules)
@@ -278,6 +281,9 @@ class Matcher:
             group = self._groups[key] = _group(conditions, anchor)
             for _, _, bucket in self._buckets(anchor, create=True):
                 bucket.append(group)
+            for path in group.shared:
+                self._shared[path] += 1
+                self._shared_paths.add(path)
         group.ids[rule_id] = group.ids.get(rule_id, 0) + 1
         return group
 
@@ -291,14 +297,22 @@ class Matcher:
         anchor = group.anchor
         assert anchor is not None
         del self._groups[(anchor, tuple(c for c in group.conditions if c is not anchor))]
+        for path in group.shared:
+            self._shared[path] -= 1
+            if not self._shared[path]:
+                del self._shared[path]
+                self._shared_paths.discard(path)
         index = self._index[anchor.slot]
+        structures = len(index.tables)
         for kind, key, bucket in self._buckets(anchor, create=False):
             if group in bucket:
                 bucket.remove(group)
                 if not bucket:
                     index.drop(kind, key)
+        self._stale |= len(index.tables) != structures
         if index.empty():
             del self._index[anchor.slot]
+            self._stale = True
 
     @staticmethod
     def _pick(index: _SlotIndex | None, test: Test) -> Anchor:
@@ -319,11 +333,14 @@ class Matcher:
         index = self._index.get(anchor.slot)
         if index is None:
             index = self._index[anchor.slot] = _SlotIndex()
+            self._stale = True
+        structures = len(index.tables)
         found = []
         for kind, key in _keys(anchor.field.anchors):
             bucket = index.bucket(kind, key, create)
             if bucket is not None:
                 found.append((kind, key, bucket))
+        self._stale |= len(index.tables) != structures
         return found
 
     def _anchor_cost(self, condition: Condition) -> tuple[bool, int, int, int, int]:
@@ -347,6 +364,7 @@ class Matcher:
             moved[condition.slot] = new_slot
             condition.slot = new_slot
         self._index = {moved[slot]: index for slot, index in self._index.items()}
+        self._stale = True
         self._trie = trie
         self._compile_readers()
 
@@ -355,7 +373,11 @@ class Matcher:
         self._scanner = Scanner(self._trie.root, len(self._trie.slots))
 
     def _refresh_items(self) -> None:
-        self._index_items = [index.item(slot) for slot, index in sorted(self._index.items())]
+        """The items `_core.match` reads, made again only when a path's index gains or loses a structure
+        (its buckets are shared with the items, so filing a group changes nothing here)."""
+        if self._stale:
+            self._index_items = [index.item(slot) for slot, index in sorted(self._index.items())]
+            self._stale = False
 
     # -- matching -----------------------------------------------------------------------------
 
@@ -365,7 +387,10 @@ class Matcher:
         if scanned is None:
             event = parse_event(event)
             scanned = self._scanner.extract(event) or extract(event, self._trie)
-        return match(self._index_items, *scanned, event, self._places, consistent)
+        out, arrays = scanned
+        if arrays is not None and self._shared_paths.isdisjoint(arrays):
+            arrays = None  # no group has two fields an array there could bind
+        return match(self._index_items, out, arrays, event, self._places, consistent)
 
     def _places(self, event: EventInput) -> Places:
         return extract_places(parse_event(event), self._trie)
