@@ -8,7 +8,18 @@ cidr on sourceIPAddress, wildcard on ARNs, numeric, exists:false on errorCode, $
 Every engine sees the same bytes and pays for its own parsing. moto and LocalStack evaluate rules
 one by one, so they are measured on a time budget (a sample of the events at high rule counts).
 
-    pip install -e '.[bench]' && python bench/patterns.py [--quick]
+A second generator (`mix_rule`) draws rule sets where one operator dominates in turn: in each rule of
+the mix that operator is the condition that tells the rule apart (eventName case-insensitively or by
+a case-insensitive prefix/suffix, a wildcard on userIdentity.arn, a cidr on sourceIPAddress, a numeric
+band, anything-but, exists, $or), beside the envelope every rule names and the conditions security
+rules add everywhere (anything-but on userIdentity.type, errorCode absent). Half of every mix is for
+calls that never happen (names, principals, addresses and sizes no recorded call has); the other
+half is drawn from the recorded calls of an eventName chosen uniformly (`by_name`), as a rule set
+covers the calls it watches, not in proportion to how often they happen. `realistic` mixes them as
+one rule set might: one rule in nine of each kind. Only trailbridge runs these mixes;
+`--large` adds the realistic set at 100,000 rules.
+
+    pip install -e '.[bench]' && python bench/patterns.py [--quick] [--large] [--mixes-only]
 """
 
 from __future__ import annotations
@@ -32,6 +43,11 @@ from trailbridge.patterns import Matcher
 CORPORA = Path(__file__).resolve().parent.parent.parent / "shared" / "corpora" / "cloudtrail"
 RULE_COUNTS = (10, 100, 1_000, 10_000)
 TARGETS = "events/s >= 50% of parse-alone at 1,000 rules, >= 40% at 10,000; >= 100x LocalStack at 1,000"
+MIX_TARGETS = (
+    "every mix: >= 80% of parse-alone at 1,000 rules, >= 50% at 10,000, >= 5,000 rules added/s, "
+    "<= 2 KB per rule at 10,000; realistic at 100,000: >= 20%"
+)
+MIX_COUNTS = (1_000, 10_000)
 
 
 def records() -> list[dict[str, Any]]:
@@ -79,6 +95,138 @@ def rule_for(record: dict[str, Any], rng: random.Random) -> dict[str, Any]:
         extra()
     service = str(record["eventSource"]).split(".")[0]
     return {"source": [f"aws.{service}"], "detail-type": ["AWS API Call via CloudTrail"], "detail": detail}
+
+
+def _never(text: str, rng: random.Random) -> str:
+    """A variant of a recorded value that no recorded call has."""
+    return f"{text}{rng.choice(['Ex', 'V2', 'Legacy', 'Batch'])}{rng.randrange(1000)}"
+
+
+def _mixed_case(text: str, rng: random.Random) -> str:
+    return "".join(c.upper() if rng.random() < 0.5 else c.lower() for c in text)
+
+
+def _arn_wildcard(arn: str, rng: random.Random) -> str:
+    escaped = arn.replace("\\", "\\\\").replace("*", "\\*")
+    parts = escaped.split(":")
+    shapes = [
+        lambda: ":".join([*parts[:4], "*", *parts[5:]]),  # any account
+        lambda: "*" + escaped[len(escaped) // 2 :],  # any ARN ending so
+        lambda: escaped[: max(8, len(escaped) * 2 // 3)] + "*",  # any ARN starting so
+        lambda: "*:" + parts[-1].split("/")[0] + "/*" + escaped[-4:],  # a kind of principal, a name's end
+        lambda: "arn:aws:*:" + escaped.split("/", 1)[-1][:12] + "*",  # a path inside
+    ]
+    return rng.choice(shapes)()
+
+
+def _ip_block(ip: str, rng: random.Random) -> str:
+    parts = ip.split(".")
+    if len(parts) != 4 or not all(p.isdigit() for p in parts):
+        return f"2001:db8:{rng.randrange(65536):x}::/48"
+    bits = rng.choice([16, 24, 28, 32]) if rng.random() < 0.7 else rng.randrange(8, 32)
+    return f"{ip}/{min(bits, 31)}"
+
+
+def _distinguishing(kind: str, record: dict[str, Any], never: bool, rng: random.Random) -> dict[str, Any]:
+    """The condition that tells a rule of this kind apart, on the record (or on a call that never happens)."""
+    name = str(record["eventName"])
+    name = _never(name, rng) if never else name
+    identity = record.get("userIdentity") or {}
+    if kind == "equals-ignore-case":
+        return {"eventName": [{"equals-ignore-case": _mixed_case(name, rng)}]}
+    if kind == "prefix-ic":
+        cut = name[: max(4, len(name) - rng.randrange(4))] if not never else name
+        return {"eventName": [{"prefix": {"equals-ignore-case": _mixed_case(cut, rng)}}]}
+    if kind == "suffix-ic":
+        cut = name[-max(5, len(name) - rng.randrange(4)) :]
+        return {"eventName": [{"suffix": {"equals-ignore-case": _mixed_case(cut, rng)}}]}
+    if kind == "wildcard":
+        arn = str(identity.get("arn") or "arn:aws:iam::123456789012:user/nobody")
+        return {"userIdentity": {"arn": [{"wildcard": _arn_wildcard(_never(arn, rng) if never else arn, rng)}]}}
+    if kind == "cidr":
+        ip = str(record.get("sourceIPAddress", "10.0.0.1"))
+        ip = f"198.18.{rng.randrange(256)}.{rng.randrange(256)}" if never else ip
+        return {"sourceIPAddress": [{"cidr": _ip_block(ip, rng)}]}
+    if kind == "numeric":
+        field, value = rng.choice(_NUMBERS) if _NUMBERS else ("requestParameters.maxResults", 50)
+        low = value * (1000 if never else rng.uniform(0.5, 1.0))
+        top, inner = field.split(".", 1)
+        return {top: {inner: [{"numeric": [">=", round(low, 2), "<", round(low * 2 + 1, 2)]}]}}
+    if kind == "anything-but":
+        service = str(record["eventSource"])
+        return {
+            "eventSource": [_never(service, rng) if never else service],
+            "eventName": [{"anything-but": {"prefix": rng.sample(["Describe", "List", "Get", "Head"], 2)}}],
+        }
+    if kind == "exists":
+        paths = [k for k in record.get("requestParameters") or {} if isinstance(k, str) and "." not in k]
+        key = rng.choice(paths or _PARAMETERS or ["name"])
+        found: dict[str, Any] = {"requestParameters": {key: [{"exists": True}]}}
+        found["errorCode"] = [{"exists": rng.random() < 0.3}]
+        if never:  # a parameter some call has, on a service that has no such call
+            found["eventSource"] = [_never(str(record["eventSource"]), rng)]
+        return found
+    if kind == "exact":
+        return {"eventName": [name]}
+    first, second = rng.sample([k for k in MIXES if k not in ("$or", "realistic")], 2)
+    return {"$or": [_distinguishing(first, record, never, rng), _distinguishing(second, record, never, rng)]}
+
+
+MIXES = (
+    "equals-ignore-case",
+    "prefix-ic",
+    "suffix-ic",
+    "wildcard",
+    "cidr",
+    "numeric",
+    "anything-but",
+    "exists",
+    "$or",
+    "realistic",
+)
+_REALISTIC = (
+    "equals-ignore-case",
+    "wildcard",
+    "cidr",
+    "anything-but",
+    "numeric",
+    "exists",
+    "$or",
+    "exact",
+    "prefix-ic",
+)
+_NUMBERS: list[tuple[str, float]] = []  # (path under detail, a recorded value), filled by main
+_PARAMETERS: list[str] = []  # the names of recorded requestParameters, filled by main
+
+
+def mix_rule(mix: str, record: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+    """One rule of a mix: the envelope, the mix's distinguishing condition, and common extras."""
+    kind = rng.choice(_REALISTIC) if mix == "realistic" else mix
+    detail = _distinguishing(kind, record, rng.random() < 0.5, rng)
+    if rng.random() < 0.4:
+        detail.setdefault("userIdentity", {})["type"] = [{"anything-but": ["AWSService", "AWSAccount"]}]
+    if rng.random() < 0.3 and "errorCode" not in detail:
+        detail["errorCode"] = [{"exists": False}]
+    service = str(record["eventSource"]).split(".")[0]
+    return {"source": [f"aws.{service}"], "detail-type": ["AWS API Call via CloudTrail"], "detail": detail}
+
+
+def by_name(source: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The recorded calls grouped by eventName."""
+    names: dict[str, list[dict[str, Any]]] = {}
+    for record in source:
+        names.setdefault(str(record["eventName"]), []).append(record)
+    return list(names.values())
+
+
+def recorded_numbers(source: list[dict[str, Any]]) -> list[tuple[str, float]]:
+    found = []
+    for record in source:
+        for top in ("requestParameters", "additionalEventData"):
+            for key, value in (record.get(top) or {}).items():
+                if isinstance(value, (int, float)) and not isinstance(value, bool) and "." not in key:
+                    found.append((f"{top}.{key}", float(value)))
+    return found
 
 
 def rate(run: Callable[[bytes], object], events: list[bytes], budget: float) -> float:
@@ -141,6 +289,8 @@ def build(rules: list[dict[str, Any]]) -> tuple[Matcher, float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="shorter time budgets")
+    parser.add_argument("--large", action="store_true", help="also the realistic mix at 100,000 rules")
+    parser.add_argument("--mixes-only", action="store_true", help="only the operator mixes")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     budget = 0.6 if args.quick else 2.0
@@ -150,28 +300,50 @@ def main() -> None:
     rng.shuffle(events)
     print(f"{len(events)} CloudTrail events, {sum(map(len, events)) // len(events)} bytes on average")
     parse = rate(orjson.loads, events, budget)
-    rows = []
-    for count in RULE_COUNTS:
-        rules = [rule_for(rng.choice(source), rng) for _ in range(count)]
-        matcher, add_seconds, per_rule = build(rules)
-        ours = rate(matcher.matches, events, budget)
-        matched = sum(len(matcher.matches(e)) for e in events) / len(events)
-        row: dict[str, Any] = {
-            "rules": count,
-            "parse_eps": round(parse),
-            "trailbridge_eps": round(ours),
-            "pct_of_parse": round(100 * ours / parse, 1),
-            "add_seconds": round(add_seconds, 3),
-            "bytes_per_rule": round(per_rule),
-            "matches_per_event": round(matched, 2),
-        }
-        for name, run in peers(rules).items():
-            theirs = rate(run, events, budget)
-            row[f"{name}_eps"] = round(theirs, 1)
-            row[f"x_{name}"] = round(ours / theirs, 1)
-        rows.append(row)
-    print_table(rows)
-    print(json.dumps({"bench": "patterns", "targets": TARGETS, "rows": rows}))
+    if not args.mixes_only:
+        rows = [peer_row(count, source, events, parse, budget, rng) for count in RULE_COUNTS]
+        print_table(rows)
+        print(json.dumps({"bench": "patterns", "targets": TARGETS, "rows": rows}))
+    _NUMBERS.extend(recorded_numbers(source))
+    _PARAMETERS.extend(sorted({k for r in source for k in r.get("requestParameters") or {} if "." not in k}))
+    counts = [(mix, count) for mix in MIXES for count in MIX_COUNTS]
+    if args.large:
+        counts.append(("realistic", 100_000))
+    mix_rows = []
+    names = by_name(source)
+    for mix, count in counts:
+        rules = [mix_rule(mix, rng.choice(rng.choice(names)), rng) for _ in range(count)]
+        mix_rows.append({"mix": mix, **measure(rules, events, parse, budget)})
+        print_table(mix_rows[-1:])
+    print_table(mix_rows)
+    print(json.dumps({"bench": "patterns-mixes", "targets": MIX_TARGETS, "rows": mix_rows}))
+
+
+def measure(rules: list[dict[str, Any]], events: list[bytes], parse: float, budget: float) -> dict[str, Any]:
+    matcher, add_seconds, per_rule = build(rules)
+    ours = rate(matcher.matches, events, budget)
+    matched = sum(len(matcher.matches(e)) for e in events) / len(events)
+    return {
+        "rules": len(rules),
+        "parse_eps": round(parse),
+        "trailbridge_eps": round(ours),
+        "pct_of_parse": round(100 * ours / parse, 1),
+        "rules_added_per_s": round(len(rules) / add_seconds),
+        "bytes_per_rule": round(per_rule),
+        "matches_per_event": round(matched, 2),
+    }
+
+
+def peer_row(
+    count: int, source: list[dict[str, Any]], events: list[bytes], parse: float, budget: float, rng: random.Random
+) -> dict[str, Any]:
+    rules = [rule_for(rng.choice(source), rng) for _ in range(count)]
+    row = measure(rules, events, parse, budget)
+    for name, run in peers(rules).items():
+        theirs = rate(run, events, budget)
+        row[f"{name}_eps"] = round(theirs, 1)
+        row[f"x_{name}"] = round(row["trailbridge_eps"] / theirs, 1)
+    return row
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
