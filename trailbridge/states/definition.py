@@ -2,7 +2,7 @@
 
 AWS's messages have the form `Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: <what> at
 /States/X/Next'` (several problems joined by ", "); the codes used here are AWS's:
-SCHEMA_VALIDATION_FAILED, MISSING_TRANSITION_TARGET, MISSING_END_STATE, INVALID_JSON_DESCRIPTION.
+SCHEMA_VALIDATION_FAILED, MISSING_TRANSITION_TARGET, INVALID_JSON_DESCRIPTION.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def _machine(machine: dict[str, Any], at: str) -> list[str]:
     if not isinstance(start, str):
         problems.append(f"SCHEMA_VALIDATION_FAILED: These fields are required: [StartAt] at {at or '/'}")
     elif start not in states:
-        problems.append(f'MISSING_TRANSITION_TARGET: State "{start}" is not reachable. at {at}/StartAt')
+        problems.append(f"MISSING_TRANSITION_TARGET: Missing 'Next' target: {start} at {at}/StartAt")
     for name, spec in states.items():
         problems.extend(_state(states, name, spec, f"{at}/States/{name}"))
     return problems

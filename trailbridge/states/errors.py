@@ -30,10 +30,11 @@ UNCATCHABLE = frozenset({RUNTIME, DATA_LIMIT_EXCEEDED})
 class StatesError(TrailbridgeError):
     """An error raised while a state runs: `error` and `cause` as the history and `Catch` see them."""
 
-    def __init__(self, error: str, cause: str | None = None) -> None:
+    def __init__(self, error: str, cause: str | None = None, *, located: bool = False) -> None:
         super().__init__(f"{error}: {cause}" if cause else error)
         self.error = error
         self.cause = cause
+        self.located = located  # the cause already names the state it happened in
 
 
 class InvalidDefinition(TrailbridgeError):

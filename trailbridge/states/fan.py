@@ -117,12 +117,12 @@ class FanRunner:
         self, branch: Branch, spec: dict[str, Any], fan: dict[str, Any], child: Branch, slot: int
     ) -> None:
         if spec["Type"] == "Parallel":
-            raise StatesError(child.get("error") or "", child.get("cause"))
+            raise StatesError(child.get("error") or "", child.get("cause"), located=True)
         self.runner.emit(child, "MapIterationFailed", {"name": branch["name"], "index": slot})
         fan["failures"] += 1
         tolerated = fan.get("tolerated")
         if tolerated is None:
-            raise StatesError(child.get("error") or "", child.get("cause"))
+            raise StatesError(child.get("error") or "", child.get("cause"), located=True)
         if fan["failures"] > tolerated:
             raise StatesError(
                 errors.EXCEEDED_TOLERATED_FAILURE, "The specified tolerated failure threshold was exceeded"
@@ -178,7 +178,7 @@ def _item_input(spec: dict[str, Any], flow: Flow, effective: Any, index: int, va
 
 
 def _number_path(flow: Flow, effective: Any, path: str, field: str, kind: type) -> Any:
-    value = flow.scope(effective).select(path)
+    value = _numeric_text(flow.scope(effective).select(path))
     valid = (
         isinstance(value, (int, float)) and not isinstance(value, bool) and (kind is float or float(value).is_integer())
     )
@@ -187,6 +187,16 @@ def _number_path(flow: Flow, effective: Any, path: str, field: str, kind: type) 
         word = "integer" if kind is int else "float"
         raise errors.runtime(f'The {field} field refers to value "{shown}" which is not a valid {word}: {path}')
     return kind(value)
+
+
+def _numeric_text(value: Any) -> Any:
+    """A number written as a string ("1") counts as the number, as AWS reads these paths."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return float(value)
+    except ValueError:
+        return value
 
 
 def _max_concurrency(spec: dict[str, Any], flow: Flow, effective: Any) -> int:

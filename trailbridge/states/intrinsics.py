@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -166,8 +167,13 @@ def _format(written: tuple[Arg, ...], args: list[Any]) -> str:
 
 
 def _text(value: Any) -> str:
+    """An argument as States.Format writes it: Java's toString of the value ({a=1, b=[x, y]})."""
     if isinstance(value, str):
         return value
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}={_text(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_text(v) for v in value) + "]"
     return _json(value)
 
 
@@ -261,13 +267,20 @@ def _merge(left: Any, right: Any, deep: Any) -> dict[str, Any]:
 
 
 def _random(entropy: Entropy, start: Any, end: Any, seed: Any = None) -> int:
-    low, high = _integer(start, "start"), _integer(end, "end")
+    low, high = _rounded(start, "start"), _rounded(end, "end")
     _need(low < high, "The start argument of States.MathRandom must be less than its end argument")
     return entropy.random(low, high, None if seed is None else _integer(seed, "seed"))
 
 
 def _add(left: Any, right: Any) -> int:
-    return _integer(left, "first") + _integer(right, "second")
+    return _rounded(left, "first") + _rounded(right, "second")
+
+
+def _rounded(value: Any, name: str) -> int:
+    """A number as MathAdd takes it: rounded half up, as Java's Math.round (-1.5 -> -1, 2.5 -> 3)."""
+    if isinstance(value, float):
+        return math.floor(value + 0.5)
+    return _integer(value, name)
 
 
 def _split(text: Any, delimiters: Any) -> list[str]:

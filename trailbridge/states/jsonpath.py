@@ -90,7 +90,7 @@ def _step(text: str, pos: int, steps: list[Step]) -> int:
 def _bracket_key(kind: str, found: re.Match[str]) -> Any:
     if kind == "name":
         raw = found.group(1) if found.group(1) is not None else found.group(2)
-        return re.sub(r"\\(.)", r"\1", raw)
+        return raw.replace("\\'", "'")
     if kind == "index":
         return int(found.group(1))
     if kind == "slice":

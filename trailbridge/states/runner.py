@@ -72,7 +72,9 @@ class StateRunner:
     def _enter(self, branch: Branch, spec: dict[str, Any]) -> None:
         entered = self.emit(branch, f"{spec['Type']}StateEntered", history.entered(branch["name"], branch["input"]))
         branch["entered_id"] = entered
-        branch["context_state"] = {"Name": branch["name"], "EnteredTime": format_timestamp(self.now), "RetryCount": 0}
+        branch["context_state"] = {"Name": branch["name"], "EnteredTime": format_timestamp(self.now)}
+        if "Retry" in spec:
+            branch["context_state"]["RetryCount"] = 0
         self.run(branch, spec)
 
     def run(self, branch: Branch, spec: dict[str, Any]) -> None:
@@ -272,24 +274,33 @@ class StateRunner:
 
     def fail(self, branch: Branch, spec: dict[str, Any], err: StatesError) -> None:
         """An error in a state: States.Runtime ends the execution; else Retry, Catch, or the branch fails."""
+        err = self._located(branch, err)
         if err.error == errors.RUNTIME:
             self.state["fatal"] = {"error": err.error, "cause": err.cause}
             branch.update(phase="failed", error=err.error, cause=err.cause)
             return
         if err.error == errors.QUERY_EVALUATION:
             self.emit(branch, "EvaluationFailed", history.failure(err.error, err.cause) | {"state": branch["name"]})
-        if spec["Type"] in ("Map", "Parallel") and not branch.pop("fan_failed_emitted", False):
-            self.emit(branch, f"{spec['Type']}StateFailed")
         branch.pop("fan", None)
         delay = retry_delay(spec.get("Retry", []), err.error, branch["retries"], self.entropy)
         if delay is not None:
             branch.update(phase="retry", until=format_timestamp(self.now + timedelta(seconds=delay)))
             return
+        if spec["Type"] in ("Map", "Parallel"):
+            self.emit(branch, f"{spec['Type']}StateFailed")
         caught = catcher_for(spec.get("Catch", []), err.error)
         if caught is None:
-            branch.update(phase="failed", error=err.error, cause=err.cause)
+            branch.update(phase="failed", error=err.error or None, cause=err.cause)
             return
         self._caught(branch, spec, caught, err)
+
+    def _located(self, branch: Branch, err: StatesError) -> StatesError:
+        """Errors the service raises name the state: "An error occurred while executing the state 'X' ..."."""
+        if err.located or err.error not in (errors.RUNTIME, errors.QUERY_EVALUATION, errors.INTRINSIC_FAILURE):
+            return err
+        name, entered = branch["name"], branch.get("entered_id")
+        where = f"An error occurred while executing the state '{name}' (entered at the event id #{entered})."
+        return StatesError(err.error, f"{where} {err.cause}" if err.cause else where, located=True)
 
     def _caught(self, branch: Branch, spec: dict[str, Any], catcher: dict[str, Any], err: StatesError) -> None:
         flow = self.flow(branch, spec)

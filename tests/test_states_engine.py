@@ -1,0 +1,235 @@
+"""The interpreter as the service drives it: one transition a step, JSON state between steps, waits
+as instants, tasks through the invoker, Retry and Catch, and definitions refused as AWS refuses them."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tests.test_states_corpus import CASES
+from trailbridge.states import (
+    Execution,
+    InvalidDefinition,
+    ScriptedInvoker,
+    TaskFailed,
+    TaskPending,
+    TaskRequest,
+    TaskSucceeded,
+    validate,
+)
+from trailbridge.states.definition import parse
+from trailbridge.states.tasks import NoTasks
+
+NOW = datetime(2025, 1, 1, tzinfo=UTC)
+ARN = "arn:aws:states:us-east-1:111111111111:execution:machine:run-1"
+
+
+def start(definition: dict[str, Any], value: Any = None) -> Execution:
+    return Execution.start(
+        definition,
+        {} if value is None else value,
+        execution_arn=ARN,
+        state_machine_arn="arn:aws:states:us-east-1:111111111111:stateMachine:machine",
+        role_arn="arn:aws:iam::111111111111:role/r",
+        now=NOW,
+    )
+
+
+def drive(execution: Execution, invoker: Any = None, now: datetime = NOW) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    for _ in range(1000):
+        step = execution.step(now, invoker or NoTasks())
+        events += step.events
+        if step.finished or step.pending_task:
+            return events
+        if step.wait_until:
+            now = datetime.fromisoformat(step.wait_until.replace("Z", "+00:00"))
+    raise AssertionError("did not finish")
+
+
+WAIT_THEN_PASS = {
+    "StartAt": "W",
+    "States": {
+        "W": {"Type": "Wait", "Seconds": 3600, "Next": "P"},
+        "P": {"Type": "Pass", "Result": {"ok": True}, "ResultPath": "$.r", "End": True},
+    },
+}
+
+
+def test_a_wait_is_an_instant_and_the_state_resumes_from_json() -> None:
+    execution = start(WAIT_THEN_PASS, {"x": 1})
+    assert [e["type"] for e in execution.step(NOW, NoTasks()).events] == ["ExecutionStarted"]
+    assert [e["type"] for e in execution.step(NOW, NoTasks()).events] == ["WaitStateEntered"]
+    step = execution.step(NOW, NoTasks())
+    assert step.events == [] and step.wait_until == "2025-01-01T01:00:00.000Z"
+    resumed = Execution(json.loads(json.dumps(execution.snapshot())))
+    events = drive(resumed, now=NOW + timedelta(hours=1))
+    assert [e["type"] for e in events] == [
+        "WaitStateExited",
+        "PassStateEntered",
+        "PassStateExited",
+        "ExecutionSucceeded",
+    ]
+    assert resumed.status == "SUCCEEDED"
+    assert resumed.output == {"x": 1, "r": {"ok": True}}
+    assert [e["id"] for e in events] == [3, 4, 5, 6] and events[0]["previousEventId"] == 2
+
+
+def test_history_details_are_awss() -> None:
+    execution = start({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}, {"a": 1})
+    events = drive(execution)
+    assert events[0]["executionStartedEventDetails"]["input"] == '{"a":1}'
+    assert events[1]["stateEnteredEventDetails"] == {
+        "name": "P",
+        "input": '{"a":1}',
+        "inputDetails": {"truncated": False},
+    }
+    assert events[2]["stateExitedEventDetails"]["output"] == '{"a":1}'
+    assert events[3]["executionSucceededEventDetails"] == {"output": '{"a":1}', "outputDetails": {"truncated": False}}
+
+
+TASK = {
+    "StartAt": "T",
+    "States": {
+        "T": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"Payload.$": "$"},
+            "ResultSelector": {"value.$": "$.Payload"},
+            "ResultPath": "$.result",
+            "Retry": [{"ErrorEquals": ["Flaky"], "IntervalSeconds": 2, "MaxAttempts": 2}],
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Caught"}],
+            "End": True,
+        },
+        "Caught": {"Type": "Pass", "End": True},
+    },
+}
+
+
+def test_a_task_asks_the_invoker_and_its_result_flows_through_the_paths() -> None:
+    invoker = ScriptedInvoker({"arn:aws:states:::lambda:invoke": lambda r: TaskSucceeded(r.parameters)})
+    execution = start(TASK, {"n": 1})
+    events = drive(execution, invoker)
+    assert [e["type"] for e in events] == [
+        "ExecutionStarted", "TaskStateEntered", "TaskScheduled", "TaskStarted", "TaskSucceeded",
+        "TaskStateExited", "ExecutionSucceeded",
+    ]  # fmt: skip
+    assert events[2]["taskScheduledEventDetails"]["resourceType"] == "lambda"
+    assert execution.output == {"n": 1, "result": {"value": {"n": 1}}}
+
+
+def test_retry_waits_with_backoff_then_catch_takes_the_error() -> None:
+    invoker = ScriptedInvoker({"arn:aws:states:::lambda:invoke": lambda r: TaskFailed("Flaky", "again")})
+    execution = start(TASK, {"n": 1})
+    events = drive(execution, invoker)
+    assert [e["type"] for e in events].count("TaskFailed") == 3
+    assert len(invoker.calls) == 3
+    assert execution.output == {"n": 1, "error": {"Error": "Flaky", "Cause": "again"}}
+
+
+def test_wait_for_task_token_pauses_until_the_answer() -> None:
+    invoker = ScriptedInvoker({"arn:aws:states:::lambda:invoke": lambda r: TaskPending()})
+    execution = start(TASK, {"n": 1})
+    drive(execution, invoker)
+    token = invoker.calls[0].token
+    assert execution.status == "RUNNING"
+    snapshot = json.loads(json.dumps(execution.snapshot()))
+    resumed = Execution(snapshot)
+    assert resumed.send_task_result(token, TaskSucceeded({"Payload": 7}), NOW)
+    assert not resumed.send_task_result("no-such-token", TaskSucceeded(1), NOW)
+    drive(resumed, invoker)
+    assert resumed.output == {"n": 1, "result": {"value": 7}}
+
+
+def test_stop_aborts() -> None:
+    execution = start(WAIT_THEN_PASS)
+    while execution.step(NOW, NoTasks()).wait_until is None:
+        pass
+    assert [e["type"] for e in execution.stop(NOW, "Stopped", "by hand")] == ["ExecutionAborted"]
+    assert execution.status == "ABORTED"
+
+
+def test_map_items_and_parallel_branches_give_results_in_order() -> None:
+    definition = {
+        "StartAt": "M",
+        "States": {
+            "M": {
+                "Type": "Map",
+                "ItemsPath": "$.xs",
+                "ItemSelector": {"v.$": "$$.Map.Item.Value", "i.$": "$$.Map.Item.Index"},
+                "ItemProcessor": {"StartAt": "I", "States": {"I": {"Type": "Pass", "End": True}}},
+                "Next": "P",
+            },
+            "P": {
+                "Type": "Parallel",
+                "Branches": [
+                    {"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": "a", "End": True}}},
+                    {"StartAt": "B", "States": {"B": {"Type": "Wait", "Seconds": 1, "End": True}}},
+                ],
+                "End": True,
+            },
+        },
+    }
+    execution = start(definition, {"xs": ["x", "y"]})
+    drive(execution)
+    assert execution.output == ["a", [{"v": "x", "i": 0}, {"v": "y", "i": 1}]]
+
+
+def test_jsonata_state_with_variables() -> None:
+    definition = {
+        "QueryLanguage": "JSONata",
+        "StartAt": "A",
+        "States": {
+            "A": {"Type": "Pass", "Assign": {"total": "{% $sum($states.input.xs) %}"}, "Next": "B"},
+            "B": {"Type": "Pass", "Output": {"total": "{% $total %}", "u": "{% $uuid() %}"}, "End": True},
+        },
+    }
+    execution = start(definition, {"xs": [1, 2, 3]})
+    drive(execution)
+    assert execution.output["total"] == 6
+    again = start(definition, {"xs": [1, 2, 3]})
+    drive(again)
+    assert again.output["u"] == execution.output["u"]  # derived from the execution: the same under replay
+
+
+@pytest.mark.parametrize(
+    ("definition", "message"),
+    [
+        (
+            {"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "Nope"}}},
+            "Invalid State Machine Definition: 'MISSING_TRANSITION_TARGET: Missing 'Next' target: Nope at /States/A/Next'",
+        ),
+        (
+            {"StartAt": "Z", "States": {"A": {"Type": "Pass", "End": True}}},
+            "Invalid State Machine Definition: 'MISSING_TRANSITION_TARGET: Missing 'Next' target: Z at /StartAt'",
+        ),
+        (
+            {"StartAt": "A", "States": {"A": {"Type": "Bogus", "End": True}}},
+            "Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: Value is not a valid state type at /States/A/Type'",
+        ),
+    ],
+)
+def test_invalid_definitions(definition: dict[str, Any], message: str) -> None:
+    with pytest.raises(InvalidDefinition) as caught:
+        validate(definition)
+    assert caught.value.message == message
+
+
+def test_invalid_json() -> None:
+    with pytest.raises(InvalidDefinition, match="INVALID_JSON_DESCRIPTION"):
+        parse("{")
+
+
+def test_the_corpus_definitions_are_valid() -> None:
+    for case in CASES:
+        validate(case["definition"])
+
+
+def test_request_fields() -> None:
+    seen: list[TaskRequest] = []
+    invoker = ScriptedInvoker({"arn:aws:states:::lambda:invoke": lambda r: seen.append(r) or TaskSucceeded({})})
+    drive(start(TASK), invoker)
+    assert seen[0].state_name == "T" and seen[0].parameters == {"Payload": {}}
