@@ -136,10 +136,9 @@ def test_wait_for_task_token_pauses_until_the_answer() -> None:
     drive(execution, invoker)
     token = invoker.calls[0].token
     assert execution.status == "RUNNING"
-    snapshot = json.loads(json.dumps(execution.snapshot()))
-    resumed = Execution(snapshot)
-    assert resumed.send_task_result(token, TaskSucceeded({"Payload": 7}), NOW)
-    assert not resumed.send_task_result("no-such-token", TaskSucceeded(1), NOW)
+    assert execution.send_task_result(token, TaskSucceeded({"Payload": 7}))
+    assert not execution.send_task_result("no-such-token", TaskSucceeded(1))
+    resumed = Execution(json.loads(json.dumps(execution.snapshot())))
     drive(resumed, invoker)
     assert resumed.output == {"n": 1, "result": {"value": 7}}
 
@@ -233,3 +232,31 @@ def test_request_fields() -> None:
     invoker = ScriptedInvoker({"arn:aws:states:::lambda:invoke": lambda r: seen.append(r) or TaskSucceeded({})})
     drive(start(TASK), invoker)
     assert seen[0].state_name == "T" and seen[0].parameters == {"Payload": {}}
+
+
+def test_a_task_waiting_for_its_token_times_out_and_the_heartbeat_keeps_it_alive() -> None:
+    definition = json.loads(json.dumps(TASK))
+    definition["States"]["T"].update(TimeoutSeconds=100, HeartbeatSeconds=10)
+    invoker = ScriptedInvoker({"arn:aws:states:::lambda:invoke": lambda r: TaskPending()})
+    execution = start(definition, {"n": 1})
+    drive(execution, invoker)
+    assert execution.step(NOW, invoker).wait_until == "2025-01-01T00:00:10.000Z"
+    assert execution.send_task_heartbeat(invoker.calls[0].token, NOW + timedelta(seconds=5))
+    assert execution.step(NOW + timedelta(seconds=12), invoker).wait_until == "2025-01-01T00:00:15.000Z"
+    events = drive(execution, invoker, NOW + timedelta(seconds=15))
+    assert [e["type"] for e in events][:2] == ["TaskTimedOut", "TaskStateExited"]
+    assert execution.output == {"n": 1, "error": {"Error": "States.HeartbeatTimeout"}}
+
+
+def test_the_execution_times_out() -> None:
+    execution = start({**WAIT_THEN_PASS, "TimeoutSeconds": 60})
+    events = drive(execution)
+    assert [e["type"] for e in events][-2:] == ["WaitStateEntered", "ExecutionTimedOut"]
+    assert execution.status == "TIMED_OUT"
+
+
+def test_an_output_over_256_kib_is_data_limit_exceeded() -> None:
+    definition = {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": "x" * 262_144, "End": True}}}
+    execution = start(definition)
+    drive(execution)
+    assert (execution.status, execution.error) == ("FAILED", "States.DataLimitExceeded")

@@ -16,15 +16,15 @@ import hashlib
 import random
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from trailbridge.states import history
+from trailbridge.states import errors, history, task_state
 from trailbridge.states.branch import Branch, new_branch
 from trailbridge.states.fan import FanRunner
 from trailbridge.states.runner import StateRunner
-from trailbridge.states.tasks import TaskInvoker
-from trailbridge.states.timestamps import format_timestamp
+from trailbridge.states.tasks import TaskFailed, TaskInvoker, TaskSucceeded
+from trailbridge.states.timestamps import format_timestamp, parse_timestamp
 
 
 @dataclass(slots=True)
@@ -127,6 +127,12 @@ class Execution:
                 {"input": details["input"], "inputDetails": details["inputDetails"], "roleArn": execution["RoleArn"]},
             )
             return out
+        deadline = self._deadline()
+        if deadline is not None and now >= deadline:
+            emit("ExecutionTimedOut", {"error": errors.TIMEOUT, "cause": "The execution timed out."})
+            self.state.update(status="TIMED_OUT", error=errors.TIMEOUT)
+            out.finished = True
+            return out
         runner = StateRunner(self.state, emit, self.draws, invoker, now)
         fan = FanRunner(runner)
         runner.fan = fan
@@ -139,10 +145,17 @@ class Execution:
         elif root["phase"] == "failed":
             self._finish(emit, "FAILED", error=root.get("error"), cause=root.get("cause"))
         elif result is not None:
-            out.wait_until = result.wait_until
+            waits = [w for w in (result.wait_until, deadline and format_timestamp(deadline)) if w]
+            out.wait_until = min(waits) if waits else None
             out.pending_task = result.pending
         out.finished = self.status != "RUNNING"
         return out
+
+    def _deadline(self) -> datetime | None:
+        """The definition's TimeoutSeconds: the execution times out that long after it started."""
+        seconds = self.state["definition"].get("TimeoutSeconds")
+        started = parse_timestamp(self.state["context"]["Execution"]["StartTime"])
+        return None if seconds is None or started is None else started + timedelta(seconds=seconds)
 
     def stop(self, now: datetime, error: str | None = None, cause: str | None = None) -> list[dict[str, Any]]:
         events: list[dict[str, Any]] = []
@@ -151,12 +164,20 @@ class Execution:
             self.state.update(status="ABORTED", error=error, cause=cause)
         return events
 
-    def send_task_result(self, token: str, outcome: Any, now: datetime) -> bool:
-        """Deliver the answer of a `.waitForTaskToken` task; False if no task waits for the token."""
+    def send_task_result(self, token: str, outcome: TaskSucceeded | TaskFailed) -> bool:
+        """SendTaskSuccess/SendTaskFailure: False if no task waits for the token."""
         branch = _find_task(self.state["root"], token)
         if branch is None:
             return False
-        branch["task_answer"] = outcome
+        branch["task_answer"] = task_state.answer_of(outcome)
+        return True
+
+    def send_task_heartbeat(self, token: str, now: datetime) -> bool:
+        """SendTaskHeartbeat: False if no task waits for the token."""
+        branch = _find_task(self.state["root"], token)
+        if branch is None:
+            return False
+        task_state.heartbeat(branch, now)
         return True
 
     def _finish(self, emit: _Emitter, status: str, **fields: Any) -> None:

@@ -98,7 +98,7 @@ class FanRunner:
                 return None
             blocked.append(result)
         waits = [b.wait_until for b in blocked if b.wait_until]
-        return Blocked(wait_until=min(waits)) if waits else Blocked(pending=True)
+        return Blocked(wait_until=min(waits) if waits else None, pending=any(b.pending for b in blocked))
 
     def _settle(self, branch: Branch, spec: dict[str, Any], fan: dict[str, Any], child: Branch, index: int) -> None:
         if "fatal" in self.runner.state:

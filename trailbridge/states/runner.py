@@ -10,17 +10,20 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from trailbridge.states import choice, errors, history, payload
+from trailbridge.states import choice, errors, history, payload, task_state
 from trailbridge.states.branch import Blocked, Branch, Emit, states_of
 from trailbridge.states.dataflow import Flow
 from trailbridge.states.errors import StatesError
 from trailbridge.states.intrinsics import Entropy
 from trailbridge.states.retry import catcher_for, retry_delay
-from trailbridge.states.tasks import TaskFailed, TaskInvoker, TaskPending, TaskRequest, TaskSucceeded
+from trailbridge.states.tasks import TaskInvoker
 from trailbridge.states.timestamps import format_timestamp, parse_timestamp
 
 if TYPE_CHECKING:
     from trailbridge.states.fan import FanRunner
+
+
+MAX_PAYLOAD_BYTES = 256 * 1024  # AWS's limit on a state's input or output
 
 
 class StateRunner:
@@ -85,7 +88,7 @@ class StateRunner:
         elif kind == "Choice":
             self._choice(branch, spec, flow)
         elif kind == "Succeed":
-            self._to_exit(
+            self.to_exit(
                 branch, flow.finish(flow.effective_input()) if not flow.jsonata else flow.output(flow.raw), None
             )
         elif kind == "Fail":
@@ -99,7 +102,7 @@ class StateRunner:
         else:
             raise errors.runtime(f"Unsupported state type {kind}")
 
-    def _to_exit(self, branch: Branch, output: Any, assigned: dict[str, Any] | None) -> None:
+    def to_exit(self, branch: Branch, output: Any, assigned: dict[str, Any] | None) -> None:
         branch.update(phase="exit", output=output, assigned=assigned or {})
 
     def _pass(self, branch: Branch, spec: dict[str, Any], flow: Flow) -> None:
@@ -110,7 +113,7 @@ class StateRunner:
             result = flow.parameters(effective)
         else:
             result = spec.get("Result", effective)
-        self._to_exit(branch, flow.output(result), flow.assign(spec.get("Assign"), result))
+        self.to_exit(branch, flow.output(result), flow.assign(spec.get("Assign"), result))
 
     def _choice(self, branch: Branch, spec: dict[str, Any], flow: Flow) -> None:
         effective = flow.effective_input()
@@ -142,7 +145,7 @@ class StateRunner:
         else:
             output = flow.finish(effective)
         assign = source.get("Assign", flow.spec.get("Assign") if source is not flow.spec else source.get("Assign"))
-        self._to_exit(branch, output, flow.assign(assign, effective))
+        self.to_exit(branch, output, flow.assign(assign, effective))
 
     def _fail_state(self, branch: Branch, spec: dict[str, Any], flow: Flow) -> None:
         error, cause = self._fail_field(flow, spec, "Error"), self._fail_field(flow, spec, "Cause")
@@ -210,6 +213,12 @@ class StateRunner:
 
     def _exit(self, branch: Branch, spec: dict[str, Any]) -> None:
         output = branch.pop("output")
+        if len(payload.compact(output).encode()) > MAX_PAYLOAD_BYTES:
+            raise StatesError(
+                errors.DATA_LIMIT_EXCEEDED,
+                f"The state/task '{branch['name']}' returned a result with a size exceeding the maximum number of"
+                " bytes service limit.",
+            )
         self.emit(branch, f"{spec['Type']}StateExited", history.exited(branch["name"], output))
         branch["vars"].update(branch.pop("assigned", {}))
         following = branch.pop("next", None) or spec.get("Next")
@@ -219,58 +228,7 @@ class StateRunner:
             branch.update(name=following, phase="enter", input=output, retries={})
 
     def _task(self, branch: Branch, spec: dict[str, Any]) -> Blocked | None:
-        phase = branch["phase"]
-        resource = str(spec["Resource"])
-        kind, name = _resource_parts(resource)
-        if phase == "task":
-            flow = self.flow(branch, spec)
-            branch["task_input"] = flow.parameters(flow.effective_input())
-            branch["task_token"] = self.entropy.uuid()
-            details = {
-                "resourceType": kind,
-                "resource": name,
-                "region": _region(self.state),
-                "parameters": payload.compact(branch["task_input"]),
-            }
-            self.emit(branch, "TaskScheduled", details)
-            branch["phase"] = "task_start"
-            return None
-        if phase == "task_start":
-            self.emit(branch, "TaskStarted", {"resourceType": kind, "resource": name})
-            request = TaskRequest(
-                resource,
-                branch["task_input"],
-                branch["task_token"],
-                branch["name"],
-                spec.get("TimeoutSeconds"),
-                spec.get("HeartbeatSeconds"),
-            )
-            return self._answered(branch, spec, self.invoker.invoke(request), kind, name)
-        answer = branch.pop("task_answer", None)
-        if answer is None:
-            return Blocked(pending=True)
-        return self._answered(branch, spec, answer, kind, name)
-
-    def _answered(self, branch: Branch, spec: dict[str, Any], outcome: Any, kind: str, name: str) -> Blocked | None:
-        if isinstance(outcome, TaskPending):
-            branch["phase"] = "task_wait"
-            return Blocked(pending=True)
-        if isinstance(outcome, TaskFailed):
-            self.emit(
-                branch,
-                "TaskFailed",
-                {"resourceType": kind, "resource": name} | history.failure(outcome.error, outcome.cause),
-            )
-            raise StatesError(outcome.error or errors.TASK_FAILED, outcome.cause)
-        assert isinstance(outcome, TaskSucceeded)
-        self.emit(
-            branch,
-            "TaskSucceeded",
-            {"resourceType": kind, "resource": name} | history.exited("", outcome.output) | {"name": None},
-        )
-        flow = self.flow(branch, spec)
-        self._to_exit(branch, flow.output(outcome.output), flow.assign(spec.get("Assign"), outcome.output))
-        return None
+        return task_state.advance(self, branch, spec)
 
     def fail(self, branch: Branch, spec: dict[str, Any], err: StatesError) -> None:
         """An error in a state: States.Runtime ends the execution; else Retry, Catch, or the branch fails."""
@@ -317,7 +275,7 @@ class StateRunner:
             output = payload.result_path(flow.scope(flow.raw), catcher.get("ResultPath"), error_output, present)
             assigned = flow.assign(catcher.get("Assign"), error_output)
         branch["next"] = catcher["Next"]
-        self._to_exit(branch, output, assigned)
+        self.to_exit(branch, output, assigned)
 
 
 def _string(value: Any) -> str:
@@ -342,20 +300,3 @@ def _seconds_path(flow: Flow, path: str, effective: Any) -> int:
     if value < 0:
         raise errors.runtime(f"The SecondsPath parameter references a negative value: {path} == {value}")
     return value
-
-
-def _resource_parts(resource: str) -> tuple[str, str]:
-    if ":states:::" in resource:
-        kind, _, name = resource.split(":::", 1)[1].partition(":")
-        return kind, name
-    parts = resource.split(":")
-    return (
-        (parts[2], "invoke")
-        if len(parts) > 2 and parts[2] == "lambda"
-        else (parts[2] if len(parts) > 2 else resource, resource)
-    )
-
-
-def _region(state: dict[str, Any]) -> str:
-    parts = str(state["context"]["Execution"]["Id"]).split(":")
-    return parts[3] if len(parts) > 3 else ""
