@@ -6,13 +6,16 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import sqlite3
+import threading
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
 
 from trailbridge.server.batches import Batches
 from trailbridge.storage.sqlite import SqliteStore
+from trailbridge.topics.signing import write_signed
 
 _CALLER: contextvars.ContextVar[str] = contextvars.ContextVar("caller", default="-")
 
@@ -79,3 +82,36 @@ def test_a_failed_commit_fails_every_call_of_its_batch(tmp_path: Path) -> None:
 
     asyncio.run(main())
     batches.close()
+
+
+def test_signed_writes_are_made_at_the_end_of_the_batch_and_dropped_with_a_failed_call(tmp_path: Path) -> None:
+    """What a call writes once signed (`write_signed`) is written after every call of its batch ran, in the
+    order it was kept and in the batch's transaction; a call that fails leaves none of it."""
+    store = SqliteStore(tmp_path / "db.sqlite3")
+    batches = Batches(store.combined_many)
+    order: list[str] = []
+
+    def write(signed: dict[str, Any]) -> None:
+        _put(store, 100 + signed["n"])
+        order.append(f"write {signed['n']}")
+
+    def work(n: int) -> int:
+        order.append(f"call {n}")
+        write_signed(lambda: {"n": n}, write)
+        return _work(store, n)
+
+    async def main() -> list[object]:
+        held = threading.Event()  # the thread is held in a batch of its own until the three calls wait together
+        holding = asyncio.create_task(batches.run(held.wait))
+        started = [asyncio.create_task(batches.run(lambda n=n: work(n))) for n in (1, 2, 4)]  # type: ignore[misc]
+        await asyncio.sleep(0)  # every call handed over
+        held.set()
+        await holding
+        return list(await asyncio.gather(*started, return_exceptions=True))
+
+    answers = asyncio.run(main())
+    batches.close()
+    store.close()
+    assert answers[:2] == [10, 20] and str(answers[2]) == "work 4 failed"
+    assert order == ["call 1", "call 2", "call 4", "write 1", "write 2"]
+    assert _kept(tmp_path / "db.sqlite3") == [1, 2, 101, 102]

@@ -6,6 +6,11 @@ is rolled back alone), commits once, and wakes the event loop once for all their
 one commit and two thread wake-ups for a batch instead of a worker thread, two wake-ups and a commit for
 each call: measured, a thread hand-off each way cost about a fifth of a Publish's time holding the GIL.
 A call is answered only once its batch is committed, so what it wrote is durable before its answer.
+
+The JSON notifications a batch's publishes send are written at its end, in its transaction
+(`topics.signing.deferred_writes`): their signatures are made on the signer's threads while the batch's other
+publishes run. Should those writes fail, every call of the batch answers the error (what the others wrote is
+kept: a publish answered with an error may have been delivered, never one answered as done not).
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ import threading
 from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any, TypeVar
+
+from trailbridge.topics.signing import deferred_writes
 
 T = TypeVar("T")
 RunTogether = Callable[[Sequence[Callable[[], Any]]], list[tuple[Any, Exception | None]]]
@@ -61,9 +68,12 @@ class Batches:
 
     def _outcomes(self, batch: list[_Call]) -> list[tuple[Any, BaseException | None]]:
         try:
-            return list(self._run_together([work for work, _, _ in batch]))
+            with deferred_writes() as writes:
+                works = [partial(writes.run, work) for work, _, _ in batch]
+                *outcomes, (_, failed) = self._run_together([*works, writes.complete])
         except BaseException as exc:  # the commit failed, or a work raised past its savepoint: none is answered
             return [(None, exc)] * len(batch)
+        return [(None, failed)] * len(batch) if failed is not None else list(outcomes)
 
     def _answer(self, batch: list[_Call], outcomes: list[tuple[Any, BaseException | None]]) -> None:
         """Wake each event loop once for every answer of the batch it is waiting for."""

@@ -16,6 +16,12 @@ SDK for Java 2's `SnsMessageManager` matches it as a host name: `sns.amazonaws.c
 URL has AWS's shape, `PUBLIC_URL/SimpleNotificationService-<32 hex>.pem`: what a verifier also checks of the
 URL's host (`sns.REGION.amazonaws.com`, HTTPS) and of the chain of trust (ours is self-signed) it must be
 told to accept.
+
+An RSA signature costs about a millisecond, with the GIL released (cryptography lets other threads run while
+OpenSSL signs). `NotificationSigner.signing` makes it on a thread of the signer's own and lets its caller go
+on; `write_signed` writes what waits for a signature at once, or, inside `deferred_writes` (one batch of
+publishes, `server/batches.py`), at the batch's end, in its transaction: meanwhile the batch's other publishes
+run, so the signatures are made on the other CPU instead of on the batch's path.
 """
 
 from __future__ import annotations
@@ -24,7 +30,9 @@ import base64
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -46,6 +54,7 @@ SCOPE = "sns:"  # the prefix of the `Keys` region under which SNS keeps a region
 
 _HASHES: dict[str, type[hashes.HashAlgorithm]] = {"1": hashes.SHA1, "2": hashes.SHA256}
 _RECENT_SIGNATURES = 1024  # messages whose signature is kept for their other subscriptions
+_SIGNING_THREADS = 2  # as many as signatures made at once (on this machine's CPUs beside the GIL's)
 _NOTIFICATION = ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type")
 _CONFIRMATION = ("Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type")
 _SIGNED = {
@@ -131,27 +140,34 @@ class NotificationSigner:
         # The signatures made last, by (what was signed, key, version): a message published to a topic goes to
         # every subscription with the same signed fields (only the unsigned UnsubscribeURL differs), and an RSA
         # signature costs about a millisecond, so it is made once per message, not once per subscription.
-        self._recent: OrderedDict[tuple[bytes, str, str], str] = OrderedDict()
+        self._recent: OrderedDict[tuple[bytes, str, str], Future[str]] = OrderedDict()
         self._recent_lock = threading.Lock()  # workers of many requests sign at once
+        self._threads = ThreadPoolExecutor(_SIGNING_THREADS, thread_name_prefix="trailbridge-sns-signing")
 
     def sign(self, message: Mapping[str, Any], region: str, version: str = "1") -> dict[str, Any]:
         """`message` with SignatureVersion, Signature and SigningCertURL after its Timestamp, where SNS puts them
         (those of an earlier signature replaced). Its other keys keep their order: give them in SNS's."""
+        return self.signing(message, region, version)()
+
+    def signing(self, message: Mapping[str, Any], region: str, version: str = "1") -> Callable[[], dict[str, Any]]:
+        """`sign`, started: the message checked and the region's key found (or made) here, the signature made on
+        a signing thread; the call returned waits for it and answers what `sign` answers."""
         algorithm = _HASHES.get(version)
         if algorithm is None:
             raise InvalidInputError(f"SignatureVersion must be 1 or 2, not {version!r}")
         payload = string_to_sign(message)
         key = self._key(region)
         made = (payload, key.path, version)
-        signature = self._recent.get(made)
-        if signature is None:
-            signature = base64.b64encode(key.private.sign(payload, padding.PKCS1v15(), algorithm())).decode()
-            with self._recent_lock:
-                self._recent[made] = signature
+        with self._recent_lock:
+            signature = self._recent.get(made)
+            if signature is None:
+                signature = self._recent[made] = self._threads.submit(_signature, key.private, payload, algorithm)
                 while len(self._recent) > _RECENT_SIGNATURES:
                     self._recent.popitem(last=False)
-        stamp = {"SignatureVersion": version, "Signature": signature, "SigningCertURL": self._base + key.path}
-        return _with_signature(message, stamp)
+        url = self._base + key.path
+        return lambda: _with_signature(
+            message, {"SignatureVersion": version, "Signature": signature.result(), "SigningCertURL": url}
+        )
 
     def certificate_pem(self, region: str) -> bytes:
         """The region's current signing certificate (PEM)."""
@@ -195,6 +211,62 @@ class NotificationSigner:
             opened = _Opened(private, values["certificate"].encode(), path, stored.valid_to)
             self._opened[stored.fingerprint] = opened
         return opened
+
+
+_Write = tuple[Callable[[], dict[str, Any]], Callable[[dict[str, Any]], None]]
+
+
+class _Deferred(threading.local):
+    writes: list[_Write] | None = None
+
+
+_deferred = _Deferred()
+
+
+def write_signed(signed: Callable[[], dict[str, Any]], write: Callable[[dict[str, Any]], None]) -> None:
+    """`write(signed())`: now, or inside `deferred_writes` on this thread, when its block completes them."""
+    if _deferred.writes is None:
+        write(signed())
+    else:
+        _deferred.writes.append((signed, write))
+
+
+class DeferredWrites:
+    """The writes `write_signed` kept on one thread, in the order they came."""
+
+    def __init__(self, kept: list[_Write]) -> None:
+        self._kept = kept
+
+    def run(self, work: Callable[[], Any]) -> Any:
+        """`work()`; the writes it kept are dropped if it raises (it changed nothing)."""
+        mark = len(self._kept)
+        try:
+            return work()
+        except BaseException:
+            del self._kept[mark:]
+            raise
+
+    def complete(self) -> None:
+        """Make the writes kept, each once its signature is made."""
+        while self._kept:
+            signed, write = self._kept.pop(0)
+            write(signed())
+
+
+@contextmanager
+def deferred_writes() -> Iterator[DeferredWrites]:
+    """Within the block, `write_signed` on this thread keeps its writes until the block's `complete()`, which
+    must be called before it ends."""
+    kept: list[_Write] = []
+    _deferred.writes = kept
+    try:
+        yield DeferredWrites(kept)
+    finally:
+        _deferred.writes = None
+
+
+def _signature(private: rsa.RSAPrivateKey, payload: bytes, algorithm: type[hashes.HashAlgorithm]) -> str:
+    return base64.b64encode(private.sign(payload, padding.PKCS1v15(), algorithm())).decode()
 
 
 def _with_signature(message: Mapping[str, Any], stamp: dict[str, str]) -> dict[str, Any]:

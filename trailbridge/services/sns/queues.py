@@ -14,6 +14,7 @@ from trailbridge.delivery.subscriptions import queue_for_topic
 from trailbridge.services import sqs_attributes
 from trailbridge.services.base import Engine, ServiceError
 from trailbridge.topics.notifications import written
+from trailbridge.topics.signing import write_signed
 
 
 class TopicQueues:
@@ -78,7 +79,8 @@ class TopicQueues:
         dedup_id: str | None = None,
     ) -> None:
         """One of SNS's JSON messages (a notification, a subscription confirmation), signed with the topic's
-        SignatureVersion and written as SNS writes it; `group_id` and `dedup_id` as `send` takes them."""
+        SignatureVersion and written as SNS writes it (`signing.write_signed`: in a batch of publishes, at its
+        end); `group_id` and `dedup_id` as `send` takes them."""
         signer = self.engine.sns_signer
         if signer is None:
             raise ServiceError(
@@ -89,4 +91,8 @@ class TopicQueues:
             )
         region = self.arn.split(":")[3]
         version = self.topic["Attributes"].get("SignatureVersion", "1")
-        self.send(queue, written(signer.sign(message, region, version)), group_id=group_id, dedup_id=dedup_id)
+
+        def write(signed: dict[str, Any]) -> None:
+            self.send(queue, written(signed), group_id=group_id, dedup_id=dedup_id)
+
+        write_signed(signer.signing(message, region, version), write)
