@@ -65,7 +65,7 @@ def test_a_wait_is_an_instant_and_the_state_resumes_from_json() -> None:
     assert [e["type"] for e in execution.step(NOW, NoTasks()).events] == ["WaitStateEntered"]
     step = execution.step(NOW, NoTasks())
     assert step.events == [] and step.wait_until == "2025-01-01T01:00:00.000Z"
-    resumed = Execution(json.loads(json.dumps(execution.snapshot())))
+    resumed = Execution(execution.definition, json.loads(json.dumps(execution.snapshot())))
     events = drive(resumed, now=NOW + timedelta(hours=1))
     assert [e["type"] for e in events] == [
         "WaitStateExited",
@@ -138,7 +138,7 @@ def test_wait_for_task_token_pauses_until_the_answer() -> None:
     assert execution.status == "RUNNING"
     assert execution.send_task_result(token, TaskSucceeded({"Payload": 7}))
     assert not execution.send_task_result("no-such-token", TaskSucceeded(1))
-    resumed = Execution(json.loads(json.dumps(execution.snapshot())))
+    resumed = Execution(execution.definition, json.loads(json.dumps(execution.snapshot())))
     drive(resumed, invoker)
     assert resumed.output == {"n": 1, "result": {"value": 7}}
 

@@ -2,7 +2,7 @@
 
 `Execution.start` builds the state; `step(now, invoker)` performs one transition and returns the
 history events it produced, or the instant it waits for (a Wait, a retry interval), or nothing when the
-execution is finished. Between two steps `snapshot()` is JSON that `Execution(snapshot)` resumes on any
+execution is finished. Between two steps `snapshot()` is JSON that `Execution(definition, snapshot)` resumes on any
 node: the service commits it with the events before the next step.
 
 A branch is a dict: where its States are in the definition (`at`), its current state and `phase`,
@@ -54,7 +54,8 @@ class Draws:
 
 
 class Execution:
-    def __init__(self, snapshot: dict[str, Any]) -> None:
+    def __init__(self, definition: dict[str, Any], snapshot: dict[str, Any]) -> None:
+        self.definition = definition
         self.state = snapshot
         self.draws = Draws(snapshot)
 
@@ -83,7 +84,6 @@ class Execution:
         }
         root: Branch = new_branch([], definition["StartAt"], execution_input, {}, {})
         state = {
-            "definition": definition,
             "status": "RUNNING",
             "context": context,
             "root": root,
@@ -91,7 +91,7 @@ class Execution:
             "draws": 0,
             "started": False,
         }
-        return cls(state)
+        return cls(definition, state)
 
     def snapshot(self) -> dict[str, Any]:
         return self.state
@@ -133,7 +133,7 @@ class Execution:
             self.state.update(status="TIMED_OUT", error=errors.TIMEOUT)
             out.finished = True
             return out
-        runner = StateRunner(self.state, emit, self.draws, invoker, now)
+        runner = StateRunner(self.definition, self.state, emit, self.draws, invoker, now)
         fan = FanRunner(runner)
         runner.fan = fan
         root = self.state["root"]
@@ -153,9 +153,11 @@ class Execution:
 
     def _deadline(self) -> datetime | None:
         """The definition's TimeoutSeconds: the execution times out that long after it started."""
-        seconds = self.state["definition"].get("TimeoutSeconds")
+        seconds = self.definition.get("TimeoutSeconds")
+        if seconds is None:
+            return None
         started = parse_timestamp(self.state["context"]["Execution"]["StartTime"])
-        return None if seconds is None or started is None else started + timedelta(seconds=seconds)
+        return None if started is None else started + timedelta(seconds=seconds)
 
     def stop(self, now: datetime, error: str | None = None, cause: str | None = None) -> list[dict[str, Any]]:
         events: list[dict[str, Any]] = []

@@ -10,6 +10,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from trailbridge.states import intrinsics, jsonpath
 from trailbridge.states.errors import intrinsic, runtime
 from trailbridge.states.intrinsics import Entropy
@@ -37,7 +39,11 @@ class Scope:
 
 
 def compact(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    """JSON as AWS writes it in histories and causes: no spaces, non-ASCII characters as they are."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # an integer beyond 64 bits
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def input_path(scope: Scope, text: str | None) -> Any:

@@ -30,18 +30,25 @@ class StateRunner:
     fan: FanRunner
 
     def __init__(
-        self, state: dict[str, Any], emit: Emit, entropy: Entropy, invoker: TaskInvoker, now: datetime
+        self,
+        definition: dict[str, Any],
+        state: dict[str, Any],
+        emit: Emit,
+        entropy: Entropy,
+        invoker: TaskInvoker,
+        now: datetime,
     ) -> None:
+        self.definition = definition
         self.state, self._emit, self.entropy, self.invoker, self.now = state, emit, entropy, invoker, now
 
     def emit(self, branch: Branch, event_type: str, details: dict[str, Any] | None = None) -> int:
         return 0 if branch["quiet"] else self._emit(event_type, details)
 
     def spec(self, branch: Branch) -> dict[str, Any]:
-        return dict(states_of(self.state["definition"], branch["at"])[branch["name"]])
+        return states_of(self.definition, branch["at"])[branch["name"]]  # type: ignore[no-any-return]
 
     def jsonata(self, spec: dict[str, Any]) -> bool:
-        language = spec.get("QueryLanguage", self.state["definition"].get("QueryLanguage", "JSONPath"))
+        language = spec.get("QueryLanguage", self.definition.get("QueryLanguage", "JSONPath"))
         return bool(language == "JSONata")
 
     def flow(self, branch: Branch, spec: dict[str, Any]) -> Flow:
