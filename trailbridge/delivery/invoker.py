@@ -131,12 +131,14 @@ class Invoker:
         """A deployed function is invoked as EventBridge invokes Lambda: asynchronously (its own retries and
         destinations follow), where its resource policy lets events.amazonaws.com for this rule; a function
         registered in the engine (`tb.functions`) is called here."""
-        if self.lambdas.deployed(delivery.target_arn):
-            account = delivery.rule_arn.split(":")[4]
-            try:
-                self.lambdas.check_invoke(delivery.target_arn, EVENTS_PRINCIPAL, delivery.rule_arn, account)
-            except AccessDeniedError as exc:
-                raise DeliveryFailure("NO_PERMISSIONS", exc.message, retryable=False) from None
+        account = delivery.rule_arn.split(":")[4]
+        try:  # one read of the function: its policy, or LookupError when no such function is deployed
+            self.lambdas.check_invoke(delivery.target_arn, EVENTS_PRINCIPAL, delivery.rule_arn, account)
+        except LookupError:
+            pass  # not deployed: a function registered in the engine, if there is one
+        except AccessDeniedError as exc:
+            raise DeliveryFailure("NO_PERMISSIONS", exc.message, retryable=False) from None
+        else:
             now = self.clock.now()
             self.routing.enqueue(async_invocation(delivery.target_arn, delivery.payload, delivery.request_id, now))
             self.routing.wake()

@@ -65,7 +65,8 @@ class Lambdas(Protocol):
 
     def check_invoke(self, arn: str, principal: str, source_arn: str, source_account: str) -> None:
         """Raise AccessDeniedError unless the function's resource policy lets the service `principal`
-        (events.amazonaws.com, sns.amazonaws.com) invoke it for `source_arn` of `source_account`."""
+        (events.amazonaws.com, sns.amazonaws.com) invoke it for `source_arn` of `source_account`; LookupError
+        when there is no such function."""
         ...
 
     def async_config(self, arn: str) -> AsyncConfig:

@@ -48,6 +48,7 @@ _DENY_ALL = orjson.dumps(
 _NOT_A_ZIP = "Could not unzip uploaded file. Please check your file, then try to upload again."
 _unpack_lock = threading.Lock()
 _scratch: list[Path] = []  # the temporary directory of an engine without a data directory (made once)
+_unpacked: dict[tuple[Path, str], Path] = {}  # (data directory, CodeSha256) -> its unpacked directory
 
 
 @dataclass(frozen=True)
@@ -232,9 +233,13 @@ def functions_dir(engine: Engine) -> Path:
 def unpacked(engine: Engine, code_sha256: str, account: str) -> Path:
     """The directory the zip of `code_sha256` (of `account`'s code bucket) is unpacked in, once:
     `<data_dir>/functions/<sha hex>/`, files and directories read-only. LookupError when no such zip is kept."""
+    known = _unpacked.get((engine.settings.data_dir, code_sha256))
+    if known is not None:  # unpacked by this process already: its content is its name, it never changes
+        return known
     hex_digest = sha_hex(code_sha256)
     root = functions_dir(engine) / hex_digest
     if root.is_dir():
+        _unpacked[(engine.settings.data_dir, code_sha256)] = root
         return root
     data = zip_bytes(engine, account, code_sha256)
     if data is None:
@@ -253,6 +258,7 @@ def unpacked(engine: Engine, code_sha256: str, account: str) -> Path:
             except BaseException:
                 _remove(scratch)
                 raise
+    _unpacked[(engine.settings.data_dir, code_sha256)] = root
     return root
 
 

@@ -54,11 +54,11 @@ def write_logs(engine: Engine, spec: FunctionSpec, outcome: WorkerOutcome) -> No
     """The invocation's lines in its log group, in the worker's stream (the group created on first use)."""
     region, account = spec.arn.split(":")[3], spec.arn.split(":")[4]
     logs = LogsService(engine, account, region)
-    with contextlib.suppress(AlreadyExistsError, ServiceError):
-        logs.create_log_group(logGroupName=spec.log_group)
     group = f"arn:aws:logs:{region}:{account}:log-group:{spec.log_group}"
     now_ms = int(engine.clock.now() * 1000)
-    with engine.store.transaction():
+    with engine.store.transaction():  # one commit for the group (when new) and the lines
+        with contextlib.suppress(AlreadyExistsError, ServiceError):
+            logs.create_log_group(logGroupName=spec.log_group)
         for line in outcome.log_lines:
             engine.logs.put(group, line, now_ms, outcome.log_stream or spec.name)
 
