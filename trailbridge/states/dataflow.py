@@ -14,8 +14,6 @@ from trailbridge.states import jsonata_eval, payload
 from trailbridge.states.intrinsics import Entropy
 from trailbridge.states.payload import Scope
 
-MISSING: Any = object()
-
 
 @dataclass(slots=True)
 class Flow:

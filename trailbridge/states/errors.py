@@ -17,11 +17,7 @@ HEARTBEAT_TIMEOUT = "States.HeartbeatTimeout"
 DATA_LIMIT_EXCEEDED = "States.DataLimitExceeded"
 INTRINSIC_FAILURE = "States.IntrinsicFailure"
 QUERY_EVALUATION = "States.QueryEvaluationError"
-BRANCH_FAILED = "States.BranchFailed"
 EXCEEDED_TOLERATED_FAILURE = "States.ExceedToleratedFailureThreshold"
-ITEM_READER_FAILED = "States.ItemReaderFailed"
-RESULT_WRITER_FAILED = "States.ResultWriterFailed"
-PERMISSIONS = "States.Permissions"
 
 # States.ALL matches every error except these (AWS: "States.ALL ... doesn't catch ... States.Runtime").
 UNCATCHABLE = frozenset({RUNTIME, DATA_LIMIT_EXCEEDED})

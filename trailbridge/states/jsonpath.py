@@ -44,10 +44,6 @@ _FILTER = re.compile(r"\[\s*\?\s*\((.*?)\)\s*\]")
 _CONDITION = re.compile(r"^@((?:\.[^\s=<>!]+)*)\s*(==|!=|<=|>=|<|>)?\s*(.*)$")
 
 
-def is_path(text: str) -> bool:
-    return text.startswith("$")
-
-
 @lru_cache(maxsize=4096)
 def compile_path(text: str) -> Path:
     if text.startswith("$$"):

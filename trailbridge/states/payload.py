@@ -79,7 +79,7 @@ def template(scope: Scope, value: Any, field: str) -> Any:
 
 def evaluate_expression(scope: Scope, text: str, field: str) -> Any:
     if intrinsics.is_intrinsic(text):
-        return intrinsics.evaluate(intrinsics.parse(text), lambda p: _argument(scope, p, text), scope.entropy)
+        return intrinsics.evaluate(intrinsics.parse(text), lambda p: _argument(scope, p), scope.entropy)
     try:
         return scope.select(text)
     except jsonpath.PathNotFound:
@@ -94,7 +94,7 @@ def evaluate_expression(scope: Scope, text: str, field: str) -> Any:
         ) from None
 
 
-def _argument(scope: Scope, path: str, call: str) -> Any:
+def _argument(scope: Scope, path: str) -> Any:
     try:
         return scope.select(path)
     except jsonpath.PathNotFound:

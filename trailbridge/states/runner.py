@@ -151,8 +151,8 @@ class StateRunner:
             output = Flow(spec, flow.raw, flow.variables, flow.context, flow.entropy, True).output(flow.raw)
         else:
             output = flow.finish(effective)
-        assign = source.get("Assign", flow.spec.get("Assign") if source is not flow.spec else source.get("Assign"))
-        self.to_exit(branch, output, flow.assign(assign, effective))
+        # the matched rule's Assign, or the state's when the Default was taken
+        self.to_exit(branch, output, flow.assign(source.get("Assign"), effective))
 
     def _fail_state(self, branch: Branch, spec: dict[str, Any], flow: Flow) -> None:
         error, cause = self._fail_field(flow, spec, "Error"), self._fail_field(flow, spec, "Cause")
@@ -228,6 +228,7 @@ class StateRunner:
             )
         self.emit(branch, f"{spec['Type']}StateExited", history.exited(branch["name"], output))
         branch["vars"].update(branch.pop("assigned", {}))
+        task_state.forget(branch)
         following = branch.pop("next", None) or spec.get("Next")
         if spec.get("End") or spec["Type"] == "Succeed" or following is None:
             branch.update(phase="done", output=output)

@@ -83,6 +83,15 @@ def _set_deadlines(runner: StateRunner, branch: Branch) -> None:
             branch[key.replace("_seconds", "_at")] = format_timestamp(runner.now + timedelta(seconds=branch[key]))
 
 
+_KEYS = ("task_input", "task_token", "timeout_seconds", "heartbeat_seconds", "timeout_at", "heartbeat_at")
+
+
+def forget(branch: Branch) -> None:
+    """A state that is left takes its task's token and deadlines with it."""
+    for key in _KEYS:
+        branch.pop(key, None)
+
+
 def heartbeat(branch: Branch, now: datetime) -> None:
     """SendTaskHeartbeat: the heartbeat clock starts again."""
     if "heartbeat_seconds" in branch:
