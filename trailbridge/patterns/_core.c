@@ -1163,8 +1163,6 @@ enum {
 };
 
 static int item_ok(PyObject *item) {
-    if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != I_SIZE)
-        return 0;
     for (int i = I_EXACT; i < I_SIZE; i++) {
         PyObject *part = PyTuple_GET_ITEM(item, i);
         int ok = i <= I_EXACT_IC   ? PyDict_Check(part)
@@ -1339,7 +1337,7 @@ static PyObject *match(PyObject *module, PyObject *const *args, Py_ssize_t nargs
     uint64_t epoch = ++match_epoch; /* unique per call, so a nested call cannot mix memos */
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(items); i++) {
         PyObject *item = PyList_GET_ITEM(items, i);
-        if (!item_ok(item)) {
+        if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != I_SIZE) {
             PyErr_SetString(PyExc_TypeError, "index items are tuples as matcher._SlotIndex.item makes them");
             goto done;
         }
@@ -1349,7 +1347,14 @@ static PyObject *match(PyObject *module, PyObject *const *args, Py_ssize_t nargs
                 PyErr_SetString(PyExc_IndexError, "index slot outside the extracted values");
             goto done;
         }
-        if (slot_candidates(item, PyList_GET_ITEM(out, slot), &found, epoch) < 0)
+        PyObject *values = PyList_GET_ITEM(out, slot), *absent = PyTuple_GET_ITEM(item, I_ABSENT);
+        if (values == Py_None && PyList_Check(absent) && PyList_GET_SIZE(absent) == 0)
+            continue; /* most paths of most events: nothing to look up, nothing to check */
+        if (!item_ok(item)) {
+            PyErr_SetString(PyExc_TypeError, "index items are tuples as matcher._SlotIndex.item makes them");
+            goto done;
+        }
+        if (slot_candidates(item, values, &found, epoch) < 0)
             goto done;
     }
     matched = PySet_New(NULL);
