@@ -260,3 +260,26 @@ def test_an_output_over_256_kib_is_data_limit_exceeded() -> None:
     execution = start(definition)
     drive(execution)
     assert (execution.status, execution.error) == ("FAILED", "States.DataLimitExceeded")
+
+
+def test_the_task_token_reaches_the_parameters() -> None:
+    definition = {
+        "StartAt": "T",
+        "States": {
+            "T": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sns:publish.waitForTaskToken",
+                "Parameters": {"Message": {"token.$": "$$.Task.Token"}},
+                "End": True,
+            }
+        },
+    }
+    invoker = ScriptedInvoker({"arn:aws:states:::sns:publish.waitForTaskToken": lambda r: TaskPending()})
+    execution = start(definition)
+    events = drive(execution, invoker)
+    request = invoker.calls[0]
+    assert request.parameters == {"Message": {"token": request.token}}
+    assert events[2]["taskScheduledEventDetails"]["resource"] == "publish.waitForTaskToken"
+    assert execution.send_task_result(request.token, TaskFailed("Rejected", "no"))
+    drive(execution, invoker)
+    assert (execution.status, execution.error, execution.cause) == ("FAILED", "Rejected", "no")

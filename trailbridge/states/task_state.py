@@ -45,9 +45,9 @@ def advance(runner: StateRunner, branch: Branch, spec: dict[str, Any]) -> Blocke
 
 
 def _schedule(runner: StateRunner, branch: Branch, spec: dict[str, Any], kind: str, name: str) -> None:
+    branch["task_token"] = runner.entropy.uuid()  # before the parameters: they may pass $$.Task.Token on
     flow = runner.flow(branch, spec)
     branch["task_input"] = flow.parameters(flow.effective_input())
-    branch["task_token"] = runner.entropy.uuid()
     parts = str(runner.state["context"]["Execution"]["Id"]).split(":")
     details: dict[str, Any] = {
         "resourceType": kind,
