@@ -1,7 +1,7 @@
 """JSONPath as the States Language uses it (Jayway's dialect, which AWS runs).
 
 A path is compiled once into steps. `$` is the state's input, `$$` the context object, `$name` a
-variable. A *definite* path (names and indexes only) yields one value; a path with a wildcard, a slice,
+variable. A *definite* path (names, indexes, `.length()`) yields one value; a path with a wildcard, a slice,
 a filter or `..` yields the list of what it found (possibly empty), as Jayway does.
 """
 
@@ -33,7 +33,7 @@ class Path:
 
     @property
     def definite(self) -> bool:
-        return all(s.kind in ("name", "index") for s in self.steps)
+        return all(s.kind in ("name", "index", "length") for s in self.steps)
 
 
 _NAME = re.compile(r"[^.\[\]\s()]+")
@@ -96,7 +96,7 @@ def _bracket_key(kind: str, found: re.Match[str]) -> Any:
 
 def select(path: Path, value: Any) -> Any:
     """The value the path selects: one value for a definite path, else the list of matches."""
-    if path.definite or (path.steps and path.steps[-1].kind == "length"):
+    if path.definite:
         return _definite(path, value)
     found = [value]
     for step in path.steps:
@@ -185,8 +185,8 @@ def set_path(target: Any, path: Path, value: Any) -> Any:
     if not path.steps:
         return value
     step, rest = path.steps[0], Path(path.text, path.root, path.steps[1:])
-    if step.kind == "name":
-        base = dict(target) if isinstance(target, dict) else {}
+    if step.kind == "name" and (target is None or isinstance(target, dict)):
+        base = dict(target or {})
         base[step.key] = set_path(base.get(step.key), rest, value)
         return base
     if step.kind == "index" and isinstance(target, list) and -len(target) <= step.key < len(target):
