@@ -4,6 +4,7 @@ as instants, tasks through the invoker, Retry and Catch, and definitions refused
 from __future__ import annotations
 
 import json
+import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -192,6 +193,30 @@ def test_jsonata_state_with_variables() -> None:
     again = start(definition, {"xs": [1, 2, 3]})
     drive(again)
     assert again.output["u"] == execution.output["u"]  # derived from the execution: the same under replay
+
+
+def test_importing_jsonata_leaves_the_recursion_limit_alone() -> None:
+    # jsonata-python raises it to 10,000 at import; code that relies on RecursionError would overflow the
+    # C stack instead (a DynamoDB item nested 500 deep in one test run).
+    assert sys.getrecursionlimit() == 1000
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "( $f := function($n) { $f($n + 1) }; $f(0) )",  # unbounded recursion: the stack bound
+        "( $f := function($n) { $n < 0 ? 0 : $f($n) + 0 }; $f(1) )",
+    ],
+)
+def test_a_runaway_jsonata_expression_fails_the_state(expression: str) -> None:
+    definition = {
+        "QueryLanguage": "JSONata",
+        "StartAt": "A",
+        "States": {"A": {"Type": "Pass", "Output": "{% " + expression + " %}", "End": True}},
+    }
+    execution = start(definition)
+    drive(execution)
+    assert (execution.status, execution.error) == ("FAILED", "States.QueryEvaluationError")
 
 
 @pytest.mark.parametrize(

@@ -267,7 +267,7 @@ def test_random_nested_events_agree_with_the_reference() -> None:
         flat = reference.flatten(event)
         for branch in compile_branches(text):  # the check itself, on every branch, arrays or not
             trie = PathTrie()
-            conditions = tuple(_condition(f, trie.add(f.path)) for f in branch)
+            conditions = tuple(_condition(f, trie.add(f.path), f.anchors()) for f in branch)
             expected = reference.branch_matches(branch, flat)
             assert consistency.consistent(conditions, extract_places(event, trie)) is expected, (text, event)
             answers[expected] += 1

@@ -74,7 +74,9 @@ def _client(service: str, url: str) -> Any:
     )
 
 
-def _calls(url: str, number: int, outcome: Outcome, lock: threading.Lock, stop: threading.Event) -> None:
+def _calls(
+    url: str, number: int, outcome: Outcome, lock: threading.Lock, started: threading.Event, stop: threading.Event
+) -> None:
     events = _client("events", url)
     for i in range(1_000_000):
         if stop.is_set():
@@ -89,6 +91,7 @@ def _calls(url: str, number: int, outcome: Outcome, lock: threading.Lock, stop: 
             return
         with lock:
             outcome.answered.add(answer["ResponseMetadata"]["RequestId"])
+        started.set()
 
 
 def _recorded(url: str, outcome: Outcome) -> None:
@@ -106,13 +109,15 @@ def _recorded(url: str, outcome: Outcome) -> None:
 
 
 def kill_trial(directory: Path, run_seconds: float) -> Outcome:
-    """Calls from `CLIENTS` threads for `run_seconds`, SIGKILL, restart, and what was found."""
+    """Calls from `CLIENTS` threads for `run_seconds` from the first answer (making eight clients takes a
+    loaded machine longer than the shortest trial), SIGKILL, restart, and what was found."""
     data, log = directory / "data", directory / "server.log"
     process, url = _serve(data, log)
-    outcome, lock, stop = Outcome(), threading.Lock(), threading.Event()
-    threads = [threading.Thread(target=_calls, args=(url, n, outcome, lock, stop)) for n in range(CLIENTS)]
+    outcome, lock, started, stop = Outcome(), threading.Lock(), threading.Event(), threading.Event()
+    threads = [threading.Thread(target=_calls, args=(url, n, outcome, lock, started, stop)) for n in range(CLIENTS)]
     for thread in threads:
         thread.start()
+    started.wait(60)
     time.sleep(run_seconds)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()

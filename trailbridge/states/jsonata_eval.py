@@ -8,14 +8,23 @@ trailbridge does). Step Functions adds $partition, $range, $hash, $random, $uuid
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
-
-import jsonata  # type: ignore[import-untyped]
-from jsonata.utils import Utils  # type: ignore[import-untyped]
 
 from trailbridge.states import intrinsics
 from trailbridge.states.errors import QUERY_EVALUATION, StatesError
 from trailbridge.states.intrinsics import Entropy
+
+_RECURSION_LIMIT = sys.getrecursionlimit()
+import jsonata  # type: ignore[import-untyped]  # noqa: E402
+from jsonata.utils import Utils  # type: ignore[import-untyped]  # noqa: E402
+
+# Importing jsonata raises the interpreter's recursion limit to 10,000 for the whole process, deep enough to
+# overflow the C stack in code that counts on RecursionError (the wire parsers, the pattern compiler): put
+# it back. An expression's own depth and time are bounded per evaluation instead.
+sys.setrecursionlimit(_RECURSION_LIMIT)
+_TIMEOUT_MS = 2_000
+_STACK_DEPTH = 200
 
 
 def is_expression(value: Any) -> bool:
@@ -25,7 +34,7 @@ def is_expression(value: Any) -> bool:
 def evaluate(text: str, field: str, states: dict[str, Any], variables: dict[str, Any], entropy: Entropy) -> Any:
     source = text[2:-2].strip()
     try:
-        expression = jsonata.Jsonata(source)
+        expression = jsonata.Jsonata(source, timeout=_TIMEOUT_MS, stack=_STACK_DEPTH)
         expression.set_output_convert_nulls(False)
         _register(expression, entropy)
         result = expression.evaluate(None, {**variables, "states": states})
@@ -33,6 +42,11 @@ def evaluate(text: str, field: str, states: dict[str, Any], variables: dict[str,
         raise StatesError(
             QUERY_EVALUATION,
             f"The JSONata expression '{source}' specified for the field '{field}' threw an error: {exc}",
+        ) from None
+    except RecursionError:
+        raise StatesError(
+            QUERY_EVALUATION,
+            f"The JSONata expression '{source}' specified for the field '{field}' nests too deeply.",
         ) from None
     if result is None:
         raise StatesError(
