@@ -15,7 +15,7 @@ import pytest
 
 from trailbridge.server.batches import Batches
 from trailbridge.storage.sqlite import SqliteStore
-from trailbridge.topics.signing import write_signed
+from trailbridge.topics.batch import memoized, write_signed
 
 _CALLER: contextvars.ContextVar[str] = contextvars.ContextVar("caller", default="-")
 
@@ -115,3 +115,31 @@ def test_signed_writes_are_made_at_the_end_of_the_batch_and_dropped_with_a_faile
     assert answers[:2] == [10, 20] and str(answers[2]) == "work 4 failed"
     assert order == ["call 1", "call 2", "call 4", "write 1", "write 2"]
     assert _kept(tmp_path / "db.sqlite3") == [1, 2, 101, 102]
+
+
+def test_a_lookup_is_made_once_per_batch_and_key_and_each_time_outside_one(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "db.sqlite3")
+    batches = Batches(store.combined_many)
+    made: list[str] = []
+
+    def make(key: str) -> str:
+        made.append(key)
+        return key.upper()
+
+    def look(key: str) -> str:
+        return memoized(key, lambda: make(key))
+
+    async def main() -> list[object]:
+        held = threading.Event()
+        holding = asyncio.create_task(batches.run(held.wait))
+        started = [asyncio.create_task(batches.run(lambda key=key: look(key))) for key in "aba"]  # type: ignore[misc]
+        await asyncio.sleep(0)
+        held.set()
+        await holding
+        return list(await asyncio.gather(*started))
+
+    assert asyncio.run(main()) == ["A", "B", "A"]
+    batches.close()
+    store.close()
+    assert made == ["a", "b"]
+    assert [look("a"), look("a")] == ["A", "A"] and made == ["a", "b", "a", "a"]

@@ -19,9 +19,7 @@ told to accept.
 
 An RSA signature costs about a millisecond, with the GIL released (cryptography lets other threads run while
 OpenSSL signs). `NotificationSigner.signing` makes it on a thread of the signer's own and lets its caller go
-on; `write_signed` writes what waits for a signature at once, or, inside `deferred_writes` (one batch of
-publishes, `server/batches.py`), at the batch's end, in its transaction: meanwhile the batch's other publishes
-run, so the signatures are made on the other CPU instead of on the batch's path.
+on (`topics.batch.write_signed` writes what waits for it).
 """
 
 from __future__ import annotations
@@ -30,9 +28,8 @@ import base64
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -211,58 +208,6 @@ class NotificationSigner:
             opened = _Opened(private, values["certificate"].encode(), path, stored.valid_to)
             self._opened[stored.fingerprint] = opened
         return opened
-
-
-_Write = tuple[Callable[[], dict[str, Any]], Callable[[dict[str, Any]], None]]
-
-
-class _Deferred(threading.local):
-    writes: list[_Write] | None = None
-
-
-_deferred = _Deferred()
-
-
-def write_signed(signed: Callable[[], dict[str, Any]], write: Callable[[dict[str, Any]], None]) -> None:
-    """`write(signed())`: now, or inside `deferred_writes` on this thread, when its block completes them."""
-    if _deferred.writes is None:
-        write(signed())
-    else:
-        _deferred.writes.append((signed, write))
-
-
-class DeferredWrites:
-    """The writes `write_signed` kept on one thread, in the order they came."""
-
-    def __init__(self, kept: list[_Write]) -> None:
-        self._kept = kept
-
-    def run(self, work: Callable[[], Any]) -> Any:
-        """`work()`; the writes it kept are dropped if it raises (it changed nothing)."""
-        mark = len(self._kept)
-        try:
-            return work()
-        except BaseException:
-            del self._kept[mark:]
-            raise
-
-    def complete(self) -> None:
-        """Make the writes kept, each once its signature is made."""
-        while self._kept:
-            signed, write = self._kept.pop(0)
-            write(signed())
-
-
-@contextmanager
-def deferred_writes() -> Iterator[DeferredWrites]:
-    """Within the block, `write_signed` on this thread keeps its writes until the block's `complete()`, which
-    must be called before it ends."""
-    kept: list[_Write] = []
-    _deferred.writes = kept
-    try:
-        yield DeferredWrites(kept)
-    finally:
-        _deferred.writes = None
 
 
 def _signature(private: rsa.RSAPrivateKey, payload: bytes, algorithm: type[hashes.HashAlgorithm]) -> str:

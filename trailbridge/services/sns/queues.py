@@ -13,8 +13,8 @@ from trailbridge.delivery.queues import content_dedup_id
 from trailbridge.delivery.subscriptions import queue_for_topic
 from trailbridge.services import sqs_attributes
 from trailbridge.services.base import Engine, ServiceError
+from trailbridge.topics.batch import memoized, write_signed
 from trailbridge.topics.notifications import written
-from trailbridge.topics.signing import write_signed
 
 
 class TopicQueues:
@@ -25,8 +25,12 @@ class TopicQueues:
         self.arn: str = topic["TopicArn"]
 
     def queue(self, arn: str) -> dict[str, Any] | None:
-        """The queue, when it exists and SNS may send to it for this topic."""
-        return queue_for_topic(self.engine.resources, arn, self.arn)
+        """The queue, when it exists and SNS may send to it for this topic (asked once per batch of publishes and
+        configuration version: queues are configuration)."""
+        resources = self.engine.resources
+        return memoized(
+            ("queue", arn, self.arn, resources.version()), lambda: queue_for_topic(resources, arn, self.arn)
+        )
 
     def fifo_ids(self, entry: Mapping[str, Any]) -> tuple[str | None, str | None]:
         """The message group and deduplication id a publish (or a batch entry) gives its queues: on a FIFO
