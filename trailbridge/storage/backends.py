@@ -15,6 +15,7 @@ from trailbridge.settings import Settings
 from trailbridge.storage import memory, sqlite
 from trailbridge.storage.ports import (
     Deliveries,
+    Executions,
     Forwarding,
     Imports,
     Keys,
@@ -45,6 +46,7 @@ class Ports:
     forwarding: Forwarding  # CloudTrail records waiting to be put on their buses
     imports: Imports  # the log-file import ledger
     objects: Objects  # S3's buckets, objects (their bytes in the store) and multipart uploads
+    executions: Executions  # Step Functions executions, their history and task tokens
 
 
 def open_ports(settings: Settings, data_dir: Path | None) -> Ports:
@@ -71,6 +73,7 @@ def _memory() -> Ports:
         memory.MemoryForwarding(store),
         memory.MemoryImports(store),
         memory.MemoryObjects(store),
+        memory.MemoryExecutions(store),
     )
 
 
@@ -88,6 +91,7 @@ def _sqlite(store: sqlite.SqliteStore) -> Ports:
         sqlite.SqliteForwarding(store),
         sqlite.SqliteImports(store),
         sqlite.SqliteObjects(store),
+        sqlite.SqliteExecutions(store),
     )
 
 
@@ -112,4 +116,5 @@ def _postgres(url: str) -> Ports:
         postgres.PostgresForwarding(store),
         postgres.PostgresImports(store),
         postgres.PostgresObjects(store),
+        postgres.PostgresExecutions(store),
     )

@@ -679,3 +679,102 @@ class Objects(Protocol):
     def abort(self, upload_id: str) -> None:
         """Drop the upload and its parts."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoredExecution:
+    """A Step Functions execution: where it is (`snapshot`, the engine's JSON), what it started from (the
+    state machine and the revision of its definition), and when it is next to be stepped (`wake_at`: None
+    while it waits for a task's answer, or once it has finished)."""
+
+    arn: str
+    machine_arn: str
+    revision: str  # the definition it runs, kept by `Executions.put_revision`
+    account: str
+    region: str
+    name: str
+    status: str  # RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED
+    input: str
+    started: float
+    snapshot: str  # the engine's JSON
+    wake_at: float | None
+    output: str | None = None
+    error: str | None = None
+    cause: str | None = None
+    stopped: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionChange:
+    """What one step did to an execution, committed with its history events (`(id, JSON)`, ids increasing) and
+    the task tokens it began to wait on. A change that leaves the execution not RUNNING drops its tokens.
+    `release` gives up the lease with it."""
+
+    arn: str
+    status: str
+    snapshot: str
+    wake_at: float | None
+    events: Sequence[tuple[int, str]] = ()
+    tokens: Sequence[str] = ()
+    output: str | None = None
+    error: str | None = None
+    cause: str | None = None
+    stopped: float | None = None
+    release: bool = False
+
+
+class Executions(Protocol):
+    """Step Functions executions, their history, their task tokens and the definitions they run. One node at a
+    time steps an execution: it holds the execution's lease (an owner and an expiry), taken by `claim_due` or
+    `lease` and given up by a change with `release` (or by its expiry, when its owner died)."""
+
+    def put_revision(self, revision: str, definition: str) -> None:
+        """Keep a definition under its revision id (once: a revision never changes)."""
+        ...
+
+    def revision(self, revision: str) -> str | None: ...
+
+    def add(self, execution: StoredExecution, events: Sequence[tuple[int, str]] = ()) -> bool:
+        """Store a new execution with its first events, not leased; False (nothing stored) if its ARN is taken."""
+        ...
+
+    def get(self, arn: str) -> StoredExecution | None: ...
+
+    def listing(
+        self, machine_arn: str, status: str | None, after: tuple[float, str] | None, limit: int
+    ) -> list[StoredExecution]:
+        """Up to `limit` executions of the machine (of `status` only, if given), newest first (by start time,
+        then ARN descending), those after the (started, arn) `after`."""
+        ...
+
+    def history(self, arn: str, after: int, limit: int, reverse: bool = False) -> list[tuple[int, str]]:
+        """Up to `limit` events of the execution as (id, JSON): ids above `after` in increasing order, or with
+        `reverse` ids below `after` (0: from the last) in decreasing order."""
+        ...
+
+    def claim_due(self, owner: str, now: float, until: float, limit: int) -> list[StoredExecution]:
+        """Lease to `owner` until `until` up to `limit` RUNNING executions whose `wake_at` is at or before `now`,
+        earliest first, that nobody holds (or whose lease expired)."""
+        ...
+
+    def lease(self, arn: str, owner: str, now: float, until: float) -> StoredExecution | None:
+        """Lease one execution to `owner` until `until`, whatever its state, unless another holds it (its lease
+        not expired at `now`): then None, as when there is none."""
+        ...
+
+    def save(self, owner: str, changes: Sequence[ExecutionChange]) -> list[str]:
+        """Apply changes (with their events and tokens) in one transaction; the ARNs of those not applied
+        because `owner` does not hold their execution's lease."""
+        ...
+
+    def token(self, token: str) -> str | None:
+        """The ARN of the running execution that waits on a task token."""
+        ...
+
+    def next_wake(self) -> float | None:
+        """The earliest `wake_at` of a RUNNING execution nobody holds (None: there is none)."""
+        ...
+
+    def release(self, owner: str | None = None) -> int:
+        """Release `owner`'s leases (every lease when None: at start-up of a store no other process shares)."""
+        ...

@@ -1,6 +1,7 @@
 """The memory backend: plain dicts in the process, for tests and `Trailbridge(None)`; nothing outlives it."""
 
 from trailbridge.storage.memory.deliveries import MemoryDeliveries
+from trailbridge.storage.memory.executions import MemoryExecutions
 from trailbridge.storage.memory.forwarding import MemoryForwarding
 from trailbridge.storage.memory.imports import MemoryImports
 from trailbridge.storage.memory.keys import MemoryKeys
@@ -15,6 +16,7 @@ from trailbridge.storage.memory.trails import MemoryTrails
 
 __all__ = [
     "MemoryDeliveries",
+    "MemoryExecutions",
     "MemoryForwarding",
     "MemoryImports",
     "MemoryKeys",

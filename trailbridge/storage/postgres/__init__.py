@@ -1,6 +1,7 @@
 """The PostgreSQL backend: the scale-out store, one database that every node shares (psycopg 3, pooled)."""
 
 from trailbridge.storage.postgres.deliveries import PostgresDeliveries
+from trailbridge.storage.postgres.executions import PostgresExecutions
 from trailbridge.storage.postgres.forwarding import PostgresForwarding
 from trailbridge.storage.postgres.imports import PostgresImports
 from trailbridge.storage.postgres.keys import PostgresKeys
@@ -15,6 +16,7 @@ from trailbridge.storage.postgres.trails import PostgresTrails
 
 __all__ = [
     "PostgresDeliveries",
+    "PostgresExecutions",
     "PostgresForwarding",
     "PostgresImports",
     "PostgresKeys",

@@ -1,6 +1,7 @@
 """The SQLite backend: the embedded default, one file in the data directory (or `:memory:`)."""
 
 from trailbridge.storage.sqlite.deliveries import SqliteDeliveries
+from trailbridge.storage.sqlite.executions import SqliteExecutions
 from trailbridge.storage.sqlite.forwarding import SqliteForwarding
 from trailbridge.storage.sqlite.imports import SqliteImports
 from trailbridge.storage.sqlite.keys import SqliteKeys
@@ -16,6 +17,7 @@ from trailbridge.storage.sqlite.trails import SqliteTrails
 __all__ = [
     "SCHEMA_VERSION",
     "SqliteDeliveries",
+    "SqliteExecutions",
     "SqliteForwarding",
     "SqliteImports",
     "SqliteKeys",

@@ -1,0 +1,96 @@
+-- Step Functions executions' queries (executions.py is their only caller).
+
+-- name: revision_put
+INSERT INTO sfn_revisions (revision, definition) VALUES (%(revision)s, %(definition)s)
+ON CONFLICT (revision) DO NOTHING;
+
+-- name: revision
+SELECT definition FROM sfn_revisions WHERE revision = %(revision)s;
+
+-- name: add
+INSERT INTO sfn_executions
+    (arn, machine_arn, revision, account, region, name, status, input, started, snapshot, wake_at,
+     output, error, cause, stopped)
+VALUES (%(arn)s, %(machine_arn)s, %(revision)s, %(account)s, %(region)s, %(name)s, %(status)s, %(input)s,
+        %(started)s, %(snapshot)s, %(wake_at)s, %(output)s, %(error)s, %(cause)s, %(stopped)s)
+ON CONFLICT (arn) DO NOTHING
+RETURNING arn;
+
+-- name: get
+SELECT arn, machine_arn, revision, account, region, name, status, input, started, snapshot, wake_at,
+       output, error, cause, stopped
+FROM sfn_executions WHERE arn = %(arn)s;
+
+-- name: list
+SELECT arn, machine_arn, revision, account, region, name, status, input, started, snapshot, wake_at,
+       output, error, cause, stopped
+FROM sfn_executions
+WHERE machine_arn = %(machine)s AND (%(status)s::text IS NULL OR status = %(status)s)
+  AND (%(started)s::float8 IS NULL OR (started, arn) < (%(started)s, %(arn)s::text))
+ORDER BY started DESC, arn DESC
+LIMIT %(limit)s;
+
+-- name: history_forward
+SELECT id, body FROM sfn_history WHERE arn = %(arn)s AND id > %(after)s ORDER BY id LIMIT %(limit)s;
+
+-- name: history_reverse
+SELECT id, body FROM sfn_history WHERE arn = %(arn)s AND (%(after)s = 0 OR id < %(after)s)
+ORDER BY id DESC LIMIT %(limit)s;
+
+-- name: history_add
+-- Many events in one statement: a list per column, zipped by unnest.
+INSERT INTO sfn_history (arn, id, body)
+SELECT * FROM unnest(%(arns)s::text[], %(ids)s::bigint[], %(bodies)s::text[]);
+
+-- name: claim
+-- Rows another node's claim holds are passed over, not waited for.
+UPDATE sfn_executions SET lease_owner = %(owner)s, lease_until = %(until)s
+WHERE arn IN (
+    SELECT arn FROM sfn_executions
+    WHERE status = 'RUNNING' AND wake_at IS NOT NULL AND wake_at <= %(now)s
+      AND (lease_owner IS NULL OR lease_until < %(now)s)
+    ORDER BY wake_at, arn
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING arn, machine_arn, revision, account, region, name, status, input, started, snapshot, wake_at,
+          output, error, cause, stopped;
+
+-- name: lease
+UPDATE sfn_executions SET lease_owner = %(owner)s, lease_until = %(until)s
+WHERE arn = %(arn)s AND (lease_owner IS NULL OR lease_owner = %(owner)s OR lease_until < %(now)s)
+RETURNING arn, machine_arn, revision, account, region, name, status, input, started, snapshot, wake_at,
+          output, error, cause, stopped;
+
+-- name: save
+-- Every change in one statement; only the rows whose lease `owner` holds.
+UPDATE sfn_executions e
+SET status = c.status, snapshot = c.snapshot, wake_at = c.wake_at, output = c.output, error = c.error,
+    cause = c.cause, stopped = c.stopped,
+    lease_owner = CASE WHEN c.release THEN NULL ELSE e.lease_owner END,
+    lease_until = CASE WHEN c.release THEN NULL ELSE e.lease_until END
+FROM unnest(%(arns)s::text[], %(statuses)s::text[], %(snapshots)s::text[], %(wakes)s::float8[],
+            %(outputs)s::text[], %(errors)s::text[], %(causes)s::text[], %(stops)s::float8[],
+            %(releases)s::bool[])
+     AS c(arn, status, snapshot, wake_at, output, error, cause, stopped, release)
+WHERE e.arn = c.arn AND e.lease_owner = %(owner)s
+RETURNING e.arn;
+
+-- name: tokens_add
+INSERT INTO sfn_tokens (token, arn)
+SELECT * FROM unnest(%(tokens)s::text[], %(arns)s::text[])
+ON CONFLICT (token) DO UPDATE SET arn = excluded.arn;
+
+-- name: tokens_drop
+DELETE FROM sfn_tokens WHERE arn = ANY(%(arns)s::text[]);
+
+-- name: token
+SELECT arn FROM sfn_tokens WHERE token = %(token)s;
+
+-- name: next_wake
+SELECT min(wake_at) FROM sfn_executions
+WHERE status = 'RUNNING' AND wake_at IS NOT NULL AND lease_owner IS NULL;
+
+-- name: release
+UPDATE sfn_executions SET lease_owner = NULL, lease_until = NULL
+WHERE lease_owner IS NOT NULL AND (%(owner)s::text IS NULL OR lease_owner = %(owner)s);
