@@ -1,0 +1,228 @@
+"""Task resources as Step Functions calls them (`services/states/integrations.py`): functions (their ARN and
+`lambda:invoke`), `sns:publish`, `sqs:sendMessage`, `.waitForTaskToken`, as the execution's role's account,
+with AWS's output shapes and error names; a function's answer comes later, by its token."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from tests.support.sns import Sns
+from tests.test_lambda_service import OWNER, Lambda, create, zipped
+from trailbridge.runtime import Trailbridge
+from trailbridge.services.base import Engine
+from trailbridge.services.states.integrations import Integrations, tasks_for
+from trailbridge.states import Execution
+from trailbridge.states.tasks import TaskFailed, TaskPending, TaskRequest, TaskSucceeded
+
+REGION = "us-east-1"
+EXECUTION = f"arn:aws:states:{REGION}:{OWNER}:execution:machine:run-1"
+ROLE = f"arn:aws:iam::{OWNER}:role/workflow"
+OTHER = "999999999999"
+APP = """
+def handler(event, context):
+    if event.get("fail"):
+        raise ValueError("asked to fail")
+    return {"echo": event, "name": context.function_name}
+"""
+
+
+class Answers:
+    """The seam of `answer_task`: what the integrations answered, by token."""
+
+    def __init__(self) -> None:
+        self.given: dict[str, TaskSucceeded | TaskFailed] = {}
+        self.refusals = 0  # answers refused before the task is recorded as waiting
+
+    def __call__(self, engine: Engine, token: str, outcome: TaskSucceeded | TaskFailed) -> bool:
+        if self.refusals:
+            self.refusals -= 1
+            return False
+        self.given[token] = outcome
+        return True
+
+
+@pytest.fixture(name="tb")
+def tb_fixture() -> Iterator[Trailbridge]:
+    with Trailbridge() as instance:
+        yield instance
+
+
+@pytest.fixture(name="answers")
+def answers_fixture() -> Answers:
+    return Answers()
+
+
+@pytest.fixture(name="tasks")
+def tasks_fixture(tb: Trailbridge, answers: Answers) -> Integrations:
+    return Integrations(tb.engine, EXECUTION, ROLE, answer=answers, background=lambda work: work())
+
+
+@pytest.fixture(name="aws")
+def aws_fixture(tb: Trailbridge) -> Sns:
+    return Sns(tb.engine, OWNER)
+
+
+def request(resource: str, parameters: Any, token: str = "token-1") -> TaskRequest:
+    return TaskRequest(resource, parameters, token, "Call", None, None)
+
+
+def test_send_message_answers_sqs_shape_and_sends_json_values_as_text(tasks: Integrations, aws: Sns) -> None:
+    url, _ = aws.queue("inbox")
+    body = {"order": 7, "items": ["a"]}
+    outcome = tasks.invoke(request("arn:aws:states:::sqs:sendMessage", {"QueueUrl": url, "MessageBody": body}))
+    assert isinstance(outcome, TaskSucceeded)
+    text = json.dumps(body, separators=(",", ":"))
+    assert outcome.output["MD5OfMessageBody"] == hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
+    [message] = aws.received(url)
+    assert (message["MessageId"], json.loads(message["Body"])) == (outcome.output["MessageId"], body)
+    metadata = outcome.output["SdkHttpMetadata"]
+    assert metadata["HttpStatusCode"] == 200
+    assert metadata["HttpHeaders"]["x-amzn-RequestId"] == outcome.output["SdkResponseMetadata"]["RequestId"]
+    assert metadata["AllHttpHeaders"]["Date"] == [metadata["HttpHeaders"]["Date"]]
+
+
+def test_publish_reaches_the_topics_subscribers(tasks: Integrations, aws: Sns) -> None:
+    topic = aws.topic("decisions")
+    url, queue = aws.queue("decided")
+    aws.subscribe(topic, queue, RawMessageDelivery="true")
+    outcome = tasks.invoke(request("arn:aws:states:::sns:publish", {"TopicArn": topic, "Message": "approve?"}))
+    assert isinstance(outcome, TaskSucceeded)
+    assert set(outcome.output) == {"MessageId", "SdkHttpMetadata", "SdkResponseMetadata"}
+    assert [m["Body"] for m in aws.received(url)] == ["approve?"]
+
+
+def test_wait_for_task_token_sends_the_token_and_waits(tasks: Integrations, aws: Sns) -> None:
+    url, _ = aws.queue("approvals")
+    params = {"QueueUrl": url, "MessageBody": {"token": "tok-42", "user": "bob"}}
+    outcome = tasks.invoke(request("arn:aws:states:::sqs:sendMessage.waitForTaskToken", params, "tok-42"))
+    assert outcome == TaskPending()
+    assert [json.loads(m["Body"])["token"] for m in aws.received(url)] == ["tok-42"]
+
+
+def test_service_errors_are_named_as_step_functions_names_them(tasks: Integrations, aws: Sns, tb: Trailbridge) -> None:
+    missing = tasks.invoke(
+        request("arn:aws:states:::sqs:sendMessage", {"QueueUrl": f"{aws.sqs.url('nope')}", "MessageBody": "x"})
+    )
+    assert isinstance(missing, TaskFailed)
+    assert missing.error == "SQS.QueueDoesNotExistException"
+    assert missing.cause is not None and "Status Code: 400; Error Code: QueueDoesNotExist" in missing.cause
+    foreign = Sns(tb.engine, OTHER).topic("theirs")  # its default policy lets only its own account publish
+    refused = tasks.invoke(request("arn:aws:states:::sns:publish", {"TopicArn": foreign, "Message": "hi"}))
+    assert isinstance(refused, TaskFailed)
+    assert refused.error == "SNS.AuthorizationErrorException"
+    invalid = tasks.invoke(request("arn:aws:states:::sns:publish", {"TopicArn": foreign}))
+    assert isinstance(invalid, TaskFailed) and invalid.error is not None and invalid.error.startswith("SNS.")
+
+
+def test_a_resource_trailbridge_cannot_call_fails_the_task(tasks: Integrations) -> None:
+    for resource in ("arn:aws:states:::glue:startJobRun.sync", "arn:aws:ecs:us-east-1:1:task/x"):
+        outcome = tasks.invoke(request(resource, {}))
+        assert isinstance(outcome, TaskFailed)
+        assert (outcome.error, resource in (outcome.cause or "")) == ("States.TaskFailed", True)
+    outcome = tasks.invoke(request("arn:aws:states:::sqs:sendMessage", ["not", "an", "object"]))
+    assert isinstance(outcome, TaskFailed) and outcome.error == "States.TaskFailed"
+
+
+@pytest.fixture(name="echo")
+def echo_fixture(tb: Trailbridge) -> str:
+    return str(create(Lambda(tb.engine), "echo", Code={"ZipFile": zipped({"app.py": APP})})["FunctionArn"])
+
+
+def test_a_function_arn_runs_later_and_answers_its_result(
+    tb: Trailbridge, answers: Answers, echo: str, aws: Sns
+) -> None:
+    later: list[Callable[[], None]] = []
+    tasks = Integrations(tb.engine, EXECUTION, ROLE, answer=answers, background=later.append)
+    assert tasks.invoke(request(echo, {"k": 1}, "t-ok")) == TaskPending()
+    assert tasks.invoke(request(echo, {"fail": True}, "t-fail")) == TaskPending()
+    assert answers.given == {}  # nothing ran on the driver's thread
+    answers.refusals = 2  # the driver has not recorded the first task yet: the answer is given again
+    for work in later:
+        work()
+    assert answers.given["t-ok"] == TaskSucceeded({"echo": {"k": 1}, "name": "echo"})
+    failed = answers.given["t-fail"]
+    assert isinstance(failed, TaskFailed) and failed.error == "ValueError"
+    assert json.loads(failed.cause or "")["errorMessage"] == "asked to fail"
+
+
+def test_lambda_invoke_answers_the_invoke_shape_with_the_payload_parsed(
+    tasks: Integrations, answers: Answers, echo: str
+) -> None:
+    params = {"FunctionName": "echo", "Payload": {"n": 2}}
+    assert tasks.invoke(request("arn:aws:states:::lambda:invoke", params, "t-1")) == TaskPending()
+    answer = answers.given["t-1"]
+    assert isinstance(answer, TaskSucceeded)
+    shown = {k: v for k, v in answer.output.items() if not k.startswith("Sdk")}
+    assert shown == {"ExecutedVersion": "$LATEST", "Payload": {"echo": {"n": 2}, "name": "echo"}, "StatusCode": 200}
+    missing = {"FunctionName": "absent", "Payload": {}}
+    assert tasks.invoke(request("arn:aws:states:::lambda:invoke", missing, "t-2")) == TaskPending()
+    failed = answers.given["t-2"]
+    assert isinstance(failed, TaskFailed) and failed.error == "Lambda.ResourceNotFoundException"
+    assert "Service: AWSLambda; Status Code: 404" in (failed.cause or "")
+
+
+def test_lambda_invoke_wait_for_task_token_leaves_the_answer_to_the_callback(
+    tasks: Integrations, answers: Answers, echo: str
+) -> None:
+    resource = "arn:aws:states:::lambda:invoke.waitForTaskToken"
+    ran = tasks.invoke(request(resource, {"FunctionName": echo, "Payload": {"token": "w-1"}}, "w-1"))
+    assert (ran, answers.given) == (TaskPending(), {})  # the function ran; its token's callback answers
+    failing = tasks.invoke(request(resource, {"FunctionName": echo, "Payload": {"fail": True}}, "w-2"))
+    assert failing == TaskPending()
+    failed = answers.given["w-2"]  # a function that fails answers the task itself
+    assert isinstance(failed, TaskFailed) and failed.error == "ValueError"
+
+
+def test_an_execution_runs_a_publish_and_a_function_through_the_invoker(
+    tb: Trailbridge, answers: Answers, echo: str, aws: Sns
+) -> None:
+    url, queue = aws.queue("audit")
+    topic = aws.topic("audit")
+    aws.subscribe(topic, queue, RawMessageDelivery="true")
+    definition = {
+        "StartAt": "Notify",
+        "States": {
+            "Notify": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sns:publish",
+                "Parameters": {"TopicArn": topic, "Message.$": "$.user"},
+                "ResultPath": "$.published",
+                "Next": "Echo",
+            },
+            "Echo": {"Type": "Task", "Resource": echo, "Parameters": {"who.$": "$.user"}, "End": True},
+        },
+    }
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    execution = Execution.start(
+        definition, {"user": "bob"}, execution_arn=EXECUTION, state_machine_arn="sm", role_arn=ROLE, now=now
+    )
+    later: list[Callable[[], None]] = []
+    tasks = Integrations(tb.engine, EXECUTION, ROLE, answer=answers, background=later.append)
+    types: list[str] = []
+    for _ in range(50):
+        step = execution.step(now, tasks)
+        types += [event["type"] for event in step.events]
+        if step.finished:
+            break
+        if step.pending_task:
+            for work in later:
+                work()
+            later.clear()
+            for token, outcome in answers.given.items():
+                assert execution.send_task_result(token, outcome)
+            answers.given.clear()
+    assert (execution.status, execution.output) == ("SUCCEEDED", {"echo": {"who": "bob"}, "name": "echo"})
+    assert types.count("TaskSucceeded") == 2 and types[-1] == "ExecutionSucceeded"
+    assert [m["Body"] for m in aws.received(url)] == ["bob"]
+
+
+def test_tasks_for_is_the_invoker_of_the_roles_account(tb: Trailbridge) -> None:
+    invoker = tasks_for(tb.engine, EXECUTION, f"arn:aws:iam::{OTHER}:role/elsewhere")
+    assert isinstance(invoker, Integrations)
+    assert (invoker.account, invoker.region) == (OTHER, REGION)

@@ -1,0 +1,1 @@
+"""AWS Step Functions (`stepfunctions`, json protocol): state machines and their durable executions."""

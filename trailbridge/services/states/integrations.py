@@ -1,0 +1,299 @@
+"""What a Task state's resource calls: the invoker (`TaskInvoker`) the driver steps an execution with.
+
+`tasks_for(engine, execution_arn, role_arn)` answers each `TaskRequest` as Step Functions does, calling the
+service through the same service objects the API uses, as the execution's role (its account, the execution's
+region), so a topic's or queue's policy is honoured as for any other caller of that account:
+
+- a function ARN (`arn:aws:lambda:R:A:function:NAME[:QUALIFIER]`): Lambda Invoke with the effective parameters
+  as the payload; the output is the function's result;
+- `arn:aws:states:::lambda:invoke` (`FunctionName`, `Payload`, `Qualifier`, `InvocationType`, ...): Invoke;
+  `{ExecutedVersion, Payload (parsed), SdkHttpMetadata, SdkResponseMetadata, StatusCode}`;
+- `arn:aws:states:::sns:publish`: Publish; `{MessageId, SdkHttpMetadata, SdkResponseMetadata}`;
+- `arn:aws:states:::sqs:sendMessage`: SendMessage; `{MD5OfMessageBody, MessageId, SdkHttpMetadata, ...}`.
+  (`Message`, `MessageBody` and `Payload` given as JSON values are sent as their JSON text.)
+
+A function runs for seconds: its invocation is started on a thread of its own and the task answered
+`TaskPending()`; the result is given later by its token (`answer_task`). `.waitForTaskToken` on any of them
+makes the call and answers `TaskPending()`: the answer comes through SendTaskSuccess/SendTaskFailure.
+
+Errors are named as Step Functions names them: a function's error by the type it raised (`ValueError`, a
+custom one; `Lambda.Unknown` without a type) with its error payload as the cause; a service's error as
+`Lambda.`/`SNS.`/`SQS.` and the exception name (`SQS.QueueDoesNotExistException`); a resource trailbridge
+cannot call is `States.TaskFailed`. The resources `states:startExecution*` and activities are the service's
+own: they are not handled here.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from email.utils import formatdate
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from trailbridge.services.base import Engine, ServiceError
+from trailbridge.states.tasks import TaskFailed, TaskInvoker, TaskOutcome, TaskPending, TaskRequest, TaskSucceeded
+
+if TYPE_CHECKING:
+    from trailbridge.server.operations import Handler
+
+log = logging.getLogger("trailbridge.states")
+
+STATES = "arn:aws:states:::"
+WAIT_FOR_TOKEN = ".waitForTaskToken"
+TASK_FAILED = "States.TaskFailed"
+_LAMBDA_THREADS = 32  # functions running for executions at once, per process
+_ANSWER_WAIT_SECONDS = 10.0  # how long a finished function's answer waits for its task to be recorded
+
+# An answer to a task by its token: True once a task waited for it (the service's `calls.answer_task`).
+Answer = Callable[[Engine, str, "TaskSucceeded | TaskFailed"], bool]
+# Runs a function of no arguments later, on another thread.
+Background = Callable[[Callable[[], None]], None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Optimized:
+    """An optimized integration: the operation it calls and how its errors and headers are named."""
+
+    service: str  # botocore's name
+    operation: str
+    prefix: str  # Step Functions' error prefix (`SQS` of `SQS.QueueDoesNotExistException`)
+    sdk_name: str  # the service as the SDK names it in a cause (`AmazonSQS`)
+    content_type: str
+
+
+_OPTIMIZED = {
+    "lambda:invoke": _Optimized("lambda", "Invoke", "Lambda", "AWSLambda", "application/json"),
+    "sns:publish": _Optimized("sns", "Publish", "SNS", "AmazonSNS", "text/xml"),
+    "sqs:sendMessage": _Optimized("sqs", "SendMessage", "SQS", "AmazonSQS", "application/x-amz-json-1.0"),
+}
+# The members whose value Step Functions sends as JSON text when the state gives it an object or array.
+_JSON_TEXT = {"sns:publish": "Message", "sqs:sendMessage": "MessageBody", "lambda:invoke": "Payload"}
+
+
+def tasks_for(engine: Engine, execution_arn: str, role_arn: str) -> TaskInvoker:
+    """The invoker of the execution `execution_arn`, whose calls are its role's (`role_arn`)."""
+    return Integrations(engine, execution_arn, role_arn)
+
+
+class Integrations:
+    """A `TaskInvoker` over trailbridge's services. `answer` and `background` are seams for tests; by default
+    a function's answer goes to the service (`calls.answer_task`) from a thread of a shared pool."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        execution_arn: str,
+        role_arn: str,
+        *,
+        answer: Answer | None = None,
+        background: Background | None = None,
+    ) -> None:
+        self.engine, self.execution_arn, self.role_arn = engine, execution_arn, role_arn
+        self.account = role_arn.split(":")[4] if role_arn.count(":") >= 5 else execution_arn.split(":")[4]
+        self.region = execution_arn.split(":")[3]
+        self._answer = answer or _service_answer
+        self._background = background or _pooled
+
+    def invoke(self, request: TaskRequest) -> TaskOutcome:
+        resource = request.resource
+        if resource.startswith("arn:aws:lambda:") and ":function:" in resource:
+            return self._function(request, resource)
+        if not resource.startswith(STATES):
+            return _unsupported(resource)
+        name = resource[len(STATES) :]
+        waits = name.endswith(WAIT_FOR_TOKEN)
+        name = name.removesuffix(WAIT_FOR_TOKEN)
+        optimized = _OPTIMIZED.get(name)
+        if optimized is None or not isinstance(request.parameters, Mapping):
+            return _unsupported(resource) if optimized is None else _not_object(request)
+        params = _with_json_text(request.parameters, _JSON_TEXT.get(name))
+        if optimized.service == "lambda":
+            return self._lambda_invoke(request, optimized, params, waits)
+        outcome = self._optimized(optimized, params)
+        return TaskPending() if waits and isinstance(outcome, TaskSucceeded) else outcome
+
+    # -- calls --------------------------------------------------------------------------------
+
+    def call(self, service: str, operation: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """The operation as the role's account calls it; ServiceError as the API would answer it."""
+        handler = _own_handlers(service).get(operation)
+        if handler is None:
+            raise ServiceError("NotImplemented", f"trailbridge does not implement {service} {operation}.", 501)
+        return handler.bind(self.engine, self.account, self.region)(**params)
+
+    def _optimized(self, optimized: _Optimized, params: Mapping[str, Any]) -> TaskSucceeded | TaskFailed:
+        request_id = self.engine.new_id()
+        try:
+            result = self.call(optimized.service, optimized.operation, params)
+        except ServiceError as exc:
+            return _service_failure(optimized, exc, request_id)
+        return TaskSucceeded(_with_metadata(result, optimized, request_id, self.engine.clock.now()))
+
+    # -- Lambda -------------------------------------------------------------------------------
+
+    def _function(self, request: TaskRequest, arn: str) -> TaskOutcome:
+        """A function ARN as the resource: the effective parameters are the payload, the result the output."""
+        params = {"FunctionName": arn, "Payload": orjson.dumps(request.parameters)}
+        optimized = _OPTIMIZED["lambda:invoke"]
+        self._run_later(request.token, lambda: self._invoked(optimized, params, direct=True))
+        return TaskPending()
+
+    def _lambda_invoke(
+        self, request: TaskRequest, optimized: _Optimized, params: dict[str, Any], waits: bool
+    ) -> TaskOutcome:
+        if "FunctionName" not in params:
+            return TaskFailed(TASK_FAILED, "The field 'FunctionName' is required but was missing.")
+        params["Payload"] = str(params.get("Payload", "{}")).encode()
+
+        def run() -> TaskSucceeded | TaskFailed | None:
+            outcome = self._invoked(optimized, params, direct=False)
+            return None if waits and isinstance(outcome, TaskSucceeded) else outcome  # the callback answers
+
+        self._run_later(request.token, run)
+        return TaskPending()
+
+    def _invoked(self, optimized: _Optimized, params: Mapping[str, Any], *, direct: bool) -> TaskSucceeded | TaskFailed:
+        request_id = self.engine.new_id()
+        try:
+            result = self.call("lambda", "Invoke", params)
+        except ServiceError as exc:
+            return _service_failure(optimized, exc, request_id)
+        payload = result.get("Payload", b"")
+        text = payload.decode(errors="replace") if isinstance(payload, bytes) else str(payload)
+        if "FunctionError" in result:
+            return TaskFailed(_function_error_type(text), text)
+        if direct:
+            return TaskSucceeded(_json_or_text(text) if text else None)
+        shown = {**result, "Payload": _json_or_text(text) if text else None}
+        shown.pop("LogResult", None)
+        return TaskSucceeded(_with_metadata(shown, optimized, request_id, self.engine.clock.now()))
+
+    def _run_later(self, token: str, work: Callable[[], TaskSucceeded | TaskFailed | None]) -> None:
+        """Run `work` on another thread; its outcome (None: nothing to answer) answers the task `token`."""
+
+        def run() -> None:
+            outcome: TaskSucceeded | TaskFailed | None
+            try:
+                outcome = work()
+            except Exception as exc:  # a bug must not leave the task waiting for ever
+                log.exception("task %s of %s failed", token[:16], self.execution_arn)
+                outcome = TaskFailed(TASK_FAILED, f"trailbridge failed to run the task: {type(exc).__name__}")
+            if outcome is not None:
+                self._deliver(token, outcome)
+
+        self._background(run)
+
+    def _deliver(self, token: str, outcome: TaskSucceeded | TaskFailed) -> None:
+        """Answer the task; the driver may not have recorded it as waiting yet (it does right after `invoke`
+        returns), so a refused answer is tried again for a while."""
+        deadline, pause = time.monotonic() + _ANSWER_WAIT_SECONDS, 0.01
+        while not self._answer(self.engine, token, outcome):
+            if time.monotonic() >= deadline:
+                log.warning("no task of %s waits for the answer of its function", self.execution_arn)
+                return
+            time.sleep(pause)
+            pause = min(pause * 2, 0.5)
+
+
+@functools.cache
+def _own_handlers(service: str) -> Mapping[str, Handler]:
+    """The operations of a service trailbridge serves itself, by name (none for the others). The registry is
+    the server's (`server/operations.py`): imported here, when first needed, because it imports every service
+    (this one included), so that the API and the integrations reach the same operations."""
+    from trailbridge.server.operations import SERVICE_CLASSES, handlers  # noqa: PLC0415 (see above)
+
+    return handlers(service) if service in SERVICE_CLASSES else {}
+
+
+class _Pool:
+    """The threads functions run on for executions, started on first use (one pool per process)."""
+
+    def __init__(self) -> None:
+        self._executor: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def submit(self, work: Callable[[], None]) -> None:
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(_LAMBDA_THREADS, thread_name_prefix="states-task")
+        self._executor.submit(work)
+
+
+_pooled = _Pool().submit
+
+
+def _service_answer(engine: Engine, token: str, outcome: TaskSucceeded | TaskFailed) -> bool:
+    # The service's module imports this one (and is written beside it): looked up when first answered.
+    calls = importlib.import_module("trailbridge.services.states.calls")
+    answered: bool = calls.answer_task(engine, token, outcome)
+    return answered
+
+
+def _unsupported(resource: str) -> TaskFailed:
+    return TaskFailed(TASK_FAILED, f"The resource '{resource}' is not a task resource trailbridge can call.")
+
+
+def _not_object(request: TaskRequest) -> TaskFailed:
+    return TaskFailed(TASK_FAILED, f"The parameters of the task '{request.state_name}' must be a JSON object.")
+
+
+def _with_json_text(params: Mapping[str, Any], member: str | None) -> dict[str, Any]:
+    """The parameters with `member` as JSON text where the state gave a JSON value that is not a string."""
+    out = dict(params)
+    if member is not None and member in out and not isinstance(out[member], str):
+        out[member] = orjson.dumps(out[member]).decode()
+    return out
+
+
+def _json_or_text(text: str) -> Any:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return text
+
+
+def _function_error_type(payload: str) -> str:
+    """The error a function's failure is: the type it raised, as its error payload names it."""
+    error = _json_or_text(payload)
+    kind = error.get("errorType") if isinstance(error, dict) else None
+    return kind if isinstance(kind, str) and kind else "Lambda.Unknown"
+
+
+def _exception_name(code: str) -> str:
+    """A service error code as the SDK's exception name: `QueueDoesNotExist` -> `QueueDoesNotExistException`."""
+    return code if code.endswith("Exception") else f"{code}Exception"
+
+
+def _service_failure(optimized: _Optimized, exc: ServiceError, request_id: str) -> TaskFailed:
+    cause = (
+        f"{exc.message} (Service: {optimized.sdk_name}; Status Code: {exc.status}; Error Code: {exc.code}; "
+        f"Request ID: {request_id}; Proxy: null)"
+    )
+    return TaskFailed(f"{optimized.prefix}.{_exception_name(exc.code)}", cause)
+
+
+def _with_metadata(result: Mapping[str, Any], optimized: _Optimized, request_id: str, now: float) -> dict[str, Any]:
+    """The answer as an optimized integration shows it: the SDK's members and the HTTP response's metadata."""
+    headers = {
+        "Content-Length": str(len(orjson.dumps(dict(result), default=str))),
+        "Content-Type": optimized.content_type,
+        "Date": formatdate(now, usegmt=True),
+        "x-amzn-RequestId": request_id,
+    }
+    return {
+        **result,
+        "SdkHttpMetadata": {
+            "AllHttpHeaders": {name: [value] for name, value in headers.items()},
+            "HttpHeaders": headers,
+            "HttpStatusCode": int(result.get("StatusCode", 200)),
+        },
+        "SdkResponseMetadata": {"RequestId": request_id},
+    }
