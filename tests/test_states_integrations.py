@@ -12,10 +12,13 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import wait_for
 from tests.support.sns import Sns
 from tests.test_lambda_service import OWNER, Lambda, create, zipped
 from trailbridge.runtime import Trailbridge
 from trailbridge.services.base import Engine
+from trailbridge.services.cloudtrail import CloudTrailService
+from trailbridge.services.events import EventsService
 from trailbridge.services.states.integrations import Integrations, tasks_for
 from trailbridge.states import Execution
 from trailbridge.states.tasks import TaskFailed, TaskPending, TaskRequest, TaskSucceeded
@@ -226,3 +229,77 @@ def test_tasks_for_is_the_invoker_of_the_roles_account(tb: Trailbridge) -> None:
     invoker = tasks_for(tb.engine, EXECUTION, f"arn:aws:iam::{OTHER}:role/elsewhere")
     assert isinstance(invoker, Integrations)
     assert (invoker.account, invoker.region) == (OTHER, REGION)
+
+
+def test_put_events_adds_the_executions_arns_and_fails_on_a_failed_entry(tasks: Integrations, aws: Sns) -> None:
+    url, queue = aws.queue("events")
+    rules = EventsService(aws.engine, OWNER, REGION)
+    rules.put_rule(Name="mine", EventPattern=json.dumps({"source": ["my.app"]}))
+    rules.put_targets(Rule="mine", Targets=[{"Id": "q", "Arn": queue}])
+    entry = {"Source": "my.app", "DetailType": "Order", "Detail": {"id": 7}, "Resources": ["arn:aws:s3:::b"]}
+    outcome = tasks.invoke(request("arn:aws:states:::events:putEvents", {"Entries": [entry]}))
+    assert isinstance(outcome, TaskSucceeded)
+    assert outcome.output["FailedEntryCount"] == 0 and set(outcome.output["Entries"][0]) == {"EventId"}
+    delivered: list[dict[str, Any]] = []
+    wait_for(lambda: delivered.extend(aws.received(url)) or delivered)
+    event = json.loads(delivered[0]["Body"])
+    machine = f"arn:aws:states:{REGION}:{OWNER}:stateMachine:machine"
+    assert (event["detail"], event["resources"]) == ({"id": 7}, ["arn:aws:s3:::b", EXECUTION, machine])
+    bad = {"Source": "my.app", "DetailType": "Order", "Detail": "{not json"}
+    failed = tasks.invoke(request("arn:aws:states:::events:putEvents", {"Entries": [bad]}))
+    assert isinstance(failed, TaskFailed) and failed.error == "EventBridge.FailedEntry"
+    assert json.loads(failed.cause or "")["FailedEntryCount"] == 1
+
+
+def sdk(tasks: Integrations, action: str, parameters: Any) -> TaskSucceeded | TaskFailed:
+    outcome = tasks.invoke(request(f"arn:aws:states:::aws-sdk:{action}", parameters))
+    assert isinstance(outcome, TaskSucceeded | TaskFailed)
+    return outcome
+
+
+def records(tb: Trailbridge) -> list[dict[str, Any]]:
+    tb.recorder.flush()
+    events = CloudTrailService(tb.engine, OWNER, REGION).lookup_events(MaxResults=50)["Events"]
+    return [json.loads(event["CloudTrailEvent"]) for event in reversed(events)]
+
+
+def test_aws_sdk_reaches_moto_and_own_services_with_sdk_error_names(tasks: Integrations, tb: Trailbridge) -> None:
+    created = sdk(tasks, "iam:createUser", {"UserName": "bob", "Tags": [{"Key": "team", "Value": "a"}]})
+    assert isinstance(created, TaskSucceeded)
+    user = created.output["User"]
+    assert (user["UserName"], user["Arn"]) == ("bob", f"arn:aws:iam::{OWNER}:user/bob")
+    assert user["CreateDate"].endswith("Z")  # a timestamp, as JSON text
+    assert sdk(tasks, "iam:tagUser", {"UserName": "bob", "Tags": [{"Key": "ok", "Value": "1"}]}) == TaskSucceeded({})
+    missing = sdk(tasks, "iam:deleteUser", {"UserName": "nobody"})
+    assert isinstance(missing, TaskFailed) and missing.error == "Iam.NoSuchEntityException"
+    assert "(Service: Iam, Status Code: 404, Request ID: " in (missing.cause or "")
+    queue = sdk(tasks, "sqs:createQueue", {"QueueName": "made"})  # trailbridge's own SQS
+    assert queue == TaskSucceeded({"QueueUrl": aws_url(tb, "made")})
+    refused = sdk(tasks, "s3:putBucketPolicy", {"Bucket": "absent-bucket", "Policy": "{}"})
+    assert isinstance(refused, TaskFailed) and refused.error == "S3.NoSuchBucketException"
+    invalid = sdk(tasks, "iam:createUser", {"UserName": 7})
+    assert isinstance(invalid, TaskFailed) and invalid.error is not None and invalid.error.startswith("Iam.")
+    for unknown in ("iam:noSuchAction", "nosuchservice:doIt"):
+        outcome = sdk(tasks, unknown, {})
+        assert isinstance(outcome, TaskFailed) and outcome.error == "States.TaskFailed"
+
+
+def aws_url(tb: Trailbridge, name: str) -> str:
+    return f"{tb.engine.settings.endpoint_url}/{OWNER}/{name}"
+
+
+def test_every_call_is_a_cloudtrail_record_of_the_roles_session(tasks: Integrations, tb: Trailbridge) -> None:
+    sdk(tasks, "iam:createUser", {"UserName": "carol"})
+    sdk(tasks, "iam:deleteUser", {"UserName": "nobody"})
+    sdk(tasks, "sqs:createQueue", {"QueueName": "recorded"})
+    found = {(r["eventSource"], r["eventName"]): r for r in records(tb)}
+    create_user = found[("iam.amazonaws.com", "CreateUser")]
+    identity = create_user["userIdentity"]
+    assert identity["type"] == "AssumedRole" and identity["invokedBy"] == "states.amazonaws.com"
+    assert identity["arn"].startswith(f"arn:aws:sts::{OWNER}:assumed-role/workflow/")
+    assert identity["sessionContext"]["sessionIssuer"]["arn"] == ROLE
+    assert (create_user["sourceIPAddress"], create_user["userAgent"]) == ("states.amazonaws.com",) * 2
+    assert create_user["requestParameters"] == {"userName": "carol"}
+    assert found[("iam.amazonaws.com", "DeleteUser")]["errorCode"] == "NoSuchEntityException"
+    queue = found[("sqs.amazonaws.com", "CreateQueue")]
+    assert queue["userIdentity"] == identity and queue["responseElements"]["queueUrl"] == aws_url(tb, "recorded")

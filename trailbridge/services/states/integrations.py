@@ -9,8 +9,19 @@ region), so a topic's or queue's policy is honoured as for any other caller of t
 - `arn:aws:states:::lambda:invoke` (`FunctionName`, `Payload`, `Qualifier`, `InvocationType`, ...): Invoke;
   `{ExecutedVersion, Payload (parsed), SdkHttpMetadata, SdkResponseMetadata, StatusCode}`;
 - `arn:aws:states:::sns:publish`: Publish; `{MessageId, SdkHttpMetadata, SdkResponseMetadata}`;
-- `arn:aws:states:::sqs:sendMessage`: SendMessage; `{MD5OfMessageBody, MessageId, SdkHttpMetadata, ...}`.
-  (`Message`, `MessageBody` and `Payload` given as JSON values are sent as their JSON text.)
+- `arn:aws:states:::sqs:sendMessage`: SendMessage; `{MD5OfMessageBody, MessageId, SdkHttpMetadata, ...}`;
+- `arn:aws:states:::events:putEvents`: PutEvents, the execution's and state machine's ARNs added to each
+  entry's `Resources`; `{Entries, FailedEntryCount}`, and `EventBridge.FailedEntry` when an entry failed;
+- `arn:aws:states:::aws-sdk:SERVICE:action` (`aws-sdk:iam:deleteUser`): any operation the endpoint serves,
+  trailbridge's own or the embedded moto's, with PascalCase parameters; the SDK's answer (timestamps in
+  ISO 8601); errors `<Service>.<Code>Exception` as the SDK names them (`Iam.NoSuchEntityException`).
+  (`Message`, `MessageBody`, `Payload` and `Detail` given as JSON values are sent as their JSON text.)
+
+Every call is a CloudTrail record as the API's are (`trail.record`, built in one place), made by the role's
+session (`assumed-role/ROLE/SESSION`, the session named after the execution) with `invokedBy`,
+`sourceIPAddress` and `userAgent` `states.amazonaws.com`; a change of trailbridge's own services is committed
+with its record. Data events (Publish, SendMessage, PutEvents, Invoke) are not recorded yet: whether a trail
+selects them is known to the server's forwarder, which the engine does not carry.
 
 A function runs for seconds: its invocation is started on a thread of its own and the task answered
 `TaskPending()`; the result is given later by its token (`answer_task`). `.waitForTaskToken` on any of them
@@ -18,14 +29,16 @@ makes the call and answers `TaskPending()`: the answer comes through SendTaskSuc
 
 Errors are named as Step Functions names them: a function's error by the type it raised (`ValueError`, a
 custom one; `Lambda.Unknown` without a type) with its error payload as the cause; a service's error as
-`Lambda.`/`SNS.`/`SQS.` and the exception name (`SQS.QueueDoesNotExistException`); a resource trailbridge
-cannot call is `States.TaskFailed`. The resources `states:startExecution*` and activities are the service's
+`Lambda.`/`SNS.`/`SQS.`/`EventBridge.` and the exception name (`SQS.QueueDoesNotExistException`); a resource
+trailbridge cannot call is `States.TaskFailed`. The resources `states:startExecution*` and activities are the service's
 own: they are not handled here.
 """
 
 from __future__ import annotations
 
+import base64
 import functools
+import hashlib
 import importlib
 import logging
 import threading
@@ -33,13 +46,21 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Any
 
 import orjson
+from botocore.exceptions import DataNotFoundError
+from botocore.model import OperationModel
 
+from trailbridge.aws.validate import ModelValidationError, service_model, validate
 from trailbridge.services.base import Engine, ServiceError
+from trailbridge.services.codes import validation_code
+from trailbridge.services.identities import AssumedRole, assumed_role_identity, stable_id
+from trailbridge.services.moto_bridge import MotoBridge
 from trailbridge.states.tasks import TaskFailed, TaskInvoker, TaskOutcome, TaskPending, TaskRequest, TaskSucceeded
+from trailbridge.trail.record import ApiCall, Caller, cloudtrail_record, is_management, is_read_only
 
 if TYPE_CHECKING:
     from trailbridge.server.operations import Handler
@@ -47,6 +68,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("trailbridge.states")
 
 STATES = "arn:aws:states:::"
+SDK = "aws-sdk:"
+STATES_PRINCIPAL = "states.amazonaws.com"
 WAIT_FOR_TOKEN = ".waitForTaskToken"
 TASK_FAILED = "States.TaskFailed"
 _LAMBDA_THREADS = 32  # functions running for executions at once, per process
@@ -73,6 +96,20 @@ _OPTIMIZED = {
     "lambda:invoke": _Optimized("lambda", "Invoke", "Lambda", "AWSLambda", "application/json"),
     "sns:publish": _Optimized("sns", "Publish", "SNS", "AmazonSNS", "text/xml"),
     "sqs:sendMessage": _Optimized("sqs", "SendMessage", "SQS", "AmazonSQS", "application/x-amz-json-1.0"),
+    "events:putEvents": _Optimized("events", "PutEvents", "EventBridge", "AmazonEventBridge", "application/json"),
+}
+# The aws-sdk integrations' service names (the Java SDK's) that are not botocore's, and the error prefixes
+# (the SDK's service names in PascalCase) that are not the name with its first letter upper-cased.
+_SDK_SERVICES = {"sfn": "stepfunctions", "eventbridge": "events", "cloudwatchlogs": "logs"}
+_SDK_PREFIXES = {
+    "acmpca": "AcmPca",
+    "apigateway": "ApiGateway",
+    "cloudtrail": "CloudTrail",
+    "cloudwatch": "CloudWatch",
+    "cloudwatchlogs": "CloudWatchLogs",
+    "dynamodb": "DynamoDb",
+    "eventbridge": "EventBridge",
+    "secretsmanager": "SecretsManager",
 }
 # The members whose value Step Functions sends as JSON text when the state gives it an object or array.
 _JSON_TEXT = {"sns:publish": "Message", "sqs:sendMessage": "MessageBody", "lambda:invoke": "Payload"}
@@ -111,31 +148,182 @@ class Integrations:
         name = resource[len(STATES) :]
         waits = name.endswith(WAIT_FOR_TOKEN)
         name = name.removesuffix(WAIT_FOR_TOKEN)
+        if name.startswith(SDK):
+            outcome: TaskOutcome = self._sdk(name[len(SDK) :], request)
+            return TaskPending() if waits and isinstance(outcome, TaskSucceeded) else outcome
         optimized = _OPTIMIZED.get(name)
         if optimized is None or not isinstance(request.parameters, Mapping):
             return _unsupported(resource) if optimized is None else _not_object(request)
         params = _with_json_text(request.parameters, _JSON_TEXT.get(name))
         if optimized.service == "lambda":
             return self._lambda_invoke(request, optimized, params, waits)
-        outcome = self._optimized(optimized, params)
+        if optimized.service == "events":
+            outcome = self._optimized(optimized, self._put_events(params), lambda result, _: result)
+        else:
+            outcome = self._optimized(optimized, params, self._with_metadata(optimized))
         return TaskPending() if waits and isinstance(outcome, TaskSucceeded) else outcome
 
     # -- calls --------------------------------------------------------------------------------
 
-    def call(self, service: str, operation: str, params: Mapping[str, Any]) -> dict[str, Any]:
-        """The operation as the role's account calls it; ServiceError as the API would answer it."""
+    def call(self, service: str, operation: str, params: Mapping[str, Any], request_id: str) -> dict[str, Any]:
+        """The operation as the role calls it (trailbridge's own service, else the embedded moto), made a
+        CloudTrail record as any call is; ServiceError as the API would answer it. As in the API, a change
+        of trailbridge's own services is committed with its record, in one transaction."""
+        model = service_model(service).operation_model(operation)
         handler = _own_handlers(service).get(operation)
-        if handler is None:
-            raise ServiceError("NotImplemented", f"trailbridge does not implement {service} {operation}.", 501)
-        return handler.bind(self.engine, self.account, self.region)(**params)
+        together = handler is not None and is_management(service, operation) and not is_read_only(operation, service)
+        try:
+            if together:
+                result: dict[str, Any] = self.engine.store.combined(
+                    lambda: self._change(service, model, params, request_id)
+                )
+                self.engine.recorder.deliver_soon()
+                return result
+            result = self._dispatch(service, model, params)
+        except ServiceError as exc:
+            self._record(service, model, params, None, exc, request_id)
+            raise
+        self._record(service, model, params, result, None, request_id)
+        return result
 
-    def _optimized(self, optimized: _Optimized, params: Mapping[str, Any]) -> TaskSucceeded | TaskFailed:
+    def _change(
+        self, service: str, model: OperationModel, params: Mapping[str, Any], request_id: str
+    ) -> dict[str, Any]:
+        result = self._dispatch(service, model, params)
+        self.engine.recorder.write_with_change([self._record_of(service, model, params, result, None, request_id)])
+        return result
+
+    def _dispatch(self, service: str, model: OperationModel, params: Mapping[str, Any]) -> dict[str, Any]:
+        handler = _own_handlers(service).get(model.name)
+        if handler is not None:
+            return handler.bind(self.engine, self.account, self.region)(**params)
+        if _own_handlers(service) or not _BRIDGE.serves(service):
+            raise ServiceError("NotImplemented", f"trailbridge does not implement {service} {model.name}.", 501)
+        try:
+            validate(model, params)
+        except ModelValidationError as exc:
+            raise ServiceError(validation_code(model.metadata["protocol"]), exc.message) from exc
+        return _BRIDGE.call(model, params, self.account, self.region, self._identity["accessKeyId"])
+
+    def _record(
+        self,
+        service: str,
+        model: OperationModel,
+        params: Mapping[str, Any],
+        result: Mapping[str, Any] | None,
+        error: ServiceError | None,
+        request_id: str,
+    ) -> None:
+        """The call's CloudTrail record, as the role's session made it on Step Functions' behalf. Data events
+        (Publish, SendMessage, PutEvents, Invoke) are left out: which trails select them is the server's to
+        know (see the report)."""
+        if is_management(service, model.name):
+            self.engine.recorder.record(*self._record_of(service, model, params, result, error, request_id))
+
+    def _record_of(
+        self,
+        service: str,
+        model: OperationModel,
+        params: Mapping[str, Any],
+        result: Mapping[str, Any] | None,
+        error: ServiceError | None,
+        request_id: str,
+    ) -> tuple[float, dict[str, Any]]:
+        now = self.engine.clock.now()
+        call = ApiCall(
+            service=service,
+            operation=model,
+            params=params,
+            response=result,
+            error_code=error.code if error else None,
+            error_message=error.message if error else None,
+            caller=Caller(self.account, self._identity["accessKeyId"], None, self._identity),
+            region=self.region,
+            source_ip=STATES_PRINCIPAL,
+            user_agent=STATES_PRINCIPAL,
+            request_id=request_id,
+            event_id=self.engine.new_id(),
+            time=now,
+            host="",
+            tls=None,
+        )
+        return now, cloudtrail_record(call)
+
+    @functools.cached_property
+    def _identity(self) -> dict[str, Any]:
+        """The role's session as CloudTrail writes it, invoked by Step Functions (named after the execution)."""
+        session = hashlib.sha256(self.execution_arn.encode()).hexdigest()[:32]
+        key = stable_id("ASIA", self.execution_arn)[:20]
+        created = datetime.fromtimestamp(self.engine.clock.now(), UTC)
+        role = AssumedRole(self.account, self.role_arn, None, session, created)
+        return {**assumed_role_identity(role, key).user_identity, "invokedBy": STATES_PRINCIPAL}
+
+    def _optimized(
+        self, optimized: _Optimized, params: Mapping[str, Any], shown: Callable[[dict[str, Any], str], Any]
+    ) -> TaskSucceeded | TaskFailed:
         request_id = self.engine.new_id()
         try:
-            result = self.call(optimized.service, optimized.operation, params)
+            result = self.call(optimized.service, optimized.operation, params, request_id)
         except ServiceError as exc:
             return _service_failure(optimized, exc, request_id)
-        return TaskSucceeded(_with_metadata(result, optimized, request_id, self.engine.clock.now()))
+        return self._answered(optimized, result, request_id, shown)
+
+    def _answered(
+        self,
+        optimized: _Optimized,
+        result: dict[str, Any],
+        request_id: str,
+        shown: Callable[[dict[str, Any], str], Any],
+    ) -> TaskSucceeded | TaskFailed:
+        if optimized.service == "events" and result.get("FailedEntryCount"):
+            return TaskFailed("EventBridge.FailedEntry", orjson.dumps(result).decode())
+        return TaskSucceeded(shown(result, request_id))
+
+    def _with_metadata(self, optimized: _Optimized) -> Callable[[dict[str, Any], str], Any]:
+        return lambda result, request_id: _with_metadata(result, optimized, request_id, self.engine.clock.now())
+
+    def _put_events(self, params: dict[str, Any]) -> dict[str, Any]:
+        """PutEvents' entries as the optimized integration sends them: Detail as JSON text, and the execution's
+        and state machine's ARNs added to each entry's Resources."""
+        _, _, _, region, account, _, machine, _ = [*self.execution_arn.split(":"), "", ""][:8]
+        machine_arn = f"arn:aws:states:{region}:{account}:stateMachine:{machine}"
+        entries = params.get("Entries")
+        if isinstance(entries, list):
+            params["Entries"] = [
+                {
+                    **_with_json_text(entry, "Detail"),
+                    "Resources": [*entry.get("Resources", []), self.execution_arn, machine_arn],
+                }
+                if isinstance(entry, Mapping)
+                else entry
+                for entry in entries
+            ]
+        return params
+
+    # -- the AWS SDK integrations -------------------------------------------------------------
+
+    def _sdk(self, name: str, request: TaskRequest) -> TaskSucceeded | TaskFailed:
+        """`aws-sdk:SERVICE:action`: any operation the endpoint serves, with PascalCase parameters."""
+        sdk_service, _, action = name.partition(":")
+        service = _SDK_SERVICES.get(sdk_service, sdk_service)
+        prefix = _SDK_PREFIXES.get(sdk_service, sdk_service[:1].upper() + sdk_service[1:])
+        try:
+            model = service_model(service)
+        except DataNotFoundError:
+            return _unsupported(request.resource)
+        operation = action[:1].upper() + action[1:]
+        if operation not in model.operation_names:
+            return _unsupported(request.resource)
+        params = request.parameters if request.parameters is not None else {}
+        if not isinstance(params, Mapping):
+            return _not_object(request)
+        request_id = self.engine.new_id()
+        try:
+            result = self.call(service, operation, params, request_id)
+        except ServiceError as exc:
+            cause = f"{exc.message} (Service: {prefix}, Status Code: {exc.status}, Request ID: {request_id})"
+            return TaskFailed(f"{prefix}.{_exception_name(exc.code)}", cause)
+        return TaskSucceeded(_json_values(result))
 
     # -- Lambda -------------------------------------------------------------------------------
 
@@ -163,7 +351,7 @@ class Integrations:
     def _invoked(self, optimized: _Optimized, params: Mapping[str, Any], *, direct: bool) -> TaskSucceeded | TaskFailed:
         request_id = self.engine.new_id()
         try:
-            result = self.call("lambda", "Invoke", params)
+            result = self.call("lambda", "Invoke", params, request_id)
         except ServiceError as exc:
             return _service_failure(optimized, exc, request_id)
         payload = result.get("Payload", b"")
@@ -211,6 +399,9 @@ def _own_handlers(service: str) -> Mapping[str, Handler]:
     from trailbridge.server.operations import SERVICE_CLASSES, handlers  # noqa: PLC0415 (see above)
 
     return handlers(service) if service in SERVICE_CLASSES else {}
+
+
+_BRIDGE = MotoBridge()  # moto's state is the process's: every bridge shares it
 
 
 class _Pool:
@@ -278,6 +469,22 @@ def _service_failure(optimized: _Optimized, exc: ServiceError, request_id: str) 
         f"Request ID: {request_id}; Proxy: null)"
     )
     return TaskFailed(f"{optimized.prefix}.{_exception_name(exc.code)}", cause)
+
+
+def _json_values(value: Any) -> Any:
+    """An SDK answer as JSON values: timestamps in ISO 8601, blobs as their text (base64 when not UTF-8)."""
+    if isinstance(value, Mapping):
+        return {key: _json_values(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_values(item) for item in value]
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, bytes):
+        try:
+            return value.decode()
+        except UnicodeDecodeError:
+            return base64.b64encode(value).decode()
+    return value
 
 
 def _with_metadata(result: Mapping[str, Any], optimized: _Optimized, request_id: str, now: float) -> dict[str, Any]:
