@@ -241,7 +241,12 @@ def test_put_events_adds_the_executions_arns_and_fails_on_a_failed_entry(tasks: 
     assert isinstance(outcome, TaskSucceeded)
     assert outcome.output["FailedEntryCount"] == 0 and set(outcome.output["Entries"][0]) == {"EventId"}
     delivered: list[dict[str, Any]] = []
-    wait_for(lambda: delivered.extend(aws.received(url)) or delivered)
+
+    def arrived() -> bool:
+        delivered.extend(aws.received(url))
+        return bool(delivered)
+
+    wait_for(arrived)
     event = json.loads(delivered[0]["Body"])
     machine = f"arn:aws:states:{REGION}:{OWNER}:stateMachine:machine"
     assert (event["detail"], event["resources"]) == ({"id": 7}, ["arn:aws:s3:::b", EXECUTION, machine])
