@@ -250,6 +250,20 @@ class Sent:
 
 
 @dataclass(frozen=True, slots=True)
+class NewMessage:
+    """A message `Messages.send_many` enqueues: one that is not deduplicated (a standard queue's), in its
+    group when it has one (a fair queue's tenant)."""
+
+    queue_arn: str
+    message_id: str
+    body: str
+    attributes: bytes  # the message attributes, as JSON
+    sent: float
+    visible_at: float
+    group_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Received:
     """A message as one receive gave it: hidden until its visibility timeout ends, `receipt` its new handle."""
 
@@ -286,6 +300,11 @@ class Messages(Protocol):
         ended by `sent` makes this send a duplicate (nothing enqueued; the original's id and sequence number
         answered); otherwise the message takes the queue's next sequence number and opens an interval until
         `dedup.until`. Concurrent sends to one FIFO queue take turns."""
+        ...
+
+    def send_many(self, messages: Sequence[NewMessage]) -> None:
+        """Enqueue each message as `send` without `dedup` does, in their order, in one transaction (as few
+        statements as the backend can: a batch of SNS deliveries is one write, not one per message)."""
         ...
 
     def receive(self, queue_arn: str, now: float, limit: int, rules: ReceiveRules) -> list[Received]:

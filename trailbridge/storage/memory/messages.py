@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from trailbridge.storage.memory.store import MemoryStore
-from trailbridge.storage.ports import Deduplication, Received, ReceiveRules, Sent
+from trailbridge.storage.ports import Deduplication, NewMessage, Received, ReceiveRules, Sent
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +77,14 @@ class MemoryMessages:
             )
             self._set(next(self._seq), message)
             return Sent(message_id, sequence)
+
+    def send_many(self, messages: Sequence[NewMessage]) -> None:
+        with self._store.transaction():
+            for m in messages:
+                message = _Message(
+                    m.queue_arn, m.message_id, m.body, m.attributes, m.sent, m.visible_at, group_id=m.group_id
+                )
+                self._set(next(self._seq), message)
 
     def receive(self, queue_arn: str, now: float, limit: int, rules: ReceiveRules) -> list[Received]:
         received: list[Received] = []

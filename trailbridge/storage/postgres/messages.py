@@ -9,8 +9,9 @@ number row is locked until the send commits).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
-from trailbridge.storage.ports import Deduplication, Received, ReceiveRules, Sent
+from trailbridge.storage.ports import Deduplication, NewMessage, Received, ReceiveRules, Sent
 from trailbridge.storage.postgres.store import PostgresStore, queries
 
 
@@ -49,6 +50,25 @@ class PostgresMessages:
             conn.execute(self._sql["message_dedup_open"], opened)
             conn.execute(self._sql["message_send"], {**row, "dedup_id": dedup.dedup_id, "sequence": sequence})
         return Sent(message_id, sequence)
+
+    def send_many(self, messages: Sequence[NewMessage]) -> None:
+        rows = [
+            {
+                "queue_arn": m.queue_arn,
+                "message_id": m.message_id,
+                "body": m.body,
+                "attributes": m.attributes,
+                "sent": m.sent,
+                "visible_at": m.visible_at,
+                "group_id": m.group_id,
+                "dedup_id": None,
+                "sequence": None,
+            }
+            for m in messages
+        ]
+        if rows:
+            with self._store.transaction(), self._store.connection() as conn:
+                conn.cursor().executemany(self._sql["message_send"], rows)
 
     def receive(self, queue_arn: str, now: float, limit: int, rules: ReceiveRules) -> list[Received]:
         where = {"queue_arn": queue_arn, "now": now}

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
-from trailbridge.storage.ports import Deduplication, Received, ReceiveRules, Sent
+from trailbridge.storage.ports import Deduplication, NewMessage, Received, ReceiveRules, Sent
 from trailbridge.storage.sqlite.store import SqliteStore
 
 
@@ -43,6 +44,10 @@ class SqliteMessages:
             fifo_row = (queue_arn, message_id, body, attributes, sent, visible_at, group_id, dedup.dedup_id, sequence)
             self._store.run("message_send_grouped", fifo_row)
         return Sent(message_id, sequence)
+
+    def send_many(self, messages: Sequence[NewMessage]) -> None:
+        rows = [(m.queue_arn, m.message_id, m.body, m.attributes, m.sent, m.visible_at, m.group_id) for m in messages]
+        self._store.run_many("message_send_many", rows)
 
     def receive(self, queue_arn: str, now: float, limit: int, rules: ReceiveRules) -> list[Received]:
         received = []

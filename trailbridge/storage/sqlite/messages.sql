@@ -8,6 +8,10 @@ INSERT INTO queue_messages (queue_arn, message_id, body, attributes, sent, visib
 INSERT INTO queue_messages (queue_arn, message_id, body, attributes, sent, visible_at, group_id, dedup_id, sequence)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?);
 
+-- name: message_send_many
+-- Messages that are not deduplicated, many rows to a statement (`SqliteStore.run_many`).
+INSERT INTO queue_messages (queue_arn, message_id, body, attributes, sent, visible_at, group_id) VALUES (?, ?, ?, ?, ?, ?, ?);
+
 -- name: message_visible
 SELECT seq, message_id, body, attributes, sent, receive_count, first_received, group_id, dedup_id, sequence
 FROM queue_messages WHERE queue_arn = ? AND visible_at <= ? ORDER BY seq LIMIT ?;
