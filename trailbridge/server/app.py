@@ -29,6 +29,7 @@ from trailbridge.aws.protocols.routing import Route as ServiceRoute
 from trailbridge.aws.wire import WireError
 from trailbridge.bus.router import bus_scope
 from trailbridge.capture.records import expand
+from trailbridge.console.app import Console
 from trailbridge.domain.arns import bus_name_of
 from trailbridge.errors import InvalidInputError
 from trailbridge.runtime import Trailbridge
@@ -36,6 +37,7 @@ from trailbridge.server.api import AwsApi
 from trailbridge.server.batches import Batches
 from trailbridge.server.durable import NOT_RECORDED, Durable
 from trailbridge.server.metrics import CONTENT_TYPE, ServerMetrics
+from trailbridge.server.operations import SERVICE_CLASSES
 from trailbridge.services.base import Engine, ServiceError
 from trailbridge.services.lambda_functions.code import code_at
 from trailbridge.services.sns import push, sms
@@ -270,7 +272,9 @@ def create_app(
 ) -> Starlette:
     """The application; `started` is called once the engine has started (see `Gateway`)."""
     gateway = Gateway(tb, authenticator, started)
+    console = Console(gateway.api.serve, gateway.authenticator, list(SERVICE_CLASSES), tb.settings.max_request_bytes)
     routes = [
+        *console.routes(),  # /console/ (and / redirects there)
         Route("/health", gateway.health, methods=["GET", "HEAD"]),
         Route("/metrics", gateway.prometheus, methods=["GET", "HEAD"]),
         Route("/_trailbridge/import", gateway.import_file, methods=["POST"]),

@@ -1,0 +1,235 @@
+"""The web console's routes, mounted by the server beside the AWS API: the pages at `/console/` (`/`
+redirects there), their static files, sign-in and sign-out under --auth, and `POST /console/api/SERVICE`,
+which makes a JSON-protocol call on the server's own API as the signed-in key (`console/proxy.py`).
+
+Why through the API rather than routes of its own calling the services: a console call is then parsed,
+validated, authorized, answered and recorded by the same code as a boto3 call, so it can do nothing the key
+could not do with the API, its errors are AWS's own, and each change is a CloudTrail record (its userAgent
+`trailbridge-console/VERSION`).
+
+Every POST needs the session's CSRF token (`X-CSRF-Token`, or the form's `csrf_token`): 403 without it. A
+request that is an S3 call on a bucket named `console` (a query string, or an Authorization header) goes to the
+API instead.
+"""
+
+from __future__ import annotations
+
+import hmac
+import html
+import mimetypes
+from importlib.resources import files
+from string import Template
+from urllib.parse import parse_qsl
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from trailbridge.aws import sigv4
+from trailbridge.aws.validate import service_model
+from trailbridge.console.proxy import ConsoleCallError, Serve, api_request
+from trailbridge.console.sessions import COOKIE, SESSION_SECONDS, Session, SessionSigner
+
+STATIC = files("trailbridge.console") / "static"
+STATIC_FILES = frozenset({"console.css", "console.js", "icon.svg"})
+MAX_FORM_BYTES = 16 * 1024
+_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+_WRONG_KEY = "The access key ID or secret access key is not valid."
+
+
+class Console:
+    def __init__(
+        self,
+        serve: Serve,
+        authenticator: sigv4.Authenticator,
+        served: list[str],
+        max_body: int,
+    ) -> None:
+        """`serve` answers AWS calls (the server's API); `served` names the services trailbridge serves."""
+        self.serve, self.authenticator, self.max_body = serve, authenticator, max_body
+        self.sources = sorted(f"{service_model(name).endpoint_prefix}.amazonaws.com" for name in served)
+        self.signer = SessionSigner()
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/", self.root, methods=["GET", "HEAD"]),
+            Route("/console", self.root, methods=["GET", "HEAD"]),
+            Route("/console/", self.index, methods=["GET", "HEAD"]),
+            Route("/console/static/{name}", self.static, methods=["GET", "HEAD"]),
+            Route("/console/login", self.login_page, methods=["GET", "HEAD"]),
+            Route("/console/login", self.login, methods=["POST"]),
+            Route("/console/logout", self.logout, methods=["POST"]),
+            Route("/console/api/{service}", self.api, methods=["POST"]),
+        ]
+
+    @property
+    def auth(self) -> bool:
+        return self.authenticator.verify
+
+    async def root(self, request: Request) -> Response:
+        if _is_api_call(request):
+            return await self.serve(request)
+        return RedirectResponse("/console/", 302)
+
+    async def index(self, request: Request) -> Response:
+        if _is_api_call(request):
+            return await self.serve(request)
+        session = self._session(request)
+        if self.auth and (session is None or not session.signed_in):
+            return RedirectResponse("/console/login", 303)
+        session = session or self.signer.new()
+        account = self.authenticator.default_account
+        if session.signed_in:
+            account = self.authenticator.credentials[session.access_key].account
+        page = _template("index.html").safe_substitute(
+            csrf_token=html.escape(self.signer.csrf_token(session)),
+            account=html.escape(account),
+            region=html.escape(self.authenticator.default_region),
+            auth="true" if self.auth else "false",
+            signed_in=_signed_in(self.signer.csrf_token(session), session.access_key) if session.signed_in else "",
+            sources=html.escape(orjson.dumps(self.sources).decode()),
+        )
+        return self._page(page, session)
+
+    async def static(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        if _is_api_call(request) or name not in STATIC_FILES:
+            return await self.serve(request)
+        kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        return Response((STATIC / name).read_bytes(), media_type=kind, headers=_HEADERS)
+
+    async def login_page(self, request: Request) -> Response:
+        if _is_api_call(request):
+            return await self.serve(request)
+        if not self.auth:
+            return RedirectResponse("/console/", 303)
+        session = self._session(request)
+        if session is not None and session.signed_in:
+            return RedirectResponse("/console/", 303)
+        return self._login_form(session or self.signer.new(), "")
+
+    async def login(self, request: Request) -> Response:
+        if _is_api_call(request):
+            return await self.serve(request)
+        session = self._session(request)
+        form = await self._form(request)
+        if session is None or not self.signer.csrf_ok(session, form.get("csrf_token")):
+            return _forbidden()
+        if not self.auth:
+            return RedirectResponse("/console/", 303)
+        key, secret = form.get("access_key_id", "").strip(), form.get("secret_access_key", "")
+        known = self.authenticator.credentials.get(key)
+        if known is None or not hmac.compare_digest(known.secret_key.encode(), secret.encode()):
+            return self._login_form(session, _WRONG_KEY, 401)
+        self.signer.revoke(session)  # a new session id once signed in
+        return self._with_cookie(RedirectResponse("/console/", 303), self.signer.new(key))
+
+    async def logout(self, request: Request) -> Response:
+        session = self._session(request)
+        form = await self._form(request)
+        if session is None or not self.signer.csrf_ok(session, form.get("csrf_token")):
+            return _forbidden()
+        self.signer.revoke(session)
+        response = RedirectResponse("/console/login" if self.auth else "/console/", 303)
+        response.delete_cookie(COOKIE, path="/console", httponly=True, samesite="strict")
+        return response
+
+    async def api(self, request: Request) -> Response:
+        if _is_api_call(request):
+            return await self.serve(request)
+        session = self._session(request)
+        if session is None or not self.signer.csrf_ok(session, request.headers.get("x-csrf-token")):
+            return _forbidden()
+        if self.auth and not session.signed_in:
+            return _json_error("AccessDeniedException", "Sign in to the console first.", 401)
+        body = await self._body(request, self.max_body)
+        if body is None:
+            return _json_error("RequestEntityTooLargeException", f"Request body exceeds {self.max_body} bytes.", 413)
+        credential = None
+        if session.signed_in:
+            credential = (session.access_key, self.authenticator.credentials[session.access_key])
+        try:
+            call = api_request(
+                request,
+                request.path_params["service"],
+                request.headers.get("x-amz-target", ""),
+                body,
+                credential,
+                self.authenticator.default_region,
+            )
+        except ConsoleCallError as exc:
+            return _json_error("UnknownOperationException", str(exc), 400)
+        return await self.serve(call)
+
+    def _session(self, request: Request) -> Session | None:
+        session = self.signer.session(request.cookies.get(COOKIE))
+        if session is not None and session.signed_in and session.access_key not in self.authenticator.credentials:
+            return None
+        return session
+
+    def _login_form(self, session: Session, error: str, status: int = 200) -> Response:
+        page = _template("login.html").safe_substitute(
+            csrf_token=html.escape(self.signer.csrf_token(session)),
+            error=f'<p class="error" role="alert">{html.escape(error)}</p>' if error else "",
+        )
+        return self._page(page, session, status)
+
+    def _page(self, page: str, session: Session, status: int = 200) -> Response:
+        return self._with_cookie(Response(page, status, media_type="text/html", headers=_HEADERS), session)
+
+    def _with_cookie(self, response: Response, session: Session) -> Response:
+        response.set_cookie(
+            COOKIE,
+            self.signer.cookie(session),
+            max_age=SESSION_SECONDS,
+            path="/console",
+            httponly=True,
+            samesite="strict",
+        )
+        return response
+
+    async def _form(self, request: Request) -> dict[str, str]:
+        body = await self._body(request, MAX_FORM_BYTES)
+        return dict(parse_qsl((body or b"").decode("utf-8", "replace"), keep_blank_values=True))
+
+    @staticmethod
+    async def _body(request: Request, limit: int) -> bytes | None:
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                return None
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def _is_api_call(request: Request) -> bool:
+    """A request to a console path that is an AWS call (S3 on a bucket named `console`, say)."""
+    return bool(request.url.query) or "authorization" in request.headers
+
+
+def _signed_in(csrf_token: str, access_key: str) -> str:
+    """The header's access key and its sign-out form."""
+    return (
+        f'<span class="who">{html.escape(access_key)}</span><form method="post" action="/console/logout">'
+        f'<input type="hidden" name="csrf_token" value="{html.escape(csrf_token)}">'
+        '<button type="submit">Sign out</button></form>'
+    )
+
+
+def _template(name: str) -> Template:
+    return Template((STATIC / name).read_text(encoding="utf-8"))
+
+
+def _forbidden() -> Response:
+    return _json_error("InvalidCsrfToken", "The request has no valid CSRF token of this console session.", 403)
+
+
+def _json_error(code: str, message: str, status: int) -> Response:
+    return Response(orjson.dumps({"__type": code, "message": message}), status, media_type="application/json")

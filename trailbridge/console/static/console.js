@@ -1,0 +1,507 @@
+// trailbridge console: plain JavaScript, no build step. Every call goes through POST /console/api/SERVICE,
+// which makes it on the server's own AWS API as the signed-in key; the DOM is built with createElement only
+// (no HTML from data).
+"use strict";
+
+const meta = (name) => document.querySelector(`meta[name="${name}"]`).content;
+const CSRF = meta("csrf-token");
+const ACCOUNT = meta("trailbridge-account");
+const REGION = meta("trailbridge-region");
+const SERVED_SOURCES = JSON.parse(meta("trailbridge-sources"));
+const TARGETS = {
+  events: (op) => `AWSEvents.${op}`,
+  sqs: (op) => `AmazonSQS.${op}`,
+  cloudtrail: (op) => `com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.${op}`,
+};
+const MAX_TARGETS = 5;
+const CLOUDTRAIL_CALL = "AWS API Call via CloudTrail";
+const TARGET_KINDS = [
+  ["sqs", "SQS queue"],
+  ["sns", "SNS topic"],
+  ["lambda", "Lambda function"],
+  ["states", "Step Functions state machine"],
+  ["logs", "CloudWatch log group"],
+  ["events", "Event bus"],
+];
+let flash = "";
+
+// ---- calls -------------------------------------------------------------------------------------------------
+
+class ApiError extends Error {
+  constructor(code, message, status) {
+    super(message);
+    this.code = code;
+    this.status = status;
+  }
+}
+
+async function call(service, operation, body) {
+  const response = await fetch(`/console/api/${service}`, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json", "X-Amz-Target": TARGETS[service](operation), "X-CSRF-Token": CSRF },
+    body: JSON.stringify(body || {}),
+  });
+  const text = await response.text();
+  let data = {};
+  try {
+    data = text ? JSON.parse(text) : {};
+  } catch (_) {
+    data = { message: text };
+  }
+  if (!response.ok) {
+    const code = String(data.__type || data.code || response.status).split("#").pop();
+    throw new ApiError(code, data.message || data.Message || response.statusText, response.status);
+  }
+  return data;
+}
+
+async function all(service, operation, body, key, pages = 20) {
+  const items = [];
+  let token;
+  for (let page = 0; page < pages; page += 1) {
+    const answer = await call(service, operation, token ? { ...body, NextToken: token } : body);
+    items.push(...(answer[key] || []));
+    token = answer.NextToken;
+    if (!token) break;
+  }
+  return items;
+}
+
+// ---- DOM ---------------------------------------------------------------------------------------------------
+
+function h(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs || {})) {
+    if (value === false || value === undefined || value === null) continue;
+    if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+    else if (name === "value") node.value = value;
+    else node.setAttribute(name, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child !== null && child !== undefined && child !== false) node.append(child);
+  }
+  return node;
+}
+
+let uid = 0;
+function field(label, control, help) {
+  uid += 1;
+  const id = control.id || `f${uid}`;
+  control.id = id;
+  const error = h("p", { class: "error", id: `${id}-error`, role: "alert", hidden: true });
+  control.setAttribute("aria-describedby", `${id}-error`);
+  const wrap = h("div", { class: "field" }, h("label", { for: id }, label), help ? h("p", { class: "hint" }, help) : null, control, error);
+  wrap.control = control;
+  return wrap;
+}
+
+function radio(name, value, label, checked, onchange) {
+  uid += 1;
+  const id = `r${uid}`;
+  return h("span", { class: "choice" }, h("input", { type: "radio", id, name, value, checked, onchange }), h("label", { for: id }, label));
+}
+
+function showError(control, message) {
+  const slot = document.getElementById(`${control.id}-error`);
+  slot.textContent = message;
+  slot.hidden = !message;
+  control.setAttribute("aria-invalid", message ? "true" : "false");
+}
+
+function page(title, ...children) {
+  const main = document.getElementById("main");
+  main.replaceChildren(h("h1", {}, title), ...children);
+  document.title = `${title} · trailbridge console`;
+  return main;
+}
+
+function select(options, value) {
+  const node = h("select", {}, options.map(([v, label]) => h("option", { value: v }, label)));
+  if (value !== undefined) node.value = value;
+  return node;
+}
+
+// ---- patterns ----------------------------------------------------------------------------------------------
+
+function leaves(value, path, out) {
+  if (value && typeof value === "object" && !Array.isArray(value)) {
+    for (const [key, inner] of Object.entries(value)) leaves(inner, path ? `${path}.${key}` : key, out);
+  } else {
+    out.push(`${path}: ${Array.isArray(value) ? value.map((v) => (typeof v === "string" ? v : JSON.stringify(v))).join(", ") : JSON.stringify(value)}`);
+  }
+  return out;
+}
+
+function patternSummary(rule) {
+  if (rule.ScheduleExpression) return rule.ScheduleExpression;
+  try {
+    return leaves(JSON.parse(rule.EventPattern || "{}"), "", []).join("; ");
+  } catch (_) {
+    return rule.EventPattern || "";
+  }
+}
+
+function predefinedPattern(source, eventType) {
+  const name = source.replace(/\.amazonaws\.com$/, "");
+  const pattern = { source: [`aws.${name}`] };
+  if (eventType === CLOUDTRAIL_CALL) {
+    pattern["detail-type"] = [CLOUDTRAIL_CALL];
+    pattern.detail = { eventSource: [source] };
+  }
+  return JSON.stringify(pattern, null, 2);
+}
+
+async function eventSources() {
+  const seen = new Set(SERVED_SOURCES);
+  try {
+    const events = await all("cloudtrail", "LookupEvents", { MaxResults: 50 }, "Events", 4);
+    for (const event of events) if (event.EventSource) seen.add(event.EventSource);
+  } catch (_) {
+    // no recorded calls readable by this key: the services trailbridge serves are the choices
+  }
+  return [...seen].sort();
+}
+
+// ---- rules list --------------------------------------------------------------------------------------------
+
+async function rulesPage(params) {
+  const buses = await all("events", "ListEventBuses", {}, "EventBuses");
+  const bus = params.get("bus") || "default";
+  const busSelect = select(buses.map((b) => [b.Name, b.Name]), bus);
+  busSelect.addEventListener("change", () => { location.hash = `#/rules?bus=${encodeURIComponent(busSelect.value)}`; });
+  const filter = h("input", { type: "search", placeholder: "Name, state, pattern or target" });
+  const status = h("p", { role: "status" }, flash);
+  flash = "";
+  const body = h("tbody");
+  const buttons = {
+    enable: h("button", { type: "button", disabled: true }, "Enable"),
+    disable: h("button", { type: "button", disabled: true }, "Disable"),
+    remove: h("button", { type: "button", disabled: true }, "Delete"),
+  };
+  const create = h("button", { type: "button", class: "primary", onclick: () => { location.hash = `#/rules/create?bus=${encodeURIComponent(bus)}`; } }, "Create rule");
+  const table = h("table", {}, h("caption", { class: "hint" }, `Rules of event bus ${bus}`),
+    h("thead", {}, h("tr", {}, ["Select", "Name", "State", "Event pattern", "Targets"].map((t) => h("th", { scope: "col" }, t)))), body);
+  page("Rules", status,
+    h("div", { class: "toolbar" }, field("Event bus", busSelect), field("Filter rules", filter)),
+    h("div", { class: "toolbar" }, Object.values(buttons), create), table);
+  const rules = await all("events", "ListRules", { EventBusName: bus }, "Rules");
+  const rows = [];
+  let selected = null;
+  const choose = (rule) => {
+    selected = rule;
+    buttons.enable.disabled = rule.State !== "DISABLED";
+    buttons.disable.disabled = rule.State === "DISABLED";
+    buttons.remove.disabled = false;
+  };
+  for (const rule of rules) {
+    const targets = h("td", { "data-label": "Targets" }, "…");
+    const row = h("tr", {},
+      h("td", { "data-label": "Select" }, h("input", { type: "radio", name: "rule", "aria-label": `Select rule ${rule.Name}`, onchange: () => choose(rule) })),
+      h("td", { "data-label": "Name" }, rule.Name),
+      h("td", { "data-label": "State" }, rule.State),
+      h("td", { "data-label": "Event pattern" }, h("code", {}, patternSummary(rule))),
+      targets);
+    row.search = `${rule.Name} ${rule.State} ${patternSummary(rule)}`.toLowerCase();
+    rows.push(row);
+    body.append(row);
+    call("events", "ListTargetsByRule", { Rule: rule.Name, EventBusName: bus }).then((answer) => {
+      const arns = (answer.Targets || []).map((t) => t.Arn);
+      targets.replaceChildren(...(arns.length ? arns.map((arn) => h("div", {}, h("code", {}, arn))) : ["none"]));
+      row.search += ` ${arns.join(" ")}`.toLowerCase();
+    }, (error) => targets.replaceChildren(error.message));
+  }
+  if (!rules.length) body.append(h("tr", {}, h("td", { colspan: 5 }, "No rules on this event bus.")));
+  filter.addEventListener("input", () => {
+    const words = filter.value.toLowerCase().split(/\s+/).filter(Boolean);
+    for (const row of rows) row.hidden = !words.every((w) => row.search.includes(w));
+  });
+  const act = async (operation, done) => {
+    try {
+      await call("events", operation, { Name: selected.Name, EventBusName: bus });
+      flash = `Rule ${selected.Name} ${done}.`;
+      route();
+    } catch (error) {
+      status.textContent = error.message;
+    }
+  };
+  buttons.enable.addEventListener("click", () => act("EnableRule", "was enabled"));
+  buttons.disable.addEventListener("click", () => act("DisableRule", "was disabled"));
+  buttons.remove.addEventListener("click", () => confirmDelete(selected, bus, status));
+}
+
+function confirmDelete(rule, bus, status) {
+  const dialog = h("dialog", { "aria-labelledby": "delete-title" },
+    h("h2", { id: "delete-title" }, `Delete rule ${rule.Name}?`),
+    h("p", {}, "Its targets are removed with it. This cannot be undone."));
+  const close = () => { dialog.close(); dialog.remove(); };
+  const remove = async () => {
+    try {
+      const targets = await all("events", "ListTargetsByRule", { Rule: rule.Name, EventBusName: bus }, "Targets");
+      if (targets.length) await call("events", "RemoveTargets", { Rule: rule.Name, EventBusName: bus, Ids: targets.map((t) => t.Id) });
+      await call("events", "DeleteRule", { Name: rule.Name, EventBusName: bus });
+      close();
+      flash = `Rule ${rule.Name} was deleted.`;
+      route();
+    } catch (error) {
+      close();
+      status.textContent = error.message;
+    }
+  };
+  dialog.append(h("div", { class: "toolbar" },
+    h("button", { type: "button", onclick: close }, "Cancel"),
+    h("button", { type: "button", class: "primary", onclick: remove }, "Delete")));
+  document.body.append(dialog);
+  dialog.showModal();
+}
+
+// ---- create rule -------------------------------------------------------------------------------------------
+
+function parseAge(text) {
+  const match = /^(\d{1,2}):(\d{2})$/.exec(text.trim());
+  if (!match || Number(match[2]) > 59) return { error: "Enter the maximum age as HH:MM, for example 01:30." };
+  const seconds = Number(match[1]) * 3600 + Number(match[2]) * 60;
+  if (seconds < 60 || seconds > 86400) return { error: "The maximum age of event must be between 00:01 and 24:00." };
+  return { seconds };
+}
+
+function targetForm(queues, onremove) {
+  let index = 0;
+  const kind = select(TARGET_KINDS, "sqs");
+  const queue = select(queues.map((arn) => [arn, arn.split(":").pop()]));
+  const arn = h("input", { placeholder: "arn:aws:sns:us-east-1:123456789012:my-topic" });
+  const queueField = field("Queue", queue);
+  const arnField = field("Target ARN", arn);
+  const age = h("input", { value: "24:00", placeholder: "HH:MM", inputmode: "numeric" });
+  const attempts = h("input", { type: "number", min: 0, max: 185, value: "185" });
+  uid += 1;
+  const dlqName = `dlq${uid}`;
+  const dlqQueue = select(queues.map((a) => [a, a.split(":").pop()]));
+  const dlqArn = h("input", { placeholder: "arn:aws:sqs:us-east-1:111122223333:my-dead-letter-queue" });
+  const dlqQueueField = field("Dead-letter queue of this account", dlqQueue);
+  const dlqArnField = field("Queue ARN of another account", dlqArn);
+  const legend = h("legend");
+  const removeButton = h("button", { type: "button", onclick: onremove });
+  const errors = h("p", { class: "error", role: "alert", hidden: true });
+  const sync = () => {
+    queueField.hidden = kind.value !== "sqs";
+    arnField.hidden = kind.value === "sqs";
+    const dlq = box.querySelector(`input[name="${dlqName}"]:checked`).value;
+    dlqQueueField.hidden = dlq !== "this";
+    dlqArnField.hidden = dlq !== "other";
+  };
+  kind.addEventListener("change", sync);
+  const box = h("fieldset", { class: "target" }, legend, errors,
+    field("Target type", kind), queueField, arnField,
+    h("fieldset", {}, h("legend", {}, "Retry policy"),
+      field("Maximum age of event", age, "HH:MM, from 00:01 to 24:00"),
+      field("Retry attempts", attempts, "0 to 185")),
+    h("fieldset", {}, h("legend", {}, "Dead-letter queue"),
+      h("div", { class: "choice" },
+        radio(dlqName, "none", "None", true, () => sync()),
+        radio(dlqName, "this", "A queue of this account", false, () => sync()),
+        radio(dlqName, "other", "Another account's queue", false, () => sync())),
+      dlqQueueField, dlqArnField),
+    removeButton);
+  box.setIndex = (i) => {
+    index = i;
+    legend.textContent = `Target ${i + 1}`;
+    removeButton.textContent = `Remove target ${i + 1}`;
+  };
+  sync();
+  box.controls = { kind, queue, arn, age, attempts, dlqQueue, dlqArn };
+  box.showError = (message) => { errors.textContent = message; errors.hidden = !message; };
+  box.read = () => {
+    const c = box.controls;
+    let ok = true;
+    const fail = (control, message) => { showError(control, message); ok = false; };
+    for (const control of Object.values(c)) if (document.getElementById(`${control.id}-error`)) showError(control, "");
+    box.showError("");
+    const target = { Id: `Target${index + 1}`, Arn: kind.value === "sqs" ? queue.value : arn.value.trim() };
+    if (!target.Arn) fail(kind.value === "sqs" ? queue : arn, kind.value === "sqs" ? "Choose a queue (this account has none yet)." : "Enter the target's ARN.");
+    const parsed = parseAge(age.value);
+    if (parsed.error) fail(age, parsed.error);
+    const tries = Number(attempts.value);
+    if (attempts.value.trim() === "" || !Number.isInteger(tries) || tries < 0 || tries > 185) fail(attempts, "Retry attempts must be a whole number from 0 to 185.");
+    target.RetryPolicy = { MaximumEventAgeInSeconds: parsed.seconds, MaximumRetryAttempts: tries };
+    const dlq = box.querySelector(`input[name="${dlqName}"]:checked`).value;
+    if (dlq === "this") {
+      if (!dlqQueue.value) fail(dlqQueue, "Choose a queue (this account has none yet).");
+      target.DeadLetterConfig = { Arn: dlqQueue.value };
+    } else if (dlq === "other") {
+      if (!/^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:.+$/.test(dlqArn.value.trim())) fail(dlqArn, "Enter the ARN of an SQS queue, arn:aws:sqs:REGION:ACCOUNT:NAME.");
+      target.DeadLetterConfig = { Arn: dlqArn.value.trim() };
+    }
+    return ok ? target : null;
+  };
+  // An API message about targets.N.member.FIELD is shown at that field.
+  box.showApiError = (message) => {
+    const c = box.controls;
+    if (/retryPolicy\.maximumEventAge|MaximumEventAge/i.test(message)) showError(c.age, message);
+    else if (/retryPolicy\.maximumRetryAttempts|MaximumRetryAttempts/i.test(message)) showError(c.attempts, message);
+    else if (/deadLetterConfig|DeadLetter/i.test(message) || [c.dlqArn.value, c.dlqQueue.value].some((a) => a && message.includes(a))) showError(box.querySelector(`input[name="${dlqName}"]:checked`).value === "other" ? c.dlqArn : c.dlqQueue, message);
+    else box.showError(message);
+  };
+  return box;
+}
+
+async function createPage(params) {
+  const [buses, sources, queueUrls] = await Promise.all([
+    all("events", "ListEventBuses", {}, "EventBuses"),
+    eventSources(),
+    all("sqs", "ListQueues", {}, "QueueUrls").catch(() => []),
+  ]);
+  const queues = queueUrls.map((url) => `arn:aws:sqs:${REGION}:${ACCOUNT}:${url.split("/").pop()}`);
+  const name = h("input", { maxlength: 64, autocomplete: "off" });
+  const description = h("textarea", { maxlength: 512, rows: 2, class: "short" });
+  const provider = select([["AWS", "AWS"]]);
+  const service = select(sources.map((s) => [s, s]), sources.includes("cloudtrail.amazonaws.com") ? "cloudtrail.amazonaws.com" : undefined);
+  const eventType = select([[CLOUDTRAIL_CALL, CLOUDTRAIL_CALL], ["All Events", "All Events"]]);
+  const pattern = h("textarea", { spellcheck: "false" });
+  const schedule = h("input", { placeholder: "rate(5 minutes)" });
+  const busNames = buses.map((b) => [b.Name, b.Name === "default" ? "AWS default event bus" : `Custom event bus ${b.Name}`]);
+  const bus = select(busNames, params.get("bus") || "default");
+  const regenerate = () => { pattern.value = predefinedPattern(service.value, eventType.value); };
+  for (const control of [service, eventType]) control.addEventListener("change", regenerate);
+  regenerate();
+  const predefined = h("div", {}, field("Service provider", provider), field("Service name", service), field("Event type", eventType));
+  const patternBox = h("div", {},
+    h("div", { class: "choice", role: "radiogroup", "aria-label": "Event matching pattern" },
+      radio("matching", "predefined", "Pre-defined pattern by service", true, () => { predefined.hidden = false; regenerate(); }),
+      radio("matching", "custom", "Custom pattern", false, () => { predefined.hidden = true; })),
+    predefined,
+    field("Event pattern JSON", pattern, "Edit it if you like: the rule is created with this pattern."));
+  const scheduleBox = field("Schedule expression", schedule);
+  scheduleBox.hidden = true;
+  const kindChanged = (isSchedule) => { patternBox.hidden = isSchedule; scheduleBox.hidden = !isSchedule; };
+  const targetList = h("div");
+  const addTarget = h("button", { type: "button" }, "Add target");
+  const targetsState = [];
+  const renumber = () => {
+    targetsState.forEach((box, i) => box.setIndex(i));
+    addTarget.disabled = targetsState.length >= MAX_TARGETS;
+  };
+  const newTarget = () => {
+    if (targetsState.length >= MAX_TARGETS) return;
+    const box = targetForm(queues, () => { box.remove(); targetsState.splice(targetsState.indexOf(box), 1); renumber(); });
+    targetsState.push(box);
+    targetList.append(box);
+    renumber();
+  };
+  addTarget.addEventListener("click", newTarget);
+  newTarget();
+  const tagList = h("div");
+  const addTag = h("button", { type: "button" }, "Add tag");
+  addTag.addEventListener("click", () => {
+    const key = h("input", { maxlength: 128 });
+    const value = h("input", { maxlength: 256 });
+    const n = tagList.children.length + 1;
+    const row = h("fieldset", { class: "tag" }, h("legend", {}, `Tag ${n}`), field("Key", key), field("Value", value),
+      h("button", { type: "button", onclick: () => row.remove() }, `Remove tag ${n}`));
+    row.controls = { key, value };
+    tagList.append(row);
+  });
+  const status = h("p", { class: "error", role: "alert", hidden: true });
+  const create = h("button", { type: "submit", class: "primary" }, "Create");
+  const form = h("form", { novalidate: true },
+    h("fieldset", {}, h("legend", {}, "Name and description"), field("Name", name, "Up to 64 letters, digits, . - _"), field("Description", description)),
+    h("fieldset", {}, h("legend", {}, "Define pattern"),
+      h("div", { class: "choice", role: "radiogroup", "aria-label": "Pattern kind" },
+        radio("kind", "pattern", "Event pattern", true, () => kindChanged(false)),
+        radio("kind", "schedule", "Schedule", false, () => kindChanged(true))),
+      patternBox, scheduleBox),
+    h("fieldset", {}, h("legend", {}, "Select event bus"), field("Event bus", bus)),
+    h("fieldset", {}, h("legend", {}, "Select targets"), h("p", { class: "hint" }, `Up to ${MAX_TARGETS} targets.`), targetList, addTarget),
+    h("fieldset", {}, h("legend", {}, "Tags"), h("p", { class: "hint" }, "Optional."), tagList, addTag),
+    status,
+    h("div", { class: "toolbar" },
+      h("button", { type: "button", onclick: () => { location.hash = `#/rules?bus=${encodeURIComponent(bus.value)}`; } }, "Cancel"),
+      create));
+  form.addEventListener("submit", async (submitted) => {
+    submitted.preventDefault();
+    const ruleFields = { name, description, eventPattern: pattern, scheduleExpression: schedule };
+    for (const control of Object.values(ruleFields)) showError(control, "");
+    status.hidden = true;
+    const isSchedule = form.querySelector('input[name="kind"]:checked').value === "schedule";
+    let ok = true;
+    if (!name.value.trim()) { showError(name, "Name is required."); ok = false; }
+    if (!isSchedule) {
+      try {
+        JSON.parse(pattern.value);
+      } catch (error) {
+        showError(pattern, `The event pattern is not valid JSON: ${error.message}`);
+        ok = false;
+      }
+    }
+    const targets = targetsState.map((box) => box.read());
+    if (targets.includes(null)) ok = false;
+    const tags = [...tagList.children].map((row) => ({ Key: row.controls.key.value.trim(), Value: row.controls.value.value }));
+    for (const [i, tag] of tags.entries()) {
+      if (!tag.Key) { showError(tagList.children[i].controls.key, "A tag needs a key."); ok = false; }
+    }
+    if (!ok) return;
+    const rule = { Name: name.value.trim(), EventBusName: bus.value, State: "ENABLED" };
+    if (description.value) rule.Description = description.value;
+    if (isSchedule) rule.ScheduleExpression = schedule.value.trim();
+    else rule.EventPattern = pattern.value;
+    if (tags.length) rule.Tags = tags;
+    create.disabled = true;
+    try {
+      await call("events", "PutRule", rule);
+    } catch (error) {
+      create.disabled = false;
+      const at = /at '(\w+)'/.exec(error.message);
+      const control = (at && ruleFields[at[1]]) || guessRuleField(error.message, ruleFields, isSchedule);
+      if (control) showError(control, error.message);
+      else { status.textContent = error.message; status.hidden = false; }
+      return;
+    }
+    if (targets.length) {
+      let failed = [];
+      try {
+        const answer = await call("events", "PutTargets", { Rule: rule.Name, EventBusName: bus.value, Targets: targets });
+        failed = answer.FailedEntries || [];
+        for (const entry of failed) targetsState[targets.findIndex((t) => t.Id === entry.TargetId)].showApiError(entry.ErrorMessage);
+      } catch (error) {
+        const at = /targets\.(\d+)\.member/.exec(error.message) || /Target Target(\d+)/.exec(error.message);
+        (targetsState[at ? Number(at[1]) - 1 : 0] || targetsState[0]).showApiError(error.message);
+        failed = [error];
+      }
+      if (failed.length) {
+        create.disabled = false;
+        status.textContent = `Rule ${rule.Name} was created, but not all of its targets: correct them and choose Create again.`;
+        status.hidden = false;
+        return;
+      }
+    }
+    flash = `Rule ${rule.Name} was created.`;
+    location.hash = `#/rules?bus=${encodeURIComponent(bus.value)}`;
+  });
+  page("Create rule", form);
+}
+
+function guessRuleField(message, fields, isSchedule) {
+  if (/pattern/i.test(message) && !isSchedule) return fields.eventPattern;
+  if (/schedule/i.test(message)) return fields.scheduleExpression;
+  if (/description/i.test(message)) return fields.description;
+  if (/name/i.test(message)) return fields.name;
+  return null;
+}
+
+// ---- routing -----------------------------------------------------------------------------------------------
+
+const ROUTES = { "#/rules": rulesPage, "#/rules/create": createPage };
+
+async function route() {
+  const [path, query] = (location.hash || "#/rules").split("?");
+  const view = ROUTES[path] || rulesPage;
+  try {
+    await view(new URLSearchParams(query || ""));
+  } catch (error) {
+    page("Something went wrong", h("p", { class: "error", role: "alert" }, `${error.code || "Error"}: ${error.message}`));
+  }
+  document.getElementById("main").focus();
+}
+
+window.addEventListener("hashchange", route);
+window.addEventListener("DOMContentLoaded", route);
