@@ -1,0 +1,294 @@
+"""The console in a real browser: Debian's Chromium (`/usr/bin/chromium`) driven by Playwright, by visible labels
+and roles, against a real `trailbridge serve`; what the clicks did is checked through boto3.
+
+Without Playwright or Chromium these tests skip (with the reason) locally and fail when `CI=true`. Screenshots go
+to `test-artifacts/console/` (or `$TRAILBRIDGE_TEST_ARTIFACTS/console/`).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from tests.support.server import Server
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(os.environ.get("TRAILBRIDGE_TEST_ARTIFACTS", Path(__file__).parent.parent / "test-artifacts"))
+KEY, SECRET, AUTH_ACCOUNT = "AKIDCONSOLEUSER", "console-user-secret-3f9a", "111122223333"
+RULE = "tutorial-rule"
+PATTERN = {
+    "source": ["aws.cloudtrail"],
+    "detail-type": ["AWS API Call via CloudTrail"],
+    "detail": {"eventSource": ["cloudtrail.amazonaws.com"], "eventName": ["StopLogging", "DeleteTrail"]},
+}
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"the browser tests need {reason} in CI")
+    pytest.skip(f"no browser: {reason}")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    try:
+        from playwright.sync_api import sync_playwright  # noqa: PLC0415 (optional: without it these tests skip)
+    except ImportError as exc:
+        _unavailable(f"playwright (pip install -e '.[test]'): {exc}")
+    if not CHROMIUM.exists():
+        _unavailable(f"Debian's chromium at {CHROMIUM} (apt-get install -y chromium)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM))
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(10_000)
+    opened = context.new_page()
+    yield opened
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Server]:
+    process = Server()
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="module")
+def authed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    credentials = tmp_path_factory.mktemp("console") / "credentials"
+    credentials.write_text(
+        f"[console]\naws_access_key_id = {KEY}\naws_secret_access_key = {SECRET}\naws_account_id = {AUTH_ACCOUNT}\n"
+    )
+    process = Server("--auth", "--credentials", str(credentials))
+    yield process
+    process.stop()
+
+
+def _shot(page: Any, name: str) -> None:
+    folder = ARTIFACTS / "console"
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+
+def _fill_target(group: Any, kind: str, age: str, attempts: str) -> None:
+    group.get_by_label("Target type").select_option(label=kind)
+    group.get_by_label("Maximum age of event").fill(age)
+    group.get_by_label("Retry attempts").fill(attempts)
+
+
+def test_the_tutorial_click_by_click(server: Server, page: Any) -> None:
+    topic, other_dlq = _resources(server)
+    _fill_the_wizard(server, page, topic, other_dlq)
+    _create_after_refusals(server, page)
+    page.get_by_role("status").filter(has_text=f"Rule {RULE} was created.").wait_for()
+    row = page.get_by_role("row").filter(has_text=RULE)
+    row.get_by_text(topic).wait_for()
+    assert "ENABLED" in row.inner_text()
+    assert "detail.eventName: StopLogging, DeleteTrail" in row.inner_text()
+    _shot(page, "rules")
+    _check_through_the_api(server, topic, other_dlq)
+    _filter_disable_enable_delete(server, page, row)
+
+
+def _resources(server: Server) -> tuple[str, str]:
+    """Two queues and a topic of this account, and another account's queue this account may send to."""
+    sqs, sns = server.client("sqs"), server.client("sns")
+    sqs.create_queue(QueueName="tutorial-target")
+    sqs.create_queue(QueueName="tutorial-dlq")
+    topic = sns.create_topic(Name="tutorial-topic")["TopicArn"]
+    other_dlq = "arn:aws:sqs:us-east-1:444455556666:their-dlq"  # which lets this account send to it
+    allow = {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sqs:SendMessage"}
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [allow | {"Resource": other_dlq}]})
+    server.client("sqs", "444455556666").create_queue(QueueName="their-dlq", Attributes={"Policy": policy})
+    return topic, other_dlq
+
+
+def _fill_the_wizard(server: Server, page: Any, topic: str, other_dlq: str) -> None:
+    page.goto(server.url + "/")
+    assert page.url == server.url + "/console/"
+    page.get_by_role("link", name="Rules").click()
+    page.get_by_role("heading", name="Rules").wait_for()
+    page.get_by_role("button", name="Create rule").click()
+    page.get_by_role("heading", name="Create rule").wait_for()
+    page.get_by_label("Name", exact=True).fill("bad name")
+    page.get_by_label("Description").fill("Tell us when someone stops a trail")
+    page.get_by_label("Event pattern", exact=True).check()
+    page.get_by_label("Pre-defined pattern by service").check()
+    page.get_by_label("Service provider").select_option(label="AWS")
+    page.get_by_label("Service name").select_option(label="cloudtrail.amazonaws.com")
+    page.get_by_label("Event type").select_option(label="AWS API Call via CloudTrail")
+    generated = json.loads(page.get_by_label("Event pattern JSON").input_value())
+    assert generated == {key: PATTERN[key] for key in ("source", "detail-type")} | {
+        "detail": {"eventSource": ["cloudtrail.amazonaws.com"]}
+    }
+    page.get_by_label("Event pattern JSON").fill(json.dumps(PATTERN))  # "edit it if you like"
+    page.get_by_label("Event bus").select_option(label="AWS default event bus")
+
+    first = page.get_by_role("group", name="Target 1")
+    _fill_target(first, "SQS queue", "24:01", "10")
+    first.get_by_label("Queue", exact=True).select_option(label="tutorial-target")
+    first.get_by_label("A queue of this account").check()
+    first.get_by_label("Dead-letter queue of this account").select_option(label="tutorial-dlq")
+    page.get_by_role("button", name="Add target").click()
+    second = page.get_by_role("group", name="Target 2")
+    _fill_target(second, "SNS topic", "00:01", "0")
+    second.get_by_label("Target ARN").fill(topic)
+    second.get_by_label("Another account's queue").check()
+    second.get_by_label("Queue ARN of another account").fill(other_dlq)
+    page.get_by_role("button", name="Add tag").click()
+    page.get_by_role("group", name="Tag 1").get_by_label("Key").fill("team")
+    page.get_by_role("group", name="Tag 1").get_by_label("Value").fill("audit")
+
+
+def _create_after_refusals(server: Server, page: Any) -> None:
+    first = page.get_by_role("group", name="Target 1")
+    page.get_by_role("button", name="Create", exact=True).click()  # refused here: 24:01 is over a day
+    age = first.get_by_label("Maximum age of event")
+    assert age.get_attribute("aria-invalid") == "true"
+    assert "between 00:01 and 24:00" in page.locator(f"#{age.get_attribute('id')}-error").inner_text()
+    age.fill("01:30")
+    page.get_by_role("button", name="Create", exact=True).click()  # refused by the API: the name's pattern
+    name = page.get_by_label("Name", exact=True)
+    error = page.locator(f"#{name.get_attribute('id')}-error")
+    error.wait_for()
+    assert "Value 'bad name' at 'name' failed to satisfy constraint" in error.inner_text()
+    assert server.client("events").list_rules()["Rules"] == []
+    name.fill(RULE)
+    _shot(page, "create-rule")
+    page.get_by_role("button", name="Create", exact=True).click()
+
+
+def _check_through_the_api(server: Server, topic: str, other_dlq: str) -> None:
+    events = server.client("events")
+    rule = events.describe_rule(Name=RULE)
+    assert json.loads(rule["EventPattern"]) == PATTERN
+    assert rule["Description"] == "Tell us when someone stops a trail"
+    targets = sorted(events.list_targets_by_rule(Rule=RULE)["Targets"], key=lambda t: t["Id"])
+    account_queue = "arn:aws:sqs:us-east-1:123456789012:"
+    assert [(t["Arn"], t["RetryPolicy"], t["DeadLetterConfig"]) for t in targets] == [
+        (account_queue + "tutorial-target", {"MaximumEventAgeInSeconds": 5400, "MaximumRetryAttempts": 10},
+         {"Arn": account_queue + "tutorial-dlq"}),
+        (topic, {"MaximumEventAgeInSeconds": 60, "MaximumRetryAttempts": 0}, {"Arn": other_dlq}),
+    ]  # fmt: skip
+    assert events.list_tags_for_resource(ResourceARN=rule["Arn"])["Tags"] == [{"Key": "team", "Value": "audit"}]
+    records = server.client("cloudtrail").lookup_events(
+        LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "PutTargets"}]
+    )["Events"]
+    assert [json.loads(r["CloudTrailEvent"])["userAgent"].split("/")[0] for r in records] == ["trailbridge-console"]
+
+
+def _filter_disable_enable_delete(server: Server, page: Any, row: Any) -> None:
+    events = server.client("events")
+    page.get_by_label("Filter rules").fill("no-such-rule")
+    assert row.is_hidden()
+    page.get_by_label("Filter rules").fill("stoplogging")
+    assert row.is_visible()
+    page.get_by_label(f"Select rule {RULE}").check()
+    page.get_by_role("button", name="Disable").click()
+    page.get_by_role("status").filter(has_text=f"Rule {RULE} was disabled.").wait_for()
+    assert events.describe_rule(Name=RULE)["State"] == "DISABLED"
+    page.get_by_label(f"Select rule {RULE}").check()
+    page.get_by_role("button", name="Enable").click()
+    page.get_by_role("status").filter(has_text=f"Rule {RULE} was enabled.").wait_for()
+    assert events.describe_rule(Name=RULE)["State"] == "ENABLED"
+
+    page.get_by_label(f"Select rule {RULE}").check()
+    page.get_by_role("button", name="Delete").click()
+    dialog = page.get_by_role("dialog", name=f"Delete rule {RULE}?")
+    _shot(page, "delete-rule")
+    dialog.get_by_role("button", name="Delete").click()
+    page.get_by_role("status").filter(has_text=f"Rule {RULE} was deleted.").wait_for()
+    assert events.list_rules()["Rules"] == []
+
+
+def test_a_phone_wide_screen_needs_no_sideways_scrolling(server: Server, browser: Any) -> None:
+    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True)
+    phone = context.new_page()
+    try:
+        for view in ("#/rules", "#/rules/create"):
+            phone.goto(f"{server.url}/console/{view}")
+            phone.get_by_role("heading", level=1).wait_for()
+            phone.get_by_role("button", name="Create" if "create" in view else "Create rule").wait_for()
+            assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), view
+            _shot(phone, "phone-" + view.strip("#/").replace("/", "-"))
+    finally:
+        context.close()
+
+
+def test_sign_in_act_as_the_key_and_sign_out(authed: Server, page: Any) -> None:
+    page.goto(authed.url + "/console/")
+    assert page.url == authed.url + "/console/login"
+    page.get_by_label("Access key ID").fill(KEY)
+    page.get_by_label("Secret access key").fill("not-the-secret")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("alert").filter(has_text="not valid").wait_for()
+    page.get_by_label("Access key ID").fill(KEY)
+    page.get_by_label("Secret access key").fill(SECRET)
+    _shot(page, "sign-in")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Rules").wait_for()
+    assert f"Account {AUTH_ACCOUNT}" in page.locator("header").inner_text()
+
+    page.get_by_role("button", name="Create rule").click()
+    page.get_by_label("Name", exact=True).fill("signed-in-rule")
+    page.get_by_role("group", name="Target 1").get_by_label("Target type").select_option(label="SNS topic")
+    topic = f"arn:aws:sns:us-east-1:{AUTH_ACCOUNT}:alerts"
+    page.get_by_role("group", name="Target 1").get_by_label("Target ARN").fill(topic)
+    page.get_by_role("button", name="Create", exact=True).click()
+    page.get_by_role("status").filter(has_text="Rule signed-in-rule was created.").wait_for()
+    events = _signed_client(authed, "events")
+    assert [r["Name"] for r in events.list_rules()["Rules"]] == ["signed-in-rule"]  # the key's own account
+    record = json.loads(
+        _signed_client(authed, "cloudtrail").lookup_events(
+            LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "PutRule"}]
+        )["Events"][0]["CloudTrailEvent"]
+    )
+    assert record["userIdentity"]["accessKeyId"] == KEY
+    assert record["recipientAccountId"] == AUTH_ACCOUNT
+    assert record["userAgent"].startswith("trailbridge-console/")
+
+    cookie = next(c for c in page.context.cookies() if c["name"] == "trailbridge_console")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    payload = base64.urlsafe_b64decode(cookie["value"].split(".")[0] + "==")
+    assert SECRET.encode() not in payload and SECRET not in page.content()
+
+    put_rule = {"X-Amz-Target": "AWSEvents.PutRule", "Content-Type": "application/json"}
+    body = json.dumps({"Name": "forged", "EventPattern": json.dumps({"source": ["x"]})})
+    for headers in (put_rule, {**put_rule, "X-CSRF-Token": "0" * 64}):
+        refused = page.request.post(authed.url + "/console/api/events", headers=headers, data=body)
+        assert refused.status == 403, refused.text()
+    assert page.request.post(authed.url + "/console/logout", form={"csrf_token": ""}).status == 403
+    assert [r["Name"] for r in events.list_rules()["Rules"]] == ["signed-in-rule"]
+
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("heading", name="Sign in").wait_for()
+    page.context.add_cookies([cookie])  # the signed-out session's cookie no longer opens the console
+    page.goto(authed.url + "/console/")
+    assert page.url == authed.url + "/console/login"
+    authed_log = authed.log.read_text(errors="replace")
+    assert SECRET not in authed_log
+
+
+def _signed_client(server: Server, service: str) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=server.url,
+        region_name="us-east-1",
+        aws_access_key_id=KEY,
+        aws_secret_access_key=SECRET,
+        config=Config(retries={"max_attempts": 1}),
+    )
