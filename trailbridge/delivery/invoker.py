@@ -22,6 +22,7 @@ from trailbridge.delivery.logs import LogEvents
 from trailbridge.delivery.parameters import open_parameters
 from trailbridge.delivery.queues import QueueMessages, is_fifo
 from trailbridge.delivery.retry import DeliveryFailure
+from trailbridge.delivery.state_machines import StateMachines, start_execution
 from trailbridge.delivery.targets import EVENTS_PRINCIPAL, check_target, target_kind
 from trailbridge.domain.access import owner_of
 from trailbridge.domain.arns import parse_arn
@@ -95,10 +96,11 @@ class Invoker:
         topics: Topics,
         lambdas: Lambdas,
         clock: Clock,
+        state_machines: StateMachines | None = None,
     ) -> None:
         self.resources, self.routing, self.functions = resources, routing, functions
         self.queues, self.logs, self.secrets, self.http = queues, logs, secrets, http
-        self.topics, self.lambdas, self.clock = topics, lambdas, clock
+        self.topics, self.lambdas, self.clock, self.state_machines = topics, lambdas, clock, state_machines
 
     async def invoke(self, delivery: Delivery) -> bool:
         """Deliver; True when a rate limit made the delivery wait. Raises DeliveryFailure."""
@@ -116,6 +118,8 @@ class Invoker:
             self._topic(delivery)
         elif kind == "api-destination":
             return await self._http(delivery)
+        elif kind == "state-machine":
+            self._state_machine(delivery)
         else:
             raise DeliveryFailure("INVALID_TARGET", f"cannot deliver to {delivery.target_arn}", retryable=False)
         return False
@@ -184,6 +188,11 @@ class Invoker:
             raise DeliveryFailure(
                 "RESOURCE_NOT_FOUND", f"{delivery.target_arn} does not exist", retryable=False
             ) from None
+
+    def _state_machine(self, delivery: Delivery) -> None:
+        """One execution per event, started as the target's RoleArn (`delivery.state_machines`)."""
+        target, spec, rule = delivery.target_arn, delivery.target_spec, delivery.rule_arn
+        start_execution(self.state_machines, target, spec, delivery.payload, delivery.event, rule)
 
     def _log(self, delivery: Delivery) -> None:
         self._exists(delivery.target_arn)

@@ -6,8 +6,9 @@ between), through the one decision of `domain.access`: the rule acts as EventBri
 account. A target owned by the rule's account, or by the account that created the rule (a rule another
 account created on a bus it was granted), may be used; another account's target only where its resource
 policy allows it: a queue's `Policy` attribute (`sqs:SendMessage`), a bus's policy (`events:PutEvents`).
-Log groups, API destinations and functions have no resource policies in trailbridge, so only their owner's
-rules may deliver to them. An SNS topic is AWS's exception: EventBridge publishes only where the topic's policy
+Log groups, API destinations, functions and state machines have no resource policies in trailbridge, so only
+their owner's rules may deliver to them (a state machine is started as the target's `RoleArn`, which
+PutTargets requires). An SNS topic is AWS's exception: EventBridge publishes only where the topic's policy
 allows `sns:Publish`, its owner's rules included (the default policy lets the owner's account, with
 `AWS:SourceOwner` the owner; a policy that allows nobody refuses every rule).
 """
@@ -22,7 +23,8 @@ from trailbridge.storage.ports import Resources
 SUPPORTED = (
     "arn:aws:lambda:REGION:ACCOUNT:function:NAME, arn:aws:sqs:REGION:ACCOUNT:NAME, "
     "arn:aws:events:REGION:ACCOUNT:event-bus/NAME, arn:aws:events:REGION:ACCOUNT:api-destination/NAME/ID, "
-    "arn:aws:logs:REGION:ACCOUNT:log-group:NAME, arn:aws:sns:REGION:ACCOUNT:NAME"
+    "arn:aws:logs:REGION:ACCOUNT:log-group:NAME, arn:aws:sns:REGION:ACCOUNT:NAME, "
+    "arn:aws:states:REGION:ACCOUNT:stateMachine:NAME"
 )
 EVENTS_PRINCIPAL = "events.amazonaws.com"
 _ACTIONS = {
@@ -32,11 +34,14 @@ _ACTIONS = {
     "api-destination": "events:InvokeApiDestination",
     "function": "lambda:InvokeFunction",
     "topic": "sns:Publish",
+    "state-machine": "states:StartExecution",
 }
+NEEDS_ROLE = frozenset({"state-machine"})  # the kinds whose targets PutTargets refuses without a RoleArn
 
 
 def target_kind(arn: str) -> str | None:
-    """function, queue, bus, api-destination, log-group, topic; None for a kind trailbridge cannot deliver to."""
+    """function, queue, bus, api-destination, log-group, topic, state-machine; None for a kind trailbridge cannot
+    deliver to."""
     try:
         parsed = parse_arn(arn)
     except InvalidInputError:
@@ -47,6 +52,7 @@ def target_kind(arn: str) -> str | None:
         ("events", "event-bus/"): "bus",
         ("events", "api-destination/"): "api-destination",
         ("logs", "log-group:"): "log-group",
+        ("states", "stateMachine:"): "state-machine",
     }
     for (service, prefix), kind in kinds.items():
         if parsed.service == service and resource.startswith(prefix):

@@ -10,7 +10,7 @@ from trailbridge.bus.envelope import valid_test_event
 from trailbridge.bus.router import bus_scope
 from trailbridge.bus.schedule import parse_schedule
 from trailbridge.delivery.queues import is_fifo
-from trailbridge.delivery.targets import SUPPORTED, check_target, target_kind
+from trailbridge.delivery.targets import NEEDS_ROLE, SUPPORTED, check_target, target_kind
 from trailbridge.domain.access import Access, authorize
 from trailbridge.domain.arns import bus_arn, bus_name_of, parse_arn, rule_arn
 from trailbridge.errors import (
@@ -296,6 +296,8 @@ class EventsService:
                 f"Target {target['Id']}: trailbridge cannot deliver to {target['Arn']}; it delivers to {SUPPORTED}."
             )
         compile_target_input(target)
+        if kind in NEEDS_ROLE and not target.get("RoleArn"):
+            raise InvalidInputError(f"RoleArn is required for target {target['Arn']}.")
         if kind == "bus" and any(target.get(k) for k in ("Input", "InputPath", "InputTransformer")):
             raise InvalidInputError(
                 f"Target {target['Id']}: an event bus target receives the event itself; Input, InputPath and "

@@ -55,6 +55,8 @@ from botocore.exceptions import DataNotFoundError
 from botocore.model import OperationModel
 
 from trailbridge.aws.validate import ModelValidationError, service_model, validate
+from trailbridge.delivery.retry import DeliveryFailure
+from trailbridge.delivery.targets import EVENTS_PRINCIPAL
 from trailbridge.services.base import Engine, ServiceError
 from trailbridge.services.codes import validation_code
 from trailbridge.services.identities import AssumedRole, assumed_role_identity, stable_id
@@ -70,6 +72,7 @@ log = logging.getLogger("trailbridge.states")
 STATES = "arn:aws:states:::"
 SDK = "aws-sdk:"
 STATES_PRINCIPAL = "states.amazonaws.com"
+_START_RETRIED = frozenset({"ThrottlingException", "ExecutionLimitExceeded"})  # StartExecution errors to retry
 WAIT_FOR_TOKEN = ".waitForTaskToken"
 TASK_FAILED = "States.TaskFailed"
 _LAMBDA_THREADS = 32  # functions running for executions at once, per process
@@ -133,9 +136,11 @@ class Integrations:
         answer: Answer | None = None,
         background: Background | None = None,
     ) -> None:
-        self.engine, self.execution_arn, self.role_arn = engine, execution_arn, role_arn
+        self.engine, self.execution_arn = engine, execution_arn
         self.account = role_arn.split(":")[4] if role_arn.count(":") >= 5 else execution_arn.split(":")[4]
         self.region = execution_arn.split(":")[3]
+        session = hashlib.sha256(execution_arn.encode()).hexdigest()[:32]  # the role's session, per execution
+        self.calls = RoleCalls(engine, self.account, self.region, role_arn, session, STATES_PRINCIPAL)
         self._answer = answer or _service_answer
         self._background = background or _pooled
 
@@ -163,107 +168,12 @@ class Integrations:
             outcome = self._optimized(optimized, params, self._with_metadata(optimized))
         return TaskPending() if waits and isinstance(outcome, TaskSucceeded) else outcome
 
-    # -- calls --------------------------------------------------------------------------------
-
-    def call(self, service: str, operation: str, params: Mapping[str, Any], request_id: str) -> dict[str, Any]:
-        """The operation as the role calls it (trailbridge's own service, else the embedded moto), made a
-        CloudTrail record as any call is; ServiceError as the API would answer it. As in the API, a change
-        of trailbridge's own services is committed with its record, in one transaction."""
-        model = service_model(service).operation_model(operation)
-        handler = _own_handlers(service).get(operation)
-        together = handler is not None and is_management(service, operation) and not is_read_only(operation, service)
-        try:
-            if together:
-                result: dict[str, Any] = self.engine.store.combined(
-                    lambda: self._change(service, model, params, request_id)
-                )
-                self.engine.recorder.deliver_soon()
-                return result
-            result = self._dispatch(service, model, params)
-        except ServiceError as exc:
-            self._record(service, model, params, None, exc, request_id)
-            raise
-        self._record(service, model, params, result, None, request_id)
-        return result
-
-    def _change(
-        self, service: str, model: OperationModel, params: Mapping[str, Any], request_id: str
-    ) -> dict[str, Any]:
-        result = self._dispatch(service, model, params)
-        self.engine.recorder.write_with_change([self._record_of(service, model, params, result, None, request_id)])
-        return result
-
-    def _dispatch(self, service: str, model: OperationModel, params: Mapping[str, Any]) -> dict[str, Any]:
-        handler = _own_handlers(service).get(model.name)
-        if handler is not None:
-            return handler.bind(self.engine, self.account, self.region)(**params)
-        if _own_handlers(service) or not _BRIDGE.serves(service):
-            raise ServiceError("NotImplemented", f"trailbridge does not implement {service} {model.name}.", 501)
-        try:
-            validate(model, params)
-        except ModelValidationError as exc:
-            raise ServiceError(validation_code(model.metadata["protocol"]), exc.message) from exc
-        return _BRIDGE.call(model, params, self.account, self.region, self._identity["accessKeyId"])
-
-    def _record(
-        self,
-        service: str,
-        model: OperationModel,
-        params: Mapping[str, Any],
-        result: Mapping[str, Any] | None,
-        error: ServiceError | None,
-        request_id: str,
-    ) -> None:
-        """The call's CloudTrail record, as the role's session made it on Step Functions' behalf. Data events
-        (Publish, SendMessage, PutEvents, Invoke) are left out: which trails select them is the server's to
-        know (see the report)."""
-        if is_management(service, model.name):
-            self.engine.recorder.record(*self._record_of(service, model, params, result, error, request_id))
-
-    def _record_of(
-        self,
-        service: str,
-        model: OperationModel,
-        params: Mapping[str, Any],
-        result: Mapping[str, Any] | None,
-        error: ServiceError | None,
-        request_id: str,
-    ) -> tuple[float, dict[str, Any]]:
-        now = self.engine.clock.now()
-        call = ApiCall(
-            service=service,
-            operation=model,
-            params=params,
-            response=result,
-            error_code=error.code if error else None,
-            error_message=error.message if error else None,
-            caller=Caller(self.account, self._identity["accessKeyId"], None, self._identity),
-            region=self.region,
-            source_ip=STATES_PRINCIPAL,
-            user_agent=STATES_PRINCIPAL,
-            request_id=request_id,
-            event_id=self.engine.new_id(),
-            time=now,
-            host="",
-            tls=None,
-        )
-        return now, cloudtrail_record(call)
-
-    @functools.cached_property
-    def _identity(self) -> dict[str, Any]:
-        """The role's session as CloudTrail writes it, invoked by Step Functions (named after the execution)."""
-        session = hashlib.sha256(self.execution_arn.encode()).hexdigest()[:32]
-        key = stable_id("ASIA", self.execution_arn)[:20]
-        created = datetime.fromtimestamp(self.engine.clock.now(), UTC)
-        role = AssumedRole(self.account, self.role_arn, None, session, created)
-        return {**assumed_role_identity(role, key).user_identity, "invokedBy": STATES_PRINCIPAL}
-
     def _optimized(
         self, optimized: _Optimized, params: Mapping[str, Any], shown: Callable[[dict[str, Any], str], Any]
     ) -> TaskSucceeded | TaskFailed:
         request_id = self.engine.new_id()
         try:
-            result = self.call(optimized.service, optimized.operation, params, request_id)
+            result = self.calls.call(optimized.service, optimized.operation, params, request_id)
         except ServiceError as exc:
             return _service_failure(optimized, exc, request_id)
         return self._answered(optimized, result, request_id, shown)
@@ -319,7 +229,7 @@ class Integrations:
             return _not_object(request)
         request_id = self.engine.new_id()
         try:
-            result = self.call(service, operation, params, request_id)
+            result = self.calls.call(service, operation, params, request_id)
         except ServiceError as exc:
             cause = f"{exc.message} (Service: {prefix}, Status Code: {exc.status}, Request ID: {request_id})"
             return TaskFailed(f"{prefix}.{_exception_name(exc.code)}", cause)
@@ -351,7 +261,7 @@ class Integrations:
     def _invoked(self, optimized: _Optimized, params: Mapping[str, Any], *, direct: bool) -> TaskSucceeded | TaskFailed:
         request_id = self.engine.new_id()
         try:
-            result = self.call("lambda", "Invoke", params, request_id)
+            result = self.calls.call("lambda", "Invoke", params, request_id)
         except ServiceError as exc:
             return _service_failure(optimized, exc, request_id)
         payload = result.get("Payload", b"")
@@ -389,6 +299,130 @@ class Integrations:
                 return
             time.sleep(pause)
             pause = min(pause * 2, 0.5)
+
+
+class RuleExecutions:
+    """The executions rules' state-machine targets start (`delivery.state_machines.StateMachines`):
+    StartExecution through the Step Functions service's own API object, as the target's role (in its account,
+    the machine's region), recorded as that role's session invoked by `events.amazonaws.com`."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def start(self, machine_arn: str, execution_input: str, name: str, role_arn: str) -> str:
+        region, owner = machine_arn.split(":")[3:5]
+        account = role_arn.split(":")[4] if role_arn.count(":") >= 5 else owner
+        if _own_handlers("stepfunctions").get("StartExecution") is None:
+            raise DeliveryFailure(
+                "INVALID_TARGET", f"this trailbridge runs no state machines ({machine_arn})", retryable=False
+            )
+        session = hashlib.sha256(role_arn.encode()).hexdigest()[:32]
+        calls = RoleCalls(self.engine, account, region, role_arn, session, EVENTS_PRINCIPAL)
+        params = {"stateMachineArn": machine_arn, "input": execution_input, "name": name}
+        try:
+            answer = calls.call("stepfunctions", "StartExecution", params, self.engine.new_id())
+        except ServiceError as exc:
+            if exc.code == "ExecutionAlreadyExists":  # this delivery's execution, started by an earlier attempt
+                return machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{name}"
+            retried = exc.status >= 500 or exc.code in _START_RETRIED
+            raise DeliveryFailure(exc.code, exc.message, retryable=retried) from None
+        return str(answer["executionArn"])
+
+
+class RoleCalls:
+    """Calls a service principal (`invoked_by`: Step Functions, EventBridge) makes as a role's session: through
+    trailbridge's own service objects (as the API calls them) or the embedded moto, in the role's account and
+    the given region, each a CloudTrail record of the session (`invokedBy` the principal), as AWS writes them."""
+
+    def __init__(self, engine: Engine, account: str, region: str, role_arn: str, session: str, invoked_by: str) -> None:
+        self.engine, self.account, self.region, self.invoked_by = engine, account, region, invoked_by
+        key = stable_id("ASIA", f"{role_arn}/{session}")[:20]
+        created = datetime.fromtimestamp(engine.clock.now(), UTC)
+        role = AssumedRole(account, role_arn, None, session, created)
+        self._identity = {**assumed_role_identity(role, key).user_identity, "invokedBy": invoked_by}
+
+    def call(self, service: str, operation: str, params: Mapping[str, Any], request_id: str) -> dict[str, Any]:
+        """The operation as the role calls it (trailbridge's own service, else the embedded moto), made a
+        CloudTrail record as any call is; ServiceError as the API would answer it. As in the API, a change
+        of trailbridge's own services is committed with its record, in one transaction."""
+        model = service_model(service).operation_model(operation)
+        handler = _own_handlers(service).get(operation)
+        together = handler is not None and is_management(service, operation) and not is_read_only(operation, service)
+        try:
+            if together:
+                result: dict[str, Any] = self.engine.store.combined(
+                    lambda: self._change(service, model, params, request_id)
+                )
+                self.engine.recorder.deliver_soon()
+                return result
+            result = self._dispatch(service, model, params)
+        except ServiceError as exc:
+            self._record(service, model, params, None, exc, request_id)
+            raise
+        self._record(service, model, params, result, None, request_id)
+        return result
+
+    def _change(
+        self, service: str, model: OperationModel, params: Mapping[str, Any], request_id: str
+    ) -> dict[str, Any]:
+        result = self._dispatch(service, model, params)
+        self.engine.recorder.write_with_change([self._record_of(service, model, params, result, None, request_id)])
+        return result
+
+    def _dispatch(self, service: str, model: OperationModel, params: Mapping[str, Any]) -> dict[str, Any]:
+        handler = _own_handlers(service).get(model.name)
+        if handler is not None:
+            return handler.bind(self.engine, self.account, self.region)(**params)
+        if _own_handlers(service) or not _BRIDGE.serves(service):
+            raise ServiceError("NotImplemented", f"trailbridge does not implement {service} {model.name}.", 501)
+        try:
+            validate(model, params)
+        except ModelValidationError as exc:
+            raise ServiceError(validation_code(model.metadata["protocol"]), exc.message) from exc
+        return _BRIDGE.call(model, params, self.account, self.region, self._identity["accessKeyId"])
+
+    def _record(
+        self,
+        service: str,
+        model: OperationModel,
+        params: Mapping[str, Any],
+        result: Mapping[str, Any] | None,
+        error: ServiceError | None,
+        request_id: str,
+    ) -> None:
+        """The call's CloudTrail record. Data events (Publish, SendMessage, PutEvents, Invoke) are left out:
+        which trails select them is the server's forwarder's to know."""
+        if is_management(service, model.name):
+            self.engine.recorder.record(*self._record_of(service, model, params, result, error, request_id))
+
+    def _record_of(
+        self,
+        service: str,
+        model: OperationModel,
+        params: Mapping[str, Any],
+        result: Mapping[str, Any] | None,
+        error: ServiceError | None,
+        request_id: str,
+    ) -> tuple[float, dict[str, Any]]:
+        now = self.engine.clock.now()
+        call = ApiCall(
+            service=service,
+            operation=model,
+            params=params,
+            response=result,
+            error_code=error.code if error else None,
+            error_message=error.message if error else None,
+            caller=Caller(self.account, self._identity["accessKeyId"], None, self._identity),
+            region=self.region,
+            source_ip=self.invoked_by,
+            user_agent=self.invoked_by,
+            request_id=request_id,
+            event_id=self.engine.new_id(),
+            time=now,
+            host="",
+            tls=None,
+        )
+        return now, cloudtrail_record(call)
 
 
 @functools.cache

@@ -1,0 +1,131 @@
+"""A state machine as a rule's target: the `state-machine` kind, PutTargets requiring its RoleArn as AWS does,
+one execution per event (the event after InputPath / InputTransformer as its input) named so that a retried
+delivery starts no second one, and a start refused for good dead-lettered at once."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.support.s3 import fails
+from trailbridge.delivery.functions import Functions
+from trailbridge.delivery.http import HttpInvoker
+from trailbridge.delivery.invoker import Delivery, Invoker
+from trailbridge.delivery.retry import DeliveryFailure
+from trailbridge.delivery.state_machines import execution_name, start_execution
+from trailbridge.delivery.targets import target_kind
+from trailbridge.runtime import Trailbridge, _TopicPublisher
+from trailbridge.services.events import EventsService
+from trailbridge.services.lambda_functions.invoking import DeployedFunctions
+
+ACCOUNT, REGION = "111111111111", "us-east-1"
+MACHINE = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:approvals"
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/events-start"
+RULE = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/on-create-user"
+EVENT = {"id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718", "source": "aws.iam", "detail": {"userName": "bob"}}
+
+
+class Machines:
+    """The StateMachines port, recording what it is asked to start; `refuse` is the failure it answers."""
+
+    def __init__(self) -> None:
+        self.started: list[tuple[str, str, str, str]] = []
+        self.refuse: DeliveryFailure | None = None
+
+    def start(self, machine_arn: str, execution_input: str, name: str, role_arn: str) -> str:
+        if self.refuse is not None:
+            raise self.refuse
+        self.started.append((machine_arn, execution_input, name, role_arn))
+        return machine_arn.replace(":stateMachine:", ":execution:") + f":{name}"
+
+
+@pytest.fixture(name="tb")
+def tb_fixture() -> Iterator[Trailbridge]:
+    with Trailbridge() as instance:
+        yield instance
+
+
+def test_a_state_machine_arn_is_a_target_kind() -> None:
+    assert target_kind(MACHINE) == "state-machine"
+    assert target_kind(f"arn:aws:states:{REGION}:{ACCOUNT}:execution:approvals:run-1") is None
+    assert target_kind(f"arn:aws:states:{REGION}:{ACCOUNT}:activity:approve") is None
+
+
+def test_put_targets_requires_the_role_of_a_state_machine_target(tb: Trailbridge) -> None:
+    events = EventsService(tb.engine, ACCOUNT, REGION)
+    events.put_rule(Name="on-create-user", EventPattern=json.dumps({"source": ["aws.iam"]}))
+    error = fails(events.put_targets, "ValidationException", 400, Rule="on-create-user", Targets=[
+        {"Id": "sfn", "Arn": MACHINE}
+    ])  # fmt: skip
+    assert error.message == f"RoleArn is required for target {MACHINE}."
+    events.put_targets(Rule="on-create-user", Targets=[{"Id": "sfn", "Arn": MACHINE, "RoleArn": ROLE}])
+    [target] = events.list_targets_by_rule(Rule="on-create-user")["Targets"]
+    assert (target["Arn"], target["RoleArn"]) == (MACHINE, ROLE)
+
+
+def test_one_delivery_starts_one_execution_named_the_same_on_every_attempt() -> None:
+    machines = Machines()
+    spec = {"Id": "sfn", "Arn": MACHINE, "RoleArn": ROLE}
+    payload = json.dumps(EVENT["detail"]).encode()
+    first = start_execution(machines, MACHINE, spec, payload, EVENT, RULE)
+    again = start_execution(machines, MACHINE, spec, payload, EVENT, RULE)
+    assert first == again and first.endswith(execution_name(EVENT, RULE, "sfn"))
+    assert machines.started[0] == (MACHINE, '{"userName": "bob"}', execution_name(EVENT, RULE, "sfn"), ROLE)
+    other_target = execution_name(EVENT, RULE, "sfn-2")
+    other_event = execution_name({**EVENT, "id": "another"}, RULE, "sfn")
+    assert len({execution_name(EVENT, RULE, "sfn"), other_target, other_event}) == 3
+
+
+def test_a_start_without_a_role_or_a_service_is_not_made() -> None:
+    payload = b"{}"
+    with pytest.raises(DeliveryFailure) as no_role:
+        start_execution(Machines(), MACHINE, {"Id": "sfn"}, payload, EVENT, RULE)
+    assert (no_role.value.code, no_role.value.retryable) == ("NO_PERMISSIONS", False)
+    with pytest.raises(DeliveryFailure) as no_service:
+        start_execution(None, MACHINE, {"Id": "sfn", "RoleArn": ROLE}, payload, EVENT, RULE)
+    assert (no_service.value.code, no_service.value.retryable) == ("INVALID_TARGET", False)
+
+
+def invoker_of(tb: Trailbridge, machines: Machines) -> Invoker:
+    engine = tb.engine
+    return Invoker(
+        engine.resources,
+        engine.router,
+        Functions(),
+        engine.queues,
+        engine.logs,
+        engine.secrets,
+        HttpInvoker(1.0),
+        _TopicPublisher(engine),
+        DeployedFunctions(engine),
+        tb.clock,
+        machines,
+    )
+
+
+def delivery(payload: bytes, spec: dict[str, Any]) -> Delivery:
+    return Delivery(MACHINE, spec, payload, EVENT, {}, "request-1", RULE, None)
+
+
+def test_the_invoker_starts_the_execution_with_the_rendered_event(tb: Trailbridge) -> None:
+    asyncio.run(invoked(tb))
+
+
+async def invoked(tb: Trailbridge) -> None:
+    machines = Machines()
+    invoker = invoker_of(tb, machines)
+    spec = {"Id": "sfn", "Arn": MACHINE, "RoleArn": ROLE}
+    assert await invoker.invoke(delivery(b'{"user": "bob"}', spec)) is False
+    assert [(arn, text) for arn, text, _, _ in machines.started] == [(MACHINE, '{"user": "bob"}')]
+    machines.refuse = DeliveryFailure("StateMachineDoesNotExist", "State Machine Does Not Exist", retryable=False)
+    with pytest.raises(DeliveryFailure) as refused:
+        await invoker.invoke(delivery(b"{}", spec))
+    assert (refused.value.code, refused.value.retryable) == ("StateMachineDoesNotExist", False)
+    foreign = f"arn:aws:states:{REGION}:999999999999:stateMachine:theirs"
+    with pytest.raises(DeliveryFailure) as denied:  # another account's machine: no policy lets the rule
+        await invoker.invoke(Delivery(foreign, {**spec, "Arn": foreign}, b"{}", EVENT, {}, "r", RULE, None))
+    assert denied.value.code == "NO_PERMISSIONS"
