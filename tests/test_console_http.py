@@ -1,0 +1,177 @@
+"""The console without a browser: its session cookies and CSRF tokens, and its routes on a real `trailbridge serve`
+(redirects, static files, the API proxy's refusals, S3 calls on a bucket named `console`)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Iterator
+
+import pytest
+import urllib3
+
+from tests.support.server import Server
+from trailbridge.console.sessions import COOKIE, SESSION_SECONDS, SessionSigner
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_cookie_names_its_session_until_it_expires_or_is_revoked() -> None:
+    clock = FakeClock()
+    signer = SessionSigner(clock)
+    session = signer.new("AKIDEXAMPLE")
+    cookie = signer.cookie(session)
+    assert signer.session(cookie) == session
+    clock.now += SESSION_SECONDS - 1
+    assert signer.session(cookie) == session
+    clock.now += 1
+    assert signer.session(cookie) is None
+    fresh = signer.new("AKIDEXAMPLE")
+    signer.revoke(fresh)
+    assert signer.session(signer.cookie(fresh)) is None
+
+
+def test_a_forged_or_altered_cookie_names_no_session() -> None:
+    signer = SessionSigner()
+    cookie = signer.cookie(signer.new(""))
+    body, mac = cookie.split(".")
+    fields = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    forged = base64.urlsafe_b64encode(json.dumps({**fields, "key": "AKIDOTHER"}).encode()).decode().rstrip("=")
+    for bad in (f"{forged}.{mac}", f"{body}.{'0' * 64}", body, "", "x.y", cookie + "0"):
+        assert signer.session(bad) is None, bad
+    assert SessionSigner().session(cookie) is None  # another process's key
+
+
+def test_a_csrf_token_is_its_session_own() -> None:
+    signer = SessionSigner()
+    one, two = signer.new(), signer.new()
+    assert signer.csrf_ok(one, signer.csrf_token(one))
+    assert not signer.csrf_ok(one, signer.csrf_token(two))
+    assert not signer.csrf_ok(one, "")
+    assert not signer.csrf_ok(one, None)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Server]:
+    process = Server()
+    yield process
+    process.stop()
+
+
+def _get(server: Server, path: str, **kwargs: object) -> urllib3.BaseHTTPResponse:
+    return server.http.request("GET", server.url + path, redirect=False, retries=False, **kwargs)  # type: ignore[arg-type]
+
+
+def _session(server: Server) -> tuple[str, str]:
+    """A console session's cookie header and CSRF token, from its page."""
+    page = _get(server, "/console/")
+    cookie = page.headers["set-cookie"].split(";")[0]
+    token = re.search(r'name="csrf-token" content="([0-9a-f]+)"', page.data.decode())
+    assert token is not None
+    return cookie, token.group(1)
+
+
+def test_the_root_and_console_redirect_to_the_console_page(server: Server) -> None:
+    for path in ("/", "/console"):
+        answer = _get(server, path)
+        assert (answer.status, answer.headers["location"]) == (302, "/console/")
+    page = _get(server, "/console/")
+    assert page.status == 200 and page.headers["content-type"].startswith("text/html")
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    cookie = page.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/console" in cookie
+
+
+def test_the_static_files_ship_in_the_package(server: Server) -> None:
+    script = _get(server, "/console/static/console.js")
+    assert script.status == 200 and "javascript" in script.headers["content-type"]
+    assert b"/console/api/" in script.data
+    assert _get(server, "/console/static/console.css").headers["content-type"].startswith("text/css")
+    assert _get(server, "/console/static/index.html").status != 200  # a template, not a file served as it is
+
+
+def test_a_console_call_needs_the_session_and_its_csrf_token(server: Server) -> None:
+    cookie, token = _session(server)
+    list_rules = {"X-Amz-Target": "AWSEvents.ListRules"}
+    url = server.url + "/console/api/events"
+    for headers in (list_rules, {**list_rules, "Cookie": cookie}, {**list_rules, "X-CSRF-Token": token}):
+        refused = server.http.request("POST", url, body=b"{}", headers=headers, retries=False)
+        assert refused.status == 403, headers
+        assert json.loads(refused.data)["__type"] == "InvalidCsrfToken"
+    other_cookie, _ = _session(server)
+    stolen = server.http.request(
+        "POST", url, body=b"{}", headers={**list_rules, "Cookie": other_cookie, "X-CSRF-Token": token}, retries=False
+    )
+    assert stolen.status == 403
+    answer = server.http.request(
+        "POST", url, body=b"{}", headers={**list_rules, "Cookie": cookie, "X-CSRF-Token": token}, retries=False
+    )
+    assert (answer.status, json.loads(answer.data)) == (200, {"Rules": []})
+
+
+@pytest.mark.parametrize(
+    ("service", "message"),
+    [("s3", "JSON-protocol services only"), ("no-such-service", "is not a service")],
+)
+def test_the_console_calls_json_protocol_services_only(server: Server, service: str, message: str) -> None:
+    cookie, token = _session(server)
+    answer = server.http.request(
+        "POST",
+        f"{server.url}/console/api/{service}",
+        body=b"{}",
+        headers={"Cookie": cookie, "X-CSRF-Token": token, "X-Amz-Target": "X.Y"},
+        retries=False,
+    )
+    assert answer.status == 400
+    assert message in json.loads(answer.data)["message"]
+
+
+def test_a_bucket_named_console_is_still_s3s(server: Server) -> None:
+    s3 = server.client("s3", s3={"addressing_style": "path"})
+    s3.create_bucket(Bucket="console")
+    s3.put_object(Bucket="console", Key="static/console.js", Body=b"the bucket's own")
+    assert s3.get_object(Bucket="console", Key="static/console.js")["Body"].read() == b"the bucket's own"
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket="console")["Contents"]] == ["static/console.js"]
+
+
+def test_under_auth_the_pages_need_a_signed_in_session(tmp_path_factory: pytest.TempPathFactory) -> None:
+    credentials = tmp_path_factory.mktemp("console") / "credentials"
+    credentials.write_text("[a]\naws_access_key_id = AKIDA\naws_secret_access_key = a-secret\n")
+    server = Server("--auth", "--credentials", str(credentials))
+    try:
+        assert _get(server, "/console/").headers["location"] == "/console/login"
+        login = _get(server, "/console/login")
+        cookie = login.headers["set-cookie"].split(";")[0]
+        form = "access_key_id=AKIDA&secret_access_key=a-secret"
+        headers = {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"}
+        refused = server.http.request("POST", server.url + "/console/login", body=form, headers=headers, retries=False)
+        assert refused.status == 403  # no CSRF token: a page elsewhere cannot sign the browser in
+        anonymous = server.http.request(
+            "POST",
+            server.url + "/console/api/events",
+            body=b"{}",
+            headers={"Cookie": cookie, "X-Amz-Target": "AWSEvents.ListRules", "X-CSRF-Token": _token(login)},
+            retries=False,
+        )
+        assert anonymous.status == 401  # a session that has not signed in acts as nobody
+    finally:
+        server.stop()
+    assert "a-secret" not in server.output
+
+
+def _token(page: urllib3.BaseHTTPResponse) -> str:
+    found = re.search(r'name="csrf_token" value="([0-9a-f]+)"', page.data.decode())
+    assert found is not None
+    return found.group(1)
+
+
+def test_the_login_page_redirects_without_auth(server: Server) -> None:
+    assert _get(server, "/console/login").headers["location"] == "/console/"
+    assert COOKIE in _get(server, "/console/").headers["set-cookie"]
