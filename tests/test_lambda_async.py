@@ -16,6 +16,7 @@ from trailbridge.delivery.lambdas import (
     SUCCESS,
     AsyncConfig,
     AsyncInvoker,
+    Ran,
     Throttled,
     async_invocation,
 )
@@ -31,6 +32,7 @@ class Service:
 
     def __init__(self, *outcomes: Outcome | type[Throttled], config: AsyncConfig | None = None) -> None:
         self.outcomes, self.config, self.runs = list(outcomes), config, 0
+        self.logged: list[str] = []  # the request ids whose logs were written
 
     def deployed(self, arn: str) -> bool:
         return self.config is not None
@@ -43,12 +45,12 @@ class Service:
             raise LookupError(arn)
         return self.config
 
-    async def run(self, arn: str, payload: bytes, request_id: str) -> tuple[str, Outcome]:
+    async def run(self, arn: str, payload: bytes, request_id: str) -> Ran:
         self.runs += 1
         outcome = self.outcomes.pop(0)
         if not isinstance(outcome, Outcome):
             raise Throttled()
-        return "$LATEST", outcome
+        return Ran("$LATEST", outcome, lambda: self.logged.append(request_id))
 
 
 class Sent:
@@ -60,7 +62,8 @@ class Sent:
 
 
 def doc() -> dict[str, Any]:
-    return json.loads(async_invocation(ARN, b'{"detail": 1}', "req-1", 1000.0).body)
+    found: dict[str, Any] = json.loads(async_invocation(ARN, b'{"detail": 1}', "req-1", 1000.0).body)
+    return found
 
 
 def run_all(service: Service, sent: Sent, base: float = 60.0) -> list[Any]:
@@ -156,3 +159,14 @@ def test_without_a_destination_the_dead_letter_queue_gets_the_event_with_lambdas
 def test_an_invocation_of_a_deleted_function_is_dropped() -> None:
     service, sent = Service(), Sent()
     assert run_all(service, sent)[-1].done and service.runs == 0 and sent.items == []
+
+
+def test_each_run_hands_over_what_writes_its_logs_and_a_throttle_nothing() -> None:
+    service = Service(Throttled, RAISED, DONE, config=AsyncConfig())
+    seen = run_all(service, Sent(), base=0.0)
+    assert [a.write_logs is None for a in seen] == [True, False, False]
+    assert service.logged == []  # nothing is written until the dispatcher settles the attempt
+    for attempted in seen[1:]:
+        assert attempted.write_logs is not None
+        attempted.write_logs()
+    assert service.logged == ["req-1", "req-1"]

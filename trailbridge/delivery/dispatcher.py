@@ -28,6 +28,7 @@ import socket
 import threading
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
@@ -69,6 +70,7 @@ class _Outcome(NamedTuple):
     event: _Event | None = None
     target: Target | None = None
     rule_creator: str | None = None  # the account that created the rule (for the dead-letter queue's check)
+    writes: Callable[[], None] | None = None  # written with the outcome (a function's logs): in the flush's commit
 
 
 class Dispatcher:
@@ -283,9 +285,10 @@ class Dispatcher:
         now = self.clock.now()
         attempted = await self.functions.attempt(row.rule_arn, event.doc, row.attempts, event.ingested, now)
         if attempted.done:
-            return _Outcome(row, "done")
+            return _Outcome(row, "done", writes=attempted.write_logs)
         error = DeliveryFailure("FUNCTION_ERROR", attempted.error or "failed")
-        return _Outcome(replace(row, attempts=attempted.attempts), "retry", due=attempted.due, error=error)
+        retried = replace(row, attempts=attempted.attempts)
+        return _Outcome(retried, "retry", due=attempted.due, error=error, writes=attempted.write_logs)
 
     def _succeeded(self, rule: Rule, target: Target, event: _Event, throttled: bool) -> None:
         self.metrics.add("Invocations", rule.arn, target.id)
@@ -323,8 +326,15 @@ class Dispatcher:
             self.deliveries.done(done)
 
     def _settle(self, outcome: _Outcome) -> bool:
-        """Note a retry, or dead-letter; whether the delivery is done."""
+        """Write what goes with the outcome, note a retry, or dead-letter; whether the delivery is done."""
         row = outcome.row
+        if outcome.writes is not None:
+            try:
+                outcome.writes()
+            except self.store.failures:  # the store failed: so does the flush (the leases expire, tried again)
+                raise
+            except Exception:  # a bug in what was to be written must not fail the other outcomes' commit
+                log.exception("what delivery %s was to write with its outcome failed", row.id)
         if outcome.kind == "retry":
             error = str(outcome.error) if outcome.error else None
             if not self.deliveries.retry(row.id, self.owner, outcome.due, row.attempts, error):

@@ -16,7 +16,7 @@ attributes), and after a success the `OnSuccess` destination gets the record wit
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -43,6 +43,17 @@ THROTTLED_WAIT_SECONDS = 1.0  # how long a throttled invocation waits before it 
 
 class Throttled(Exception):
     """The function (or the node) is at its concurrency limit: the invocation could not start."""
+
+
+@dataclass(frozen=True, slots=True)
+class Ran:
+    """One invocation made: the version that ran, its outcome, and what writes its log lines to CloudWatch Logs
+    (the caller calls it inside the transaction that settles the invocation, so an invocation's logs are
+    written together with its end, in one commit with the other invocations settled then)."""
+
+    version: str
+    outcome: Outcome
+    write_logs: Callable[[], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +85,9 @@ class Lambdas(Protocol):
         there is no such function."""
         ...
 
-    async def run(self, arn: str, payload: bytes, request_id: str) -> tuple[str, Outcome]:
-        """Invoke and wait for the outcome (its logs written to CloudWatch Logs); (the version that ran, the
-        outcome). Raises Throttled at the concurrency limit, LookupError when there is no such function."""
+    async def run(self, arn: str, payload: bytes, request_id: str) -> Ran:
+        """Invoke and wait for the outcome. Raises Throttled at the concurrency limit, LookupError when there is
+        no such function."""
         ...
 
 
@@ -98,12 +109,14 @@ def async_invocation(arn: str, payload: bytes, request_id: str, now: float) -> N
 
 @dataclass(frozen=True, slots=True)
 class Attempted:
-    """What became of one attempt: done, or tried again at `due` after `attempts` attempts."""
+    """What became of one attempt: done, or tried again at `due` after `attempts` attempts; `write_logs` is the
+    run's (None when nothing ran), for the transaction that notes this."""
 
     done: bool
     due: float = 0.0
     attempts: int = 0
     error: str | None = None
+    write_logs: Callable[[], None] | None = None
 
 
 class AsyncInvoker:
@@ -120,7 +133,7 @@ class AsyncInvoker:
             return Attempted(True)
         age = now - accepted
         try:
-            version, outcome = await self.lambdas.run(arn, payload, request_id)
+            ran = await self.lambdas.run(arn, payload, request_id)
         except Throttled:
             if age + THROTTLED_WAIT_SECONDS >= config.max_age_seconds:
                 self._failed(arn, doc, config, attempts, "EventAgeExceeded", None, None, now)
@@ -129,18 +142,18 @@ class AsyncInvoker:
         except LookupError:
             log.warning("asynchronous invocation %s of %s dropped: the function is gone", request_id, arn)
             return Attempted(True)
-        tried = attempts + 1
+        tried, version, outcome, logs = attempts + 1, ran.version, ran.outcome, ran.write_logs
         if not outcome.failed:
             if config.on_success:
                 record = _record(arn, version, doc, tried, "Success", outcome, now)
                 self._send(config.on_success, record, {}, request_id, SUCCESS)
-            return Attempted(True)
+            return Attempted(True, write_logs=logs)
         delay = self.retry_base * (2 ** (tried - 1))
         if tried <= config.max_retries and age + delay < config.max_age_seconds:
-            return Attempted(False, now + delay, tried, _error_type(outcome))
+            return Attempted(False, now + delay, tried, _error_type(outcome), logs)
         condition = "RetriesExhausted" if tried > config.max_retries else "EventAgeExceeded"
         self._failed(arn, doc, config, tried, condition, version, outcome, now)
-        return Attempted(True)
+        return Attempted(True, write_logs=logs)
 
     def _failed(
         self,

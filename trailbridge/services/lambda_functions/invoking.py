@@ -5,17 +5,19 @@ A run takes the version's FunctionSpec (`spec_for`), adds what a worker's enviro
 region, `AWS_ENDPOINT_URL` so the function's AWS SDK reaches this trailbridge, and a session of the function's
 execution role, `services/sessions.py`, so what the SDK calls is the role's), runs it on the node's workers
 (`engine.function_runner`), and writes its log lines to CloudWatch Logs group `/aws/lambda/NAME` (created on
-first use, as Lambda creates it) in the worker's stream.
+first use, as Lambda creates it) in the worker's stream: at once for `Invoke`, and for the delivery paths when
+the dispatcher settles the invocation (`Ran.write_logs`, in its transaction).
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 from dataclasses import replace
 from typing import Any
 
-from trailbridge.delivery.lambdas import AsyncConfig, Throttled, async_invocation
+from trailbridge.delivery.lambdas import AsyncConfig, Ran, Throttled, async_invocation
 from trailbridge.errors import AlreadyExistsError
 from trailbridge.functions.runtime import RuntimeUnavailableError, ThrottledError, WorkerOutcome
 from trailbridge.functions.spec import FunctionSpec
@@ -50,15 +52,21 @@ def worker_environment(engine: Engine, spec: FunctionSpec) -> FunctionSpec:
     return replace(spec, environment=env)
 
 
-def write_logs(engine: Engine, spec: FunctionSpec, outcome: WorkerOutcome) -> None:
-    """The invocation's lines in its log group, in the worker's stream (the group created on first use)."""
+def log_group_arn(spec: FunctionSpec) -> str:
     region, account = spec.arn.split(":")[3], spec.arn.split(":")[4]
-    logs = LogsService(engine, account, region)
-    group = f"arn:aws:logs:{region}:{account}:log-group:{spec.log_group}"
+    return f"arn:aws:logs:{region}:{account}:log-group:{spec.log_group}"
+
+
+def write_logs(engine: Engine, spec: FunctionSpec, outcome: WorkerOutcome, group_exists: bool = False) -> None:
+    """The invocation's lines in its log group, in the worker's stream (the group created on first use, unless
+    the caller knows it exists)."""
+    region, account = spec.arn.split(":")[3], spec.arn.split(":")[4]
+    group = log_group_arn(spec)
     now_ms = int(engine.clock.now() * 1000)
     with engine.store.transaction():  # one commit for the group (when new) and the lines
-        with contextlib.suppress(AlreadyExistsError, ServiceError):
-            logs.create_log_group(logGroupName=spec.log_group)
+        if not group_exists:
+            with contextlib.suppress(AlreadyExistsError, ServiceError):
+                LogsService(engine, account, region).create_log_group(logGroupName=spec.log_group)
         for line in outcome.log_lines:
             engine.logs.put(group, line, now_ms, outcome.log_stream or spec.name)
 
@@ -68,27 +76,28 @@ class DeployedFunctions:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.lookups = specs.Lookups(engine)  # what is asked per delivery, read once per configuration version
 
     def deployed(self, arn: str) -> bool:
-        return specs.deployed(self.engine, arn)
+        return self.lookups.deployed(arn)
 
     def check_invoke(self, arn: str, principal: str, source_arn: str, source_account: str) -> None:
-        specs.check_invoke(self.engine, arn, principal, source_arn, source_account)
+        self.lookups.check_invoke(arn, principal, source_arn, source_account)
 
     def async_config(self, arn: str) -> AsyncConfig:
-        return specs.async_config(self.engine, arn)
+        return self.lookups.async_config(arn)
 
-    async def run(self, arn: str, payload: bytes, request_id: str) -> tuple[str, WorkerOutcome]:
+    async def run(self, arn: str, payload: bytes, request_id: str) -> Ran:
         runner = self.engine.function_runner
         if runner is None:
             raise LookupError("this trailbridge runs no functions")
-        spec = worker_environment(self.engine, specs.spec_for(self.engine, arn))
+        spec = worker_environment(self.engine, self.lookups.spec(arn))
         try:
             outcome = await runner.invoke(spec, payload, request_id, arn)
         except ThrottledError:
             raise Throttled() from None
-        write_logs(self.engine, spec, outcome)
-        return spec.version, outcome
+        exists = self.lookups.log_group_exists(log_group_arn(spec))  # asked now: not inside the caller's transaction
+        return Ran(spec.version, outcome, functools.partial(write_logs, self.engine, spec, outcome, exists))
 
 
 def invoke(engine: Engine, named: Named, params: dict[str, Any]) -> dict[str, Any]:
