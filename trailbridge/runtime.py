@@ -39,6 +39,7 @@ from trailbridge.services.logs import LogsService
 from trailbridge.services.sessions import RoleSessions
 from trailbridge.services.sns.publish import PublishService
 from trailbridge.services.sqs import QueuesService
+from trailbridge.services.states.integrations import RuleExecutions
 from trailbridge.services.trails import TrailsService
 from trailbridge.settings import Settings
 from trailbridge.storage.backends import open_ports
@@ -172,6 +173,7 @@ class Trailbridge:
             _TopicPublisher(engine),
             DeployedFunctions(engine),
             self.clock,
+            RuleExecutions(engine),
         )
         notifier = Notifier(
             engine.resources,
