@@ -261,16 +261,18 @@ def test_topics_and_subscriptions_outlive_the_process(tmp_path: Path) -> None:
 
 
 class _FailingSecondSend:
-    """The engine's queues, failing the second send (a store that breaks in the middle of a publish)."""
+    """The engine's queues, failing at the second message (a store that breaks in the middle of a publish): the
+    messages before it are written first."""
 
     def __init__(self, queues: QueueMessages) -> None:
         self.queues, self.sends = queues, 0
 
-    def send(self, *args: Any, **kwargs: Any) -> str:
-        self.sends += 1
-        if self.sends == 2:
-            raise OSError("disk full")
-        return self.queues.send(*args, **kwargs)
+    def send_many(self, sends: list[tuple[str, str, dict[str, Any], float, str | None]]) -> None:
+        for send in sends:
+            self.sends += 1
+            if self.sends == 2:
+                raise OSError("disk full")
+            self.queues.send_many([send])
 
 
 def test_a_publish_delivers_to_every_queue_or_to_none(engine: Engine) -> None:

@@ -15,14 +15,14 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
 
 from trailbridge.clock import Clock
 from trailbridge.domain.ids import NewId
-from trailbridge.storage.ports import Deduplication, Messages, Received, ReceiveRules, Sent, Store
+from trailbridge.storage.ports import Deduplication, Messages, NewMessage, Received, ReceiveRules, Sent, Store
 
 DEFAULT_VISIBILITY_TIMEOUT = 30
 DEDUPLICATION_SECONDS = 300  # a FIFO queue's deduplication interval
@@ -77,6 +77,21 @@ class QueueMessages:
             self._store.announce(_SENT)  # inside a transaction, with its commit
             self._wake()
         return sent
+
+    def send_many(self, sends: Sequence[tuple[str, str, Mapping[str, Any], float, str | None]]) -> None:
+        """`send` each (queue ARN, body, attributes, delay in seconds, group id) to a standard queue, in one write
+        (`Messages.send_many`) that wakes the long polls once."""
+        now = self._clock.now()
+        messages = []
+        for queue_arn, body, attributes, delay_seconds, group_id in sends:
+            if is_fifo(queue_arn):
+                raise ValueError(f"a message to the FIFO queue {queue_arn} is sent alone, with its deduplication id")
+            blob = orjson.dumps(dict(attributes))
+            messages.append(NewMessage(queue_arn, self._new_id(), body, blob, now, now + delay_seconds, group_id))
+        if messages:
+            self._messages.send_many(messages)
+            self._store.announce(_SENT)
+            self._wake()
 
     def _wake(self) -> None:
         with self._sent:

@@ -7,11 +7,11 @@ one commit and two thread wake-ups for a batch instead of a worker thread, two w
 each call: measured, a thread hand-off each way cost about a fifth of a Publish's time holding the GIL.
 A call is answered only once its batch is committed, so what it wrote is durable before its answer.
 
-The calls share a `topics.batch.Batch`: the JSON notifications their publishes send are written at its end, in
-its transaction, their signatures made on the signer's threads while the batch's other publishes run; and
-what a queue takes from a topic is looked up once per batch. Should the writes at the end fail, every call of
-the batch answers the error (what the others wrote is kept: a publish answered with an error may have been
-delivered, never one answered as done not).
+The calls share a `topics.batch.Batch`: the messages their publishes send to queues are written at its end, in
+its transaction, as few statements (JSON notifications once their signatures, made on the signer's threads
+while the batch's other publishes run, are ready); and what a queue takes from a topic is looked up once per
+batch. Should the writes at the end fail, every call of the batch answers the error (what the others wrote is
+kept: a publish answered with an error may have been delivered, never one answered as done not).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any, TypeVar
 
-from trailbridge.topics.batch import batch as publish_batch
+from trailbridge.topics.batch import Batch
 
 T = TypeVar("T")
 RunTogether = Callable[[Sequence[Callable[[], Any]]], list[tuple[Any, Exception | None]]]
@@ -68,10 +68,10 @@ class Batches:
                 return
 
     def _outcomes(self, batch: list[_Call]) -> list[tuple[Any, BaseException | None]]:
+        shared = Batch()
+        works = [partial(shared.run, work) for work, _, _ in batch]
         try:
-            with publish_batch() as shared:
-                works = [partial(shared.run, work) for work, _, _ in batch]
-                *outcomes, (_, failed) = self._run_together([*works, shared.complete])
+            *outcomes, (_, failed) = self._run_together([*works, shared.complete])
         except BaseException as exc:  # the commit failed, or a work raised past its savepoint: none is answered
             return [(None, exc)] * len(batch)
         return [(None, failed)] * len(batch) if failed is not None else list(outcomes)

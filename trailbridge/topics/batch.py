@@ -1,12 +1,18 @@
 """What one batch of publishes (`server/batches.py`: calls run in one transaction on one thread) shares.
 
-- Writes that wait for a signature: `write_signed` writes at once, or, within `batch()`, at the batch's end
-  (`Batch.complete`), in its transaction: meanwhile the batch's other publishes run, so their signatures
-  (`NotificationSigner.signing`, made with the GIL released) are made on another CPU instead of on the
-  batch's path.
+- Writes made later (`later`): at once, or, in a call of a `Batch` (`Batch.run`), at the batch's end
+  (`Batch.complete`), in its transaction, in the order they came; a call that fails leaves none. Meanwhile the
+  batch's other publishes run, so the signatures the writes wait for (`NotificationSigner.signing`, made with
+  the GIL released) are made on another CPU instead of on the batch's path (`write_signed`).
+- Rows written together (`gathered`): inside a `gathering()` block (a publish, a batch's completion), the
+  messages sent to standard queues are kept and written by one `send_many` at the block's end, one statement
+  for many instead of one per message.
 - Lookups that hold for the batch (`memoized`): e.g. whether a queue takes what a topic sends, asked once per
-  batch, queue and configuration version instead of once per message and subscription. Outside a batch,
-  made each time.
+  batch, queue and configuration version instead of once per message and subscription. Outside a batch's
+  call, made each time.
+
+Only the batch's own calls (`Batch.run`) defer and memoize: another thread's work that the store's group
+commit runs on the batch's thread (a management call) writes at once, as it would on its own thread.
 """
 
 from __future__ import annotations
@@ -17,62 +23,84 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 T = TypeVar("T")
-_Write = tuple[Callable[[], dict[str, Any]], Callable[[dict[str, Any]], None]]
 
 
 class Batch:
-    """The writes kept on one thread, in the order they came, and the lookups made for its batch."""
+    """The writes kept by its calls, in the order they came, and the lookups made for them."""
 
     def __init__(self) -> None:
-        self._kept: list[_Write] = []
+        self._kept: list[Callable[[], None]] = []
         self.memo: dict[Hashable, Any] = {}
 
     def run(self, work: Callable[[], Any]) -> Any:
-        """`work()`; the writes it kept are dropped if it raises (it changed nothing)."""
+        """`work()` as a call of the batch; the writes it kept are dropped if it raises (it changed nothing)."""
         mark = len(self._kept)
+        _current.batch = self
         try:
             return work()
         except BaseException:
             del self._kept[mark:]
             raise
+        finally:
+            _current.batch = None
 
     def complete(self) -> None:
-        """Make the writes kept, each once its signature is made."""
-        while self._kept:
-            signed, write = self._kept.pop(0)
-            write(signed())
-
-    def keep(self, signed: Callable[[], dict[str, Any]], write: Callable[[dict[str, Any]], None]) -> None:
-        self._kept.append((signed, write))
+        """Make the writes kept, in order, the rows they send gathered (`gathering`)."""
+        kept, self._kept = self._kept, []
+        with gathering():
+            for write in kept:
+                write()
 
 
 class _Current(threading.local):
-    batch: Batch | None = None
+    batch: Batch | None = None  # while one of its calls runs on this thread
+    gathered: dict[Callable[[list[Any]], None], list[Any]] | None = None  # in a `gathering()` block
 
 
 _current = _Current()
 
 
-@contextmanager
-def batch() -> Iterator[Batch]:
-    """A batch on this thread for the block; its `complete()` must be called before the block ends."""
-    _current.batch = made = Batch()
-    try:
-        yield made
-    finally:
-        _current.batch = None
+def later(write: Callable[[], None]) -> None:
+    """`write()`: now, or in a call of a batch, when the batch completes (not at all if the call fails)."""
+    if _current.batch is None:
+        write()
+    else:
+        _current.batch._kept.append(write)
 
 
 def write_signed(signed: Callable[[], dict[str, Any]], write: Callable[[dict[str, Any]], None]) -> None:
-    """`write(signed())`: now, or in a batch on this thread, when it completes."""
-    if _current.batch is None:
-        write(signed())
+    """`write(signed())`, `later`: in a batch, the signature is awaited at its end."""
+    later(lambda: write(signed()))
+
+
+@contextmanager
+def gathering() -> Iterator[None]:
+    """Rows `gathered` in the block are written at its end, by one call of their `send_many` each, in the order
+    they came (a block inside another joins it). Nothing is written if the block raises."""
+    if _current.gathered is not None:
+        yield
+        return
+    rows: dict[Callable[[list[Any]], None], list[Any]] = {}
+    _current.gathered = rows
+    try:
+        yield
+    finally:
+        _current.gathered = None
+    for send_many, items in rows.items():
+        send_many(items)
+
+
+def gathered(send_many: Callable[[list[T]], None], item: T) -> None:
+    """`send_many([item])`, or in a `gathering()` block at its end, with the block's other items for it."""
+    rows = _current.gathered
+    if rows is None:
+        send_many([item])
     else:
-        _current.batch.keep(signed, write)
+        rows.setdefault(send_many, []).append(item)
 
 
 def memoized(key: Hashable, make: Callable[[], T]) -> T:
-    """`make()`, once per batch on this thread for `key` (which must name all it depends on)."""
+    """`make()`, once per batch for `key` (which must name all it depends on), in its calls on this thread."""
     current = _current.batch
     if current is None:
         return make()

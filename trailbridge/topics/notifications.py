@@ -12,7 +12,7 @@ on one line, compact: `written` does the same, so a reader that compares bodies 
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -111,11 +111,21 @@ def confirmation(*, message_id: str, token: str, topic_arn: str, sent: float, su
 
 def written(notification: Mapping[str, Any]) -> str:
     """The notification as the text SNS delivers."""
-    lines = [
-        f"  {_key(key)} : {_value(value) if isinstance(value, Mapping) else _json(value)}"
-        for key, value in notification.items()
-    ]
-    return "{\n" + ",\n".join(lines) + "\n}"
+    return "{\n" + ",\n".join(_line(key, value) for key, value in notification.items()) + "\n}"
+
+
+def written_each(notification: Mapping[str, Any], key: str, values: Sequence[str]) -> list[str]:
+    """`written(notification | {key: value})` for each of `values` (`key` one of the notification's): the text of
+    a notification to many subscriptions, which differ only in their UnsubscribeURL, written once but for it."""
+    names = list(notification)
+    at = names.index(key)
+    head = "{\n" + "".join(_line(name, notification[name]) + ",\n" for name in names[:at])
+    tail = "".join(",\n" + _line(name, notification[name]) for name in names[at + 1 :]) + "\n}"
+    return [head + _line(key, value) + tail for value in values]
+
+
+def _line(key: str, value: Any) -> str:
+    return f"  {_key(key)} : {_value(value) if isinstance(value, Mapping) else _json(value)}"
 
 
 def _value(value: Mapping[str, Any]) -> str:

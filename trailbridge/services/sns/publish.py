@@ -27,6 +27,7 @@ from trailbridge.services.sns.common import SnsParts, invalid_parameter, not_fou
 from trailbridge.services.sns.platform import ENDPOINT
 from trailbridge.services.sns.queues import TopicQueues
 from trailbridge.storage.ports import NewDelivery, NewEvent
+from trailbridge.topics.batch import gathering
 from trailbridge.topics.notifications import (
     message_for,
     notification_attributes,
@@ -82,7 +83,7 @@ class PublishService(SnsParts):
         if topic.get("Kind") == ENDPOINT:
             return self._publish_push(topic, params)
         self._check(topic, params)
-        with self.engine.store.transaction():
+        with self.engine.store.transaction(), gathering():
             answer, queued = self._deliver(topic, params)
         if queued:
             self.engine.router.wake()
@@ -96,7 +97,7 @@ class PublishService(SnsParts):
         _check_batch(entries)
         for entry in entries:
             self._check(topic, entry)
-        with self.engine.store.transaction():
+        with self.engine.store.transaction(), gathering():
             delivered = [(entry["Id"], *self._deliver(topic, entry)) for entry in entries]
         if any(queued for _, _, queued in delivered):
             self.engine.router.wake()
@@ -175,15 +176,20 @@ class PublishService(SnsParts):
         the SMS outbox for every SMS subscription's number that matches, and in the push outbox for every
         `application` subscription's endpoint that matches and is enabled; queue one delivery for each other
         confirmed subscription that matches (HTTP/S, lambda, email), which the dispatcher makes. The answer,
-        and whether a delivery was queued."""
+        and whether a delivery was queued. A filter policy that several subscriptions share is asked once."""
         message_id, sent = self.engine.new_id(), self.engine.clock.now()  # one Timestamp for every delivery
         body = _text_for(entry, "sqs")
         attributes = entry.get("MessageAttributes") or {}
         fifo = topic["Attributes"].get("FifoTopic") == "true"
         sequence = self._next_sequence(topic["TopicArn"]) if fifo else None
+        queues = TopicQueues(self.engine, topic)
+        answers: dict[tuple[str, str], bool] = {}  # by filter policy and scope, for this message
+        notified: list[tuple[Mapping[str, Any], str]] = []  # the queues that get the JSON notification
         queued: list[NewDelivery] = []
         for subscription in self.subscriptions_of(topic["TopicArn"]):
-            if subscription["PendingConfirmation"] or not _matches(subscription["Attributes"], body, attributes):
+            if subscription["PendingConfirmation"] or not _matches(
+                subscription["Attributes"], body, attributes, answers
+            ):
                 continue
             protocol = subscription["Protocol"]
             if protocol == "sms":
@@ -191,9 +197,22 @@ class PublishService(SnsParts):
             elif protocol == "application":
                 self._to_endpoint(topic, subscription, message_id, entry)
             elif protocol == "sqs":
-                self._to_queue(topic, subscription, message_id, body, entry, sequence, sent)
+                self._to_queue(queues, subscription, body, entry, notified)
             elif protocol in NOTIFIED:
                 queued.append(NewDelivery(subscription["SubscriptionArn"], NOTIFY, subscription["Endpoint"], 0.0))
+        if notified:
+            notification = unsigned(
+                message_id=message_id,
+                topic_arn=topic["TopicArn"],
+                subject=entry.get("Subject"),
+                message=body,
+                sent=sent,
+                unsubscribe_url=notified[0][1],
+                attributes=_delivered_attributes(entry),
+                sequence=sequence,
+            )
+            group_id, dedup_id = queues.fifo_ids(entry)
+            queues.send_notification(notification, notified, group_id=group_id, dedup_id=dedup_id)
         if queued:
             self._queue(topic, message_id, entry, queued, sent)
         answer = {"MessageId": message_id}
@@ -258,36 +277,25 @@ class PublishService(SnsParts):
 
     def _to_queue(
         self,
-        topic: Mapping[str, Any],
+        queues: TopicQueues,
         subscription: Mapping[str, Any],
-        message_id: str,
         body: str,
         entry: Mapping[str, Any],
-        sequence: str | None,
-        sent: float,
+        notified: list[tuple[Mapping[str, Any], str]],
     ) -> None:
-        queues = TopicQueues(self.engine, topic)
+        """The raw message on the subscription's queue, or the queue and its UnsubscribeURL added to those that
+        get the JSON notification."""
         queue = queues.queue(subscription["Endpoint"]) or _dead_letter_queue(queues, subscription)
         if queue is None:
             return
-        group_id, dedup_id = queues.fifo_ids(entry)
-        # SNS delivers message attributes only with a String message, not with MessageStructure=json
-        attributes = {} if entry.get("MessageStructure") == "json" else entry.get("MessageAttributes") or {}
-        if subscription["Attributes"].get("RawMessageDelivery") == "true":
-            if len(attributes) <= _MOST_RAW_ATTRIBUTES:  # more, and SNS discards the message for this queue
-                queues.send(queue, body, attributes, group_id=group_id, dedup_id=dedup_id)
+        if subscription["Attributes"].get("RawMessageDelivery") != "true":
+            url = unsubscribe_url(self.engine.settings.endpoint_url, subscription["SubscriptionArn"])
+            notified.append((queue, url))
             return
-        notification = unsigned(
-            message_id=message_id,
-            topic_arn=topic["TopicArn"],
-            subject=entry.get("Subject"),
-            message=body,
-            sent=sent,
-            unsubscribe_url=unsubscribe_url(self.engine.settings.endpoint_url, subscription["SubscriptionArn"]),
-            attributes=attributes,
-            sequence=sequence,
-        )
-        queues.send_signed(queue, notification, group_id=group_id, dedup_id=dedup_id)
+        attributes = _delivered_attributes(entry)
+        if len(attributes) <= _MOST_RAW_ATTRIBUTES:  # more, and SNS discards the message for this queue
+            group_id, dedup_id = queues.fifo_ids(entry)
+            queues.send(queue, body, attributes, group_id=group_id, dedup_id=dedup_id)
 
 
 def _dead_letter_queue(queues: TopicQueues, subscription: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -305,8 +313,24 @@ def _text_for(entry: Mapping[str, Any], protocol: str) -> str:
     return str(entry["Message"])
 
 
-def _matches(stored: Mapping[str, str], body: str, attributes: Mapping[str, Mapping[str, Any]]) -> bool:
+def _delivered_attributes(entry: Mapping[str, Any]) -> Mapping[str, Mapping[str, Any]]:
+    """SNS delivers message attributes only with a String message, not with MessageStructure=json."""
+    return {} if entry.get("MessageStructure") == "json" else entry.get("MessageAttributes") or {}
+
+
+def _matches(
+    stored: Mapping[str, str],
+    body: str,
+    attributes: Mapping[str, Mapping[str, Any]],
+    answers: dict[tuple[str, str], bool],
+) -> bool:
+    """Whether the subscription's filter policy takes the message; `answers`, those of the policies asked before
+    for this message."""
     text = stored.get("FilterPolicy")
     if not text:
         return True
-    return _policy(text, stored.get("FilterPolicyScope", "MessageAttributes")).matches(body, attributes)
+    key = (text, stored.get("FilterPolicyScope", "MessageAttributes"))
+    answer = answers.get(key)
+    if answer is None:
+        answer = answers[key] = _policy(*key).matches(body, attributes)
+    return answer

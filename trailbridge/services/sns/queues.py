@@ -2,35 +2,41 @@
 the topic (`aws:SourceArn`), or the queue is the topic owner's; signed when it is one of SNS's JSON
 messages; delayed as the queue delays what it is sent; to a FIFO queue in the publish's message group and
 under its deduplication id. A queue that does not exist, or refuses, gets nothing (AWS counts a failed
-delivery; trailbridge keeps no delivery statistics)."""
+delivery; trailbridge keeps no delivery statistics).
+
+Sends are `topics.batch.later` writes: in a batch of publishes, made at its end, where the messages to standard
+queues are `gathered` into one write of many rows; outside one, at once (gathered within a `gathering()`
+block: a publish's)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from trailbridge.delivery.queues import content_dedup_id
 from trailbridge.delivery.subscriptions import queue_for_topic
 from trailbridge.services import sqs_attributes
 from trailbridge.services.base import Engine, ServiceError
-from trailbridge.topics.batch import memoized, write_signed
-from trailbridge.topics.notifications import written
+from trailbridge.topics.batch import gathered, later, memoized, write_signed
+from trailbridge.topics.notifications import written, written_each
 
 
 class TopicQueues:
     """The queues one topic delivers to."""
 
     def __init__(self, engine: Engine, topic: Mapping[str, Any]) -> None:
+        """Made for one publish (or one subscription's confirmation): the configuration version is read once."""
         self.engine, self.topic = engine, topic
         self.arn: str = topic["TopicArn"]
+        self._version: int | None = None
 
     def queue(self, arn: str) -> dict[str, Any] | None:
         """The queue, when it exists and SNS may send to it for this topic (asked once per batch of publishes and
         configuration version: queues are configuration)."""
         resources = self.engine.resources
-        return memoized(
-            ("queue", arn, self.arn, resources.version()), lambda: queue_for_topic(resources, arn, self.arn)
-        )
+        if self._version is None:
+            self._version = resources.version()
+        return memoized(("queue", arn, self.arn, self._version), lambda: queue_for_topic(resources, arn, self.arn))
 
     def fifo_ids(self, entry: Mapping[str, Any]) -> tuple[str | None, str | None]:
         """The message group and deduplication id a publish (or a batch entry) gives its queues: on a FIFO
@@ -60,19 +66,18 @@ class TopicQueues:
         tenant, and no deduplication id."""
         stored = queue["Attributes"]
         delay = sqs_attributes.number(stored, "DelaySeconds")
-        fifo = sqs_attributes.is_fifo(stored)
-        if fifo:
-            group_id = group_id or self.arn
-            dedup_id = dedup_id or content_dedup_id(body)
-        self.engine.queues.send(
-            queue["Arn"],
-            body,
-            sqs_attributes.to_store(attributes or {}),
-            delay,
-            group_id=group_id,
-            dedup_id=dedup_id if fifo else None,
-            dedup_by_group=stored.get("DeduplicationScope") == "messageGroup",
-        )
+        kept = sqs_attributes.to_store(attributes or {})
+        queues = self.engine.queues
+        if not sqs_attributes.is_fifo(stored):
+            later(lambda: gathered(queues.send_many, (queue["Arn"], body, kept, delay, group_id)))
+            return
+        group, dedup = group_id or self.arn, dedup_id or content_dedup_id(body)
+        by_group = stored.get("DeduplicationScope") == "messageGroup"
+
+        def send_fifo() -> None:  # alone: its sequence number and deduplication are the queue's to give
+            queues.send(queue["Arn"], body, kept, delay, group_id=group, dedup_id=dedup, dedup_by_group=by_group)
+
+        later(send_fifo)
 
     def send_signed(
         self,
@@ -82,9 +87,37 @@ class TopicQueues:
         group_id: str | None = None,
         dedup_id: str | None = None,
     ) -> None:
-        """One of SNS's JSON messages (a notification, a subscription confirmation), signed with the topic's
-        SignatureVersion and written as SNS writes it (`signing.write_signed`: in a batch of publishes, at its
-        end); `group_id` and `dedup_id` as `send` takes them."""
+        """One of SNS's JSON messages (a subscription confirmation), signed with the topic's SignatureVersion and
+        written as SNS writes it (`batch.write_signed`: in a batch of publishes, at its end); `group_id` and
+        `dedup_id` as `send` takes them."""
+
+        def write(signed: dict[str, Any]) -> None:
+            self.send(queue, written(signed), group_id=group_id, dedup_id=dedup_id)
+
+        write_signed(self._signing(message), write)
+
+    def send_notification(
+        self,
+        notification: dict[str, Any],
+        deliveries: Sequence[tuple[Mapping[str, Any], str]],
+        *,
+        group_id: str | None = None,
+        dedup_id: str | None = None,
+    ) -> None:
+        """One notification to each (queue, UnsubscribeURL) of a publish's subscriptions: signed once (the
+        UnsubscribeURL is not signed), its text written once but for that URL; `group_id` and `dedup_id` as
+        `send` takes them."""
+        signing = self._signing(notification)
+
+        def write(signed: dict[str, Any]) -> None:
+            texts = written_each(signed, "UnsubscribeURL", [url for _, url in deliveries])
+            for (queue, _), text in zip(deliveries, texts, strict=True):
+                self.send(queue, text, group_id=group_id, dedup_id=dedup_id)
+
+        write_signed(signing, write)
+
+    def _signing(self, message: dict[str, Any]) -> Callable[[], dict[str, Any]]:
+        """The message's signature started, with the topic's SignatureVersion (`NotificationSigner.signing`)."""
         signer = self.engine.sns_signer
         if signer is None:
             raise ServiceError(
@@ -93,10 +126,4 @@ class TopicQueues:
                 "(raw message delivery works).",
                 501,
             )
-        region = self.arn.split(":")[3]
-        version = self.topic["Attributes"].get("SignatureVersion", "1")
-
-        def write(signed: dict[str, Any]) -> None:
-            self.send(queue, written(signed), group_id=group_id, dedup_id=dedup_id)
-
-        write_signed(signer.signing(message, region, version), write)
+        return signer.signing(message, self.arn.split(":")[3], self.topic["Attributes"].get("SignatureVersion", "1"))
