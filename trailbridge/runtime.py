@@ -39,6 +39,7 @@ from trailbridge.services.logs import LogsService
 from trailbridge.services.sessions import RoleSessions
 from trailbridge.services.sns.publish import PublishService
 from trailbridge.services.sqs import QueuesService
+from trailbridge.services.states.driver import Driver
 from trailbridge.services.states.integrations import RuleExecutions
 from trailbridge.services.trails import TrailsService
 from trailbridge.settings import Settings
@@ -119,6 +120,7 @@ class Trailbridge:
             metrics=self.metrics,
             buckets=buckets,
             objects=ports.objects,
+            executions=ports.executions,
             trail_files=trail_files,
             recorder=self.recorder,
             new_id=self.new_id,
@@ -129,6 +131,7 @@ class Trailbridge:
             ),
         )
         self._dispatcher: Dispatcher | None = None
+        self._states: Driver | None = None  # steps Step Functions executions
         seal_stored_parameters(resources, secrets)  # connections stored before secret parameters were sealed
 
     # -- services -----------------------------------------------------------------------------
@@ -207,6 +210,8 @@ class Trailbridge:
         engine.router.on_accept(dispatcher.wake)
         dispatcher.start(self.data_dir)
         self._dispatcher = dispatcher
+        self._states = Driver(engine)
+        self._states.start()
         self.recorder.start()
 
     def stop(self) -> None:
@@ -214,6 +219,9 @@ class Trailbridge:
         if self._dispatcher is not None:
             self._dispatcher.stop()
             self._dispatcher = None
+        if self._states is not None:
+            self._states.stop()
+            self._states = None
         self.recorder.stop()
 
     def close(self) -> None:
@@ -226,7 +234,8 @@ class Trailbridge:
         """The state of each background worker: the dispatcher (deliveries and schedules), the recorder and
         the trail files' writer."""
         dispatcher = self._dispatcher.worker.health() if self._dispatcher else WorkerHealth("stopped")
-        return {"dispatcher": dispatcher, **self.recorder.health()}
+        states = self._states.worker.health() if self._states else WorkerHealth("stopped")
+        return {"dispatcher": dispatcher, "states": states, **self.recorder.health()}
 
     def pending_deliveries(self) -> int:
         return self.deliveries.pending()

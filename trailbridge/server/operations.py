@@ -19,6 +19,7 @@ from trailbridge.services.permissions import PermissionsService
 from trailbridge.services.s3 import S3_CLASSES
 from trailbridge.services.sns import SNS_CLASSES
 from trailbridge.services.sqs import QueuesService
+from trailbridge.services.states import STATES_CLASSES
 from trailbridge.services.trails import TrailsService
 
 ServiceClass = Callable[[Engine, str, str], Any]
@@ -33,6 +34,7 @@ SERVICE_CLASSES: dict[str, tuple[ServiceClass, ...]] = {
     "s3": S3_CLASSES,
     "sns": SNS_CLASSES,
     "lambda": LAMBDA_CLASSES,
+    "stepfunctions": STATES_CLASSES,
 }
 
 

@@ -35,7 +35,7 @@ from trailbridge.patterns import PatternError
 from trailbridge.secrets import SecretBox
 from trailbridge.services.sessions import RoleSessions
 from trailbridge.settings import Settings
-from trailbridge.storage.ports import Objects, Resources, Store
+from trailbridge.storage.ports import Executions, Objects, Resources, Store
 from trailbridge.topics.signing import NotificationSigner
 from trailbridge.trail.buckets import Buckets
 from trailbridge.trail.files import TrailFiles
@@ -73,6 +73,7 @@ class Engine:
     metrics: Metrics
     buckets: Buckets
     objects: Objects  # S3's buckets and objects
+    executions: Executions  # Step Functions executions
     trail_files: TrailFiles
     recorder: Recorder  # CloudTrail records of calls captured elsewhere (PutAuditEvents) go here
     new_id: NewId  # ids, injected like the clock

@@ -166,6 +166,13 @@ class Execution:
             self.state.update(status="ABORTED", error=error, cause=cause)
         return events
 
+    def fail(self, now: datetime, error: str, cause: str | None) -> list[dict[str, Any]]:
+        """End a running execution as FAILED (the service's answer to a fault of the interpreter itself)."""
+        events: list[dict[str, Any]] = []
+        if self.status == "RUNNING":
+            self._finish(_Emitter(self.state, format_timestamp(now), events), "FAILED", error=error, cause=cause)
+        return events
+
     def send_task_result(self, token: str, outcome: TaskSucceeded | TaskFailed) -> bool:
         """SendTaskSuccess/SendTaskFailure: False if no task waits for the token."""
         branch = _find_task(self.state["root"], token)
@@ -181,6 +188,12 @@ class Execution:
             return False
         task_state.heartbeat(branch, now)
         return True
+
+    def waiting_tokens(self) -> list[str]:
+        """The tokens of the tasks that wait for an answer (SendTaskSuccess/Failure/Heartbeat)."""
+        found: list[str] = []
+        _collect_tokens(self.state["root"], found)
+        return found
 
     def _finish(self, emit: _Emitter, status: str, **fields: Any) -> None:
         self.state.update(status=status, **fields)
@@ -198,6 +211,13 @@ def _find_task(branch: Branch, token: str) -> Branch | None:
         if found is not None:
             return found
     return None
+
+
+def _collect_tokens(branch: Branch, found: list[str]) -> None:
+    if branch["phase"] == "task_wait" and branch.get("task_token"):
+        found.append(str(branch["task_token"]))
+    for child in (branch.get("fan") or {}).get("children", []):
+        _collect_tokens(child, found)
 
 
 class _Emitter:

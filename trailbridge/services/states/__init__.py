@@ -1,1 +1,27 @@
-"""AWS Step Functions (`stepfunctions`, json protocol): state machines and their durable executions."""
+"""AWS Step Functions (json protocol, botocore's `stepfunctions`), trailbridge's own: state machines, durable
+executions of the Amazon States Language (`trailbridge.states`), their history, task tokens and tags. One
+class per concern; the server finds their operations by the `@operation` marks.
+
+State: state machines are documents on the `Resources` port (`sfn-state-machine`, by name in their account and
+region); executions, their history, task tokens and the definitions they run are on the `Executions` port.
+The driver (`driver.py`) steps executions on a thread of the server, one committed transition at a time.
+
+Where trailbridge differs from AWS, on purpose or for now:
+
+- EXPRESS state machines run as STANDARD ones do (durable, with a history), through StartExecution; no
+  state machine versions or aliases, no Map runs, no redrive; logging and tracing configurations are kept,
+  not acted on.
+- A task resource is answered by `tasks.TaskRouter`: `states:startExecution` here, the other services
+  through `integrations.tasks_for` where it serves them; any other fails the task with States.TaskFailed.
+"""
+
+from __future__ import annotations
+
+from trailbridge.services.states.callbacks import CallbacksService
+from trailbridge.services.states.executions import ExecutionsService
+from trailbridge.services.states.machines import MachinesService
+from trailbridge.services.states.tags import TagsService
+
+STATES_CLASSES = (MachinesService, ExecutionsService, CallbacksService, TagsService)
+
+__all__ = ["STATES_CLASSES", "CallbacksService", "ExecutionsService", "MachinesService", "TagsService"]

@@ -1,0 +1,149 @@
+"""The driver: a worker thread that steps the executions that are due, one committed transition at a time.
+
+Each round it claims (leases) up to `batch` executions whose wake-up instant has passed, then steps each of
+them once and commits every step of the round in one transaction (snapshot, events, status, next wake-up,
+task tokens, status-change events): an execution's transition is durable before its next begins. Those that
+can go on at once are stepped again, up to `rounds` times, keeping their lease; the others give it up with
+their wake-up instant (a Wait, a retry interval, a task deadline) or none (a task waiting for its token).
+
+A driver that dies leaves its leases, which expire after `LEASE_SECONDS`; on a store no other process shares
+(SQLite, memory), the driver releases every lease when it starts, so a restarted server resumes at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from trailbridge.services.base import Engine
+from trailbridge.services.states import calls
+from trailbridge.services.states.integrations import tasks_for
+from trailbridge.services.states.runs import (
+    ANNOUNCE,
+    LEASE_SECONDS,
+    NODE,
+    StatusEvents,
+    applied,
+    change_of,
+    moment,
+    on_runnable,
+    resume,
+)
+from trailbridge.services.states.tasks import TaskRouter, parent_outcome
+from trailbridge.states import Execution, Step, TaskInvoker
+from trailbridge.storage.ports import ExecutionChange, StoredExecution
+from trailbridge.workers import Worker
+
+log = logging.getLogger("trailbridge.states")
+_POLL_SECONDS = 1.0  # the longest wait between two looks (other nodes' executions, a missed wake-up)
+
+# The invoker of one execution's other resources (its ARN and role): trailbridge's integrations by default.
+Invokers = Callable[[Engine, str, str], TaskInvoker]
+
+
+class Driver:
+    def __init__(self, engine: Engine, integrations: Invokers = tasks_for, batch: int = 256, rounds: int = 64) -> None:
+        self.engine, self.integrations = engine, integrations
+        self.batch, self.rounds = batch, rounds
+        self.status = StatusEvents(engine)
+        self._wake = threading.Event()
+        self.worker = Worker("states", self._loop, self.wake)
+        on_runnable(self.wake)
+        engine.store.on_announce(ANNOUNCE, self.wake)
+
+    def start(self) -> None:
+        if not self.engine.store.shared:
+            self.engine.executions.release()  # no other process can hold one
+        self.worker.start()
+
+    def stop(self) -> None:
+        self.worker.stop(10)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _loop(self) -> None:
+        failures = self.engine.store.failures
+        while self.worker.running:
+            self._wake.clear()
+            try:
+                claimed = self.run_once()
+                self.worker.succeeded()
+            except failures as exc:
+                self.worker.failed(exc)
+                log.warning("stepping executions failed: %s", exc)
+                claimed = 0
+            if not claimed:
+                self._wake.wait(self._pause())
+
+    def _pause(self) -> float:
+        upcoming = self.engine.executions.next_wake()
+        if upcoming is None:
+            return _POLL_SECONDS
+        return max(0.0, min(_POLL_SECONDS, upcoming - self.engine.clock.now()))
+
+    def run_once(self) -> int:
+        """Claim the executions that are due and step them; how many were claimed."""
+        now = self.engine.clock.now()
+        claimed = self.engine.executions.claim_due(NODE, now, now + LEASE_SECONDS, self.batch)
+        if claimed:
+            self.advance(claimed)
+        return len(claimed)
+
+    def _invoker(self, stored: StoredExecution, execution: Execution) -> TaskInvoker:
+        role = str(execution.snapshot()["context"]["Execution"]["RoleArn"])
+        return TaskRouter(self.engine, stored.arn, self.integrations(self.engine, stored.arn, role))
+
+    def advance(self, claimed: list[StoredExecution]) -> None:
+        live: list[tuple[StoredExecution, Execution, TaskInvoker]] = []
+        for stored in claimed:
+            try:
+                execution = resume(self.engine, stored)
+            except (LookupError, ValueError) as exc:  # its definition is gone, or the snapshot is not JSON
+                log.error("execution %s cannot be resumed: %s", stored.arn, exc)
+                continue
+            live.append((stored, execution, self._invoker(stored, execution)))
+        parents: list[tuple[dict[str, Any], StoredExecution]] = []
+        for round_ in range(self.rounds):
+            live = self._round(live, round_ == self.rounds - 1, parents)
+            if not live:
+                break
+        for parent, child in parents:  # after the batch: none of its leases is held any more
+            calls.answer_task(self.engine, parent["token"], parent_outcome(child, parent["sync"]))
+
+    def _round(
+        self,
+        live: list[tuple[StoredExecution, Execution, TaskInvoker]],
+        last: bool,
+        parents: list[tuple[dict[str, Any], StoredExecution]],
+    ) -> list[tuple[StoredExecution, Execution, TaskInvoker]]:
+        now = self.engine.clock.now()
+        when = moment(now)
+        changes: list[ExecutionChange] = []
+        going: list[tuple[StoredExecution, Execution, TaskInvoker]] = []
+        finished: list[tuple[StoredExecution, Execution]] = []
+        for stored, execution, invoker in live:
+            try:
+                step = execution.step(when, invoker)
+            except Exception as exc:  # a fault of the interpreter fails this execution only
+                log.exception("execution %s failed in the interpreter", stored.arn)
+                step = Step(execution.fail(when, "States.Runtime", f"{type(exc).__name__}: {exc}"), finished=True)
+            change, again = change_of(stored, execution, step, now, last=last)
+            changes.append(change)
+            done = applied(stored, change)
+            if change.status != "RUNNING":
+                finished.append((done, execution))
+            elif again:
+                going.append((done, execution, invoker))
+        if finished:
+            self.status.prepare([done for done, _ in finished])
+        with self.engine.store.transaction():
+            refused = set(self.engine.executions.save(NODE, changes))
+            self.status.write([done for done, _ in finished if done.arn not in refused], now)
+        for done, execution in finished:
+            parent = execution.snapshot().get(calls.PARENT)
+            if parent is not None and done.arn not in refused:
+                parents.append((parent, done))
+        return [item for item in going if item[0].arn not in refused]
