@@ -13,11 +13,13 @@ from typing import Any
 import pytest
 
 from tests.conftest import wait_for
+from tests.support.http import Endpoint
 from tests.support.sns import Sns
 from tests.test_lambda_service import OWNER, Lambda, create, zipped
 from trailbridge.runtime import Trailbridge
 from trailbridge.services.base import Engine
 from trailbridge.services.cloudtrail import CloudTrailService
+from trailbridge.services.destinations import DestinationsService
 from trailbridge.services.events import EventsService
 from trailbridge.services.states.integrations import Integrations, tasks_for
 from trailbridge.states import Execution
@@ -308,3 +310,87 @@ def test_every_call_is_a_cloudtrail_record_of_the_roles_session(tasks: Integrati
     assert found[("iam.amazonaws.com", "DeleteUser")]["errorCode"] == "NoSuchEntityException"
     queue = found[("sqs.amazonaws.com", "CreateQueue")]
     assert queue["userIdentity"] == identity and queue["responseElements"]["queueUrl"] == aws_url(tb, "recorded")
+
+
+@pytest.fixture(name="endpoint")
+def endpoint_fixture() -> Iterator[Endpoint]:
+    served = Endpoint()
+    yield served
+    served.close()
+
+
+def connection(tb: Trailbridge, name: str, auth: str, params: dict[str, Any], **extra: Any) -> str:
+    api = DestinationsService(tb.engine, OWNER, REGION)
+    created = api.create_connection(Name=name, AuthorizationType=auth, AuthParameters={**params, **extra})
+    return str(created["ConnectionArn"])
+
+
+API_KEY = {"ApiKeyAuthParameters": {"ApiKeyName": "x-api-key", "ApiKeyValue": "k3y-value"}}
+
+
+def test_http_invoke_goes_through_the_connection_and_answers_the_response(
+    tb: Trailbridge, tasks: Integrations, answers: Answers, endpoint: Endpoint
+) -> None:
+    invocation = {"InvocationHttpParameters": {"HeaderParameters": [{"Key": "X-Team", "Value": "conn"}]}}
+    arn = connection(tb, "api", "API_KEY", API_KEY, **invocation)
+    params = {
+        "ApiEndpoint": f"{endpoint.url}/ok/orders",
+        "Method": "POST",
+        "Authentication": {"ConnectionArn": arn},
+        "Headers": {"X-Team": "task", "X-Task": "1"},
+        "QueryParameters": {"page": "2"},
+        "RequestBody": {"order": 7},
+    }
+    assert tasks.invoke(request("arn:aws:states:::http:invoke", params, "h-1")) == TaskPending()
+    answer = answers.given["h-1"]
+    assert isinstance(answer, TaskSucceeded)
+    assert (answer.output["StatusCode"], answer.output["StatusText"], answer.output["ResponseBody"]) == (200, "OK", {})
+    assert answer.output["Headers"]["Content-Type"] == ["application/json"]
+    [sent] = endpoint.received("/ok/orders")
+    assert (sent["method"], sent["path"], json.loads(sent["body"])) == ("POST", "/ok/orders?page=2", {"order": 7})
+    headers = sent["headers"]
+    assert (headers["x-api-key"], headers["X-Team"], headers["X-Task"]) == ("k3y-value", "conn", "1")
+    assert headers["User-Agent"] == f"Amazon|StepFunctions|HttpInvoke|{REGION}"
+
+
+def test_http_invoke_errors_name_the_status_or_the_socket(
+    tb: Trailbridge, tasks: Integrations, answers: Answers, endpoint: Endpoint
+) -> None:
+    arn = connection(tb, "api", "API_KEY", API_KEY)
+    bad = {"ApiEndpoint": f"{endpoint.url}/bad", "Method": "GET", "Authentication": {"ConnectionArn": arn}}
+    tasks.invoke(request("arn:aws:states:::http:invoke", bad, "h-400"))
+    failed = answers.given["h-400"]
+    assert isinstance(failed, TaskFailed) and failed.error == "States.Http.StatusCode.400"
+    assert json.loads(failed.cause or "")["StatusCode"] == 400
+    closed = {**bad, "ApiEndpoint": "http://127.0.0.1:9/nothing"}
+    tasks.invoke(request("arn:aws:states:::http:invoke", closed, "h-socket"))
+    socket = answers.given["h-socket"]
+    assert isinstance(socket, TaskFailed) and socket.error == "States.Http.Socket"
+    foreign = arn.replace(f":{OWNER}:", f":{OTHER}:")
+    missing = tasks.invoke(
+        request("arn:aws:states:::http:invoke", {**bad, "Authentication": {"ConnectionArn": foreign}})
+    )
+    assert isinstance(missing, TaskFailed) and missing.error == "States.TaskFailed"
+    assert tasks.invoke(request("arn:aws:states:::http:invoke", {"Method": "GET"})) == TaskFailed(
+        "States.TaskFailed",
+        "The HTTP task's parameters are invalid: ApiEndpoint, Method and Authentication.ConnectionArn are required.",
+    )
+
+
+def test_http_invoke_url_encodes_the_body_when_asked(
+    tb: Trailbridge, tasks: Integrations, answers: Answers, endpoint: Endpoint
+) -> None:
+    arn = connection(tb, "basic", "BASIC", {"BasicAuthParameters": {"Username": "u", "Password": "p4ss"}})
+    params = {
+        "ApiEndpoint": f"{endpoint.url}/ok/form",
+        "Method": "PUT",
+        "ConnectionArn": arn,
+        "RequestBody": {"name": "a b", "tags": ["x", "y"]},
+        "Transform": {"RequestBodyEncoding": "URL_ENCODED", "RequestEncodingOptions": {"ArrayFormat": "BRACKETS"}},
+    }
+    tasks.invoke(request("arn:aws:states:::http:invoke.waitForTaskToken", params, "h-form"))
+    assert answers.given == {}  # sent; the callback answers
+    [sent] = endpoint.received("/ok/form")
+    assert sent["body"] == "name=a+b&tags%5B%5D=x&tags%5B%5D=y"
+    assert sent["headers"]["Content-Type"] == "application/x-www-form-urlencoded"
+    assert sent["headers"]["Authorization"].startswith("Basic ")

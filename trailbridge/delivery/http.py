@@ -119,6 +119,14 @@ class HttpInvoker:
         _check(response)
         return throttled
 
+    async def authorize(
+        self, connection: Mapping[str, Any], secrets: Mapping[str, Any], headers: dict[str, str], params: dict[str, str]
+    ) -> None:
+        """Add a connection's invocation parameters and its authorization (basic, API key, or an OAuth token,
+        fetched and cached) to a request's headers and query: what a Step Functions HTTP task sends."""
+        _merge(connection.get("AuthParameters", {}).get("InvocationHttpParameters") or {}, headers, params)
+        headers.update(await self._authorization(connection, secrets))
+
     async def wait_turn(self, key: str, rate: float) -> bool:
         """Wait until `key` (a destination, a subscription) may send again at `rate` requests per second;
         True when it had to wait."""

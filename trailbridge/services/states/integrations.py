@@ -16,6 +16,11 @@ region), so a topic's or queue's policy is honoured as for any other caller of t
   trailbridge's own or the embedded moto's, with PascalCase parameters; the SDK's answer (timestamps in
   ISO 8601); errors `<Service>.<Code>Exception` as the SDK names them (`Iam.NoSuchEntityException`).
   (`Message`, `MessageBody`, `Payload` and `Detail` given as JSON values are sent as their JSON text.)
+- `arn:aws:states:::http:invoke` (`ApiEndpoint`, `Method`, `Authentication.ConnectionArn`, `Headers`,
+  `QueryParameters`, `RequestBody`, `Transform`): the request through an EventBridge connection of the role's
+  account (its authorization and invocation parameters override the task's, as AWS merges them); the
+  answer `{Headers, ResponseBody, StatusCode, StatusText}`, `States.Http.StatusCode.NNN` for a status that
+  is not 2xx (the response as the cause), `States.Http.Socket` when no answer came.
 
 Every call is a CloudTrail record as the API's are (`trail.record`, built in one place), made by the role's
 session (`assumed-role/ROLE/SESSION`, the session named after the execution) with `invokedBy`,
@@ -23,7 +28,7 @@ session (`assumed-role/ROLE/SESSION`, the session named after the execution) wit
 with its record. Data events (Publish, SendMessage, PutEvents, Invoke) are not recorded yet: whether a trail
 selects them is known to the server's forwarder, which the engine does not carry.
 
-A function runs for seconds: its invocation is started on a thread of its own and the task answered
+A function (or an HTTP request) runs for seconds: it is started on a thread of its own and the task answered
 `TaskPending()`; the result is given later by its token (`answer_task`). `.waitForTaskToken` on any of them
 makes the call and answers `TaskPending()`: the answer comes through SendTaskSuccess/SendTaskFailure.
 
@@ -36,6 +41,7 @@ own: they are not handled here.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import functools
 import hashlib
@@ -49,14 +55,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
+import aiohttp
 import orjson
 from botocore.exceptions import DataNotFoundError
 from botocore.model import OperationModel
 
 from trailbridge.aws.validate import ModelValidationError, service_model, validate
+from trailbridge.delivery.http import HttpInvoker
+from trailbridge.delivery.parameters import open_parameters
 from trailbridge.delivery.retry import DeliveryFailure
 from trailbridge.delivery.targets import EVENTS_PRINCIPAL
+from trailbridge.domain.access import owner_of
 from trailbridge.services.base import Engine, ServiceError
 from trailbridge.services.codes import validation_code
 from trailbridge.services.identities import AssumedRole, assumed_role_identity, stable_id
@@ -153,6 +164,8 @@ class Integrations:
         name = resource[len(STATES) :]
         waits = name.endswith(WAIT_FOR_TOKEN)
         name = name.removesuffix(WAIT_FOR_TOKEN)
+        if name == "http:invoke":
+            return self._http(request, waits)
         if name.startswith(SDK):
             outcome: TaskOutcome = self._sdk(name[len(SDK) :], request)
             return TaskPending() if waits and isinstance(outcome, TaskSucceeded) else outcome
@@ -209,6 +222,47 @@ class Integrations:
                 for entry in entries
             ]
         return params
+
+    # -- HTTP tasks ---------------------------------------------------------------------------
+
+    def _http(self, request: TaskRequest, waits: bool) -> TaskOutcome:
+        """`http:invoke`: the request goes out through an EventBridge connection of the role's account (its
+        authorization and invocation parameters, as API destinations use them) on another thread; its
+        answer (or, with `.waitForTaskToken`, only its failure) answers the task later."""
+        params = request.parameters
+        if not isinstance(params, Mapping):
+            return _not_object(request)
+        try:
+            call = self._http_call(params)
+        except ServiceError as exc:
+            return TaskFailed(exc.code, exc.message)
+
+        def run() -> TaskSucceeded | TaskFailed | None:
+            outcome = asyncio.run(call.send(self.engine.settings.http_timeout_seconds))
+            return None if waits and isinstance(outcome, TaskSucceeded) else outcome
+
+        self._run_later(request.token, run)
+        return TaskPending()
+
+    def _http_call(self, params: Mapping[str, Any]) -> HttpCall:
+        """The HTTP task's request, checked; ServiceError (its code the task's error) when it cannot be made."""
+        arn = (params.get("Authentication") or {}).get("ConnectionArn") or params.get("ConnectionArn")
+        endpoint, method = params.get("ApiEndpoint"), params.get("Method")
+        if not (isinstance(arn, str) and isinstance(endpoint, str) and isinstance(method, str)):
+            reason = "ApiEndpoint, Method and Authentication.ConnectionArn are required"
+            raise ServiceError(TASK_FAILED, f"The HTTP task's parameters are invalid: {reason}.")
+        connection = self.engine.resources.get(arn) if owner_of(arn) == self.account else None
+        if (
+            connection is None
+            or connection.get("Kind", "connection") != "connection"
+            or "SealedSecrets" not in connection
+        ):
+            raise ServiceError(TASK_FAILED, f"The connection {arn} does not exist in the account {self.account}.")
+        if connection.get("ConnectionState") != "AUTHORIZED":
+            raise ServiceError(TASK_FAILED, f"The connection {arn} is {connection.get('ConnectionState')}.")
+        secrets = self.engine.secrets.open(connection["SealedSecrets"])
+        auth = open_parameters(connection.get("AuthParameters") or {}, secrets.get("Parameters", {}))
+        return HttpCall({**connection, "AuthParameters": auth}, secrets, dict(params), self.region)
 
     # -- the AWS SDK integrations -------------------------------------------------------------
 
@@ -299,6 +353,61 @@ class Integrations:
                 return
             time.sleep(pause)
             pause = min(pause * 2, 0.5)
+
+
+@dataclass(frozen=True)
+class HttpCall:
+    """One HTTP task's request: its parameters, and the connection (its secret values open) it goes through."""
+
+    connection: Mapping[str, Any]
+    secrets: Mapping[str, Any]
+    params: Mapping[str, Any]
+    region: str
+
+    async def send(self, timeout: float) -> TaskSucceeded | TaskFailed:
+        """Send it; the response as Step Functions shows it, or `States.Http.StatusCode.NNN` /
+        `States.Http.Socket` with the response (or the failure) as the cause."""
+        method, url = str(self.params["Method"]).upper(), str(self.params["ApiEndpoint"])
+        headers = {"User-Agent": f"Amazon|StepFunctions|HttpInvoke|{self.region}"}
+        headers |= {str(k): str(v) for k, v in (self.params.get("Headers") or {}).items()}
+        query = {str(k): _query_value(v) for k, v in (self.params.get("QueryParameters") or {}).items()}
+        invoker = HttpInvoker(timeout)
+        try:
+            await invoker.authorize(self.connection, self.secrets, headers, query)
+            body = self._body(headers)
+            async with (
+                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session,
+                session.request(method, url, headers=headers, params=query, data=body, allow_redirects=False) as sent,
+            ):
+                answer = await _response(sent)
+        except DeliveryFailure as exc:  # the connection's OAuth token could not be had
+            return TaskFailed("States.Http.Socket", exc.message)
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            return TaskFailed("States.Http.Socket", f"{method} {url} failed: {exc or type(exc).__name__}")
+        finally:
+            await invoker.close()
+        if not 200 <= answer["StatusCode"] < 300:
+            return TaskFailed(f"States.Http.StatusCode.{answer['StatusCode']}", orjson.dumps(answer).decode())
+        return TaskSucceeded(answer)
+
+    def _body(self, headers: dict[str, str]) -> bytes | None:
+        """RequestBody as JSON (the connection's body parameters merged into an object), or URL-encoded when
+        `Transform.RequestBodyEncoding` is URL_ENCODED."""
+        if "RequestBody" not in self.params:
+            return None
+        body = self.params["RequestBody"]
+        extra = self.connection.get("AuthParameters", {}).get("InvocationHttpParameters", {})
+        if isinstance(body, Mapping):
+            body = {**body, **_pairs(extra.get("BodyParameters") or [])}
+        transform = self.params.get("Transform") or {}
+        if transform.get("RequestBodyEncoding") == "URL_ENCODED" and isinstance(body, Mapping):
+            array_format = (transform.get("RequestEncodingOptions") or {}).get("ArrayFormat", "INDICES")
+            headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+            return urlencode(_form_pairs(body, str(array_format))).encode()
+        if isinstance(body, str):
+            return body.encode()
+        headers.setdefault("Content-Type", "application/json")
+        return orjson.dumps(body)
 
 
 class RuleExecutions:
@@ -537,4 +646,48 @@ def _with_metadata(result: Mapping[str, Any], optimized: _Optimized, request_id:
             "HttpStatusCode": int(result.get("StatusCode", 200)),
         },
         "SdkResponseMetadata": {"RequestId": request_id},
+    }
+
+
+def _query_value(value: Any) -> str:
+    return value if isinstance(value, str) else orjson.dumps(value).decode()
+
+
+def _pairs(entries: list[Mapping[str, Any]]) -> dict[str, Any]:
+    return {str(p["Key"]): p["Value"] for p in entries if "Key" in p and "Value" in p}
+
+
+def _form_pairs(body: Mapping[str, Any], array_format: str) -> list[tuple[str, str]]:
+    """A flat object as form fields; arrays as `ArrayFormat` says (INDICES `a[0]=x`, BRACKETS `a[]=x`,
+    REPEAT `a=x&a=y`, COMMAS `a=x,y`)."""
+    pairs: list[tuple[str, str]] = []
+    for key, value in body.items():
+        if not isinstance(value, list):
+            pairs.append((key, _query_value(value)))
+        elif array_format == "COMMAS":
+            pairs.append((key, ",".join(_query_value(item) for item in value)))
+        else:
+            pairs.extend((_field(key, index, array_format), _query_value(item)) for index, item in enumerate(value))
+    return pairs
+
+
+def _field(key: str, index: int, array_format: str) -> str:
+    if array_format == "BRACKETS":
+        return f"{key}[]"
+    return key if array_format == "REPEAT" else f"{key}[{index}]"
+
+
+async def _response(response: aiohttp.ClientResponse) -> dict[str, Any]:
+    """An HTTP task's output: the headers (each a list of values), the body (parsed when it is JSON), the
+    status code and text."""
+    headers: dict[str, list[str]] = {}
+    for name, value in response.headers.items():
+        headers.setdefault(str(name), []).append(value)
+    text = (await response.read()).decode(errors="replace")
+    body = _json_or_text(text) if "json" in response.headers.get("Content-Type", "") else text
+    return {
+        "Headers": headers,
+        "ResponseBody": body,
+        "StatusCode": response.status,
+        "StatusText": response.reason or "",
     }
