@@ -292,3 +292,88 @@ def _signed_client(server: Server, service: str) -> Any:
         aws_secret_access_key=SECRET,
         config=Config(retries={"max_attempts": 1}),
     )
+
+
+def _recorded_call(page: Any, label: str, name: str) -> None:
+    """Pick the recorded call whose option names `name` in the select labelled `label`."""
+    choice = page.get_by_label(label, exact=True)
+    choice.locator("option", has_text=name).first.wait_for(state="attached")
+    choice.select_option(choice.locator("option", has_text=name).first.get_attribute("value"))
+
+
+def test_the_sandbox_explains_a_match_a_miss_and_an_invalid_pattern(server: Server, page: Any) -> None:
+    server.client("sqs").create_queue(QueueName="sandbox-queue")
+    page.goto(server.url + "/console/")
+    page.get_by_role("link", name="Sandbox").click()
+    page.get_by_role("heading", name="Sandbox").wait_for()
+    _recorded_call(page, "Recorded call", "CreateQueue")
+    event = page.get_by_label("Event", exact=True)
+    page.wait_for_function("document.querySelectorAll('textarea')[1].value.includes('sandbox-queue')")
+    envelope = json.loads(event.input_value())
+    assert (envelope["source"], envelope["detail-type"]) == ("aws.sqs", "AWS API Call via CloudTrail")
+    assert envelope["detail"]["requestParameters"]["queueName"] == "sandbox-queue"
+    pattern = page.get_by_label("Event pattern", exact=True)
+    test = page.get_by_role("button", name="Test pattern")
+    verdict = page.get_by_role("status")
+
+    pattern.fill(json.dumps({"source": ["aws.sqs"], "detail": {"eventName": ["CreateQueue"]}}))
+    test.click()
+    verdict.filter(has_text="The pattern matches the event.").wait_for()
+
+    pattern.fill(json.dumps({"source": ["aws.sqs"], "detail": {"eventName": ["DeleteQueue"]}}))
+    test.click()
+    verdict.filter(has_text="The pattern does not match the event.").wait_for()
+    explanation = page.get_by_label("Explanation").inner_text()
+    assert 'detail.eventName: ["DeleteQueue"], but the event has "CreateQueue"' in explanation
+    _shot(page, "sandbox-no-match")
+
+    pattern.fill(json.dumps({"source": ["aws.sqs"], "detail-type": "AWS API Call via CloudTrail"}))
+    test.click()
+    verdict.filter(has_text="The pattern is not valid.").wait_for()
+    error = page.locator(f"#{pattern.get_attribute('id')}-error")
+    assert error.inner_text() == 'Event pattern is not valid. Reason: "detail-type" must be an object or an array'
+    hints = page.get_by_role("list", name="Hints")
+    assert "match values are listed in an array" in hints.inner_text()
+    _shot(page, "sandbox-hint")
+    hints.get_by_role("button", name="Use this pattern").click()
+    assert json.loads(pattern.input_value())["detail-type"] == ["AWS API Call via CloudTrail"]
+    test.click()
+    verdict.filter(has_text="The pattern matches the event.").wait_for()
+
+
+def test_event_history_finds_a_call_shows_its_record_and_makes_a_rule_of_it(server: Server, page: Any) -> None:
+    server.client("sqs").create_queue(QueueName="history-queue")
+    server.client("sns").create_topic(Name="history-topic")
+    page.goto(server.url + "/console/")
+    page.get_by_role("link", name="Event history").click()
+    page.get_by_role("heading", name="Event history").wait_for()
+    page.get_by_label("Lookup attribute").select_option(label="Event name")
+    page.get_by_label("Attribute value").fill("CreateTopic")
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("status").filter(has_text="recorded calls.").wait_for()
+    names = page.locator("tbody tr:not(.record) td:nth-child(2)").all_inner_texts()
+    assert names and set(names) == {"CreateTopic"}
+    page.get_by_role("button", name="View record CreateTopic").first.click()
+    shown = page.get_by_label("Record of CreateTopic", exact=False).first
+    assert json.loads(shown.inner_text())["requestParameters"] == {"name": "history-topic"}
+    _shot(page, "event-history")
+
+    page.get_by_role("button", name="Create rule from this event CreateTopic").first.click()
+    page.get_by_role("heading", name="Create rule").wait_for()
+    assert page.get_by_label("Custom pattern").is_checked()
+    assert json.loads(page.get_by_label("Event pattern JSON").input_value()) == {
+        "source": ["aws.sns"],
+        "detail-type": ["AWS API Call via CloudTrail"],
+        "detail": {"eventSource": ["sns.amazonaws.com"], "eventName": ["CreateTopic"]},
+    }
+    page.get_by_label("Name", exact=True).fill("from-history")
+    first = page.get_by_role("group", name="Target 1")
+    first.get_by_label("Queue", exact=True).select_option(label="history-queue")
+    page.get_by_role("button", name="Create", exact=True).click()
+    page.get_by_role("status").filter(has_text="Rule from-history was created.").wait_for()
+    events = server.client("events")
+    assert json.loads(events.describe_rule(Name="from-history")["EventPattern"])["detail"]["eventName"] == [
+        "CreateTopic"
+    ]
+    events.remove_targets(Rule="from-history", Ids=["Target1"])
+    events.delete_rule(Name="from-history")

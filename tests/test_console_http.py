@@ -175,3 +175,69 @@ def _token(page: urllib3.BaseHTTPResponse) -> str:
 def test_the_login_page_redirects_without_auth(server: Server) -> None:
     assert _get(server, "/console/login").headers["location"] == "/console/"
     assert COOKIE in _get(server, "/console/").headers["set-cookie"]
+
+
+def _sandbox(server: Server, route: str, body: bytes, token: bool = True) -> urllib3.BaseHTTPResponse:
+    cookie, csrf = _session(server)
+    headers = {"Cookie": cookie, **({"X-CSRF-Token": csrf} if token else {})}
+    return server.http.request(
+        "POST", f"{server.url}/console/sandbox/{route}", body=body, headers=headers, retries=False
+    )
+
+
+def test_the_sandbox_tests_a_pattern_and_explains_it(server: Server) -> None:
+    event = json.dumps({"source": "aws.sqs", "detail": {"eventName": "CreateQueue"}})
+    body = json.dumps({"pattern": '{"detail": {"eventName": ["DeleteQueue"]}}', "event": event}).encode()
+    assert _sandbox(server, "test", body, token=False).status == 403
+    answer = json.loads(_sandbox(server, "test", body).data)
+    assert answer["matched"] is False
+    assert answer["text"].endswith('detail.eventName: ["DeleteQueue"], but the event has "CreateQueue"')
+    assert answer["explanation"]["branches"][0]["matched"] is False
+    matching = json.dumps({"pattern": '{"source": ["aws.sqs"]}', "event": event}).encode()
+    assert json.loads(_sandbox(server, "test", matching).data)["matched"] is True
+
+
+@pytest.mark.parametrize(
+    ("document", "field", "message"),
+    [
+        ({"pattern": '{"source": "x"}', "event": "{}"}, "pattern", 'Reason: "source" must be an object or an array'),
+        ({"pattern": '{"source": ["x"]}', "event": "[1]"}, "event", "Event is not a JSON object."),
+        ({"pattern": '{"source": ["x"]}', "event": "{bad"}, "event", "Event is not valid JSON"),
+        ({"pattern": "", "event": "{}"}, "pattern", "Enter an event pattern."),
+        ({"pattern": '{"source": ["x"]}'}, "event", "Enter an event, or pick a recorded call."),
+        ({"pattern": '{"source": ["x"]}', "event": "{}", "records": [1]}, "records", "must be a list"),
+    ],
+)
+def test_the_sandbox_says_which_input_it_cannot_use(
+    server: Server, document: dict[str, object], field: str, message: str
+) -> None:
+    answer = _sandbox(server, "test", json.dumps(document).encode())
+    refused = json.loads(answer.data)
+    assert (answer.status, refused["__type"], refused["field"]) == (400, "ValidationException", field)
+    assert message in refused["message"]
+
+
+def test_an_invalid_pattern_comes_with_its_hints(server: Server) -> None:
+    body = json.dumps({"pattern": '{"source": "aws.sqs"}', "event": "{}"}).encode()
+    hints = json.loads(_sandbox(server, "test", body).data)["hints"]
+    assert [hint["corrected"] for hint in hints] == ['{"source": ["aws.sqs"]}']
+
+
+def test_the_sandbox_makes_a_recorded_calls_event(server: Server) -> None:
+    record = {
+        "eventSource": "monitoring.amazonaws.com",
+        "eventName": "PutMetricAlarm",
+        "eventType": "AwsApiCall",
+        "recipientAccountId": "123456789012",
+        "eventTime": "2026-01-02T03:04:05Z",
+        "awsRegion": "eu-west-1",
+    }
+    event = json.loads(json.loads(_sandbox(server, "event", json.dumps({"record": record}).encode()).data)["event"])
+    assert (event["source"], event["detail-type"], event["region"]) == (
+        "aws.cloudwatch",
+        "AWS API Call via CloudTrail",
+        "eu-west-1",
+    )
+    assert event["detail"] == record
+    for bad in (b"[]", b"{bad", json.dumps({"record": {"eventSource": "x"}}).encode()):
+        assert _sandbox(server, "event", bad).status == 400, bad

@@ -1,6 +1,7 @@
 """The web console's routes, mounted by the server beside the AWS API: the pages at `/console/` (`/`
 redirects there), their static files, sign-in and sign-out under --auth, and `POST /console/api/SERVICE`,
-which makes a JSON-protocol call on the server's own API as the signed-in key (`console/proxy.py`).
+which makes a JSON-protocol call on the server's own API as the signed-in key (`console/proxy.py`), and the
+Sandbox's pure computations (`POST /console/sandbox/test` and `/event`, `console/sandbox.py`).
 
 Why through the API rather than routes of its own calling the services: a console call is then parsed,
 validated, authorized, answered and recorded by the same code as a boto3 call, so it can do nothing the key
@@ -17,10 +18,14 @@ from __future__ import annotations
 import hmac
 import html
 import mimetypes
+from collections.abc import Callable, Mapping
+from functools import partial
 from importlib.resources import files
 from string import Template
+from typing import Any
 from urllib.parse import parse_qsl
 
+import anyio.to_thread
 import orjson
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -28,6 +33,7 @@ from starlette.routing import BaseRoute, Route
 
 from trailbridge.aws import sigv4
 from trailbridge.aws.validate import service_model
+from trailbridge.console import sandbox
 from trailbridge.console.proxy import ConsoleCallError, Serve, api_request
 from trailbridge.console.sessions import COOKIE, SESSION_SECONDS, Session, SessionSigner
 
@@ -66,6 +72,8 @@ class Console:
             Route("/console/login", self.login, methods=["POST"]),
             Route("/console/logout", self.logout, methods=["POST"]),
             Route("/console/api/{service}", self.api, methods=["POST"]),
+            Route("/console/sandbox/test", partial(self.computed, sandbox.tested), methods=["POST"]),
+            Route("/console/sandbox/event", partial(self.computed, sandbox.event_of), methods=["POST"]),
         ]
 
     @property
@@ -144,13 +152,12 @@ class Console:
         if _is_api_call(request):
             return await self.serve(request)
         session = self._session(request)
-        if session is None or not self.signer.csrf_ok(session, request.headers.get("x-csrf-token")):
-            return _forbidden()
-        if self.auth and not session.signed_in:
-            return _json_error("AccessDeniedException", "Sign in to the console first.", 401)
+        refused = self._refused(request, session)
+        if refused is not None or session is None:
+            return refused or _forbidden()
         body = await self._body(request, self.max_body)
         if body is None:
-            return _json_error("RequestEntityTooLargeException", f"Request body exceeds {self.max_body} bytes.", 413)
+            return _too_large(self.max_body)
         credential = None
         if session.signed_in:
             credential = (session.access_key, self.authenticator.credentials[session.access_key])
@@ -166,6 +173,33 @@ class Console:
         except ConsoleCallError as exc:
             return _json_error("UnknownOperationException", str(exc), 400)
         return await self.serve(call)
+
+    async def computed(self, work: Callable[[Mapping[str, Any]], dict[str, Any]], request: Request) -> Response:
+        """The Sandbox's routes: `work` of the JSON body, in a worker thread (a pattern or an event may be large)."""
+        refused = self._refused(request, self._session(request))
+        if refused is not None:
+            return refused
+        body = await self._body(request, self.max_body)
+        if body is None:
+            return _too_large(self.max_body)
+        try:
+            document = orjson.loads(body)
+            if not isinstance(document, dict):
+                raise sandbox.SandboxError("body", "The body must be a JSON object.")
+            answer = await anyio.to_thread.run_sync(work, document)
+        except orjson.JSONDecodeError as exc:
+            return _json_error("SerializationException", f"The body is not JSON: {exc}", 400)
+        except sandbox.SandboxError as exc:
+            return _json_error("ValidationException", str(exc), 400, field=exc.field, hints=exc.hints)
+        return Response(orjson.dumps(answer), media_type="application/json", headers=_HEADERS)
+
+    def _refused(self, request: Request, session: Session | None) -> Response | None:
+        """403 for a POST without its session's CSRF token; 401 under --auth for a session not signed in."""
+        if session is None or not self.signer.csrf_ok(session, request.headers.get("x-csrf-token")):
+            return _forbidden()
+        if self.auth and not session.signed_in:
+            return _json_error("AccessDeniedException", "Sign in to the console first.", 401)
+        return None
 
     def _session(self, request: Request) -> Session | None:
         session = self.signer.session(request.cookies.get(COOKIE))
@@ -231,5 +265,10 @@ def _forbidden() -> Response:
     return _json_error("InvalidCsrfToken", "The request has no valid CSRF token of this console session.", 403)
 
 
-def _json_error(code: str, message: str, status: int) -> Response:
-    return Response(orjson.dumps({"__type": code, "message": message}), status, media_type="application/json")
+def _too_large(limit: int) -> Response:
+    return _json_error("RequestEntityTooLargeException", f"Request body exceeds {limit} bytes.", 413)
+
+
+def _json_error(code: str, message: str, status: int, **more: object) -> Response:
+    answer = {"__type": code, "message": message, **more}
+    return Response(orjson.dumps(answer), status, media_type="application/json")

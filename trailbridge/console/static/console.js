@@ -24,6 +24,7 @@ const TARGET_KINDS = [
   ["events", "Event bus"],
 ];
 let flash = "";
+let pendingPattern = null; // a pattern "Create rule from this event" hands to the create page
 
 // ---- calls -------------------------------------------------------------------------------------------------
 
@@ -35,11 +36,15 @@ class ApiError extends Error {
   }
 }
 
-async function call(service, operation, body) {
-  const response = await fetch(`/console/api/${service}`, {
+function call(service, operation, body) {
+  return post(`/console/api/${service}`, body, { "X-Amz-Target": TARGETS[service](operation) });
+}
+
+async function post(path, body, headers) {
+  const response = await fetch(path, {
     method: "POST",
     credentials: "same-origin",
-    headers: { "Content-Type": "application/json", "X-Amz-Target": TARGETS[service](operation), "X-CSRF-Token": CSRF },
+    headers: { "Content-Type": "application/json", "X-CSRF-Token": CSRF, ...headers },
     body: JSON.stringify(body || {}),
   });
   const text = await response.text();
@@ -51,7 +56,10 @@ async function call(service, operation, body) {
   }
   if (!response.ok) {
     const code = String(data.__type || data.code || response.status).split("#").pop();
-    throw new ApiError(code, data.message || data.Message || response.statusText, response.status);
+    const error = new ApiError(code, data.message || data.Message || response.statusText, response.status);
+    error.field = data.field;
+    error.hints = data.hints;
+    throw error;
   }
   return data;
 }
@@ -363,14 +371,18 @@ async function createPage(params) {
   const bus = select(busNames, params.get("bus") || "default");
   const regenerate = () => { pattern.value = predefinedPattern(service.value, eventType.value); };
   for (const control of [service, eventType]) control.addEventListener("change", regenerate);
-  regenerate();
+  const handed = pendingPattern;
+  pendingPattern = null;
+  if (handed) pattern.value = handed;
+  else regenerate();
   const predefined = h("div", {}, field("Service provider", provider), field("Service name", service), field("Event type", eventType));
   const patternBox = h("div", {},
     h("div", { class: "choice", role: "radiogroup", "aria-label": "Event matching pattern" },
-      radio("matching", "predefined", "Pre-defined pattern by service", true, () => { predefined.hidden = false; regenerate(); }),
-      radio("matching", "custom", "Custom pattern", false, () => { predefined.hidden = true; })),
+      radio("matching", "predefined", "Pre-defined pattern by service", !handed, () => { predefined.hidden = false; regenerate(); }),
+      radio("matching", "custom", "Custom pattern", Boolean(handed), () => { predefined.hidden = true; })),
     predefined,
     field("Event pattern JSON", pattern, "Edit it if you like: the rule is created with this pattern."));
+  predefined.hidden = Boolean(handed);
   const scheduleBox = field("Schedule expression", schedule);
   scheduleBox.hidden = true;
   const kindChanged = (isSchedule) => { patternBox.hidden = isSchedule; scheduleBox.hidden = !isSchedule; };
@@ -488,9 +500,154 @@ function guessRuleField(message, fields, isSchedule) {
   return null;
 }
 
+// ---- recorded calls ----------------------------------------------------------------------------------------
+
+const LOOKUP_ATTRIBUTES = [
+  ["", "Any"],
+  ["EventName", "Event name"],
+  ["EventSource", "Event source"],
+  ["Username", "User name"],
+  ["ResourceType", "Resource type"],
+  ["ResourceName", "Resource name"],
+  ["EventId", "Event ID"],
+  ["ReadOnly", "Read only"],
+  ["AccessKeyId", "Access key ID"],
+];
+
+function record(event) {
+  return JSON.parse(event.CloudTrailEvent);
+}
+
+async function patternFrom(event) {
+  const envelope = JSON.parse((await post("/console/sandbox/event", { record: record(event) })).event);
+  return JSON.stringify({
+    source: [envelope.source],
+    "detail-type": [envelope["detail-type"]],
+    detail: { eventSource: [envelope.detail.eventSource], eventName: [envelope.detail.eventName] },
+  }, null, 2);
+}
+
+async function historyPage() {
+  const attribute = select(LOOKUP_ATTRIBUTES, "");
+  const value = h("input", { autocomplete: "off" });
+  const start = h("input", { type: "datetime-local", step: 1 });
+  const end = h("input", { type: "datetime-local", step: 1 });
+  const search = h("button", { type: "submit", class: "primary" }, "Search");
+  const more = h("button", { type: "button", hidden: true }, "Load more");
+  const status = h("p", { role: "status" });
+  const body = h("tbody");
+  const form = h("form", { class: "toolbar", novalidate: true },
+    field("Lookup attribute", attribute), field("Attribute value", value), field("Start time", start), field("End time", end), search);
+  const table = h("table", {},
+    h("thead", {}, h("tr", {}, ["Event time", "Event name", "Event source", "User name", "Actions"].map((t) => h("th", { scope: "col" }, t)))), body);
+  page("Event history", form, status, table, more);
+  let token = null;
+  const show = (event) => {
+    const json = h("pre", { tabindex: 0, "aria-label": `Record of ${event.EventName} ${event.EventId}` }, JSON.stringify(record(event), null, 2));
+    const recordRow = h("tr", { class: "record", hidden: true }, h("td", { colspan: 5 }, json));
+    const view = h("button", { type: "button", "aria-expanded": "false" }, `View record ${event.EventName}`);
+    view.addEventListener("click", () => {
+      recordRow.hidden = !recordRow.hidden;
+      view.setAttribute("aria-expanded", String(!recordRow.hidden));
+    });
+    const rule = h("button", { type: "button" }, `Create rule from this event ${event.EventName}`);
+    rule.addEventListener("click", async () => {
+      try {
+        pendingPattern = await patternFrom(event);
+        location.hash = "#/rules/create";
+      } catch (error) {
+        status.textContent = error.message;
+      }
+    });
+    body.append(
+      h("tr", {},
+        h("td", { "data-label": "Event time" }, new Date(event.EventTime * 1000).toISOString()),
+        h("td", { "data-label": "Event name" }, event.EventName),
+        h("td", { "data-label": "Event source" }, event.EventSource),
+        h("td", { "data-label": "User name" }, event.Username || "-"),
+        h("td", { "data-label": "Actions" }, view, " ", rule)),
+      recordRow);
+  };
+  const lookup = async (again) => {
+    for (const control of [value, start, end]) showError(control, "");
+    const query = { MaxResults: 50 };
+    if (attribute.value) query.LookupAttributes = [{ AttributeKey: attribute.value, AttributeValue: value.value }];
+    if (start.value) query.StartTime = new Date(start.value).getTime() / 1000;
+    if (end.value) query.EndTime = new Date(end.value).getTime() / 1000;
+    if (again && token) query.NextToken = token;
+    try {
+      const answer = await call("cloudtrail", "LookupEvents", query);
+      if (!again) body.replaceChildren();
+      (answer.Events || []).forEach(show);
+      token = answer.NextToken || null;
+      more.hidden = !token;
+      status.textContent = body.children.length ? `${body.children.length / 2} recorded calls.` : "No recorded calls match.";
+    } catch (error) {
+      const control = /time/i.test(error.message) ? (/end/i.test(error.message) ? end : start) : value;
+      showError(control, error.message);
+    }
+  };
+  form.addEventListener("submit", (submitted) => { submitted.preventDefault(); lookup(false); });
+  more.addEventListener("click", () => lookup(true));
+  await lookup(false);
+}
+
+// ---- sandbox -----------------------------------------------------------------------------------------------
+
+async function sandboxPage() {
+  const events = await all("cloudtrail", "LookupEvents", { MaxResults: 50 }, "Events", 4).catch(() => []);
+  const pattern = h("textarea", { spellcheck: "false" });
+  pattern.value = JSON.stringify({ source: ["aws.sqs"], "detail-type": [CLOUDTRAIL_CALL], detail: { eventName: ["CreateQueue"] } }, null, 2);
+  const recorded = select([["", "None: paste an event below"],
+    ...events.map((e, i) => [String(i), `${new Date(e.EventTime * 1000).toISOString()} ${e.EventSource} ${e.EventName}`])]);
+  const event = h("textarea", { spellcheck: "false" });
+  const test = h("button", { type: "submit", class: "primary" }, "Test pattern");
+  const verdict = h("p", { role: "status" });
+  const explanation = h("pre", { tabindex: 0, "aria-label": "Explanation" });
+  const hintList = h("ul", { "aria-label": "Hints" });
+  const result = h("section", { "aria-labelledby": "result-title", hidden: true },
+    h("h2", { id: "result-title" }, "Result"), verdict, explanation, h("h2", {}, "Hints"), hintList);
+  const fields = { pattern, event };
+  const showHints = (found) => {
+    const items = found.map((hint) => h("li", {}, hint.message, hint.corrected ? h("div", {}, h("code", {}, hint.corrected), " ",
+      h("button", { type: "button", onclick: () => { pattern.value = hint.corrected; } }, "Use this pattern")) : null));
+    hintList.replaceChildren(...(items.length ? items : [h("li", {}, "None.")]));
+  };
+  recorded.addEventListener("change", async () => {
+    if (!recorded.value) return;
+    try {
+      event.value = (await post("/console/sandbox/event", { record: record(events[Number(recorded.value)]) })).event;
+      showError(event, "");
+    } catch (error) {
+      showError(event, error.message);
+    }
+  });
+  const form = h("form", { novalidate: true },
+    field("Event pattern", pattern),
+    field("Recorded call", recorded, "Pick a recorded call to test its EventBridge event, or paste any event."),
+    field("Event", event), test);
+  form.addEventListener("submit", async (submitted) => {
+    submitted.preventDefault();
+    for (const control of Object.values(fields)) showError(control, "");
+    try {
+      const answer = await post("/console/sandbox/test", { pattern: pattern.value, event: event.value, records: events.map(record) });
+      verdict.textContent = answer.matched ? "The pattern matches the event." : "The pattern does not match the event.";
+      explanation.textContent = answer.text;
+      showHints(answer.hints);
+    } catch (error) {
+      showError(fields[error.field] || pattern, error.message);
+      verdict.textContent = error.field === "pattern" ? "The pattern is not valid." : "The event cannot be tested.";
+      explanation.textContent = error.message;
+      showHints(error.hints || []);
+    }
+    result.hidden = false;
+  });
+  page("Sandbox", form, result);
+}
+
 // ---- routing -----------------------------------------------------------------------------------------------
 
-const ROUTES = { "#/rules": rulesPage, "#/rules/create": createPage };
+const ROUTES = { "#/rules": rulesPage, "#/rules/create": createPage, "#/sandbox": sandboxPage, "#/history": historyPage };
 
 async function route() {
   const [path, query] = (location.hash || "#/rules").split("?");
