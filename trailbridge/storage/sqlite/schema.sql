@@ -264,7 +264,7 @@ CREATE TABLE IF NOT EXISTS sfn_executions (
     stopped      REAL,
     lease_owner  TEXT,
     lease_until  REAL
-) WITHOUT ROWID;
+);
 CREATE INDEX IF NOT EXISTS sfn_executions_machine ON sfn_executions (machine_arn, started, arn);
 CREATE INDEX IF NOT EXISTS sfn_executions_wake ON sfn_executions (wake_at, arn) WHERE status = 'RUNNING' AND wake_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS sfn_executions_lease ON sfn_executions (lease_owner) WHERE lease_owner IS NOT NULL;

@@ -22,7 +22,7 @@ CREATE TABLE sfn_executions (
     stopped      REAL,
     lease_owner  TEXT,
     lease_until  REAL
-) WITHOUT ROWID;
+);
 CREATE INDEX sfn_executions_machine ON sfn_executions (machine_arn, started, arn);
 CREATE INDEX sfn_executions_wake ON sfn_executions (wake_at, arn) WHERE status = 'RUNNING' AND wake_at IS NOT NULL;
 CREATE INDEX sfn_executions_lease ON sfn_executions (lease_owner) WHERE lease_owner IS NOT NULL;
