@@ -1,0 +1,83 @@
+"""Work an integration does after answering `TaskPending()` (a function's run, an HTTP request): on a pool of
+threads, its outcome then given to the task by its token."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from trailbridge.services.base import Engine
+from trailbridge.states.tasks import TaskFailed, TaskSucceeded
+
+log = logging.getLogger("trailbridge.states")
+
+THREADS = 32  # tasks running for executions at once, per process
+ANSWER_WAIT_SECONDS = 10.0  # how long a finished task's answer waits for its task to be recorded as waiting
+
+Outcome = TaskSucceeded | TaskFailed
+# An answer to a task by its token: True once a task waited for it (the service's `calls.answer_task`).
+Answer = Callable[[Engine, str, Outcome], bool]
+# Runs a function of no arguments later, on another thread.
+Background = Callable[[Callable[[], None]], None]
+
+
+class _Pool:
+    """The threads tasks run on, started on first use (one pool per process)."""
+
+    def __init__(self) -> None:
+        self._executor: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def submit(self, work: Callable[[], None]) -> None:
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(THREADS, thread_name_prefix="states-task")
+        self._executor.submit(work)
+
+
+pooled: Background = _Pool().submit
+
+
+def service_answer(engine: Engine, token: str, outcome: Outcome) -> bool:
+    # The service's module imports the integrations (and is written beside them): looked up when first used.
+    calls = importlib.import_module("trailbridge.services.states.calls")
+    answered: bool = calls.answer_task(engine, token, outcome)
+    return answered
+
+
+def run_later(
+    background: Background,
+    answer: Answer,
+    engine: Engine,
+    token: str,
+    work: Callable[[], Outcome | None],
+) -> None:
+    """Run `work` in the background; its outcome (None: nothing to answer) answers the task `token`."""
+
+    def run() -> None:
+        outcome: Outcome | None
+        try:
+            outcome = work()
+        except Exception as exc:  # a bug must not leave the task waiting for ever
+            log.exception("task %s... failed", token[:16])
+            outcome = TaskFailed("States.TaskFailed", f"trailbridge failed to run the task: {type(exc).__name__}")
+        if outcome is not None:
+            _deliver(answer, engine, token, outcome)
+
+    background(run)
+
+
+def _deliver(answer: Answer, engine: Engine, token: str, outcome: Outcome) -> None:
+    """Answer the task; the driver may not have recorded it as waiting yet (it does right after `invoke`
+    returns), so a refused answer is tried again for a while."""
+    deadline, pause = time.monotonic() + ANSWER_WAIT_SECONDS, 0.01
+    while not answer(engine, token, outcome):
+        if time.monotonic() >= deadline:
+            log.warning("no task waits for the answer of task %s...", token[:16])
+            return
+        time.sleep(pause)
+        pause = min(pause * 2, 0.5)
