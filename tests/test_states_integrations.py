@@ -4,6 +4,7 @@ with AWS's output shapes and error names; a function's answer comes later, by it
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable, Iterator
@@ -17,6 +18,7 @@ from tests.support.http import Endpoint
 from tests.support.sns import Sns
 from tests.test_lambda_service import OWNER, Lambda, create, zipped
 from trailbridge.runtime import Trailbridge
+from trailbridge.server.operations import handlers
 from trailbridge.services.base import Engine
 from trailbridge.services.cloudtrail import CloudTrailService
 from trailbridge.services.destinations import DestinationsService
@@ -394,3 +396,38 @@ def test_http_invoke_url_encodes_the_body_when_asked(
     assert sent["body"] == "name=a+b&tags%5B%5D=x&tags%5B%5D=y"
     assert sent["headers"]["Content-Type"] == "application/x-www-form-urlencoded"
     assert sent["headers"]["Authorization"].startswith("Basic ")
+
+
+def test_the_driver_runs_a_function_and_a_publish_through_tasks_for(tb: Trailbridge, echo: str, aws: Sns) -> None:
+    url, queue = aws.queue("driven")
+    topic = aws.topic("driven")
+    aws.subscribe(topic, queue)  # the SNS envelope: its MessageId is the publish's
+    definition = {
+        "StartAt": "Echo",
+        "States": {
+            "Echo": {"Type": "Task", "Resource": echo, "ResultPath": "$.echoed", "Next": "Notify"},
+            "Notify": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sns:publish",
+                "Parameters": {"TopicArn": topic, "Message.$": "$.echoed.echo.user"},
+                "ResultSelector": {"id.$": "$.MessageId"},
+                "End": True,
+            },
+        },
+    }
+    sfn = functools.partial(stepfunctions_call, tb)
+    machine = sfn("CreateStateMachine", name="driven", definition=json.dumps(definition), roleArn=ROLE)
+    started = sfn("StartExecution", stateMachineArn=machine["stateMachineArn"], input='{"user": "bob"}')
+    arn = started["executionArn"]
+    wait_for(lambda: sfn("DescribeExecution", executionArn=arn)["status"] != "RUNNING", timeout=15)
+    described = sfn("DescribeExecution", executionArn=arn)
+    assert described["status"] == "SUCCEEDED", described
+    [message] = [json.loads(m["Body"]) for m in aws.received(url)]
+    assert (message["Message"], json.loads(described["output"])) == ("bob", {"id": message["MessageId"]})
+    history = [e["type"] for e in sfn("GetExecutionHistory", executionArn=arn)["events"]]
+    assert history.count("TaskScheduled") == history.count("TaskStarted") == history.count("TaskSucceeded") == 2
+    assert history[-1] == "ExecutionSucceeded"
+
+
+def stepfunctions_call(tb: Trailbridge, operation: str, **params: Any) -> dict[str, Any]:
+    return handlers("stepfunctions")[operation].bind(tb.engine, OWNER, REGION)(**params)

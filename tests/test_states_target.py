@@ -11,14 +11,16 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import wait_for
 from tests.support.s3 import fails
 from trailbridge.delivery.functions import Functions
 from trailbridge.delivery.http import HttpInvoker
 from trailbridge.delivery.invoker import Delivery, Invoker
 from trailbridge.delivery.retry import DeliveryFailure
 from trailbridge.delivery.state_machines import execution_name, start_execution
-from trailbridge.delivery.targets import target_kind
+from trailbridge.delivery.targets import EVENTS_PRINCIPAL, target_kind
 from trailbridge.runtime import Trailbridge, _TopicPublisher
+from trailbridge.server.operations import handlers
 from trailbridge.services.events import EventsService
 from trailbridge.services.lambda_functions.invoking import DeployedFunctions
 
@@ -129,3 +131,65 @@ async def invoked(tb: Trailbridge) -> None:
     with pytest.raises(DeliveryFailure) as denied:  # another account's machine: no policy lets the rule
         await invoker.invoke(Delivery(foreign, {**spec, "Arn": foreign}, b"{}", EVENT, {}, "r", RULE, None))
     assert denied.value.code == "NO_PERMISSIONS"
+
+
+def stepfunctions(tb: Trailbridge, operation: str, **params: Any) -> dict[str, Any]:
+    return handlers("stepfunctions")[operation].bind(tb.engine, ACCOUNT, REGION)(**params)
+
+
+PASS_ON = {"StartAt": "Seen", "States": {"Seen": {"Type": "Pass", "Parameters": {"seen.$": "$.user"}, "End": True}}}
+
+
+def test_a_rule_starts_one_execution_per_event_with_the_transformed_event(tb: Trailbridge) -> None:
+    machine = stepfunctions(
+        tb, "CreateStateMachine", name="approvals", definition=json.dumps(PASS_ON), roleArn=f"{ROLE}-sfn"
+    )["stateMachineArn"]
+    events = EventsService(tb.engine, ACCOUNT, REGION)
+    events.put_rule(Name="on-create-user", EventPattern=json.dumps({"source": ["my.iam"]}))
+    transformer = {"InputPathsMap": {"u": "$.detail.userName"}, "InputTemplate": '{"user": <u>}'}
+    target = {"Id": "sfn", "Arn": machine, "RoleArn": ROLE, "InputTransformer": transformer}
+    events.put_targets(Rule="on-create-user", Targets=[target])
+    for user in ("bob", "alice"):
+        entry = {"Source": "my.iam", "DetailType": "CreateUser", "Detail": json.dumps({"userName": user})}
+        assert events.put_events(Entries=[entry])["FailedEntryCount"] == 0
+
+    def finished() -> list[dict[str, Any]]:
+        listed = stepfunctions(tb, "ListExecutions", stateMachineArn=machine)["executions"]
+        return listed if len(listed) == 2 and all(e["status"] == "SUCCEEDED" for e in listed) else []
+
+    wait_for(finished)
+    outputs = sorted(
+        json.loads(stepfunctions(tb, "DescribeExecution", executionArn=e["executionArn"])["output"])["seen"]
+        for e in finished()
+    )
+    assert outputs == ["alice", "bob"]
+    tb.recorder.flush()
+    started = [
+        json.loads(e["CloudTrailEvent"])
+        for e in tb.cloudtrail(ACCOUNT, REGION).lookup_events(
+            LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "StartExecution"}]
+        )["Events"]
+    ]
+    assert len(started) == 2
+    identity = started[0]["userIdentity"]
+    assert (identity["invokedBy"], identity["sessionContext"]["sessionIssuer"]["arn"]) == (EVENTS_PRINCIPAL, ROLE)
+
+
+def test_a_start_refused_for_good_goes_to_the_dead_letter_queue(tb: Trailbridge) -> None:
+    sqs = tb.sqs(ACCOUNT, REGION)
+    url = sqs.create_queue(QueueName="dead")["QueueUrl"]
+    dead = f"arn:aws:sqs:{REGION}:{ACCOUNT}:dead"
+    events = EventsService(tb.engine, ACCOUNT, REGION)
+    events.put_rule(Name="to-nowhere", EventPattern=json.dumps({"source": ["my.app"]}))
+    target = {"Id": "sfn", "Arn": MACHINE, "RoleArn": ROLE, "DeadLetterConfig": {"Arn": dead}}
+    events.put_targets(Rule="to-nowhere", Targets=[target])
+    events.put_events(Entries=[{"Source": "my.app", "DetailType": "x", "Detail": "{}"}])
+    received: list[dict[str, Any]] = []
+
+    def arrived() -> bool:
+        received.extend(sqs.receive_message(QueueUrl=url, MessageAttributeNames=["All"]).get("Messages", []))
+        return bool(received)
+
+    wait_for(arrived)
+    attributes = {k: v["StringValue"] for k, v in received[0]["MessageAttributes"].items()}
+    assert (attributes["ERROR_CODE"], attributes["TARGET_ARN"]) == ("StateMachineDoesNotExist", MACHINE)

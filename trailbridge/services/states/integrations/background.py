@@ -3,7 +3,6 @@ threads, its outcome then given to the task by its token."""
 
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
 import time
@@ -11,6 +10,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from trailbridge.services.base import Engine
+from trailbridge.services.states.calls import answer_task
 from trailbridge.states.tasks import TaskFailed, TaskSucceeded
 
 log = logging.getLogger("trailbridge.states")
@@ -40,13 +40,7 @@ class _Pool:
 
 
 pooled: Background = _Pool().submit
-
-
-def service_answer(engine: Engine, token: str, outcome: Outcome) -> bool:
-    # The service's module imports the integrations (and is written beside them): looked up when first used.
-    calls = importlib.import_module("trailbridge.services.states.calls")
-    answered: bool = calls.answer_task(engine, token, outcome)
-    return answered
+service_answer: Answer = answer_task  # the service's: what SendTaskSuccess/Failure do
 
 
 def run_later(
