@@ -93,6 +93,7 @@ class Dispatcher:
         self.resources, self.routing, self.invoker, self.queues = resources, routing, invoker, queues
         self.metrics, self.settings, self.clock = metrics, settings, clock
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread = 0  # the thread `_loop` runs on
         self._wakeup: asyncio.Event | None = None
         self.worker = Worker("dispatcher", self._run, self.wake)
         self._runs = 0
@@ -116,6 +117,9 @@ class Dispatcher:
     def wake(self) -> None:
         loop, wakeup = self._loop, self._wakeup
         if loop is not None and wakeup is not None:
+            if threading.get_ident() == self._loop_thread:  # a delivery of this loop wrote one (a rule's function
+                wakeup.set()  # target): set at once, no write to the loop's self-pipe
+                return
             # a loop closed meanwhile (the dispatcher is starting again) claims what is due when it starts
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(wakeup.set)
@@ -141,7 +145,7 @@ class Dispatcher:
             self._loop = self._wakeup = None
 
     async def _main(self) -> None:
-        self._loop = asyncio.get_running_loop()
+        self._loop, self._loop_thread = asyncio.get_running_loop(), threading.get_ident()
         self._wakeup = asyncio.Event()
         self._ready.set()
         next_schedule = 0.0
