@@ -7,12 +7,16 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import wait_for
 from tests.support.s3 import fails
+from tests.support.server import Server
+from tests.test_server_aws import logging_trail
+from tests.test_server_events import queue_for, receive_all
 from trailbridge.delivery.functions import Functions
 from trailbridge.delivery.http import HttpInvoker
 from trailbridge.delivery.invoker import Delivery, Invoker
@@ -193,3 +197,93 @@ def test_a_start_refused_for_good_goes_to_the_dead_letter_queue(tb: Trailbridge)
     wait_for(arrived)
     attributes = {k: v["StringValue"] for k, v in received[0]["MessageAttributes"].items()}
     assert (attributes["ERROR_CODE"], attributes["TARGET_ARN"]) == ("StateMachineDoesNotExist", MACHINE)
+
+
+def approval_machine(topic: str) -> dict[str, Any]:
+    """The README's approval workflow: ask on a topic with the task token, wait; approved, tag the user;
+    rejected (SendTaskFailure `Rejected`), delete the user."""
+    user = "$.user"
+    return {
+        "StartAt": "AskApproval",
+        "States": {
+            "AskApproval": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sns:publish.waitForTaskToken",
+                "Parameters": {"TopicArn": topic, "Message": {"token.$": "$$.Task.Token", "user.$": user}},
+                "ResultPath": "$.decision",
+                "Catch": [{"ErrorEquals": ["Rejected"], "ResultPath": "$.rejection", "Next": "DeleteUser"}],
+                "Next": "TagUser",
+            },
+            "TagUser": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::aws-sdk:iam:tagUser",
+                "Parameters": {"UserName.$": user, "Tags": [{"Key": "approved-by", "Value.$": "$.decision.by"}]},
+                "End": True,
+            },
+            "DeleteUser": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::aws-sdk:iam:deleteUser",
+                "Parameters": {"UserName.$": user},
+                "End": True,
+            },
+        },
+    }
+
+
+def test_the_approval_workflow_waits_across_a_restart(tmp_path: Path) -> None:
+    account, data = "246813579024", tmp_path / "data"
+    first = Server("--data", str(data))
+    try:
+        logging_trail(first, account)  # CloudTrail's events reach the bus while a trail logs, as on AWS
+        sqs, url, queue = queue_for(first, account, "approvers")
+        topic = first.client("sns", account).create_topic(Name="approvals")["TopicArn"]
+        first.client("sns", account).subscribe(
+            TopicArn=topic, Protocol="sqs", Endpoint=queue, Attributes={"RawMessageDelivery": "true"}
+        )
+        machine = first.client("stepfunctions", account).create_state_machine(
+            name="approve-new-users",
+            definition=json.dumps(approval_machine(topic)),
+            roleArn=f"arn:aws:iam::{account}:role/approver",
+        )["stateMachineArn"]
+        events = first.client("events", account)
+        pattern = {"source": ["aws.iam"], "detail": {"eventName": ["CreateUser"]}}
+        events.put_rule(Name="new-users", EventPattern=json.dumps(pattern))
+        transformer = {"InputPathsMap": {"u": "$.detail.requestParameters.userName"}, "InputTemplate": '{"user": <u>}'}
+        role = f"arn:aws:iam::{account}:role/events"
+        target = {"Id": "approve", "Arn": machine, "RoleArn": role, "InputTransformer": transformer}
+        events.put_targets(Rule="new-users", Targets=[target])
+        iam = first.client("iam", account)
+        for user in ("bob", "carol"):
+            iam.create_user(UserName=user)
+        asked = {message["user"]: message["token"] for message in receive_all(sqs, url, 2)}
+        assert set(asked) == {"bob", "carol"}
+    finally:
+        first.stop()
+    second = Server("--data", str(data), port=first.port)
+    try:
+        sfn = second.client("stepfunctions", account)
+        executions = sfn.list_executions(stateMachineArn=machine)["executions"]
+        assert sorted(e["status"] for e in executions) == ["RUNNING", "RUNNING"]  # still waiting for the decision
+        iam = second.client("iam", account)
+        for user in ("bob", "carol"):  # the embedded moto's IAM is in memory: the users are made again
+            iam.create_user(UserName=user)
+        sfn.send_task_success(taskToken=asked["bob"], output=json.dumps({"by": "alice"}))
+        sfn.send_task_failure(taskToken=asked["carol"], error="Rejected", cause="not on the team")
+
+        def statuses() -> list[str]:
+            return [sfn.describe_execution(executionArn=e["executionArn"])["status"] for e in executions]
+
+        wait_for(lambda: "RUNNING" not in statuses(), timeout=20)
+        assert statuses() == ["SUCCEEDED", "SUCCEEDED"]
+        assert iam.list_user_tags(UserName="bob")["Tags"] == [{"Key": "approved-by", "Value": "alice"}]
+        with pytest.raises(iam.exceptions.NoSuchEntityException):
+            iam.get_user(UserName="carol")
+        records = second.client("cloudtrail", account).lookup_events(
+            LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "DeleteUser"}]
+        )["Events"]
+        deleted = json.loads(records[0]["CloudTrailEvent"])
+        assert deleted["userIdentity"]["invokedBy"] == "states.amazonaws.com"
+        assert deleted["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"].endswith(":role/approver")
+        assert deleted["requestParameters"] == {"userName": "carol"}
+    finally:
+        second.stop()
