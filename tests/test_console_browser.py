@@ -415,3 +415,24 @@ def test_the_sign_in_page_passes_axe_core(authed: Server, page: Any) -> None:
     page.goto(authed.url + "/console/login")
     page.get_by_role("heading", name="Sign in").wait_for()
     assert _violations(page) == []
+
+
+def test_the_rules_list_shows_fifty_rules_a_page_and_filters_them_all(server: Server, page: Any) -> None:
+    events = server.client("events")
+    events.create_event_bus(Name="many")
+    for i in range(60):
+        events.put_rule(Name=f"many-{i:02d}", EventBusName="many", EventPattern=json.dumps({"source": [f"s{i}"]}))
+    page.goto(server.url + "/console/#/rules")
+    page.get_by_label("Event bus").select_option("many")
+    counted = page.get_by_text("Rules 1 to 50 of 60")
+    counted.wait_for()
+    assert page.get_by_role("radio").count() == 50
+    page.get_by_role("button", name="Next page").click()
+    page.get_by_text("Rules 51 to 60 of 60").wait_for()
+    assert page.get_by_role("button", name="Next page").is_disabled()
+    assert page.get_by_role("radio").count() == 10
+    page.get_by_label("Filter rules").fill("source: s7")  # the pattern summary of many-07 only
+    page.get_by_text("Rules 1 to 1 of 1").wait_for()
+    assert page.get_by_role("row").filter(has_text="many-07").count() == 1
+    page.get_by_label("Filter rules").fill("no-such-rule")
+    page.get_by_text("No rule matches the filter.").wait_for()

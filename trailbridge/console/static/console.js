@@ -14,6 +14,7 @@ const TARGETS = {
   cloudtrail: (op) => `com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.${op}`,
 };
 const MAX_TARGETS = 5;
+const RULES_PER_PAGE = 50; // rows of the rules list: only the rules shown have their targets listed
 const CLOUDTRAIL_CALL = "AWS API Call via CloudTrail";
 const TARGET_KINDS = [
   ["sqs", "SQS queue"],
@@ -194,7 +195,6 @@ async function rulesPage(params) {
     h("div", { class: "toolbar" }, field("Event bus", busSelect), field("Filter rules", filter)),
     h("div", { class: "toolbar" }, Object.values(buttons), create), table);
   const rules = await all("events", "ListRules", { EventBusName: bus }, "Rules");
-  const rows = [];
   let selected = null;
   const choose = (rule) => {
     selected = rule;
@@ -202,28 +202,45 @@ async function rulesPage(params) {
     buttons.disable.disabled = rule.State === "DISABLED";
     buttons.remove.disabled = false;
   };
-  for (const rule of rules) {
+  const targetsOf = new Map(); // rule name -> its target ARNs, once listed (only the rules shown are asked)
+  const searched = (rule) => `${rule.Name} ${rule.State} ${patternSummary(rule)} ${(targetsOf.get(rule.Name) || []).join(" ")}`.toLowerCase();
+  const row = (rule) => {
     const targets = h("td", { "data-label": "Targets" }, "…");
-    const row = h("tr", {},
-      h("td", { "data-label": "Select" }, h("input", { type: "radio", name: "rule", "aria-label": `Select rule ${rule.Name}`, onchange: () => choose(rule) })),
+    const shown = (arns) => targets.replaceChildren(...(arns.length ? arns.map((arn) => h("div", {}, h("code", {}, arn))) : ["none"]));
+    if (targetsOf.has(rule.Name)) shown(targetsOf.get(rule.Name));
+    else {
+      call("events", "ListTargetsByRule", { Rule: rule.Name, EventBusName: bus }).then((answer) => {
+        targetsOf.set(rule.Name, (answer.Targets || []).map((t) => t.Arn));
+        shown(targetsOf.get(rule.Name));
+      }, (error) => targets.replaceChildren(error.message));
+    }
+    return h("tr", {},
+      h("td", { "data-label": "Select" }, h("input", { type: "radio", name: "rule", "aria-label": `Select rule ${rule.Name}`, checked: selected === rule, onchange: () => choose(rule) })),
       h("td", { "data-label": "Name" }, rule.Name),
       h("td", { "data-label": "State" }, rule.State),
       h("td", { "data-label": "Event pattern" }, h("code", {}, patternSummary(rule))),
       targets);
-    row.search = `${rule.Name} ${rule.State} ${patternSummary(rule)}`.toLowerCase();
-    rows.push(row);
-    body.append(row);
-    call("events", "ListTargetsByRule", { Rule: rule.Name, EventBusName: bus }).then((answer) => {
-      const arns = (answer.Targets || []).map((t) => t.Arn);
-      targets.replaceChildren(...(arns.length ? arns.map((arn) => h("div", {}, h("code", {}, arn))) : ["none"]));
-      row.search += ` ${arns.join(" ")}`.toLowerCase();
-    }, (error) => targets.replaceChildren(error.message));
-  }
-  if (!rules.length) body.append(h("tr", {}, h("td", { colspan: 5 }, "No rules on this event bus.")));
-  filter.addEventListener("input", () => {
+  };
+  const previous = h("button", { type: "button" }, "Previous page");
+  const next = h("button", { type: "button" }, "Next page");
+  const counted = h("span", { class: "hint" });
+  table.after(h("div", { class: "toolbar" }, previous, next, counted));
+  let first = 0;
+  const render = () => {
     const words = filter.value.toLowerCase().split(/\s+/).filter(Boolean);
-    for (const row of rows) row.hidden = !words.every((w) => row.search.includes(w));
-  });
+    const matching = rules.filter((rule) => words.every((w) => searched(rule).includes(w)));
+    first = Math.max(0, Math.min(first, matching.length - 1 - ((matching.length - 1) % RULES_PER_PAGE)));
+    const shown = matching.slice(first, first + RULES_PER_PAGE);
+    body.replaceChildren(...shown.map(row));
+    if (!shown.length) body.append(h("tr", {}, h("td", { colspan: 5 }, rules.length ? "No rule matches the filter." : "No rules on this event bus.")));
+    counted.textContent = matching.length ? `Rules ${first + 1} to ${first + shown.length} of ${matching.length}` : "";
+    previous.disabled = first === 0;
+    next.disabled = first + RULES_PER_PAGE >= matching.length;
+  };
+  previous.addEventListener("click", () => { first -= RULES_PER_PAGE; render(); });
+  next.addEventListener("click", () => { first += RULES_PER_PAGE; render(); });
+  filter.addEventListener("input", () => { first = 0; render(); });
+  render();
   const act = async (operation, done) => {
     try {
       await call("events", operation, { Name: selected.Name, EventBusName: bus });
