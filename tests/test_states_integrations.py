@@ -431,3 +431,21 @@ def test_the_driver_runs_a_function_and_a_publish_through_tasks_for(tb: Trailbri
 
 def stepfunctions_call(tb: Trailbridge, operation: str, **params: Any) -> dict[str, Any]:
     return handlers("stepfunctions")[operation].bind(tb.engine, OWNER, REGION)(**params)
+
+
+def test_aws_sdk_parameters_and_answers_are_pascal_case_whatever_the_apis_names(tasks: Integrations, echo: str) -> None:
+    created = sdk(tasks, "cloudwatchlogs:createLogGroup", {"LogGroupName": "/app/audit", "Tags": {"team": "a"}})
+    assert created == TaskSucceeded({})  # CloudWatch Logs names it logGroupName
+    described = sdk(tasks, "cloudwatchlogs:describeLogGroups", {"LogGroupNamePrefix": "/app/"})
+    assert isinstance(described, TaskSucceeded)
+    [group] = described.output["LogGroups"]
+    assert group["LogGroupName"] == "/app/audit" and "logGroupName" not in group
+    variables = {"Environment": {"Variables": {"lower_key": "v"}}}
+    updated = sdk(tasks, "lambda:updateFunctionConfiguration", {"FunctionName": echo, **variables})
+    assert isinstance(updated, TaskSucceeded)  # a map's keys are data: kept as they are, both ways
+    assert updated.output["Environment"] == {"Variables": {"lower_key": "v"}}
+    machine = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+    made = sdk(tasks, "sfn:createStateMachine", {"Name": "m", "Definition": json.dumps(machine), "RoleArn": ROLE})
+    assert isinstance(made, TaskSucceeded) and made.output["StateMachineArn"].endswith(":stateMachine:m")
+    unknown = sdk(tasks, "sfn:describeStateMachine", {"StateMachineArn": made.output["StateMachineArn"] + "x"})
+    assert isinstance(unknown, TaskFailed) and unknown.error == "Sfn.StateMachineDoesNotExistException"

@@ -13,8 +13,9 @@ region), so a topic's or queue's policy is honoured as for any other caller of t
 - `arn:aws:states:::events:putEvents`: PutEvents, the execution's and state machine's ARNs added to each
   entry's `Resources`; `{Entries, FailedEntryCount}`, and `EventBridge.FailedEntry` when an entry failed;
 - `arn:aws:states:::aws-sdk:SERVICE:action` (`aws-sdk:iam:deleteUser`): any operation the endpoint serves,
-  trailbridge's own or the embedded moto's, with PascalCase parameters; the SDK's answer (timestamps in
-  ISO 8601); errors `<Service>.<Code>Exception` as the SDK names them (`Iam.NoSuchEntityException`).
+  trailbridge's own or the embedded moto's, with PascalCase parameters and answers whatever the API's names
+  (`sdk_names`), timestamps in ISO 8601; errors `<Service>.<Code>Exception` as the SDK names them
+  (`Iam.NoSuchEntityException`).
   (`Message`, `MessageBody`, `Payload` and `Detail` given as JSON values are sent as their JSON text.)
 - `arn:aws:states:::http:invoke` (`ApiEndpoint`, `Method`, `Authentication.ConnectionArn`, `Headers`,
   `QueryParameters`, `RequestBody`, `Transform`): the request through an EventBridge connection of the role's
@@ -66,6 +67,7 @@ from trailbridge.services.states.integrations.background import (
 from trailbridge.services.states.integrations.http_task import RefusedTask, http_call
 from trailbridge.services.states.integrations.role_calls import RoleCalls
 from trailbridge.services.states.integrations.rules import RuleExecutions
+from trailbridge.services.states.integrations.sdk_names import to_model, to_pascal
 from trailbridge.services.states.integrations.shapes import (
     OPTIMIZED,
     TASK_FAILED,
@@ -205,12 +207,13 @@ class Integrations:
         params = request.parameters if request.parameters is not None else {}
         if not isinstance(params, Mapping):
             return not_object(request)
+        shapes = model.operation_model(operation)
         request_id = self.engine.new_id()
         try:
-            result = self.calls.call(service, operation, params, request_id)
+            result = self.calls.call(service, operation, to_model(shapes.input_shape, params), request_id)
         except ServiceError as exc:
             return sdk_failure(prefix, exc, request_id)
-        return TaskSucceeded(json_values(result))
+        return TaskSucceeded(json_values(to_pascal(shapes.output_shape, result)))
 
     # -- functions ----------------------------------------------------------------------------
 
