@@ -7,6 +7,7 @@ import base64
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import urllib3
@@ -241,3 +242,19 @@ def test_the_sandbox_makes_a_recorded_calls_event(server: Server) -> None:
     assert event["detail"] == record
     for bad in (b"[]", b"{bad", json.dumps({"record": {"eventSource": "x"}}).encode()):
         assert _sandbox(server, "event", bad).status == 400, bad
+
+
+def test_over_tls_the_cookie_is_secure(tmp_path: Path) -> None:
+    from tests.test_server_protocol import _self_signed  # noqa: PLC0415 (one self-signed certificate maker)
+
+    cert_file, key_file = _self_signed(tmp_path)
+    server = Server("--tls-certfile", str(cert_file), "--tls-keyfile", str(key_file), ca_file=cert_file)
+    try:
+        assert "Secure" in _get(server, "/console/").headers["set-cookie"]
+    finally:
+        server.stop()
+    plain = Server()
+    try:
+        assert "Secure" not in _get(plain, "/console/").headers["set-cookie"]
+    finally:
+        plain.stop()

@@ -103,7 +103,7 @@ class Console:
             signed_in=_signed_in(self.signer.csrf_token(session), session.access_key) if session.signed_in else "",
             sources=html.escape(orjson.dumps(self.sources).decode()),
         )
-        return self._page(page, session)
+        return self._page(request, page, session)
 
     async def static(self, request: Request) -> Response:
         name = request.path_params["name"]
@@ -120,7 +120,7 @@ class Console:
         session = self._session(request)
         if session is not None and session.signed_in:
             return RedirectResponse("/console/", 303)
-        return self._login_form(session or self.signer.new(), "")
+        return self._login_form(request, session or self.signer.new(), "")
 
     async def login(self, request: Request) -> Response:
         if _is_api_call(request):
@@ -134,9 +134,9 @@ class Console:
         key, secret = form.get("access_key_id", "").strip(), form.get("secret_access_key", "")
         known = self.authenticator.credentials.get(key)
         if known is None or not hmac.compare_digest(known.secret_key.encode(), secret.encode()):
-            return self._login_form(session, _WRONG_KEY, 401)
+            return self._login_form(request, session, _WRONG_KEY, 401)
         self.signer.revoke(session)  # a new session id once signed in
-        return self._with_cookie(RedirectResponse("/console/", 303), self.signer.new(key))
+        return self._with_cookie(request, RedirectResponse("/console/", 303), self.signer.new(key))
 
     async def logout(self, request: Request) -> Response:
         session = self._session(request)
@@ -207,17 +207,18 @@ class Console:
             return None
         return session
 
-    def _login_form(self, session: Session, error: str, status: int = 200) -> Response:
+    def _login_form(self, request: Request, session: Session, error: str, status: int = 200) -> Response:
         page = _template("login.html").safe_substitute(
             csrf_token=html.escape(self.signer.csrf_token(session)),
             error=f'<p class="error" role="alert">{html.escape(error)}</p>' if error else "",
         )
-        return self._page(page, session, status)
+        return self._page(request, page, session, status)
 
-    def _page(self, page: str, session: Session, status: int = 200) -> Response:
-        return self._with_cookie(Response(page, status, media_type="text/html", headers=_HEADERS), session)
+    def _page(self, request: Request, page: str, session: Session, status: int = 200) -> Response:
+        return self._with_cookie(request, Response(page, status, media_type="text/html", headers=_HEADERS), session)
 
-    def _with_cookie(self, response: Response, session: Session) -> Response:
+    def _with_cookie(self, request: Request, response: Response, session: Session) -> Response:
+        """The session's cookie: HttpOnly, SameSite=Strict, for /console only; Secure when served over TLS."""
         response.set_cookie(
             COOKIE,
             self.signer.cookie(session),
@@ -225,6 +226,7 @@ class Console:
             path="/console",
             httponly=True,
             samesite="strict",
+            secure=request.url.scheme == "https",
         )
         return response
 
