@@ -23,7 +23,7 @@ from trailbridge.delivery.invoker import Delivery, Invoker
 from trailbridge.delivery.retry import DeliveryFailure
 from trailbridge.delivery.state_machines import execution_name, start_execution
 from trailbridge.delivery.targets import EVENTS_PRINCIPAL, target_kind
-from trailbridge.runtime import Trailbridge, _TopicPublisher
+from trailbridge.runtime import Trailbridge
 from trailbridge.server.operations import handlers
 from trailbridge.services.events import EventsService
 from trailbridge.services.lambda_functions.invoking import DeployedFunctions
@@ -96,6 +96,11 @@ def test_a_start_without_a_role_or_a_service_is_not_made() -> None:
     assert (no_service.value.code, no_service.value.retryable) == ("INVALID_TARGET", False)
 
 
+class NoTopics:
+    def publish(self, topic_arn: str, message: str) -> None:
+        raise AssertionError(f"no topic is published to here ({topic_arn})")
+
+
 def invoker_of(tb: Trailbridge, machines: Machines) -> Invoker:
     engine = tb.engine
     return Invoker(
@@ -106,7 +111,7 @@ def invoker_of(tb: Trailbridge, machines: Machines) -> Invoker:
         engine.logs,
         engine.secrets,
         HttpInvoker(1.0),
-        _TopicPublisher(engine),
+        NoTopics(),
         DeployedFunctions(engine),
         tb.clock,
         machines,
