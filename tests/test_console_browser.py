@@ -436,3 +436,38 @@ def test_the_rules_list_shows_fifty_rules_a_page_and_filters_them_all(server: Se
     assert page.get_by_role("row").filter(has_text="many-07").count() == 1
     page.get_by_label("Filter rules").fill("no-such-rule")
     page.get_by_text("No rule matches the filter.").wait_for()
+
+
+def test_aws_messages_for_a_pattern_and_a_target_are_shown_where_they_belong(server: Server, page: Any) -> None:
+    page.goto(server.url + "/console/#/rules/create")
+    page.get_by_label("Name", exact=True).fill("refused-rule")
+    page.get_by_label("Custom pattern").check()
+    pattern = page.get_by_label("Event pattern JSON")
+    pattern.fill(json.dumps({"source": "aws.sqs"}))
+    target = page.get_by_role("group", name="Target 1")
+    target.get_by_label("Target type").select_option(label="SNS topic")
+    target.get_by_label("Target ARN").fill("arn:aws:sns:us-east-1:123456789012:topic")
+    page.get_by_role("button", name="Create", exact=True).click()
+    error = page.locator(f"#{pattern.get_attribute('id')}-error")
+    error.wait_for()
+    assert error.inner_text() == 'Event pattern is not valid. Reason: "source" must be an object or an array'
+    assert pattern.get_attribute("aria-invalid") == "true"
+
+    pattern.fill(json.dumps({"source": ["aws.sqs"]}))
+    target.get_by_label("Target type").select_option(label="SQS queue")  # this account has no such queue
+    target.get_by_label("Queue", exact=True).evaluate(
+        "node => node.append(new Option('ghost', 'arn:aws:sqs:us-east-1:123456789012:ghost'))"
+    )
+    target.get_by_label("Queue", exact=True).select_option(label="ghost")
+    target.get_by_label("A queue of this account").check()
+    dlq = target.get_by_label("Dead-letter queue of this account")
+    dlq.evaluate("node => node.append(new Option('bad', 'arn:aws:sns:us-east-1:123456789012:not-a-queue'))")
+    dlq.select_option(label="bad")
+    page.get_by_role("button", name="Create", exact=True).click()
+    dlq_error = page.locator(f"#{dlq.get_attribute('id')}-error")
+    dlq_error.wait_for()
+    assert "not-a-queue" in dlq_error.inner_text()
+    page.get_by_role("alert").filter(has_text="was created, but not all of its targets").wait_for()
+    events = server.client("events")
+    assert events.list_targets_by_rule(Rule="refused-rule")["Targets"] == []
+    events.delete_rule(Name="refused-rule")
