@@ -471,3 +471,31 @@ def test_aws_messages_for_a_pattern_and_a_target_are_shown_where_they_belong(ser
     events = server.client("events")
     assert events.list_targets_by_rule(Rule="refused-rule")["Targets"] == []
     events.delete_rule(Name="refused-rule")
+
+
+def test_up_to_five_targets_and_a_schedule(server: Server, page: Any) -> None:
+    page.goto(server.url + "/console/#/rules/create")
+    page.get_by_label("Name", exact=True).fill("scheduled-rule")
+    page.get_by_label("Schedule", exact=True).check()
+    assert page.get_by_label("Event pattern JSON").is_hidden()
+    page.get_by_label("Schedule expression").fill("rate(5 minutes)")
+    add = page.get_by_role("button", name="Add target")
+    for _ in range(4):
+        add.click()
+    assert add.is_disabled() and page.get_by_role("group", name=re.compile(r"^Target \d$")).count() == 5
+    page.get_by_role("button", name="Remove target 2").click()  # the others are numbered again
+    assert not add.is_disabled()
+    assert [page.get_by_role("group", name=f"Target {n}").count() for n in range(1, 6)] == [1, 1, 1, 1, 0]
+    for n in range(1, 5):
+        group = page.get_by_role("group", name=f"Target {n}")
+        group.get_by_label("Target type").select_option(label="SNS topic")
+        group.get_by_label("Target ARN").fill(f"arn:aws:sns:us-east-1:123456789012:topic-{n}")
+    page.get_by_role("button", name="Create", exact=True).click()
+    page.get_by_role("status").filter(has_text="Rule scheduled-rule was created.").wait_for()
+    events = server.client("events")
+    assert events.describe_rule(Name="scheduled-rule")["ScheduleExpression"] == "rate(5 minutes)"
+    targets = events.list_targets_by_rule(Rule="scheduled-rule")["Targets"]
+    assert sorted(t["Arn"].rsplit("-", 1)[1] for t in targets) == ["1", "2", "3", "4"]
+    assert page.get_by_role("row").filter(has_text="scheduled-rule").get_by_text("rate(5 minutes)").is_visible()
+    events.remove_targets(Rule="scheduled-rule", Ids=[t["Id"] for t in targets])
+    events.delete_rule(Name="scheduled-rule")
