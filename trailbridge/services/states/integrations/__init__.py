@@ -21,7 +21,8 @@ region), so a topic's or queue's policy is honoured as for any other caller of t
   `QueryParameters`, `RequestBody`, `Transform`): the request through an EventBridge connection of the role's
   account (its authorization and invocation parameters override the task's, as AWS merges them); the
   answer `{Headers, ResponseBody, StatusCode, StatusText}`, `States.Http.StatusCode.NNN` for a status that
-  is not 2xx (the response as the cause), `States.Http.Socket` when no answer came.
+  is not 2xx (the response as the cause), `States.Http.Socket` when no answer came. (AWS demands https://;
+  trailbridge also calls http:// endpoints, as its API destinations do.)
 
 Every call is a CloudTrail record as the API's are (`trail.record`, built in one place), made by the role's
 session (`assumed-role/ROLE/SESSION`, the session named after the execution) with `invokedBy`,
@@ -29,19 +30,21 @@ session (`assumed-role/ROLE/SESSION`, the session named after the execution) wit
 with its record. Data events (Publish, SendMessage, PutEvents, Invoke) are not recorded yet: whether a trail
 selects them is known to the server's forwarder, which the engine does not carry.
 
-The parts: `shapes` (answers and error names), `role_calls` (a role's calls, as the API makes them, and
-their records), `background` (work answered later by token), `http_task` (http:invoke), `rules` (the
-StartExecution of a rule's state-machine target, `RuleExecutions`).
+The parts: `shapes` (answers and error names), `sdk_names` (aws-sdk members in PascalCase), `role_calls` (a
+role's calls, as the API makes them, and their records), `background` (work answered later by token),
+`http_task` (http:invoke), `rules` (the StartExecution of a rule's state-machine target, `RuleExecutions`).
 
 A function (or an HTTP request) runs for seconds: it is started on a thread of its own and the task answered
 `TaskPending()`; the result is given later by its token (`answer_task`). `.waitForTaskToken` on any of them
 makes the call and answers `TaskPending()`: the answer comes through SendTaskSuccess/SendTaskFailure.
+Not yet durable: a function or HTTP request in flight when the process stops is not made again after a
+restart, and its task waits until its `TimeoutSeconds` (give one) or a SendTask* by its token.
 
 Errors are named as Step Functions names them: a function's error by the type it raised (`ValueError`, a
 custom one; `Lambda.Unknown` without a type) with its error payload as the cause; a service's error as
 `Lambda.`/`SNS.`/`SQS.`/`EventBridge.` and the exception name (`SQS.QueueDoesNotExistException`); a resource
-trailbridge cannot call is `States.TaskFailed`. The resources `states:startExecution*` and activities are the service's
-own: they are not handled here.
+trailbridge cannot call is `States.TaskFailed`. The resources `states:startExecution*` and activities are the
+service's own (`services/states/tasks.py`): they are not handled here.
 """
 
 from __future__ import annotations
