@@ -449,3 +449,26 @@ def test_aws_sdk_parameters_and_answers_are_pascal_case_whatever_the_apis_names(
     assert isinstance(made, TaskSucceeded) and made.output["StateMachineArn"].endswith(":stateMachine:m")
     unknown = sdk(tasks, "sfn:describeStateMachine", {"StateMachineArn": made.output["StateMachineArn"] + "x"})
     assert isinstance(unknown, TaskFailed) and unknown.error == "Sfn.StateMachineDoesNotExistException"
+
+
+@pytest.mark.parametrize(
+    ("array_format", "encoded"),
+    [
+        ("INDICES", "tags%5B0%5D=x&tags%5B1%5D=y&n=1"),
+        ("REPEAT", "tags=x&tags=y&n=1"),
+        ("COMMAS", "tags=x%2Cy&n=1"),
+    ],
+)
+def test_http_invoke_encodes_arrays_as_the_array_format_says(
+    tb: Trailbridge, tasks: Integrations, endpoint: Endpoint, array_format: str, encoded: str
+) -> None:
+    arn = connection(tb, f"form-{array_format.lower()}", "API_KEY", API_KEY)
+    params = {
+        "ApiEndpoint": f"{endpoint.url}/ok/{array_format}",
+        "Method": "POST",
+        "Authentication": {"ConnectionArn": arn},
+        "RequestBody": {"tags": ["x", "y"], "n": 1},
+        "Transform": {"RequestBodyEncoding": "URL_ENCODED", "RequestEncodingOptions": {"ArrayFormat": array_format}},
+    }
+    tasks.invoke(request("arn:aws:states:::http:invoke", params, f"h-{array_format}"))
+    assert [sent["body"] for sent in endpoint.received(f"/ok/{array_format}")] == [encoded]
