@@ -217,6 +217,10 @@ def _filter_disable_enable_delete(server: Server, page: Any, row: Any) -> None:
 
 
 def test_a_phone_wide_screen_needs_no_sideways_scrolling(server: Server, browser: Any) -> None:
+    pattern = {"source": ["aws.cloudtrail"], "detail": {"eventName": ["StopLogging", "DeleteTrail", "UpdateTrail"]}}
+    server.client("events").put_rule(
+        Name="a-rule-with-a-rather-long-name-for-a-phone", EventPattern=json.dumps(pattern)
+    )
     context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True)
     phone = context.new_page()
     try:
@@ -224,10 +228,13 @@ def test_a_phone_wide_screen_needs_no_sideways_scrolling(server: Server, browser
             phone.goto(f"{server.url}/console/{view}")
             phone.get_by_role("heading", level=1).wait_for()
             phone.get_by_role("button", name="Create" if "create" in view else "Create rule").wait_for()
+            if view == "#/rules":
+                phone.get_by_role("row").filter(has_text="UpdateTrail").get_by_text("none").wait_for()  # its targets
             assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), view
             _shot(phone, "phone-" + view.strip("#/").replace("/", "-"))
     finally:
         context.close()
+        server.client("events").delete_rule(Name="a-rule-with-a-rather-long-name-for-a-phone")
 
 
 def test_sign_in_act_as_the_key_and_sign_out(authed: Server, page: Any) -> None:
