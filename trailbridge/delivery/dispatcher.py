@@ -52,6 +52,7 @@ from trailbridge.workers import Worker
 
 log = logging.getLogger("trailbridge.delivery")
 _IDLE_SECONDS = 1.0
+_CLAIM_AT_LEAST_EVERY = 0.05  # seconds: while busy, a claim is made this often even if nothing asked for one
 TRANSFORMATION_FAILURE = "TRANSFORMATION_FAILURE"  # the dead-letter ERROR_CODE of an input that could not be made
 
 
@@ -103,6 +104,12 @@ class Dispatcher:
         self._tasks: set[asyncio.Task[None]] = set()
         self._ready = threading.Event()
         self._next_expiry = 0.0
+        # Whether the next pass claims: a claim scans past every due delivery of a target at its cap, so it is
+        # made only when something new may be claimable (see _claim_and_start).
+        self._claim_wanted = True
+        self._last_claim = 0.0
+        self._skipped: set[str] = set()  # the targets the last claim left out (at their cap)
+        self._filled = False  # whether the last claim took as many as it had room for (more may be due)
 
     # -- life cycle ---------------------------------------------------------------------------
 
@@ -115,10 +122,14 @@ class Dispatcher:
         self._ready.wait()
 
     def wake(self) -> None:
+        """New deliveries are committed."""
         loop, wakeup = self._loop, self._wakeup
+        on_the_loop = threading.get_ident() == self._loop_thread
+        if not on_the_loop:
+            self._claim_wanted = True
         if loop is not None and wakeup is not None:
-            if threading.get_ident() == self._loop_thread:  # a delivery of this loop wrote one (a rule's function
-                wakeup.set()  # target): set at once, no write to the loop's self-pipe
+            if on_the_loop:  # a delivery under way wrote them (a rule's deployed function target): set at once, no
+                wakeup.set()  # write to the loop's self-pipe; claimed after that delivery ends (see _deliver)
                 return
             # a loop closed meanwhile (the dispatcher is starting again) claims what is due when it starts
             with contextlib.suppress(RuntimeError):
@@ -137,6 +148,8 @@ class Dispatcher:
         if self._runs:  # run again
             self._tasks.clear()
             self._per_target.clear()
+            self._skipped.clear()
+            self._claim_wanted = True
             self.deliveries.release(self.owner)
         self._runs += 1
         try:
@@ -174,9 +187,14 @@ class Dispatcher:
             return
         next_due = self.deliveries.next_due()
         next_due = float("inf") if next_due is None else next_due
-        timeout = max(0.0, min(next_due, next_schedule) - self.clock.now())
-        with contextlib.suppress(TimeoutError):
+        now = self.clock.now()
+        if next_due <= now and self._skipped:  # most likely deliveries to a target at its cap: they wait for it to
+            next_due = now + _CLAIM_AT_LEAST_EVERY  # come down (a delivery that ends wakes this) or a while
+        timeout = max(0.0, min(next_due, next_schedule) - now)
+        try:
             await asyncio.wait_for(self._wakeup.wait(), timeout=min(timeout, _IDLE_SECONDS))
+        except TimeoutError:  # a delivery (or a lease) may be due by now
+            self._claim_wanted = True
         self._wakeup.clear()
 
     async def _drain(self) -> None:
@@ -187,16 +205,26 @@ class Dispatcher:
     # -- claiming -----------------------------------------------------------------------------
 
     def _claim_and_start(self) -> None:
+        """Claim what is due, when something new may be: another thread committed deliveries (`wake`), a due
+        time was reached, or a delivery ended (unless its target was left out at its cap and is still above its
+        low mark, and the last claim had room to spare); and at least every _CLAIM_AT_LEAST_EVERY while busy. A
+        target at its cap stays left out until it is down to its low mark (a quarter below the cap), so a
+        backlog to one slow target is claimed in batches, not by one claim (a scan past that backlog) per
+        delivery that ends."""
         room = self.settings.max_in_flight - len(self._tasks)
-        if room <= 0:
+        now = self.clock.now()
+        if room <= 0 or not (self._claim_wanted or now >= self._last_claim + _CLAIM_AT_LEAST_EVERY):
             return
-        cap = self.settings.max_in_flight_per_target
-        saturated = [arn for arn, count in self._per_target.items() if count >= cap]
-        now, lease = self.clock.now(), self.settings.delivery_lease_seconds
+        self._claim_wanted, self._last_claim = False, now  # before the claim: a wake during it asks for another
+        cap, low = self.settings.max_in_flight_per_target, self._low_mark()
+        skipped = self._skipped
+        saturated = {arn for arn, n in self._per_target.items() if n >= cap or (arn in skipped and n > low)}
+        lease = self.settings.delivery_lease_seconds
         if now >= self._next_expiry:  # leases of a dispatcher that died are taken by `claim` too; this keeps
             self._next_expiry = now + lease / 4  # `next_due` (which counts only deliveries not leased) right
             self.deliveries.expire_leases(now)
         rows = self.deliveries.claim(self.owner, now, room, lease, saturated)
+        self._skipped, self._filled = saturated, len(rows) >= room
         if not rows:
             return
         events = self._events({row.event_id for row in rows})
@@ -216,6 +244,11 @@ class Dispatcher:
                 events[event_id] = _Event(body, orjson.loads(body), found.ingested, orjson.loads(found.lineage))
         return events
 
+    def _low_mark(self) -> int:
+        """How far a target left out at its cap must come down before it is claimed for again."""
+        cap = self.settings.max_in_flight_per_target
+        return cap - max(1, cap // 4)
+
     def _task_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
         if self._wakeup is not None:
@@ -230,7 +263,9 @@ class Dispatcher:
             log.exception("delivery %s failed unexpectedly", row.id)
             outcome = _Outcome(row, "retry", due=self.clock.now() + self.settings.retry_max_seconds)
         finally:
-            self._per_target[row.target_arn] -= 1
+            left = self._per_target[row.target_arn] = self._per_target[row.target_arn] - 1
+            if self._filled or row.target_arn not in self._skipped or left <= self._low_mark():
+                self._claim_wanted = True  # only a target left out at its cap and still above its low mark waits
         self._outcomes.append(outcome)
 
     async def _attempt(self, row: Claimed, event: _Event | None, rule: Rule | None) -> _Outcome:
