@@ -98,6 +98,7 @@ DATA_EVENTS = frozenset(
         ("s3", "DeleteObjects"),
         ("sns", "Publish"),  # SNS's data events (CloudTrail logs them for trails whose selectors ask)
         ("sns", "PublishBatch"),
+        ("stepfunctions", "StartSyncExecution"),  # AWS does not log it as a management event (nor at all)
     }
 )
 # Lambda's event names carry the version of the API they belong to, as Lambda's service logs them.

@@ -17,11 +17,19 @@ Where trailbridge differs from AWS, on purpose or for now:
 
 from __future__ import annotations
 
+from trailbridge.services.states.activities import ActivitiesService
 from trailbridge.services.states.callbacks import CallbacksService
 from trailbridge.services.states.executions import ExecutionsService
 from trailbridge.services.states.machines import MachinesService
 from trailbridge.services.states.tags import TagsService
 
-STATES_CLASSES = (MachinesService, ExecutionsService, CallbacksService, TagsService)
+STATES_CLASSES = (MachinesService, ExecutionsService, CallbacksService, TagsService, ActivitiesService)
 
-__all__ = ["STATES_CLASSES", "CallbacksService", "ExecutionsService", "MachinesService", "TagsService"]
+__all__ = [
+    "STATES_CLASSES",
+    "ActivitiesService",
+    "CallbacksService",
+    "ExecutionsService",
+    "MachinesService",
+    "TagsService",
+]

@@ -12,6 +12,7 @@ import orjson
 
 from trailbridge.services.states import calls
 from trailbridge.services.states.common import StatesParts, allow, error, states_operation
+from trailbridge.services.states.runs import API_WAIT_SECONDS
 from trailbridge.states import TaskFailed, TaskSucceeded
 
 _TOKEN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
@@ -37,7 +38,7 @@ class CallbacksService(StatesParts):
             output = orjson.loads(text)
         except orjson.JSONDecodeError as exc:
             raise error("InvalidOutput", f"Invalid Output: '{exc}'") from None
-        if not calls.answer_task(self.engine, token, TaskSucceeded(output)):
+        if not calls.answer_task(self.engine, token, TaskSucceeded(output), wait=API_WAIT_SECONDS):
             raise _gone()
         return {}
 
@@ -45,7 +46,8 @@ class CallbacksService(StatesParts):
     def send_task_failure(self, **params: Any) -> dict[str, Any]:
         token = params["taskToken"]
         self._waiting(token)
-        if not calls.answer_task(self.engine, token, TaskFailed(params.get("error"), params.get("cause"))):
+        failed = TaskFailed(params.get("error"), params.get("cause"))
+        if not calls.answer_task(self.engine, token, failed, wait=API_WAIT_SECONDS):
             raise _gone()
         return {}
 
@@ -53,7 +55,7 @@ class CallbacksService(StatesParts):
     def send_task_heartbeat(self, **params: Any) -> dict[str, Any]:
         token = params["taskToken"]
         self._waiting(token)
-        if not calls.heartbeat(self.engine, token):
+        if not calls.heartbeat(self.engine, token, wait=API_WAIT_SECONDS):
             raise _gone()
         return {}
 

@@ -5,7 +5,10 @@ heartbeats. Each commits before it returns and wakes the driver, which steps the
 
 from __future__ import annotations
 
+import functools
 import uuid
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -22,6 +25,8 @@ from trailbridge.services.states.common import (
     machine_not_found,
 )
 from trailbridge.services.states.runs import (
+    API_WAIT_SECONDS,
+    WAIT_SECONDS,
     StatusEvents,
     applied,
     definitions,
@@ -48,11 +53,12 @@ def start_execution(
     name: str | None = None,
     caller: str,
     parent: dict[str, str] | None = None,
+    express: bool = False,
 ) -> dict[str, Any]:
     """StartExecution as the account `caller`: `{"executionArn", "startDate"}`, committed. Name idempotency as
     AWS: the same name and input as a running execution's answer that execution; otherwise a name taken is
     ExecutionAlreadyExists. `parent` (a `states:startExecution.sync` task's token and kind) is answered when
-    the execution is over."""
+    the execution is over. `express`: a StartSyncExecution's, whose ARN is `...:express:MACHINE:NAME:ID`."""
     region, account, _ = arn_of(machine_arn, "stateMachine")
     allow(caller, "states:StartExecution", machine_arn)
     doc = engine.resources.get(machine_arn)
@@ -65,6 +71,8 @@ def start_execution(
     check_name(name)
     parsed = _input(execution_input)
     arn = execution_arn(machine_arn, name)
+    if express:
+        arn = arn.replace(":execution:", ":express:", 1) + ":" + str(uuid.uuid4())
     existing = engine.executions.get(arn)
     if existing is not None:
         return _again(existing, execution_input)
@@ -123,23 +131,33 @@ def _again(existing: StoredExecution, execution_input: str) -> dict[str, Any]:
     raise error("ExecutionAlreadyExists", f"Execution Already Exists: '{existing.arn}'")
 
 
-def answer_task(engine: Engine, token: str, outcome: TaskSucceeded | TaskFailed) -> bool:
+def answer_task(engine: Engine, token: str, outcome: TaskSucceeded | TaskFailed, *, wait: float = WAIT_SECONDS) -> bool:
     """Give a waiting task its answer (what SendTaskSuccess/SendTaskFailure do, without the API's checks),
-    committed; False if no task waits for the token."""
-    return _with_task(engine, token, lambda execution: execution.send_task_result(token, outcome), wake=True)
+    committed; False if no task waits for the token. `wait`: how long to wait for the driver to let the
+    execution go (ThrottlingException past it)."""
+    act = functools.partial(_answer, token=token, outcome=outcome)
+    return _with_task(engine, token, act, wake=True, wait=wait)
 
 
-def heartbeat(engine: Engine, token: str) -> bool:
+def heartbeat(engine: Engine, token: str, *, wait: float = WAIT_SECONDS) -> bool:
     """SendTaskHeartbeat without the API's checks: False if no task waits for the token."""
     now = moment(engine.clock.now())
-    return _with_task(engine, token, lambda execution: execution.send_task_heartbeat(token, now), wake=False)
+    return _with_task(engine, token, functools.partial(_beat, token=token, now=now), wake=False, wait=wait)
 
 
-def _with_task(engine: Engine, token: str, act: Any, *, wake: bool) -> bool:
+def _answer(execution: Execution, *, token: str, outcome: TaskSucceeded | TaskFailed) -> bool:
+    return execution.send_task_result(token, outcome)
+
+
+def _beat(execution: Execution, *, token: str, now: datetime) -> bool:
+    return execution.send_task_heartbeat(token, now)
+
+
+def _with_task(engine: Engine, token: str, act: Callable[[Execution], bool], *, wake: bool, wait: float) -> bool:
     arn = engine.executions.token(token)
     if arn is None:
         return False
-    held = leased(engine, arn)
+    held = leased(engine, arn, wait)
     if held is None:
         return False
     owner, stored = held
@@ -161,7 +179,7 @@ def _with_task(engine: Engine, token: str, act: Any, *, wake: bool) -> bool:
 
 def stop_execution(engine: Engine, stored: StoredExecution, err: str | None, cause: str | None) -> dict[str, Any]:
     """StopExecution of an execution the caller may stop: ABORTED, committed; the stop date."""
-    held = leased(engine, stored.arn)
+    held = leased(engine, stored.arn, API_WAIT_SECONDS)
     if held is None:
         raise error("ExecutionDoesNotExist", f"Execution Does Not Exist: '{stored.arn}'")
     owner, current = held

@@ -30,7 +30,11 @@ from trailbridge.storage.ports import ExecutionChange, StoredExecution
 LEASE_SECONDS = 60.0  # longer than a round of steps ever takes; an owner that dies is taken over after it
 NODE = f"node-{uuid.uuid4().hex}"  # the driver's lease owner in this process
 ANNOUNCE = "states"  # the topic that tells other nodes an execution is runnable
-_LEASE_WAIT_SECONDS = 10.0  # how long an API call waits for the driver to let an execution go
+# How long an answer waits for the driver to let an execution go: an API call briefly (it runs in a write
+# transaction of the store, which the driver needs too; past it, ThrottlingException: the SDK tries again),
+# an integration answering from a thread of its own longer.
+API_WAIT_SECONDS = 0.2
+WAIT_SECONDS = 10.0
 _DEFINITIONS = 512
 STATUS_CHANGE = "Step Functions Execution Status Change"
 
@@ -209,11 +213,11 @@ class StatusEvents:
             router.record(bus_arn(execution.account, execution.region, "default"), event, now, {})
 
 
-def leased(engine: Engine, arn: str) -> tuple[str, StoredExecution] | None:
-    """Lease one execution for an API call (waiting while the driver steps it): (owner, execution), or None
-    when there is no such execution."""
+def leased(engine: Engine, arn: str, wait: float) -> tuple[str, StoredExecution] | None:
+    """Lease one execution for a call (waiting up to `wait` seconds while the driver steps it): (owner,
+    execution), or None when there is no such execution."""
     owner = f"{NODE}:{uuid.uuid4().hex}"
-    deadline, pause = time.monotonic() + _LEASE_WAIT_SECONDS, 0.002
+    deadline, pause = time.monotonic() + wait, 0.002
     while True:
         now = engine.clock.now()
         found = engine.executions.lease(arn, owner, now, now + LEASE_SECONDS)
@@ -222,7 +226,7 @@ def leased(engine: Engine, arn: str) -> tuple[str, StoredExecution] | None:
         if engine.executions.get(arn) is None:
             return None
         if time.monotonic() > deadline:
-            raise ServiceError("ServiceUnavailable", "The execution is busy; try again.", 503)
+            raise ServiceError("ThrottlingException", "Rate exceeded", 400)
         time.sleep(pause)
         pause = min(pause * 2, 0.05)
 

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from trailbridge.services.base import Engine, ServiceError
-from trailbridge.services.states import calls
+from trailbridge.services.states import activities, calls
 from trailbridge.states import TaskFailed, TaskInvoker, TaskPending, TaskRequest, TaskSucceeded
 from trailbridge.states.payload import compact
 from trailbridge.states.tasks import NoTasks, TaskOutcome
@@ -38,6 +38,8 @@ class TaskRouter:
             mode = _SUFFIXES.get(request.resource[len(START) :])
             if mode is not None:
                 return self._start(request, mode)
+        if request.resource.startswith("arn:aws:states:") and ":activity:" in request.resource:
+            return activities.schedule(self.engine, request)
         return self.fallback.invoke(request)
 
     def _start(self, request: TaskRequest, mode: str) -> TaskOutcome:

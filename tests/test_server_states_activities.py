@@ -1,0 +1,62 @@
+"""Step Functions activities and StartSyncExecution through `trailbridge serve`: an activity's task is taken by
+GetActivityTask and answered by its token; an EXPRESS execution is answered when it is over."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.support.server import Server
+from tests.test_server_states import IDLE, PASS_CHOICE, code_of, finished, machine, sfn_of
+
+
+def test_activities_are_created_once_described_listed_and_deleted(server: Server, account: str) -> None:
+    sfn = sfn_of(server, account)
+    made = sfn.create_activity(name="review")
+    arn = made["activityArn"]
+    assert arn == f"arn:aws:states:us-east-1:{account}:activity:review"
+    assert sfn.create_activity(name="review")["activityArn"] == arn
+    sfn.create_activity(name="second")
+    assert sfn.describe_activity(activityArn=arn)["name"] == "review"
+    first = sfn.list_activities(maxResults=1)
+    assert [a["name"] for a in first["activities"]] == ["review"]
+    assert [a["name"] for a in sfn.list_activities(nextToken=first["nextToken"])["activities"]] == ["second"]
+    sfn.delete_activity(activityArn=arn)
+    with pytest.raises(ClientError) as gone:
+        sfn.describe_activity(activityArn=arn)
+    assert code_of(gone) == ("ActivityDoesNotExist", f"Activity Does Not Exist: '{arn}'")
+
+
+def test_an_activity_task_is_taken_by_a_worker_and_answered(server: Server, account: str) -> None:
+    sfn = sfn_of(server, account)
+    activity = sfn.create_activity(name="approve")["activityArn"]
+    definition = {
+        "StartAt": "Work",
+        "States": {"Work": {"Type": "Task", "Resource": activity, "Parameters": {"who.$": "$.who"}, "End": True}},
+    }
+    arn = machine(sfn, account, "uses-activity", definition)
+    execution = sfn.start_execution(stateMachineArn=arn, input='{"who": "ann"}')["executionArn"]
+    task = sfn.get_activity_task(activityArn=activity, workerName="w1")
+    assert json.loads(task["input"]) == {"who": "ann"}
+    sfn.send_task_heartbeat(taskToken=task["taskToken"])
+    sfn.send_task_success(taskToken=task["taskToken"], output='{"ok": "ann"}')
+    done = finished(sfn, execution)
+    assert (done["status"], json.loads(done["output"])) == ("SUCCEEDED", {"ok": "ann"})
+    events = sfn.get_execution_history(executionArn=execution)["events"]
+    assert [e["type"] for e in events if e["type"].startswith("Task")][:2] == ["TaskStateEntered", "TaskScheduled"]
+
+
+def test_start_sync_execution_answers_an_express_execution_when_it_is_over(server: Server, account: str) -> None:
+    # StartSyncExecution's endpoint is `sync-` + the host: a local endpoint needs the prefix left off
+    sfn = server.client("stepfunctions", account, inject_host_prefix=False)
+    express = machine(sfn, account, "quick", PASS_CHOICE, type="EXPRESS")
+    done = sfn.start_sync_execution(stateMachineArn=express, name="now", input='{"a": 3}')
+    assert (done["status"], json.loads(done["output"])) == ("SUCCEEDED", {"size": "big", "a": 3})
+    assert done["executionArn"].startswith(f"arn:aws:states:us-east-1:{account}:express:quick:now:")
+    assert done["billingDetails"]["billedDurationInMilliseconds"] >= 100
+    standard = machine(sfn, account, "slow", IDLE)
+    with pytest.raises(ClientError) as refused:
+        sfn.start_sync_execution(stateMachineArn=standard)
+    assert code_of(refused)[0] == "StateMachineTypeNotSupported"
