@@ -13,13 +13,11 @@ from trailbridge.aws.validate import ModelValidationError, service_model, valida
 from trailbridge.services.base import Engine, ServiceError
 from trailbridge.services.codes import validation_code
 from trailbridge.services.identities import AssumedRole, assumed_role_identity, stable_id
-from trailbridge.services.moto_bridge import MotoBridge
 from trailbridge.trail.record import ApiCall, Caller, cloudtrail_record, is_management, is_read_only
 
 if TYPE_CHECKING:
     from trailbridge.server.operations import Handler
-
-_BRIDGE = MotoBridge()  # moto's state is the process's: every bridge shares it
+    from trailbridge.services.moto_bridge import MotoBridge
 
 
 class RoleCalls:
@@ -64,13 +62,13 @@ class RoleCalls:
         handler = own_handlers(service).get(model.name)
         if handler is not None:
             return handler.bind(self.engine, self.account, self.region)(**params)
-        if own_handlers(service) or not _BRIDGE.serves(service):
+        if own_handlers(service) or not bridge().serves(service):
             raise ServiceError("NotImplemented", f"trailbridge does not implement {service} {model.name}.", 501)
         try:
             validate(model, params)
         except ModelValidationError as exc:
             raise ServiceError(validation_code(model.metadata["protocol"]), exc.message) from exc
-        return _BRIDGE.call(model, params, self.account, self.region, self._identity["accessKeyId"])
+        return bridge().call(model, params, self.account, self.region, self._identity["accessKeyId"])
 
     def _record(
         self,
@@ -120,3 +118,12 @@ def own_handlers(service: str) -> Mapping[str, Handler]:
     from trailbridge.server.operations import SERVICE_CLASSES, handlers  # noqa: PLC0415 (see above)
 
     return handlers(service) if service in SERVICE_CLASSES else {}
+
+
+@functools.cache
+def bridge() -> MotoBridge:
+    """The embedded moto, loaded when a task first calls a service trailbridge does not serve itself (loading
+    moto takes a few hundred milliseconds; moto's state is the process's, shared by every bridge)."""
+    from trailbridge.services.moto_bridge import MotoBridge  # noqa: PLC0415 (see above)
+
+    return MotoBridge()
