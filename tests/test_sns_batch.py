@@ -189,3 +189,33 @@ def test_a_publish_writes_its_messages_at_once_and_a_batch_all_of_its_own(tmp_pa
         expected_a = [f"message {n}" for n in range(0, 9, 2)]
         expected_all = [f"message {n}" for n in range(9)]
         assert [_bodies(sns, url) for url in urls] == [expected_a, expected_a, expected_all, expected_all]
+
+
+def test_what_another_work_changes_between_a_batchs_calls_holds_for_the_calls_after_it(tmp_path: Path) -> None:
+    """The group commit may run another thread's work (a management call) between a batch's calls: the calls
+    after it see its change (a subscription, a filter policy, a deleted queue), and the writes kept for the calls
+    before it are checked again at the batch's end (a queue deleted in between gets nothing)."""
+    with Trailbridge(tmp_path) as tb:
+        sns = Sns(tb.engine, "123456789012")
+        topic, (url_a, a), (url_b, b) = sns.topic(), sns.queue("a"), sns.queue("b")
+        first = sns.subscribe(topic, a, RawMessageDelivery="true")
+        shared = Batch()
+
+        def publish(text: str) -> None:
+            shared.run(lambda: sns.publisher.publish(TopicArn=topic, Message=text))
+
+        with tb.store.transaction():  # as combined_many runs a batch: one transaction
+            publish("1")
+            sns.subscribe(topic, b, RawMessageDelivery="true")  # between two calls, as the group commit runs it
+            publish("2")
+            policy = json.dumps({"kind": ["a"]})
+            sns.subscriptions.set_subscription_attributes(
+                SubscriptionArn=first, AttributeName="FilterPolicy", AttributeValue=policy
+            )
+            publish("3")
+            sns.sqs.delete_queue(QueueUrl=url_b)
+            publish("4")
+            shared.complete()
+        assert _bodies(sns, url_a) == ["1", "2"]
+        url_b, _ = sns.queue("b")  # the same queue again: what was kept for the deleted one is not there
+        assert _bodies(sns, url_b) == []

@@ -8,8 +8,8 @@
   messages sent to standard queues are kept and written by one `send_many` at the block's end, one statement
   for many instead of one per message.
 - Lookups that hold for the batch (`memoized`): e.g. whether a queue takes what a topic sends, asked once per
-  batch, queue and configuration version instead of once per message and subscription. Outside a batch's
-  call, made each time.
+  batch, queue and configuration version instead of once per message and subscription; and what holds for one
+  call (`per_call`: the configuration version itself). Outside a batch's call, made each time.
 
 Only the batch's own calls (`Batch.run`) defer and memoize: another thread's work that the store's group
 commit runs on the batch's thread (a management call) writes at once, as it would on its own thread.
@@ -31,11 +31,12 @@ class Batch:
     def __init__(self) -> None:
         self._kept: list[Callable[[], None]] = []
         self.memo: dict[Hashable, Any] = {}
+        self.call_memo: dict[Hashable, Any] = {}  # for the call running (`per_call`)
 
     def run(self, work: Callable[[], Any]) -> Any:
         """`work()` as a call of the batch; the writes it kept are dropped if it raises (it changed nothing)."""
         mark = len(self._kept)
-        _current.batch = self
+        _current.batch, self.call_memo = self, {}
         try:
             return work()
         except BaseException:
@@ -45,15 +46,22 @@ class Batch:
             _current.batch = None
 
     def complete(self) -> None:
-        """Make the writes kept, in order, the rows they send gathered (`gathering`)."""
+        """Make the writes kept, in order, the rows they send gathered (`gathering`); meanwhile `deferred()`, and
+        lookups are memoized as in a call (what another thread's work changed between the calls is asked again:
+        a write may check that what its call found still holds)."""
         kept, self._kept = self._kept, []
-        with gathering():
-            for write in kept:
-                write()
+        _current.batch, _current.completing, self.call_memo = self, True, {}
+        try:
+            with gathering():
+                for write in kept:
+                    write()
+        finally:
+            _current.batch, _current.completing = None, False
 
 
 class _Current(threading.local):
-    batch: Batch | None = None  # while one of its calls runs on this thread
+    batch: Batch | None = None  # while one of its calls, or its completion, runs on this thread
+    completing = False  # its completion
     gathered: dict[Callable[[list[Any]], None], list[Any]] | None = None  # in a `gathering()` block
 
 
@@ -62,10 +70,15 @@ _current = _Current()
 
 def later(write: Callable[[], None]) -> None:
     """`write()`: now, or in a call of a batch, when the batch completes (not at all if the call fails)."""
-    if _current.batch is None:
+    if _current.batch is None or _current.completing:
         write()
     else:
         _current.batch._kept.append(write)
+
+
+def deferred() -> bool:
+    """Whether what runs is a batch's completion (the writes its calls kept `later`)."""
+    return _current.completing
 
 
 def write_signed(signed: Callable[[], dict[str, Any]], write: Callable[[dict[str, Any]], None]) -> None:
@@ -99,11 +112,24 @@ def gathered(send_many: Callable[[list[T]], None], item: T) -> None:
         rows.setdefault(send_many, []).append(item)
 
 
-def memoized(key: Hashable, make: Callable[[], T]) -> T:
-    """`make()`, once per batch for `key` (which must name all it depends on), in its calls on this thread."""
+def memoized(key: Hashable, make: Callable[[], T], stamp: Callable[[], Hashable] | None = None) -> T:
+    """`make()`, once per batch for `key` and `stamp()`, in its calls on this thread: `key` and `stamp` must name
+    all it depends on (`stamp`, asked only in a batch, e.g. a version of what it reads)."""
     current = _current.batch
     if current is None:
         return make()
-    if key not in current.memo:
-        current.memo[key] = make()
-    return current.memo[key]  # type: ignore[no-any-return]
+    full = (key, stamp()) if stamp is not None else key
+    if full not in current.memo:
+        current.memo[full] = make()
+    return current.memo[full]  # type: ignore[no-any-return]
+
+
+def per_call(key: Hashable, make: Callable[[], T]) -> T:
+    """`make()`, once per call of a batch for `key` (made each time outside one): what only another call, or
+    another thread's work between calls, may change (the configuration version, which a publish never moves)."""
+    current = _current.batch
+    if current is None:
+        return make()
+    if key not in current.call_memo:
+        current.call_memo[key] = make()
+    return current.call_memo[key]  # type: ignore[no-any-return]

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from trailbridge.domain.access import Access, authorize
 from trailbridge.errors import AccessDeniedError, InvalidInputError
 from trailbridge.services.base import Engine, ServiceError, operation
-from trailbridge.storage.ports import Scope
+from trailbridge.storage.ports import Resources, Scope
+from trailbridge.topics.batch import memoized, per_call
 
 TOPIC = "sns-topic"
 SUBSCRIPTION = "sns-subscription"
@@ -84,6 +86,33 @@ def subscription_scope(topic: str) -> Scope:
     return Scope(SUBSCRIPTION, account, region, topic)
 
 
+class _Saves:
+    """How many SNS documents (topics, subscriptions) this process saved: they are saved without moving the
+    configuration version, and what a batch of publishes memoized of them is not used past a save."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.count = 0
+
+    def note(self) -> None:
+        with self._lock:
+            self.count += 1
+
+
+_saves = _Saves()
+
+
+def configuration_version(resources: Resources) -> int:
+    """The configuration version (queues, their policies, deletions), read once per call of a batch of publishes."""
+    return per_call("configuration version", resources.version)
+
+
+def lookup_stamp(resources: Resources) -> tuple[int, int]:
+    """What SNS's lookups memoized in a batch of publishes depend on (`topics.batch.memoized`): the configuration
+    version and the SNS documents saved by then."""
+    return configuration_version(resources), _saves.count
+
+
 class SnsParts:
     """The engine, the caller's account and region, and the lookups every SNS service class needs."""
 
@@ -100,11 +129,12 @@ class SnsParts:
         return doc
 
     def topic_document(self, arn: str, parameter: str = "TopicArn") -> dict[str, Any] | None:
-        """The topic an ARN names, whoever asks (None when there is none)."""
+        """The topic an ARN names, whoever asks (None when there is none; in a batch of publishes, read once per
+        batch and stamp: do not change it)."""
         parts = arn_parts(arn, parameter)
         if parts[2] != "sns" or parts[3] != self.region or len(parts) != 6:
             raise invalid_parameter(parameter)
-        doc = self.resources.get(arn)
+        doc = memoized(("topic", arn), lambda: self.resources.get(arn), lambda: lookup_stamp(self.resources))
         return doc if doc is not None and doc.get("Kind") == TOPIC else None
 
     def topic(self, arn: str, action: str, parameter: str = "TopicArn") -> dict[str, Any]:
@@ -123,10 +153,17 @@ class SnsParts:
         """Write a topic (neither routing nor trails read SNS's documents: the configuration version stays)."""
         _, _, _, region, account, name = doc["TopicArn"].split(":", 5)
         self.resources.put(topic_scope(account, region), name, doc["TopicArn"], doc, config=False)
+        _saves.note()
 
     def save_subscription(self, doc: dict[str, Any]) -> None:
         key = doc["SubscriptionArn"].rsplit(":", 1)[1]
         self.resources.put(subscription_scope(doc["TopicArn"]), key, doc["SubscriptionArn"], doc, config=False)
+        _saves.note()
 
     def subscriptions_of(self, topic: str) -> list[dict[str, Any]]:
-        return list(self.resources.scan(subscription_scope(topic)))
+        """The topic's subscriptions (in a batch of publishes, read once per batch and stamp: do not change them)."""
+        return memoized(
+            ("subscriptions", topic),
+            lambda: list(self.resources.scan(subscription_scope(topic))),
+            lambda: lookup_stamp(self.resources),
+        )

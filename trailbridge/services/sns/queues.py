@@ -17,7 +17,8 @@ from trailbridge.delivery.queues import content_dedup_id
 from trailbridge.delivery.subscriptions import queue_for_topic
 from trailbridge.services import sqs_attributes
 from trailbridge.services.base import Engine, ServiceError
-from trailbridge.topics.batch import gathered, later, memoized, write_signed
+from trailbridge.services.sns.common import configuration_version, lookup_stamp
+from trailbridge.topics.batch import deferred, gathered, later, memoized, write_signed
 from trailbridge.topics.notifications import written, written_each
 
 
@@ -25,18 +26,16 @@ class TopicQueues:
     """The queues one topic delivers to."""
 
     def __init__(self, engine: Engine, topic: Mapping[str, Any]) -> None:
-        """Made for one publish (or one subscription's confirmation): the configuration version is read once."""
         self.engine, self.topic = engine, topic
         self.arn: str = topic["TopicArn"]
-        self._version: int | None = None
 
     def queue(self, arn: str) -> dict[str, Any] | None:
         """The queue, when it exists and SNS may send to it for this topic (asked once per batch of publishes and
         configuration version: queues are configuration)."""
         resources = self.engine.resources
-        if self._version is None:
-            self._version = resources.version()
-        return memoized(("queue", arn, self.arn, self._version), lambda: queue_for_topic(resources, arn, self.arn))
+        return memoized(
+            ("queue", arn, self.arn), lambda: queue_for_topic(resources, arn, self.arn), lambda: lookup_stamp(resources)
+        )
 
     def fifo_ids(self, entry: Mapping[str, Any]) -> tuple[str | None, str | None]:
         """The message group and deduplication id a publish (or a batch entry) gives its queues: on a FIFO
@@ -67,17 +66,31 @@ class TopicQueues:
         stored = queue["Attributes"]
         delay = sqs_attributes.number(stored, "DelaySeconds")
         kept = sqs_attributes.to_store(attributes or {})
-        queues = self.engine.queues
+        queues, version = self.engine.queues, configuration_version(self.engine.resources)
         if not sqs_attributes.is_fifo(stored):
-            later(lambda: gathered(queues.send_many, (queue["Arn"], body, kept, delay, group_id)))
+
+            def send() -> None:
+                if self._still_takes(queue, version):
+                    gathered(queues.send_many, (queue["Arn"], body, kept, delay, group_id))
+
+            later(send)
             return
         group, dedup = group_id or self.arn, dedup_id or content_dedup_id(body)
         by_group = stored.get("DeduplicationScope") == "messageGroup"
 
         def send_fifo() -> None:  # alone: its sequence number and deduplication are the queue's to give
-            queues.send(queue["Arn"], body, kept, delay, group_id=group, dedup_id=dedup, dedup_by_group=by_group)
+            if self._still_takes(queue, version):
+                queues.send(queue["Arn"], body, kept, delay, group_id=group, dedup_id=dedup, dedup_by_group=by_group)
 
         later(send_fifo)
+
+    def _still_takes(self, queue: Mapping[str, Any], version: int) -> bool:
+        """Whether a queue still takes what the topic sends when a call found it did at configuration `version`:
+        at a batch's end, a queue another thread's work deleted (or whose policy it changed) between the batch's
+        calls gets nothing."""
+        if not deferred() or configuration_version(self.engine.resources) == version:
+            return True
+        return self.queue(queue["Arn"]) is not None
 
     def send_signed(
         self,
