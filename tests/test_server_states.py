@@ -386,3 +386,19 @@ def test_a_wait_survives_killing_the_server(tmp_path: Path) -> None:
         ]
     finally:
         second.stop()
+
+
+def test_a_task_waiting_for_its_token_times_out_at_its_heartbeat(server: Server, account: str) -> None:
+    sfn = sfn_of(server, account)
+    approver = machine(sfn, account, "approver", IDLE)
+    beating = json.loads(json.dumps(WAITS_FOR_TOKEN))
+    beating["States"]["Ask"]["HeartbeatSeconds"] = 1
+    asks = machine(sfn, account, "asks", beating)
+    execution = sfn.start_execution(stateMachineArn=asks, input=json.dumps({"approver": approver}))["executionArn"]
+    token = _child_token(sfn, approver)
+    done = finished(sfn, execution, timeout=10)
+    assert (done["status"], done["error"]) == ("FAILED", "States.HeartbeatTimeout")
+    assert history_types(sfn, execution)[-2:] == ["TaskTimedOut", "ExecutionFailed"]
+    with pytest.raises(ClientError) as late:
+        sfn.send_task_success(taskToken=token, output="{}")
+    assert code_of(late)[0] == "TaskTimedOut"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -46,6 +47,7 @@ Invokers = Callable[[Engine, str, str], TaskInvoker]
 class Driver:
     def __init__(self, engine: Engine, integrations: Invokers = tasks_for, batch: int = 256, rounds: int = 64) -> None:
         self.engine, self.integrations = engine, integrations
+        self.owner = f"{NODE}:driver:{uuid.uuid4().hex}"  # its leases' owner (two engines may share a process)
         self.batch, self.rounds = batch, rounds
         self.status = StatusEvents(engine)
         self._wake = threading.Event()
@@ -87,7 +89,7 @@ class Driver:
     def run_once(self) -> int:
         """Claim the executions that are due and step them; how many were claimed."""
         now = self.engine.clock.now()
-        claimed = self.engine.executions.claim_due(NODE, now, now + LEASE_SECONDS, self.batch)
+        claimed = self.engine.executions.claim_due(self.owner, now, now + LEASE_SECONDS, self.batch)
         if claimed:
             self.advance(claimed)
         return len(claimed)
@@ -140,7 +142,7 @@ class Driver:
         if finished:
             self.status.prepare([done for done, _ in finished])
         with self.engine.store.transaction():
-            refused = set(self.engine.executions.save(NODE, changes))
+            refused = set(self.engine.executions.save(self.owner, changes))
             self.status.write([done for done, _ in finished if done.arn not in refused], now)
         for done, execution in finished:
             parent = execution.snapshot().get(calls.PARENT)
