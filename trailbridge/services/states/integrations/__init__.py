@@ -94,6 +94,7 @@ STATES = "arn:aws:states:::"
 SDK = "aws-sdk:"
 STATES_PRINCIPAL = "states.amazonaws.com"
 WAIT_FOR_TOKEN = ".waitForTaskToken"
+HTTP_TASK_SECONDS = 60.0  # how long an HTTP task's request may take, as AWS bounds it
 
 
 def tasks_for(engine: Engine, execution_arn: str, role_arn: str) -> TaskInvoker:
@@ -191,8 +192,7 @@ class Integrations:
             call = http_call(self.engine, self.account, self.region, request.parameters)
         except RefusedTask as refused:
             return refused.outcome
-        timeout = self.engine.settings.http_timeout_seconds
-        return self._later(request.token, lambda: _callback(asyncio.run(call.send(timeout)), waits))
+        return self._later(request.token, lambda: _callback(asyncio.run(call.send(HTTP_TASK_SECONDS)), waits))
 
     # -- aws-sdk:SERVICE:action ---------------------------------------------------------------
 
