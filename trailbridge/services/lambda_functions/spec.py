@@ -10,7 +10,7 @@ creation or deletion bumps) instead of once per delivery."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from trailbridge.delivery.lambdas import AsyncConfig
 from trailbridge.domain.access import Access, allowed, authorize
@@ -190,6 +190,16 @@ class Lookups:
             return False
 
     def _answer(self, key: tuple[str, ...], read: Callable[[], T]) -> T:
+        # Kept and still current: without the lock (a change another thread is making is not committed yet, or
+        # its bump is seen here and the answer read again under the lock, once that change is done).
+        found: Any = self._kept.get(key) if self.engine.resources.version() == self._version else None
+        if found is None:  # (no answer is None)
+            found = self._read(key, read)
+        if isinstance(found, _Missing):
+            raise LookupError(found.message)
+        return cast(T, found)
+
+    def _read(self, key: tuple[str, ...], read: Callable[[], T]) -> T | _Missing:
         with self.engine.store.locked():
             version = self.engine.resources.version()
             if version != self._version:
@@ -205,6 +215,4 @@ class Lookups:
                 if len(self._kept) >= _KEPT:
                     self._kept.clear()
                 self._kept[key] = found
-        if isinstance(found, _Missing):
-            raise LookupError(found.message)
         return found  # type: ignore[no-any-return]
