@@ -537,3 +537,15 @@ def test_the_runner_serves_loops_and_threads_at_once_and_passes_a_cancellation_o
     finally:
         runner.close()
     assert (ids, threaded, error, cancelled) == ([f"a{n}" for n in range(10)], {"n": 99}, None, True)
+
+
+def test_max_memory_used_is_the_workers_peak_as_it_is_after_each_invocation(py_dir: Path) -> None:
+    function = spec(py_dir, "app.hog")
+
+    async def body(rt: FunctionRuntime) -> list[WorkerOutcome]:
+        return [await rt.invoke(function, orjson.dumps({"mb": mb}), f"r{mb}") for mb in (1, 60, 1)]
+
+    small, big, after = with_runtime(body)
+    assert small.worker_pid == big.worker_pid == after.worker_pid  # one warm worker: its status file read again
+    assert big.max_memory_mb >= small.max_memory_mb + 50
+    assert after.max_memory_mb == big.max_memory_mb  # the peak, not the memory in use now

@@ -150,13 +150,26 @@ def end_step(sentinel: bytes) -> None:
     os.write(1, sentinel)
 
 
-def rss_kb() -> int:
+class PeakRss:
     """This process's peak RSS since it started: /proc's VmHWM (getrusage's ru_maxrss also counts what the
-    process that forked it had used, so a worker of a large server would report the server's)."""
-    try:
-        with open("/proc/self/status") as status:
-            return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
-    except (OSError, StopIteration, ValueError):
+    process that forked it had used, so a worker of a large server would report the server's). The status file
+    stays open (not inherited: os.open's descriptors are not) and is read again from its start each time: a
+    read at offset 0 makes it anew, without an open and a close per invocation."""
+
+    def __init__(self) -> None:
+        try:
+            self.fd: int | None = os.open("/proc/self/status", os.O_RDONLY)
+        except OSError:
+            self.fd = None
+
+    def kb(self) -> int:
+        if self.fd is not None:
+            try:
+                status = os.pread(self.fd, 65536, 0)
+                start = status.index(b"VmHWM:") + 6
+                return int(status[start : status.index(b"kB", start)])
+            except (OSError, ValueError):
+                pass
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
@@ -211,12 +224,12 @@ def main() -> None:
     os.set_inheritable(fd, False)  # the handler's own subprocesses do not get the socket
     del sys.argv[1:]
     try:
-        handler = init(fd, sentinel)
+        handler, peak = init(fd, sentinel), PeakRss()
         while True:
             header, body = read_frame(fd)
             reply, result = invoke(handler, header, body)
             end_step(sentinel)
-            send_frame(fd, reply | {"rss_kb": rss_kb()}, result)
+            send_frame(fd, reply | {"rss_kb": peak.kb()}, result)
     except MemoryError:
         os.write(fd, OOM_FRAME)
         os._exit(1)
