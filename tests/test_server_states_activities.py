@@ -4,6 +4,7 @@ GetActivityTask and answered by its token; an EXPRESS execution is answered when
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
@@ -60,3 +61,34 @@ def test_start_sync_execution_answers_an_express_execution_when_it_is_over(serve
     with pytest.raises(ClientError) as refused:
         sfn.start_sync_execution(stateMachineArn=standard)
     assert code_of(refused)[0] == "StateMachineTypeNotSupported"
+
+
+def _test(sfn: Any, account: str, state: dict[str, Any], given: Any) -> dict[str, Any]:
+    answer: dict[str, Any] = sfn.test_state(
+        definition=json.dumps(state), roleArn=f"arn:aws:iam::{account}:role/states", input=json.dumps(given)
+    )
+    return {k: v for k, v in answer.items() if k != "ResponseMetadata"}
+
+
+def test_test_state_runs_one_state_on_its_own(server: Server, account: str) -> None:
+    sfn = server.client("stepfunctions", account, inject_host_prefix=False)  # TestState's host is sync-...
+    passes = {"Type": "Pass", "Parameters": {"b.$": "$.a"}, "Next": "Later"}
+    assert _test(sfn, account, passes, {"a": 1}) == {"status": "SUCCEEDED", "nextState": "Later", "output": '{"b":1}'}
+    choice = {
+        "Type": "Choice",
+        "Choices": [{"Variable": "$.a", "NumericGreaterThan": 5, "Next": "Big"}],
+        "Default": "Small",
+    }
+    assert _test(sfn, account, choice, {"a": 9})["nextState"] == "Big"
+    assert _test(sfn, account, {"Type": "Wait", "Seconds": 3600, "Next": "After"}, {})["nextState"] == "After"
+    fails = {"Type": "Fail", "Error": "Bad", "Cause": "why"}
+    assert _test(sfn, account, fails, {}) == {"status": "FAILED", "error": "Bad", "cause": "why"}
+    task = {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution", "Parameters": {}, "End": True}
+    caught = task | {"Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Handle"}]}
+    answer = _test(sfn, account, caught, {})
+    assert (answer["status"], answer["nextState"], answer["error"]) == ("CAUGHT_ERROR", "Handle", "States.TaskFailed")
+    retried = task | {"Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 5}]}
+    assert _test(sfn, account, retried, {})["status"] == "RETRIABLE"
+    with pytest.raises(ClientError) as invalid:
+        _test(sfn, account, {"Type": "Nope"}, {})
+    assert code_of(invalid)[0] == "InvalidDefinition"

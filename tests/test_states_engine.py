@@ -308,3 +308,11 @@ def test_the_task_token_reaches_the_parameters() -> None:
     assert execution.send_task_result(request.token, TaskFailed("Rejected", "no"))
     drive(execution, invoker)
     assert (execution.status, execution.error, execution.cause) == ("FAILED", "Rejected", "no")
+
+
+def test_a_caught_error_goes_to_the_catchers_next_from_a_state_that_ends() -> None:
+    task = {"Type": "Task", "Resource": "arn:x", "End": True, "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "H"}]}
+    execution = start({"StartAt": "T", "States": {"T": task, "H": {"Type": "Pass", "Result": "handled", "End": True}}})
+    types = [event["type"] for event in drive(execution)]
+    assert (execution.status, execution.output) == ("SUCCEEDED", "handled")
+    assert types[-3:] == ["PassStateEntered", "PassStateExited", "ExecutionSucceeded"]

@@ -229,8 +229,9 @@ class StateRunner:
         self.emit(branch, f"{spec['Type']}StateExited", history.exited(branch["name"], output))
         branch["vars"].update(branch.pop("assigned", {}))
         task_state.forget(branch)
-        following = branch.pop("next", None) or spec.get("Next")
-        if spec.get("End") or spec["Type"] == "Succeed" or following is None:
+        caught = branch.pop("next", None)  # a catcher's Next: taken even from a state that ends the branch
+        following = caught or spec.get("Next")
+        if caught is None and (spec.get("End") or spec["Type"] == "Succeed" or following is None):
             branch.update(phase="done", output=output)
         else:
             branch.update(name=following, phase="enter", input=output, retries={})

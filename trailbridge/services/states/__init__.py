@@ -22,8 +22,16 @@ from trailbridge.services.states.callbacks import CallbacksService
 from trailbridge.services.states.executions import ExecutionsService
 from trailbridge.services.states.machines import MachinesService
 from trailbridge.services.states.tags import TagsService
+from trailbridge.services.states.test_state import TestStateService
 
-STATES_CLASSES = (MachinesService, ExecutionsService, CallbacksService, TagsService, ActivitiesService)
+STATES_CLASSES = (
+    MachinesService,
+    ExecutionsService,
+    CallbacksService,
+    TagsService,
+    ActivitiesService,
+    TestStateService,
+)
 
 __all__ = [
     "STATES_CLASSES",
@@ -32,4 +40,5 @@ __all__ = [
     "ExecutionsService",
     "MachinesService",
     "TagsService",
+    "TestStateService",
 ]
