@@ -402,7 +402,7 @@ def _violations(page: Any) -> list[str]:
     return [f"{v['id']}: {[n['target'] for n in v['nodes']]}" for v in results["violations"]]
 
 
-@pytest.mark.parametrize("view", ["#/rules", "#/rules/create", "#/sandbox", "#/history"])
+@pytest.mark.parametrize("view", ["#/rules", "#/rules/create", "#/rules/edit?name=axe-rule", "#/sandbox", "#/history"])
 def test_every_page_passes_axe_core(server: Server, page: Any, view: str) -> None:
     events = server.client("events")  # a rule with a target in the list, recorded calls in the history
     events.put_rule(Name="axe-rule", EventPattern=json.dumps({"source": ["aws.sqs"]}))
@@ -506,3 +506,83 @@ def test_up_to_five_targets_and_a_schedule(server: Server, page: Any) -> None:
     assert page.get_by_role("row").filter(has_text="scheduled-rule").get_by_text("rate(5 minutes)").is_visible()
     events.remove_targets(Rule="scheduled-rule", Ids=[t["Id"] for t in targets])
     events.delete_rule(Name="scheduled-rule")
+
+
+def test_editing_a_rule_keeps_what_is_not_changed(server: Server, page: Any) -> None:
+    sqs, events = server.client("sqs"), server.client("events")
+    for name in ("edit-queue", "edit-dlq"):
+        sqs.create_queue(QueueName=name)
+    queue, dlq = (f"arn:aws:sqs:us-east-1:123456789012:{name}" for name in ("edit-queue", "edit-dlq"))
+    topic, other_topic = (f"arn:aws:sns:us-east-1:123456789012:{name}" for name in ("old-topic", "new-topic"))
+    pattern = json.dumps({"source": ["aws.s3"], "detail": {"eventName": ["DeleteBucket"]}})
+    arn = events.put_rule(
+        Name="edit-me",
+        EventPattern=pattern,
+        Description="before",
+        Tags=[{"Key": "a", "Value": "1"}, {"Key": "b", "Value": "2"}],
+    )["RuleArn"]
+    retry = {"MaximumEventAgeInSeconds": 7200, "MaximumRetryAttempts": 3}
+    events.put_targets(
+        Rule="edit-me",
+        Targets=[
+            {"Id": "Target2", "Arn": queue, "RetryPolicy": retry, "DeadLetterConfig": {"Arn": dlq}},
+            {"Id": "topic", "Arn": topic},
+        ],
+    )
+    events.disable_rule(Name="edit-me")
+
+    page.goto(server.url + "/console/#/rules")
+    page.get_by_label("Select rule edit-me").check()
+    page.get_by_role("button", name="Edit").click()
+    page.get_by_role("heading", name="Edit rule edit-me").wait_for()
+    name = page.get_by_label("Name", exact=True)
+    assert name.input_value() == "edit-me" and not name.is_editable()
+    assert page.get_by_label("Description").input_value() == "before"
+    assert page.get_by_label("Custom pattern").is_checked()
+    assert json.loads(page.get_by_label("Event pattern JSON").input_value()) == json.loads(pattern)
+    first, second = (page.get_by_role("group", name=f"Target {n}") for n in (1, 2))
+    assert first.get_by_label("Queue", exact=True).input_value() == queue
+    assert first.get_by_label("Maximum age of event").input_value() == "02:00"
+    assert first.get_by_label("Retry attempts").input_value() == "3"
+    assert first.get_by_label("A queue of this account").is_checked()
+    assert first.get_by_label("Dead-letter queue of this account").input_value() == dlq
+    assert second.get_by_label("Target ARN").input_value() == topic
+
+    _change_the_rule(page, other_topic)
+    rule = events.describe_rule(Name="edit-me")
+    assert (rule["Description"], rule["State"], json.loads(rule["EventPattern"])) == (
+        "after",
+        "DISABLED",
+        json.loads(pattern),
+    )
+    targets = {t["Id"]: t for t in events.list_targets_by_rule(Rule="edit-me")["Targets"]}
+    assert sorted(targets) == ["Target1", "Target2"]  # the kept one keeps Target2; the new one, shown 2nd, takes 1
+    assert targets["Target2"]["RetryPolicy"] == {"MaximumEventAgeInSeconds": 1800, "MaximumRetryAttempts": 3}
+    assert targets["Target2"]["DeadLetterConfig"] == {"Arn": dlq}
+    assert targets["Target1"]["Arn"] == other_topic
+    tags = events.list_tags_for_resource(ResourceARN=arn)["Tags"]
+    assert sorted((t["Key"], t["Value"]) for t in tags) == [("b", "3"), ("c", "4")]
+    events.remove_targets(Rule="edit-me", Ids=list(targets))
+    events.delete_rule(Name="edit-me")
+
+
+def _change_the_rule(page: Any, other_topic: str) -> None:
+    """Description, the first target's maximum age, the second target replaced, a tag dropped, one changed, one
+    added; then Save."""
+    first = page.get_by_role("group", name="Target 1")
+    page.get_by_label("Description").fill("after")
+    first.get_by_label("Maximum age of event").fill("00:30")
+    page.get_by_role("button", name="Remove target 2").click()
+    page.get_by_role("button", name="Add target").click()
+    new = page.get_by_role("group", name="Target 2")
+    new.get_by_label("Target type").select_option(label="SNS topic")
+    new.get_by_label("Target ARN").fill(other_topic)
+    page.get_by_role("button", name="Remove tag 1").click()  # "a": "b" is Tag 1 now
+    page.get_by_role("group", name="Tag 1").get_by_label("Value").fill("3")
+    page.get_by_role("button", name="Add tag").click()
+    page.get_by_role("group", name="Tag 2").get_by_label("Key").fill("c")
+    page.get_by_role("group", name="Tag 2").get_by_label("Value").fill("4")
+    assert page.get_by_role("group", name="Tag 3").count() == 0
+    _shot(page, "edit-rule")
+    page.get_by_role("button", name="Save").click()
+    page.get_by_role("status").filter(has_text="Rule edit-me was saved.").wait_for()

@@ -23,6 +23,7 @@ const TARGET_KINDS = [
   ["states", "Step Functions state machine"],
   ["logs", "CloudWatch log group"],
   ["events", "Event bus"],
+  ["other", "Other target (by ARN)"],
 ];
 let flash = "";
 let pendingPattern = null; // a pattern "Create rule from this event" hands to the create page
@@ -186,6 +187,7 @@ async function rulesPage(params) {
   const buttons = {
     enable: h("button", { type: "button", disabled: true }, "Enable"),
     disable: h("button", { type: "button", disabled: true }, "Disable"),
+    edit: h("button", { type: "button", disabled: true }, "Edit"),
     remove: h("button", { type: "button", disabled: true }, "Delete"),
   };
   const create = h("button", { type: "button", class: "primary", onclick: () => { location.hash = `#/rules/create?bus=${encodeURIComponent(bus)}`; } }, "Create rule");
@@ -201,6 +203,7 @@ async function rulesPage(params) {
     buttons.enable.disabled = rule.State !== "DISABLED";
     buttons.disable.disabled = rule.State === "DISABLED";
     buttons.remove.disabled = false;
+    buttons.edit.disabled = false;
   };
   const targetsOf = new Map(); // rule name -> its target ARNs, once listed (only the rules shown are asked)
   const searched = (rule) => `${rule.Name} ${rule.State} ${patternSummary(rule)} ${(targetsOf.get(rule.Name) || []).join(" ")}`.toLowerCase();
@@ -253,6 +256,9 @@ async function rulesPage(params) {
   buttons.enable.addEventListener("click", () => act("EnableRule", "was enabled"));
   buttons.disable.addEventListener("click", () => act("DisableRule", "was disabled"));
   buttons.remove.addEventListener("click", () => confirmDelete(selected, bus, status));
+  buttons.edit.addEventListener("click", () => {
+    location.hash = `#/rules/edit?bus=${encodeURIComponent(bus)}&name=${encodeURIComponent(selected.Name)}`;
+  });
 }
 
 function confirmDelete(rule, bus, status) {
@@ -290,7 +296,23 @@ function parseAge(text) {
   return { seconds };
 }
 
-function targetForm(queues, onremove) {
+function hhmm(seconds) {
+  const minutes = Math.floor(seconds / 60);
+  return `${String(Math.floor(minutes / 60)).padStart(2, "0")}:${String(minutes % 60).padStart(2, "0")}`;
+}
+
+function kindOf(arn) {
+  const service = arn.split(":")[2];
+  return TARGET_KINDS.some(([kind]) => kind === service) ? service : "other";
+}
+
+function withOption(control, value) {
+  if (value && ![...control.options].some((option) => option.value === value)) control.append(h("option", { value }, value.split(":").pop()));
+  control.value = value;
+}
+
+// One target's fields; `existing` (a target of ListTargetsByRule) fills them in and keeps its Id.
+function targetForm(queues, onremove, existing) {
   let index = 0;
   const kind = select(TARGET_KINDS, "sqs");
   const queue = select(queues.map((arn) => [arn, arn.split(":").pop()]));
@@ -333,6 +355,22 @@ function targetForm(queues, onremove) {
     legend.textContent = `Target ${i + 1}`;
     removeButton.textContent = `Remove target ${i + 1}`;
   };
+  if (existing) {
+    kind.value = kindOf(existing.Arn);
+    if (kind.value === "sqs") withOption(queue, existing.Arn);
+    else arn.value = existing.Arn;
+    const retry = existing.RetryPolicy || {};
+    if (retry.MaximumEventAgeInSeconds !== undefined) age.value = hhmm(retry.MaximumEventAgeInSeconds);
+    if (retry.MaximumRetryAttempts !== undefined) attempts.value = String(retry.MaximumRetryAttempts);
+    const dead = (existing.DeadLetterConfig || {}).Arn;
+    if (dead) {
+      const ours = queues.includes(dead);
+      box.querySelector(`input[name="${dlqName}"][value="${ours ? "this" : "other"}"]`).checked = true;
+      if (ours) dlqQueue.value = dead;
+      else dlqArn.value = dead;
+    }
+  }
+  box.targetId = existing ? existing.Id : null;
   sync();
   box.controls = { kind, queue, arn, age, attempts, dlqQueue, dlqArn };
   box.showError = (message) => { errors.textContent = message; errors.hidden = !message; };
@@ -342,7 +380,7 @@ function targetForm(queues, onremove) {
     const fail = (control, message) => { showError(control, message); ok = false; };
     for (const control of Object.values(c)) if (document.getElementById(`${control.id}-error`)) showError(control, "");
     box.showError("");
-    const target = { Id: `Target${index + 1}`, Arn: kind.value === "sqs" ? queue.value : arn.value.trim() };
+    const target = { Id: box.targetId || `Target${index + 1}`, Arn: kind.value === "sqs" ? queue.value : arn.value.trim() };
     if (!target.Arn) fail(kind.value === "sqs" ? queue : arn, kind.value === "sqs" ? "Choose a queue (this account has none yet)." : "Enter the target's ARN.");
     const parsed = parseAge(age.value);
     if (parsed.error) fail(age, parsed.error);
@@ -370,11 +408,24 @@ function targetForm(queues, onremove) {
   return box;
 }
 
+// The rule being edited (`#/rules/edit?bus=B&name=N`): its description, targets and tags, or null.
+async function editedRule(params) {
+  if (!params.get("name")) return null;
+  const where = { EventBusName: params.get("bus") || "default" };
+  const rule = await call("events", "DescribeRule", { Name: params.get("name"), ...where });
+  const [targets, tags] = await Promise.all([
+    all("events", "ListTargetsByRule", { Rule: rule.Name, ...where }, "Targets"),
+    call("events", "ListTagsForResource", { ResourceARN: rule.Arn }),
+  ]);
+  return { rule, targets, tags: tags.Tags || [] };
+}
+
 async function createPage(params) {
-  const [buses, sources, queueUrls] = await Promise.all([
+  const [buses, sources, queueUrls, edited] = await Promise.all([
     all("events", "ListEventBuses", {}, "EventBuses"),
     eventSources(),
     all("sqs", "ListQueues", {}, "QueueUrls").catch(() => []),
+    editedRule(params),
   ]);
   const queues = queueUrls.map((url) => `arn:aws:sqs:${REGION}:${ACCOUNT}:${url.split("/").pop()}`);
   const name = h("input", { maxlength: 64, autocomplete: "off" });
@@ -388,7 +439,7 @@ async function createPage(params) {
   const bus = select(busNames, params.get("bus") || "default");
   const regenerate = () => { pattern.value = predefinedPattern(service.value, eventType.value); };
   for (const control of [service, eventType]) control.addEventListener("change", regenerate);
-  const handed = pendingPattern;
+  const handed = edited ? edited.rule.EventPattern : pendingPattern;
   pendingPattern = null;
   if (handed) pattern.value = handed;
   else regenerate();
@@ -403,6 +454,7 @@ async function createPage(params) {
   const scheduleBox = field("Schedule expression", schedule);
   scheduleBox.hidden = true;
   const kindChanged = (isSchedule) => { patternBox.hidden = isSchedule; scheduleBox.hidden = !isSchedule; };
+  kindChanged(Boolean(edited && edited.rule.ScheduleExpression));
   const targetList = h("div");
   const addTarget = h("button", { type: "button" }, "Add target");
   const targetsState = [];
@@ -410,34 +462,51 @@ async function createPage(params) {
     targetsState.forEach((box, i) => box.setIndex(i));
     addTarget.disabled = targetsState.length >= MAX_TARGETS;
   };
-  const newTarget = () => {
+  const newTarget = (existing) => {
     if (targetsState.length >= MAX_TARGETS) return;
-    const box = targetForm(queues, () => { box.remove(); targetsState.splice(targetsState.indexOf(box), 1); renumber(); });
+    const box = targetForm(queues, () => { box.remove(); targetsState.splice(targetsState.indexOf(box), 1); renumber(); }, existing);
     targetsState.push(box);
     targetList.append(box);
     renumber();
   };
-  addTarget.addEventListener("click", newTarget);
-  newTarget();
+  addTarget.addEventListener("click", () => newTarget());
+  if (edited) edited.targets.forEach(newTarget);
+  else newTarget();
   const tagList = h("div");
   const addTag = h("button", { type: "button" }, "Add tag");
-  addTag.addEventListener("click", () => {
-    const key = h("input", { maxlength: 128 });
-    const value = h("input", { maxlength: 256 });
-    const n = tagList.children.length + 1;
-    const row = h("fieldset", { class: "tag" }, h("legend", {}, `Tag ${n}`), field("Key", key), field("Value", value),
-      h("button", { type: "button", onclick: () => row.remove() }, `Remove tag ${n}`));
+  const newTag = (tag) => {
+    const key = h("input", { maxlength: 128, value: tag ? tag.Key : "" });
+    const value = h("input", { maxlength: 256, value: tag ? tag.Value : "" });
+    const legend = h("legend");
+    const remove = h("button", { type: "button", onclick: () => { row.remove(); numberTags(); } });
+    const row = h("fieldset", { class: "tag" }, legend, field("Key", key), field("Value", value), remove);
     row.controls = { key, value };
+    row.setIndex = (i) => {
+      legend.textContent = `Tag ${i + 1}`;
+      remove.textContent = `Remove tag ${i + 1}`;
+    };
     tagList.append(row);
-  });
+    numberTags();
+  };
+  const numberTags = () => [...tagList.children].forEach((row, i) => row.setIndex(i));
+  addTag.addEventListener("click", () => newTag());
+  if (edited) edited.tags.forEach(newTag);
   const status = h("p", { class: "error", role: "alert", hidden: true });
-  const create = h("button", { type: "submit", class: "primary" }, "Create");
+  const create = h("button", { type: "submit", class: "primary" }, edited ? "Save" : "Create");
+  if (edited) {
+    const rule = edited.rule;
+    name.value = rule.Name;
+    name.readOnly = true; // a rule's name cannot change
+    bus.disabled = true;
+    description.value = rule.Description || "";
+    if (rule.ScheduleExpression) schedule.value = rule.ScheduleExpression;
+  }
   const form = h("form", { novalidate: true },
     h("fieldset", {}, h("legend", {}, "Name and description"), field("Name", name, "Up to 64 letters, digits, . - _"), field("Description", description)),
     h("fieldset", {}, h("legend", {}, "Define pattern"),
       h("div", { class: "choice", role: "radiogroup", "aria-label": "Pattern kind" },
-        radio("kind", "pattern", "Event pattern", true, () => kindChanged(false)),
-        radio("kind", "schedule", "Schedule", false, () => kindChanged(true))),
+        radio("kind", "pattern", "Event pattern", !(edited && edited.rule.ScheduleExpression), () => kindChanged(false)),
+        radio("kind", "schedule", "Schedule", Boolean(edited && edited.rule.ScheduleExpression), () => kindChanged(true))),
       patternBox, scheduleBox),
     h("fieldset", {}, h("legend", {}, "Select event bus"), field("Event bus", bus)),
     h("fieldset", {}, h("legend", {}, "Select targets"), h("p", { class: "hint" }, `Up to ${MAX_TARGETS} targets.`), targetList, addTarget),
@@ -464,19 +533,21 @@ async function createPage(params) {
     }
     const targets = targetsState.map((box) => box.read());
     if (targets.includes(null)) ok = false;
+    else uniqueIds(targets, targetsState.map((box) => box.targetId));
     const tags = [...tagList.children].map((row) => ({ Key: row.controls.key.value.trim(), Value: row.controls.value.value }));
     for (const [i, tag] of tags.entries()) {
       if (!tag.Key) { showError(tagList.children[i].controls.key, "A tag needs a key."); ok = false; }
     }
     if (!ok) return;
-    const rule = { Name: name.value.trim(), EventBusName: bus.value, State: "ENABLED" };
-    if (description.value) rule.Description = description.value;
+    const rule = { Name: name.value.trim(), EventBusName: bus.value, State: edited ? edited.rule.State : "ENABLED" };
+    if (description.value || (edited && edited.rule.Description)) rule.Description = description.value;
     if (isSchedule) rule.ScheduleExpression = schedule.value.trim();
     else rule.EventPattern = pattern.value;
-    if (tags.length) rule.Tags = tags;
+    if (tags.length && !edited) rule.Tags = tags;
     create.disabled = true;
     try {
-      await call("events", "PutRule", rule);
+      const made = await call("events", "PutRule", rule);
+      if (edited) await retag(made.RuleArn, edited.tags, tags);
     } catch (error) {
       create.disabled = false;
       const at = /at '(\w+)'/.exec(error.message);
@@ -485,6 +556,18 @@ async function createPage(params) {
       else { status.textContent = error.message; status.hidden = false; }
       return;
     }
+    if (edited) {
+      const kept = new Set(targets.map((t) => t.Id));
+      const removed = edited.targets.map((t) => t.Id).filter((id) => !kept.has(id));
+      try {
+        if (removed.length) await call("events", "RemoveTargets", { Rule: rule.Name, EventBusName: bus.value, Ids: removed });
+      } catch (error) {
+        create.disabled = false;
+        status.textContent = error.message;
+        status.hidden = false;
+        return;
+      }
+    }
     if (targets.length) {
       let failed = [];
       try {
@@ -492,21 +575,41 @@ async function createPage(params) {
         failed = answer.FailedEntries || [];
         for (const entry of failed) targetsState[targets.findIndex((t) => t.Id === entry.TargetId)].showApiError(entry.ErrorMessage);
       } catch (error) {
-        const at = /targets\.(\d+)\.member/.exec(error.message) || /Target Target(\d+)/.exec(error.message);
-        (targetsState[at ? Number(at[1]) - 1 : 0] || targetsState[0]).showApiError(error.message);
+        const at = /targets\.(\d+)\.member/.exec(error.message);
+        const named = targets.findIndex((t) => error.message.includes(`Target ${t.Id}:`));
+        (targetsState[at ? Number(at[1]) - 1 : Math.max(named, 0)] || targetsState[0]).showApiError(error.message);
         failed = [error];
       }
       if (failed.length) {
         create.disabled = false;
-        status.textContent = `Rule ${rule.Name} was created, but not all of its targets: correct them and choose Create again.`;
+        status.textContent = `Rule ${rule.Name} was ${edited ? "saved" : "created"}, but not all of its targets: correct them and choose ${create.textContent} again.`;
         status.hidden = false;
         return;
       }
     }
-    flash = `Rule ${rule.Name} was created.`;
+    flash = `Rule ${rule.Name} was ${edited ? "saved" : "created"}.`;
     location.hash = `#/rules?bus=${encodeURIComponent(bus.value)}`;
   });
-  page("Create rule", form);
+  page(edited ? `Edit rule ${edited.rule.Name}` : "Create rule", form);
+}
+
+// Targets kept from the rule keep their ids (`kept[i]`); new ones get the first TargetN ids still free.
+function uniqueIds(targets, kept) {
+  const used = new Set(kept.filter(Boolean));
+  targets.forEach((target, i) => {
+    if (kept[i]) return;
+    let id = target.Id;
+    for (let n = 1; used.has(id); n += 1) id = `Target${n}`;
+    target.Id = id;
+    used.add(id);
+  });
+}
+
+async function retag(arn, before, after) {
+  const keys = new Set(after.map((tag) => tag.Key));
+  const gone = before.map((tag) => tag.Key).filter((key) => !keys.has(key));
+  if (gone.length) await call("events", "UntagResource", { ResourceARN: arn, TagKeys: gone });
+  if (after.length) await call("events", "TagResource", { ResourceARN: arn, Tags: after });
 }
 
 function guessRuleField(message, fields, isSchedule) {
@@ -664,7 +767,13 @@ async function sandboxPage() {
 
 // ---- routing -----------------------------------------------------------------------------------------------
 
-const ROUTES = { "#/rules": rulesPage, "#/rules/create": createPage, "#/sandbox": sandboxPage, "#/history": historyPage };
+const ROUTES = {
+  "#/rules": rulesPage,
+  "#/rules/create": (params) => createPage(new URLSearchParams({ bus: params.get("bus") || "default" })),
+  "#/rules/edit": createPage,
+  "#/sandbox": sandboxPage,
+  "#/history": historyPage,
+};
 
 async function route() {
   const [path, query] = (location.hash || "#/rules").split("?");
