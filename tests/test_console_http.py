@@ -140,6 +140,12 @@ def test_a_bucket_named_console_is_still_s3s(server: Server) -> None:
     s3.put_object(Bucket="console", Key="static/console.js", Body=b"the bucket's own")
     assert s3.get_object(Bucket="console", Key="static/console.js")["Body"].read() == b"the bucket's own"
     assert [o["Key"] for o in s3.list_objects_v2(Bucket="console")["Contents"]] == ["static/console.js"]
+    for key in ("login", "logout", "api/events", "sandbox/test"):  # POST routes of the console: multipart uploads
+        upload = s3.create_multipart_upload(Bucket="console", Key=key)["UploadId"]
+        etag = s3.upload_part(Bucket="console", Key=key, UploadId=upload, PartNumber=1, Body=b"part")["ETag"]
+        parts = {"Parts": [{"ETag": etag, "PartNumber": 1}]}
+        s3.complete_multipart_upload(Bucket="console", Key=key, UploadId=upload, MultipartUpload=parts)
+        assert s3.get_object(Bucket="console", Key=key)["Body"].read() == b"part"
 
 
 def test_under_auth_the_pages_need_a_signed_in_session(tmp_path_factory: pytest.TempPathFactory) -> None:

@@ -139,6 +139,8 @@ class Console:
         return self._with_cookie(request, RedirectResponse("/console/", 303), self.signer.new(key))
 
     async def logout(self, request: Request) -> Response:
+        if _is_api_call(request):
+            return await self.serve(request)
         session = self._session(request)
         form = await self._form(request)
         if session is None or not self.signer.csrf_ok(session, form.get("csrf_token")):
@@ -176,6 +178,8 @@ class Console:
 
     async def computed(self, work: Callable[[Mapping[str, Any]], dict[str, Any]], request: Request) -> Response:
         """The Sandbox's routes: `work` of the JSON body, in a worker thread (a pattern or an event may be large)."""
+        if _is_api_call(request):
+            return await self.serve(request)
         refused = self._refused(request, self._session(request))
         if refused is not None:
             return refused
