@@ -73,9 +73,6 @@ def start_execution(
     arn = execution_arn(machine_arn, name)
     if express:
         arn = arn.replace(":execution:", ":express:", 1) + ":" + str(uuid.uuid4())
-    existing = engine.executions.get(arn)
-    if existing is not None:
-        return _again(existing, execution_input)
     now = engine.clock.now()
     execution = Execution.start(
         definitions.get(engine, doc["revisionId"]),
@@ -107,7 +104,7 @@ def start_execution(
         added = engine.executions.add(stored, events_of(first.events))
         if added:
             events.write([stored], now)
-    if not added:  # another call of the same name came first
+    if not added:  # the name is taken (the same call again, or another)
         found = engine.executions.get(arn)
         if found is None:
             raise ServiceError("InternalFailure", "The execution could not be started.", 500)
