@@ -29,6 +29,7 @@ from trailbridge.services.states.runs import (
     applied,
     change_of,
     moment,
+    off_runnable,
     on_runnable,
     resume,
 )
@@ -61,6 +62,7 @@ class Driver:
         self.worker.start()
 
     def stop(self) -> None:
+        off_runnable(self.wake)
         self.worker.stop(10)
 
     def wake(self) -> None:

@@ -72,6 +72,12 @@ def on_runnable(waker: Callable[[], None]) -> None:
     _wakers.append(waker)
 
 
+def off_runnable(waker: Callable[[], None]) -> None:
+    """Stop calling `waker` (a driver that stopped)."""
+    if waker in _wakers:
+        _wakers.remove(waker)
+
+
 def runnable(engine: Engine) -> None:
     """An execution became runnable (committed): wake this process's driver and tell the other nodes."""
     for waker in list(_wakers):
