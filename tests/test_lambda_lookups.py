@@ -2,7 +2,8 @@
 (`services/lambda_functions/spec.py`'s Lookups): the same question twice reads the store once, and every change
 a question depends on (the function's configuration, its resource policy, its invoke config, its deletion and
 creation, its log group) is seen at the next question. Then the dispatcher's side: an asynchronous
-invocation's logs are written when it is settled."""
+invocation's logs are written when it is settled, and each event a rule delivers to a deployed function is one
+invocation (written in the commit that ends the rule's delivery)."""
 
 from __future__ import annotations
 
@@ -157,3 +158,28 @@ def test_an_asynchronous_invocations_logs_are_written_when_it_is_settled() -> No
         wait_for(lambda: tb.pending_deliveries() == 0, timeout=15)
         messages = [e["message"] for e in logs.filter_log_events(logGroupName="/aws/lambda/fn")["events"]]
         assert [m for m in messages if m.startswith("ran")] == ["ran 3"]
+
+
+SEEN = 'import os\n\ndef handler(event, context):\n    with open(os.environ["OUT"], "a") as out:\n        out.write(event["id"] + "\\n")\n'
+
+
+def test_each_event_a_rule_delivers_is_one_invocation_written_with_the_deliverys_end(tmp_path: Any) -> None:
+    out = tmp_path / "seen"
+    with Trailbridge(None, Settings(lambda_retry_base_seconds=0.01)) as tb:
+        aws = Lambda(tb.engine)
+        code = {"ZipFile": zipped({"app.py": SEEN})}
+        create(aws, "fn", Code=code, Environment={"Variables": {"OUT": str(out)}})
+        events = tb.events(OWNER)
+        events.put_rule(Name="r", EventPattern=json.dumps({"source": ["my.app"]}))
+        events.put_targets(Rule="r", Targets=[{"Id": "1", "Arn": ARN}])
+        permit(aws)
+        ids = []
+        for batch in range(5):
+            entries = [
+                {"Source": "my.app", "DetailType": "t", "Detail": json.dumps({"n": batch * 10 + j})} for j in range(10)
+            ]
+            ids += [e["EventId"] for e in events.put_events(Entries=entries)["Entries"]]
+        wait_for(lambda: out.exists() and len(out.read_text().split()) >= len(ids), timeout=30)
+        wait_for(lambda: tb.pending_deliveries() == 0, timeout=15)
+        assert sorted(out.read_text().split()) == sorted(ids)  # each once: none lost, none twice
+        assert tb.metrics.get("Invocations") == len(ids)

@@ -46,7 +46,7 @@ from trailbridge.delivery.subscriptions import NOTIFY, Notifier
 from trailbridge.errors import ConflictError
 from trailbridge.metrics import Metrics
 from trailbridge.settings import Settings
-from trailbridge.storage.ports import Claimed, Deliveries, Resources, Store
+from trailbridge.storage.ports import Claimed, Deliveries, NewEvent, Resources, Store
 from trailbridge.transform import InputContext, TransformError
 from trailbridge.workers import Worker
 
@@ -72,6 +72,7 @@ class _Outcome(NamedTuple):
     target: Target | None = None
     rule_creator: str | None = None  # the account that created the rule (for the dead-letter queue's check)
     writes: Callable[[], None] | None = None  # written with the outcome (a function's logs): in the flush's commit
+    accepted: tuple[NewEvent, ...] = ()  # asynchronous invocations the delivery made: in the flush's commit too
 
 
 class Dispatcher:
@@ -277,17 +278,19 @@ class Dispatcher:
         if event is None or rule is None or target is None:
             self.metrics.add("DroppedEvents", row.rule_arn, row.target_id)  # rule or target removed meanwhile
             return _Outcome(row, "done")
+        accepted: list[NewEvent] = []
         try:
             payload = self._render(rule, target, event)
             child = {**event.lineage, rule.arn: event.lineage.get(rule.arn, 0) + 1}
             delivery = Delivery(
-                target.arn, target.spec, payload, event.doc, child, self.routing.new_id(), rule.arn, rule.creator
-            )
+                target.arn, target.spec, payload, event.doc, child, self.routing.new_id(), rule.arn, rule.creator,
+                accepted.append,
+            )  # fmt: skip
             throttled = await self.invoker.invoke(delivery)
         except DeliveryFailure as failure:
             return self._failed(row, rule, target, event, failure)
         self._succeeded(rule, target, event, throttled)
-        return _Outcome(row, "done")
+        return _Outcome(row, "done", accepted=tuple(accepted))
 
     def _render(self, rule: Rule, target: Target, event: _Event) -> bytes:
         """What the target receives; a transformation that fails (a JSON template whose output is not JSON)
@@ -357,12 +360,20 @@ class Dispatcher:
     # -- acknowledging ------------------------------------------------------------------------
 
     def _flush(self) -> None:
+        """Note the outcomes in one commit, with what goes with them: a rule's delivery to a deployed function is
+        done in the commit that writes the asynchronous invocation it made (at least once, and not twice)."""
         outcomes, self._outcomes = self._outcomes, []
         if not outcomes:
             return
         with self.store.transaction():
             done = [outcome.row.id for outcome in outcomes if self._settle(outcome)]
             self.deliveries.done(done)
+            accepted = [event for outcome in outcomes for event in outcome.accepted]
+            for event in accepted:
+                self.routing.enqueue(event)
+        if accepted:
+            self._claim_wanted = True
+            self.routing.wake()
 
     def _settle(self, outcome: _Outcome) -> bool:
         """Write what goes with the outcome, note a retry, or dead-letter; whether the delivery is done."""

@@ -6,7 +6,7 @@ once (a target that does not exist, a 4xx answer), anything else is retried.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
@@ -81,6 +81,9 @@ class Delivery(NamedTuple):
     request_id: str
     rule_arn: str
     creator: str | None  # the account that created the rule, when not the rule's own
+    # where an asynchronous invocation the delivery makes goes (the dispatcher writes it with the delivery's
+    # outcome); None: written at once, in a commit of its own
+    accept: Callable[[NewEvent], None] | None = None
 
 
 class Invoker:
@@ -143,8 +146,11 @@ class Invoker:
         except AccessDeniedError as exc:
             raise DeliveryFailure("NO_PERMISSIONS", exc.message, retryable=False) from None
         else:
-            now = self.clock.now()
-            self.routing.enqueue(async_invocation(delivery.target_arn, delivery.payload, delivery.request_id, now))
+            invocation = async_invocation(delivery.target_arn, delivery.payload, delivery.request_id, self.clock.now())
+            if delivery.accept is not None:
+                delivery.accept(invocation)
+                return
+            self.routing.enqueue(invocation)
             self.routing.wake()
             return
         if not self.functions.exists(delivery.target_arn):
