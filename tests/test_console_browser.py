@@ -11,6 +11,7 @@ import base64
 import json
 import os
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NoReturn
@@ -402,7 +403,9 @@ def _violations(page: Any) -> list[str]:
     return [f"{v['id']}: {[n['target'] for n in v['nodes']]}" for v in results["violations"]]
 
 
-@pytest.mark.parametrize("view", ["#/rules", "#/rules/create", "#/rules/edit?name=axe-rule", "#/sandbox", "#/history"])
+@pytest.mark.parametrize(
+    "view", ["#/rules", "#/rules/create", "#/rules/edit?name=axe-rule", "#/sandbox", "#/history", "#/queues"]
+)
 def test_every_page_passes_axe_core(server: Server, page: Any, view: str) -> None:
     events = server.client("events")  # a rule with a target in the list, recorded calls in the history
     events.put_rule(Name="axe-rule", EventPattern=json.dumps({"source": ["aws.sqs"]}))
@@ -586,3 +589,59 @@ def _change_the_rule(page: Any, other_topic: str) -> None:
     _shot(page, "edit-rule")
     page.get_by_role("button", name="Save").click()
     page.get_by_role("status").filter(has_text="Rule edit-me was saved.").wait_for()
+
+
+def test_a_dead_lettered_event_is_shown_with_its_error_and_tested_in_the_sandbox(server: Server, page: Any) -> None:
+    sqs, events = server.client("sqs"), server.client("events")
+    dlq = sqs.create_queue(QueueName="console-dlq")["QueueUrl"]
+    events.put_rule(Name="undeliverable", EventPattern=json.dumps({"source": ["console.test"]}))
+    target = {
+        "Id": "gone",
+        "Arn": "arn:aws:sqs:us-east-1:123456789012:no-such-queue",
+        "RetryPolicy": {"MaximumRetryAttempts": 0, "MaximumEventAgeInSeconds": 60},
+        "DeadLetterConfig": {"Arn": "arn:aws:sqs:us-east-1:123456789012:console-dlq"},
+    }
+    events.put_targets(Rule="undeliverable", Targets=[target])
+    events.put_events(Entries=[{"Source": "console.test", "DetailType": "order", "Detail": '{"order": 7}'}])
+    deadline = time.monotonic() + 20
+    while (
+        sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"][
+            "ApproximateNumberOfMessages"
+        ]
+        == "0"
+    ):
+        assert time.monotonic() < deadline, "the event was not dead-lettered"
+        time.sleep(0.1)
+
+    page.goto(server.url + "/console/")
+    page.get_by_role("link", name="Queues").click()
+    page.get_by_role("heading", name="Queues").wait_for()
+    page.get_by_role("row").filter(has_text="console-dlq").get_by_role("cell", name="1", exact=True).wait_for()
+    page.get_by_role("link", name="console-dlq").click()
+    page.get_by_role("heading", name="Queue console-dlq").wait_for()
+    page.get_by_role("button", name="Poll for messages").click()
+    page.get_by_role("status").filter(has_text="1 messages.").wait_for()
+    message = page.get_by_role("region", name=re.compile("^Message "))
+    shown = message.inner_text()
+    assert "RESOURCE_NOT_FOUND" in shown and "no-such-queue does not exist" in shown
+    assert "arn:aws:events:us-east-1:123456789012:rule/undeliverable" in shown
+    body = json.loads(message.get_by_label(re.compile("^Body of message")).inner_text())
+    assert (body["source"], body["detail"]) == ("console.test", {"order": 7})
+    _shot(page, "dead-letter-queue")
+    assert _violations(page) == []
+
+    message.get_by_role("button", name="Test in Sandbox").click()
+    page.get_by_role("heading", name="Sandbox").wait_for()
+    assert json.loads(page.get_by_label("Event", exact=True).input_value()) == body
+    page.get_by_label("Event pattern", exact=True).fill(json.dumps({"detail": {"order": [{"numeric": [">", 5]}]}}))
+    page.get_by_role("button", name="Test pattern").click()
+    page.get_by_role("status").filter(has_text="The pattern matches the event.").wait_for()
+
+    page.go_back()
+    page.get_by_role("heading", name="Queue console-dlq").wait_for()
+    page.get_by_role("button", name="Poll for messages").click()
+    page.get_by_role("button", name="Delete message").click()
+    page.get_by_role("status").filter(has_text="was deleted.").wait_for()
+    assert sqs.receive_message(QueueUrl=dlq).get("Messages", []) == []
+    events.remove_targets(Rule="undeliverable", Ids=["gone"])
+    events.delete_rule(Name="undeliverable")

@@ -27,6 +27,7 @@ const TARGET_KINDS = [
 ];
 let flash = "";
 let pendingPattern = null; // a pattern "Create rule from this event" hands to the create page
+let pendingEvent = null; // an event "Test in Sandbox" hands to the sandbox
 
 // ---- calls -------------------------------------------------------------------------------------------------
 
@@ -721,6 +722,8 @@ async function sandboxPage() {
   const recorded = select([["", "None: paste an event below"],
     ...events.map((e, i) => [String(i), `${new Date(e.EventTime * 1000).toISOString()} ${e.EventSource} ${e.EventName}`])]);
   const event = h("textarea", { spellcheck: "false" });
+  if (pendingEvent) event.value = pendingEvent;
+  pendingEvent = null;
   const test = h("button", { type: "submit", class: "primary" }, "Test pattern");
   const verdict = h("p", { role: "status" });
   const explanation = h("pre", { tabindex: 0, "aria-label": "Explanation" });
@@ -765,6 +768,74 @@ async function sandboxPage() {
   page("Sandbox", form, result);
 }
 
+// ---- queues ----------------------------------------------------------------------------------------------
+
+const DEAD_LETTER_ATTRIBUTES = ["ERROR_CODE", "ERROR_MESSAGE", "RULE_ARN", "TARGET_ARN"];
+
+async function queuesPage() {
+  const urls = await all("sqs", "ListQueues", { MaxResults: 1000 }, "QueueUrls");
+  const body = h("tbody");
+  page("Queues", h("table", {},
+    h("thead", {}, h("tr", {}, ["Name", "Type", "Messages available", "Messages in flight"].map((t) => h("th", { scope: "col" }, t)))), body));
+  if (!urls.length) body.append(h("tr", {}, h("td", { colspan: 4 }, "No queues in this account and region.")));
+  for (const url of urls) {
+    const name = url.split("/").pop();
+    const available = h("td", { "data-label": "Messages available" }, "…");
+    const inFlight = h("td", { "data-label": "Messages in flight" }, "…");
+    body.append(h("tr", {},
+      h("td", { "data-label": "Name" }, h("a", { href: `#/queues/view?url=${encodeURIComponent(url)}` }, name)),
+      h("td", { "data-label": "Type" }, name.endsWith(".fifo") ? "FIFO" : "Standard"), available, inFlight));
+    call("sqs", "GetQueueAttributes", { QueueUrl: url, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"] }).then((answer) => {
+      available.textContent = answer.Attributes.ApproximateNumberOfMessages;
+      inFlight.textContent = answer.Attributes.ApproximateNumberOfMessagesNotVisible;
+    }, (error) => { available.textContent = error.message; inFlight.textContent = ""; });
+  }
+}
+
+async function queuePage(params) {
+  const url = params.get("url");
+  const attributes = (await call("sqs", "GetQueueAttributes", { QueueUrl: url, AttributeNames: ["All"] })).Attributes || {};
+  const details = h("dl", { class: "attributes" }, Object.entries(attributes).sort().flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, h("code", {}, v))]));
+  const poll = h("button", { type: "button", class: "primary" }, "Poll for messages");
+  const status = h("p", { role: "status" });
+  const list = h("div");
+  page(`Queue ${url.split("/").pop()}`, h("h2", {}, "Details"), details, h("h2", {}, "Messages"),
+    h("p", { class: "hint" }, "Polling shows up to 10 messages and leaves them in the queue (visibility timeout 0). A dead-letter queue's messages show why the event could not be delivered."),
+    poll, status, list);
+  poll.addEventListener("click", async () => {
+    const answer = await call("sqs", "ReceiveMessage", {
+      QueueUrl: url, MaxNumberOfMessages: 10, VisibilityTimeout: 0, MessageAttributeNames: ["All"], MessageSystemAttributeNames: ["All"],
+    });
+    const messages = answer.Messages || [];
+    status.textContent = messages.length ? `${messages.length} messages.` : "No messages available.";
+    list.replaceChildren(...messages.map((message) => messageCard(url, message, status)));
+  });
+}
+
+function messageCard(url, message, status) {
+  const attributes = message.MessageAttributes || {};
+  const sent = message.Attributes && message.Attributes.SentTimestamp;
+  const rows = [["Message ID", message.MessageId], ["Sent", sent ? new Date(Number(sent)).toISOString() : "-"],
+    ...DEAD_LETTER_ATTRIBUTES.filter((name) => attributes[name]).map((name) => [name, attributes[name].StringValue])];
+  const card = h("section", { class: "message", "aria-label": `Message ${message.MessageId}` },
+    h("dl", { class: "attributes" }, rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, h("code", {}, v))])),
+    h("pre", { tabindex: 0, "aria-label": `Body of message ${message.MessageId}` }, message.Body));
+  const sandbox = h("button", { type: "button" }, "Test in Sandbox");
+  sandbox.addEventListener("click", () => { pendingEvent = message.Body; location.hash = "#/sandbox"; });
+  const remove = h("button", { type: "button" }, "Delete message");
+  remove.addEventListener("click", async () => {
+    try {
+      await call("sqs", "DeleteMessage", { QueueUrl: url, ReceiptHandle: message.ReceiptHandle });
+      card.remove();
+      status.textContent = `Message ${message.MessageId} was deleted.`;
+    } catch (error) {
+      status.textContent = error.message;
+    }
+  });
+  card.append(h("div", { class: "toolbar" }, sandbox, remove));
+  return card;
+}
+
 // ---- routing -----------------------------------------------------------------------------------------------
 
 const ROUTES = {
@@ -773,6 +844,8 @@ const ROUTES = {
   "#/rules/edit": createPage,
   "#/sandbox": sandboxPage,
   "#/history": historyPage,
+  "#/queues": queuesPage,
+  "#/queues/view": queuePage,
 };
 
 async function route() {
