@@ -169,6 +169,23 @@ def test_a_verifier_as_aws_documents_it_accepts_our_signature(
     assert len(base64.b64decode(signed["Signature"])) == 256  # RSA-2048
 
 
+def test_a_signature_no_signing_thread_started_is_made_by_its_caller(signer: NotificationSigner) -> None:
+    """With the signing threads busy, the caller makes the signature instead of waiting for one; it verifies,
+    and the message's other subscriptions get it without another signature being made."""
+    signer.sign(MESSAGES["Notification"], "us-east-1")  # the region's key made
+    released = threading.Event()
+    busy = [signer._threads.submit(released.wait) for _ in range(2)]  # both signing threads held
+    try:
+        message = {**MESSAGES["Notification"], "MessageId": "made-by-its-caller"}
+        first, again = signer.signing(message, "us-east-1"), signer.signing(message, "us-east-1")
+        signed = first()
+        assert verify(wire(signed)) == signed
+        assert again() == signed
+        assert not any(task.done() for task in busy)  # made while the threads were still held
+    finally:
+        released.set()
+
+
 def test_version_1_sha1withrsa_is_the_default(signer: NotificationSigner) -> None:
     signed = signer.sign(MESSAGES["Notification"], "us-east-1")
     assert signed["SignatureVersion"] == "1"

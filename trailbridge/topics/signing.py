@@ -19,7 +19,8 @@ told to accept.
 
 An RSA signature costs about a millisecond, with the GIL released (cryptography lets other threads run while
 OpenSSL signs). `NotificationSigner.signing` makes it on a thread of the signer's own and lets its caller go
-on (`topics.batch.write_signed` writes what waits for it).
+on (`topics.batch.write_signed` writes what waits for it); a signature no signing thread has started by the
+time it is wanted is made by the caller instead of waited for.
 """
 
 from __future__ import annotations
@@ -163,8 +164,23 @@ class NotificationSigner:
                     self._recent.popitem(last=False)
         url = self._base + key.path
         return lambda: _with_signature(
-            message, {"SignatureVersion": version, "Signature": signature.result(), "SigningCertURL": url}
+            message,
+            {"SignatureVersion": version, "Signature": self._taken(made, signature, key), "SigningCertURL": url},
         )
+
+    def _taken(self, made: tuple[bytes, str, str], signature: Future[str], key: _Opened) -> str:
+        """The signature: awaited when a signing thread has started it, else made here (the signing threads are
+        busy with others: the caller would only wait, while OpenSSL signs with the GIL released just as well on
+        its thread), and kept for the message's other subscriptions."""
+        if not signature.cancel():  # started, or made
+            return signature.result()
+        payload, _, version = made
+        made_here: Future[str] = Future()
+        made_here.set_result(_signature(key.private, payload, _HASHES[version]))
+        with self._recent_lock:
+            if self._recent.get(made) is signature:
+                self._recent[made] = made_here
+        return made_here.result()
 
     def certificate_pem(self, region: str) -> bytes:
         """The region's current signing certificate (PEM)."""
