@@ -402,3 +402,29 @@ def test_a_task_waiting_for_its_token_times_out_at_its_heartbeat(server: Server,
     with pytest.raises(ClientError) as late:
         sfn.send_task_success(taskToken=token, output="{}")
     assert code_of(late)[0] == "TaskTimedOut"
+
+
+def test_the_approval_pattern_through_a_queue_and_send_task_success(server: Server, account: str) -> None:
+    """A task's token goes out in a message (sqs:sendMessage.waitForTaskToken, trailbridge's integration); the
+    execution waits until the message's reader answers with SendTaskSuccess."""
+    sfn = sfn_of(server, account)
+    sqs, url, _ = queue_for(server, account, "approvals")
+    definition = {
+        "StartAt": "Ask",
+        "States": {
+            "Ask": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                "Parameters": {"QueueUrl": url, "MessageBody": {"token.$": "$$.Task.Token", "user.$": "$.user"}},
+                "End": True,
+            }
+        },
+    }
+    arn = machine(sfn, account, "approval", definition)
+    execution = sfn.start_execution(stateMachineArn=arn, input='{"user": "bob"}')["executionArn"]
+    [message] = receive_all(sqs, url, 1)
+    assert message["user"] == "bob"
+    assert sfn.describe_execution(executionArn=execution)["status"] == "RUNNING"
+    sfn.send_task_success(taskToken=message["token"], output='{"approved": "bob"}')
+    done = finished(sfn, execution)
+    assert (done["status"], json.loads(done["output"])) == ("SUCCEEDED", {"approved": "bob"})
