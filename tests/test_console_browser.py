@@ -645,3 +645,26 @@ def test_a_dead_lettered_event_is_shown_with_its_error_and_tested_in_the_sandbox
     assert sqs.receive_message(QueueUrl=dlq).get("Messages", []) == []
     events.remove_targets(Rule="undeliverable", Ids=["gone"])
     events.delete_rule(Name="undeliverable")
+
+
+def test_trails_show_their_status_and_start_and_stop_logging(server: Server, page: Any) -> None:
+    server.client("s3").create_bucket(Bucket="console-trail-bucket")
+    trail = server.client("cloudtrail")
+    trail.create_trail(Name="console-trail", S3BucketName="console-trail-bucket", EnableLogFileValidation=True)
+    page.goto(server.url + "/console/")
+    page.get_by_role("link", name="Trails").click()
+    page.get_by_role("heading", name="Trails").wait_for()
+    row = page.get_by_role("row").filter(has_text="console-trail")
+    row.get_by_role("button", name="Start logging console-trail").click()
+    page.get_by_role("status").filter(has_text="Trail console-trail started logging.").wait_for()
+    assert trail.get_trail_status(Name="console-trail")["IsLogging"] is True
+    assert "Enabled" in row.inner_text() and "console-trail-bucket/" in row.inner_text()
+    _shot(page, "trails")
+    assert _violations(page) == []
+    row.get_by_role("button", name="Stop logging console-trail").click()
+    page.get_by_role("status").filter(has_text="Trail console-trail stopped logging.").wait_for()
+    assert trail.get_trail_status(Name="console-trail")["IsLogging"] is False
+    by_name = [{"AttributeKey": "EventName", "AttributeValue": "StopLogging"}]
+    record = json.loads(trail.lookup_events(LookupAttributes=by_name)["Events"][0]["CloudTrailEvent"])
+    assert record["userAgent"].startswith("trailbridge-console/")
+    trail.delete_trail(Name="console-trail")

@@ -768,6 +768,47 @@ async function sandboxPage() {
   page("Sandbox", form, result);
 }
 
+// ---- trails ----------------------------------------------------------------------------------------------
+
+const when = (seconds) => (seconds ? new Date(seconds * 1000).toISOString() : "never");
+
+async function trailsPage() {
+  const trails = (await call("cloudtrail", "DescribeTrails", {})).trailList || [];
+  const status = h("p", { role: "status" }, flash);
+  flash = "";
+  const body = h("tbody");
+  const columns = ["Name", "Home region", "Bucket", "Multi-region", "Log file validation", "Logging", "Last log file", "Last digest", "Actions"];
+  page("Trails", status, h("table", {}, h("thead", {}, h("tr", {}, columns.map((t) => h("th", { scope: "col" }, t)))), body));
+  if (!trails.length) body.append(h("tr", {}, h("td", { colspan: columns.length }, "No trails: create one with CreateTrail.")));
+  for (const trail of trails) {
+    const cells = Object.fromEntries(["Logging", "Last log file", "Last digest"].map((c) => [c, h("td", { "data-label": c }, "…")]));
+    const action = h("td", { "data-label": "Actions" });
+    body.append(h("tr", {},
+      h("td", { "data-label": "Name" }, trail.Name),
+      h("td", { "data-label": "Home region" }, trail.HomeRegion),
+      h("td", { "data-label": "Bucket" }, h("code", {}, `${trail.S3BucketName}/${trail.S3KeyPrefix || ""}`)),
+      h("td", { "data-label": "Multi-region" }, trail.IsMultiRegionTrail ? "Yes" : "No"),
+      h("td", { "data-label": "Log file validation" }, trail.LogFileValidationEnabled ? "Enabled" : "Disabled"),
+      cells.Logging, cells["Last log file"], cells["Last digest"], action));
+    call("cloudtrail", "GetTrailStatus", { Name: trail.TrailARN }).then((answer) => {
+      cells.Logging.textContent = answer.IsLogging ? "Yes" : "No";
+      cells["Last log file"].textContent = when(answer.LatestDeliveryTime);
+      cells["Last digest"].textContent = when(answer.LatestDigestDeliveryTime);
+      const operation = answer.IsLogging ? "StopLogging" : "StartLogging";
+      const label = `${answer.IsLogging ? "Stop" : "Start"} logging ${trail.Name}`;
+      action.replaceChildren(h("button", { type: "button", onclick: async () => {
+        try {
+          await call("cloudtrail", operation, { Name: trail.TrailARN });
+          flash = `Trail ${trail.Name} ${answer.IsLogging ? "stopped" : "started"} logging.`;
+          route();
+        } catch (error) {
+          status.textContent = error.message;
+        }
+      } }, label));
+    }, (error) => { cells.Logging.textContent = error.message; });
+  }
+}
+
 // ---- queues ----------------------------------------------------------------------------------------------
 
 const DEAD_LETTER_ATTRIBUTES = ["ERROR_CODE", "ERROR_MESSAGE", "RULE_ARN", "TARGET_ARN"];
@@ -844,6 +885,7 @@ const ROUTES = {
   "#/rules/edit": createPage,
   "#/sandbox": sandboxPage,
   "#/history": historyPage,
+  "#/trails": trailsPage,
   "#/queues": queuesPage,
   "#/queues/view": queuePage,
 };
