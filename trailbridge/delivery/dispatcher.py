@@ -53,6 +53,8 @@ from trailbridge.workers import Worker
 log = logging.getLogger("trailbridge.delivery")
 _IDLE_SECONDS = 1.0
 _CLAIM_AT_LEAST_EVERY = 0.05  # seconds: while busy, a claim is made this often even if nothing asked for one
+_WRITTEN_KEPT = 1024  # events this dispatcher wrote, kept until it claims their deliveries (not read back)...
+_WRITTEN_MOST_BYTES = 8192  # ...when they are this small at most (so what is kept stays under 8 MiB)
 TRANSFORMATION_FAILURE = "TRANSFORMATION_FAILURE"  # the dead-letter ERROR_CODE of an input that could not be made
 
 
@@ -111,6 +113,7 @@ class Dispatcher:
         self._last_claim = 0.0
         self._skipped: set[str] = set()  # the targets the last claim left out (at their cap)
         self._filled = False  # whether the last claim took as many as it had room for (more may be due)
+        self._written: dict[str, _Event] = {}  # by id: asynchronous invocations committed by _flush, not yet claimed
 
     # -- life cycle ---------------------------------------------------------------------------
 
@@ -150,6 +153,7 @@ class Dispatcher:
             self._tasks.clear()
             self._per_target.clear()
             self._skipped.clear()
+            self._written.clear()
             self._claim_wanted = True
             self.deliveries.release(self.owner)
         self._runs += 1
@@ -239,6 +243,9 @@ class Dispatcher:
     def _events(self, ids: set[str]) -> dict[str, _Event]:
         events = {}
         for event_id in ids:
+            if (kept := self._written.pop(event_id, None)) is not None:  # written by this dispatcher: as stored
+                events[event_id] = kept
+                continue
             found = self.deliveries.event(event_id)
             if found is not None:
                 body = found.body
@@ -372,8 +379,18 @@ class Dispatcher:
             for event in accepted:
                 self.routing.enqueue(event)
         if accepted:
+            for event in accepted:  # committed: kept, so that their claim need not read them back
+                self._keep_written(event)
             self._claim_wanted = True
             self.routing.wake()
+
+    def _keep_written(self, event: NewEvent) -> None:
+        if len(event.body) > _WRITTEN_MOST_BYTES:
+            return
+        if len(self._written) >= _WRITTEN_KEPT:  # (claimed by another node of a shared store, say): oldest first
+            self._written.pop(next(iter(self._written)))
+        doc = orjson.loads(event.body)
+        self._written[event.event_id] = _Event(event.body, doc, event.ingested, orjson.loads(event.lineage))
 
     def _settle(self, outcome: _Outcome) -> bool:
         """Write what goes with the outcome, note a retry, or dead-letter; whether the delivery is done."""
