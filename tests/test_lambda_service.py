@@ -21,10 +21,10 @@ from tests.support.s3 import S3, fails
 from trailbridge.delivery.lambdas import AsyncConfig
 from trailbridge.errors import AccessDeniedError
 from trailbridge.runtime import Trailbridge
-from trailbridge.server.operations import handlers
 from trailbridge.services.base import Engine
 from trailbridge.services.lambda_functions import async_config, check_invoke, code_at, deployed, spec_for, unpacked
 from trailbridge.services.lambda_functions.code import UNZIPPED_LIMIT, ZIPPED_LIMIT, code_bucket
+from trailbridge.services.operations import handlers
 from trailbridge.settings import Settings
 
 OWNER, OTHER = "111111111111", "222222222222"

@@ -21,7 +21,7 @@ from tests.support.asgi import AsgiClient, asgi_client
 from tests.support.sns import signed
 from trailbridge.aws.validate import operation
 from trailbridge.runtime import Trailbridge
-from trailbridge.server.operations import handlers
+from trailbridge.services.operations import handlers
 
 ACCOUNT, REGION = FAST.default_account, FAST.default_region
 TOPIC = f"arn:aws:sns:{REGION}:{ACCOUNT}:fuzz"

@@ -18,11 +18,11 @@ from tests.support.http import Endpoint
 from tests.support.sns import Sns
 from tests.test_lambda_service import OWNER, Lambda, create, zipped
 from trailbridge.runtime import Trailbridge
-from trailbridge.server.operations import handlers
 from trailbridge.services.base import Engine
 from trailbridge.services.cloudtrail import CloudTrailService
 from trailbridge.services.destinations import DestinationsService
 from trailbridge.services.events import EventsService
+from trailbridge.services.operations import handlers
 from trailbridge.services.states.integrations import Integrations, tasks_for
 from trailbridge.states import Execution
 from trailbridge.states.tasks import TaskFailed, TaskPending, TaskRequest, TaskSucceeded

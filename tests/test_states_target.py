@@ -24,9 +24,9 @@ from trailbridge.delivery.retry import DeliveryFailure
 from trailbridge.delivery.state_machines import execution_name, start_execution
 from trailbridge.delivery.targets import EVENTS_PRINCIPAL, target_kind
 from trailbridge.runtime import Trailbridge
-from trailbridge.server.operations import handlers
 from trailbridge.services.events import EventsService
 from trailbridge.services.lambda_functions.invoking import DeployedFunctions
+from trailbridge.services.operations import handlers
 
 ACCOUNT, REGION = "111111111111", "us-east-1"
 MACHINE = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:approvals"

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from tests.support.server import Server
 from trailbridge.aws.wire import WireError, json_service, parse_request, serialize_error, serialize_response
-from trailbridge.server.operations import handlers
+from trailbridge.services.operations import handlers
 from trailbridge.services.sqs import QUERY_ERROR_CODES
 
 WHEN = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)

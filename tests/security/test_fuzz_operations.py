@@ -35,8 +35,8 @@ from tests.support.asgi import Answer, AsgiClient, asgi_client
 from tests.support.buckets import create_bucket
 from trailbridge.aws.validate import _pattern, java_regex, operation
 from trailbridge.runtime import Trailbridge
-from trailbridge.server.operations import SERVICE_CLASSES, handlers
 from trailbridge.services.channels import ChannelsService
+from trailbridge.services.operations import SERVICE_CLASSES, handlers
 
 ALICE, BOB = FAST.default_account, "222222222222"
 REGION = FAST.default_region

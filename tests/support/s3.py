@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from trailbridge.server.operations import handlers
 from trailbridge.services.base import Engine, ServiceError
+from trailbridge.services.operations import handlers
 
 OWNER = "111111111111"
 OTHER = "222222222222"

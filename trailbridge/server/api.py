@@ -36,10 +36,10 @@ from trailbridge.runtime import Trailbridge
 from trailbridge.server.batches import Batches
 from trailbridge.server.durable import NOT_RECORDED, Durable
 from trailbridge.server.metrics import ServerMetrics
-from trailbridge.server.operations import SERVICE_CLASSES, Handler, handlers
 from trailbridge.services.base import ServiceError
 from trailbridge.services.codes import validation_code
 from trailbridge.services.moto_bridge import MotoBridge
+from trailbridge.services.operations import SERVICE_CLASSES, Handler, handlers
 from trailbridge.services.sns.subscriptions import anonymous_caller
 from trailbridge.services.sqs import QUERY_ERROR_CODES as SQS_QUERY_CODES
 from trailbridge.trail.record import ApiCall, Caller, cloudtrail_record, is_management, is_read_only

@@ -37,9 +37,9 @@ from trailbridge.server.api import AwsApi
 from trailbridge.server.batches import Batches
 from trailbridge.server.durable import NOT_RECORDED, Durable
 from trailbridge.server.metrics import CONTENT_TYPE, ServerMetrics
-from trailbridge.server.operations import SERVICE_CLASSES
 from trailbridge.services.base import Engine, ServiceError
 from trailbridge.services.lambda_functions.code import code_at
+from trailbridge.services.operations import SERVICE_CLASSES
 from trailbridge.services.sns import push, sms
 from trailbridge.storage.sqlite.store import SqliteStore
 from trailbridge.trail.ingest import MAX_FILE_BYTES

@@ -1,5 +1,6 @@
-"""Which method answers which AWS operation: collected from the `@operation` marks on the service classes,
-so adding an operation to a service makes it reachable over the wire with no other change."""
+"""The registry of the services trailbridge serves itself: which method answers which AWS operation, collected
+from the `@operation` marks on the service classes (the server dispatches by it, Step Functions' aws-sdk tasks
+too), so adding an operation to a service makes it reachable over the wire with no other change."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from trailbridge.services.s3.listing import ListingService
 from trailbridge.services.s3.multipart import MultipartService
 from trailbridge.services.s3.objects import ObjectsService
 
-# Every class whose marked methods answer S3's operations (server/operations.py's SERVICE_CLASSES["s3"]).
+# Every class whose marked methods answer S3's operations (services/operations.py's SERVICE_CLASSES["s3"]).
 S3_CLASSES = (BucketsService, ObjectsService, ListingService, MultipartService, ConfigurationService)
 
 __all__ = [

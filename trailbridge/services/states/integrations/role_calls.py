@@ -16,8 +16,8 @@ from trailbridge.services.identities import AssumedRole, assumed_role_identity, 
 from trailbridge.trail.record import ApiCall, Caller, cloudtrail_record, is_management, is_read_only
 
 if TYPE_CHECKING:
-    from trailbridge.server.operations import Handler
     from trailbridge.services.moto_bridge import MotoBridge
+    from trailbridge.services.operations import Handler
 
 
 class RoleCalls:
@@ -113,9 +113,9 @@ class RoleCalls:
 @functools.cache
 def own_handlers(service: str) -> Mapping[str, Handler]:
     """The operations of a service trailbridge serves itself, by name (none for the others). The registry is
-    the server's (`server/operations.py`): imported here, when first needed, because it imports every service
+    `services/operations.py`: imported here, when first needed, because it imports every service
     (this one included), so that the API and the integrations reach the same operations."""
-    from trailbridge.server.operations import SERVICE_CLASSES, handlers  # noqa: PLC0415 (see above)
+    from trailbridge.services.operations import SERVICE_CLASSES, handlers  # noqa: PLC0415 (see above)
 
     return handlers(service) if service in SERVICE_CLASSES else {}
 
