@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import signal
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -367,15 +368,18 @@ def test_a_wait_survives_killing_the_server(tmp_path: Path) -> None:
     arn = machine(sfn, "123456789012", "waits", waits)
     execution = sfn.start_execution(stateMachineArn=arn, input='{"kept": true}')["executionArn"]
     wait_for(lambda: "WaitStateEntered" in history_types(sfn, execution))
-    first.process.send_signal(signal.SIGKILL)
+    first.process.send_signal(signal.SIGKILL)  # in the middle of the Wait
     first.process.wait()
     first.stop()
+    restarted = datetime.now(UTC)
     second = Server("--data", str(data), port=first.port)
     try:
         sfn = second.client("stepfunctions")
-        assert sfn.describe_execution(executionArn=execution)["status"] == "RUNNING"
         done = finished(sfn, execution, timeout=15)
         assert (done["status"], json.loads(done["output"])) == ("SUCCEEDED", {"kept": True})
+        events = sfn.get_execution_history(executionArn=execution)["events"]
+        # no node ran between the kill and the restart: the second server ended the Wait
+        assert next(e["timestamp"] for e in events if e["type"] == "WaitStateExited") >= restarted
         assert history_types(sfn, execution) == [
             "ExecutionStarted",
             "WaitStateEntered",

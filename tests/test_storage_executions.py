@@ -185,3 +185,16 @@ def test_executions_outlive_the_store(name: str, request: pytest.FixtureRequest,
         assert again.executions.next_wake() == 500.0
     finally:
         again.close()
+
+
+def test_a_held_step_changes_only_the_snapshot_and_adds_its_events(backend: Backend) -> None:
+    executions = backend.executions
+    e = execution("held", wake_at=90.0)
+    executions.add(e, [(1, "e1")])
+    executions.claim_due("n1", 100.0, 160.0, 10)
+    held = ExecutionChange(e.arn, "RUNNING", '{"step": 2}', 90.0, events=[(2, "e2")], held=True)
+    assert executions.save("n1", [held]) == []
+    assert executions.get(e.arn) == dataclasses.replace(e, snapshot='{"step": 2}')
+    assert executions.history(e.arn, 0, 10) == [(1, "e1"), (2, "e2")]
+    assert executions.claim_due("n2", 100.0, 160.0, 10) == []  # still n1's
+    assert executions.save("n2", [held]) == [e.arn]

@@ -727,7 +727,9 @@ class StoredExecution:
 class ExecutionChange:
     """What one step did to an execution, committed with its history events (`(id, JSON)`, ids increasing) and
     the task tokens it began to wait on. A change that leaves the execution not RUNNING drops its tokens.
-    `release` gives up the lease with it."""
+    `release` gives up the lease with it. `held`: a step of an execution its holder steps again at once, which
+    changes only the snapshot and adds events: the rest stays as stored (its status, wake-up instant, lease
+    and tokens), so the backend writes less."""
 
     arn: str
     status: str
@@ -740,6 +742,7 @@ class ExecutionChange:
     cause: str | None = None
     stopped: float | None = None
     release: bool = False
+    held: bool = False
 
 
 class Executions(Protocol):

@@ -131,9 +131,10 @@ def change_of(
         tokens = execution.waiting_tokens()
         return ExecutionChange(stored.arn, "RUNNING", snapshot, wake_at, events, tokens, release=True), False
     again = wake_at is None or wake_at <= now
+    if again and not last:  # stepped again at once, under the lease: only the snapshot changes
+        return ExecutionChange(stored.arn, "RUNNING", snapshot, stored.wake_at, events, held=True), True
     wake = now if wake_at is None else wake_at
-    release = last or not again
-    return ExecutionChange(stored.arn, "RUNNING", snapshot, wake, events, release=release), again and not last
+    return ExecutionChange(stored.arn, "RUNNING", snapshot, wake, events, release=True), False
 
 
 def applied(stored: StoredExecution, change: ExecutionChange) -> StoredExecution:

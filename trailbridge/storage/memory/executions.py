@@ -102,6 +102,11 @@ class MemoryExecutions:
         return refused
 
     def _apply(self, current: StoredExecution, change: ExecutionChange) -> None:
+        if change.events:
+            self._store.assign(self._events, change.arn, self._events.get(change.arn, []) + list(change.events))
+        if change.held:
+            self._store.assign(self._executions, change.arn, dataclasses.replace(current, snapshot=change.snapshot))
+            return
         updated = dataclasses.replace(
             current,
             status=change.status,
@@ -113,8 +118,6 @@ class MemoryExecutions:
             stopped=change.stopped,
         )
         self._store.assign(self._executions, change.arn, updated)
-        if change.events:
-            self._store.assign(self._events, change.arn, self._events.get(change.arn, []) + list(change.events))
         for token in change.tokens:
             self._store.assign(self._tokens, token, change.arn)
         if change.tokens:

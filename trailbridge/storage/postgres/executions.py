@@ -90,6 +90,7 @@ class PostgresExecutions:
             "causes": [c.cause for c in changes],
             "stops": [c.stopped for c in changes],
             "releases": [c.release for c in changes],
+            "helds": [c.held for c in changes],
         }
         with self._store.connection() as conn:
             saved = {row[0] for row in conn.execute(self._sql["save"], columns)}
@@ -97,12 +98,12 @@ class PostgresExecutions:
             events = [(c.arn, i, body) for c in kept for i, body in c.events]
             if events:
                 self._add_events(conn, events)
-            tokens = [(token, c.arn) for c in kept if c.status == "RUNNING" for token in c.tokens]
+            tokens = [(token, c.arn) for c in kept if c.status == "RUNNING" and not c.held for token in c.tokens]
             if tokens:
                 conn.execute(
                     self._sql["tokens_add"], {"tokens": [t for t, _ in tokens], "arns": [a for _, a in tokens]}
                 )
-            finished = [c.arn for c in kept if c.status != "RUNNING"]
+            finished = [c.arn for c in kept if c.status != "RUNNING" and not c.held]
             if finished:
                 conn.execute(self._sql["tokens_drop"], {"arns": finished})
         return [c.arn for c in changes if c.arn not in saved]

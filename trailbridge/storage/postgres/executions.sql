@@ -63,16 +63,20 @@ RETURNING arn, machine_arn, revision, account, region, name, status, input, star
           output, error, cause, stopped;
 
 -- name: save
--- Every change in one statement; only the rows whose lease `owner` holds.
+-- Every change in one statement; only the rows whose lease `owner` holds. A held step changes the snapshot alone.
 UPDATE sfn_executions e
-SET status = c.status, snapshot = c.snapshot, wake_at = c.wake_at, output = c.output, error = c.error,
-    cause = c.cause, stopped = c.stopped,
+SET status = CASE WHEN c.held THEN e.status ELSE c.status END, snapshot = c.snapshot,
+    wake_at = CASE WHEN c.held THEN e.wake_at ELSE c.wake_at END,
+    output = CASE WHEN c.held THEN e.output ELSE c.output END,
+    error = CASE WHEN c.held THEN e.error ELSE c.error END,
+    cause = CASE WHEN c.held THEN e.cause ELSE c.cause END,
+    stopped = CASE WHEN c.held THEN e.stopped ELSE c.stopped END,
     lease_owner = CASE WHEN c.release THEN NULL ELSE e.lease_owner END,
     lease_until = CASE WHEN c.release THEN NULL ELSE e.lease_until END
 FROM unnest(%(arns)s::text[], %(statuses)s::text[], %(snapshots)s::text[], %(wakes)s::float8[],
             %(outputs)s::text[], %(errors)s::text[], %(causes)s::text[], %(stops)s::float8[],
-            %(releases)s::bool[])
-     AS c(arn, status, snapshot, wake_at, output, error, cause, stopped, release)
+            %(releases)s::bool[], %(helds)s::bool[])
+     AS c(arn, status, snapshot, wake_at, output, error, cause, stopped, release, held)
 WHERE e.arn = c.arn AND e.lease_owner = %(owner)s
 RETURNING e.arn;
 

@@ -84,10 +84,17 @@ class SqliteExecutions:
         with self._store.transaction():
             for c in changes:
                 values = (c.arn, owner, c.status, c.snapshot, c.wake_at, c.output, c.error, c.cause, c.stopped)
-                if not self._store.run("sfn_save", (*values, c.release)):
+                saved = (
+                    self._store.run("sfn_save_held", (c.arn, owner, c.snapshot))
+                    if c.held
+                    else self._store.run("sfn_save", (*values, c.release))
+                )
+                if not saved:
                     refused.append(c.arn)
                     continue
                 events += [(c.arn, i, body) for i, body in c.events]
+                if c.held:
+                    continue
                 if c.status != "RUNNING":
                     self._store.run("sfn_tokens_drop", (c.arn,))
                 else:

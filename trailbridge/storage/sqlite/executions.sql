@@ -60,6 +60,10 @@ SET status = ?3, snapshot = ?4, wake_at = ?5, output = ?6, error = ?7, cause = ?
     lease_until = CASE WHEN ?10 THEN NULL ELSE lease_until END
 WHERE arn = ?1 AND lease_owner = ?2;
 
+-- name: sfn_save_held
+-- A step its holder goes on from at once: only the snapshot changes (no index is touched).
+UPDATE sfn_executions SET snapshot = ?3 WHERE arn = ?1 AND lease_owner = ?2;
+
 -- name: sfn_token_add
 INSERT INTO sfn_tokens (token, arn) VALUES (?, ?) ON CONFLICT (token) DO UPDATE SET arn = excluded.arn;
 
