@@ -432,3 +432,38 @@ def test_the_approval_pattern_through_a_queue_and_send_task_success(server: Serv
     sfn.send_task_success(taskToken=message["token"], output='{"approved": "bob"}')
     done = finished(sfn, execution)
     assert (done["status"], json.loads(done["output"])) == ("SUCCEEDED", {"approved": "bob"})
+
+
+def test_map_and_parallel_states_run_through_the_driver(server: Server, account: str) -> None:
+    sfn = sfn_of(server, account)
+    definition = {
+        "StartAt": "Each",
+        "States": {
+            "Each": {
+                "Type": "Map",
+                "ItemsPath": "$.items",
+                "MaxConcurrency": 2,
+                "ItemProcessor": {
+                    "StartAt": "Double",
+                    "States": {"Double": {"Type": "Pass", "Parameters": {"v.$": "States.MathAdd($, $)"}, "End": True}},
+                },
+                "ResultPath": "$.doubled",
+                "Next": "Both",
+            },
+            "Both": {
+                "Type": "Parallel",
+                "Branches": [
+                    {"StartAt": "L", "States": {"L": {"Type": "Pass", "Result": "left", "End": True}}},
+                    {"StartAt": "R", "States": {"R": {"Type": "Wait", "Seconds": 1, "End": True}}},
+                ],
+                "ResultSelector": {"left.$": "$[0]", "doubled.$": "$[1].doubled"},
+                "End": True,
+            },
+        },
+    }
+    arn = machine(sfn, account, "fan", definition)
+    done = finished(sfn, sfn.start_execution(stateMachineArn=arn, input='{"items": [1, 2, 3]}')["executionArn"])
+    assert (done["status"], json.loads(done["output"])) == (
+        "SUCCEEDED",
+        {"left": "left", "doubled": [{"v": 2}, {"v": 4}, {"v": 6}]},
+    )
