@@ -1,6 +1,8 @@
 """The driver: a worker thread that steps the executions that are due, one committed transition at a time.
 
-Each round it claims (leases) up to `batch` executions whose wake-up instant has passed, then steps each of
+Woken by a new execution, it waits `gather` seconds (5 ms) for those right behind it, so that a stream of
+starts is stepped in batches rather than one execution (and a commit per step) at a time. Each round it
+claims (leases) up to `batch` executions whose wake-up instant has passed, then steps each of
 them once and commits every step of the round in one transaction (snapshot, events, status, next wake-up,
 task tokens, status-change events): an execution's transition is durable before its next begins. Those that
 can go on at once are stepped again, up to `rounds` times, keeping their lease; the others give it up with
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -46,10 +49,17 @@ Invokers = Callable[[Engine, str, str], TaskInvoker]
 
 
 class Driver:
-    def __init__(self, engine: Engine, integrations: Invokers = tasks_for, batch: int = 256, rounds: int = 64) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        integrations: Invokers = tasks_for,
+        batch: int = 256,
+        rounds: int = 64,
+        gather: float = 0.005,
+    ) -> None:
         self.engine, self.integrations = engine, integrations
         self.owner = f"{NODE}:driver:{uuid.uuid4().hex}"  # its leases' owner (two engines may share a process)
-        self.batch, self.rounds = batch, rounds
+        self.batch, self.rounds, self.gather = batch, rounds, gather
         self.status = StatusEvents(engine)
         self._wake = threading.Event()
         self.worker = Worker("states", self._loop, self.wake)
@@ -79,8 +89,8 @@ class Driver:
                 self.worker.failed(exc)
                 log.warning("stepping executions failed: %s", exc)
                 claimed = 0
-            if not claimed:
-                self._wake.wait(self._pause())
+            if not claimed and self._wake.wait(self._pause()) and self.gather:
+                time.sleep(self.gather)  # woken by a new execution: let the ones right behind it join its batch
 
     def _pause(self) -> float:
         upcoming = self.engine.executions.next_wake()
