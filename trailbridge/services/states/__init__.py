@@ -11,8 +11,9 @@ Where trailbridge differs from AWS, on purpose or for now:
 - EXPRESS state machines run as STANDARD ones do (durable, with a history), through StartExecution; no
   state machine versions or aliases, no Map runs, no redrive; logging and tracing configurations are kept,
   not acted on.
-- A task resource is answered by `tasks.TaskRouter`: `states:startExecution` here, the other services
-  through `integrations.tasks_for` where it serves them; any other fails the task with States.TaskFailed.
+- A task resource is answered by `tasks.TaskRouter`: `states:startExecution` and activities here, the other
+  services through `integrations.tasks_for`; a resource neither serves fails the task (States.TaskFailed).
+- StartExecution of a `.sync` child does not stop the child when its parent is stopped.
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@ account: plain, it answers `{ExecutionArn, StartDate}`; `.sync` and `.sync:2` wa
 (the child carries its parent's token, and the driver answers the parent when the child is over: its output
 as JSON text for `.sync`, as JSON for `.sync:2`; a child that did not succeed fails the task with
 States.TaskFailed and the child's description as the cause); `.waitForTaskToken` waits for SendTask*.
-Any other resource goes to the integrations (`integrations.tasks_for`) where that module is present in this
-trailbridge, else fails with States.TaskFailed."""
+An activity's ARN schedules a task for its workers (`activities`). Any other resource goes to the fallback
+invoker (the driver gives `integrations.tasks_for`; without one, the task fails with States.TaskFailed)."""
 
 from __future__ import annotations
 
