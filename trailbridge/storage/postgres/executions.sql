@@ -38,9 +38,10 @@ SELECT id, body FROM sfn_history WHERE arn = %(arn)s AND (%(after)s = 0 OR id < 
 ORDER BY id DESC LIMIT %(limit)s;
 
 -- name: history_add
--- Many events in one statement: a list per column, zipped by unnest.
+-- Many events in one statement: a list per column, zipped by unnest (arrays sent in binary: the text form
+-- escapes every quote of a JSON body).
 INSERT INTO sfn_history (arn, id, body)
-SELECT * FROM unnest(%(arns)s::text[], %(ids)s::bigint[], %(bodies)s::text[]);
+SELECT * FROM unnest(%(arns)b::text[], %(ids)b::bigint[], %(bodies)b::text[]);
 
 -- name: claim
 -- Rows another node's claim holds are passed over, not waited for.
@@ -73,20 +74,20 @@ SET status = CASE WHEN c.held THEN e.status ELSE c.status END, snapshot = c.snap
     stopped = CASE WHEN c.held THEN e.stopped ELSE c.stopped END,
     lease_owner = CASE WHEN c.release THEN NULL ELSE e.lease_owner END,
     lease_until = CASE WHEN c.release THEN NULL ELSE e.lease_until END
-FROM unnest(%(arns)s::text[], %(statuses)s::text[], %(snapshots)s::text[], %(wakes)s::float8[],
-            %(outputs)s::text[], %(errors)s::text[], %(causes)s::text[], %(stops)s::float8[],
-            %(releases)s::bool[], %(helds)s::bool[])
+FROM unnest(%(arns)b::text[], %(statuses)b::text[], %(snapshots)b::text[], %(wakes)b::float8[],
+            %(outputs)b::text[], %(errors)b::text[], %(causes)b::text[], %(stops)b::float8[],
+            %(releases)b::bool[], %(helds)b::bool[])
      AS c(arn, status, snapshot, wake_at, output, error, cause, stopped, release, held)
 WHERE e.arn = c.arn AND e.lease_owner = %(owner)s
 RETURNING e.arn;
 
 -- name: tokens_add
 INSERT INTO sfn_tokens (token, arn)
-SELECT * FROM unnest(%(tokens)s::text[], %(arns)s::text[])
+SELECT * FROM unnest(%(tokens)b::text[], %(arns)b::text[])
 ON CONFLICT (token) DO UPDATE SET arn = excluded.arn;
 
 -- name: tokens_drop
-DELETE FROM sfn_tokens WHERE arn = ANY(%(arns)s::text[]);
+DELETE FROM sfn_tokens WHERE arn = ANY(%(arns)b::text[]);
 
 -- name: token
 SELECT arn FROM sfn_tokens WHERE token = %(token)s;
