@@ -14,7 +14,6 @@ Where trailbridge differs from AWS, on purpose or for now:
 - Only zips of python3.x and nodejs*.x runtimes; container images, layers, VPCs, file systems, code signing,
   SnapStart and weighted alias routing are refused (501) rather than kept to do nothing.
 - A function is Active as soon as it is created (there is no Pending state to wait out).
-- Invoke answers 501 until the worker runtime is wired to the API.
 - GetFunction's Code.Location is the S3 object the code came from, else a URL of trailbridge's own
   (`/_trailbridge/lambda/code/...`, a sealed token valid 10 minutes).
 - The environment-size error does not quote the variables (Lambda's does): they are often secrets.

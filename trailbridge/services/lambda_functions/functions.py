@@ -1,5 +1,5 @@
 """Lambda functions: create (from a zip or an S3 object), read, list, update code and configuration, delete
-(the function, or one version), the account's settings; Invoke answers 501 until the worker runtime is wired.
+(the function, or one version), the account's settings, and Invoke (`invoking`: run in the worker runtime).
 
 A function is a document of kind `lambda-function` on the `Resources` port, named by its name in its account
 and region: `Configuration` is $LATEST's FunctionConfiguration as Lambda answers it, `Origin` where its zip
