@@ -21,6 +21,7 @@ import pytest
 from botocore.config import Config
 
 from tests.support.server import Server
+from tests.test_console_http import deploy
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(os.environ.get("TRAILBRIDGE_TEST_ARTIFACTS", Path(__file__).parent.parent / "test-artifacts"))
@@ -404,7 +405,18 @@ def _violations(page: Any) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    "view", ["#/rules", "#/rules/create", "#/rules/edit?name=axe-rule", "#/sandbox", "#/history", "#/queues"]
+    "view",
+    [
+        "#/rules",
+        "#/rules/create",
+        "#/rules/edit?name=axe-rule",
+        "#/sandbox",
+        "#/history",
+        "#/queues",
+        "#/topics",
+        "#/functions",
+        "#/machines",
+    ],
 )
 def test_every_page_passes_axe_core(server: Server, page: Any, view: str) -> None:
     events = server.client("events")  # a rule with a target in the list, recorded calls in the history
@@ -668,3 +680,99 @@ def test_trails_show_their_status_and_start_and_stop_logging(server: Server, pag
     record = json.loads(trail.lookup_events(LookupAttributes=by_name)["Events"][0]["CloudTrailEvent"])
     assert record["userAgent"].startswith("trailbridge-console/")
     trail.delete_trail(Name="console-trail")
+
+
+HELD = {
+    "Comment": "Prepare, then hold in a Wait; Done is not reached while the test looks",
+    "StartAt": "Prepare",
+    "States": {
+        "Prepare": {"Type": "Pass", "Next": "Ready?"},
+        "Ready?": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.go", "BooleanEquals": True, "Next": "Hold"}],
+            "Default": "Skipped",
+        },
+        "Hold": {"Type": "Wait", "Seconds": 600, "Next": "Done"},
+        "Skipped": {"Type": "Fail", "Error": "NotReady"},
+        "Done": {"Type": "Succeed"},
+    },
+}
+
+
+def test_a_topic_its_subscriptions_and_attributes(server: Server, page: Any) -> None:
+    sns, sqs = server.client("sns"), server.client("sqs")
+    topic = sns.create_topic(Name="console-topic", Attributes={"DisplayName": "Console alerts"})["TopicArn"]
+    sqs.create_queue(QueueName="topic-subscriber")
+    subscriber = "arn:aws:sqs:us-east-1:123456789012:topic-subscriber"
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=subscriber)
+    page.goto(server.url + "/console/")
+    page.get_by_role("link", name="Topics").click()
+    page.get_by_role("heading", name="Topics").wait_for()
+    page.get_by_role("link", name="console-topic").click()
+    page.get_by_role("heading", name="Topic console-topic").wait_for()
+    row = page.get_by_role("row").filter(has_text=subscriber)
+    assert "sqs" in row.inner_text()
+    assert "Console alerts" in page.locator("dl").inner_text()
+    _shot(page, "topic")
+    assert _violations(page) == []
+    records = server.client("cloudtrail").lookup_events(
+        LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "ListSubscriptionsByTopic"}]
+    )["Events"]
+    assert [json.loads(r["CloudTrailEvent"])["userAgent"].split("/")[0] for r in records] == ["trailbridge-console"]
+
+
+def test_a_function_its_configuration_and_recent_invocations(server: Server, page: Any) -> None:
+    aws = server.client("lambda")
+    deploy(server, "console-function")
+    aws.invoke(FunctionName="console-function", Payload=b'{"n": 1}')
+    aws.invoke(FunctionName="console-function", Payload=b'{"n": 2}')
+    page.goto(server.url + "/console/")
+    page.get_by_role("link", name="Functions").click()
+    page.get_by_role("heading", name="Functions").wait_for()
+    page.get_by_role("link", name="console-function").click()
+    page.get_by_role("heading", name="Function console-function").wait_for()
+    assert "app.handler" in page.locator("dl").first.inner_text()
+    invocations = page.get_by_role("table").filter(has_text="Request ID")
+    invocations.get_by_role("row").nth(2).wait_for()  # a heading row and two invocations
+    assert invocations.get_by_role("row").count() == 3
+    assert " MB of 128 MB" in invocations.inner_text()
+    _shot(page, "function")
+    assert _violations(page) == []
+
+
+def test_an_execution_is_a_graph_of_states_with_the_current_one_marked(server: Server, page: Any) -> None:
+    sfn = server.client("stepfunctions")
+    arn = sfn.create_state_machine(
+        name="console-machine", definition=json.dumps(HELD), roleArn="arn:aws:iam::123456789012:role/runner"
+    )["stateMachineArn"]
+    execution = sfn.start_execution(stateMachineArn=arn, name="held-run", input=json.dumps({"go": True}))
+    deadline = time.monotonic() + 20
+    while "WaitStateEntered" not in [
+        e["type"] for e in sfn.get_execution_history(executionArn=execution["executionArn"])["events"]
+    ]:
+        assert time.monotonic() < deadline, "the execution did not reach its Wait"
+        time.sleep(0.1)
+    page.goto(server.url + "/console/")
+    page.get_by_role("link", name="State machines").click()
+    page.get_by_role("heading", name="State machines").wait_for()
+    page.get_by_role("link", name="console-machine").click()
+    page.get_by_role("heading", name="State machine console-machine").wait_for()
+    page.get_by_role("row").filter(has_text="held-run").get_by_text("RUNNING").wait_for()
+    assert _violations(page) == []
+    page.get_by_role("link", name="held-run").click()
+    page.get_by_role("heading", name="Execution held-run").wait_for()
+    graph = page.get_by_role("img", name="Graph of the states of held-run; the current state is Hold")
+    assert sorted(graph.locator("g.state").evaluate_all("nodes => nodes.map((n) => n.dataset.state)")) == sorted(
+        HELD["States"]
+    )
+    assert graph.locator("g.current").evaluate_all("nodes => nodes.map((n) => n.dataset.state)") == ["Hold"]
+    visited = graph.locator("g.visited").evaluate_all("nodes => nodes.map((n) => n.dataset.state)")
+    assert sorted(visited) == ["Prepare", "Ready?"]
+    assert graph.locator("line.edge").count() == 4  # Prepare>Ready?, Ready?>Hold, Ready?>Skipped, Hold>Done
+    page.get_by_text("Current state: Hold").wait_for()
+    assert page.evaluate("[...document.getElementById('main').childNodes].every((n) => n.nodeType === 1)")
+    history = page.get_by_role("table").inner_text()
+    assert "ExecutionStarted" in history and "WaitStateEntered" in history
+    _shot(page, "execution")
+    assert _violations(page) == []
+    sfn.stop_execution(executionArn=execution["executionArn"])

@@ -4,10 +4,13 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 import re
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import urllib3
@@ -119,9 +122,9 @@ def test_a_console_call_needs_the_session_and_its_csrf_token(server: Server) -> 
 
 @pytest.mark.parametrize(
     ("service", "message"),
-    [("s3", "JSON-protocol services only"), ("no-such-service", "is not a service")],
+    [("s3", "not a JSON-protocol service: call it by operation name"), ("no-such-service", "is not a service")],
 )
-def test_the_console_calls_json_protocol_services_only(server: Server, service: str, message: str) -> None:
+def test_the_target_route_calls_json_protocol_services_only(server: Server, service: str, message: str) -> None:
     cookie, token = _session(server)
     answer = server.http.request(
         "POST",
@@ -264,3 +267,118 @@ def test_over_tls_the_cookie_is_secure(tmp_path: Path) -> None:
         assert "Secure" not in _get(plain, "/console/").headers["set-cookie"]
     finally:
         plain.stop()
+
+
+def _by_name(server: Server, service: str, operation: str, params: dict[str, object]) -> tuple[int, dict[str, Any]]:
+    cookie, token = _session(server)
+    answer = server.http.request(
+        "POST",
+        f"{server.url}/console/api/{service}/{operation}",
+        body=json.dumps(params).encode(),
+        headers={"Cookie": cookie, "X-CSRF-Token": token},
+        retries=False,
+    )
+    return answer.status, json.loads(answer.data)
+
+
+def test_sns_query_calls_go_through_the_api_and_are_recorded(server: Server) -> None:
+    status, made = _by_name(
+        server, "sns", "CreateTopic", {"Name": "console-made", "Tags": [{"Key": "k", "Value": "v"}]}
+    )
+    assert status == 200
+    arn = made["TopicArn"]
+    assert arn == "arn:aws:sns:us-east-1:123456789012:console-made"
+    assert arn in [t["TopicArn"] for t in server.client("sns").list_topics()["Topics"]]
+    status, attributes = _by_name(server, "sns", "GetTopicAttributes", {"TopicArn": arn})
+    assert (status, attributes["Attributes"]["TopicArn"]) == (200, arn)
+    status, missing = _by_name(server, "sns", "GetTopicAttributes", {"TopicArn": arn + "-gone"})
+    assert (status, missing["__type"]) == (404, "NotFound")
+    assert "does not exist" in missing["message"]
+    by_name = [{"AttributeKey": "EventName", "AttributeValue": "CreateTopic"}]
+    records = server.client("cloudtrail").lookup_events(LookupAttributes=by_name)["Events"]
+    made_here = [json.loads(r["CloudTrailEvent"]) for r in records]
+    made_here = [r for r in made_here if r["requestParameters"]["name"] == "console-made"]
+    assert [r["userAgent"].split("/")[0] for r in made_here] == ["trailbridge-console"]
+
+
+def deploy(server: Server, name: str) -> None:
+    """A Python function that answers its event."""
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("app.py", "def handler(event, context):\n    return event\n")
+    server.client("lambda").create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role="arn:aws:iam::123456789012:role/runner",
+        Handler="app.handler",
+        Code={"ZipFile": code.getvalue()},
+    )
+
+
+def test_lambda_rest_json_calls_go_through_the_api(server: Server) -> None:
+    deploy(server, "console-fn")
+    status, config = _by_name(server, "lambda", "GetFunctionConfiguration", {"FunctionName": "console-fn"})
+    assert (status, config["FunctionName"], config["Runtime"]) == (200, "console-fn", "python3.12")
+    assert isinstance(config["LastModified"], str)
+    status, listed = _by_name(server, "lambda", "ListFunctions", {"MaxItems": 50})
+    assert "console-fn" in [f["FunctionName"] for f in listed["Functions"]]
+    status, missing = _by_name(server, "lambda", "GetFunction", {"FunctionName": "no-such-fn"})
+    assert (status, missing["__type"]) == (404, "ResourceNotFoundException")
+    status, refused = _by_name(server, "lambda", "GetFunction", {"FunctionName": {"not": "a string"}})
+    assert (status, refused["__type"]) == (400, "ValidationException")  # the API's own validation
+
+
+@pytest.mark.parametrize(
+    ("service", "operation", "params", "message"),
+    [
+        ("sns", "NoSuchOperation", {}, "sns has no operation NoSuchOperation"),
+        ("no-such-service", "ListTopics", {}, "no-such-service is not a service"),
+        ("sns", "CreateTopic", {"Name": "t", "Tags": 5}, "The parameters of CreateTopic cannot be written"),
+    ],
+)
+def test_a_call_by_name_the_console_cannot_make_is_a_400(
+    server: Server, service: str, operation: str, params: dict[str, object], message: str
+) -> None:
+    status, answer = _by_name(server, service, operation, params)
+    assert status == 400 and message in answer["message"], answer
+
+
+def test_a_call_by_name_needs_the_csrf_token(server: Server) -> None:
+    cookie, _ = _session(server)
+    refused = server.http.request(
+        "POST", server.url + "/console/api/sns/CreateTopic", body=b'{"Name": "forged"}', headers={"Cookie": cookie}
+    )
+    assert refused.status == 403
+    assert "forged" not in str(server.client("sns").list_topics()["Topics"])
+
+
+def test_under_auth_a_call_by_name_is_signed_as_the_signed_in_key(tmp_path: Path) -> None:
+    credentials = tmp_path / "credentials"
+    credentials.write_text(
+        "[a]\naws_access_key_id = AKIDBYNAME\naws_secret_access_key = by-name-secret\naws_account_id = 222233334444\n"
+    )
+    server = Server("--auth", "--credentials", str(credentials))
+    try:
+        login = _get(server, "/console/login")
+        cookie = login.headers["set-cookie"].split(";")[0]
+        form = f"csrf_token={_token(login)}&access_key_id=AKIDBYNAME&secret_access_key=by-name-secret"
+        headers = {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"}
+        signed_in = server.http.request(
+            "POST", server.url + "/console/login", body=form, headers=headers, redirect=False, retries=False
+        )
+        assert signed_in.status == 303
+        cookie = signed_in.headers["set-cookie"].split(";")[0]
+        page = _get(server, "/console/", headers={"Cookie": cookie})
+        token = re.search(r'name="csrf-token" content="([0-9a-f]+)"', page.data.decode())
+        assert token is not None
+        answer = server.http.request(
+            "POST",
+            server.url + "/console/api/sns/CreateTopic",
+            body=b'{"Name": "signed"}',
+            headers={"Cookie": cookie, "X-CSRF-Token": token.group(1)},
+            retries=False,
+        )
+        assert json.loads(answer.data)["TopicArn"] == "arn:aws:sns:us-east-1:222233334444:signed"
+    finally:
+        server.stop()
+    assert "by-name-secret" not in server.output

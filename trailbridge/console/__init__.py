@@ -3,8 +3,10 @@
 signed-in key.
 
     app.py       the routes (pages, static files, sign-in/out, the API proxy, the Sandbox) and their checks
-    proxy.py     a console call made again on `POST /` as a client would make it (signed under --auth)
+    proxy.py     a console call made again on the server's API as a client would make it: a JSON-protocol one as
+                 sent; one of another protocol (SNS, Lambda) by name, written, signed and read back by botocore
     sessions.py  the signed session cookie and the CSRF token of each session
     sandbox.py   pattern tests with the engine's explanation and hints; a recorded call's event
-    static/      index.html and login.html (templates), console.js (the pages), console.css, icon.svg
+    static/      index.html and login.html (templates), console.js (the pages: rules, sandbox, history, trails,
+                 queues, topics, functions, state machines and executions with their graph), console.css, icon.svg
 """

@@ -1,6 +1,7 @@
 """The web console's routes, mounted by the server beside the AWS API: the pages at `/console/` (`/`
 redirects there), their static files, sign-in and sign-out under --auth, and `POST /console/api/SERVICE`,
-which makes a JSON-protocol call on the server's own API as the signed-in key (`console/proxy.py`), and the
+which makes a JSON-protocol call on the server's own API as the signed-in key (`console/proxy.py`), and
+`POST /console/api/SERVICE/OPERATION`, which makes a call of any protocol from its parameters as JSON, and the
 Sandbox's pure computations (`POST /console/sandbox/test` and `/event`, `console/sandbox.py`).
 
 Why through the API rather than routes of its own calling the services: a console call is then parsed,
@@ -34,7 +35,14 @@ from starlette.routing import BaseRoute, Route
 from trailbridge.aws import sigv4
 from trailbridge.aws.validate import service_model
 from trailbridge.console import sandbox
-from trailbridge.console.proxy import ConsoleCallError, Serve, api_request
+from trailbridge.console.proxy import (
+    ConsoleCallError,
+    Serve,
+    api_request,
+    client_answer,
+    client_request,
+    operation_of,
+)
 from trailbridge.console.sessions import COOKIE, SESSION_SECONDS, Session, SessionSigner
 
 STATIC = files("trailbridge.console") / "static"
@@ -46,6 +54,7 @@ _HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
+UNCHECKED_SECRET = "not-checked-without-auth"  # no secret: without --auth no signature is checked
 _WRONG_KEY = "The access key ID or secret access key is not valid."
 
 
@@ -72,6 +81,7 @@ class Console:
             Route("/console/login", self.login, methods=["POST"]),
             Route("/console/logout", self.logout, methods=["POST"]),
             Route("/console/api/{service}", self.api, methods=["POST"]),
+            Route("/console/api/{service}/{operation}", self.api_by_name, methods=["POST"]),
             Route("/console/sandbox/test", partial(self.computed, sandbox.tested), methods=["POST"]),
             Route("/console/sandbox/event", partial(self.computed, sandbox.event_of), methods=["POST"]),
         ]
@@ -160,9 +170,7 @@ class Console:
         body = await self._body(request, self.max_body)
         if body is None:
             return _too_large(self.max_body)
-        credential = None
-        if session.signed_in:
-            credential = (session.access_key, self.authenticator.credentials[session.access_key])
+        credential = self._credential(session)
         try:
             call = api_request(
                 request,
@@ -175,6 +183,43 @@ class Console:
         except ConsoleCallError as exc:
             return _json_error("UnknownOperationException", str(exc), 400)
         return await self.serve(call)
+
+    async def api_by_name(self, request: Request) -> Response:
+        """A call of any protocol: the JSON body is its parameters; the answer is the parsed output as JSON."""
+        if _is_api_call(request):
+            return await self.serve(request)
+        session = self._session(request)
+        refused = self._refused(request, session)
+        if refused is not None or session is None:
+            return refused or _forbidden()
+        body = await self._body(request, self.max_body)
+        if body is None:
+            return _too_large(self.max_body)
+        try:
+            params = orjson.loads(body or b"{}")
+        except orjson.JSONDecodeError as exc:
+            return _json_error("SerializationException", f"The body is not JSON: {exc}", 400)
+        if not isinstance(params, dict):
+            return _json_error("SerializationException", "The body must be a JSON object.", 400)
+        try:
+            operation = operation_of(request.path_params["service"], request.path_params["operation"])
+            call = client_request(request, operation, params, self._key(session), self.authenticator.default_region)
+        except ConsoleCallError as exc:
+            return _json_error("ValidationException", str(exc), 400)
+        status, answer = client_answer(await self.serve(call), operation)
+        return Response(orjson.dumps(answer), status, media_type="application/json", headers=_HEADERS)
+
+    def _credential(self, session: Session) -> tuple[str, sigv4.Credential] | None:
+        if not session.signed_in:
+            return None
+        return session.access_key, self.authenticator.credentials[session.access_key]
+
+    def _key(self, session: Session) -> tuple[str, str]:
+        """The key a call by name is signed with: the session's, or without --auth the default account's (a
+        12-digit key id is its account; the signature is not checked)."""
+        if (credential := self._credential(session)) is not None:
+            return credential[0], credential[1].secret_key
+        return self.authenticator.default_account, UNCHECKED_SECRET
 
     async def computed(self, work: Callable[[Mapping[str, Any]], dict[str, Any]], request: Request) -> Response:
         """The Sandbox's routes: `work` of the JSON body, in a worker thread (a pattern or an event may be large)."""

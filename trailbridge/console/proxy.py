@@ -3,16 +3,32 @@
 server's own API, as a client would make it, so that it is parsed, authorized, answered and recorded exactly as
 any other call is. Under --auth it is signed (SigV4) with the session's access key; without, it is unsigned
 and acts as the default account. Its User-Agent says it came from the console.
+
+Services of other protocols (SNS's `query`, Lambda's `rest-json`) are called by operation name with their
+parameters as JSON (`POST /console/api/sns/ListTopics`): botocore's serializer writes the request a boto3
+client would send (its method, path, query string and body), botocore signs it (without --auth with the
+default account as the key: the server tells REST services apart by the signature's scope, and checks no
+signature then), and botocore's parser reads
+the answer back, which goes to the browser as JSON (times as epoch seconds, blobs in base64), errors as
+`{"__type", "message"}` with the API's status.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from importlib.metadata import version
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import HeadersDict, create_request_object, prepare_request_dict
+from botocore.credentials import Credentials
+from botocore.model import OperationModel
+from botocore.parsers import create_parser
+from botocore.serialize import create_serializer
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Message
@@ -25,7 +41,7 @@ Serve = Callable[[Request], Awaitable[Response]]
 
 
 class ConsoleCallError(ValueError):
-    """A console call that names no JSON-protocol service."""
+    """A console call that names no service or operation it can make, or parameters it cannot write."""
 
 
 def signing(service: str) -> tuple[str, str]:
@@ -35,7 +51,7 @@ def signing(service: str) -> tuple[str, str]:
     except Exception as exc:  # botocore's UnknownServiceError, DataNotFoundError
         raise ConsoleCallError(f"{service} is not a service.") from exc
     if model.protocol != "json":
-        raise ConsoleCallError(f"The console calls JSON-protocol services only, not {service}.")
+        raise ConsoleCallError(f"{service} is not a JSON-protocol service: call it by operation name.")
     name = str(model.metadata.get("signingName") or model.endpoint_prefix)
     return name, f"application/x-amz-json-{model.metadata.get('jsonVersion', '1.1')}"
 
@@ -59,12 +75,82 @@ def api_request(
     }
     if credential is not None:
         headers |= _signature(headers, body, credential, region, signing_name)
+    return _request(request, "POST", "/", b"", headers, body)
+
+
+def operation_of(service: str, operation: str) -> OperationModel:
+    """The operation a by-name console call makes."""
+    try:
+        model = service_model(service)
+    except Exception as exc:  # botocore's UnknownServiceError, DataNotFoundError
+        raise ConsoleCallError(f"{service} is not a service.") from exc
+    if operation not in model.operation_names:
+        raise ConsoleCallError(f"{service} has no operation {operation}.")
+    return model.operation_model(operation)
+
+
+def client_request(
+    request: Request, operation: OperationModel, params: Mapping[str, Any], key: tuple[str, str], region: str
+) -> Request:
+    """The call a boto3 client would send for `operation` with `params`, on the same server, signed with `key`
+    (access key id, secret)."""
+    model = operation.service_model
+    host = request.headers.get("host", "localhost")
+    try:
+        wire = create_serializer(model.protocol, include_validation=False).serialize_to_request(dict(params), operation)
+    except (TypeError, ValueError, AttributeError, KeyError) as exc:
+        raise ConsoleCallError(f"The parameters of {operation.name} cannot be written: {exc}") from None
+    prepare_request_dict(wire, f"http://{host}", {}, user_agent=USER_AGENT)
+    built = create_request_object(wire)
+    signing_name = str(model.metadata.get("signingName") or model.endpoint_prefix)
+    SigV4Auth(Credentials(*key), signing_name, region).add_auth(built)
+    prepared = built.prepare()
+    url = urlsplit(prepared.url)
+    body = prepared.body or b""
+    if isinstance(body, str):
+        body = body.encode()
+    headers = {name.lower(): str(value) for name, value in prepared.headers.items()}
+    headers |= {"host": host, "content-length": str(len(body))}
+    return _request(request, prepared.method, url.path or "/", url.query.encode("latin-1"), headers, body)
+
+
+def client_answer(response: Response, operation: OperationModel) -> tuple[int, dict[str, Any]]:
+    """The API's answer read as a client reads it: its status and the parsed output (or error) as JSON."""
+    parser = create_parser(operation.service_model.protocol)
+    raw = {
+        "status_code": response.status_code,
+        "headers": HeadersDict(response.headers.items()),
+        "body": bytes(response.body),
+    }
+    parsed = parser.parse(raw, operation.output_shape)
+    parsed.pop("ResponseMetadata", None)
+    error = parsed.pop("Error", None)
+    if response.status_code >= 300 and isinstance(error, dict):
+        return response.status_code, {"__type": error.get("Code", ""), "message": error.get("Message", "")}
+    return response.status_code, _as_json(parsed)
+
+
+def _as_json(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _as_json(inner) for key, inner in value.items()}
+    if isinstance(value, list):
+        return [_as_json(inner) for inner in value]
+    if isinstance(value, datetime):
+        return value.timestamp()
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    return value
+
+
+def _request(
+    request: Request, method: str, path: str, query: bytes, headers: Mapping[str, str], body: bytes
+) -> Request:
     scope: dict[str, Any] = {
         **request.scope,
-        "method": "POST",
-        "path": "/",
-        "raw_path": b"/",
-        "query_string": b"",
+        "method": method,
+        "path": unquote(path),
+        "raw_path": path.encode("latin-1"),
+        "query_string": query,
         "headers": [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()],
     }
     sent = False

@@ -12,6 +12,8 @@ const TARGETS = {
   events: (op) => `AWSEvents.${op}`,
   sqs: (op) => `AmazonSQS.${op}`,
   cloudtrail: (op) => `com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.${op}`,
+  logs: (op) => `Logs_20140328.${op}`,
+  stepfunctions: (op) => `AWSStepFunctions.${op}`,
 };
 const MAX_TARGETS = 5;
 const RULES_PER_PAGE = 50; // rows of the rules list: only the rules shown have their targets listed
@@ -39,7 +41,10 @@ class ApiError extends Error {
   }
 }
 
+// A JSON-protocol call goes as its wire body with its X-Amz-Target; any other (SNS's query, Lambda's rest-json)
+// by operation name with its parameters, which the server writes as a boto3 client would.
 function call(service, operation, body) {
+  if (!TARGETS[service]) return post(`/console/api/${service}/${operation}`, body, {});
   return post(`/console/api/${service}`, body, { "X-Amz-Target": TARGETS[service](operation) });
 }
 
@@ -67,13 +72,14 @@ async function post(path, body, headers) {
   return data;
 }
 
-async function all(service, operation, body, key, pages = 20) {
+// Every page of a list (up to `pages`); `tokens` names the request's and the answer's paging members.
+async function all(service, operation, body, key, pages = 20, tokens = ["NextToken", "NextToken"]) {
   const items = [];
   let token;
   for (let page = 0; page < pages; page += 1) {
-    const answer = await call(service, operation, token ? { ...body, NextToken: token } : body);
+    const answer = await call(service, operation, token ? { ...body, [tokens[0]]: token } : body);
     items.push(...(answer[key] || []));
-    token = answer.NextToken;
+    token = answer[tokens[1]];
     if (!token) break;
   }
   return items;
@@ -122,7 +128,7 @@ function showError(control, message) {
 
 function page(title, ...children) {
   const main = document.getElementById("main");
-  main.replaceChildren(h("h1", {}, title), ...children);
+  main.replaceChildren(h("h1", {}, title), ...children.filter((child) => child !== null));
   document.title = `${title} · trailbridge console`;
   return main;
 }
@@ -877,6 +883,207 @@ function messageCard(url, message, status) {
   return card;
 }
 
+// ---- topics, functions, state machines ---------------------------------------------------------------------
+
+const iso = (seconds) => (seconds ? new Date(seconds * 1000).toISOString() : "-");
+const nameOf = (arn) => arn.split(":").pop();
+
+function table(columns, rows, empty) {
+  const body = h("tbody", {}, rows.map((cells) => h("tr", {}, cells.map((cell, i) => h("td", { "data-label": columns[i] }, cell)))));
+  if (!rows.length) body.append(h("tr", {}, h("td", { colspan: columns.length }, empty)));
+  return h("table", {}, h("thead", {}, h("tr", {}, columns.map((t) => h("th", { scope: "col" }, t)))), body);
+}
+
+function attributeList(entries) {
+  const shown = (v) => (v instanceof Node ? v : h("code", {}, v === undefined || v === null ? "-" : String(v)));
+  return h("dl", { class: "attributes" }, entries.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, shown(v))]));
+}
+
+async function topicsPage() {
+  const topics = await all("sns", "ListTopics", {}, "Topics");
+  page("Topics", table(["Name", "ARN"], topics.map((t) => [
+    h("a", { href: `#/topics/view?arn=${encodeURIComponent(t.TopicArn)}` }, nameOf(t.TopicArn)), h("code", {}, t.TopicArn)]),
+  "No topics in this account and region."));
+}
+
+async function topicPage(params) {
+  const arn = params.get("arn");
+  const [attributes, subscriptions] = await Promise.all([
+    call("sns", "GetTopicAttributes", { TopicArn: arn }),
+    all("sns", "ListSubscriptionsByTopic", { TopicArn: arn }, "Subscriptions"),
+  ]);
+  const shown = Object.entries(attributes.Attributes || {}).filter(([k]) => k !== "Policy" && k !== "EffectiveDeliveryPolicy").sort();
+  page(`Topic ${nameOf(arn)}`,
+    h("h2", {}, "Subscriptions"),
+    table(["Protocol", "Endpoint", "Subscription ARN"], subscriptions.map((s) => [s.Protocol, h("code", {}, s.Endpoint), h("code", {}, s.SubscriptionArn)]), "No subscriptions."),
+    h("h2", {}, "Attributes"), attributeList(shown),
+    h("h2", {}, "Access policy"), h("pre", { tabindex: 0, "aria-label": "Access policy" }, prettyJson(attributes.Attributes && attributes.Attributes.Policy)));
+}
+
+function prettyJson(text) {
+  try {
+    return JSON.stringify(JSON.parse(text), null, 2);
+  } catch (_) {
+    return text || "-";
+  }
+}
+
+async function functionsPage() {
+  const functions = await all("lambda", "ListFunctions", { MaxItems: 50 }, "Functions", 20, ["Marker", "NextMarker"]);
+  page("Functions", table(["Name", "Runtime", "Memory (MB)", "Last modified"], functions.map((f) => [
+    h("a", { href: `#/functions/view?name=${encodeURIComponent(f.FunctionName)}` }, f.FunctionName), f.Runtime || f.PackageType, String(f.MemorySize), f.LastModified]),
+  "No functions in this account and region."));
+}
+
+// A REPORT line of a function's log: its request id, duration, billed duration and memory.
+const REPORT = /^REPORT RequestId: (\S+)\s+Duration: ([\d.]+ ms)\s+Billed Duration: ([\d.]+ ms)\s+Memory Size: (\d+ MB)\s+Max Memory Used: (\d+ MB)/;
+
+async function functionPage(params) {
+  const name = params.get("name");
+  const config = await call("lambda", "GetFunctionConfiguration", { FunctionName: name });
+  const shown = ["FunctionArn", "Runtime", "Handler", "Role", "MemorySize", "Timeout", "CodeSize", "State", "LastModified", "Version"].map((k) => [k, config[k]]);
+  const env = Object.entries((config.Environment && config.Environment.Variables) || {}).map(([k]) => [k, "(set)"]);
+  const invocations = h("div", {}, h("p", {}, "Loading…"));
+  page(`Function ${name}`, h("h2", {}, "Configuration"), attributeList(shown),
+    env.length ? h("div", {}, h("h2", {}, "Environment variables"), attributeList(env)) : null,
+    h("h2", {}, "Recent invocations"),
+    h("p", { class: "hint" }, `From the REPORT lines of log group /aws/lambda/${name}, newest first.`), invocations);
+  try {
+    const logged = await call("logs", "FilterLogEvents", { logGroupName: `/aws/lambda/${name}`, filterPattern: "REPORT", limit: 200 });
+    const reports = (logged.events || []).map((e) => [e, REPORT.exec(e.message)]).filter(([, m]) => m).reverse().slice(0, 50);
+    invocations.replaceChildren(table(["Time", "Request ID", "Duration", "Billed duration", "Max memory used"],
+      reports.map(([e, m]) => [new Date(e.timestamp).toISOString(), h("code", {}, m[1]), m[2], m[3], `${m[5]} of ${m[4]}`]), "No invocations logged yet."));
+  } catch (error) {
+    invocations.replaceChildren(h("p", {}, error.code === "ResourceNotFoundException" ? "No invocations logged yet." : error.message));
+  }
+}
+
+async function machinesPage() {
+  const machines = await all("stepfunctions", "ListStateMachines", {}, "stateMachines", 20, ["nextToken", "nextToken"]);
+  page("State machines", table(["Name", "Type", "Created"], machines.map((m) => [
+    h("a", { href: `#/machines/view?arn=${encodeURIComponent(m.stateMachineArn)}` }, m.name), m.type, iso(m.creationDate)]),
+  "No state machines in this account and region."));
+}
+
+async function machinePage(params) {
+  const arn = params.get("arn");
+  const [machine, executions] = await Promise.all([
+    call("stepfunctions", "DescribeStateMachine", { stateMachineArn: arn }),
+    call("stepfunctions", "ListExecutions", { stateMachineArn: arn, maxResults: 50 }),
+  ]);
+  page(`State machine ${machine.name}`,
+    attributeList([["ARN", machine.stateMachineArn], ["Type", machine.type], ["Status", machine.status], ["Role", machine.roleArn], ["Created", iso(machine.creationDate)]]),
+    h("h2", {}, "Executions"),
+    table(["Name", "Status", "Started", "Stopped"], (executions.executions || []).map((e) => [
+      h("a", { href: `#/executions/view?arn=${encodeURIComponent(e.executionArn)}` }, e.name), e.status, iso(e.startDate), iso(e.stopDate)]),
+    "No executions yet."),
+    h("h2", {}, "Graph"), stateGraph(JSON.parse(machine.definition), null, machine.name),
+    h("h2", {}, "Definition"), h("pre", { tabindex: 0, "aria-label": "Definition" }, JSON.stringify(JSON.parse(machine.definition), null, 2)));
+}
+
+// The states a state leads to: Next, a Choice's choices and Default, its Catch handlers.
+function transitions(state) {
+  const next = [];
+  if (state.Next) next.push(state.Next);
+  for (const choice of state.Choices || []) if (choice.Next) next.push(choice.Next);
+  if (state.Default) next.push(state.Default);
+  for (const handler of state.Catch || []) if (handler.Next) next.push(handler.Next);
+  return [...new Set(next)];
+}
+
+// Where each state of the definition was: the states entered and exited in order, and the one entered last and
+// not exited (the current one) or, for an execution that ended, the one it ended in.
+function progress(events) {
+  const entered = [];
+  const exited = new Set();
+  for (const event of events) {
+    const type = event.type || "";
+    if (type.endsWith("StateEntered")) entered.push(event.stateEnteredEventDetails.name);
+    if (type.endsWith("StateExited")) exited.add(event.stateExitedEventDetails.name);
+  }
+  const open = entered.filter((name) => !exited.has(name));
+  return { visited: new Set(entered), current: open.length ? open[open.length - 1] : entered[entered.length - 1] || null };
+}
+
+// An SVG of the states (top level; a Parallel or Map state is one box) in rows by their distance from StartAt,
+// the transitions as arrows, and the current state marked.
+function stateGraph(definition, where, title) {
+  const SVG = "http://www.w3.org/2000/svg";
+  const svg = (tag, attrs, ...children) => {
+    const node = document.createElementNS(SVG, tag);
+    for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
+    node.append(...children);
+    return node;
+  };
+  const states = definition.States || {};
+  const depth = new Map([[definition.StartAt, 0]]);
+  const queue = [definition.StartAt];
+  while (queue.length) {
+    const name = queue.shift();
+    for (const next of transitions(states[name] || {})) {
+      if (!depth.has(next) && states[next]) { depth.set(next, depth.get(name) + 1); queue.push(next); }
+    }
+  }
+  let last = Math.max(0, ...depth.values());
+  for (const name of Object.keys(states)) if (!depth.has(name)) depth.set(name, ++last); // unreachable ones at the end
+  const rows = [];
+  for (const [name, d] of depth) (rows[d] = rows[d] || []).push(name);
+  const [W, H, GX, GY] = [170, 40, 30, 40];
+  const width = Math.max(...rows.filter(Boolean).map((r) => r.length)) * (W + GX) + GX;
+  const at = new Map();
+  rows.forEach((row, d) => row && row.forEach((name, i) => {
+    const x = (width - row.length * (W + GX) + GX) / 2 + i * (W + GX);
+    at.set(name, { x, y: GY / 2 + d * (H + GY) });
+  }));
+  const height = rows.length * (H + GY);
+  const current = where ? where.current : null;
+  const label = `Graph of the states of ${title}` + (current ? `; the current state is ${current}` : "");
+  const graph = svg("svg", { role: "img", "aria-label": label, viewBox: `0 0 ${width} ${height}`, width, class: "graph" },
+    svg("title", {}, label),
+    svg("defs", {}, svg("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" },
+      svg("path", { d: "M 0 0 L 10 5 L 0 10 z" }))));
+  for (const [name, state] of Object.entries(states)) {
+    const from = at.get(name);
+    for (const next of transitions(state)) {
+      const to = at.get(next);
+      if (!to) continue;
+      const down = to.y > from.y;
+      graph.append(svg("line", { class: "edge", x1: from.x + W / 2, y1: from.y + (down ? H : 0), x2: to.x + W / 2, y2: to.y + (down ? 0 : H), "marker-end": "url(#arrow)" }));
+    }
+  }
+  for (const [name, state] of Object.entries(states)) {
+    const { x, y } = at.get(name);
+    const kind = name === current ? "current" : where && where.visited.has(name) ? "visited" : "idle";
+    const text = `${name} (${state.Type})`;
+    graph.append(svg("g", { class: `state ${kind}`, "data-state": name },
+      svg("title", {}, kind === "current" ? `${text}, current state` : text),
+      svg("rect", { x, y, width: W, height: H, rx: 6 }),
+      svg("text", { x: x + W / 2, y: y + H / 2 + 5, "text-anchor": "middle" }, name.length > 22 ? `${name.slice(0, 21)}…` : name)));
+  }
+  return h("div", { class: "graph-box" }, graph);
+}
+
+async function executionPage(params) {
+  const arn = params.get("arn");
+  const execution = await call("stepfunctions", "DescribeExecution", { executionArn: arn });
+  const machine = await call("stepfunctions", "DescribeStateMachine", { stateMachineArn: execution.stateMachineArn });
+  const events = await all("stepfunctions", "GetExecutionHistory", { executionArn: arn, maxResults: 1000 }, "events", 10, ["nextToken", "nextToken"]);
+  const where = progress(events);
+  const state = where.current ? `${execution.status === "RUNNING" ? "Current state" : "Last state"}: ${where.current}` : "No state entered yet.";
+  page(`Execution ${execution.name}`,
+    attributeList([["Status", execution.status], ["State machine", h("a", { href: `#/machines/view?arn=${encodeURIComponent(machine.stateMachineArn)}` }, machine.name)],
+      ["Started", iso(execution.startDate)], ["Stopped", iso(execution.stopDate)], ["Error", execution.error], ["Cause", execution.cause]]),
+    h("h2", {}, "Graph"), h("p", { class: "current-state" }, state), stateGraph(JSON.parse(machine.definition), where, execution.name),
+    h("h2", {}, "Input"), h("pre", { tabindex: 0, "aria-label": "Input" }, prettyJson(execution.input)),
+    execution.output ? h("div", {}, h("h2", {}, "Output"), h("pre", { tabindex: 0, "aria-label": "Output" }, prettyJson(execution.output))) : null,
+    h("h2", {}, "History"),
+    table(["ID", "Time", "Type", "Step", "Details"], events.map((e) => {
+      const details = Object.entries(e).find(([k]) => k.endsWith("EventDetails"));
+      const step = details && details[1].name;
+      return [String(e.id), iso(e.timestamp), e.type, step || "-", details ? h("code", {}, JSON.stringify(details[1])) : "-"];
+    }), "No events."));
+}
+
 // ---- routing -----------------------------------------------------------------------------------------------
 
 const ROUTES = {
@@ -888,6 +1095,13 @@ const ROUTES = {
   "#/trails": trailsPage,
   "#/queues": queuesPage,
   "#/queues/view": queuePage,
+  "#/topics": topicsPage,
+  "#/topics/view": topicPage,
+  "#/functions": functionsPage,
+  "#/functions/view": functionPage,
+  "#/machines": machinesPage,
+  "#/machines/view": machinePage,
+  "#/executions/view": executionPage,
 };
 
 async function route() {
