@@ -10,6 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.support.server import Server
+from tests.test_server_events import queue_for, receive_all
 from tests.test_server_states import IDLE, PASS_CHOICE, code_of, finished, machine, sfn_of
 
 
@@ -92,3 +93,17 @@ def test_test_state_runs_one_state_on_its_own(server: Server, account: str) -> N
     with pytest.raises(ClientError) as invalid:
         _test(sfn, account, {"Type": "Nope"}, {})
     assert code_of(invalid)[0] == "InvalidDefinition"
+
+
+def test_express_executions_send_no_status_change_events(server: Server, account: str) -> None:
+    sfn = server.client("stepfunctions", account, inject_host_prefix=False)
+    events = server.client("events", account)
+    sqs, url, queue = queue_for(server, account)
+    events.put_rule(Name="sfn", EventPattern=json.dumps({"source": ["aws.states"]}))
+    events.put_targets(Rule="sfn", Targets=[{"Id": "q", "Arn": queue}])
+    express = machine(sfn, account, "quick", PASS_CHOICE, type="EXPRESS")
+    assert sfn.start_sync_execution(stateMachineArn=express, input='{"a": 1}')["status"] == "SUCCEEDED"
+    standard = machine(sfn, account, "standard", PASS_CHOICE)
+    execution = sfn.start_execution(stateMachineArn=standard, input='{"a": 1}')["executionArn"]
+    got = receive_all(sqs, url, 2)  # the express execution's would have come first
+    assert [e["detail"]["executionArn"] for e in got] == [execution, execution]

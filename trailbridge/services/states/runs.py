@@ -203,9 +203,12 @@ class StatusEvents:
             self._buses.add(where)
 
     def write(self, executions: Sequence[StoredExecution], now: float) -> None:
-        """Inside the transaction: one event per execution, to the rules of its default bus."""
+        """Inside the transaction: one event per execution, to the rules of its default bus (STANDARD executions
+        only: EXPRESS ones send none, as in AWS)."""
         router = self.engine.router
         for execution in executions:
+            if execution.arn.split(":", 6)[5] == "express":
+                continue
             event = {
                 "version": "0",
                 "id": self.engine.new_id(),
