@@ -107,3 +107,16 @@ def test_express_executions_send_no_status_change_events(server: Server, account
     execution = sfn.start_execution(stateMachineArn=standard, input='{"a": 1}')["executionArn"]
     got = receive_all(sqs, url, 2)  # the express execution's would have come first
     assert [e["detail"]["executionArn"] for e in got] == [execution, execution]
+
+
+def test_an_express_machines_executions_are_express_ones(server: Server, account: str) -> None:
+    sfn = sfn_of(server, account)
+    express = machine(sfn, account, "quick", PASS_CHOICE, type="EXPRESS")
+    started = sfn.start_execution(stateMachineArn=express, name="async")["executionArn"]
+    assert started.startswith(f"arn:aws:states:us-east-1:{account}:express:quick:async:")
+    with pytest.raises(ClientError) as listed:
+        sfn.list_executions(stateMachineArn=express)
+    assert code_of(listed)[0] == "StateMachineTypeNotSupported"
+    with pytest.raises(ClientError) as described:
+        sfn.describe_execution(executionArn=started)
+    assert code_of(described) == ("InvalidArn", "Invalid Arn: 'Resource type not valid in this context: express'")

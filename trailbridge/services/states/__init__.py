@@ -8,9 +8,11 @@ The driver (`driver.py`) steps executions on a thread of the server, one committ
 
 Where trailbridge differs from AWS, on purpose or for now:
 
-- EXPRESS state machines run as STANDARD ones do (durable, with a history), through StartExecution; no
-  state machine versions or aliases, no Map runs, no redrive; logging and tracing configurations are kept,
-  not acted on.
+- EXPRESS executions (`...:express:...` ARNs, through StartExecution or StartSyncExecution) are stepped as
+  durably as STANDARD ones and send no status-change events; ListExecutions refuses EXPRESS machines, and
+  DescribeExecution and GetExecutionHistory their ARNs (InvalidArn), as in AWS, which keeps their history
+  in CloudWatch Logs only (trailbridge writes none). No state machine versions or aliases, no Map runs, no
+  redrive; logging and tracing configurations are kept, not acted on.
 - A task resource is answered by `tasks.TaskRouter`: `states:startExecution` and activities here, the other
   services through `integrations.tasks_for`; a resource neither serves fails the task (States.TaskFailed).
 - StartExecution of a `.sync` child does not stop the child when its parent is stopped.

@@ -56,9 +56,10 @@ def start_execution(
     express: bool = False,
 ) -> dict[str, Any]:
     """StartExecution as the account `caller`: `{"executionArn", "startDate"}`, committed. Name idempotency as
-    AWS: the same name and input as a running execution's answer that execution; otherwise a name taken is
-    ExecutionAlreadyExists. `parent` (a `states:startExecution.sync` task's token and kind) is answered when
-    the execution is over. `express`: a StartSyncExecution's, whose ARN is `...:express:MACHINE:NAME:ID`."""
+        AWS: the same name and input as a running execution's answer that execution; otherwise a name taken is
+        ExecutionAlreadyExists. `parent` (a `states:startExecution.sync` task's token and kind) is answered when
+        the execution is over. An EXPRESS machine's execution (`express`: StartSyncExecution's) is named
+    `...:express:MACHINE:NAME:ID`, as AWS names them."""
     region, account, _ = arn_of(machine_arn, "stateMachine")
     allow(caller, "states:StartExecution", machine_arn)
     doc = engine.resources.get(machine_arn)
@@ -71,7 +72,7 @@ def start_execution(
     check_name(name)
     parsed = _input(execution_input)
     arn = execution_arn(machine_arn, name)
-    if express:
+    if express or doc["type"] == "EXPRESS":  # AWS names every EXPRESS execution so, started either way
         arn = arn.replace(":execution:", ":express:", 1) + ":" + str(uuid.uuid4())
     now = engine.clock.now()
     execution = Execution.start(

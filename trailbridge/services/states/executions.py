@@ -112,6 +112,8 @@ class ExecutionsService(StatesParts):
         if "stateMachineArn" not in params:
             raise error("ValidationException", "Must provide a StateMachine ARN or MapRun ARN")
         doc = self.machine(params["stateMachineArn"], "states:ListExecutions")
+        if doc["type"] == "EXPRESS":
+            raise error("StateMachineTypeNotSupported", "This operation is not supported by this type of state machine")
         limit = params.get("maxResults") or 100
         after = _untoken(params.get("nextToken"))
         if after is not None and not (isinstance(after, list) and len(after) == 2):

@@ -204,7 +204,7 @@ class StatusEvents:
 
     def write(self, executions: Sequence[StoredExecution], now: float) -> None:
         """Inside the transaction: one event per execution, to the rules of its default bus (STANDARD executions
-        only: EXPRESS ones send none, as in AWS)."""
+        only: EXPRESS ones, named `...:express:...`, send none, as in AWS)."""
         router = self.engine.router
         for execution in executions:
             if execution.arn.split(":", 6)[5] == "express":
