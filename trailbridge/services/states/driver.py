@@ -88,9 +88,18 @@ class Driver:
             except failures as exc:
                 self.worker.failed(exc)
                 log.warning("stepping executions failed: %s", exc)
+                self._let_go()
                 claimed = 0
             if not claimed and self._wake.wait(self._pause()) and self.gather:
                 time.sleep(self.gather)  # woken by a new execution: let the ones right behind it join its batch
+
+    def _let_go(self) -> None:
+        """After a failed round: give up this driver's leases (what each execution committed last is where it
+        is), so they are claimed again at once rather than when the leases expire."""
+        try:
+            self.engine.executions.release(self.owner)
+        except self.engine.store.failures as exc:  # still failing: the leases expire
+            log.warning("releasing the executions' leases failed: %s", exc)
 
     def _pause(self) -> float:
         upcoming = self.engine.executions.next_wake()
