@@ -776,3 +776,61 @@ def test_an_execution_is_a_graph_of_states_with_the_current_one_marked(server: S
     _shot(page, "execution")
     assert _violations(page) == []
     sfn.stop_execution(executionArn=execution["executionArn"])
+
+
+def _until(check: Any, what: str) -> None:
+    deadline = time.monotonic() + 20
+    while not check():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.1)
+
+
+def test_deliveries_are_charts_over_time_and_the_rules_list_has_each_targets_last_status(
+    server: Server, page: Any
+) -> None:
+    sqs, events = server.client("sqs"), server.client("events")
+    good = sqs.create_queue(QueueName="charted")["QueueUrl"]
+    dlq = sqs.create_queue(QueueName="charted-dlq")["QueueUrl"]
+    events.put_rule(Name="charted-rule", EventPattern=json.dumps({"source": ["charts.test"]}))
+    account_queue = "arn:aws:sqs:us-east-1:123456789012:"
+    events.put_targets(
+        Rule="charted-rule",
+        Targets=[
+            {"Id": "good", "Arn": account_queue + "charted"},
+            {
+                "Id": "gone",
+                "Arn": account_queue + "no-such-charted-queue",
+                "RetryPolicy": {"MaximumRetryAttempts": 0, "MaximumEventAgeInSeconds": 60},
+                "DeadLetterConfig": {"Arn": account_queue + "charted-dlq"},
+            },
+        ],
+    )
+    for n in range(3):
+        events.put_events(Entries=[{"Source": "charts.test", "DetailType": "t", "Detail": json.dumps({"n": n})}])
+
+    def count(url: str) -> int:
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+        return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+
+    _until(lambda: count(good) == 3 and count(dlq) == 3, "the events were not delivered and dead-lettered")
+    page.goto(server.url + "/console/#/rules")
+    row = page.get_by_role("row").filter(has_text="charted-rule")
+    row.get_by_text(re.compile(r"^Delivered \d{4}-")).wait_for()
+    row.get_by_text(re.compile(r"^Dead-lettered \d{4}-")).wait_for()
+    page.get_by_label("Select rule charted-rule").check()
+    page.get_by_role("button", name="Deliveries").click()
+    page.get_by_role("heading", name="Deliveries").wait_for()
+    good_charts = page.get_by_role("region", name="Target good")
+    good_charts.get_by_role("img", name="Invocations of target good: 3 in the last 60 minutes").wait_for()
+    gone = page.get_by_role("region", name="Target gone")
+    for title, total in (("Invocations", 0), ("Failed invocations", 3), ("Retries", 0), ("Dead-lettered events", 3)):
+        plot = gone.get_by_role("img", name=f"{title} of target gone: {total} in the last 60 minutes")
+        bars = plot.locator("rect.bar").evaluate_all("nodes => nodes.map((n) => Number(n.dataset.count))")
+        assert sum(bars) == total, title
+    assert "Dead-lettered" in gone.inner_text()
+    _shot(page, "deliveries")
+    assert _violations(page) == []
+    page.get_by_label("Time range").select_option(label="Last 3 hours")
+    good_charts.get_by_role("img", name="Invocations of target good: 3 in the last 180 minutes").wait_for()
+    events.remove_targets(Rule="charted-rule", Ids=["good", "gone"])
+    events.delete_rule(Name="charted-rule")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hmac
 import html
 import mimetypes
+import time
 from collections.abc import Callable, Mapping
 from functools import partial
 from importlib.resources import files
@@ -35,6 +36,7 @@ from starlette.routing import BaseRoute, Route
 from trailbridge.aws import sigv4
 from trailbridge.aws.validate import service_model
 from trailbridge.console import sandbox
+from trailbridge.console.deliveries import DeliveriesError, asked, deliveries
 from trailbridge.console.proxy import (
     ConsoleCallError,
     Serve,
@@ -44,6 +46,7 @@ from trailbridge.console.proxy import (
     operation_of,
 )
 from trailbridge.console.sessions import COOKIE, SESSION_SECONDS, Session, SessionSigner
+from trailbridge.metrics import Metrics
 
 STATIC = files("trailbridge.console") / "static"
 STATIC_FILES = frozenset({"console.css", "console.js", "icon.svg"})
@@ -65,9 +68,11 @@ class Console:
         authenticator: sigv4.Authenticator,
         served: list[str],
         max_body: int,
+        metrics: Metrics,
     ) -> None:
-        """`serve` answers AWS calls (the server's API); `served` names the services trailbridge serves."""
-        self.serve, self.authenticator, self.max_body = serve, authenticator, max_body
+        """`serve` answers AWS calls (the server's API); `served` names the services trailbridge serves; `metrics`
+        are the rules' delivery counters."""
+        self.serve, self.authenticator, self.max_body, self.metrics = serve, authenticator, max_body, metrics
         self.sources = sorted(f"{service_model(name).endpoint_prefix}.amazonaws.com" for name in served)
         self.signer = SessionSigner()
 
@@ -82,6 +87,7 @@ class Console:
             Route("/console/logout", self.logout, methods=["POST"]),
             Route("/console/api/{service}", self.api, methods=["POST"]),
             Route("/console/api/{service}/{operation}", self.api_by_name, methods=["POST"]),
+            Route("/console/deliveries", self.deliveries, methods=["POST"]),
             Route("/console/sandbox/test", partial(self.computed, sandbox.tested), methods=["POST"]),
             Route("/console/sandbox/event", partial(self.computed, sandbox.event_of), methods=["POST"]),
         ]
@@ -208,6 +214,46 @@ class Console:
             return _json_error("ValidationException", str(exc), 400)
         status, answer = client_answer(await self.serve(call), operation)
         return Response(orjson.dumps(answer), status, media_type="application/json", headers=_HEADERS)
+
+    async def deliveries(self, request: Request) -> Response:
+        """A rule's delivery counters per minute and its targets' last outcomes, for a rule the key may describe
+        (DescribeRule made as the key decides, and its error is the answer)."""
+        if _is_api_call(request):
+            return await self.serve(request)
+        session = self._session(request)
+        refused = self._refused(request, session)
+        if refused is not None or session is None:
+            return refused or _forbidden()
+        body = await self._body(request, MAX_FORM_BYTES)
+        if body is None:
+            return _too_large(MAX_FORM_BYTES)
+        try:
+            document = orjson.loads(body or b"{}")
+            if not isinstance(document, dict):
+                raise DeliveriesError("The body must be a JSON object.")
+            describe, minutes = asked(document)
+        except (orjson.JSONDecodeError, DeliveriesError) as exc:
+            return _json_error("ValidationException", str(exc), 400)
+        status, rule = await self._events(request, session, "DescribeRule", describe)
+        if status != 200:
+            return Response(orjson.dumps(rule), status, media_type="application/json", headers=_HEADERS)
+        answer = deliveries(self.metrics, str(rule["Arn"]), minutes, time.time())
+        return Response(orjson.dumps(answer), media_type="application/json", headers=_HEADERS)
+
+    async def _events(
+        self, request: Request, session: Session, operation: str, params: Mapping[str, Any]
+    ) -> tuple[int, dict[str, Any]]:
+        """An EventBridge call made on the API as the session's key: its status and JSON answer."""
+        call = api_request(
+            request,
+            "events",
+            f"AWSEvents.{operation}",
+            orjson.dumps(params),
+            self._credential(session),
+            self.authenticator.default_region,
+        )
+        response = await self.serve(call)
+        return response.status_code, orjson.loads(bytes(response.body) or b"{}")
 
     def _credential(self, session: Session) -> tuple[str, sigv4.Credential] | None:
         if not session.signed_in:

@@ -272,7 +272,9 @@ def create_app(
 ) -> Starlette:
     """The application; `started` is called once the engine has started (see `Gateway`)."""
     gateway = Gateway(tb, authenticator, started)
-    console = Console(gateway.api.serve, gateway.authenticator, list(SERVICE_CLASSES), tb.settings.max_request_bytes)
+    console = Console(
+        gateway.api.serve, gateway.authenticator, list(SERVICE_CLASSES), tb.settings.max_request_bytes, tb.metrics
+    )
     routes = [
         *console.routes(),  # /console/ (and / redirects there)
         Route("/health", gateway.health, methods=["GET", "HEAD"]),

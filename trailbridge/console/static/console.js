@@ -195,6 +195,7 @@ async function rulesPage(params) {
     enable: h("button", { type: "button", disabled: true }, "Enable"),
     disable: h("button", { type: "button", disabled: true }, "Disable"),
     edit: h("button", { type: "button", disabled: true }, "Edit"),
+    deliveries: h("button", { type: "button", disabled: true }, "Deliveries"),
     remove: h("button", { type: "button", disabled: true }, "Delete"),
   };
   const create = h("button", { type: "button", class: "primary", onclick: () => { location.hash = `#/rules/create?bus=${encodeURIComponent(bus)}`; } }, "Create rule");
@@ -211,16 +212,23 @@ async function rulesPage(params) {
     buttons.disable.disabled = rule.State === "DISABLED";
     buttons.remove.disabled = false;
     buttons.edit.disabled = false;
+    buttons.deliveries.disabled = false;
   };
-  const targetsOf = new Map(); // rule name -> its target ARNs, once listed (only the rules shown are asked)
-  const searched = (rule) => `${rule.Name} ${rule.State} ${patternSummary(rule)} ${(targetsOf.get(rule.Name) || []).join(" ")}`.toLowerCase();
+  const targetsOf = new Map(); // rule name -> its targets, once listed (only the rules shown are asked)
+  const searched = (rule) => `${rule.Name} ${rule.State} ${patternSummary(rule)} ${(targetsOf.get(rule.Name) || []).map((t) => t.Arn).join(" ")}`.toLowerCase();
   const row = (rule) => {
     const targets = h("td", { "data-label": "Targets" }, "…");
-    const shown = (arns) => targets.replaceChildren(...(arns.length ? arns.map((arn) => h("div", {}, h("code", {}, arn))) : ["none"]));
+    const shown = (listed) => {
+      targets.replaceChildren(...(listed.length ? listed.map((t) => h("div", {}, h("code", {}, t.Arn), " ", h("span", { class: "outcome", "data-target": t.Id }))) : ["none"]));
+      if (!listed.length) return;
+      post("/console/deliveries", { Rule: rule.Name, EventBusName: bus, Minutes: 1 }).then((answer) => {
+        for (const slot of targets.querySelectorAll(".outcome")) slot.textContent = lastOutcome(answer.Last[slot.dataset.target]);
+      }, () => {});
+    };
     if (targetsOf.has(rule.Name)) shown(targetsOf.get(rule.Name));
     else {
       call("events", "ListTargetsByRule", { Rule: rule.Name, EventBusName: bus }).then((answer) => {
-        targetsOf.set(rule.Name, (answer.Targets || []).map((t) => t.Arn));
+        targetsOf.set(rule.Name, answer.Targets || []);
         shown(targetsOf.get(rule.Name));
       }, (error) => targets.replaceChildren(error.message));
     }
@@ -263,6 +271,9 @@ async function rulesPage(params) {
   buttons.enable.addEventListener("click", () => act("EnableRule", "was enabled"));
   buttons.disable.addEventListener("click", () => act("DisableRule", "was disabled"));
   buttons.remove.addEventListener("click", () => confirmDelete(selected, bus, status));
+  buttons.deliveries.addEventListener("click", () => {
+    location.hash = `#/deliveries?bus=${encodeURIComponent(bus)}&rule=${encodeURIComponent(selected.Name)}`;
+  });
   buttons.edit.addEventListener("click", () => {
     location.hash = `#/rules/edit?bus=${encodeURIComponent(bus)}&name=${encodeURIComponent(selected.Name)}`;
   });
@@ -1084,6 +1095,102 @@ async function executionPage(params) {
     }), "No events."));
 }
 
+// ---- deliveries --------------------------------------------------------------------------------------------
+
+const OUTCOME_LABELS = {
+  Invocations: "Delivered",
+  RetryInvocationAttempts: "Retrying",
+  FailedInvocations: "Failed",
+  InvocationsSentToDlq: "Dead-lettered",
+  InvocationsFailedToBeSentToDlq: "Failed, not dead-lettered",
+  DroppedEvents: "Dropped",
+};
+const CHARTS = [
+  ["Invocations", "Invocations"],
+  ["FailedInvocations", "Failed invocations"],
+  ["RetryInvocationAttempts", "Retries"],
+  ["InvocationsSentToDlq", "Dead-lettered events"],
+];
+const RANGES = [["60", "Last hour"], ["180", "Last 3 hours"], ["15", "Last 15 minutes"]];
+
+function lastOutcome(last) {
+  return last ? `${OUTCOME_LABELS[last.Metric] || last.Metric} ${new Date(last.Time * 1000).toISOString()}` : "No delivery yet";
+}
+
+const hhmmOf = (seconds) => new Date(seconds * 1000).toISOString().slice(11, 16);
+
+// A bar per minute of the range (counts per minute from the server), its largest count on the axis.
+function chart(title, target, points, answer) {
+  const SVG = "http://www.w3.org/2000/svg";
+  const svg = (tag, attrs, ...children) => {
+    const node = document.createElementNS(SVG, tag);
+    for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
+    node.append(...children);
+    return node;
+  };
+  const step = answer.BucketSeconds;
+  const last = Math.floor(answer.Now / step) * step;
+  const first = last - (answer.Minutes - 1) * 60;
+  const counts = new Map(points.map(([start, count]) => [start, count]));
+  const total = points.reduce((sum, [start, count]) => sum + (start >= first ? count : 0), 0);
+  const top = Math.max(1, ...counts.values());
+  const [W, H, L, B] = [600, 120, 44, 24];
+  const slots = answer.Minutes;
+  const width = (W - L) / slots;
+  const label = `${title} of target ${target}: ${total} in the last ${answer.Minutes} minutes`;
+  const plot = svg("svg", { role: "img", "aria-label": label, viewBox: `0 0 ${W} ${H + B}`, class: "chart" },
+    svg("title", {}, label),
+    svg("line", { class: "axis", x1: L, y1: H, x2: W, y2: H }),
+    svg("line", { class: "axis", x1: L, y1: 0, x2: L, y2: H }),
+    svg("text", { x: L - 4, y: 10, "text-anchor": "end" }, String(top)),
+    svg("text", { x: L - 4, y: H, "text-anchor": "end" }, "0"),
+    svg("text", { x: L, y: H + B - 4 }, hhmmOf(first)),
+    svg("text", { x: W, y: H + B - 4, "text-anchor": "end" }, `${hhmmOf(last)} UTC`));
+  for (let i = 0; i < slots; i += 1) {
+    const start = first + i * 60;
+    const count = counts.get(start) || 0;
+    if (!count) continue;
+    const height = (count / top) * (H - 4);
+    plot.append(svg("rect", { class: "bar", x: L + i * width + 0.5, y: H - height, width: Math.max(1, width - 1), height, "data-count": count, "data-start": start },
+      svg("title", {}, `${hhmmOf(start)}: ${count}`)));
+  }
+  return h("figure", { class: "chart-box" }, h("figcaption", {}, `${title}: ${total}`), plot);
+}
+
+async function deliveriesPage(params) {
+  const buses = await all("events", "ListEventBuses", {}, "EventBuses");
+  const bus = params.get("bus") || "default";
+  const rules = await all("events", "ListRules", { EventBusName: bus }, "Rules");
+  const name = params.get("rule") || (rules[0] && rules[0].Name) || "";
+  const minutes = params.get("minutes") || "60";
+  const busSelect = select(buses.map((b) => [b.Name, b.Name]), bus);
+  const ruleSelect = select(rules.map((r) => [r.Name, r.Name]), name);
+  const range = select(RANGES, minutes);
+  const go = (rule) => { location.hash = `#/deliveries?bus=${encodeURIComponent(busSelect.value)}&rule=${encodeURIComponent(rule)}&minutes=${range.value}`; };
+  busSelect.addEventListener("change", () => go(""));
+  ruleSelect.addEventListener("change", () => go(ruleSelect.value));
+  range.addEventListener("change", () => go(ruleSelect.value));
+  const charts = h("div");
+  page("Deliveries", h("div", { class: "toolbar" }, field("Event bus", busSelect), field("Rule", ruleSelect), field("Time range", range)),
+    h("p", { class: "hint" }, "Counts per minute, from this server's metrics since it started."), charts);
+  if (!name) {
+    charts.append(h("p", {}, "No rules on this event bus."));
+    return;
+  }
+  const [answer, targets] = await Promise.all([
+    post("/console/deliveries", { Rule: name, EventBusName: bus, Minutes: Number(minutes) }),
+    all("events", "ListTargetsByRule", { Rule: name, EventBusName: bus }, "Targets"),
+  ]);
+  if (!targets.length) charts.append(h("p", {}, "This rule has no targets."));
+  for (const target of targets) {
+    const points = (metric) => ((answer.Series.find((s) => s.Metric === metric && s.TargetId === target.Id) || {}).Points || []);
+    charts.append(h("section", { "aria-label": `Target ${target.Id}`, class: "target-charts" },
+      h("h2", {}, `Target ${target.Id}`),
+      attributeList([["ARN", target.Arn], ["Dead-letter queue", (target.DeadLetterConfig || {}).Arn || "none"], ["Last delivery", lastOutcome(answer.Last[target.Id])]]),
+      h("div", { class: "charts" }, CHARTS.map(([metric, title]) => chart(title, target.Id, points(metric), answer)))));
+  }
+}
+
 // ---- routing -----------------------------------------------------------------------------------------------
 
 const ROUTES = {
@@ -1102,6 +1209,7 @@ const ROUTES = {
   "#/machines": machinesPage,
   "#/machines/view": machinePage,
   "#/executions/view": executionPage,
+  "#/deliveries": deliveriesPage,
 };
 
 async function route() {
