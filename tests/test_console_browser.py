@@ -834,3 +834,44 @@ def test_deliveries_are_charts_over_time_and_the_rules_list_has_each_targets_las
     good_charts.get_by_role("img", name="Invocations of target good: 3 in the last 180 minutes").wait_for()
     events.remove_targets(Rule="charted-rule", Ids=["good", "gone"])
     events.delete_rule(Name="charted-rule")
+
+
+def test_a_dead_lettered_event_redriven_is_delivered_once_its_target_exists(server: Server, page: Any) -> None:
+    sqs, events = server.client("sqs"), server.client("events")
+    account_queue = "arn:aws:sqs:us-east-1:123456789012:"
+    dlq = sqs.create_queue(QueueName="redrive-dlq")["QueueUrl"]
+    other = sqs.create_queue(QueueName="redrive-other")["QueueUrl"]
+    events.put_rule(Name="redrive-rule", EventPattern=json.dumps({"source": ["redrive.test"]}))
+    missing = {
+        "Id": "later",
+        "Arn": account_queue + "redrive-later",
+        "RetryPolicy": {"MaximumRetryAttempts": 0, "MaximumEventAgeInSeconds": 60},
+        "DeadLetterConfig": {"Arn": account_queue + "redrive-dlq"},
+    }
+    events.put_targets(Rule="redrive-rule", Targets=[missing, {"Id": "other", "Arn": account_queue + "redrive-other"}])
+    events.put_events(Entries=[{"Source": "redrive.test", "DetailType": "order", "Detail": '{"order": 9}'}])
+
+    def messages(url: str) -> int:
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+        return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+
+    _until(lambda: messages(dlq) == 1 and messages(other) == 1, "the event was not dead-lettered")
+    later = sqs.create_queue(QueueName="redrive-later")["QueueUrl"]  # the target exists now
+    page.goto(server.url + "/console/#/queues")
+    page.get_by_role("link", name="redrive-dlq").click()
+    page.get_by_role("heading", name="Queue redrive-dlq").wait_for()
+    page.get_by_role("button", name="Poll for messages").click()
+    page.get_by_role("status").filter(has_text="1 messages.").wait_for()
+    _shot(page, "redrive")
+    page.get_by_role("button", name="Redrive to source").click()
+    page.get_by_role("status").filter(has_text="was redriven to").wait_for()
+    assert page.get_by_role("region", name=re.compile("^Message ")).count() == 0
+
+    _until(lambda: messages(later) == 1, "the redriven event was not delivered")
+    body = json.loads(sqs.receive_message(QueueUrl=later)["Messages"][0]["Body"])
+    assert (body["source"], body["detail"]) == ("redrive.test", {"order": 9})
+    assert messages(dlq) == 0
+    time.sleep(0.5)  # the rule's other target had it: it is not delivered there again
+    assert messages(other) == 1
+    events.remove_targets(Rule="redrive-rule", Ids=["later", "other"])
+    events.delete_rule(Name="redrive-rule")

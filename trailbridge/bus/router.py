@@ -21,7 +21,7 @@ from trailbridge.clock import Clock
 from trailbridge.domain.access import Access, authorize
 from trailbridge.domain.arns import bus_arn, bus_name_of, parse_arn
 from trailbridge.domain.ids import NewId
-from trailbridge.errors import AccessDeniedError, InvalidInputError
+from trailbridge.errors import AccessDeniedError, InvalidInputError, NotFoundError
 from trailbridge.metrics import Metrics
 from trailbridge.settings import Settings
 from trailbridge.storage.ports import Deliveries, NewDelivery, NewEvent, Resources, Schedules, Scope, Store
@@ -230,6 +230,26 @@ class Router:
         stored = self._stored(event, rules, ingested, lineage)
         self.deliveries.add([stored])
         return len(stored.deliveries)
+
+    def redrive(self, rule_arn: str, target_arn: str, event: Mapping[str, Any]) -> str:
+        """Deliver a dead-lettered event again to the rule's targets of `target_arn` only (the rule's other
+        targets and the bus's other rules had it), as the rule delivers, under a new id (the original may still
+        be in the delivery queue); the new id. NotFoundError when the rule or such a target is gone. The caller
+        decides who may (the console: a key that may describe the rule and delete the dead-letter message)."""
+        self.refresh()
+        rule = self.table.rules.get(rule_arn)
+        if rule is None:
+            raise NotFoundError(f"Rule {rule_arn} does not exist.")
+        targets = [target for target in rule.targets.values() if target.arn == target_arn]
+        if not targets:
+            raise NotFoundError(f"Rule {rule.name} has no target {target_arn}.")
+        now = self.clock.now()
+        again = {**event, "id": self.new_id()}
+        new = [NewDelivery(rule.arn, target.id, target.arn, now) for target in targets]
+        with self.store.transaction():
+            self.deliveries.add([NewEvent(again["id"], orjson.dumps(again), now, "{}", new)])
+        self.wake()
+        return str(again["id"])
 
     def enqueue(self, event: NewEvent) -> None:
         """Write an event whose deliveries were chosen elsewhere (an SNS message, one delivery per

@@ -2,14 +2,15 @@
 `static/`, no build step, nothing fetched from elsewhere), acting through the server's own AWS API as the
 signed-in key.
 
-    app.py         the routes (pages, static files, sign-in/out, the API proxy, the Sandbox, Deliveries) and
-                   their checks
+    app.py         the routes (pages, static files, sign-in/out, the API proxy, the Sandbox, Deliveries,
+                   Redrive) and their checks
     proxy.py       a console call made again on the server's API as a client would make it: a JSON-protocol one
                    as sent; one of another protocol (SNS, Lambda) by name, written, signed and read back by
                    botocore
     sessions.py    the signed session cookie and the CSRF token of each session
     deliveries.py  a rule's delivery counters per minute and its targets' last outcomes (the metrics), for a
                    rule the key may describe
+    redrive.py     the checks before a dead-lettered event is redriven to its rule's target (by the bus engine)
     sandbox.py     pattern tests with the engine's explanation and hints; a recorded call's event
     static/        index.html and login.html (templates), console.js (the pages: rules, deliveries' charts,
                    sandbox, history, trails, queues, topics, functions, state machines and executions with their

@@ -35,7 +35,8 @@ from starlette.routing import BaseRoute, Route
 
 from trailbridge.aws import sigv4
 from trailbridge.aws.validate import service_model
-from trailbridge.console import sandbox
+from trailbridge.bus.router import Router
+from trailbridge.console import redrive, sandbox
 from trailbridge.console.deliveries import DeliveriesError, asked, deliveries
 from trailbridge.console.proxy import (
     ConsoleCallError,
@@ -46,6 +47,7 @@ from trailbridge.console.proxy import (
     operation_of,
 )
 from trailbridge.console.sessions import COOKIE, SESSION_SECONDS, Session, SessionSigner
+from trailbridge.errors import NotFoundError
 from trailbridge.metrics import Metrics
 
 STATIC = files("trailbridge.console") / "static"
@@ -69,10 +71,12 @@ class Console:
         served: list[str],
         max_body: int,
         metrics: Metrics,
+        router: Router,
     ) -> None:
         """`serve` answers AWS calls (the server's API); `served` names the services trailbridge serves; `metrics`
-        are the rules' delivery counters."""
+        are the rules' delivery counters; `router` redrives dead-lettered events."""
         self.serve, self.authenticator, self.max_body, self.metrics = serve, authenticator, max_body, metrics
+        self.router = router
         self.sources = sorted(f"{service_model(name).endpoint_prefix}.amazonaws.com" for name in served)
         self.signer = SessionSigner()
 
@@ -88,6 +92,7 @@ class Console:
             Route("/console/api/{service}", self.api, methods=["POST"]),
             Route("/console/api/{service}/{operation}", self.api_by_name, methods=["POST"]),
             Route("/console/deliveries", self.deliveries, methods=["POST"]),
+            Route("/console/redrive", self.redrive, methods=["POST"]),
             Route("/console/sandbox/test", partial(self.computed, sandbox.tested), methods=["POST"]),
             Route("/console/sandbox/event", partial(self.computed, sandbox.event_of), methods=["POST"]),
         ]
@@ -234,26 +239,102 @@ class Console:
             describe, minutes = asked(document)
         except (orjson.JSONDecodeError, DeliveriesError) as exc:
             return _json_error("ValidationException", str(exc), 400)
-        status, rule = await self._events(request, session, "DescribeRule", describe)
-        if status != 200:
-            return Response(orjson.dumps(rule), status, media_type="application/json", headers=_HEADERS)
+        try:
+            rule = await self._call(request, session, "events", "AWSEvents", "DescribeRule", describe)
+        except redrive.RedriveError as exc:  # the key may not describe it: the API's error
+            return _json_error(exc.code, exc.message, exc.status)
         answer = deliveries(self.metrics, str(rule["Arn"]), minutes, time.time())
         return Response(orjson.dumps(answer), media_type="application/json", headers=_HEADERS)
 
-    async def _events(
-        self, request: Request, session: Session, operation: str, params: Mapping[str, Any]
-    ) -> tuple[int, dict[str, Any]]:
-        """An EventBridge call made on the API as the session's key: its status and JSON answer."""
+    async def redrive(self, request: Request) -> Response:
+        """A dead-lettered event delivered again to the target it could not reach (`console/redrive.py`): every
+        decision is an API call made as the key, and the message is deleted before the event is redriven."""
+        if _is_api_call(request):
+            return await self.serve(request)
+        session = self._session(request)
+        refused = self._refused(request, session)
+        if refused is not None or session is None:
+            return refused or _forbidden()
+        body = await self._body(request, MAX_FORM_BYTES)
+        if body is None:
+            return _too_large(MAX_FORM_BYTES)
+        try:
+            url, message_id = redrive.asked(orjson.loads(body or b"{}"))
+            answer = await self._redriven(request, session, url, message_id)
+        except orjson.JSONDecodeError as exc:
+            return _json_error("SerializationException", f"The body is not JSON: {exc}", 400)
+        except redrive.RedriveError as exc:
+            return _json_error(exc.code, exc.message, exc.status)
+        return Response(orjson.dumps(answer), media_type="application/json", headers=_HEADERS)
+
+    async def _redriven(self, request: Request, session: Session, url: str, message_id: str) -> dict[str, Any]:
+        sqs = partial(self._call, request, session, "sqs", "AmazonSQS")
+        events = partial(self._call, request, session, "events", "AWSEvents")
+        message = await self._received(sqs, url, message_id)
+        try:
+            rule_arn, target_arn = redrive.dead_lettered(message)
+            rule = await events("DescribeRule", redrive.describe_params(rule_arn))
+            listed = await events("ListTargetsByRule", {"Rule": rule["Name"], "EventBusName": rule["EventBusName"]})
+            queue = await sqs("GetQueueAttributes", {"QueueUrl": url, "AttributeNames": ["QueueArn"]})
+            event = redrive.redriven_event(
+                message["Body"], rule, listed.get("Targets", []), target_arn, queue["Attributes"]["QueueArn"]
+            )
+        except redrive.RedriveError:
+            await _release(sqs, url, message)
+            raise
+        await sqs("DeleteMessage", {"QueueUrl": url, "ReceiptHandle": message["ReceiptHandle"]})
+        try:
+            event_id = await anyio.to_thread.run_sync(self.router.redrive, rule_arn, target_arn, event)
+        except NotFoundError as exc:  # the rule or target went in the meantime: the message goes back
+            attributes = {k: {"DataType": "String", "StringValue": v} for k, v in _attributes(message).items()}
+            await sqs("SendMessage", {"QueueUrl": url, "MessageBody": message["Body"], "MessageAttributes": attributes})
+            raise redrive.RedriveError("ResourceNotFoundException", exc.message) from None
+        return {"EventId": event_id, "RuleArn": rule_arn, "TargetArn": target_arn}
+
+    async def _received(self, sqs: Callable[..., Any], url: str, message_id: str) -> dict[str, Any]:
+        """The message, received as the key; the others received while looking for it are made visible again
+        once it is found (not before: they would be received again instead of the ones behind them)."""
+        others: list[dict[str, Any]] = []
+        found = None
+        try:
+            for _ in range(redrive.MAX_RECEIVES):
+                params = {"QueueUrl": url, "MaxNumberOfMessages": 10, "VisibilityTimeout": 30}
+                answer = await sqs("ReceiveMessage", params | {"MessageAttributeNames": ["All"]})
+                received = answer.get("Messages", [])
+                for message in received:
+                    if message["MessageId"] == message_id:
+                        found = message
+                    else:
+                        others.append(message)
+                if found is not None or not received:
+                    break
+        finally:
+            for message in others:
+                await _release(sqs, url, message)
+        if found is None:
+            raise redrive.RedriveError(
+                "ResourceNotFoundException", f"Message {message_id} is not in the queue, or is in flight."
+            )
+        return dict(found)
+
+    async def _call(
+        self, request: Request, session: Session, service: str, prefix: str, operation: str, params: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """A JSON-protocol call made on the API as the session's key: its answer, or its error as a RedriveError."""
         call = api_request(
             request,
-            "events",
-            f"AWSEvents.{operation}",
+            service,
+            f"{prefix}.{operation}",
             orjson.dumps(params),
             self._credential(session),
             self.authenticator.default_region,
         )
         response = await self.serve(call)
-        return response.status_code, orjson.loads(bytes(response.body) or b"{}")
+        answer: dict[str, Any] = orjson.loads(bytes(response.body) or b"{}")
+        if response.status_code != 200:
+            code = str(answer.get("__type", "")).rpartition("#")[2]
+            raise redrive.RedriveError(code, str(answer.get("message") or answer.get("Message")), response.status_code)
+        return answer
 
     def _credential(self, session: Session) -> tuple[str, sigv4.Credential] | None:
         if not session.signed_in:
@@ -338,6 +419,19 @@ class Console:
                 return None
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+async def _release(sqs: Callable[..., Any], url: str, message: Mapping[str, Any]) -> None:
+    """A received message visible again at once."""
+    await sqs(
+        "ChangeMessageVisibility", {"QueueUrl": url, "ReceiptHandle": message["ReceiptHandle"], "VisibilityTimeout": 0}
+    )
+
+
+def _attributes(message: Mapping[str, Any]) -> dict[str, str]:
+    """A message's string attributes."""
+    found = message.get("MessageAttributes") or {}
+    return {name: str(value.get("StringValue", "")) for name, value in found.items()}
 
 
 def _is_api_call(request: Request) -> bool:

@@ -273,7 +273,12 @@ def create_app(
     """The application; `started` is called once the engine has started (see `Gateway`)."""
     gateway = Gateway(tb, authenticator, started)
     console = Console(
-        gateway.api.serve, gateway.authenticator, list(SERVICE_CLASSES), tb.settings.max_request_bytes, tb.metrics
+        gateway.api.serve,
+        gateway.authenticator,
+        list(SERVICE_CLASSES),
+        tb.settings.max_request_bytes,
+        tb.metrics,
+        tb.engine.router,
     )
     routes = [
         *console.routes(),  # /console/ (and / redirects there)

@@ -890,7 +890,19 @@ function messageCard(url, message, status) {
       status.textContent = error.message;
     }
   });
-  card.append(h("div", { class: "toolbar" }, sandbox, remove));
+  const redrive = attributes.RULE_ARN ? h("button", { type: "button" }, "Redrive to source") : null;
+  if (redrive) {
+    redrive.addEventListener("click", async () => {
+      try {
+        const answer = await post("/console/redrive", { QueueUrl: url, MessageId: message.MessageId });
+        card.remove();
+        status.textContent = `Message ${message.MessageId} was redriven to ${answer.TargetArn} of ${answer.RuleArn.split(":").pop()} as event ${answer.EventId}.`;
+      } catch (error) {
+        status.textContent = `Message ${message.MessageId} was not redriven: ${error.message}`;
+      }
+    });
+  }
+  card.append(h("div", { class: "toolbar" }, sandbox, redrive, remove));
   return card;
 }
 
