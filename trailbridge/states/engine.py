@@ -20,10 +20,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from trailbridge.states import errors, history, task_state
-from trailbridge.states.branch import Branch, new_branch
+from trailbridge.states.branch import Branch, new_branch, states_of
 from trailbridge.states.fan import FanRunner
 from trailbridge.states.runner import StateRunner
-from trailbridge.states.tasks import TaskFailed, TaskInvoker, TaskSucceeded
+from trailbridge.states.tasks import TaskFailed, TaskInvoker, TaskRequest, TaskSucceeded
 from trailbridge.states.timestamps import format_timestamp, parse_timestamp
 
 
@@ -195,6 +195,24 @@ class Execution:
         _collect_tokens(self.state["root"], found)
         return found
 
+    def tasks_in_flight(self) -> list[TaskRequest]:
+        """The tasks started and not answered yet, as they were invoked (same token, input and limits): what
+        invoking one again sends (a task whose work was lost with the process that ran it)."""
+        branches: list[Branch] = []
+        _collect_waiting(self.state["root"], branches)
+        return [
+            TaskRequest(
+                str(states_of(self.definition, branch["at"])[branch["name"]]["Resource"]),
+                branch.get("task_input"),
+                str(branch["task_token"]),
+                str(branch["name"]),
+                branch.get("timeout_seconds"),
+                branch.get("heartbeat_seconds"),
+            )
+            for branch in branches
+            if "task_answer" not in branch
+        ]
+
     def _finish(self, emit: _Emitter, status: str, **fields: Any) -> None:
         self.state.update(status=status, **fields)
         if status == "SUCCEEDED":
@@ -214,10 +232,16 @@ def _find_task(branch: Branch, token: str) -> Branch | None:
 
 
 def _collect_tokens(branch: Branch, found: list[str]) -> None:
+    waiting: list[Branch] = []
+    _collect_waiting(branch, waiting)
+    found.extend(str(task["task_token"]) for task in waiting)
+
+
+def _collect_waiting(branch: Branch, found: list[Branch]) -> None:
     if branch["phase"] == "task_wait" and branch.get("task_token"):
-        found.append(str(branch["task_token"]))
+        found.append(branch)
     for child in (branch.get("fan") or {}).get("children", []):
-        _collect_tokens(child, found)
+        _collect_waiting(child, found)
 
 
 class _Emitter:

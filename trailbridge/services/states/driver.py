@@ -10,6 +10,15 @@ their wake-up instant (a Wait, a retry interval, a task deadline) or none (a tas
 
 A driver that dies leaves its leases, which expire after `LEASE_SECONDS`; on a store no other process shares
 (SQLite, memory), the driver releases every lease when it starts, so a restarted server resumes at once.
+
+A task whose answer comes from work of trailbridge's (a function's run, an HTTP request: `background.redone`)
+would wait for ever if that work died with its process. So an execution waiting for one is looked at again
+`check` seconds later (then every `check` seconds while it waits): the driver that claims it starts the work
+of each such task again when no thread of its process runs it (`background.holds`), with the same token and
+input and no event written (Lambda's invocations are at least once; a `.waitForTaskToken` task is not redone:
+its answer comes from outside). On a single node that is only ever work lost in a restart; on a shared store
+another node's live work is not seen, and a task running longer than `check` (there LEASE_SECONDS) may be
+started twice.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ from typing import Any
 from trailbridge.services.base import Engine
 from trailbridge.services.states import calls
 from trailbridge.services.states.integrations import tasks_for
+from trailbridge.services.states.integrations.background import holds, redone
 from trailbridge.services.states.runs import (
     ANNOUNCE,
     LEASE_SECONDS,
@@ -37,12 +47,13 @@ from trailbridge.services.states.runs import (
     resume,
 )
 from trailbridge.services.states.tasks import TaskRouter, parent_outcome
-from trailbridge.states import Execution, Step, TaskInvoker
+from trailbridge.states import Execution, Step, TaskInvoker, TaskPending
 from trailbridge.storage.ports import ExecutionChange, StoredExecution
 from trailbridge.workers import Worker
 
 log = logging.getLogger("trailbridge.states")
 _POLL_SECONDS = 1.0  # the longest wait between two looks (other nodes' executions, a missed wake-up)
+TASK_CHECK_SECONDS = 5.0  # how often an execution waiting for trailbridge's work is looked at (a single node)
 
 # The invoker of one execution's other resources (its ARN and role): trailbridge's integrations by default.
 Invokers = Callable[[Engine, str, str], TaskInvoker]
@@ -56,8 +67,10 @@ class Driver:
         batch: int = 256,
         rounds: int = 64,
         gather: float = 0.005,
+        check: float | None = None,
     ) -> None:
         self.engine, self.integrations = engine, integrations
+        self.check = check or (LEASE_SECONDS if engine.store.shared else TASK_CHECK_SECONDS)
         self.owner = f"{NODE}:driver:{uuid.uuid4().hex}"  # its leases' owner (two engines may share a process)
         self.batch, self.rounds, self.gather = batch, rounds, gather
         self.status = StatusEvents(engine)
@@ -127,7 +140,9 @@ class Driver:
             except (LookupError, ValueError) as exc:  # its definition is gone, or the snapshot is not JSON
                 log.error("execution %s cannot be resumed: %s", stored.arn, exc)
                 continue
-            live.append((stored, execution, self._invoker(stored, execution)))
+            invoker = self._invoker(stored, execution)
+            self._redo(stored, execution, invoker)
+            live.append((stored, execution, invoker))
         parents: list[tuple[dict[str, Any], StoredExecution]] = []
         for round_ in range(self.rounds):
             live = self._round(live, round_ == self.rounds - 1, parents)
@@ -135,6 +150,23 @@ class Driver:
                 break
         for parent, child in parents:  # after the batch: none of its leases is held any more
             calls.answer_task(self.engine, parent["token"], parent_outcome(child, parent["sync"]))
+
+    def _redo(self, stored: StoredExecution, execution: Execution, invoker: TaskInvoker) -> None:
+        """Start again the work of each task that waits for it and that no thread of this process runs; one that
+        answers at once is answered (the step that follows takes the answer)."""
+        for request in execution.tasks_in_flight():
+            if not redone(request.resource) or holds(request.token):
+                continue
+            log.warning("execution %s: the work of task %s was lost; starting it again", stored.arn, request.state_name)
+            outcome = invoker.invoke(request)
+            if not isinstance(outcome, TaskPending):
+                execution.send_task_result(request.token, outcome)
+
+    def _look_by(self, execution: Execution, now: float) -> float | None:
+        """When to look again at an execution that waits for trailbridge's work (None: it waits for none)."""
+        if any(redone(request.resource) for request in execution.tasks_in_flight()):
+            return now + self.check
+        return None
 
     def _round(
         self,
@@ -153,7 +185,8 @@ class Driver:
             except Exception as exc:  # a fault of the interpreter fails this execution only
                 log.exception("execution %s failed in the interpreter", stored.arn)
                 step = Step(execution.fail(when, "States.Runtime", f"{type(exc).__name__}: {exc}"), finished=True)
-            change, again = change_of(stored, execution, step, now, last=last)
+            look_by = self._look_by(execution, now) if step.pending_task else None
+            change, again = change_of(stored, execution, step, now, last=last, look_by=look_by)
             changes.append(change)
             done = applied(stored, change)
             if change.status != "RUNNING":

@@ -105,10 +105,11 @@ def events_of(step_events: Sequence[dict[str, Any]]) -> list[tuple[int, str]]:
 
 
 def change_of(
-    stored: StoredExecution, execution: Execution, step: Step, now: float, *, last: bool
+    stored: StoredExecution, execution: Execution, step: Step, now: float, *, last: bool, look_by: float | None = None
 ) -> tuple[ExecutionChange, bool]:
     """The change that commits a step, and whether the execution is to be stepped again at once (it keeps its
-    lease then, unless this is the holder's `last` step for now)."""
+    lease then, unless this is the holder's `last` step for now). `look_by`: an execution that waits for a task
+    is stepped again by then at the latest (to see whether the task's work still runs)."""
     events = events_of(step.events)
     snapshot = orjson.dumps(execution.snapshot()).decode()
     if step.finished:
@@ -128,6 +129,8 @@ def change_of(
         return change, False
     wake_at = epoch(step.wait_until) if step.wait_until is not None else None
     if step.pending_task:
+        if look_by is not None:
+            wake_at = look_by if wake_at is None else min(wake_at, look_by)
         tokens = execution.waiting_tokens()
         return ExecutionChange(stored.arn, "RUNNING", snapshot, wake_at, events, tokens, release=True), False
     again = wake_at is None or wake_at <= now

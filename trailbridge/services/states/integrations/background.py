@@ -1,5 +1,9 @@
 """Work an integration does after answering `TaskPending()` (a function's run, an HTTP request): on a pool of
-threads, its outcome then given to the task by its token."""
+threads, its outcome then given to the task by its token.
+
+`running` holds the tokens whose work a thread of this process has taken on and not yet answered: a task
+waiting for such an answer that no token here holds was lost with the process that ran it (a restart, a node
+gone), and the driver starts its work again (`redone`, `holds`)."""
 
 from __future__ import annotations
 
@@ -39,6 +43,31 @@ class _Pool:
         self._executor.submit(work)
 
 
+class _Running:
+    """The tokens of the work this process runs (submitted, not answered or given up yet)."""
+
+    def __init__(self) -> None:
+        self._tokens: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def add(self, token: str) -> None:
+        with self._lock:
+            self._tokens[token] = self._tokens.get(token, 0) + 1
+
+    def discard(self, token: str) -> None:
+        with self._lock:
+            left = self._tokens.get(token, 0) - 1
+            if left > 0:
+                self._tokens[token] = left
+            else:
+                self._tokens.pop(token, None)
+
+    def __contains__(self, token: object) -> bool:
+        with self._lock:
+            return token in self._tokens
+
+
+running = _Running()
 pooled: Background = _Pool().submit
 service_answer: Answer = answer_task  # the service's: what SendTaskSuccess/Failure do
 
@@ -55,14 +84,31 @@ def run_later(
     def run() -> None:
         outcome: Outcome | None
         try:
-            outcome = work()
-        except Exception as exc:  # a bug must not leave the task waiting for ever
-            log.exception("task %s... failed", token[:16])
-            outcome = TaskFailed("States.TaskFailed", f"trailbridge failed to run the task: {type(exc).__name__}")
-        if outcome is not None:
-            _deliver(answer, engine, token, outcome)
+            try:
+                outcome = work()
+            except Exception as exc:  # a bug must not leave the task waiting for ever
+                log.exception("task %s... failed", token[:16])
+                outcome = TaskFailed("States.TaskFailed", f"trailbridge failed to run the task: {type(exc).__name__}")
+            if outcome is not None:
+                _deliver(answer, engine, token, outcome)
+        finally:
+            running.discard(token)
 
+    running.add(token)  # before the driver commits the task as waiting: never seen waiting with no one on it
     background(run)
+
+
+def holds(token: str) -> bool:
+    """Whether this process runs the work that answers the task `token`."""
+    return token in running
+
+
+def redone(resource: str) -> bool:
+    """Whether a task of `resource` waiting for its answer waits for work of trailbridge's (a function's run,
+    an HTTP request), which is started again when lost: not a `.waitForTaskToken` task, answered from outside."""
+    if resource.startswith("arn:aws:lambda:") and ":function:" in resource:
+        return True
+    return resource in ("arn:aws:states:::lambda:invoke", "arn:aws:states:::http:invoke")
 
 
 def _deliver(answer: Answer, engine: Engine, token: str, outcome: Outcome) -> None:
