@@ -37,8 +37,9 @@ role's calls, as the API makes them, and their records), `background` (work answ
 A function (or an HTTP request) runs for seconds: it is started on a thread of its own and the task answered
 `TaskPending()`; the result is given later by its token (`answer_task`). `.waitForTaskToken` on any of them
 makes the call and answers `TaskPending()`: the answer comes through SendTaskSuccess/SendTaskFailure.
-Not yet durable: a function or HTTP request in flight when the process stops is not made again after a
-restart, and its task waits until its `TimeoutSeconds` (give one) or a SendTask* by its token.
+A function or HTTP request in flight when its process stops is made again (same token and input) by the
+driver that next looks at its execution (`background.redone`, the driver's `check`): at least once, as
+Lambda invokes. The call of a `.waitForTaskToken` task is not made again: its answer comes from outside.
 
 Errors are named as Step Functions names them: a function's error by the type it raised (`ValueError`, a
 custom one; `Lambda.Unknown` without a type) with its error payload as the cause; a service's error as
