@@ -8,6 +8,7 @@ to `test-artifacts/console/` (or `$TRAILBRIDGE_TEST_ARTIFACTS/console/`).
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import os
 import re
@@ -875,3 +876,51 @@ def test_a_dead_lettered_event_redriven_is_delivered_once_its_target_exists(serv
     assert messages(other) == 1
     events.remove_targets(Rule="redrive-rule", Ids=["later", "other"])
     events.delete_rule(Name="redrive-rule")
+
+
+def test_validate_now_shows_the_validators_report_valid_then_tampered(browser: Any) -> None:
+    process = Server(env={"TRAILBRIDGE_TRAIL_DELIVERY_SECONDS": "1", "TRAILBRIDGE_DIGEST_SECONDS": "2"})
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    try:
+        s3, trail = process.client("s3"), process.client("cloudtrail")
+        s3.create_bucket(Bucket="validated-bucket")
+        trail.create_trail(Name="validated", S3BucketName="validated-bucket", EnableLogFileValidation=True)
+        trail.start_logging(Name="validated")
+        for i in range(2):
+            process.client("events").put_rule(Name=f"v{i}", EventPattern='{"source": ["a"]}')
+            time.sleep(1.2)
+
+        def keys() -> list[str]:
+            return [o["Key"] for o in s3.list_objects_v2(Bucket="validated-bucket").get("Contents", [])]
+
+        _until(lambda: sum("CloudTrail-Digest" in k for k in keys()) >= 2, "no digests were delivered")
+        trail.stop_logging(Name="validated")
+        time.sleep(2.5)  # the final digest
+        page.goto(process.url + "/console/#/trails")
+        row = page.get_by_role("row").filter(has_text="validated-bucket")
+        row.get_by_role("button", name="Validate now validated").click()
+        page.get_by_role("status").filter(has_text="every digest and log file is valid").wait_for()
+        report = page.get_by_role("region", name="Validation of validated in validated-bucket")
+        summary = report.get_by_role("list", name="Summary").inner_text()
+        assert re.search(r"(\d+)/\1 digest files valid", summary) and re.search(r"(\d+)/\1 log files valid", summary)
+        assert "INVALID" not in report.inner_text()
+        _shot(page, "trail-validated")
+        assert _violations(page) == []
+
+        log = next(k for k in keys() if "_CloudTrail_" in k)
+        original = s3.get_object(Bucket="validated-bucket", Key=log)["Body"].read()
+        s3.put_object(Bucket="validated-bucket", Key=log, Body=gzip.compress(gzip.decompress(original) + b" "))
+        row.get_by_role("button", name="Validate now validated").click()
+        page.get_by_role("status").filter(has_text="INVALID files found").wait_for()
+        tampered = report.get_by_role("row").filter(has_text=log.rsplit("/", 1)[1])
+        assert "INVALID: hash value doesn't match" in tampered.inner_text()
+        by_name = [{"AttributeKey": "EventName", "AttributeValue": "ListPublicKeys"}]
+        records = trail.lookup_events(LookupAttributes=by_name)["Events"]
+        assert records and all(
+            json.loads(r["CloudTrailEvent"])["userAgent"].startswith("trailbridge-console/") for r in records
+        )
+    finally:
+        context.close()
+        process.stop()

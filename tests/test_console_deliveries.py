@@ -142,3 +142,30 @@ def test_the_route_answers_for_a_rule_the_key_may_describe_only(authed: Server) 
     answer = json.loads(authed.http.request("POST", url, body=b'{"Rule": "mine"}', headers=headers).data)
     assert answer["RuleArn"] == "arn:aws:events:us-east-1:333344445555:rule/mine"
     assert (answer["Series"], answer["Last"], answer["Minutes"], answer["BucketSeconds"]) == ([], {}, 60, 60)
+
+
+def test_validate_now_under_auth_reads_the_bucket_signed_as_the_key(authed: Server) -> None:
+    """(Here for the signed-in key of this module's server.) S3 calls by name are signed as S3 signs them."""
+    cookie, token = _signed_in(authed)
+    headers = {"Cookie": cookie, "X-CSRF-Token": token}
+
+    def by_name(service: str, operation: str, params: dict[str, object]) -> dict[str, object]:
+        answer = authed.http.request(
+            "POST", f"{authed.url}/console/api/{service}/{operation}", body=json.dumps(params).encode(), headers=headers
+        )
+        assert answer.status == 200, answer.data
+        parsed: dict[str, object] = json.loads(answer.data)
+        return parsed
+
+    by_name("s3", "CreateBucket", {"Bucket": "signed-trail-bucket"})
+    made = by_name("cloudtrail", "CreateTrail", {"Name": "signed-trail", "S3BucketName": "signed-trail-bucket"})
+    answer = authed.http.request(
+        "POST",
+        authed.url + "/console/trails/validate",
+        body=json.dumps({"Trail": made["TrailARN"]}).encode(),
+        headers=headers,
+    )
+    report = json.loads(answer.data)
+    assert answer.status == 200, report
+    assert (report["Bucket"], report["Valid"], report["Lines"]) == ("signed-trail-bucket", False, [])
+    assert report["Notes"] == ["No digest files found."]

@@ -382,3 +382,20 @@ def test_under_auth_a_call_by_name_is_signed_as_the_signed_in_key(tmp_path: Path
     finally:
         server.stop()
     assert "by-name-secret" not in server.output
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        (b'{"Trail": "arn:aws:cloudtrail:us-east-1:123456789012:trail/no-such-trail"}', 400, "TrailNotFoundException"),
+        (b'{"Trail": ""}', 400, "ValidationException"),
+        (b"[1]", 400, "ValidationException"),
+        (b"not json", 400, "ValidationException"),
+    ],
+)
+def test_validate_now_refuses_what_it_cannot_validate(server: Server, body: bytes, status: int, code: str) -> None:
+    cookie, token = _session(server)
+    answer = server.http.request(
+        "POST", server.url + "/console/trails/validate", body=body, headers={"Cookie": cookie, "X-CSRF-Token": token}
+    )
+    assert (answer.status, json.loads(answer.data)["__type"]) == (status, code), answer.data

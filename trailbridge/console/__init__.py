@@ -3,7 +3,7 @@
 signed-in key.
 
     app.py         the routes (pages, static files, sign-in/out, the API proxy, the Sandbox, Deliveries,
-                   Redrive) and their checks
+                   Redrive, Validate now) and their checks
     proxy.py       a console call made again on the server's API as a client would make it: a JSON-protocol one
                    as sent; one of another protocol (SNS, Lambda) by name, written, signed and read back by
                    botocore
@@ -11,6 +11,7 @@ signed-in key.
     deliveries.py  a rule's delivery counters per minute and its targets' last outcomes (the metrics), for a
                    rule the key may describe
     redrive.py     the checks before a dead-lettered event is redriven to its rule's target (by the bus engine)
+    validation.py  Validate now: the log-file validator on a trail's bucket, each read an API call as the key
     sandbox.py     pattern tests with the engine's explanation and hints; a recorded call's event
     static/        index.html and login.html (templates), console.js (the pages: rules, deliveries' charts,
                    sandbox, history, trails, queues, topics, functions, state machines and executions with their

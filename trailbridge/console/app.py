@@ -27,6 +27,7 @@ from string import Template
 from typing import Any
 from urllib.parse import parse_qsl
 
+import anyio.from_thread
 import anyio.to_thread
 import orjson
 from starlette.requests import Request
@@ -36,13 +37,14 @@ from starlette.routing import BaseRoute, Route
 from trailbridge.aws import sigv4
 from trailbridge.aws.validate import service_model
 from trailbridge.bus.router import Router
-from trailbridge.console import redrive, sandbox
+from trailbridge.console import redrive, sandbox, validation
 from trailbridge.console.deliveries import DeliveriesError, asked, deliveries
 from trailbridge.console.proxy import (
     ConsoleCallError,
     Serve,
     api_request,
     client_answer,
+    client_parsed,
     client_request,
     operation_of,
 )
@@ -93,6 +95,7 @@ class Console:
             Route("/console/api/{service}/{operation}", self.api_by_name, methods=["POST"]),
             Route("/console/deliveries", self.deliveries, methods=["POST"]),
             Route("/console/redrive", self.redrive, methods=["POST"]),
+            Route("/console/trails/validate", self.validate, methods=["POST"]),
             Route("/console/sandbox/test", partial(self.computed, sandbox.tested), methods=["POST"]),
             Route("/console/sandbox/event", partial(self.computed, sandbox.event_of), methods=["POST"]),
         ]
@@ -266,6 +269,43 @@ class Console:
         except redrive.RedriveError as exc:
             return _json_error(exc.code, exc.message, exc.status)
         return Response(orjson.dumps(answer), media_type="application/json", headers=_HEADERS)
+
+    async def validate(self, request: Request) -> Response:
+        """Validate now: `{"Trail": ARN}` -> the log-file validator's report on the trail's bucket, every read
+        made on the API as the key (`console/validation.py`), in a worker thread."""
+        if _is_api_call(request):
+            return await self.serve(request)
+        session = self._session(request)
+        refused = self._refused(request, session)
+        if refused is not None or session is None:
+            return refused or _forbidden()
+        body = await self._body(request, MAX_FORM_BYTES)
+        if body is None:
+            return _too_large(MAX_FORM_BYTES)
+        try:
+            trail = orjson.loads(body or b"{}").get("Trail")
+        except (orjson.JSONDecodeError, AttributeError):
+            trail = None
+        if not isinstance(trail, str) or not trail:
+            return _json_error("ValidationException", "Trail must name a trail (its name or ARN).", 400)
+        key, region = self._key(session), self.authenticator.default_region
+
+        async def served(call: Request) -> Response:
+            return await self.serve(call)
+
+        def call(service: str, operation: str, params: Mapping[str, Any], where: str) -> dict[str, Any]:
+            model = operation_of(service, operation)
+            response = anyio.from_thread.run(served, client_request(request, model, params, key, where))
+            status, parsed = client_parsed(response, model)
+            if status >= 300:
+                raise validation.CallFailed(str(parsed["__type"]), str(parsed["message"]), status)
+            return parsed
+
+        try:
+            report = await anyio.to_thread.run_sync(validation.validated, call, trail, region)
+        except validation.CallFailed as exc:
+            return _json_error(exc.code, exc.message, exc.status)
+        return Response(orjson.dumps(report), media_type="application/json", headers=_HEADERS)
 
     async def _redriven(self, request: Request, session: Session, url: str, message_id: str) -> dict[str, Any]:
         sqs = partial(self._call, request, session, "sqs", "AmazonSQS")

@@ -17,17 +17,19 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from importlib.metadata import version
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from botocore.auth import SigV4Auth
+from botocore.auth import S3SigV4Auth, SigV4Auth
 from botocore.awsrequest import HeadersDict, create_request_object, prepare_request_dict
 from botocore.credentials import Credentials
 from botocore.model import OperationModel
 from botocore.parsers import create_parser
+from botocore.response import StreamingBody
 from botocore.serialize import create_serializer
 from starlette.requests import Request
 from starlette.responses import Response
@@ -103,7 +105,8 @@ def client_request(
     prepare_request_dict(wire, f"http://{host}", {}, user_agent=USER_AGENT)
     built = create_request_object(wire)
     signing_name = str(model.metadata.get("signingName") or model.endpoint_prefix)
-    SigV4Auth(Credentials(*key), signing_name, region).add_auth(built)
+    signer = S3SigV4Auth if signing_name == "s3" else SigV4Auth  # S3's signs the payload's hash in a header
+    signer(Credentials(*key), signing_name, region).add_auth(built)
     prepared = built.prepare()
     url = urlsplit(prepared.url)
     body = prepared.body or b""
@@ -116,18 +119,29 @@ def client_request(
 
 def client_answer(response: Response, operation: OperationModel) -> tuple[int, dict[str, Any]]:
     """The API's answer read as a client reads it: its status and the parsed output (or error) as JSON."""
+    status, parsed = client_parsed(response, operation)
+    return status, parsed if "__type" in parsed else _as_json(parsed)
+
+
+def client_parsed(response: Response, operation: OperationModel) -> tuple[int, dict[str, Any]]:
+    """The API's answer as botocore parses it (times as datetimes, blobs as bytes), or its error as
+    `{"__type", "message"}`."""
     parser = create_parser(operation.service_model.protocol)
+    body = bytes(response.body)
+    streamed = response.status_code < 300 and operation.has_streaming_output
     raw = {
         "status_code": response.status_code,
         "headers": HeadersDict(response.headers.items()),
-        "body": bytes(response.body),
+        "body": StreamingBody(io.BytesIO(body), len(body)) if streamed else body,  # as botocore hands it over
     }
     parsed = parser.parse(raw, operation.output_shape)
+    if streamed and isinstance(payload := parsed.get(operation.output_shape.serialization["payload"]), StreamingBody):
+        parsed[operation.output_shape.serialization["payload"]] = payload.read()
     parsed.pop("ResponseMetadata", None)
     error = parsed.pop("Error", None)
     if response.status_code >= 300 and isinstance(error, dict):
         return response.status_code, {"__type": error.get("Code", ""), "message": error.get("Message", "")}
-    return response.status_code, _as_json(parsed)
+    return response.status_code, parsed
 
 
 def _as_json(value: Any) -> Any:

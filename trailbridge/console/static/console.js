@@ -795,7 +795,8 @@ async function trailsPage() {
   flash = "";
   const body = h("tbody");
   const columns = ["Name", "Home region", "Bucket", "Multi-region", "Log file validation", "Logging", "Last log file", "Last digest", "Actions"];
-  page("Trails", status, h("table", {}, h("thead", {}, h("tr", {}, columns.map((t) => h("th", { scope: "col" }, t)))), body));
+  const report = h("div");
+  page("Trails", status, h("table", {}, h("thead", {}, h("tr", {}, columns.map((t) => h("th", { scope: "col" }, t)))), body), report);
   if (!trails.length) body.append(h("tr", {}, h("td", { colspan: columns.length }, "No trails: create one with CreateTrail.")));
   for (const trail of trails) {
     const cells = Object.fromEntries(["Logging", "Last log file", "Last digest"].map((c) => [c, h("td", { "data-label": c }, "…")]));
@@ -821,8 +822,24 @@ async function trailsPage() {
         } catch (error) {
           status.textContent = error.message;
         }
-      } }, label));
+      } }, label), " ", h("button", { type: "button", onclick: () => validateTrail(trail, report, status) }, `Validate now ${trail.Name}`));
     }, (error) => { cells.Logging.textContent = error.message; });
+  }
+}
+
+// The log-file validator's report on the trail's bucket (what `aws cloudtrail validate-logs` checks).
+async function validateTrail(trail, report, status) {
+  status.textContent = `Validating the log files of ${trail.Name}…`;
+  try {
+    const answer = await post("/console/trails/validate", { Trail: trail.TrailARN });
+    status.textContent = `Trail ${trail.Name}: ${answer.Valid ? "every digest and log file is valid" : "INVALID files found"}.`;
+    report.replaceChildren(h("section", { "aria-labelledby": "validation-title" },
+      h("h2", { id: "validation-title" }, `Validation of ${trail.Name} in ${answer.Bucket}`),
+      h("ul", { "aria-label": "Summary" }, answer.Summary.map((line) => h("li", {}, line))),
+      answer.Notes.length ? h("ul", { "aria-label": "Notes" }, answer.Notes.map((line) => h("li", {}, line))) : null,
+      table(["File type", "File", "Result"], answer.Lines.map(([kind, uri, result]) => [kind, h("code", {}, uri), result]), "No files checked.")));
+  } catch (error) {
+    status.textContent = `Trail ${trail.Name} was not validated: ${error.message}`;
   }
 }
 
