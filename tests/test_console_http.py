@@ -17,6 +17,7 @@ import urllib3
 
 from tests.support.server import Server
 from trailbridge.console.sessions import COOKIE, SESSION_SECONDS, SessionSigner
+from trailbridge.console.throttle import MAX_FAILURES, WINDOW_SECONDS, SignInThrottle
 
 
 class FakeClock:
@@ -399,3 +400,46 @@ def test_validate_now_refuses_what_it_cannot_validate(server: Server, body: byte
         "POST", server.url + "/console/trails/validate", body=body, headers={"Cookie": cookie, "X-CSRF-Token": token}
     )
     assert (answer.status, json.loads(answer.data)["__type"]) == (status, code), answer.data
+
+
+def test_five_failed_sign_ins_within_a_minute_and_the_key_waits() -> None:
+    clock = FakeClock()
+    throttle = SignInThrottle(clock)
+    for _ in range(MAX_FAILURES - 1):
+        throttle.failed("AKIDA")
+        clock.now += 1
+    assert throttle.wait("AKIDA") == 0
+    throttle.failed("AKIDA")
+    assert throttle.wait("AKIDA") == pytest.approx(WINDOW_SECONDS - (MAX_FAILURES - 1))
+    assert throttle.wait("AKIDB") == 0  # per access key
+    clock.now += WINDOW_SECONDS - (MAX_FAILURES - 1)
+    assert throttle.wait("AKIDA") == 0  # the first failure is a minute old
+    throttle.failed("AKIDA")
+    assert throttle.wait("AKIDA") > 0
+    throttle.succeeded("AKIDA")
+    assert throttle.wait("AKIDA") == 0
+
+
+def test_under_auth_a_throttled_key_cannot_sign_in_even_with_its_secret(tmp_path: Path) -> None:
+    credentials = tmp_path / "credentials"
+    credentials.write_text("[a]\naws_access_key_id = AKIDSLOW\naws_secret_access_key = slow-secret\n")
+    server = Server("--auth", "--credentials", str(credentials))
+    try:
+
+        def sign_in(secret: str) -> urllib3.BaseHTTPResponse:
+            login = _get(server, "/console/login")
+            cookie = login.headers["set-cookie"].split(";")[0]
+            form = f"csrf_token={_token(login)}&access_key_id=AKIDSLOW&secret_access_key={secret}"
+            headers = {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"}
+            return server.http.request(
+                "POST", server.url + "/console/login", body=form, headers=headers, redirect=False, retries=False
+            )
+
+        assert [sign_in("wrong").status for _ in range(MAX_FAILURES)] == [401] * MAX_FAILURES
+        throttled = sign_in("slow-secret")
+        assert throttled.status == 429
+        assert re.search(
+            r"Too many failed sign-ins for this access key: try again in \d+ seconds", throttled.data.decode()
+        )
+    finally:
+        server.stop()

@@ -8,6 +8,7 @@ signed-in key.
                    as sent; one of another protocol (SNS, Lambda) by name, written, signed and read back by
                    botocore
     sessions.py    the signed session cookie and the CSRF token of each session
+    throttle.py    sign-in throttling: 5 failures within a minute and the access key waits
     deliveries.py  a rule's delivery counters per minute and its targets' last outcomes (the metrics), for a
                    rule the key may describe
     redrive.py     the checks before a dead-lettered event is redriven to its rule's target (by the bus engine)

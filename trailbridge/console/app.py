@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hmac
 import html
+import math
 import mimetypes
 import time
 from collections.abc import Callable, Mapping
@@ -49,6 +50,7 @@ from trailbridge.console.proxy import (
     operation_of,
 )
 from trailbridge.console.sessions import COOKIE, SESSION_SECONDS, Session, SessionSigner
+from trailbridge.console.throttle import SignInThrottle
 from trailbridge.errors import NotFoundError
 from trailbridge.metrics import Metrics
 
@@ -79,6 +81,7 @@ class Console:
         are the rules' delivery counters; `router` redrives dead-lettered events."""
         self.serve, self.authenticator, self.max_body, self.metrics = serve, authenticator, max_body, metrics
         self.router = router
+        self.throttle = SignInThrottle()
         self.sources = sorted(f"{service_model(name).endpoint_prefix}.amazonaws.com" for name in served)
         self.signer = SessionSigner()
 
@@ -156,9 +159,14 @@ class Console:
         if not self.auth:
             return RedirectResponse("/console/", 303)
         key, secret = form.get("access_key_id", "").strip(), form.get("secret_access_key", "")
+        if (wait := self.throttle.wait(key)) > 0:
+            message = f"Too many failed sign-ins for this access key: try again in {math.ceil(wait)} seconds."
+            return self._login_form(request, session, message, 429)
         known = self.authenticator.credentials.get(key)
         if known is None or not hmac.compare_digest(known.secret_key.encode(), secret.encode()):
+            self.throttle.failed(key)
             return self._login_form(request, session, _WRONG_KEY, 401)
+        self.throttle.succeeded(key)
         self.signer.revoke(session)  # a new session id once signed in
         return self._with_cookie(request, RedirectResponse("/console/", 303), self.signer.new(key))
 
