@@ -320,6 +320,18 @@ def test_tags_are_set_listed_and_removed(server: Server, account: str) -> None:
     with pytest.raises(ClientError) as missing:
         sfn.list_tags_for_resource(resourceArn=arn + "x")
     assert code_of(missing)[0] == "ResourceNotFound"
+    for refused_call in (
+        lambda: sfn.tag_resource(resourceArn=arn, tags=[{"value": "no key"}]),
+        lambda: sfn.create_activity(name="keyless", tags=[{"key": "k"}, {}]),
+        lambda: machine(sfn, account, "keyless", IDLE, tags=[{}]),
+    ):
+        with pytest.raises(ClientError) as keyless:
+            refused_call()
+        assert code_of(keyless)[0] == "ValidationException"
+    assert sfn.list_tags_for_resource(resourceArn=arn)["tags"] == [{"key": "env", "value": "prod"}]
+    with pytest.raises(ClientError) as too_many:
+        sfn.tag_resource(resourceArn=arn, tags=[{"key": f"k{i}", "value": ""} for i in range(50)])
+    assert code_of(too_many)[0] == "TooManyTags"
 
 
 def test_status_changes_go_to_the_default_bus_and_calls_to_cloudtrail(server: Server, account: str) -> None:

@@ -642,6 +642,7 @@ def test_the_fuzz_covers_every_served_operation() -> None:
         "s3",
         "sns",
         "lambda",
+        "stepfunctions",
     }
     assert ("cloudtrail-data", "PutAuditEvents") in served
 

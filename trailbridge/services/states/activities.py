@@ -24,6 +24,7 @@ from trailbridge.services.states.common import (
     states_operation,
 )
 from trailbridge.services.states.machines import next_token, token_key
+from trailbridge.services.states.tags import tag_map
 from trailbridge.states import TaskPending, TaskRequest
 from trailbridge.states.payload import compact
 from trailbridge.states.tasks import TaskFailed, TaskOutcome
@@ -61,7 +62,7 @@ class ActivitiesService(StatesParts):
         existing = self.resources.by_name(activity_scope(self.account, self.region), name)
         if existing is not None:
             return {"activityArn": arn, "creationDate": date(existing["creationDate"])}
-        tags = {tag["key"]: tag.get("value", "") for tag in params.get("tags") or []}
+        tags = tag_map(params.get("tags"))
         now = self.engine.clock.now()
         doc = {"Kind": ACTIVITY, "activityArn": arn, "name": name, "creationDate": now, "tags": tags}
         self.resources.put(activity_scope(self.account, self.region), name, arn, doc, config=False)

@@ -23,12 +23,12 @@ from trailbridge.services.states.common import (
     machine_scope,
     states_operation,
 )
+from trailbridge.services.states.tags import tag_map
 from trailbridge.states import InvalidDefinition
 from trailbridge.states.definition import parse
 
 _DEFAULT_LOGGING = {"level": "OFF", "includeExecutionData": False}
 _DEFAULT_TRACING = {"enabled": False}
-_MAX_TAGS = 50
 
 
 def checked_definition(text: str) -> None:
@@ -67,9 +67,7 @@ class MachinesService(StatesParts):
         kind = params.get("type", "STANDARD")
         logging = params.get("loggingConfiguration") or _DEFAULT_LOGGING
         tracing = params.get("tracingConfiguration") or _DEFAULT_TRACING
-        tags = {tag["key"]: tag.get("value", "") for tag in params.get("tags") or []}
-        if len(tags) > _MAX_TAGS:
-            raise error("TooManyTags", "Too many tags: at most 50 per resource")
+        tags = tag_map(params.get("tags"))
         arn = machine_arn(self.account, self.region, name)
         existing = self.resources.by_name(machine_scope(self.account, self.region), name)
         if existing is not None:

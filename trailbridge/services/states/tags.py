@@ -9,6 +9,19 @@ from trailbridge.services.states.common import ACTIVITY, MACHINE, StatesParts, a
 _MAX_TAGS = 50
 
 
+def tag_map(tags: list[dict[str, Any]] | None, held: dict[str, str] | None = None) -> dict[str, str]:
+    """The tags `held` with `tags` (as the API gives them) put over them; ValidationException for a tag
+    without its key, TooManyTags past 50."""
+    merged = dict(held or {})
+    for tag in tags or []:
+        if "key" not in tag:
+            raise error("ValidationException", "Invalid tag: a tag must have a key")
+        merged[tag["key"]] = tag.get("value", "")
+    if len(merged) > _MAX_TAGS:
+        raise error("TooManyTags", f"Too many tags: at most {_MAX_TAGS} per resource")
+    return merged
+
+
 class TagsService(StatesParts):
     def _tagged(self, arn: str, action: str) -> dict[str, Any]:
         allow(self.account, action, arn)
@@ -26,10 +39,7 @@ class TagsService(StatesParts):
     @states_operation("TagResource")
     def tag_resource(self, **params: Any) -> dict[str, Any]:
         doc = self._tagged(params["resourceArn"], "states:TagResource")
-        tags = doc["tags"] | {tag["key"]: tag.get("value", "") for tag in params["tags"]}
-        if len(tags) > _MAX_TAGS:
-            raise error("TooManyTags", f"Too many tags: at most {_MAX_TAGS} per resource")
-        doc["tags"] = tags
+        doc["tags"] = tag_map(params["tags"], doc["tags"])
         self._save(params["resourceArn"], doc)
         return {}
 
