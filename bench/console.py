@@ -15,7 +15,16 @@ connection through `POST /console/api/SERVICE` (each call made again on the serv
   (its wall time), and the same for all the rules at once (what a list of every rule on one page would cost);
 - create: ListEventBuses, LookupEvents (up to 4 pages of 50, for the eventSource values seen), ListQueues;
 - history: LookupEvents (50), then with an EventName filter;
-- sandbox: LookupEvents (up to 4 pages of 50), POST /console/sandbox/test.
+- sandbox: LookupEvents (up to 4 pages of 50), POST /console/sandbox/test;
+- deliveries: ListEventBuses, ListRules, POST /console/deliveries (DescribeRule as the key, then the rule's
+  counters per minute), ListTargetsByRule; and, as its own line, the rules list's last delivery status: one
+  POST /console/deliveries per rule shown, on 6 connections;
+- topics, functions, machines: ListTopics (SNS, query protocol) and ListFunctions (Lambda, rest-json) by name
+  through `POST /console/api/SERVICE/OPERATION` (botocore writes and reads them on the server), and
+  ListStateMachines.
+
+The set-up also puts one event per rule on the bus (so each rule has its delivery counters) and makes 20 topics
+and a state machine.
 
 Each page's time is the client's time for its calls over loopback (an upper bound of the server's), the median
 of `--repeat` openings. Target (issue 20, printed, not asserted): every page under 200 ms.
@@ -54,6 +63,7 @@ TARGETS = {
     "events": "AWSEvents.",
     "sqs": "AmazonSQS.",
     "cloudtrail": "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.",
+    "stepfunctions": "AWSStepFunctions.",
 }
 
 
@@ -94,6 +104,19 @@ def set_up(url: str, rules: int, count: int) -> None:
     for i in range(rules):
         events.put_rule(Name=f"rule-{i}", EventPattern=json.dumps({"source": ["bench"], "detail": {"n": [i]}}))
         events.put_targets(Rule=f"rule-{i}", Targets=[{"Id": "q", "Arn": arn}])
+    for first in range(0, rules, 10):  # one event per rule: its delivery counters
+        entries = [
+            {"Source": "bench", "DetailType": "d", "Detail": json.dumps({"n": i})}
+            for i in range(first, min(first + 10, rules))
+        ]
+        events.put_events(Entries=entries)
+    sns = boto3.client("sns", **common, aws_secret_access_key="x")
+    for i in range(20):
+        sns.create_topic(Name=f"topic-{i}")
+    states = boto3.client("stepfunctions", **common, aws_secret_access_key="x")
+    definition = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+    role = f"arn:aws:iam::{ACCOUNT}:role/bench"
+    states.create_state_machine(name="bench", definition=json.dumps(definition), roleArn=role)
     http = urllib3.PoolManager()
     base = time.time() - 2 * 3600
     for start in range(0, count, BATCH):
@@ -138,6 +161,20 @@ class Session:
                 break
         return items
 
+    def by_name(self, service: str, operation: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self._post(f"/console/api/{service}/{operation}", body)
+
+    def deliveries(self, rule: str) -> dict[str, Any]:
+        return self._post("/console/deliveries", {"Rule": rule, "Minutes": 60})
+
+    def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        headers = {"Cookie": self.cookie, "X-CSRF-Token": self.token}
+        answer = self.http.request("POST", path, body=json.dumps(body).encode(), headers=headers, retries=False)
+        if answer.status != 200:
+            raise SystemExit(f"{path}: {answer.status} {answer.data[:300]!r}")
+        result: dict[str, Any] = json.loads(answer.data)
+        return result
+
     def sandbox(self, pattern: str, event: str) -> None:
         headers = {"Cookie": self.cookie, "X-CSRF-Token": self.token}
         body = json.dumps({"pattern": pattern, "event": event}).encode()
@@ -179,6 +216,35 @@ def sandbox_page(session: Session) -> None:
     session.sandbox(json.dumps({"source": ["aws.sqs"], "detail": {"eventName": [NAMES[0]]}}), event)
 
 
+def deliveries_page(session: Session) -> None:
+    session.every("events", "ListEventBuses", {}, "EventBuses")
+    rules = session.every("events", "ListRules", {"EventBusName": "default"}, "Rules")
+    assert session.deliveries(rules[0]["Name"])["Series"], "the rule has no delivery counters"
+    session.call("events", "ListTargetsByRule", {"Rule": rules[0]["Name"]})
+
+
+def last_status_column(session: Session) -> float:
+    """The wall time (ms) of the rules list's last delivery status: one POST /console/deliveries per rule
+    shown, on the browser's 6 connections."""
+    rules = session.every("events", "ListRules", {"EventBusName": "default"}, "Rules")[:RULES_PER_PAGE]
+    started = time.perf_counter()
+    with ThreadPoolExecutor(BROWSER_CONNECTIONS) as pool:
+        list(pool.map(lambda r: session.deliveries(r["Name"]), rules))
+    return (time.perf_counter() - started) * 1000
+
+
+def topics_page(session: Session) -> None:
+    assert len(session.by_name("sns", "ListTopics", {})["Topics"]) == 20
+
+
+def functions_page(session: Session) -> None:
+    session.by_name("lambda", "ListFunctions", {"MaxItems": 50})
+
+
+def machines_page(session: Session) -> None:
+    assert session.call("stepfunctions", "ListStateMachines", {})["stateMachines"]
+
+
 def timed(work: Callable[[], None], repeat: int) -> float:
     times = []
     for _ in range(repeat):
@@ -205,11 +271,17 @@ def main() -> None:
             ("create", create_page),
             ("history", history_page),
             ("sandbox", sandbox_page),
+            ("deliveries", deliveries_page),
+            ("topics", topics_page),
+            ("functions", functions_page),
+            ("machines", machines_page),
         ):
             pages[name] = timed(partial(work, session), args.repeat)
         columns = {f"rules: Targets, {RULES_PER_PAGE} shown": RULES_PER_PAGE, "(Targets of all rules)": None}
         for label, count in columns.items():
             pages[label] = statistics.median(targets_column(session, count) for _ in range(args.repeat))
+        label = f"rules: last status, {RULES_PER_PAGE}"
+        pages[label] = statistics.median(last_status_column(session) for _ in range(args.repeat))
     shown = f"{args.rules} rules with a target each, {args.records:,} recorded calls (set-up {setup_s:.0f} s)"
     print(f"console pages, {shown}")
     print(f"{'page':<24}{'ms (median of ' + str(args.repeat) + ')':>20}{'target':>10}")
