@@ -137,7 +137,10 @@ class Execution:
         fan = FanRunner(runner)
         runner.fan = fan
         root = self.state["root"]
+        began = root["phase"]
         result = runner.advance(root)
+        if result is None and began == "enter" and root["phase"] == "exit" and "fatal" not in self.state:
+            result = runner.advance(root)  # a state with no work (Pass, Choice, Succeed): entered and left at once
         if "fatal" in self.state:
             self._finish(emit, "FAILED", **self.state.pop("fatal"))
         elif root["phase"] == "done":
