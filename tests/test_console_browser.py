@@ -924,3 +924,41 @@ def test_validate_now_shows_the_validators_report_valid_then_tampered(browser: A
     finally:
         context.close()
         process.stop()
+
+
+def test_a_topics_recent_activity_is_charted_per_subscription(server: Server, page: Any) -> None:
+    sns, aws = server.client("sns"), server.client("lambda")
+    topic = sns.create_topic(Name="active-topic")["TopicArn"]
+    deploy(server, "topic-reader")
+    reader = aws.get_function(FunctionName="topic-reader")["Configuration"]["FunctionArn"]
+    aws.add_permission(
+        FunctionName="topic-reader",
+        StatementId="sns",
+        Action="lambda:InvokeFunction",
+        Principal="sns.amazonaws.com",
+        SourceArn=topic,
+    )
+    good = sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=reader)["SubscriptionArn"]
+    gone = sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=reader + "-gone")["SubscriptionArn"]
+    for n in range(2):
+        sns.publish(TopicArn=topic, Message=f"message {n}")
+    page.goto(server.url + "/console/")
+    token = page.evaluate("document.querySelector('meta[name=\"csrf-token\"]').content")
+
+    def counted() -> int:
+        answer = page.request.post(
+            server.url + "/console/deliveries", headers={"X-CSRF-Token": token}, data=json.dumps({"Topic": topic})
+        ).json()
+        return sum(count for series in answer["Series"] for _, count in series["Points"])
+
+    _until(lambda: counted() == 4, "the notifications were not delivered and failed")
+    page.goto(f"{server.url}/console/#/topics/view?arn={topic}")
+    page.get_by_role("heading", name="Topic active-topic").wait_for()
+    ok, failing = (page.get_by_role("region", name=f"Subscription {arn.split(':')[-1]}") for arn in (good, gone))
+    ok.get_by_role("img", name=re.compile(r"^Notifications delivered of subscription .*: 2 in the last 60")).wait_for()
+    failing.get_by_role(
+        "img", name=re.compile(r"^Notifications failed of subscription .*: 2 in the last 60")
+    ).wait_for()
+    assert failing.get_by_role("img", name=re.compile(r"^Notifications delivered .*: 0 in")).count() == 1
+    _shot(page, "topic-activity")
+    assert _violations(page) == []

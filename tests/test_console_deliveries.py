@@ -81,6 +81,8 @@ def test_a_targets_last_outcome_is_its_last_delivery_counter() -> None:
         ({"Rule": "r", "Minutes": MAX_MINUTES + 1}, "Minutes must be"),
         ({"Rule": "r", "Minutes": "60"}, "Minutes must be"),
         ({"Rule": "r", "Minutes": True}, "Minutes must be"),
+        ({"Topic": ""}, "Topic must be a topic's ARN"),
+        ({"Topic": ["arn"]}, "Topic must be a topic's ARN"),
     ],
 )
 def test_what_is_asked_is_checked(document: dict[str, object], message: str) -> None:
@@ -89,7 +91,8 @@ def test_what_is_asked_is_checked(document: dict[str, object], message: str) -> 
 
 
 def test_the_default_bus_and_an_hour() -> None:
-    assert asked({"Rule": "r"}) == ({"Name": "r", "EventBusName": "default"}, 60)
+    assert asked({"Rule": "r"}) == ("rule", {"Name": "r", "EventBusName": "default"}, 60)
+    assert asked({"Topic": "arn:t", "Minutes": 5}) == ("topic", {"TopicArn": "arn:t"}, 5)
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +143,10 @@ def test_the_route_answers_for_a_rule_the_key_may_describe_only(authed: Server) 
     )
     assert made.status == 200
     answer = json.loads(authed.http.request("POST", url, body=b'{"Rule": "mine"}', headers=headers).data)
-    assert answer["RuleArn"] == "arn:aws:events:us-east-1:333344445555:rule/mine"
+    assert answer["Arn"] == "arn:aws:events:us-east-1:333344445555:rule/mine"
+    other_accounts = "arn:aws:sns:us-east-1:123456789012:theirs"
+    refused = authed.http.request("POST", url, body=json.dumps({"Topic": other_accounts}).encode(), headers=headers)
+    assert refused.status in (403, 404) and json.loads(refused.data)["__type"] in ("AuthorizationError", "NotFound")
     assert (answer["Series"], answer["Last"], answer["Minutes"], answer["BucketSeconds"]) == ([], {}, 60, 60)
 
 

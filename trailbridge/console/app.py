@@ -233,7 +233,7 @@ class Console:
 
     async def deliveries(self, request: Request) -> Response:
         """A rule's delivery counters per minute and its targets' last outcomes, for a rule the key may describe
-        (DescribeRule made as the key decides, and its error is the answer)."""
+        (DescribeRule made as the key decides, and its error is the answer); or a topic's, one it may read."""
         if _is_api_call(request):
             return await self.serve(request)
         session = self._session(request)
@@ -247,14 +247,22 @@ class Console:
             document = orjson.loads(body or b"{}")
             if not isinstance(document, dict):
                 raise DeliveriesError("The body must be a JSON object.")
-            describe, minutes = asked(document)
+            kind, params, minutes = asked(document)
         except (orjson.JSONDecodeError, DeliveriesError) as exc:
             return _json_error("ValidationException", str(exc), 400)
-        try:
-            rule = await self._call(request, session, "events", "AWSEvents", "DescribeRule", describe)
-        except redrive.RedriveError as exc:  # the key may not describe it: the API's error
-            return _json_error(exc.code, exc.message, exc.status)
-        answer = deliveries(self.metrics, str(rule["Arn"]), minutes, time.time())
+        if kind == "topic":
+            operation = operation_of("sns", "GetTopicAttributes")
+            call = client_request(request, operation, params, self._key(session), self.authenticator.default_region)
+            status, topic = client_parsed(await self.serve(call), operation)
+            if status >= 300:  # the key may not read it: the API's error
+                return _json_error(str(topic["__type"]), str(topic["message"]), status)
+            arn = str(topic["Attributes"]["TopicArn"])
+        else:
+            try:
+                arn = str((await self._call(request, session, "events", "AWSEvents", "DescribeRule", params))["Arn"])
+            except redrive.RedriveError as exc:  # the key may not describe it: the API's error
+                return _json_error(exc.code, exc.message, exc.status)
+        answer = deliveries(self.metrics, arn, minutes, time.time())
         return Response(orjson.dumps(answer), media_type="application/json", headers=_HEADERS)
 
     async def redrive(self, request: Request) -> Response:

@@ -953,11 +953,38 @@ async function topicPage(params) {
     all("sns", "ListSubscriptionsByTopic", { TopicArn: arn }, "Subscriptions"),
   ]);
   const shown = Object.entries(attributes.Attributes || {}).filter(([k]) => k !== "Policy" && k !== "EffectiveDeliveryPolicy").sort();
+  const activity = h("div", {}, h("p", {}, "Loading…"));
   page(`Topic ${nameOf(arn)}`,
     h("h2", {}, "Subscriptions"),
     table(["Protocol", "Endpoint", "Subscription ARN"], subscriptions.map((s) => [s.Protocol, h("code", {}, s.Endpoint), h("code", {}, s.SubscriptionArn)]), "No subscriptions."),
+    h("h2", {}, "Recent activity"),
+    h("p", { class: "hint" }, "Notifications per minute in the last hour to the subscriptions this server delivers itself (HTTP/S, Lambda, email), from its metrics."),
+    activity,
     h("h2", {}, "Attributes"), attributeList(shown),
     h("h2", {}, "Access policy"), h("pre", { tabindex: 0, "aria-label": "Access policy" }, prettyJson(attributes.Attributes && attributes.Attributes.Policy)));
+  await topicActivity(arn, subscriptions, activity);
+}
+
+const TOPIC_CHARTS = [
+  ["NumberOfNotificationsDelivered", "Notifications delivered"],
+  ["NumberOfNotificationsFailed", "Notifications failed"],
+  ["NumberOfNotificationsRedrivenToDlq", "Moved to a dead-letter queue"],
+];
+
+async function topicActivity(arn, subscriptions, slot) {
+  try {
+    const answer = await post("/console/deliveries", { Topic: arn, Minutes: 60 });
+    const counted = subscriptions.filter((s) => answer.Series.some((series) => series.TargetId === s.SubscriptionArn));
+    slot.replaceChildren(...(counted.length ? counted.map((s) => {
+      const points = (metric) => ((answer.Series.find((x) => x.Metric === metric && x.TargetId === s.SubscriptionArn) || {}).Points || []);
+      const id = s.SubscriptionArn.split(":").pop();
+      return h("section", { "aria-label": `Subscription ${id}`, class: "target-charts" },
+        h("h3", {}, `${s.Protocol} subscription ${id}`), h("p", {}, h("code", {}, s.Endpoint)),
+        h("div", { class: "charts" }, TOPIC_CHARTS.map(([metric, title]) => chart(title, `subscription ${id}`, points(metric), answer))));
+    }) : [h("p", {}, "No notifications delivered in the last hour.")]));
+  } catch (error) {
+    slot.replaceChildren(h("p", {}, error.message));
+  }
 }
 
 function prettyJson(text) {
@@ -1149,7 +1176,7 @@ function lastOutcome(last) {
 const hhmmOf = (seconds) => new Date(seconds * 1000).toISOString().slice(11, 16);
 
 // A bar per minute of the range (counts per minute from the server), its largest count on the axis.
-function chart(title, target, points, answer) {
+function chart(title, what, points, answer) {
   const SVG = "http://www.w3.org/2000/svg";
   const svg = (tag, attrs, ...children) => {
     const node = document.createElementNS(SVG, tag);
@@ -1166,7 +1193,7 @@ function chart(title, target, points, answer) {
   const [W, H, L, B] = [600, 120, 44, 24];
   const slots = answer.Minutes;
   const width = (W - L) / slots;
-  const label = `${title} of target ${target}: ${total} in the last ${answer.Minutes} minutes`;
+  const label = `${title} of ${what}: ${total} in the last ${answer.Minutes} minutes`;
   const plot = svg("svg", { role: "img", "aria-label": label, viewBox: `0 0 ${W} ${H + B}`, class: "chart" },
     svg("title", {}, label),
     svg("line", { class: "axis", x1: L, y1: H, x2: W, y2: H }),
@@ -1216,7 +1243,7 @@ async function deliveriesPage(params) {
     charts.append(h("section", { "aria-label": `Target ${target.Id}`, class: "target-charts" },
       h("h2", {}, `Target ${target.Id}`),
       attributeList([["ARN", target.Arn], ["Dead-letter queue", (target.DeadLetterConfig || {}).Arn || "none"], ["Last delivery", lastOutcome(answer.Last[target.Id])]]),
-      h("div", { class: "charts" }, CHARTS.map(([metric, title]) => chart(title, target.Id, points(metric), answer)))));
+      h("div", { class: "charts" }, CHARTS.map(([metric, title]) => chart(title, `target ${target.Id}`, points(metric), answer)))));
   }
 }
 
