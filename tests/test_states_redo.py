@@ -143,3 +143,21 @@ def test_work_still_running_in_this_process_is_not_started_again(tb: Trailbridge
     done = executions.describe_execution(executionArn=arn)
     assert (done["status"], json.loads(done["output"])) == ("SUCCEEDED", {"once": {"n": 7}})
     assert types(executions, arn).count("TaskStarted") == 1
+
+
+def test_starting_lost_work_again_that_raises_is_tried_at_the_next_look(tb: Trailbridge) -> None:
+    def raises(request: TaskRequest) -> TaskOutcome:
+        raise ConnectionError("the function's service is not there yet")
+
+    work = Work(lost, raises, ran)
+    driver = Driver(tb.engine, work.for_execution)
+    executions, arn = started(tb, FUNCTION)
+    drain(driver)
+    later(tb, TASK_CHECK_SECONDS)
+    drain(driver)
+    assert len(work.calls) == 2
+    assert executions.describe_execution(executionArn=arn)["status"] == "RUNNING"
+    later(tb, TASK_CHECK_SECONDS)
+    drain(driver)
+    done = executions.describe_execution(executionArn=arn)
+    assert (len(work.calls), done["status"]) == (3, "SUCCEEDED")

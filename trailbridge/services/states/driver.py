@@ -158,7 +158,11 @@ class Driver:
             if not redone(request.resource) or holds(request.token):
                 continue
             log.warning("execution %s: the work of task %s was lost; starting it again", stored.arn, request.state_name)
-            outcome = invoker.invoke(request)
+            try:
+                outcome = invoker.invoke(request)
+            except Exception:  # as a fault of a step: this execution's task only, tried again at its next look
+                log.exception("execution %s: starting the work of task %s again failed", stored.arn, request.state_name)
+                continue
             if not isinstance(outcome, TaskPending):
                 execution.send_task_result(request.token, outcome)
 
