@@ -962,3 +962,18 @@ def test_a_topics_recent_activity_is_charted_per_subscription(server: Server, pa
     assert failing.get_by_role("img", name=re.compile(r"^Notifications delivered .*: 0 in")).count() == 1
     _shot(page, "topic-activity")
     assert _violations(page) == []
+
+
+@pytest.mark.parametrize("view", ["#/deliveries", "#/topics", "#/functions", "#/machines", "#/trails", "#/queues"])
+def test_the_second_slices_pages_fit_a_phone_wide_screen(server: Server, browser: Any, view: str) -> None:
+    server.client("events").put_rule(Name="phone-rule", EventPattern=json.dumps({"source": ["phone"]}))
+    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True)
+    phone = context.new_page()
+    try:
+        phone.goto(f"{server.url}/console/{view}")
+        phone.get_by_role("heading", level=1).wait_for()
+        phone.wait_for_load_state("networkidle")
+        assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), view
+        _shot(phone, "phone-" + view.strip("#/"))
+    finally:
+        context.close()
