@@ -161,7 +161,7 @@ def test_a_failing_store_keeps_the_records_and_health_says_so(tb: Trailbridge) -
     wait_for(lambda: tb.health()["recorder"].state == "running")
     status, answer = health(tb)
     assert status == 200 and answer["status"] == "ok"
-    assert set(answer["workers"]) == {"dispatcher", "recorder", "trailFiles"}
+    assert set(answer["workers"]) == {"dispatcher", "recorder", "states", "trailFiles"}
 
 
 def test_a_dispatcher_whose_loop_dies_is_started_again_and_delivers(tb: Trailbridge) -> None:
