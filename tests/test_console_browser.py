@@ -14,6 +14,7 @@ import os
 import re
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -909,6 +910,10 @@ def test_validate_now_shows_the_validators_report_valid_then_tampered(browser: A
         _shot(page, "trail-validated")
         assert _violations(page) == []
 
+        _check_the_trails_files(page, row, s3)
+        _shot(page, "trail-files")
+        assert _violations(page) == []
+
         log = next(k for k in keys() if "_CloudTrail_" in k)
         original = s3.get_object(Bucket="validated-bucket", Key=log)["Body"].read()
         s3.put_object(Bucket="validated-bucket", Key=log, Body=gzip.compress(gzip.decompress(original) + b" "))
@@ -924,6 +929,21 @@ def test_validate_now_shows_the_validators_report_valid_then_tampered(browser: A
     finally:
         context.close()
         process.stop()
+
+
+def _check_the_trails_files(page: Any, row: Any, s3: Any) -> None:
+    """The trail's page lists each of its log files and digests with its size and date, as the bucket has them."""
+    row.get_by_role("button", name="Log files of validated").click()
+    files = page.get_by_role("region", name="Log files of validated in validated-bucket")
+    listed = s3.list_objects_v2(Bucket="validated-bucket", Prefix="AWSLogs/")["Contents"]
+    for stored in listed:
+        shown = files.get_by_role("row").filter(has_text=stored["Key"])
+        cells = shown.get_by_role("cell").all_inner_texts()
+        kind = "Digest" if "/CloudTrail-Digest/" in stored["Key"] else "Log file"
+        assert cells[0] == kind and cells[2] == str(stored["Size"])
+        assert datetime.fromisoformat(cells[3]) == stored["LastModified"]
+    digests = sum("/CloudTrail-Digest/" in o["Key"] for o in listed)
+    assert f"{len(listed) - digests} log files, {digests} digests under AWSLogs/." in files.inner_text()
 
 
 def test_a_topics_recent_activity_is_charted_per_subscription(server: Server, page: Any) -> None:
@@ -977,3 +997,57 @@ def test_the_second_slices_pages_fit_a_phone_wide_screen(server: Server, browser
         _shot(phone, "phone-" + view.strip("#/"))
     finally:
         context.close()
+
+
+def test_the_wizard_offers_the_operations_recorded_for_the_chosen_service(server: Server, page: Any) -> None:
+    server.client("s3").create_bucket(Bucket="operations-bucket")
+    trail = server.client("cloudtrail")
+    trail.create_trail(Name="operations-trail", S3BucketName="operations-bucket")
+    trail.stop_logging(Name="operations-trail")
+    server.client("sqs").create_queue(QueueName="operations-queue")
+    page.goto(server.url + "/console/#/rules/create")
+    page.get_by_role("heading", name="Create rule").wait_for()
+    page.get_by_label("Service name").select_option(label="cloudtrail.amazonaws.com")
+    operations = page.get_by_label("Specific operation(s)")
+    operations.locator("option", has_text="StopLogging").wait_for(state="attached")
+    names = operations.locator("option").all_inner_texts()
+    assert {"CreateTrail", "StopLogging"} <= set(names) and "CreateQueue" not in names
+    assert names == sorted(names)
+    operations.select_option(["StopLogging", "CreateTrail"])
+    generated = json.loads(page.get_by_label("Event pattern JSON").input_value())
+    assert generated["detail"] == {
+        "eventSource": ["cloudtrail.amazonaws.com"],
+        "eventName": ["CreateTrail", "StopLogging"],
+    }
+    assert _violations(page) == []
+    _shot(page, "create-operations")
+    page.get_by_label("Service name").select_option(label="sqs.amazonaws.com")
+    operations.locator("option", has_text="CreateQueue").wait_for(state="attached")
+    assert "StopLogging" not in operations.locator("option").all_inner_texts()
+    assert json.loads(page.get_by_label("Event pattern JSON").input_value())["detail"] == {
+        "eventSource": ["sqs.amazonaws.com"]
+    }
+    page.get_by_label("Event type").select_option(label="All Events")
+    assert operations.is_hidden()
+    assert json.loads(page.get_by_label("Event pattern JSON").input_value()) == {"source": ["aws.sqs"]}
+    trail.delete_trail(Name="operations-trail")
+
+
+def test_the_sandbox_offers_a_sample_event_per_service(server: Server, page: Any) -> None:
+    server.client("sqs").create_queue(QueueName="sample-queue")
+    by_source = [{"AttributeKey": "EventSource", "AttributeValue": "sqs.amazonaws.com"}]
+    latest = server.client("cloudtrail").lookup_events(LookupAttributes=by_source, MaxResults=1)["Events"][0]
+    page.goto(server.url + "/console/#/sandbox")
+    page.get_by_role("heading", name="Sandbox").wait_for()
+    page.get_by_label("Sample event of a service").select_option(label="sqs.amazonaws.com")
+    event = page.get_by_label("Event", exact=True)
+    _until(lambda: "sqs.amazonaws.com" in event.input_value(), "no sample event was shown")
+    sample = json.loads(event.input_value())
+    assert sample["source"] == "aws.sqs" and sample["detail-type"] == "AWS API Call via CloudTrail"
+    assert sample["detail"]["eventName"] == latest["EventName"]
+    assert sample["detail"]["eventID"] == latest["EventId"]
+    page.get_by_label("Event pattern").fill(json.dumps({"source": ["aws.sqs"]}))
+    page.get_by_role("button", name="Test pattern").click()
+    page.get_by_role("status").filter(has_text="The pattern matches the event.").wait_for()
+    _shot(page, "sandbox-sample")
+    assert _violations(page) == []

@@ -159,14 +159,22 @@ function patternSummary(rule) {
   }
 }
 
-function predefinedPattern(source, eventType) {
+function predefinedPattern(source, eventType, operations) {
   const name = source.replace(/\.amazonaws\.com$/, "");
   const pattern = { source: [`aws.${name}`] };
   if (eventType === CLOUDTRAIL_CALL) {
     pattern["detail-type"] = [CLOUDTRAIL_CALL];
     pattern.detail = { eventSource: [source] };
+    if (operations && operations.length) pattern.detail.eventName = operations;
   }
   return JSON.stringify(pattern, null, 2);
+}
+
+// The `eventName` values of the recorded calls of one service (LookupEvents by EventSource), sorted.
+async function eventNames(source) {
+  const filter = { MaxResults: 50, LookupAttributes: [{ AttributeKey: "EventSource", AttributeValue: source }] };
+  const events = await all("cloudtrail", "LookupEvents", filter, "Events", 4).catch(() => []);
+  return [...new Set(events.map((event) => event.EventName))].sort();
 }
 
 async function eventSources() {
@@ -455,13 +463,24 @@ async function createPage(params) {
   const schedule = h("input", { placeholder: "rate(5 minutes)" });
   const busNames = buses.map((b) => [b.Name, b.Name === "default" ? "AWS default event bus" : `Custom event bus ${b.Name}`]);
   const bus = select(busNames, params.get("bus") || "default");
-  const regenerate = () => { pattern.value = predefinedPattern(service.value, eventType.value); };
-  for (const control of [service, eventType]) control.addEventListener("change", regenerate);
+  const operations = h("select", { multiple: true, size: 6 });
+  const operationsBox = field("Specific operation(s)", operations, "The operations seen in recorded calls of this service; choose none for any operation.");
+  const chosen = () => [...operations.selectedOptions].map((option) => option.value);
+  const regenerate = () => { pattern.value = predefinedPattern(service.value, eventType.value, chosen()); };
+  const listOperations = async () => {
+    const names = await eventNames(service.value);
+    operations.replaceChildren(...names.map((n) => h("option", { value: n }, n)));
+    operationsBox.hidden = eventType.value !== CLOUDTRAIL_CALL || !names.length;
+  };
+  service.addEventListener("change", async () => { operations.replaceChildren(); regenerate(); await listOperations(); });
+  eventType.addEventListener("change", () => { operationsBox.hidden = eventType.value !== CLOUDTRAIL_CALL || !operations.options.length; regenerate(); });
+  operations.addEventListener("change", regenerate);
+  await listOperations();
   const handed = edited ? edited.rule.EventPattern : pendingPattern;
   pendingPattern = null;
   if (handed) pattern.value = handed;
   else regenerate();
-  const predefined = h("div", {}, field("Service provider", provider), field("Service name", service), field("Event type", eventType));
+  const predefined = h("div", {}, field("Service provider", provider), field("Service name", service), field("Event type", eventType), operationsBox);
   const patternBox = h("div", {},
     h("div", { class: "choice", role: "radiogroup", "aria-label": "Event matching pattern" },
       radio("matching", "predefined", "Pre-defined pattern by service", !handed, () => { predefined.hidden = false; regenerate(); }),
@@ -738,6 +757,7 @@ async function sandboxPage() {
   pattern.value = JSON.stringify({ source: ["aws.sqs"], "detail-type": [CLOUDTRAIL_CALL], detail: { eventName: ["CreateQueue"] } }, null, 2);
   const recorded = select([["", "None: paste an event below"],
     ...events.map((e, i) => [String(i), `${new Date(e.EventTime * 1000).toISOString()} ${e.EventSource} ${e.EventName}`])]);
+  const sample = select([["", "None"], ...SERVED_SOURCES.map((source) => [source, source])]);
   const event = h("textarea", { spellcheck: "false" });
   if (pendingEvent) event.value = pendingEvent;
   pendingEvent = null;
@@ -762,9 +782,23 @@ async function sandboxPage() {
       showError(event, error.message);
     }
   });
+  // A service's sample: the EventBridge event of its latest recorded call (LookupEvents by EventSource).
+  sample.addEventListener("change", async () => {
+    if (!sample.value) return;
+    const filter = { MaxResults: 1, LookupAttributes: [{ AttributeKey: "EventSource", AttributeValue: sample.value }] };
+    try {
+      const [latest] = (await call("cloudtrail", "LookupEvents", filter)).Events || [];
+      if (!latest) throw new Error(`No call of ${sample.value} is recorded yet: make one, or paste an event.`);
+      event.value = (await post("/console/sandbox/event", { record: record(latest) })).event;
+      showError(event, "");
+    } catch (error) {
+      showError(event, error.message);
+    }
+  });
   const form = h("form", { novalidate: true },
     field("Event pattern", pattern),
     field("Recorded call", recorded, "Pick a recorded call to test its EventBridge event, or paste any event."),
+    field("Sample event of a service", sample, "The event of the service's latest recorded call."),
     field("Event", event), test);
   form.addEventListener("submit", async (submitted) => {
     submitted.preventDefault();
@@ -822,8 +856,28 @@ async function trailsPage() {
         } catch (error) {
           status.textContent = error.message;
         }
-      } }, label), " ", h("button", { type: "button", onclick: () => validateTrail(trail, report, status) }, `Validate now ${trail.Name}`));
+      } }, label), " ", h("button", { type: "button", onclick: () => validateTrail(trail, report, status) }, `Validate now ${trail.Name}`),
+      " ", h("button", { type: "button", onclick: () => trailFiles(trail, report, status) }, `Log files of ${trail.Name}`));
     }, (error) => { cells.Logging.textContent = error.message; });
+  }
+}
+
+const MAX_FILE_PAGES = 5; // ListObjectsV2 pages (1,000 keys each) a trail's file list reads
+
+// The log files and digests the trail delivered: ListObjectsV2 on its bucket under PREFIX/AWSLogs/, made as the key.
+async function trailFiles(trail, report, status) {
+  const prefix = `${trail.S3KeyPrefix ? `${trail.S3KeyPrefix}/` : ""}AWSLogs/`;
+  try {
+    const objects = await all("s3", "ListObjectsV2", { Bucket: trail.S3BucketName, Prefix: prefix }, "Contents",
+      MAX_FILE_PAGES, ["ContinuationToken", "NextContinuationToken"]);
+    const kind = (key) => (key.includes("/CloudTrail-Digest/") ? "Digest" : "Log file");
+    const rows = objects.map((o) => [kind(o.Key), h("code", {}, o.Key), String(o.Size), when(o.LastModified)]);
+    report.replaceChildren(h("section", { "aria-labelledby": "files-title" },
+      h("h2", { id: "files-title" }, `Log files of ${trail.Name} in ${trail.S3BucketName}`),
+      h("p", {}, `${objects.filter((o) => kind(o.Key) === "Log file").length} log files, ${objects.filter((o) => kind(o.Key) === "Digest").length} digests under ${prefix}.`),
+      table(["File type", "Key", "Size (bytes)", "Last modified"], rows, "No log files or digests yet.")));
+  } catch (error) {
+    status.textContent = `The files of ${trail.Name} were not listed: ${error.message}`;
   }
 }
 
