@@ -142,7 +142,12 @@ class Integrations:
             return unsupported(resource)
         if not isinstance(request.parameters, Mapping):
             return not_object(request)
-        params = with_json_text(request.parameters, optimized.json_text)
+        given = request.parameters
+        if (
+            optimized.service == "lambda" and given.get("Payload", {}) is None
+        ):  # a null payload is none, as AWS sends it
+            given = {k: v for k, v in given.items() if k != "Payload"}
+        params = with_json_text(given, optimized.json_text)
         if optimized.service == "lambda":
             return self._lambda_invoke(request, optimized, params, waits)
         return _waiting(self._optimized(optimized, params), waits)
@@ -155,12 +160,20 @@ class Integrations:
 
     def _optimized(self, optimized: Optimized, params: dict[str, Any]) -> Outcome:
         request_id = self.engine.new_id()
+        url = params.get("QueueUrl")
+        if optimized.service == "sqs" and isinstance(url, str) and not url.startswith(("http://", "https://")):
+            host = url.split("/", 1)[0]  # the SDK takes the URL's host as the endpoint: no such host
+            return TaskFailed(
+                "SQS.SdkClientException", f"Unable to execute HTTP request: {host}: Name or service not known"
+            )
         events = optimized.service == "events"
         try:
             sent = self._put_events(params) if events else params
             result = self.calls.call(optimized.service, optimized.operation, sent, request_id)
         except ServiceError as exc:
             return service_failure(optimized, exc, request_id)
+        if optimized.service == "dynamodb" and params.get("ReturnConsumedCapacity", "NONE") == "NONE":
+            result = {k: v for k, v in result.items() if k != "ConsumedCapacity"}  # moto answers it unasked
         if not events:
             return TaskSucceeded(with_metadata(result, optimized, request_id, self.engine.clock.now()))
         if result.get("FailedEntryCount"):
@@ -211,6 +224,8 @@ class Integrations:
         params = request.parameters if request.parameters is not None else {}
         if not isinstance(params, Mapping):
             return not_object(request)
+        if (service, operation) == ("s3", "PutObject") and "Body" in params:
+            params = {**params, "Body": orjson.dumps(params["Body"])}  # AWS stores the JSON text, a string quoted
         shapes = model.operation_model(operation)
         request_id = self.engine.new_id()
         try:

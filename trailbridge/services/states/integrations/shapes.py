@@ -29,6 +29,8 @@ class Optimized:
     sdk_name: str  # the service as the SDK names it in a cause (`AmazonSQS`)
     content_type: str
     json_text: str | None = None  # the member sent as JSON text when the state gives it a JSON value
+    base_error: str | None = None  # the SDK's exception for an error code it does not model, if it has one
+    modelled: frozenset[str] = frozenset()  # the error codes the SDK models (with `base_error` only)
 
 
 OPTIMIZED = {
@@ -36,6 +38,30 @@ OPTIMIZED = {
     "sns:publish": Optimized("sns", "Publish", "SNS", "AmazonSNS", "text/xml", "Message"),
     "sqs:sendMessage": Optimized("sqs", "SendMessage", "SQS", "AmazonSQS", "application/x-amz-json-1.0", "MessageBody"),
     "events:putEvents": Optimized("events", "PutEvents", "EventBridge", "AmazonEventBridge", "application/json"),
+}
+# DynamoDB's: the Java SDK names a code it does not model (ValidationException) AmazonDynamoDBException.
+_DYNAMODB_ERRORS = frozenset(
+    {
+        "ConditionalCheckFailedException",
+        "InternalServerError",
+        "ItemCollectionSizeLimitExceededException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "ResourceNotFoundException",
+        "TransactionConflictException",
+    }
+)
+OPTIMIZED |= {
+    f"dynamodb:{action}": Optimized(
+        "dynamodb",
+        action[:1].upper() + action[1:],
+        "DynamoDB",
+        "AmazonDynamoDBv2",
+        "application/x-amz-json-1.0",
+        base_error="AmazonDynamoDBException",
+        modelled=_DYNAMODB_ERRORS,
+    )
+    for action in ("getItem", "putItem", "updateItem", "deleteItem")
 }
 # The aws-sdk integrations' service names (the Java SDK's) that are not botocore's, and the error prefixes
 # (the SDK's service names in PascalCase) that are not the name with its first letter upper-cased.
@@ -98,7 +124,10 @@ def service_failure(optimized: Optimized, exc: ServiceError, request_id: str) ->
         f"{exc.message} (Service: {optimized.sdk_name}; Status Code: {exc.status}; Error Code: {exc.code}; "
         f"Request ID: {request_id}; Proxy: null)"
     )
-    return TaskFailed(f"{optimized.prefix}.{exception_name(exc.code)}", cause)
+    name = exception_name(exc.code)
+    if optimized.base_error is not None and exc.code not in optimized.modelled:
+        name = optimized.base_error
+    return TaskFailed(f"{optimized.prefix}.{name}", cause)
 
 
 def sdk_failure(prefix: str, exc: ServiceError, request_id: str) -> TaskFailed:
