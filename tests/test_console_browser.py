@@ -1051,3 +1051,27 @@ def test_the_sandbox_offers_a_sample_event_per_service(server: Server, page: Any
     page.get_by_role("status").filter(has_text="The pattern matches the event.").wait_for()
     _shot(page, "sandbox-sample")
     assert _violations(page) == []
+
+
+def test_a_services_sample_without_recorded_calls_is_a_real_record_shipped(browser: Any) -> None:
+    process = Server()  # nothing recorded yet
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    try:
+        shipped = json.loads((Path(__file__).parent.parent / "trailbridge/console/static/samples.json").read_text())
+        record = shipped["samples"]["events.amazonaws.com"]
+        page.goto(process.url + "/console/#/sandbox")
+        page.get_by_label("Sample event of a service").select_option(label="events.amazonaws.com")
+        event = page.get_by_label("Event", exact=True)
+        _until(lambda: "events.amazonaws.com" in event.input_value(), "no shipped sample was shown")
+        sample = json.loads(event.input_value())
+        assert (
+            sample["detail"]["eventName"] == record["eventName"] and sample["account"] == record["recipientAccountId"]
+        )
+        page.get_by_label("Sample event of a service").select_option(label="sqs.amazonaws.com")  # none ships
+        page.get_by_role("alert").filter(has_text="No call of sqs.amazonaws.com is recorded yet").wait_for()
+        assert _violations(page) == []
+    finally:
+        context.close()
+        process.stop()

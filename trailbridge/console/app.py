@@ -55,7 +55,7 @@ from trailbridge.errors import NotFoundError
 from trailbridge.metrics import Metrics
 
 STATIC = files("trailbridge.console") / "static"
-STATIC_FILES = frozenset({"console.css", "console.js", "icon.svg"})
+STATIC_FILES = frozenset({"console.css", "console.js", "icon.svg", "samples.json"})
 MAX_FORM_BYTES = 16 * 1024
 _HEADERS = {
     "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'",

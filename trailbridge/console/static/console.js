@@ -782,14 +782,16 @@ async function sandboxPage() {
       showError(event, error.message);
     }
   });
-  // A service's sample: the EventBridge event of its latest recorded call (LookupEvents by EventSource).
+  // A service's sample: the EventBridge event of its latest recorded call (LookupEvents by EventSource), or
+  // without one of the real CloudTrail record of the service that static/samples.json ships (console/samples.py).
   sample.addEventListener("change", async () => {
     if (!sample.value) return;
     const filter = { MaxResults: 1, LookupAttributes: [{ AttributeKey: "EventSource", AttributeValue: sample.value }] };
     try {
       const [latest] = (await call("cloudtrail", "LookupEvents", filter)).Events || [];
-      if (!latest) throw new Error(`No call of ${sample.value} is recorded yet: make one, or paste an event.`);
-      event.value = (await post("/console/sandbox/event", { record: record(latest) })).event;
+      const shipped = latest ? null : (await (await fetch("/console/static/samples.json")).json()).samples[sample.value];
+      if (!latest && !shipped) throw new Error(`No call of ${sample.value} is recorded yet, and no sample ships: make one, or paste an event.`);
+      event.value = (await post("/console/sandbox/event", { record: latest ? record(latest) : shipped })).event;
       showError(event, "");
     } catch (error) {
       showError(event, error.message);
@@ -798,7 +800,7 @@ async function sandboxPage() {
   const form = h("form", { novalidate: true },
     field("Event pattern", pattern),
     field("Recorded call", recorded, "Pick a recorded call to test its EventBridge event, or paste any event."),
-    field("Sample event of a service", sample, "The event of the service's latest recorded call."),
+    field("Sample event of a service", sample, "The event of the service's latest recorded call, or of a real CloudTrail record of it when none is recorded."),
     field("Event", event), test);
   form.addEventListener("submit", async (submitted) => {
     submitted.preventDefault();
