@@ -13,7 +13,10 @@ connection through `POST /console/api/SERVICE` (each call made again on the serv
 - rules: ListEventBuses, ListRules (every page of them); and, as its own line, the Targets column: one
   ListTargetsByRule per rule shown (the list shows 50 rules a page), made on 6 connections as a browser does
   (its wall time), and the same for all the rules at once (what a list of every rule on one page would cost);
-- create: ListEventBuses, LookupEvents (up to 4 pages of 50, for the eventSource values seen), ListQueues;
+- create: ListEventBuses, LookupEvents (up to 4 pages of 50, for the eventSource values seen), ListQueues,
+  LookupEvents by EventSource (up to 4 pages of 50, the eventName values of the service shown first,
+  cloudtrail.amazonaws.com); and, as its own line, choosing a service of many recorded calls (sqs.amazonaws.com,
+  an eighth of them): that LookupEvents by EventSource;
 - history: LookupEvents (50), then with an EventName filter;
 - sandbox: LookupEvents (up to 4 pages of 50), POST /console/sandbox/test;
 - deliveries: ListEventBuses, ListRules, POST /console/deliveries (DescribeRule as the key, then the rule's
@@ -202,6 +205,17 @@ def create_page(session: Session) -> None:
     session.every("events", "ListEventBuses", {}, "EventBuses")
     session.every("cloudtrail", "LookupEvents", {"MaxResults": 50}, "Events", pages=4)
     session.every("sqs", "ListQueues", {}, "QueueUrls")
+    operations(session, "cloudtrail.amazonaws.com")
+
+
+def operations(session: Session, source: str) -> None:
+    """The wizard's Specific operation(s) of a service: the eventName values of its recorded calls."""
+    by_source = [{"AttributeKey": "EventSource", "AttributeValue": source}]
+    session.every("cloudtrail", "LookupEvents", {"MaxResults": 50, "LookupAttributes": by_source}, "Events", pages=4)
+
+
+def pick_service(session: Session) -> None:
+    operations(session, SOURCES[0])
 
 
 def history_page(session: Session) -> None:
@@ -269,6 +283,7 @@ def main() -> None:
         for name, work in (
             ("rules", rules_page),
             ("create", create_page),
+            ("create: pick sqs", pick_service),
             ("history", history_page),
             ("sandbox", sandbox_page),
             ("deliveries", deliveries_page),

@@ -432,6 +432,7 @@ def test_every_page_passes_axe_core(server: Server, page: Any, view: str) -> Non
         page.get_by_label("Event", exact=True).fill(json.dumps({"source": "aws.sqs"}))
         page.get_by_role("button", name="Test pattern").click()
         page.get_by_role("heading", name="Result").wait_for()
+    _shot(page, "page-" + re.sub(r"[^a-z]+", "-", view).strip("-"))
     assert _violations(page) == []
 
 

@@ -14,7 +14,9 @@ signed-in key.
     redrive.py     the checks before a dead-lettered event is redriven to its rule's target (by the bus engine)
     validation.py  Validate now: the log-file validator on a trail's bucket, each read an API call as the key
     sandbox.py     pattern tests with the engine's explanation and hints; a recorded call's event
+    samples.py     writes static/samples.json (generated, reproducible): a real CloudTrail record per served
+                   service from ../shared/corpora/cloudtrail, the Sandbox's sample when none is recorded
     static/        index.html and login.html (templates), console.js (the pages: rules, deliveries' charts,
-                   sandbox, history, trails, queues, topics, functions, state machines and executions with their
-                   graph), console.css, icon.svg
+                   sandbox, history, trails and their log files, queues, topics, functions, state machines and
+                   executions with their graph), console.css, icon.svg, samples.json
 """
