@@ -393,6 +393,37 @@ def test_event_history_finds_a_call_shows_its_record_and_makes_a_rule_of_it(serv
     events.delete_rule(Name="from-history")
 
 
+LOCAL_TIME = """(ms) => {
+  const d = new Date(ms), p = (n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}"""
+
+
+def test_event_history_searches_within_a_time_range(server: Server, page: Any) -> None:
+    server.client("sqs").create_queue(QueueName="range-queue")
+    by_name = [{"AttributeKey": "EventName", "AttributeValue": "CreateQueue"}]
+    at = server.client("cloudtrail").lookup_events(LookupAttributes=by_name, MaxResults=1)["Events"][0]["EventTime"]
+    page.goto(server.url + "/console/#/history")
+    page.get_by_role("heading", name="Event history").wait_for()
+    page.get_by_label("Lookup attribute").select_option(label="Event name")
+    page.get_by_label("Attribute value").fill("CreateQueue")
+
+    def search(start: float, end: float, shown: str) -> None:
+        page.get_by_label("Start time").fill(page.evaluate(LOCAL_TIME, start * 1000))
+        page.get_by_label("End time").fill(page.evaluate(LOCAL_TIME, end * 1000))
+        page.get_by_role("button", name="Search").click()
+        page.get_by_role("status").filter(has_text=shown).wait_for()
+
+    moment = at.timestamp()
+    within = server.client("cloudtrail").lookup_events(
+        LookupAttributes=by_name, StartTime=int(moment) - 60, EndTime=int(moment) + 60, MaxResults=50
+    )["Events"]
+    search(moment - 60, moment + 60, f"{len(within)} recorded calls.")
+    assert set(page.locator("tbody tr:not(.record) td:nth-child(2)").all_inner_texts()) == {"CreateQueue"}
+    search(moment + 3600, moment + 7200, "No recorded calls match.")
+    assert _violations(page) == []
+
+
 def _violations(page: Any) -> list[str]:
     """axe-core's violations on the page (axe.min.js as axe-playwright-python ships it), as `rule: nodes`."""
     try:
