@@ -1016,7 +1016,9 @@ def test_a_topics_recent_activity_is_charted_per_subscription(server: Server, pa
     assert _violations(page) == []
 
 
-@pytest.mark.parametrize("view", ["#/deliveries", "#/topics", "#/functions", "#/machines", "#/trails", "#/queues"])
+@pytest.mark.parametrize(
+    "view", ["#/deliveries", "#/topics", "#/functions", "#/machines", "#/trails", "#/queues", "#/sandbox", "#/history"]
+)
 def test_the_second_slices_pages_fit_a_phone_wide_screen(server: Server, browser: Any, view: str) -> None:
     server.client("events").put_rule(Name="phone-rule", EventPattern=json.dumps({"source": ["phone"]}))
     context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True)
@@ -1107,3 +1109,26 @@ def test_a_services_sample_without_recorded_calls_is_a_real_record_shipped(brows
     finally:
         context.close()
         process.stop()
+
+
+def test_a_trails_log_files_fit_a_phone_wide_screen(server: Server, browser: Any) -> None:
+    s3 = server.client("s3")
+    s3.create_bucket(Bucket="phone-trail-bucket")
+    server.client("cloudtrail").create_trail(Name="phone-trail", S3BucketName="phone-trail-bucket")
+    key = "AWSLogs/123456789012/CloudTrail/us-east-1/2026/12/08/123456789012_CloudTrail_us-east-1_20261208T0050Z_Ab12Cd34Ef56Gh78.json.gz"
+    s3.put_object(Bucket="phone-trail-bucket", Key=key, Body=gzip.compress(b'{"Records": []}'))
+    s3.put_object(Bucket="phone-trail-bucket", Key="elsewhere/not-a-log.txt", Body=b"x")  # not under AWSLogs/
+    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True)
+    phone = context.new_page()
+    try:
+        phone.goto(f"{server.url}/console/#/trails")
+        phone.get_by_role("button", name="Log files of phone-trail").click()
+        files = phone.get_by_role("region", name="Log files of phone-trail in phone-trail-bucket")
+        files.get_by_text("1 log files, 0 digests under AWSLogs/.").wait_for()
+        assert files.get_by_role("row").filter(has_text=key).count() == 1
+        assert "not-a-log" not in files.inner_text()
+        assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        _shot(phone, "phone-trail-files")
+    finally:
+        context.close()
+        server.client("cloudtrail").delete_trail(Name="phone-trail")
