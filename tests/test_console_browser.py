@@ -134,7 +134,7 @@ def _fill_the_wizard(server: Server, page: Any, topic: str, other_dlq: str) -> N
     page.get_by_label("Event pattern", exact=True).check()
     page.get_by_label("Pre-defined pattern by service").check()
     page.get_by_label("Service provider").select_option(label="AWS")
-    page.get_by_label("Service name").select_option(label="cloudtrail.amazonaws.com")
+    page.get_by_label("Service name").select_option(label="CloudTrail")
     page.get_by_label("Event type").select_option(label="AWS API Call via CloudTrail")
     generated = json.loads(page.get_by_label("Event pattern JSON").input_value())
     assert generated == {key: PATTERN[key] for key in ("source", "detail-type")} | {
@@ -1016,6 +1016,27 @@ def test_a_topics_recent_activity_is_charted_per_subscription(server: Server, pa
     assert _violations(page) == []
 
 
+def test_a_queues_recent_activity_is_charts_of_its_messages_sent_received_and_deleted(
+    server: Server, page: Any
+) -> None:
+    sqs = server.client("sqs")
+    url = sqs.create_queue(QueueName="active-queue")["QueueUrl"]
+    for n in range(3):
+        sqs.send_message(QueueUrl=url, MessageBody=f"message {n}")
+    received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=2, VisibilityTimeout=30)["Messages"]
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=received[0]["ReceiptHandle"])
+    page.goto(f"{server.url}/console/#/queues")
+    page.get_by_role("link", name="active-queue").click()
+    page.get_by_role("heading", name="Queue active-queue").wait_for()
+    for title, total in (("Messages sent", 3), ("Messages received", len(received)), ("Messages deleted", 1)):
+        plot = page.get_by_role("img", name=f"{title} of queue active-queue: {total} in the last 60 minutes")
+        plot.wait_for()
+        bars = plot.locator("rect.bar").evaluate_all("nodes => nodes.map((n) => Number(n.dataset.count))")
+        assert sum(bars) == total, title
+    _shot(page, "queue-activity")
+    assert _violations(page) == []
+
+
 @pytest.mark.parametrize(
     "view", ["#/deliveries", "#/topics", "#/functions", "#/machines", "#/trails", "#/queues", "#/sandbox", "#/history"]
 )
@@ -1041,7 +1062,9 @@ def test_the_wizard_offers_the_operations_recorded_for_the_chosen_service(server
     server.client("sqs").create_queue(QueueName="operations-queue")
     page.goto(server.url + "/console/#/rules/create")
     page.get_by_role("heading", name="Create rule").wait_for()
-    page.get_by_label("Service name").select_option(label="cloudtrail.amazonaws.com")
+    labels = page.get_by_label("Service name").locator("option").all_inner_texts()
+    assert {"CloudTrail", "SQS", "Step Functions"} <= set(labels) and not any("amazonaws" in n for n in labels)
+    page.get_by_label("Service name").select_option(label="CloudTrail")
     operations = page.get_by_label("Specific operation(s)")
     operations.locator("option", has_text="StopLogging").wait_for(state="attached")
     names = operations.locator("option").all_inner_texts()
@@ -1055,7 +1078,7 @@ def test_the_wizard_offers_the_operations_recorded_for_the_chosen_service(server
     }
     assert _violations(page) == []
     _shot(page, "create-operations")
-    page.get_by_label("Service name").select_option(label="sqs.amazonaws.com")
+    page.get_by_label("Service name").select_option(label="SQS")
     operations.locator("option", has_text="CreateQueue").wait_for(state="attached")
     assert "StopLogging" not in operations.locator("option").all_inner_texts()
     assert json.loads(page.get_by_label("Event pattern JSON").input_value())["detail"] == {

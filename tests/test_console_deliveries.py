@@ -12,6 +12,7 @@ import pytest
 from tests.support.server import Server
 from trailbridge.console.deliveries import MAX_MINUTES, DeliveriesError, asked
 from trailbridge.metrics import KEPT_BUCKETS, Metrics
+from trailbridge.runtime import Trailbridge
 
 RULE = "arn:aws:events:us-east-1:123456789012:rule/r"
 
@@ -83,6 +84,9 @@ def test_a_targets_last_outcome_is_its_last_delivery_counter() -> None:
         ({"Rule": "r", "Minutes": True}, "Minutes must be"),
         ({"Topic": ""}, "Topic must be a topic's ARN"),
         ({"Topic": ["arn"]}, "Topic must be a topic's ARN"),
+        ({"Queue": ""}, "Queue must be a queue's URL"),
+        ({"Queue": 7}, "Queue must be a queue's URL"),
+        ({"Queue": "http://q", "Minutes": 0}, "Minutes must be"),
     ],
 )
 def test_what_is_asked_is_checked(document: dict[str, object], message: str) -> None:
@@ -93,6 +97,31 @@ def test_what_is_asked_is_checked(document: dict[str, object], message: str) -> 
 def test_the_default_bus_and_an_hour() -> None:
     assert asked({"Rule": "r"}) == ("rule", {"Name": "r", "EventBusName": "default"}, 60)
     assert asked({"Topic": "arn:t", "Minutes": 5}) == ("topic", {"TopicArn": "arn:t"}, 5)
+    queue = ("queue", {"QueueUrl": "http://q", "AttributeNames": ["QueueArn"]}, 60)
+    assert asked({"Queue": "http://q"}) == queue
+
+
+def test_a_queues_messages_sent_received_and_deleted_are_counted_per_minute() -> None:
+    runtime = Trailbridge(None)
+    try:
+        sqs = runtime.sqs("123456789012", "us-east-1")
+        url = sqs.create_queue(QueueName="counted")["QueueUrl"]
+        other = sqs.create_queue(QueueName="not-counted")["QueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody="one")
+        sqs.send_message_batch(
+            QueueUrl=url, Entries=[{"Id": "a", "MessageBody": "two"}, {"Id": "b", "MessageBody": "3"}]
+        )
+        sqs.send_message(QueueUrl=other, MessageBody="elsewhere")
+        received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+        assert sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10) == {}  # none received: none counted
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=received[0]["ReceiptHandle"])
+        sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": "x", "ReceiptHandle": received[1]["ReceiptHandle"]}])
+        arn = "arn:aws:sqs:us-east-1:123456789012:counted"
+        counted = {s["Metric"]: sum(n for _, n in s["Points"]) for s in runtime.metrics.series(arn, 0)}
+        assert counted == {"NumberOfMessagesSent": 3, "NumberOfMessagesReceived": 3, "NumberOfMessagesDeleted": 2}
+        assert runtime.metrics.get("NumberOfMessagesSent") == 4
+    finally:
+        runtime.close()
 
 
 @pytest.fixture(scope="module")
@@ -148,6 +177,34 @@ def test_the_route_answers_for_a_rule_the_key_may_describe_only(authed: Server) 
     refused = authed.http.request("POST", url, body=json.dumps({"Topic": other_accounts}).encode(), headers=headers)
     assert (refused.status, json.loads(refused.data)["__type"]) == (403, "AuthorizationError")  # SNS's own refusal
     assert (answer["Series"], answer["Last"], answer["Minutes"], answer["BucketSeconds"]) == ([], {}, 60, 60)
+
+
+def test_the_route_answers_for_a_queue_the_key_may_read_only(authed: Server) -> None:
+    cookie, token = _signed_in(authed)
+    headers = {"Cookie": cookie, "X-CSRF-Token": token}
+    url = authed.url + "/console/deliveries"
+
+    def sqs(operation: str, params: dict[str, object]) -> dict[str, object]:
+        answer = authed.http.request(
+            "POST",
+            authed.url + "/console/api/sqs",
+            body=json.dumps(params).encode(),
+            headers={**headers, "X-Amz-Target": f"AmazonSQS.{operation}"},
+        )
+        assert answer.status == 200, answer.data
+        parsed: dict[str, object] = json.loads(answer.data)
+        return parsed
+
+    queue = str(sqs("CreateQueue", {"QueueName": "charted-mine"})["QueueUrl"])
+    sqs("SendMessage", {"QueueUrl": queue, "MessageBody": "hello"})
+    answer = json.loads(
+        authed.http.request("POST", url, body=json.dumps({"Queue": queue}).encode(), headers=headers).data
+    )
+    assert answer["Arn"] == "arn:aws:sqs:us-east-1:333344445555:charted-mine"
+    assert [(s["Metric"], sum(n for _, n in s["Points"])) for s in answer["Series"]] == [("NumberOfMessagesSent", 1)]
+    theirs = queue.replace("333344445555", "123456789012")
+    refused = authed.http.request("POST", url, body=json.dumps({"Queue": theirs}).encode(), headers=headers)
+    assert (refused.status, json.loads(refused.data)["__type"]) == (403, "AccessDenied")  # SQS's own refusal
 
 
 def test_validate_now_under_auth_reads_the_bucket_signed_as_the_key(authed: Server) -> None:

@@ -2,7 +2,9 @@
 
 Names as CloudWatch's `AWS/Events` namespace: Invocations, FailedInvocations, TriggeredRules,
 MatchedEvents, DeadLetterInvocations, RetryInvocationAttempts, ThrottledRules, InvocationsSentToDlq,
-InvocationsFailedToBeSentToDlq; plus trailbridge's own LoopsStopped and DroppedEvents.
+InvocationsFailedToBeSentToDlq; plus trailbridge's own LoopsStopped and DroppedEvents. A queue's, as
+`AWS/SQS` names them, under the queue's ARN in place of a rule's (counted by the SQS service's calls):
+NumberOfMessagesSent, NumberOfMessagesReceived, NumberOfMessagesDeleted.
 
 Besides the totals, each counter keeps its counts per minute for the last three hours (`series`, the
 console's delivery charts) and each rule's target its last delivery outcome (`last_outcomes`).
@@ -58,8 +60,8 @@ class Metrics:
                 self._last[(rule_arn, target_id)] = (name, now)
 
     def series(self, rule_arn: str, since: float) -> list[dict[str, Any]]:
-        """A rule's counters per minute from `since`: {Metric, TargetId, Points: [[minute's start, count], ...]}
-        (minutes with no count left out), by metric and target."""
+        """A rule's (or a topic's, a queue's) counters per minute from `since`: {Metric, TargetId, Points:
+        [[minute's start, count], ...]} (minutes with no count left out), by metric and target."""
         first = int(since // BUCKET_SECONDS)
         with self._lock:
             kept = sorted((key, list(buckets)) for key, buckets in self._buckets.items() if key[1] == rule_arn)

@@ -233,7 +233,8 @@ class Console:
 
     async def deliveries(self, request: Request) -> Response:
         """A rule's delivery counters per minute and its targets' last outcomes, for a rule the key may describe
-        (DescribeRule made as the key decides, and its error is the answer); or a topic's, one it may read."""
+        (DescribeRule made as the key decides, and its error is the answer); or a topic's, a queue's, one it may read
+        (GetTopicAttributes, GetQueueAttributes as the key)."""
         if _is_api_call(request):
             return await self.serve(request)
         session = self._session(request)
@@ -257,6 +258,12 @@ class Console:
             if status >= 300:  # the key may not read it: the API's error
                 return _json_error(str(topic["__type"]), str(topic["message"]), status)
             arn = str(topic["Attributes"]["TopicArn"])
+        elif kind == "queue":
+            try:
+                queue = await self._call(request, session, "sqs", "AmazonSQS", "GetQueueAttributes", params)
+            except redrive.RedriveError as exc:  # the key may not read it: the API's error
+                return _json_error(exc.code, exc.message, exc.status)
+            arn = str(queue["Attributes"]["QueueArn"])
         else:
             try:
                 arn = str((await self._call(request, session, "events", "AWSEvents", "DescribeRule", params))["Arn"])

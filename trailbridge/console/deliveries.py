@@ -1,10 +1,11 @@
 """The console's Deliveries: a rule's delivery counters per minute (`metrics.Metrics.series`) and each target's
 last outcome, for the charts and the rules list; a topic's per subscription (its notifications delivered,
-failed and moved to a dead-letter queue), for the topic's recent activity.
+failed and moved to a dead-letter queue), for the topic's recent activity; a queue's (its messages sent,
+received and deleted), for the queue's.
 
-The metrics name every account's rules and topics, so they are read only for one the key may read: the route
-asks the API for DescribeRule (or GetTopicAttributes) as the key first (`app.Console.deliveries`), and reads
-the counters of the ARN that answer gives.
+The metrics name every account's rules, topics and queues, so they are read only for one the key may read: the
+route asks the API for DescribeRule (or GetTopicAttributes, GetQueueAttributes) as the key first
+(`app.Console.deliveries`), and reads the counters of the ARN that answer gives.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ class DeliveriesError(ValueError):
     """A request for deliveries the console cannot answer."""
 
 
-def asked(document: Mapping[str, Any]) -> tuple[str, dict[str, str], int]:
+def asked(document: Mapping[str, Any]) -> tuple[str, dict[str, Any], int]:
     """`{"Rule", "EventBusName"?, "Minutes"?}` -> ("rule", DescribeRule's parameters, the minutes asked for);
-    `{"Topic": ARN, "Minutes"?}` -> ("topic", GetTopicAttributes' parameters, the minutes)."""
+    `{"Topic": ARN, "Minutes"?}` -> ("topic", GetTopicAttributes' parameters, the minutes);
+    `{"Queue": URL, "Minutes"?}` -> ("queue", GetQueueAttributes' parameters asking for its ARN, the minutes)."""
     minutes = document.get("Minutes", DEFAULT_MINUTES)
     if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= MAX_MINUTES:
         raise DeliveriesError(f"Minutes must be a whole number from 1 to {MAX_MINUTES}.")
@@ -33,6 +35,11 @@ def asked(document: Mapping[str, Any]) -> tuple[str, dict[str, str], int]:
         if not isinstance(topic, str) or not topic:
             raise DeliveriesError("Topic must be a topic's ARN.")
         return "topic", {"TopicArn": topic}, minutes
+    if "Queue" in document:
+        queue = document["Queue"]
+        if not isinstance(queue, str) or not queue:
+            raise DeliveriesError("Queue must be a queue's URL.")
+        return "queue", {"QueueUrl": queue, "AttributeNames": ["QueueArn"]}, minutes
     rule, bus = document.get("Rule"), document.get("EventBusName", "default")
     if not isinstance(rule, str) or not rule:
         raise DeliveriesError("Rule must name a rule.")

@@ -201,6 +201,7 @@ class QueuesService:
             dedup_id=dedup_id,
             dedup_by_group=doc["Attributes"].get("DeduplicationScope") == "messageGroup",
         )
+        self.engine.metrics.add("NumberOfMessagesSent", doc["Arn"])
         answer = {"MessageId": sent.message_id, "MD5OfMessageBody": md5_hex(body)}
         if attributes:
             answer["MD5OfMessageAttributes"] = md5_of_attributes(attributes)
@@ -270,6 +271,8 @@ class QueuesService:
         system = [*(params.get("AttributeNames") or []), *(params.get("MessageSystemAttributeNames") or [])]
         names = params.get("MessageAttributeNames") or []
         received = [_message(one, system, names) for one in self.messages.receive(doc["Arn"], limit, policy, wait)]
+        if received:
+            self.engine.metrics.add("NumberOfMessagesReceived", doc["Arn"], count=len(received))
         return {"Messages": received} if received else {}
 
     @operation("sqs", "DeleteMessage", _QUEUE_MISSING)
@@ -277,6 +280,7 @@ class QueuesService:
         doc = self._queue(params["QueueUrl"], "sqs:DeleteMessage")
         if not self.messages.delete(doc["Arn"], params["ReceiptHandle"]):
             raise _invalid_receipt(params["ReceiptHandle"])
+        self.engine.metrics.add("NumberOfMessagesDeleted", doc["Arn"])
         return {}
 
     @operation("sqs", "DeleteMessageBatch", _QUEUE_MISSING)
@@ -288,6 +292,7 @@ class QueuesService:
         def delete(entry: Mapping[str, Any]) -> dict[str, Any]:
             if not self.messages.delete(doc["Arn"], entry["ReceiptHandle"]):
                 raise _invalid_receipt(entry["ReceiptHandle"])
+            self.engine.metrics.add("NumberOfMessagesDeleted", doc["Arn"])
             return {}
 
         return _batch(entries, delete)

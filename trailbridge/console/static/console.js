@@ -446,6 +446,45 @@ async function editedRule(params) {
   return { rule, targets, tags: tags.Tags || [] };
 }
 
+// The names AWS's console gives the services, by eventSource; any other is named from its eventSource.
+const SERVICE_NAMES = {
+  "cloudtrail.amazonaws.com": "CloudTrail",
+  "events.amazonaws.com": "EventBridge",
+  "sqs.amazonaws.com": "SQS",
+  "sns.amazonaws.com": "SNS",
+  "s3.amazonaws.com": "S3",
+  "lambda.amazonaws.com": "Lambda",
+  "states.amazonaws.com": "Step Functions",
+  "logs.amazonaws.com": "CloudWatch Logs",
+  "monitoring.amazonaws.com": "CloudWatch",
+  "ec2.amazonaws.com": "EC2",
+  "iam.amazonaws.com": "IAM",
+  "sts.amazonaws.com": "STS",
+  "kms.amazonaws.com": "KMS",
+  "dynamodb.amazonaws.com": "DynamoDB",
+  "scheduler.amazonaws.com": "EventBridge Scheduler",
+  "pipes.amazonaws.com": "EventBridge Pipes",
+  "secretsmanager.amazonaws.com": "Secrets Manager",
+  "ssm.amazonaws.com": "Systems Manager",
+  "cloudformation.amazonaws.com": "CloudFormation",
+  "kinesis.amazonaws.com": "Kinesis",
+  "firehose.amazonaws.com": "Data Firehose",
+  "apigateway.amazonaws.com": "API Gateway",
+  "ecs.amazonaws.com": "ECS",
+  "ecr.amazonaws.com": "ECR",
+  "rds.amazonaws.com": "RDS",
+  "route53.amazonaws.com": "Route 53",
+  "cognito-idp.amazonaws.com": "Cognito User Pools",
+  "signin.amazonaws.com": "Sign-In",
+  "organizations.amazonaws.com": "Organizations",
+};
+
+function serviceName(source) {
+  if (SERVICE_NAMES[source]) return SERVICE_NAMES[source];
+  const words = source.replace(/\.amazonaws\.com$/, "").split(/[-.]+/).filter(Boolean);
+  return words.map((w) => (w.length <= 3 ? w.toUpperCase() : w[0].toUpperCase() + w.slice(1))).join(" ") || source;
+}
+
 async function createPage(params) {
   const [buses, sources, queueUrls, edited] = await Promise.all([
     all("events", "ListEventBuses", {}, "EventBuses"),
@@ -457,7 +496,8 @@ async function createPage(params) {
   const name = h("input", { maxlength: 64, autocomplete: "off" });
   const description = h("textarea", { maxlength: 512, rows: 2, class: "short" });
   const provider = select([["AWS", "AWS"]]);
-  const service = select(sources.map((s) => [s, s]), sources.includes("cloudtrail.amazonaws.com") ? "cloudtrail.amazonaws.com" : undefined);
+  const services = sources.map((s) => [s, serviceName(s)]).sort((a, b) => a[1].localeCompare(b[1]));
+  const service = select(services, sources.includes("cloudtrail.amazonaws.com") ? "cloudtrail.amazonaws.com" : undefined);
   const eventType = select([[CLOUDTRAIL_CALL, CLOUDTRAIL_CALL], ["All Events", "All Events"]]);
   const pattern = h("textarea", { spellcheck: "false" });
   const schedule = h("input", { placeholder: "rate(5 minutes)" });
@@ -930,9 +970,13 @@ async function queuePage(params) {
   const poll = h("button", { type: "button", class: "primary" }, "Poll for messages");
   const status = h("p", { role: "status" });
   const list = h("div");
+  const activity = h("div", {}, h("p", {}, "Loading…"));
   page(`Queue ${url.split("/").pop()}`, h("h2", {}, "Details"), details, h("h2", {}, "Messages"),
     h("p", { class: "hint" }, "Polling shows up to 10 messages and leaves them in the queue (visibility timeout 0). A dead-letter queue's messages show why the event could not be delivered."),
-    poll, status, list);
+    poll, status, list,
+    h("h2", {}, "Recent activity"),
+    h("p", { class: "hint" }, "Messages per minute in the last hour sent, received and deleted through this server's SQS API, from its metrics."),
+    activity);
   poll.addEventListener("click", async () => {
     const answer = await call("sqs", "ReceiveMessage", {
       QueueUrl: url, MaxNumberOfMessages: 10, VisibilityTimeout: 0, MessageAttributeNames: ["All"], MessageSystemAttributeNames: ["All"],
@@ -941,6 +985,23 @@ async function queuePage(params) {
     status.textContent = messages.length ? `${messages.length} messages.` : "No messages available.";
     list.replaceChildren(...messages.map((message) => messageCard(url, message, status)));
   });
+  await queueActivity(url, activity);
+}
+
+const QUEUE_CHARTS = [
+  ["NumberOfMessagesSent", "Messages sent"],
+  ["NumberOfMessagesReceived", "Messages received"],
+  ["NumberOfMessagesDeleted", "Messages deleted"],
+];
+
+async function queueActivity(url, slot) {
+  try {
+    const answer = await post("/console/deliveries", { Queue: url, Minutes: 60 });
+    const points = (metric) => ((answer.Series.find((x) => x.Metric === metric) || {}).Points || []);
+    slot.replaceChildren(h("div", { class: "charts" }, QUEUE_CHARTS.map(([metric, title]) => chart(title, `queue ${url.split("/").pop()}`, points(metric), answer))));
+  } catch (error) {
+    slot.replaceChildren(h("p", {}, error.message));
+  }
 }
 
 function messageCard(url, message, status) {
