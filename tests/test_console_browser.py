@@ -1064,6 +1064,8 @@ def test_the_wizard_offers_the_operations_recorded_for_the_chosen_service(server
     page.get_by_role("heading", name="Create rule").wait_for()
     labels = page.get_by_label("Service name").locator("option").all_inner_texts()
     assert {"CloudTrail", "SQS", "Step Functions"} <= set(labels) and not any("amazonaws" in n for n in labels)
+    derived = page.evaluate("['ssm-incidents.amazonaws.com', 'servicecatalog.amazonaws.com'].map(serviceName)")
+    assert derived == ["SSM Incidents", "Servicecatalog"]  # an eventSource without a known name: from its own
     page.get_by_label("Service name").select_option(label="CloudTrail")
     operations = page.get_by_label("Specific operation(s)")
     operations.locator("option", has_text="StopLogging").wait_for(state="attached")
