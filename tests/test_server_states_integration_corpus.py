@@ -33,6 +33,8 @@ ROLE = f"arn:aws:iam::{ACCOUNT}:role/r"
 CASES: list[dict[str, Any]] = load_json("stepfunctions", "aws-recorded.json")["integration_cases"]
 _MASKED_ID = re.compile(r"<[A-Za-z_\-:0-9]+>")  # a masked ARN part, name or id: the recording's, not ours
 ECHO = "def handler(event, context):\n    return event\n"
+# The recorded cause's stack trace quotes the function's line: handler.py, line 2.
+RAISES = 'def handler(event, context):\n    raise Exception("Some exception was raised.")\n'
 
 # What a deployed function does, by case: inferred from the recorded output, whose Payload is the input's.
 ECHOED = {
@@ -41,6 +43,25 @@ ECHOED = {
     "TestBaseScenarios::test_lambda_service_invoke",
     *(f"TestTaskServiceLambda::test_invoke_json_values[{v}]" for v in ("HelloWorld", "0.0", "0_1")),
     *(f"TestTaskServiceLambda::test_invoke_json_values[json_value{n}]" for n in (5, 6, 7)),
+}
+CODE = {
+    **dict.fromkeys(ECHOED, ECHO),
+    **dict.fromkeys(
+        (
+            "TestTaskServiceLambda::test_raise_exception",
+            "TestTaskServiceLambda::test_raise_exception_catch",
+            "TestAssignReferenceVariables::test_assign_in_catch_state",
+            "TestBaseScenarios::test_lambda_service_invoke_with_retry_extended_input",
+            "TestBaseScenarios::test_retry_interval_features_max_attempts_zero",
+        ),
+        RAISES,
+    ),
+}
+# Callback cases that end at their timeout: nothing answers the token, as nothing did in the recording.
+UNANSWERED = {
+    "TestCallback::test_sqs_wait_for_task_token_no_token_parameter",
+    "TestHeartbeats::test_heartbeat_timeout",
+    "TestHeartbeats::test_heartbeat_no_timeout",
 }
 _CALLBACK = (
     "the recording's test answered the task token from outside the execution (SendTaskSuccess/heartbeats by "
@@ -59,6 +80,24 @@ NOT_RUN: dict[str, str] = {
         "ResourceNotFoundException where AWS answers ValidationException"
     ),
 }
+NOT_RUN |= {
+    "TestAssignReferenceVariables::test_assign_in_catch_state": (
+        "trailbridge's engine does not bind $states.errorOutput in a Catch's Assign (States.QueryEvaluationError)"
+    ),
+    "TestCallback::test_sqs_wait_for_task_token_no_token_parameter": (
+        "trailbridge writes no TaskSubmitted event once a .waitForTaskToken task's call is made"
+    ),
+    "TestHeartbeats::test_heartbeat_timeout": "trailbridge names a heartbeat's expiry States.HeartbeatTimeout; AWS recorded States.Timeout",
+    "TestHeartbeats::test_heartbeat_no_timeout": "trailbridge names a heartbeat's expiry States.HeartbeatTimeout; AWS recorded States.Timeout",
+    "TestTaskServiceLambda::test_invoke_timeout": (
+        "a function that runs past TimeoutSeconds is needed (its code is not in the corpus); and trailbridge's "
+        "States.Timeout error output has no Cause where AWS gives Cause ''"
+    ),
+    "TestTimeouts::test_service_lambda_map_timeout": (
+        "a function that runs past TimeoutSeconds is needed (its code is not in the corpus); and AWS recorded all "
+        "four iterations' TaskStateEntered/TaskScheduled before any TaskStarted, where trailbridge steps each in turn"
+    ),
+}
 NO_CALL = {  # the state fails before its function is called: no function needed
     "TestAssignReferenceVariables::test_undefined_reference[BASE_UNDEFINED_ARGUMENTS]",
 }
@@ -69,7 +108,7 @@ def _reason(case: dict[str, Any]) -> str | None:
     text = json.dumps(case["definition"])
     if name in NOT_RUN:
         return NOT_RUN[name]
-    if ".waitForTaskToken" in text:
+    if ".waitForTaskToken" in text and name not in UNANSWERED:
         return _CALLBACK
     if "apigateway" in kinds:
         return (
@@ -80,7 +119,7 @@ def _reason(case: dict[str, Any]) -> str | None:
         return "cross-account startExecution.sync through a role of a second account the corpus masks"
     if "ItemReader" in text or "ResultWriter" in text or "MaxItemsPath" in text:
         return _S3_DATA
-    if "lambda" in kinds and name not in ECHOED | NO_CALL:
+    if "lambda" in kinds and name not in CODE.keys() | NO_CALL:
         return _LAMBDA_CODE
     return None
 
@@ -135,10 +174,19 @@ def _prepare(tb: Trailbridge, case: dict[str, Any], tag: str) -> tuple[Any, list
         # the bare name of no queue; the recorded cause quotes the one the test gave
         unknown = re.search(r"request: ([\w-]+):", case["final"]["cause"])
         given = given.replace('"<no_such_sqs_queue_url>"', json.dumps(unknown.group(1) if unknown else tag))
-    for masked in ('"<lambda_function_name>"', '"<lambda_function_1_name>"', '"lambda_function_name"'):
+    for masked in ('"<sqs_queue_url>"', '"sqs_queue_url"'):
         if masked in given:
-            create(Lambda(tb.engine), tag, Code={"ZipFile": zipped({"app.py": ECHO})})
-            given = given.replace(masked, json.dumps(tag))
+            url = _sdk(tb, "sqs:createQueue", {"QueueName": tag})["QueueUrl"]
+            given = given.replace(masked, json.dumps(url))
+    function = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{tag}"
+    given = given.replace("arn:<partition>:lambda:<region>:111111111111:function:<lambda-function-name>", function)
+    for masked in ('"<lambda_function_name>"', '"<lambda_function_1_name>"', '"lambda_function_name"', function):
+        if masked in given and name in CODE:
+            create(
+                Lambda(tb.engine), tag, Handler="handler.handler", Code={"ZipFile": zipped({"handler.py": CODE[name]})}
+            )
+            given = given.replace(masked, json.dumps(tag) if masked.startswith('"') else masked)
+            break
     return json.loads(given), masked_back
 
 
