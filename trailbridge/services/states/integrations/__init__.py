@@ -10,6 +10,8 @@ region), so a topic's or queue's policy is honoured as for any other caller of t
   `{ExecutedVersion, Payload (parsed), SdkHttpMetadata, SdkResponseMetadata, StatusCode}`;
 - `arn:aws:states:::sns:publish`: Publish; `{MessageId, SdkHttpMetadata, SdkResponseMetadata}`;
 - `arn:aws:states:::sqs:sendMessage`: SendMessage; `{MD5OfMessageBody, MessageId, SdkHttpMetadata, ...}`;
+- `arn:aws:states:::dynamodb:getItem|putItem|updateItem|deleteItem`: the call, its answer with the HTTP
+  metadata; errors `DynamoDB.<Code>`, `DynamoDB.AmazonDynamoDBException` for a code the SDK does not model;
 - `arn:aws:states:::events:putEvents`: PutEvents, the execution's and state machine's ARNs added to each
   entry's `Resources`; `{Entries, FailedEntryCount}`, and `EventBridge.FailedEntry` when an entry failed;
 - `arn:aws:states:::aws-sdk:SERVICE:action` (`aws-sdk:iam:deleteUser`): any operation the endpoint serves,
