@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.conftest import wait_for
 from tests.support.server import Server
 from trailbridge.console.deliveries import MAX_MINUTES, DeliveriesError, asked
 from trailbridge.metrics import KEPT_BUCKETS, Metrics
@@ -99,6 +100,22 @@ def test_the_default_bus_and_an_hour() -> None:
     assert asked({"Topic": "arn:t", "Minutes": 5}) == ("topic", {"TopicArn": "arn:t"}, 5)
     queue = ("queue", {"QueueUrl": "http://q", "AttributeNames": ["QueueArn"]}, 60)
     assert asked({"Queue": "http://q"}) == queue
+
+
+def test_messages_a_rule_delivers_to_a_queue_are_counted_as_sent(tb: Trailbridge) -> None:
+    events, sqs = tb.events(), tb.sqs()
+    sqs.create_queue(QueueName="from-rule")
+    arn = f"arn:aws:sqs:us-east-1:{tb.settings.default_account}:from-rule"
+    events.put_rule(Name="r", EventPattern=json.dumps({"source": ["my.app"]}))
+    events.put_targets(Rule="r", Targets=[{"Id": "q", "Arn": arn}])
+    events.put_events(Entries=[{"Source": "my.app", "DetailType": "d", "Detail": "{}"} for _ in range(2)])
+
+    def sent() -> int:
+        return sum(
+            n for s in tb.metrics.series(arn, 0) if s["Metric"] == "NumberOfMessagesSent" for _, n in s["Points"]
+        )
+
+    wait_for(lambda: sent() == 2)
 
 
 def test_a_queues_messages_sent_received_and_deleted_are_counted_per_minute() -> None:

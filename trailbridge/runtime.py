@@ -113,7 +113,7 @@ class Trailbridge:
             store=self.store,
             resources=resources,
             router=router,
-            queues=QueueMessages(ports.messages, self.clock, self.store, self.new_id),
+            queues=QueueMessages(ports.messages, self.clock, self.store, self.new_id, self.metrics),
             logs=LogEvents(ports.logs, self.clock),
             secrets=secrets,
             functions=self.functions,

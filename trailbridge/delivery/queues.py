@@ -22,6 +22,7 @@ import orjson
 
 from trailbridge.clock import Clock
 from trailbridge.domain.ids import NewId
+from trailbridge.metrics import Metrics
 from trailbridge.storage.ports import Deduplication, Messages, NewMessage, Received, ReceiveRules, Sent, Store
 
 DEFAULT_VISIBILITY_TIMEOUT = 30
@@ -41,8 +42,11 @@ def content_dedup_id(body: str) -> str:
 
 
 class QueueMessages:
-    def __init__(self, messages: Messages, clock: Clock, store: Store, new_id: NewId) -> None:
+    def __init__(
+        self, messages: Messages, clock: Clock, store: Store, new_id: NewId, metrics: Metrics | None = None
+    ) -> None:
         self._messages, self._clock, self._store, self._new_id = messages, clock, store, new_id
+        self._metrics = metrics  # NumberOfMessagesSent per queue, whoever sends: the API, rules, topics
         self._sent = threading.Condition()
         self._generation = 0  # counts sends, so a long poll never misses one that came just before it waits
         store.on_announce(_SENT, self._wake)  # a send on another node wakes the long polls here
@@ -73,6 +77,8 @@ class QueueMessages:
             scope = group_id if dedup_by_group else ""
             dedup = Deduplication(dedup_id, scope, now + DEDUPLICATION_SECONDS)
         sent = self._messages.send(queue_arn, message_id, body, blob, now, now + delay_seconds, group_id, dedup)
+        if self._metrics is not None:  # a duplicate is sent too (SQS counts it), only not enqueued again
+            self._metrics.add("NumberOfMessagesSent", queue_arn)
         if not sent.duplicate:
             self._store.announce(_SENT)  # inside a transaction, with its commit
             self._wake()
@@ -90,6 +96,9 @@ class QueueMessages:
             messages.append(NewMessage(queue_arn, self._new_id(), body, blob, now, now + delay_seconds, group_id))
         if messages:
             self._messages.send_many(messages)
+            if self._metrics is not None:
+                for message in messages:
+                    self._metrics.add("NumberOfMessagesSent", message.queue_arn)
             self._store.announce(_SENT)
             self._wake()
 

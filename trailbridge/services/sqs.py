@@ -201,7 +201,6 @@ class QueuesService:
             dedup_id=dedup_id,
             dedup_by_group=doc["Attributes"].get("DeduplicationScope") == "messageGroup",
         )
-        self.engine.metrics.add("NumberOfMessagesSent", doc["Arn"])
         answer = {"MessageId": sent.message_id, "MD5OfMessageBody": md5_hex(body)}
         if attributes:
             answer["MD5OfMessageAttributes"] = md5_of_attributes(attributes)
