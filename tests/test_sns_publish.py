@@ -325,3 +325,23 @@ def test_a_fifo_topic_delivers_to_fifo_queues_in_order_with_its_group_and_sequen
     raw = sns.sqs.receive_message(QueueUrl=raw_url, MaxNumberOfMessages=10)["Messages"]
     assert [m["Body"] for m in raw] == ["m0", "m1", "m2"]  # in order, the duplicate not among them
     assert sns.sqs.receive_message(QueueUrl=raw_url).get("Messages", []) == []  # the group is in flight
+
+
+def test_deliveries_to_queues_are_counted_per_topic_and_subscription(engine: Engine) -> None:
+    sns = Sns(engine)
+    topic = sns.topic("counted")
+    _, raw_queue = sns.queue("raw")
+    _, json_queue = sns.queue("json")
+    raw = sns.subscribe(topic, raw_queue, RawMessageDelivery="true")
+    notified = sns.subscribe(topic, json_queue)
+    _, gone_queue = sns.queue("gone")
+    gone = sns.subscribe(topic, gone_queue)
+    sns.sqs.delete_queue(QueueUrl=sns.sqs.get_queue_url(QueueName="gone")["QueueUrl"])
+    for n in range(2):
+        sns.publisher.publish(TopicArn=topic, Message=f"m{n}")
+    counted = {(s["Metric"], s["TargetId"]): sum(c for _, c in s["Points"]) for s in engine.metrics.series(topic, 0)}
+    assert counted == {
+        ("NumberOfNotificationsDelivered", raw): 2,
+        ("NumberOfNotificationsDelivered", notified): 2,
+        ("NumberOfNotificationsFailed", gone): 2,
+    }

@@ -285,17 +285,25 @@ class PublishService(SnsParts):
     ) -> None:
         """The raw message on the subscription's queue, or the queue and its UnsubscribeURL added to those that
         get the JSON notification."""
-        queue = queues.queue(subscription["Endpoint"]) or _dead_letter_queue(queues, subscription)
+        endpoint = queues.queue(subscription["Endpoint"])
+        queue = endpoint or _dead_letter_queue(queues, subscription)
+        # CloudWatch's SNS metrics per topic and subscription, as the other protocols' deliveries count them
+        counted = "NumberOfNotificationsDelivered" if endpoint is not None else "NumberOfNotificationsFailed"
         if queue is None:
+            self.engine.metrics.add(counted, queues.arn, subscription["SubscriptionArn"])
             return
         if subscription["Attributes"].get("RawMessageDelivery") != "true":
             url = unsubscribe_url(self.engine.settings.endpoint_url, subscription["SubscriptionArn"])
             notified.append((queue, url))
+            self.engine.metrics.add(counted, queues.arn, subscription["SubscriptionArn"])
             return
         attributes = _delivered_attributes(entry)
         if len(attributes) <= _MOST_RAW_ATTRIBUTES:  # more, and SNS discards the message for this queue
             group_id, dedup_id = queues.fifo_ids(entry)
             queues.send(queue, body, attributes, group_id=group_id, dedup_id=dedup_id)
+        else:
+            counted = "NumberOfNotificationsFailed"
+        self.engine.metrics.add(counted, queues.arn, subscription["SubscriptionArn"])
 
 
 def _dead_letter_queue(queues: TopicQueues, subscription: Mapping[str, Any]) -> dict[str, Any] | None:
