@@ -84,9 +84,6 @@ NOT_RUN |= {
     "TestAssignReferenceVariables::test_assign_in_catch_state": (
         "trailbridge's engine does not bind $states.errorOutput in a Catch's Assign (States.QueryEvaluationError)"
     ),
-    "TestCallback::test_sqs_wait_for_task_token_no_token_parameter": (
-        "trailbridge writes no TaskSubmitted event once a .waitForTaskToken task's call is made"
-    ),
     "TestHeartbeats::test_heartbeat_timeout": "trailbridge names a heartbeat's expiry States.HeartbeatTimeout; AWS recorded States.Timeout",
     "TestHeartbeats::test_heartbeat_no_timeout": "trailbridge names a heartbeat's expiry States.HeartbeatTimeout; AWS recorded States.Timeout",
     "TestTaskServiceLambda::test_invoke_timeout": (

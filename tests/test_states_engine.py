@@ -273,6 +273,22 @@ def test_a_task_waiting_for_its_token_times_out_and_the_heartbeat_keeps_it_alive
     assert execution.output == {"n": 1, "error": {"Error": "States.HeartbeatTimeout"}}
 
 
+def test_a_call_made_for_a_callback_task_is_a_task_submitted_event() -> None:
+    sent = TaskSucceeded({"MessageId": "m-1"})
+    invoker = ScriptedInvoker({"arn:aws:states:::lambda:invoke": lambda r: TaskPending(sent)})
+    events = drive(start(TASK, {"n": 1}), invoker)
+    assert [e["type"] for e in events][-2:] == ["TaskStarted", "TaskSubmitted"]
+    details = events[-1]["taskSubmittedEventDetails"]
+    assert (details["resourceType"], details["resource"]) == ("lambda", "invoke")
+    assert json.loads(details["output"]) == {"MessageId": "m-1"}
+
+
+def test_a_task_that_waits_before_any_call_writes_no_task_submitted_event() -> None:
+    invoker = ScriptedInvoker({"arn:aws:states:::lambda:invoke": lambda r: TaskPending()})
+    events = drive(start(TASK, {"n": 1}), invoker)
+    assert [e["type"] for e in events][-1] == "TaskStarted"
+
+
 def test_the_execution_times_out() -> None:
     execution = start({**WAIT_THEN_PASS, "TimeoutSeconds": 60})
     events = drive(execution)

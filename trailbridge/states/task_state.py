@@ -112,23 +112,24 @@ def _answered(
     runner: StateRunner, branch: Branch, spec: dict[str, Any], outcome: TaskOutcome, kind: str, name: str
 ) -> Blocked | None:
     if isinstance(outcome, TaskPending):
+        if outcome.submitted is not None:
+            runner.emit(branch, "TaskSubmitted", _with_output(kind, name, outcome.submitted.output))
         branch["phase"] = "task_wait"
         return _still_waiting(runner, branch, kind, name)
     if isinstance(outcome, TaskFailed):
         details = {"resourceType": kind, "resource": name} | history.failure(outcome.error, outcome.cause)
         runner.emit(branch, "TaskFailed", details)
         raise StatesError(outcome.error or errors.TASK_FAILED, outcome.cause)
-    exited = history.exited("", outcome.output)
-    details = {
-        "resourceType": kind,
-        "resource": name,
-        "output": exited["output"],
-        "outputDetails": exited["outputDetails"],
-    }
-    runner.emit(branch, "TaskSucceeded", details)
+    runner.emit(branch, "TaskSucceeded", _with_output(kind, name, outcome.output))
     flow = runner.flow(branch, spec)
     runner.to_exit(branch, flow.output(outcome.output), flow.assign(spec.get("Assign"), outcome.output))
     return None
+
+
+def _with_output(kind: str, name: str, output: Any) -> dict[str, Any]:
+    """TaskSucceeded's and TaskSubmitted's details: the answer as the history shows it."""
+    exited = history.exited("", output)
+    return {"resourceType": kind, "resource": name} | {k: exited[k] for k in ("output", "outputDetails")}
 
 
 def answer_of(outcome: TaskSucceeded | TaskFailed) -> dict[str, Any]:

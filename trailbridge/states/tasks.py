@@ -2,7 +2,8 @@
 
 The engine never calls a service itself: it hands a `TaskRequest` to a `TaskInvoker`, which answers
 `TaskSucceeded`, `TaskFailed`, or `TaskPending` (a `.waitForTaskToken` task: the answer comes later,
-through `Execution.send_task_success` / `send_task_failure`).
+through `Execution.send_task_success` / `send_task_failure`). A `TaskPending` whose call was made and
+answered at once carries that answer (`submitted`): the history's TaskSubmitted shows it, as AWS's does.
 """
 
 from __future__ import annotations
@@ -35,7 +36,10 @@ class TaskFailed:
 
 @dataclass(frozen=True, slots=True)
 class TaskPending:
-    """The task was started and answers later by its token."""
+    """The task was started and answers later by its token; `submitted` is the call's own answer, when it
+    was made at once (None: no call was made yet, as for an activity)."""
+
+    submitted: TaskSucceeded | None = None
 
 
 TaskOutcome = TaskSucceeded | TaskFailed | TaskPending

@@ -38,7 +38,8 @@ role's calls, as the API makes them, and their records), `background` (work answ
 
 A function (or an HTTP request) runs for seconds: it is started on a thread of its own and the task answered
 `TaskPending()`; the result is given later by its token (`answer_task`). `.waitForTaskToken` on any of them
-makes the call and answers `TaskPending()`: the answer comes through SendTaskSuccess/SendTaskFailure.
+makes the call and answers `TaskPending()` (carrying the call's answer, which the history's TaskSubmitted
+shows, where the call is made at once): the answer comes through SendTaskSuccess/SendTaskFailure.
 A function or HTTP request in flight when its process stops is made again (same token and input) by the
 driver that next looks at its execution (`background.redone`, the driver's `check`): at least once, as
 Lambda invokes. The call of a `.waitForTaskToken` task is not made again: its answer comes from outside.
@@ -269,8 +270,9 @@ class Integrations:
 
 
 def _waiting(outcome: Outcome, waits: bool) -> TaskOutcome:
-    """A call made for a `.waitForTaskToken` task waits for its callback once it succeeded."""
-    return TaskPending() if waits and isinstance(outcome, TaskSucceeded) else outcome
+    """A call made for a `.waitForTaskToken` task waits for its callback once it succeeded (its answer goes to
+    the history's TaskSubmitted)."""
+    return TaskPending(outcome) if waits and isinstance(outcome, TaskSucceeded) else outcome
 
 
 def _callback(outcome: Outcome, waits: bool) -> Outcome | None:
