@@ -413,7 +413,7 @@ def test_a_task_waiting_for_its_token_times_out_at_its_heartbeat(server: Server,
     execution = sfn.start_execution(stateMachineArn=asks, input=json.dumps({"approver": approver}))["executionArn"]
     token = _child_token(sfn, approver)
     done = finished(sfn, execution, timeout=10)
-    assert (done["status"], done["error"]) == ("FAILED", "States.HeartbeatTimeout")
+    assert (done["status"], done["error"]) == ("FAILED", "States.Timeout")
     assert history_types(sfn, execution)[-2:] == ["TaskTimedOut", "ExecutionFailed"]
     with pytest.raises(ClientError) as late:
         sfn.send_task_success(taskToken=token, output="{}")

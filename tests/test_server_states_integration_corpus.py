@@ -84,8 +84,6 @@ NOT_RUN |= {
     "TestAssignReferenceVariables::test_assign_in_catch_state": (
         "trailbridge's engine does not bind $states.errorOutput in a Catch's Assign (States.QueryEvaluationError)"
     ),
-    "TestHeartbeats::test_heartbeat_timeout": "trailbridge names a heartbeat's expiry States.HeartbeatTimeout; AWS recorded States.Timeout",
-    "TestHeartbeats::test_heartbeat_no_timeout": "trailbridge names a heartbeat's expiry States.HeartbeatTimeout; AWS recorded States.Timeout",
     "TestTaskServiceLambda::test_invoke_timeout": (
         "a function that runs past TimeoutSeconds is needed (its code is not in the corpus); and trailbridge's "
         "States.Timeout error output has no Cause where AWS gives Cause ''"

@@ -270,6 +270,18 @@ def test_a_task_waiting_for_its_token_times_out_and_the_heartbeat_keeps_it_alive
     assert execution.step(NOW + timedelta(seconds=12), invoker).wait_until == "2025-01-01T00:00:15.000Z"
     events = drive(execution, invoker, NOW + timedelta(seconds=15))
     assert [e["type"] for e in events][:2] == ["TaskTimedOut", "TaskStateExited"]
+    assert events[0]["taskTimedOutEventDetails"]["error"] == "States.Timeout"  # as AWS recorded a missed heartbeat
+    assert execution.output == {"n": 1, "error": {"Error": "States.Timeout"}}
+
+
+def test_an_activitys_missed_heartbeat_is_a_heartbeat_timeout() -> None:
+    activity = "arn:aws:states:us-east-1:111111111111:activity:work"
+    definition = json.loads(json.dumps(TASK))
+    definition["States"]["T"].update(Resource=activity, HeartbeatSeconds=10)
+    invoker = ScriptedInvoker({activity: lambda r: TaskPending()})
+    execution = start(definition, {"n": 1})
+    drive(execution, invoker)
+    drive(execution, invoker, NOW + timedelta(seconds=10))
     assert execution.output == {"n": 1, "error": {"Error": "States.HeartbeatTimeout"}}
 
 

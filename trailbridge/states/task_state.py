@@ -99,7 +99,10 @@ def heartbeat(branch: Branch, now: datetime) -> None:
 
 
 def _still_waiting(runner: StateRunner, branch: Branch, kind: str, name: str) -> Blocked | None:
-    for key, error in (("timeout_at", errors.TIMEOUT), ("heartbeat_at", errors.HEARTBEAT_TIMEOUT)):
+    # AWS names a callback (or job run) task's missed heartbeat States.Timeout, as its recorded histories show;
+    # States.HeartbeatTimeout is kept for an activity, whose worker sends the heartbeats.
+    missed = errors.HEARTBEAT_TIMEOUT if ":activity:" in name else errors.TIMEOUT
+    for key, error in (("timeout_at", errors.TIMEOUT), ("heartbeat_at", missed)):
         deadline = parse_timestamp(branch[key]) if key in branch else None
         if deadline is not None and runner.now >= deadline:
             runner.emit(branch, "TaskTimedOut", {"resourceType": kind, "resource": name, "error": error})
