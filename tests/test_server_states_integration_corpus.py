@@ -81,9 +81,6 @@ NOT_RUN: dict[str, str] = {
     ),
 }
 NOT_RUN |= {
-    "TestAssignReferenceVariables::test_assign_in_catch_state": (
-        "trailbridge's engine does not bind $states.errorOutput in a Catch's Assign (States.QueryEvaluationError)"
-    ),
     "TestTaskServiceLambda::test_invoke_timeout": (
         "a function that runs past TimeoutSeconds is needed (its code is not in the corpus); and trailbridge's "
         "States.Timeout error output has no Cause where AWS gives Cause ''"

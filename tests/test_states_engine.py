@@ -301,6 +301,17 @@ def test_a_task_that_waits_before_any_call_writes_no_task_submitted_event() -> N
     assert [e["type"] for e in events][-1] == "TaskStarted"
 
 
+def test_a_catchers_jsonata_assign_sees_the_error_output() -> None:
+    catcher = {"ErrorEquals": ["States.ALL"], "Assign": {"seen": "{% $states.errorOutput %}"}, "Next": "H"}
+    task = {"Type": "Task", "Resource": "arn:x", "Next": "H", "Catch": [catcher]}
+    after = {"Type": "Pass", "Output": "{% $seen %}", "End": True}
+    definition = {"QueryLanguage": "JSONata", "StartAt": "T", "States": {"T": task, "H": after}}
+    invoker = ScriptedInvoker({"arn:x": lambda r: TaskFailed("Boom", "why")})
+    execution = start(definition)
+    drive(execution, invoker)
+    assert (execution.status, execution.output) == ("SUCCEEDED", {"Error": "Boom", "Cause": "why"})
+
+
 def test_the_execution_times_out() -> None:
     execution = start({**WAIT_THEN_PASS, "TimeoutSeconds": 60})
     events = drive(execution)

@@ -64,12 +64,13 @@ class Flow:
     def finish(self, value: Any) -> Any:
         return payload.input_path(self.scope(value), self.spec.get("OutputPath", "$"))
 
-    def assign(self, assign: Any, result: Any) -> dict[str, Any]:
-        """The variables `Assign` sets, evaluated against the variables before any of them changes."""
+    def assign(self, assign: Any, result: Any, **extra: Any) -> dict[str, Any]:
+        """The variables `Assign` sets, evaluated against the variables before any of them changes (JSONata:
+        with `$states.result`, and what else the field sees, as a Catch's `$states.errorOutput`)."""
         if assign is None:
             return {}
         if self.jsonata:
-            values = self.evaluate(assign, "Assign", result=result)
+            values = self.evaluate(assign, "Assign", result=result, **extra)
         else:
             values = payload.template(self.scope(result), assign, "Assign")
         return dict(values)

@@ -278,7 +278,7 @@ class StateRunner:
                 if "Output" in catcher
                 else error_output
             )
-            assigned = flow.assign(catcher.get("Assign"), None) if "Assign" in catcher else {}
+            assigned = flow.assign(catcher.get("Assign"), None, errorOutput=error_output)
         else:
             present = "ResultPath" in catcher
             output = payload.result_path(flow.scope(flow.raw), catcher.get("ResultPath"), error_output, present)
