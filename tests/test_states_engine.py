@@ -271,7 +271,7 @@ def test_a_task_waiting_for_its_token_times_out_and_the_heartbeat_keeps_it_alive
     events = drive(execution, invoker, NOW + timedelta(seconds=15))
     assert [e["type"] for e in events][:2] == ["TaskTimedOut", "TaskStateExited"]
     assert events[0]["taskTimedOutEventDetails"]["error"] == "States.Timeout"  # as AWS recorded a missed heartbeat
-    assert execution.output == {"n": 1, "error": {"Error": "States.Timeout"}}
+    assert execution.output == {"n": 1, "error": {"Error": "States.Timeout", "Cause": ""}}
 
 
 def test_an_activitys_missed_heartbeat_is_a_heartbeat_timeout() -> None:
@@ -282,7 +282,24 @@ def test_an_activitys_missed_heartbeat_is_a_heartbeat_timeout() -> None:
     execution = start(definition, {"n": 1})
     drive(execution, invoker)
     drive(execution, invoker, NOW + timedelta(seconds=10))
-    assert execution.output == {"n": 1, "error": {"Error": "States.HeartbeatTimeout"}}
+    assert execution.output == {"n": 1, "error": {"Error": "States.HeartbeatTimeout", "Cause": ""}}
+
+
+def test_a_tasks_timeout_error_output_has_an_empty_cause() -> None:
+    definition = json.loads(json.dumps(TASK))
+    definition["States"]["T"].update(TimeoutSeconds=5)
+    invoker = ScriptedInvoker({"arn:aws:states:::lambda:invoke": lambda r: TaskPending()})
+    execution = start(definition, {"n": 1})
+    drive(execution, invoker)
+    events = drive(execution, invoker, NOW + timedelta(seconds=5))
+    assert [e["type"] for e in events][:2] == ["TaskTimedOut", "TaskStateExited"]
+    assert execution.output == {"n": 1, "error": {"Error": "States.Timeout", "Cause": ""}}
+    del definition["States"]["T"]["Catch"]  # uncaught, the execution's failure has no cause (as AWS recorded it)
+    uncaught = start(definition, {"n": 1})
+    drive(uncaught, invoker)
+    events = drive(uncaught, invoker, NOW + timedelta(seconds=5))
+    assert events[-1]["type"] == "ExecutionFailed" and "cause" not in events[-1]["executionFailedEventDetails"]
+    assert (uncaught.status, uncaught.error, uncaught.cause) == ("FAILED", "States.Timeout", None)
 
 
 def test_a_call_made_for_a_callback_task_is_a_task_submitted_event() -> None:

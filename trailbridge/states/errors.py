@@ -33,6 +33,11 @@ class StatesError(TrailbridgeError):
         self.located = located  # the cause already names the state it happened in
 
 
+class TaskTimedOut(StatesError):
+    """A task's TimeoutSeconds or HeartbeatSeconds passed: no cause in the history or the execution's failure, and
+    `"Cause": ""` in the error output a Catch gives on (as AWS recorded it)."""
+
+
 class InvalidDefinition(TrailbridgeError):
     """A definition AWS would refuse: `message` is AWS's text ("SCHEMA_VALIDATION_FAILED: ... at /States/X")."""
 

@@ -271,7 +271,8 @@ class StateRunner:
 
     def _caught(self, branch: Branch, spec: dict[str, Any], catcher: dict[str, Any], err: StatesError) -> None:
         flow = self.flow(branch, spec)
-        error_output = {"Error": err.error} | ({"Cause": err.cause} if err.cause is not None else {})
+        cause = "" if isinstance(err, errors.TaskTimedOut) else err.cause
+        error_output = {"Error": err.error} | ({"Cause": cause} if cause is not None else {})
         if flow.jsonata:
             output = (
                 flow.evaluate(catcher["Output"], "Output", errorOutput=error_output)

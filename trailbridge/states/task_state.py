@@ -106,7 +106,7 @@ def _still_waiting(runner: StateRunner, branch: Branch, kind: str, name: str) ->
         deadline = parse_timestamp(branch[key]) if key in branch else None
         if deadline is not None and runner.now >= deadline:
             runner.emit(branch, "TaskTimedOut", {"resourceType": kind, "resource": name, "error": error})
-            raise StatesError(error)
+            raise errors.TaskTimedOut(error)
     deadlines = [branch[key] for key in ("timeout_at", "heartbeat_at") if key in branch]
     return Blocked(wait_until=min(deadlines) if deadlines else None, pending=True)
 
