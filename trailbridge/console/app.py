@@ -185,13 +185,10 @@ class Console:
     async def api(self, request: Request) -> Response:
         if _is_api_call(request):
             return await self.serve(request)
-        session = self._session(request)
-        refused = self._refused(request, session)
-        if refused is not None or session is None:
-            return refused or _forbidden()
-        body = await self._body(request, self.max_body)
-        if body is None:
-            return _too_large(self.max_body)
+        admitted = await self._admitted(request, self.max_body)
+        if isinstance(admitted, Response):
+            return admitted
+        session, body = admitted
         credential = self._credential(session)
         try:
             call = api_request(
@@ -210,13 +207,10 @@ class Console:
         """A call of any protocol: the JSON body is its parameters; the answer is the parsed output as JSON."""
         if _is_api_call(request):
             return await self.serve(request)
-        session = self._session(request)
-        refused = self._refused(request, session)
-        if refused is not None or session is None:
-            return refused or _forbidden()
-        body = await self._body(request, self.max_body)
-        if body is None:
-            return _too_large(self.max_body)
+        admitted = await self._admitted(request, self.max_body)
+        if isinstance(admitted, Response):
+            return admitted
+        session, body = admitted
         try:
             params = orjson.loads(body or b"{}")
         except orjson.JSONDecodeError as exc:
@@ -237,13 +231,10 @@ class Console:
         (GetTopicAttributes, GetQueueAttributes as the key)."""
         if _is_api_call(request):
             return await self.serve(request)
-        session = self._session(request)
-        refused = self._refused(request, session)
-        if refused is not None or session is None:
-            return refused or _forbidden()
-        body = await self._body(request, MAX_FORM_BYTES)
-        if body is None:
-            return _too_large(MAX_FORM_BYTES)
+        admitted = await self._admitted(request, MAX_FORM_BYTES)
+        if isinstance(admitted, Response):
+            return admitted
+        session, body = admitted
         try:
             document = orjson.loads(body or b"{}")
             if not isinstance(document, dict):
@@ -277,13 +268,10 @@ class Console:
         decision is an API call made as the key, and the message is deleted before the event is redriven."""
         if _is_api_call(request):
             return await self.serve(request)
-        session = self._session(request)
-        refused = self._refused(request, session)
-        if refused is not None or session is None:
-            return refused or _forbidden()
-        body = await self._body(request, MAX_FORM_BYTES)
-        if body is None:
-            return _too_large(MAX_FORM_BYTES)
+        admitted = await self._admitted(request, MAX_FORM_BYTES)
+        if isinstance(admitted, Response):
+            return admitted
+        session, body = admitted
         try:
             url, message_id = redrive.asked(orjson.loads(body or b"{}"))
             answer = await self._redriven(request, session, url, message_id)
@@ -298,13 +286,10 @@ class Console:
         made on the API as the key (`console/validation.py`), in a worker thread."""
         if _is_api_call(request):
             return await self.serve(request)
-        session = self._session(request)
-        refused = self._refused(request, session)
-        if refused is not None or session is None:
-            return refused or _forbidden()
-        body = await self._body(request, MAX_FORM_BYTES)
-        if body is None:
-            return _too_large(MAX_FORM_BYTES)
+        admitted = await self._admitted(request, MAX_FORM_BYTES)
+        if isinstance(admitted, Response):
+            return admitted
+        session, body = admitted
         try:
             trail = orjson.loads(body or b"{}").get("Trail")
         except (orjson.JSONDecodeError, AttributeError):
@@ -431,6 +416,18 @@ class Console:
         except sandbox.SandboxError as exc:
             return _json_error("ValidationException", str(exc), 400, field=exc.field, hints=exc.hints)
         return Response(orjson.dumps(answer), media_type="application/json", headers=_HEADERS)
+
+    async def _admitted(self, request: Request, limit: int) -> tuple[Session, bytes] | Response:
+        """A console POST's session and body, or the answer that refuses it: no session, no CSRF token (403),
+        not signed in (401), a body past `limit` (413)."""
+        session = self._session(request)
+        refused = self._refused(request, session)
+        if refused is not None or session is None:
+            return refused or _forbidden()
+        body = await self._body(request, limit)
+        if body is None:
+            return _too_large(limit)
+        return session, body
 
     def _refused(self, request: Request, session: Session | None) -> Response | None:
         """403 for a POST without its session's CSRF token; 401 under --auth for a session not signed in."""
