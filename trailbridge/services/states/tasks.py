@@ -1,10 +1,13 @@
 """The task resources Step Functions serves itself, and the invoker that routes a Task state's resource.
 
 `arn:aws:states:::states:startExecution` starts an execution of another state machine, as the execution's
-account: plain, it answers `{ExecutionArn, StartDate}`; `.sync` and `.sync:2` wait for the child to finish
-(the child carries its parent's token, and the driver answers the parent when the child is over: its output
-as JSON text for `.sync`, as JSON for `.sync:2`; a child that did not succeed fails the task with
-States.TaskFailed and the child's description as the cause); `.waitForTaskToken` waits for SendTask*.
+account (`Input` null or absent is `{}`, as AWS starts it): plain, it answers StartExecution's answer
+`{ExecutionArn, StartDate, SdkHttpMetadata, SdkResponseMetadata}`; `.sync` and `.sync:2` wait for the child to
+finish and `.waitForTaskToken` for SendTask*, the history's TaskSubmitted showing that answer, as AWS writes it.
+A `.sync` child carries its parent's token, and the driver answers the parent when the child is over with its
+DescribeExecution fields (`Input` and `Output` as JSON text for `.sync`, as JSON for `.sync:2`, and the redrive
+fields of a succeeded execution); a child that did not succeed fails the task with States.TaskFailed and the
+child's description as the cause.
 An activity's ARN schedules a task for its workers (`activities`). Any other resource goes to the fallback
 invoker (the driver gives `integrations.tasks_for`; without one, the task fails with States.TaskFailed)."""
 
@@ -16,6 +19,7 @@ import orjson
 
 from trailbridge.services.base import Engine, ServiceError
 from trailbridge.services.states import activities, calls
+from trailbridge.services.states.integrations.shapes import Optimized, with_metadata
 from trailbridge.states import TaskFailed, TaskInvoker, TaskPending, TaskRequest, TaskSucceeded
 from trailbridge.states.payload import compact
 from trailbridge.states.tasks import NoTasks, TaskOutcome
@@ -23,6 +27,9 @@ from trailbridge.storage.ports import StoredExecution
 
 START = "arn:aws:states:::states:startExecution"
 _SUFFIXES = {"": "", ".sync": "1", ".sync:2": "2", ".waitForTaskToken": "token"}
+_START_EXECUTION = Optimized(
+    "stepfunctions", "StartExecution", "StepFunctions", "AWSStepFunctions", "application/x-amz-json-1.0"
+)
 
 
 class TaskRouter:
@@ -47,8 +54,8 @@ class TaskRouter:
         machine = params.get("StateMachineArn")
         if not isinstance(machine, str):
             return TaskFailed("States.TaskFailed", "The field 'StateMachineArn' is required")
-        given = params.get("Input", {})
-        text = given if isinstance(given, str) else compact(given)
+        given = params.get("Input")
+        text = given if isinstance(given, str) else compact({} if given is None else given)
         parent = {"token": request.token, "sync": mode} if mode in ("1", "2") else None
         try:
             started = calls.start_execution(
@@ -57,9 +64,9 @@ class TaskRouter:
         except ServiceError as exc:
             name = exc.code if exc.code.endswith("Exception") else f"{exc.code}Exception"
             return TaskFailed(f"StepFunctions.{name}", exc.message)
-        if mode:
-            return TaskPending()
-        return TaskSucceeded({"ExecutionArn": started["executionArn"], "StartDate": _millis(started["startDate"])})
+        answer = {"ExecutionArn": started["executionArn"], "StartDate": _millis(started["startDate"])}
+        shown = with_metadata(answer, _START_EXECUTION, self.engine.new_id(), self.engine.clock.now())
+        return TaskPending(TaskSucceeded(shown)) if mode else TaskSucceeded(shown)
 
 
 def _millis(when: Any) -> int:
@@ -84,7 +91,13 @@ def parent_outcome(child: StoredExecution, sync: str) -> TaskSucceeded | TaskFai
     if sync == "2":
         described["Input"] = orjson.loads(child.input)
     if child.status == "SUCCEEDED":
-        return TaskSucceeded(described | {"Output": output, "OutputDetails": {"Included": True}})
+        redrive = {
+            "RedriveCount": 0,
+            "RedriveStatus": "NOT_REDRIVABLE",
+            "RedriveStatusReason": "Execution is SUCCEEDED and cannot be redriven",
+        }
+        shown = described | {"Output": output, "OutputDetails": {"Included": True}} | redrive
+        return TaskSucceeded(dict(sorted(shown.items())))  # in AWS's order: by name
     if child.error is not None:
         described["Error"] = child.error
     if child.cause is not None:
