@@ -721,6 +721,24 @@ class StoredExecution:
     error: str | None = None
     cause: str | None = None
     stopped: float | None = None
+    parent: str | None = None  # the token of the `.sync` task (of another execution) that waits for it to end
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionRequest:
+    """A caller's request to an execution, kept (committed, acknowledged) until the holder of the execution's
+    lease applies it: a task's answer (`kind` "answer", `body` its outcome as JSON), a task's heartbeat
+    ("heartbeat"), or a stop ("stop", `body` its error and cause as JSON). At most one pending request holds a
+    `once` key (a task's token for its answer, the execution's ARN for its stop). `seq`: given by the store,
+    increasing in the order requests are made."""
+
+    arn: str
+    kind: str
+    at: float
+    token: str | None = None
+    body: str | None = None
+    once: str | None = None
+    seq: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -729,7 +747,8 @@ class ExecutionChange:
     the task tokens it began to wait on. A change that leaves the execution not RUNNING drops its tokens.
     `release` gives up the lease with it. `held`: a step of an execution its holder steps again at once, which
     changes only the snapshot and adds events: the rest stays as stored (its status, wake-up instant, lease
-    and tokens), so the backend writes less."""
+    and tokens), so the backend writes less. `applied`: the `seq` of each request (`ExecutionRequest`) the change
+    applied, deleted with it (a change not applied leaves them pending)."""
 
     arn: str
     status: str
@@ -743,6 +762,7 @@ class ExecutionChange:
     stopped: float | None = None
     release: bool = False
     held: bool = False
+    applied: Sequence[int] = ()
 
 
 class Executions(Protocol):
@@ -785,8 +805,29 @@ class Executions(Protocol):
         ...
 
     def save(self, owner: str, changes: Sequence[ExecutionChange]) -> list[str]:
-        """Apply changes (with their events and tokens) in one transaction; the ARNs of those not applied
-        because `owner` does not hold their execution's lease."""
+        """Apply changes (with their events and tokens, deleting the requests they applied) in one transaction;
+        the ARNs of those not applied because `owner` does not hold their execution's lease. A change that ends
+        an execution drops its pending requests; one that releases a RUNNING execution with requests still
+        pending (made while the lease was held) makes it due at the earliest of them."""
+        ...
+
+    def lock(self, arn: str) -> StoredExecution | None:
+        """Inside a transaction: the execution as last committed, kept from other writers (a save, another
+        request) until the transaction ends (None: there is none)."""
+        ...
+
+    def ask(self, request: ExecutionRequest, now: float) -> ExecutionRequest:
+        """Inside a transaction: add a pending request, unless one holding its `once` key is pending (then that one
+        is answered and nothing is added); the request kept, with its `seq`. An added request makes its RUNNING
+        execution due at `now`, unless a live lease holds it (its holder's save does then)."""
+        ...
+
+    def requests(self, arns: Collection[str]) -> list[ExecutionRequest]:
+        """The pending requests of these executions, in the order they were made."""
+        ...
+
+    def children(self, tokens: Collection[str]) -> list[str]:
+        """The ARNs of the RUNNING executions whose `parent` is one of these task tokens."""
         ...
 
     def token(self, token: str) -> str | None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+import itertools
+from collections.abc import Collection, Sequence
 
 from trailbridge.storage.memory.store import MemoryStore
-from trailbridge.storage.ports import ExecutionChange, StoredExecution
+from trailbridge.storage.ports import ExecutionChange, ExecutionRequest, StoredExecution
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -24,6 +25,8 @@ class MemoryExecutions:
         self._events: dict[str, list[tuple[int, str]]] = {}
         self._tokens: dict[str, str] = {}
         self._tokens_of: dict[str, tuple[str, ...]] = {}
+        self._requests: dict[int, ExecutionRequest] = {}
+        self._seqs = itertools.count(1)
 
     def put_revision(self, revision: str, definition: str) -> None:
         with self._store.transaction():
@@ -102,6 +105,8 @@ class MemoryExecutions:
         return refused
 
     def _apply(self, current: StoredExecution, change: ExecutionChange) -> None:
+        for seq in change.applied:
+            self._store.assign(self._requests, seq, None)
         if change.events:
             self._store.assign(self._events, change.arn, self._events.get(change.arn, []) + list(change.events))
         if change.held:
@@ -126,8 +131,44 @@ class MemoryExecutions:
             for token in self._tokens_of.get(change.arn, ()):
                 self._store.assign(self._tokens, token, None)
             self._store.assign(self._tokens_of, change.arn, None)
+            for request in self._pending(change.arn):
+                self._store.assign(self._requests, request.seq, None)
         if change.release:
             self._store.assign(self._leases, change.arn, None)
+            earliest = min((r.at for r in self._pending(change.arn)), default=None)
+            if change.status == "RUNNING" and earliest is not None:
+                due = earliest if change.wake_at is None else min(change.wake_at, earliest)
+                self._store.assign(self._executions, change.arn, dataclasses.replace(updated, wake_at=due))
+
+    def _pending(self, arn: str) -> list[ExecutionRequest]:
+        return sorted((r for r in self._requests.values() if r.arn == arn), key=lambda r: r.seq)
+
+    def lock(self, arn: str) -> StoredExecution | None:
+        return self._executions.get(arn)  # the caller's transaction holds the store's lock
+
+    def ask(self, request: ExecutionRequest, now: float) -> ExecutionRequest:
+        with self._store.transaction():
+            if request.once is not None:
+                for pending in self._requests.values():
+                    if pending.once == request.once:
+                        return pending
+            kept = dataclasses.replace(request, seq=next(self._seqs))
+            self._store.assign(self._requests, kept.seq, kept)
+            execution = self._executions.get(request.arn)
+            if execution is not None and execution.status == "RUNNING" and self._free(request.arn, now):
+                due = now if execution.wake_at is None else min(execution.wake_at, now)
+                self._store.assign(self._executions, request.arn, dataclasses.replace(execution, wake_at=due))
+            return kept
+
+    def requests(self, arns: Collection[str]) -> list[ExecutionRequest]:
+        wanted = set(arns)
+        with self._store.transaction():
+            return sorted((r for r in self._requests.values() if r.arn in wanted), key=lambda r: r.seq)
+
+    def children(self, tokens: Collection[str]) -> list[str]:
+        wanted = set(tokens)
+        with self._store.transaction():
+            return [e.arn for e in self._executions.values() if e.status == "RUNNING" and e.parent in wanted]
 
     def token(self, token: str) -> str | None:
         return self._tokens.get(token)

@@ -7,15 +7,20 @@ one execution twice; a save applies only the changes whose lease is still the sa
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
-from trailbridge.storage.ports import ExecutionChange, StoredExecution
+from trailbridge.storage.ports import ExecutionChange, ExecutionRequest, StoredExecution
 from trailbridge.storage.postgres.store import PostgresStore, queries
 
 
 def _row(row: Sequence[Any]) -> StoredExecution:
     return StoredExecution(*row)
+
+
+def _request(row: Sequence[Any]) -> ExecutionRequest:
+    arn, kind, at, token, body, once, seq = row
+    return ExecutionRequest(arn, kind, float(at), token, body, once, int(seq))
 
 
 class PostgresExecutions:
@@ -103,10 +108,40 @@ class PostgresExecutions:
                 conn.execute(
                     self._sql["tokens_add"], {"tokens": [t for t, _ in tokens], "arns": [a for _, a in tokens]}
                 )
+            applied = [seq for c in kept for seq in c.applied]
+            if applied:
+                conn.execute(self._sql["requests_done"], {"seqs": applied})
             finished = [c.arn for c in kept if c.status != "RUNNING" and not c.held]
             if finished:
                 conn.execute(self._sql["tokens_drop"], {"arns": finished})
+                conn.execute(self._sql["requests_drop"], {"arns": finished})
+            released = [c.arn for c in kept if c.status == "RUNNING" and c.release and not c.held]
+            if released:
+                conn.execute(self._sql["requests_wake"], {"arns": released})
         return [c.arn for c in changes if c.arn not in saved]
+
+    def lock(self, arn: str) -> StoredExecution | None:
+        with self._store.connection() as conn:
+            row = conn.execute(self._sql["lock"], {"arn": arn}).fetchone()
+        return None if row is None else _row(row)
+
+    def ask(self, request: ExecutionRequest, now: float) -> ExecutionRequest:
+        params = dataclasses.asdict(request)
+        with self._store.connection() as conn:
+            while (added := conn.execute(self._sql["request_add"], params).fetchone()) is None:
+                pending = conn.execute(self._sql["request_once"], params).fetchone()
+                if pending is not None:  # else its holder applied it since: this one is added after all
+                    return _request(pending)
+            conn.execute(self._sql["request_wake"], {"arn": request.arn, "now": now})
+        return dataclasses.replace(request, seq=int(added[0]))
+
+    def requests(self, arns: Collection[str]) -> list[ExecutionRequest]:
+        with self._store.connection() as conn:
+            return [_request(row) for row in conn.execute(self._sql["requests_of"], {"arns": list(arns)})]
+
+    def children(self, tokens: Collection[str]) -> list[str]:
+        with self._store.connection() as conn:
+            return [str(row[0]) for row in conn.execute(self._sql["children"], {"tokens": list(tokens)})]
 
     def token(self, token: str) -> str | None:
         with self._store.connection() as conn:

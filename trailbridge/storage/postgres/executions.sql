@@ -10,20 +10,20 @@ SELECT definition FROM sfn_revisions WHERE revision = %(revision)s;
 -- name: add
 INSERT INTO sfn_executions
     (arn, machine_arn, revision, account, region, name, status, input, started, snapshot, wake_at,
-     output, error, cause, stopped)
+     output, error, cause, stopped, parent)
 VALUES (%(arn)s, %(machine_arn)s, %(revision)s, %(account)s, %(region)s, %(name)s, %(status)s, %(input)s,
-        %(started)s, %(snapshot)s, %(wake_at)s, %(output)s, %(error)s, %(cause)s, %(stopped)s)
+        %(started)s, %(snapshot)s, %(wake_at)s, %(output)s, %(error)s, %(cause)s, %(stopped)s, %(parent)s)
 ON CONFLICT (arn) DO NOTHING
 RETURNING arn;
 
 -- name: get
 SELECT arn, machine_arn, revision, account, region, name, status, input, started, snapshot, wake_at,
-       output, error, cause, stopped
+       output, error, cause, stopped, parent
 FROM sfn_executions WHERE arn = %(arn)s;
 
 -- name: list
 SELECT arn, machine_arn, revision, account, region, name, status, input, started, snapshot, wake_at,
-       output, error, cause, stopped
+       output, error, cause, stopped, parent
 FROM sfn_executions
 WHERE machine_arn = %(machine)s AND (%(status)s::text IS NULL OR status = %(status)s)
   AND (%(started)s::float8 IS NULL OR (started, arn) < (%(started)s, %(arn)s::text))
@@ -55,13 +55,13 @@ WHERE arn IN (
     FOR UPDATE SKIP LOCKED
 )
 RETURNING arn, machine_arn, revision, account, region, name, status, input, started, snapshot, wake_at,
-          output, error, cause, stopped;
+          output, error, cause, stopped, parent;
 
 -- name: lease
 UPDATE sfn_executions SET lease_owner = %(owner)s, lease_until = %(until)s
 WHERE arn = %(arn)s AND (lease_owner IS NULL OR lease_owner = %(owner)s OR lease_until < %(now)s)
 RETURNING arn, machine_arn, revision, account, region, name, status, input, started, snapshot, wake_at,
-          output, error, cause, stopped;
+          output, error, cause, stopped, parent;
 
 -- name: save
 -- Every change in one statement; only the rows whose lease `owner` holds. A held step changes the snapshot alone.
@@ -99,3 +99,46 @@ WHERE status = 'RUNNING' AND wake_at IS NOT NULL AND lease_owner IS NULL;
 -- name: release
 UPDATE sfn_executions SET lease_owner = NULL, lease_until = NULL
 WHERE lease_owner IS NOT NULL AND (%(owner)s::text IS NULL OR lease_owner = %(owner)s);
+
+-- name: lock
+-- Held until the transaction ends: a save of the execution, or another request to it, waits for it.
+SELECT arn, machine_arn, revision, account, region, name, status, input, started, snapshot, wake_at,
+       output, error, cause, stopped, parent
+FROM sfn_executions WHERE arn = %(arn)s
+FOR UPDATE;
+
+-- name: request_add
+-- A request holding the `once` key of a pending one is not added (RETURNING then gives no row).
+INSERT INTO sfn_requests (arn, kind, at, token, body, once)
+VALUES (%(arn)s, %(kind)s, %(at)s, %(token)s, %(body)s, %(once)s)
+ON CONFLICT (once) DO NOTHING
+RETURNING seq;
+
+-- name: request_once
+SELECT arn, kind, at, token, body, once, seq FROM sfn_requests WHERE once = %(once)s;
+
+-- name: request_wake
+-- A request makes its execution due, unless a live lease holds it (its holder's save wakes it then). The
+-- row lock this takes orders it with that save: whichever commits second sees the other.
+UPDATE sfn_executions SET wake_at = least(coalesce(wake_at, %(now)s), %(now)s)
+WHERE arn = %(arn)s AND status = 'RUNNING' AND (lease_owner IS NULL OR lease_until < %(now)s);
+
+-- name: requests_of
+SELECT arn, kind, at, token, body, once, seq FROM sfn_requests WHERE arn = ANY(%(arns)b::text[]) ORDER BY seq;
+
+-- name: requests_done
+DELETE FROM sfn_requests WHERE seq = ANY(%(seqs)b::bigint[]);
+
+-- name: requests_drop
+DELETE FROM sfn_requests WHERE arn = ANY(%(arns)b::text[]);
+
+-- name: requests_wake
+-- Executions released RUNNING with requests made while their lease was held: due at the earliest of them
+-- (a statement after the save's, so it sees every request committed before the save took the rows' locks).
+UPDATE sfn_executions e
+SET wake_at = least(coalesce(e.wake_at, r.at), r.at)
+FROM (SELECT arn, min(at) AS at FROM sfn_requests WHERE arn = ANY(%(arns)b::text[]) GROUP BY arn) AS r
+WHERE e.arn = r.arn AND e.status = 'RUNNING' AND e.lease_owner IS NULL;
+
+-- name: children
+SELECT arn FROM sfn_executions WHERE parent = ANY(%(tokens)b::text[]) AND status = 'RUNNING';

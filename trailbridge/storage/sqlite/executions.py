@@ -3,15 +3,22 @@ process opens the file and a transaction holds the connection, so a claim is exc
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
-from trailbridge.storage.ports import ExecutionChange, StoredExecution
+from trailbridge.storage.ports import ExecutionChange, ExecutionRequest, StoredExecution
 from trailbridge.storage.sqlite.store import SqliteStore
 
 
 def _row(row: Sequence[Any]) -> StoredExecution:
     return StoredExecution(*row)
+
+
+def _request(row: Sequence[Any] | None) -> ExecutionRequest:
+    if row is None:
+        raise LookupError("no pending request holds the key")
+    arn, kind, at, token, body, once, seq = row
+    return ExecutionRequest(arn, kind, float(at), token, body, once, int(seq))
 
 
 def _values(e: StoredExecution) -> tuple[Any, ...]:
@@ -31,6 +38,7 @@ def _values(e: StoredExecution) -> tuple[Any, ...]:
         e.error,
         e.cause,
         e.stopped,
+        e.parent,
     )
 
 
@@ -93,17 +101,44 @@ class SqliteExecutions:
                     refused.append(c.arn)
                     continue
                 events += [(c.arn, i, body) for i, body in c.events]
+                for seq in c.applied:
+                    self._store.run("sfn_request_done", (seq,))
                 if c.held:
                     continue
                 if c.status != "RUNNING":
                     self._store.run("sfn_tokens_drop", (c.arn,))
+                    self._store.run("sfn_requests_drop", (c.arn,))
                 else:
                     tokens += [(token, c.arn) for token in c.tokens]
+                    if c.release:
+                        self._store.run("sfn_requests_wake", (c.arn,))
             if events:
                 self._store.run_many("sfn_history_add", events)
             for token in tokens:
                 self._store.run("sfn_token_add", token)
         return refused
+
+    def lock(self, arn: str) -> StoredExecution | None:
+        row = self._store.one("sfn_lock", (arn,))  # the caller's transaction holds the only connection
+        return None if row is None else _row(row)
+
+    def ask(self, request: ExecutionRequest, now: float) -> ExecutionRequest:
+        r = request
+        with self._store.transaction():
+            added = self._store.one("sfn_request_add", (r.arn, r.kind, r.at, r.token, r.body, r.once))
+            if added is None:
+                return _request(self._store.one("sfn_request_once", (r.once,)))
+            self._store.run("sfn_request_wake", (r.arn, now))
+        return ExecutionRequest(r.arn, r.kind, r.at, r.token, r.body, r.once, int(added[0]))
+
+    def requests(self, arns: Collection[str]) -> list[ExecutionRequest]:
+        with self._store.transaction():
+            found = [_request(row) for arn in arns for row in self._store.all("sfn_requests_of", (arn,))]
+        return sorted(found, key=lambda r: r.seq)
+
+    def children(self, tokens: Collection[str]) -> list[str]:
+        with self._store.transaction():
+            return [str(row[0]) for token in tokens for row in self._store.all("sfn_children", (token,))]
 
     def token(self, token: str) -> str | None:
         row = self._store.one("sfn_token", (token,))

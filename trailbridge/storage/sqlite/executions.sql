@@ -9,18 +9,18 @@ SELECT definition FROM sfn_revisions WHERE revision = ?;
 -- name: sfn_add
 INSERT INTO sfn_executions
     (arn, machine_arn, revision, account, region, name, status, input, started, snapshot, wake_at,
-     output, error, cause, stopped)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     output, error, cause, stopped, parent)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (arn) DO NOTHING;
 
 -- name: sfn_get
 SELECT arn, machine_arn, revision, account, region, name, status, input, started, snapshot, wake_at,
-       output, error, cause, stopped
+       output, error, cause, stopped, parent
 FROM sfn_executions WHERE arn = ?;
 
 -- name: sfn_list
 SELECT arn, machine_arn, revision, account, region, name, status, input, started, snapshot, wake_at,
-       output, error, cause, stopped
+       output, error, cause, stopped, parent
 FROM sfn_executions
 WHERE machine_arn = ?1 AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR (started, arn) < (?3, ?4))
 ORDER BY started DESC, arn DESC
@@ -45,13 +45,13 @@ WHERE arn IN (
     LIMIT ?4
 )
 RETURNING arn, machine_arn, revision, account, region, name, status, input, started, snapshot, wake_at,
-          output, error, cause, stopped;
+          output, error, cause, stopped, parent;
 
 -- name: sfn_lease
 UPDATE sfn_executions SET lease_owner = ?2, lease_until = ?4
 WHERE arn = ?1 AND (lease_owner IS NULL OR lease_owner = ?2 OR lease_until < ?3)
 RETURNING arn, machine_arn, revision, account, region, name, status, input, started, snapshot, wake_at,
-          output, error, cause, stopped;
+          output, error, cause, stopped, parent;
 
 -- name: sfn_save
 UPDATE sfn_executions
@@ -80,3 +80,41 @@ WHERE status = 'RUNNING' AND wake_at IS NOT NULL AND lease_owner IS NULL;
 -- name: sfn_release
 UPDATE sfn_executions SET lease_owner = NULL, lease_until = NULL
 WHERE lease_owner IS NOT NULL AND (?1 IS NULL OR lease_owner = ?1);
+
+-- name: sfn_lock
+SELECT arn, machine_arn, revision, account, region, name, status, input, started, snapshot, wake_at,
+       output, error, cause, stopped, parent
+FROM sfn_executions WHERE arn = ?;
+
+-- name: sfn_request_add
+-- A request holding the `once` key of a pending one is not added (RETURNING then gives no row).
+INSERT INTO sfn_requests (arn, kind, at, token, body, once) VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (once) DO NOTHING
+RETURNING seq;
+
+-- name: sfn_request_once
+SELECT arn, kind, at, token, body, once, seq FROM sfn_requests WHERE once = ?;
+
+-- name: sfn_request_wake
+-- A request makes its execution due, unless a live lease holds it (its holder's save wakes it then).
+UPDATE sfn_executions SET wake_at = min(coalesce(wake_at, ?2), ?2)
+WHERE arn = ?1 AND status = 'RUNNING' AND (lease_owner IS NULL OR lease_until < ?2);
+
+-- name: sfn_requests_of
+SELECT arn, kind, at, token, body, once, seq FROM sfn_requests WHERE arn = ? ORDER BY seq;
+
+-- name: sfn_request_done
+DELETE FROM sfn_requests WHERE seq = ?;
+
+-- name: sfn_requests_drop
+DELETE FROM sfn_requests WHERE arn = ?;
+
+-- name: sfn_requests_wake
+-- An execution released RUNNING with requests made while its lease was held: due at the earliest of them.
+UPDATE sfn_executions
+SET wake_at = min(coalesce(wake_at, r.at), r.at)
+FROM (SELECT min(at) AS at FROM sfn_requests WHERE arn = ?1) AS r
+WHERE arn = ?1 AND status = 'RUNNING' AND lease_owner IS NULL AND r.at IS NOT NULL;
+
+-- name: sfn_children
+SELECT arn FROM sfn_executions WHERE parent = ? AND status = 'RUNNING';

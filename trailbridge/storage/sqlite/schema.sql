@@ -263,7 +263,8 @@ CREATE TABLE IF NOT EXISTS sfn_executions (
     cause        TEXT,
     stopped      REAL,
     lease_owner  TEXT,
-    lease_until  REAL
+    lease_until  REAL,
+    parent       TEXT
 );
 CREATE INDEX IF NOT EXISTS sfn_executions_machine ON sfn_executions (machine_arn, started, arn);
 CREATE INDEX IF NOT EXISTS sfn_executions_wake ON sfn_executions (wake_at, arn) WHERE status = 'RUNNING' AND wake_at IS NOT NULL;
@@ -279,3 +280,16 @@ CREATE TABLE IF NOT EXISTS sfn_tokens (
     arn    TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS sfn_tokens_arn ON sfn_tokens (arn);
+CREATE INDEX IF NOT EXISTS sfn_executions_parent ON sfn_executions (parent) WHERE parent IS NOT NULL AND status = 'RUNNING';
+-- The requests callers made to an execution (a task's answer or heartbeat, a stop), kept until the holder of
+-- its lease applies them, in order; `once` keys a task's one pending answer and an execution's one pending stop.
+CREATE TABLE IF NOT EXISTS sfn_requests (
+    seq    INTEGER PRIMARY KEY,
+    arn    TEXT NOT NULL,
+    kind   TEXT NOT NULL,
+    at     REAL NOT NULL,
+    token  TEXT,
+    body   TEXT,
+    once   TEXT UNIQUE
+);
+CREATE INDEX IF NOT EXISTS sfn_requests_arn ON sfn_requests (arn, seq);
