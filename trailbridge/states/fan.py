@@ -1,8 +1,11 @@
 """Map and Parallel: child branches stepped in turn, their results gathered in order.
 
-A fan is plain JSON inside its branch: `children` (the running and finished branches), `results`,
-`next_item` (Map), `failures`, and `stage` (`start`, `run`). A DISTRIBUTED Map runs its iterations as
-child executions would, so they write no events into this history (MapRunStarted/MapRunSucceeded).
+Both write `<Type>StateStarted` when their children start and `<Type>StateSucceeded` when all are over (a
+Parallel's too, as AWS writes it: the corpus's Parallel recordings went through their recorder's normalisation,
+which drops it; see tests/test_states_corpus.py). A fan is plain JSON inside its branch: `children` (the running
+and finished branches), `results`, `next_item` (Map), `failures`, and `stage` (`start`, `run`). A DISTRIBUTED
+Map runs its iterations as child executions would, so they write no events into this history
+(MapRunStarted/MapRunSucceeded).
 """
 
 from __future__ import annotations
@@ -129,10 +132,9 @@ class FanRunner:
             )
 
     def _complete(self, branch: Branch, spec: dict[str, Any], fan: dict[str, Any]) -> None:
-        if spec["Type"] == "Map":
-            if _distributed(spec):
-                self.runner.emit(branch, "MapRunSucceeded")
-            self.runner.emit(branch, "MapStateSucceeded")
+        if spec["Type"] == "Map" and _distributed(spec):
+            self.runner.emit(branch, "MapRunSucceeded")
+        self.runner.emit(branch, f"{spec['Type']}StateSucceeded")
         flow = self.runner.flow(branch, spec)
         results = fan["results"]
         branch.pop("fan")
