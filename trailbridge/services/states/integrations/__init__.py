@@ -17,7 +17,9 @@ region), so a topic's or queue's policy is honoured as for any other caller of t
 - `arn:aws:states:::aws-sdk:SERVICE:action` (`aws-sdk:iam:deleteUser`): any operation the endpoint serves,
   trailbridge's own or the embedded moto's, with PascalCase parameters and answers whatever the API's names
   (`sdk_names`), timestamps in ISO 8601; errors `<Service>.<Code>Exception` as the SDK names them
-  (`Iam.NoSuchEntityException`).
+  (`Iam.NoSuchEntityException`). Step Functions calls them with a current AWS SDK, which sends a CRC32 checksum of
+  an operation's body (`x-amz-checksum-crc32`) where the operation takes one (S3 PutObject, UploadPart) and the
+  task names none: so S3 answers `ChecksumCRC32` and `ChecksumType`, as AWS does (`_with_client_checksum`).
   (`Message`, `MessageBody`, `Payload` and `Detail` given as JSON values are sent as their JSON text.)
 - `arn:aws:states:::http:invoke` (`ApiEndpoint`, `Method`, `Authentication.ConnectionArn`, `Headers`,
   `QueryParameters`, `RequestBody`, `Transform`): the request through an EventBridge connection of the role's
@@ -54,12 +56,15 @@ service's own (`services/states/tasks.py`): they are not handled here.
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
+import zlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
 from botocore.exceptions import DataNotFoundError
+from botocore.model import OperationModel
 
 from trailbridge.aws.validate import service_model
 from trailbridge.services.base import Engine, ServiceError
@@ -231,8 +236,9 @@ class Integrations:
             params = {**params, "Body": orjson.dumps(params["Body"])}  # AWS stores the JSON text, a string quoted
         shapes = model.operation_model(operation)
         request_id = self.engine.new_id()
+        sent = _with_client_checksum(shapes, to_model(shapes.input_shape, params))
         try:
-            result = self.calls.call(service, operation, to_model(shapes.input_shape, params), request_id)
+            result = self.calls.call(service, operation, sent, request_id)
         except ServiceError as exc:
             return sdk_failure(prefix, exc, request_id)
         return TaskSucceeded(json_values(to_pascal(shapes.output_shape, result)))
@@ -267,6 +273,20 @@ class Integrations:
         shown = {**result, "Payload": json_or_text(text) if text else None}
         shown.pop("LogResult", None)
         return TaskSucceeded(with_metadata(shown, optimized, request_id, self.engine.clock.now()))
+
+
+def _with_client_checksum(shapes: OperationModel, params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters with the CRC32 an AWS SDK computes of an operation's body by default (the operation has
+    an `httpChecksum` algorithm member and a blob payload), unless the call names a checksum or an algorithm."""
+    member = (shapes.http_checksum or {}).get("requestAlgorithmMember")
+    payload = shapes.input_shape.serialization.get("payload") if shapes.input_shape is not None else None
+    if member is None or payload is None or shapes.input_shape.members[payload].type_name != "blob":
+        return params
+    if member in params or any(name.startswith("Checksum") and name != member for name in params):
+        return params
+    body = params.get(payload) or b""
+    data = body.encode() if isinstance(body, str) else bytes(body)
+    return {**params, "ChecksumCRC32": base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()}
 
 
 def _waiting(outcome: Outcome, waits: bool) -> TaskOutcome:
