@@ -1,7 +1,9 @@
 """SendTaskSuccess, SendTaskFailure and SendTaskHeartbeat: a waiting task answered by its token.
 
 A token that is not one Step Functions made is InvalidToken; one whose task no longer waits (answered, timed
-out, its execution over) is TaskTimedOut, as AWS answers both."""
+out, its execution over) is TaskTimedOut, as AWS answers both. A valid answer is acknowledged once committed
+(with the call's CloudTrail record) as a request of the execution, which its driver applies at its next step:
+the call never waits for the driver (`calls`)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,6 @@ import orjson
 
 from trailbridge.services.states import calls
 from trailbridge.services.states.common import StatesParts, allow, error, states_operation
-from trailbridge.services.states.runs import API_WAIT_SECONDS
 from trailbridge.states import TaskFailed, TaskSucceeded
 
 _TOKEN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
@@ -38,7 +39,7 @@ class CallbacksService(StatesParts):
             output = orjson.loads(text)
         except orjson.JSONDecodeError as exc:
             raise error("InvalidOutput", f"Invalid Output: '{exc}'") from None
-        if not calls.answer_task(self.engine, token, TaskSucceeded(output), wait=API_WAIT_SECONDS):
+        if not calls.answer_task(self.engine, token, TaskSucceeded(output)):
             raise _gone()
         return {}
 
@@ -47,7 +48,7 @@ class CallbacksService(StatesParts):
         token = params["taskToken"]
         self._waiting(token)
         failed = TaskFailed(params.get("error"), params.get("cause"))
-        if not calls.answer_task(self.engine, token, failed, wait=API_WAIT_SECONDS):
+        if not calls.answer_task(self.engine, token, failed):
             raise _gone()
         return {}
 
@@ -55,7 +56,7 @@ class CallbacksService(StatesParts):
     def send_task_heartbeat(self, **params: Any) -> dict[str, Any]:
         token = params["taskToken"]
         self._waiting(token)
-        if not calls.heartbeat(self.engine, token, wait=API_WAIT_SECONDS):
+        if not calls.heartbeat(self.engine, token):
             raise _gone()
         return {}
 

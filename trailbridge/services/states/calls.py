@@ -1,14 +1,18 @@
 """What other parts of trailbridge call on Step Functions, and what its API calls with: starting an execution
 (a rule's state-machine target, StartExecution, a `states:startExecution` task) and answering a task by its
 token (an integration that answered `TaskPending()`, SendTaskSuccess/SendTaskFailure), stopping one, and its
-heartbeats. Each commits before it returns and wakes the driver, which steps the execution."""
+heartbeats. Each commits before it returns and wakes the driver, which steps the execution.
+
+An answer, a heartbeat or a stop never waits for the driver: checked against the execution as last committed
+(is it running, does a task wait for the token), it is committed as a request of the execution
+(`Executions.ask`, in the caller's transaction: an API call's with its CloudTrail record) and acknowledged;
+the holder of the execution's lease applies the requests in order at its next step, in the transaction that
+commits that step (`driver.applied_requests`), so each is applied once, after a crash too and on any node."""
 
 from __future__ import annotations
 
-import functools
+import dataclasses
 import uuid
-from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 import orjson
@@ -24,22 +28,10 @@ from trailbridge.services.states.common import (
     execution_arn,
     machine_not_found,
 )
-from trailbridge.services.states.runs import (
-    API_WAIT_SECONDS,
-    WAIT_SECONDS,
-    StatusEvents,
-    applied,
-    definitions,
-    events_of,
-    leased,
-    moment,
-    release,
-    resume,
-    runnable,
-)
+from trailbridge.services.states.runs import StatusEvents, definitions, events_of, moment, resume, runnable
 from trailbridge.states import Execution, TaskFailed, TaskSucceeded
 from trailbridge.states.tasks import NoTasks
-from trailbridge.storage.ports import ExecutionChange, StoredExecution
+from trailbridge.storage.ports import ExecutionRequest, StoredExecution
 
 MAX_PAYLOAD = 256 * 1024  # bytes of an execution's input, or a task's output
 PARENT = "parent"  # the snapshot's key for the parent task a `.sync` child answers
@@ -98,6 +90,7 @@ def start_execution(
         now,
         orjson.dumps(execution.snapshot()).decode(),
         now,
+        parent=parent["token"] if parent is not None else None,
     )
     events = StatusEvents(engine)
     events.prepare([stored])
@@ -129,79 +122,60 @@ def _again(existing: StoredExecution, execution_input: str) -> dict[str, Any]:
     raise error("ExecutionAlreadyExists", f"Execution Already Exists: '{existing.arn}'")
 
 
-def answer_task(engine: Engine, token: str, outcome: TaskSucceeded | TaskFailed, *, wait: float = WAIT_SECONDS) -> bool:
-    """Give a waiting task its answer (what SendTaskSuccess/SendTaskFailure do, without the API's checks),
-    committed; False if no task waits for the token. `wait`: how long to wait for the driver to let the
-    execution go (ThrottlingException past it)."""
-    act = functools.partial(_answer, token=token, outcome=outcome)
-    return _with_task(engine, token, act, wake=True, wait=wait)
+def answer_task(engine: Engine, token: str, outcome: TaskSucceeded | TaskFailed) -> bool:
+    """Give a waiting task its answer (what SendTaskSuccess/SendTaskFailure do, without the API's checks):
+    committed as a request its execution's driver applies; False if no task waits for the token (a second
+    answer to a task whose answer is pending is refused so too)."""
+    body = {"output": outcome.output} if isinstance(outcome, TaskSucceeded) else dataclasses.asdict(outcome)
+    return _ask_task(engine, token, "answer", orjson.dumps(body).decode(), once=token)
 
 
-def heartbeat(engine: Engine, token: str, *, wait: float = WAIT_SECONDS) -> bool:
+def heartbeat(engine: Engine, token: str) -> bool:
     """SendTaskHeartbeat without the API's checks: False if no task waits for the token."""
-    now = moment(engine.clock.now())
-    return _with_task(engine, token, functools.partial(_beat, token=token, now=now), wake=False, wait=wait)
+    return _ask_task(engine, token, "heartbeat", None, once=None)
 
 
-def _answer(execution: Execution, *, token: str, outcome: TaskSucceeded | TaskFailed) -> bool:
-    return execution.send_task_result(token, outcome)
+def outcome_of(request: ExecutionRequest) -> TaskSucceeded | TaskFailed:
+    """The outcome an answer request carries."""
+    body = orjson.loads(request.body or "{}")
+    return TaskSucceeded(body["output"]) if "output" in body else TaskFailed(body["error"], body["cause"])
 
 
-def _beat(execution: Execution, *, token: str, now: datetime) -> bool:
-    return execution.send_task_heartbeat(token, now)
-
-
-def _with_task(engine: Engine, token: str, act: Callable[[Execution], bool], *, wake: bool, wait: float) -> bool:
-    arn = engine.executions.token(token)
-    if arn is None:
-        return False
-    held = leased(engine, arn, wait)
-    if held is None:
-        return False
-    owner, stored = held
-    if stored.status != "RUNNING":
-        release(engine, owner, stored)
-        return False
-    execution = resume(engine, stored)
-    if not act(execution):
-        release(engine, owner, stored)
-        return False
+def _ask_task(engine: Engine, token: str, kind: str, body: str | None, *, once: str | None) -> bool:
     now = engine.clock.now()
-    wake_at = now if wake else stored.wake_at
-    snapshot = orjson.dumps(execution.snapshot()).decode()
-    engine.executions.save(owner, [ExecutionChange(arn, "RUNNING", snapshot, wake_at, release=True)])
-    if wake:
-        runnable(engine)
-    return True
+    with engine.store.transaction():
+        arn = engine.executions.token(token)
+        current = engine.executions.lock(arn) if arn is not None else None
+        if current is None or current.status != "RUNNING" or not _waits_for(engine, current, token):
+            return False
+        request = ExecutionRequest(current.arn, kind, now, token, body, once)
+        kept = engine.executions.ask(request, now)
+    runnable(engine)
+    return dataclasses.replace(kept, seq=0) == request
+
+
+def _waits_for(engine: Engine, stored: StoredExecution, token: str) -> bool:
+    """Whether a task of the execution (as last committed) waits for an answer by the token."""
+    return any(task.token == token for task in resume(engine, stored).tasks_in_flight())
 
 
 def stop_execution(engine: Engine, stored: StoredExecution, err: str | None, cause: str | None) -> dict[str, Any]:
-    """StopExecution of an execution the caller may stop: ABORTED, committed; the stop date."""
-    held = leased(engine, stored.arn, API_WAIT_SECONDS)
-    if held is None:
-        raise error("ExecutionDoesNotExist", f"Execution Does Not Exist: '{stored.arn}'")
-    owner, current = held
-    if current.status != "RUNNING":
-        release(engine, owner, current)
-        return {"stopDate": date(current.stopped or current.started)}
-    execution = resume(engine, current)
+    """StopExecution of an execution the caller may stop: committed as a request its driver applies (ABORTED,
+    and its `.sync` children stopped with it); the stop date (a stop already pending: its date; an execution
+    over: when it ended)."""
     now = engine.clock.now()
-    events = execution.stop(moment(now), err, cause)
-    change = ExecutionChange(
-        current.arn,
-        execution.status,
-        orjson.dumps(execution.snapshot()).decode(),
-        None,
-        events=events_of(events),
-        error=err,
-        cause=cause,
-        stopped=now,
-        release=True,
-    )
-    status = StatusEvents(engine)
-    done = applied(current, change)
-    status.prepare([done])
     with engine.store.transaction():
-        engine.executions.save(owner, [change])
-        status.write([done], now)
-    return {"stopDate": moment(now)}
+        current = engine.executions.lock(stored.arn)
+        if current is None:
+            raise error("ExecutionDoesNotExist", f"Execution Does Not Exist: '{stored.arn}'")
+        if current.status != "RUNNING":
+            return {"stopDate": date(current.stopped or current.started)}
+        kept = stop(engine, current.arn, now, err, cause)
+    runnable(engine)
+    return {"stopDate": moment(kept.at)}
+
+
+def stop(engine: Engine, arn: str, now: float, err: str | None, cause: str | None) -> ExecutionRequest:
+    """Inside a transaction that locked the running execution: its stop requested (or the one pending)."""
+    body = orjson.dumps({"error": err, "cause": cause}).decode()
+    return engine.executions.ask(ExecutionRequest(arn, "stop", now, body=body, once=arn), now)

@@ -11,6 +11,12 @@ their wake-up instant (a Wait, a retry interval, a task deadline) or none (a tas
 A driver that dies leaves its leases, which expire after `LEASE_SECONDS`; on a store no other process shares
 (SQLite, memory), the driver releases every lease when it starts, so a restarted server resumes at once.
 
+Answers, heartbeats and stops callers made (`calls`: requests committed on the `Executions` port, which make
+the execution due) are applied, in the order they were made, to each claimed execution before its step; the
+change that commits the step deletes them, so each is applied once (a save refused, a crash: they stay for the
+next holder). A stop ends the execution (ABORTED) and asks each child execution its `.sync` tasks wait for to
+stop too, in the same transaction; a `.sync` child that ends answers its parent's task so, as a request.
+
 A task whose answer comes from work of trailbridge's (a function's run, an HTTP request: `background.redone`)
 would wait for ever if that work died with its process. So an execution waiting for one is looked at again
 `check` seconds later (then every `check` seconds while it waits): the driver that claims it starts the work
@@ -28,7 +34,10 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any
+
+import orjson
 
 from trailbridge.services.base import Engine
 from trailbridge.services.states import calls
@@ -39,16 +48,16 @@ from trailbridge.services.states.runs import (
     LEASE_SECONDS,
     NODE,
     StatusEvents,
-    applied,
     change_of,
+    committed,
     moment,
     off_runnable,
     on_runnable,
     resume,
 )
-from trailbridge.services.states.tasks import TaskRouter, parent_outcome
+from trailbridge.services.states.tasks import START, TaskRouter, parent_outcome
 from trailbridge.states import Execution, Step, TaskInvoker, TaskPending
-from trailbridge.storage.ports import ExecutionChange, StoredExecution
+from trailbridge.storage.ports import ExecutionChange, ExecutionRequest, StoredExecution
 from trailbridge.workers import Worker
 
 log = logging.getLogger("trailbridge.states")
@@ -57,6 +66,48 @@ TASK_CHECK_SECONDS = 5.0  # how often an execution waiting for trailbridge's wor
 
 # The invoker of one execution's other resources (its ARN and role): trailbridge's integrations by default.
 Invokers = Callable[[Engine, str, str], TaskInvoker]
+
+
+@dataclass(slots=True)
+class Applied:
+    """What a claimed execution's pending requests did, for its next step to commit: their events (a stop's
+    ExecutionAborted), their seqs (deleted with that step), when a stop ended it, and the tokens of the
+    `.sync` tasks it stopped (whose child executions are stopped with it)."""
+
+    events: list[dict[str, Any]] = field(default_factory=list)
+    seqs: list[int] = field(default_factory=list)
+    stopped: float | None = None
+    children_of: list[str] = field(default_factory=list)
+
+
+def apply_requests(execution: Execution, requests: list[ExecutionRequest]) -> Applied:
+    """Apply an execution's pending requests in the order they were made (an answer or a heartbeat to a task
+    that no longer waits, or anything to an execution a stop ended, changes nothing)."""
+    done = Applied()
+    for request in requests:
+        done.seqs.append(request.seq)
+        if execution.status != "RUNNING":
+            continue
+        if request.kind == "stop":
+            syncs = [t.token for t in execution.tasks_in_flight() if t.resource.startswith(START + ".sync")]
+            body = orjson.loads(request.body or "{}")
+            done.events += execution.stop(moment(request.at), body.get("error"), body.get("cause"))
+            done.stopped, done.children_of = request.at, syncs
+        elif request.kind == "heartbeat":
+            execution.send_task_heartbeat(str(request.token), moment(request.at))
+        else:
+            execution.send_task_result(str(request.token), calls.outcome_of(request))
+    return done
+
+
+@dataclass(slots=True)
+class _Live:
+    """An execution this driver holds and steps; `applied` goes with its first step."""
+
+    stored: StoredExecution
+    execution: Execution
+    invoker: TaskInvoker
+    applied: Applied = field(default_factory=Applied)
 
 
 class Driver:
@@ -133,23 +184,25 @@ class Driver:
         return TaskRouter(self.engine, stored.arn, self.integrations(self.engine, stored.arn, role))
 
     def advance(self, claimed: list[StoredExecution]) -> None:
-        live: list[tuple[StoredExecution, Execution, TaskInvoker]] = []
+        pending: dict[str, list[ExecutionRequest]] = {}
+        for request in self.engine.executions.requests([stored.arn for stored in claimed]):
+            pending.setdefault(request.arn, []).append(request)
+        live: list[_Live] = []
         for stored in claimed:
             try:
                 execution = resume(self.engine, stored)
             except (LookupError, ValueError) as exc:  # its definition is gone, or the snapshot is not JSON
                 log.error("execution %s cannot be resumed: %s", stored.arn, exc)
                 continue
+            applied = apply_requests(execution, pending.get(stored.arn, []))
             invoker = self._invoker(stored, execution)
-            self._redo(stored, execution, invoker)
-            live.append((stored, execution, invoker))
-        parents: list[tuple[dict[str, Any], StoredExecution]] = []
+            if execution.status == "RUNNING":
+                self._redo(stored, execution, invoker)
+            live.append(_Live(stored, execution, invoker, applied))
         for round_ in range(self.rounds):
-            live = self._round(live, round_ == self.rounds - 1, parents)
+            live = self._round(live, round_ == self.rounds - 1)
             if not live:
                 break
-        for parent, child in parents:  # after the batch: none of its leases is held any more
-            calls.answer_task(self.engine, parent["token"], parent_outcome(child, parent["sync"]))
 
     def _redo(self, stored: StoredExecution, execution: Execution, invoker: TaskInvoker) -> None:
         """Start again the work of each task that waits for it and that no thread of this process runs; one that
@@ -172,38 +225,46 @@ class Driver:
             return now + self.check
         return None
 
-    def _round(
-        self,
-        live: list[tuple[StoredExecution, Execution, TaskInvoker]],
-        last: bool,
-        parents: list[tuple[dict[str, Any], StoredExecution]],
-    ) -> list[tuple[StoredExecution, Execution, TaskInvoker]]:
+    def _round(self, live: list[_Live], last: bool) -> list[_Live]:
         now = self.engine.clock.now()
         when = moment(now)
         changes: list[ExecutionChange] = []
-        going: list[tuple[StoredExecution, Execution, TaskInvoker]] = []
-        finished: list[tuple[StoredExecution, Execution]] = []
-        for stored, execution, invoker in live:
+        going: list[_Live] = []
+        finished: list[tuple[StoredExecution, _Live]] = []
+        for item in live:
+            stored, execution, applied = item.stored, item.execution, item.applied
             try:
-                step = execution.step(when, invoker)
+                step = execution.step(when, item.invoker)
             except Exception as exc:  # a fault of the interpreter fails this execution only
                 log.exception("execution %s failed in the interpreter", stored.arn)
                 step = Step(execution.fail(when, "States.Runtime", f"{type(exc).__name__}: {exc}"), finished=True)
+            step.events[:0] = applied.events
             look_by = self._look_by(execution, now) if step.pending_task else None
-            change, again = change_of(stored, execution, step, now, last=last, look_by=look_by)
+            change, again = change_of(stored, execution, step, now, last=last, look_by=look_by, ended=applied.stopped)
+            change = replace(change, applied=applied.seqs) if applied.seqs else change
             changes.append(change)
-            done = applied(stored, change)
+            done = committed(stored, change)
             if change.status != "RUNNING":
-                finished.append((done, execution))
+                finished.append((done, item))
             elif again:
-                going.append((done, execution, invoker))
+                going.append(_Live(done, execution, item.invoker))
         if finished:
             self.status.prepare([done for done, _ in finished])
         with self.engine.store.transaction():
             refused = set(self.engine.executions.save(self.owner, changes))
-            self.status.write([done for done, _ in finished if done.arn not in refused], now)
-        for done, execution in finished:
-            parent = execution.snapshot().get(calls.PARENT)
-            if parent is not None and done.arn not in refused:
-                parents.append((parent, done))
-        return [item for item in going if item[0].arn not in refused]
+            ended = [(done, item) for done, item in finished if done.arn not in refused]
+            self.status.write([done for done, _ in ended], now)
+            for done, item in ended:
+                self._ended(done, item, now)
+        return [item for item in going if item.stored.arn not in refused]
+
+    def _ended(self, done: StoredExecution, item: _Live, now: float) -> None:
+        """Inside the transaction that ends an execution: a `.sync` child answers its parent's task, and a
+        stopped execution's `.sync` children are asked to stop (each applied by its own driver, once)."""
+        parent = item.execution.snapshot().get(calls.PARENT)
+        if parent is not None:
+            calls.answer_task(self.engine, parent["token"], parent_outcome(done, parent["sync"]))
+        for child in self.engine.executions.children(item.applied.children_of) if item.applied.children_of else []:
+            locked = self.engine.executions.lock(child)
+            if locked is not None and locked.status == "RUNNING":
+                calls.stop(self.engine, child, now, None, None)

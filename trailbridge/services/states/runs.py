@@ -1,16 +1,15 @@
 """Executions on the `Executions` port: the definitions they run (parsed once per revision), one step of
-one execution made into the change that commits it, the status-change events they send to the default bus,
-and the lease an API call takes on one execution before it changes it.
+one execution made into the change that commits it, and the status-change events they send to the default bus.
 
-Only the holder of an execution's lease changes it: the driver for the executions it claimed, an API call
-(StopExecution, SendTask*) for the one it leased. Each change is committed (snapshot, history events, status,
-next wake-up, task tokens, status-change event) in one transaction before the execution's next step.
+Only the holder of an execution's lease changes it: the driver, for the executions it claimed (API calls that
+would change one, StopExecution and SendTask*, leave it a request instead: `calls`). Each change is committed
+(snapshot, history events, status, next wake-up, task tokens, status-change event, the requests it applied)
+in one transaction before the execution's next step.
 """
 
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -20,7 +19,7 @@ from typing import Any
 import orjson
 
 from trailbridge.domain.arns import bus_arn
-from trailbridge.services.base import Engine, ServiceError
+from trailbridge.services.base import Engine
 from trailbridge.states import Execution, Step
 from trailbridge.states.definition import parse
 from trailbridge.states.payload import compact
@@ -30,11 +29,6 @@ from trailbridge.storage.ports import ExecutionChange, StoredExecution
 LEASE_SECONDS = 60.0  # longer than a round of steps ever takes; an owner that dies is taken over after it
 NODE = f"node-{uuid.uuid4().hex}"  # the driver's lease owner in this process
 ANNOUNCE = "states"  # the topic that tells other nodes an execution is runnable
-# How long an answer waits for the driver to let an execution go: an API call briefly (it runs in a write
-# transaction of the store, which the driver needs too; past it, ThrottlingException: the SDK tries again),
-# an integration answering from a thread of its own longer.
-API_WAIT_SECONDS = 0.2
-WAIT_SECONDS = 10.0
 _DEFINITIONS = 512
 STATUS_CHANGE = "Step Functions Execution Status Change"
 
@@ -105,11 +99,19 @@ def events_of(step_events: Sequence[dict[str, Any]]) -> list[tuple[int, str]]:
 
 
 def change_of(
-    stored: StoredExecution, execution: Execution, step: Step, now: float, *, last: bool, look_by: float | None = None
+    stored: StoredExecution,
+    execution: Execution,
+    step: Step,
+    now: float,
+    *,
+    last: bool,
+    look_by: float | None = None,
+    ended: float | None = None,
 ) -> tuple[ExecutionChange, bool]:
     """The change that commits a step, and whether the execution is to be stepped again at once (it keeps its
     lease then, unless this is the holder's `last` step for now). `look_by`: an execution that waits for a task
-    is stepped again by then at the latest (to see whether the task's work still runs)."""
+    is stepped again by then at the latest (to see whether the task's work still runs). `ended`: when it ended,
+    if not `now` (a stop requested earlier)."""
     events = events_of(step.events)
     snapshot = orjson.dumps(execution.snapshot()).decode()
     if step.finished:
@@ -123,7 +125,7 @@ def change_of(
             output=output,
             error=execution.error,
             cause=execution.cause,
-            stopped=now,
+            stopped=now if ended is None else ended,
             release=True,
         )
         return change, False
@@ -140,7 +142,7 @@ def change_of(
     return ExecutionChange(stored.arn, "RUNNING", snapshot, wake, events, release=True), False
 
 
-def applied(stored: StoredExecution, change: ExecutionChange) -> StoredExecution:
+def committed(stored: StoredExecution, change: ExecutionChange) -> StoredExecution:
     """The stored execution once `change` is committed."""
     return StoredExecution(
         stored.arn,
@@ -158,6 +160,7 @@ def applied(stored: StoredExecution, change: ExecutionChange) -> StoredExecution
         change.error,
         change.cause,
         change.stopped,
+        stored.parent,
     )
 
 
@@ -224,40 +227,3 @@ class StatusEvents:
                 "detail": status_detail(execution),
             }
             router.record(bus_arn(execution.account, execution.region, "default"), event, now, {})
-
-
-def leased(engine: Engine, arn: str, wait: float) -> tuple[str, StoredExecution] | None:
-    """Lease one execution for a call (waiting up to `wait` seconds while the driver steps it): (owner,
-    execution), or None when there is no such execution."""
-    owner = f"{NODE}:{uuid.uuid4().hex}"
-    deadline, pause = time.monotonic() + wait, 0.002
-    while True:
-        now = engine.clock.now()
-        found = engine.executions.lease(arn, owner, now, now + LEASE_SECONDS)
-        if found is not None:
-            return owner, found
-        if engine.executions.get(arn) is None:
-            return None
-        if time.monotonic() > deadline:
-            raise ServiceError("ThrottlingException", "Rate exceeded", 400)
-        time.sleep(pause)
-        pause = min(pause * 2, 0.05)
-
-
-def release(engine: Engine, owner: str, stored: StoredExecution) -> None:
-    """Give an execution back unchanged."""
-    engine.executions.save(owner, [_unchanged(stored)])
-
-
-def _unchanged(stored: StoredExecution) -> ExecutionChange:
-    return ExecutionChange(
-        stored.arn,
-        stored.status,
-        stored.snapshot,
-        stored.wake_at,
-        output=stored.output,
-        error=stored.error,
-        cause=stored.cause,
-        stopped=stored.stopped,
-        release=True,
-    )

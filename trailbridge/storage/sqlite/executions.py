@@ -132,8 +132,7 @@ class SqliteExecutions:
         return ExecutionRequest(r.arn, r.kind, r.at, r.token, r.body, r.once, int(added[0]))
 
     def requests(self, arns: Collection[str]) -> list[ExecutionRequest]:
-        with self._store.transaction():
-            found = [_request(row) for arn in arns for row in self._store.all("sfn_requests_of", (arn,))]
+        found = [_request(row) for row in self._store.all_many("sfn_requests_of", [(arn,) for arn in arns])]
         return sorted(found, key=lambda r: r.seq)
 
     def children(self, tokens: Collection[str]) -> list[str]:

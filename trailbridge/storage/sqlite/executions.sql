@@ -101,7 +101,7 @@ UPDATE sfn_executions SET wake_at = min(coalesce(wake_at, ?2), ?2)
 WHERE arn = ?1 AND status = 'RUNNING' AND (lease_owner IS NULL OR lease_until < ?2);
 
 -- name: sfn_requests_of
-SELECT arn, kind, at, token, body, once, seq FROM sfn_requests WHERE arn = ? ORDER BY seq;
+SELECT arn, kind, at, token, body, once, seq FROM sfn_requests WHERE arn IN (VALUES (?));
 
 -- name: sfn_request_done
 DELETE FROM sfn_requests WHERE seq = ?;
