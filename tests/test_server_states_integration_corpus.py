@@ -70,12 +70,6 @@ _CALLBACK = (
 _S3_DATA = "the S3 object the Map's ItemReader (or ResultWriter) reads is the test's fixture file, not in the corpus"
 _LAMBDA_CODE = "the function's code is not in the corpus and the recorded output/cause does not show what it did"
 NOT_RUN: dict[str, str] = {
-    "TestTaskServiceDynamoDB::test_put_item_invalid_table_name": (
-        "the embedded moto does not check TableName against DynamoDB's pattern [a-zA-Z0-9_.-]+: it answers "
-        "ResourceNotFoundException where AWS answers ValidationException"
-    ),
-}
-NOT_RUN |= {
     "TestTaskServiceLambda::test_invoke_timeout": (
         "a function that runs past TimeoutSeconds is needed (its code is not in the corpus)"
     ),

@@ -11,7 +11,7 @@ from botocore.model import OperationModel
 
 from trailbridge.services.base import ServiceError
 from trailbridge.services.identities import Identity
-from trailbridge.services.moto import backends, wire
+from trailbridge.services.moto import backends, checks, wire
 from trailbridge.services.moto.identity import ISSUED_KEYS, IssuedKeys
 
 __all__ = ["Identity", "MotoBridge"]
@@ -36,7 +36,9 @@ class MotoBridge:
         self, operation: OperationModel, params: Mapping[str, Any], account: str, region: str, access_key: str
     ) -> dict[str, Any]:
         """The output shape's members as boto3 would return them (before boto3's client-side handlers, and
-        without ResponseMetadata); moto's errors as ServiceError with moto's code, message and status."""
+        without ResponseMetadata); moto's errors as ServiceError with moto's code, message and status, and
+        AWS's where it checks what moto does not (`checks`)."""
+        checks.check(operation, params)
         request = wire.request(operation, params, account, region, access_key)
         with backends.MOTO_LOCK:
             answer = self._dispatch(operation, request)
