@@ -62,13 +62,13 @@ def test_iam_errors_keep_their_code_and_status_and_the_region_is_global(server: 
 def test_dynamodb_over_json_and_its_item_calls_are_data_events(server: Server, account: str) -> None:
     dynamodb = server.client("dynamodb", account)
     dynamodb.create_table(
-        TableName="t",
+        TableName="things",
         KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
         BillingMode="PAY_PER_REQUEST",
     )
-    dynamodb.put_item(TableName="t", Item={"k": {"S": "one"}, "v": {"N": "1"}})
-    assert dynamodb.get_item(TableName="t", Key={"k": {"S": "one"}})["Item"]["v"] == {"N": "1"}
+    dynamodb.put_item(TableName="things", Item={"k": {"S": "one"}, "v": {"N": "1"}})
+    assert dynamodb.get_item(TableName="things", Key={"k": {"S": "one"}})["Item"]["v"] == {"N": "1"}
     assert lookup(server, account, "CreateTable")
     assert lookup(server, account, "PutItem") == []  # a data event: no trail asks for it
 
